@@ -1,0 +1,146 @@
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prometheus/alertmanager/pkg/labels"
+)
+
+// Remediation holds the rules the webhook receiver acts on.
+type Remediation struct {
+	DryRun            bool          `yaml:"dry_run,omitempty"`
+	MaxActionsPerHour int           `yaml:"max_actions_per_hour,omitempty"`
+	MaxAlertAge       time.Duration `yaml:"max_alert_age,omitempty"`
+	// VerifyTimeout bounds how long an action's outcome is awaited.
+	VerifyTimeout time.Duration `yaml:"verify_timeout,omitempty"`
+	// HealthyReset is how long a target must stay healthy before its
+	// attempt counter starts again.
+	HealthyReset time.Duration `yaml:"healthy_reset,omitempty"`
+	// MaxBodyBytes caps a webhook body; larger ones get 413.
+	MaxBodyBytes int64            `yaml:"max_body_bytes,omitempty"`
+	Store        RemediationStore `yaml:"store,omitempty"`
+	Rules        []Rule           `yaml:"rules,omitempty"`
+}
+
+// RemediationStore says where episodes, attempts and the audit log live.
+type RemediationStore struct {
+	// Type is "bolt" (a file under --storage.path, the default) or
+	// "postgres" (shared by replicas, which claim episodes atomically).
+	Type    string `yaml:"type,omitempty"`
+	DSN     Secret `yaml:"dsn,omitempty"`
+	DSNFile string `yaml:"dsn_file,omitempty"`
+}
+
+// Rule maps matching alerts to an action.
+type Rule struct {
+	Name        string            `yaml:"name"`
+	Match       []string          `yaml:"match"`
+	Action      string            `yaml:"action"`
+	Args        map[string]string `yaml:"args,omitempty"`
+	OnResolved  string            `yaml:"on_resolved,omitempty"`
+	Cooldown    time.Duration     `yaml:"cooldown,omitempty"`
+	MaxAttempts int               `yaml:"max_attempts,omitempty"`
+	Backoff     *Backoff          `yaml:"backoff,omitempty"`
+	DryRun      *bool             `yaml:"dry_run,omitempty"`
+
+	// Matchers is Match parsed.
+	Matchers labels.Matchers `yaml:"-"`
+}
+
+// Backoff spaces out repeated attempts on one target.
+type Backoff struct {
+	Initial time.Duration `yaml:"initial"`
+	Max     time.Duration `yaml:"max"`
+}
+
+// Actions a rule may name.
+var Actions = []string{"restart_task", "restart_connector", "pause_connector", "resume_connector", "reconcile"}
+
+func (r *Remediation) applyDefaults() {
+	if r.MaxActionsPerHour == 0 {
+		r.MaxActionsPerHour = 30
+	}
+	if r.MaxAlertAge == 0 {
+		r.MaxAlertAge = 6 * time.Hour
+	}
+	if r.VerifyTimeout == 0 {
+		r.VerifyTimeout = 60 * time.Second
+	}
+	if r.HealthyReset == 0 {
+		r.HealthyReset = 10 * time.Minute
+	}
+	if r.MaxBodyBytes == 0 {
+		r.MaxBodyBytes = 1 << 20
+	}
+	if r.Store.Type == "" {
+		r.Store.Type = "bolt"
+	}
+	for i := range r.Rules {
+		rule := &r.Rules[i]
+		if rule.Cooldown == 0 {
+			rule.Cooldown = 10 * time.Minute
+		}
+		if rule.MaxAttempts == 0 {
+			rule.MaxAttempts = 5
+		}
+	}
+}
+
+func isAction(a string) bool {
+	for _, x := range Actions {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Remediation) validate(v *validator, p string, c *Config) {
+	if r.MaxActionsPerHour < 0 {
+		v.fail(p+".max_actions_per_hour", "must not be negative")
+	}
+	switch r.Store.Type {
+	case "bolt":
+	case "postgres":
+		if (r.Store.DSN == "") == (r.Store.DSNFile == "") {
+			v.fail(p+".store", "exactly one of dsn and dsn_file is required for the postgres store")
+		}
+	default:
+		v.fail(p+".store.type", "%q is not one of bolt, postgres", r.Store.Type)
+	}
+	names := map[string]bool{}
+	for i := range r.Rules {
+		rule := &r.Rules[i]
+		rp := fmt.Sprintf("%s.rules[%d]", p, i)
+		if rule.Name == "" {
+			v.fail(rp+".name", "required")
+		} else if names[rule.Name] {
+			v.fail(rp+".name", "duplicate rule name %q", rule.Name)
+		}
+		names[rule.Name] = true
+		if len(rule.Match) == 0 {
+			v.fail(rp+".match", "at least one matcher is required")
+		}
+		for j, m := range rule.Match {
+			ms, err := labels.ParseMatchers(m)
+			if err != nil {
+				v.fail(fmt.Sprintf("%s.match[%d]", rp, j), "invalid matcher %q: %v", m, err)
+				continue
+			}
+			rule.Matchers = append(rule.Matchers, ms...)
+		}
+		if !isAction(rule.Action) {
+			v.fail(rp+".action", "%q is not one of %v", rule.Action, Actions)
+		}
+		if rule.OnResolved != "" && !isAction(rule.OnResolved) {
+			v.fail(rp+".on_resolved", "%q is not one of %v", rule.OnResolved, Actions)
+		}
+		if rule.MaxAttempts < 0 {
+			v.fail(rp+".max_attempts", "must not be negative")
+		}
+		if b := rule.Backoff; b != nil && b.Max != 0 && b.Max < b.Initial {
+			v.fail(rp+".backoff.max", "must not be less than initial (%s)", b.Initial)
+		}
+	}
+}

@@ -1,0 +1,179 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Table is one replicated table: where it comes from, where it lands, and
+// how its rows are identified and compared.
+type Table struct {
+	Name                  string   `yaml:"name"`
+	Source                TableRef `yaml:"source"`
+	Target                TableRef `yaml:"target"`
+	Key                   []string `yaml:"key,omitempty"`
+	Columns               []string `yaml:"columns,omitempty"`
+	IgnoreColumns         []string `yaml:"ignore_columns,omitempty"`
+	WatermarkColumn       string   `yaml:"watermark_column,omitempty"`
+	SourceTimestampColumn string   `yaml:"source_timestamp_column,omitempty"`
+	// Drift overrides the global drift settings for this table.
+	Drift *Drift `yaml:"drift,omitempty"`
+	// Signal says how repairs reach the source connector.
+	Signal *Signal `yaml:"signal,omitempty"`
+}
+
+// TableRef names a table in one of the configured databases.
+type TableRef struct {
+	Database string `yaml:"database"`
+	Table    string `yaml:"table"`
+}
+
+// Signal is the Debezium signalling channel used to re-send rows: the
+// source connector's signal table, or its Kafka signal topic.
+type Signal struct {
+	ConnectCluster string `yaml:"connect_cluster,omitempty"`
+	Connector      string `yaml:"connector"`
+	// Table is the signal table in the source database (schema.table).
+	Table string `yaml:"table,omitempty"`
+	// KafkaTopic is the connector's signal.kafka.topic; its messages are
+	// keyed by the connector's topic.prefix.
+	KafkaTopic  string `yaml:"kafka_topic,omitempty"`
+	TopicPrefix string `yaml:"topic_prefix,omitempty"`
+	// DataCollection is the table as the connector names it
+	// (schema.table, or database.schema.table on SQL Server); default the
+	// source table.
+	DataCollection string `yaml:"data_collection,omitempty"`
+}
+
+// DefaultWatermarkColumn is where ExtractNewRecordState with
+// add.fields=source.ts_ms puts the source commit time.
+const DefaultWatermarkColumn = "__source_ts_ms"
+
+func (t *Table) applyDefaults(global Drift) {
+	if t.WatermarkColumn == "" {
+		t.WatermarkColumn = DefaultWatermarkColumn
+	}
+	eff := global
+	if t.Drift != nil {
+		eff = t.Drift.over(global)
+	}
+	t.Drift = &eff
+	if t.Signal != nil && t.Signal.DataCollection == "" {
+		t.Signal.DataCollection = t.Source.Table
+	}
+}
+
+func (t *Table) validate(v *validator, p string, dbs map[string]*Database, c *Config) {
+	if t.Name == "" {
+		v.fail(p+".name", "required")
+	}
+	for side, ref := range map[string]TableRef{"source": t.Source, "target": t.Target} {
+		if ref.Database == "" {
+			v.fail(p+"."+side+".database", "required")
+		} else if dbs[ref.Database] == nil {
+			v.fail(p+"."+side+".database", "unknown database %q", ref.Database)
+		}
+		if ref.Table == "" {
+			v.fail(p+"."+side+".table", "required")
+		}
+	}
+	if src := dbs[t.Source.Database]; src != nil && src.Driver == DriverSQLServer && t.SourceTimestampColumn != "" {
+		v.fail(p+".source_timestamp_column", "only for PostgreSQL sources: SQL Server change times come from the change table")
+	}
+	for i, col := range t.Columns {
+		for _, ig := range t.IgnoreColumns {
+			if col == ig {
+				v.fail(fmt.Sprintf("%s.columns[%d]", p, i), "column %q is also in ignore_columns", col)
+			}
+		}
+	}
+	if t.Drift != nil {
+		t.Drift.validate(v, p+".drift")
+	}
+	if s := t.Signal; s != nil {
+		if s.Connector == "" {
+			v.fail(p+".signal.connector", "required")
+		}
+		if (s.Table == "") == (s.KafkaTopic == "") {
+			v.fail(p+".signal", "exactly one of table and kafka_topic is required")
+		}
+		if s.KafkaTopic != "" && s.TopicPrefix == "" {
+			v.fail(p+".signal.topic_prefix", "required with kafka_topic: Debezium ignores signals not keyed by topic.prefix")
+		}
+		if s.KafkaTopic != "" && c.Kafka == nil {
+			v.fail(p+".signal.kafka_topic", "needs the kafka section")
+		}
+		if s.ConnectCluster != "" && c.ConnectCluster(s.ConnectCluster) == nil {
+			v.fail(p+".signal.connect_cluster", "unknown connect cluster %q", s.ConnectCluster)
+		}
+	}
+}
+
+// Drift configures sampled drift checks.
+type Drift struct {
+	// SampleSize is how many keys each side contributes per check.
+	SampleSize int `yaml:"sample_size,omitempty"`
+	// MinInterval is the least time between two checks of one table;
+	// scrapes in between serve the cached result.
+	MinInterval time.Duration `yaml:"min_interval,omitempty"`
+	// Budget bounds the time one scrape spends on drift across tables.
+	Budget time.Duration `yaml:"budget,omitempty"`
+	// RecheckMargin is added to the table's lag before a suspect row is
+	// checked again, so rows in flight are not reported.
+	RecheckMargin time.Duration `yaml:"recheck_margin,omitempty"`
+	// Disabled turns sampling off (for all tables, or for one).
+	Disabled *bool `yaml:"disabled,omitempty"`
+}
+
+func (d *Drift) applyDefaults() {
+	if d.SampleSize == 0 {
+		d.SampleSize = 100
+	}
+	if d.MinInterval == 0 {
+		d.MinInterval = 5 * time.Minute
+	}
+	if d.Budget == 0 {
+		d.Budget = 2 * time.Second
+	}
+	if d.RecheckMargin == 0 {
+		d.RecheckMargin = 10 * time.Second
+	}
+}
+
+// over returns d with every unset field taken from global.
+func (d Drift) over(global Drift) Drift {
+	if d.SampleSize == 0 {
+		d.SampleSize = global.SampleSize
+	}
+	if d.MinInterval == 0 {
+		d.MinInterval = global.MinInterval
+	}
+	if d.Budget == 0 {
+		d.Budget = global.Budget
+	}
+	if d.RecheckMargin == 0 {
+		d.RecheckMargin = global.RecheckMargin
+	}
+	if d.Disabled == nil {
+		d.Disabled = global.Disabled
+	}
+	return d
+}
+
+// Enabled reports whether sampling runs.
+func (d Drift) Enabled() bool { return d.Disabled == nil || !*d.Disabled }
+
+func (d *Drift) validate(v *validator, p string) {
+	if d.SampleSize < 0 || d.SampleSize > 100000 {
+		v.fail(p+".sample_size", "must be between 1 and 100000")
+	}
+	if d.MinInterval < 0 {
+		v.fail(p+".min_interval", "must be positive")
+	}
+	if d.Budget < 0 {
+		v.fail(p+".budget", "must be positive")
+	}
+	if d.RecheckMargin < 0 {
+		v.fail(p+".recheck_margin", "must be positive")
+	}
+}

@@ -1,0 +1,130 @@
+package config
+
+// Vault fetches a database's credentials from HashiCorp Vault: a static
+// secret from KV v2, or dynamic credentials from the database secrets
+// engine.
+type Vault struct {
+	Address   string     `yaml:"address"`
+	Namespace string     `yaml:"namespace,omitempty"`
+	TLSConfig *TLSConfig `yaml:"tls_config,omitempty"`
+	Auth      VaultAuth  `yaml:"auth"`
+	// KV reads a KV v2 secret holding a whole DSN or a username and password.
+	KV *VaultKV `yaml:"kv,omitempty"`
+	// Database asks the database secrets engine for dynamic credentials.
+	Database *VaultDatabase `yaml:"database,omitempty"`
+	// DSNTemplate builds the DSN from a username and password, e.g.
+	// "postgres://{{ .Username }}:{{ .Password }}@db:5432/app".
+	DSNTemplate Secret `yaml:"dsn_template,omitempty"`
+}
+
+// VaultAuth says how cdc-sentinel logs in to Vault.
+type VaultAuth struct {
+	Token      Secret           `yaml:"token,omitempty"`
+	TokenFile  string           `yaml:"token_file,omitempty"`
+	AppRole    *VaultAppRole    `yaml:"approle,omitempty"`
+	Kubernetes *VaultKubernetes `yaml:"kubernetes,omitempty"`
+}
+
+// VaultAppRole logs in with a role and secret id.
+type VaultAppRole struct {
+	Mount        string `yaml:"mount,omitempty"`
+	RoleID       string `yaml:"role_id"`
+	SecretID     Secret `yaml:"secret_id,omitempty"`
+	SecretIDFile string `yaml:"secret_id_file,omitempty"`
+}
+
+// VaultKubernetes logs in with the pod's service account token.
+type VaultKubernetes struct {
+	Mount     string `yaml:"mount,omitempty"`
+	Role      string `yaml:"role"`
+	TokenFile string `yaml:"token_file,omitempty"`
+}
+
+// VaultKV names a KV v2 secret.
+type VaultKV struct {
+	Mount       string `yaml:"mount,omitempty"`
+	Path        string `yaml:"path"`
+	DSNKey      string `yaml:"dsn_key,omitempty"`
+	UsernameKey string `yaml:"username_key,omitempty"`
+	PasswordKey string `yaml:"password_key,omitempty"`
+}
+
+// VaultDatabase names a role of the database secrets engine.
+type VaultDatabase struct {
+	Mount string `yaml:"mount,omitempty"`
+	Role  string `yaml:"role"`
+}
+
+func (vc *Vault) applyDefaults() {
+	if vc.KV != nil {
+		if vc.KV.Mount == "" {
+			vc.KV.Mount = "secret"
+		}
+		if vc.KV.UsernameKey == "" {
+			vc.KV.UsernameKey = "username"
+		}
+		if vc.KV.PasswordKey == "" {
+			vc.KV.PasswordKey = "password"
+		}
+	}
+	if vc.Database != nil && vc.Database.Mount == "" {
+		vc.Database.Mount = "database"
+	}
+	if a := vc.Auth.AppRole; a != nil && a.Mount == "" {
+		a.Mount = "approle"
+	}
+	if k := vc.Auth.Kubernetes; k != nil {
+		if k.Mount == "" {
+			k.Mount = "kubernetes"
+		}
+		if k.TokenFile == "" {
+			k.TokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+		}
+	}
+}
+
+func (vc *Vault) validate(v *validator, p string) {
+	if vc.Address == "" {
+		v.fail(p+".address", "required")
+	}
+	n := 0
+	for _, set := range []bool{vc.Auth.Token != "", vc.Auth.TokenFile != "", vc.Auth.AppRole != nil, vc.Auth.Kubernetes != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		v.fail(p+".auth", "exactly one of token, token_file, approle and kubernetes is required")
+	}
+	if a := vc.Auth.AppRole; a != nil {
+		if a.RoleID == "" {
+			v.fail(p+".auth.approle.role_id", "required")
+		}
+		if (a.SecretID == "") == (a.SecretIDFile == "") {
+			v.fail(p+".auth.approle", "exactly one of secret_id and secret_id_file is required")
+		}
+	}
+	if k := vc.Auth.Kubernetes; k != nil && k.Role == "" {
+		v.fail(p+".auth.kubernetes.role", "required")
+	}
+	if (vc.KV == nil) == (vc.Database == nil) {
+		v.fail(p, "exactly one of kv and database is required")
+	}
+	if vc.KV != nil {
+		if vc.KV.Path == "" {
+			v.fail(p+".kv.path", "required")
+		}
+		if vc.KV.DSNKey == "" && vc.DSNTemplate == "" {
+			v.fail(p+".dsn_template", "required unless kv.dsn_key names a key holding the whole DSN")
+		}
+	}
+	if vc.Database != nil {
+		if vc.Database.Role == "" {
+			v.fail(p+".database.role", "required")
+		}
+		if vc.DSNTemplate == "" {
+			v.fail(p+".dsn_template", "required with database credentials")
+		}
+	}
+	vc.TLSConfig.validate(v, p+".tls_config")
+}
