@@ -6,6 +6,7 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -55,24 +56,67 @@ func NewExporter(ctx context.Context, logger *slog.Logger, collectors ...Collect
 // the exporter is an unchecked collector.
 func (e *Exporter) Describe(chan<- *prometheus.Desc) {}
 
-// Collect runs every collector concurrently.
+// Collect runs every collector concurrently. A collector that overruns the
+// scrape's deadline is abandoned: its late metrics are dropped rather than
+// holding up the whole scrape.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	var wg sync.WaitGroup
 	for _, c := range e.collectors {
 		wg.Add(1)
 		go func(c Collector) {
 			defer wg.Done()
-			start := time.Now()
-			err := c.Collect(e.ctx, ch)
-			dur := time.Since(start).Seconds()
-			success := 1.0
-			if err != nil {
-				success = 0
-				e.logger.Warn("collector failed", "collector", c.Name(), "duration_seconds", dur, "err", err)
-			}
-			ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, dur, c.Name())
-			ch <- prometheus.MustNewConstMetric(scrapeSuccessDesc, prometheus.GaugeValue, success, c.Name())
+			e.run(c, ch)
 		}(c)
 	}
 	wg.Wait()
+}
+
+// softDeadline leaves collectors a tenth of the budget to report their own
+// failure (an up 0) before the exporter stops waiting for them.
+func softDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, time.Until(dl)*9/10)
+}
+
+func (e *Exporter) run(c Collector, ch chan<- prometheus.Metric) {
+	start := time.Now()
+	own := make(chan prometheus.Metric, 64)
+	done := make(chan error, 1)
+	cctx, cancel := softDeadline(e.ctx)
+	defer cancel()
+	go func() {
+		done <- c.Collect(cctx, own)
+		close(own)
+	}()
+	var err error
+	for forwarding := true; forwarding; {
+		select {
+		case m, ok := <-own:
+			if !ok {
+				err = <-done
+				forwarding = false
+				break
+			}
+			ch <- m
+		case <-e.ctx.Done():
+			err = fmt.Errorf("abandoned at the scrape deadline: %w", e.ctx.Err())
+			forwarding = false
+			// Drain what the collector still sends until it notices.
+			go func() {
+				for range own {
+				}
+			}()
+		}
+	}
+	dur := time.Since(start).Seconds()
+	success := 1.0
+	if err != nil {
+		success = 0
+		e.logger.Warn("collector failed", "collector", c.Name(), "duration_seconds", dur, "err", err)
+	}
+	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, dur, c.Name())
+	ch <- prometheus.MustNewConstMetric(scrapeSuccessDesc, prometheus.GaugeValue, success, c.Name())
 }

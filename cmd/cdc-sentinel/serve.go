@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/app"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/server"
+)
+
+type serveFlags struct {
+	web                 *web.FlagConfig
+	metricsPath         string
+	scrapeTimeoutOffset time.Duration
+	defaultTimeout      time.Duration
+}
+
+func addServe(a *kingpin.Application, g *globals) {
+	f := &serveFlags{}
+	cmd := a.Command("serve", "Run the exporter and the webhook receiver (the default).").Default()
+	// The web flags live on the application so that a bare `cdc-sentinel
+	// --web.listen-address=…` works as with every other exporter.
+	f.web = kingpinflag.AddFlags(a, DefaultListenAddress)
+	a.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.metricsPath)
+	a.Flag("scrape.timeout-offset", "Taken off Prometheus's scrape timeout so the answer arrives in time.").Default("500ms").DurationVar(&f.scrapeTimeoutOffset)
+	a.Flag("scrape.default-timeout", "Scrape deadline when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("10s").DurationVar(&f.defaultTimeout)
+	g.handle(cmd, func() int { return serve(g, f) })
+}
+
+func serve(g *globals, f *serveFlags) int {
+	logger := g.logger()
+	logger.Info("starting cdc-sentinel", "version", version.Info(), "build_context", version.BuildContext())
+	if err := os.MkdirAll(g.storagePath, 0o750); err != nil {
+		logger.Error("cannot create storage directory", "path", g.storagePath, "err", err)
+		return 1
+	}
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "cdc-sentinel",
+		Description: "Watches and heals a Debezium CDC pipeline",
+		Version:     version.Info(),
+		Links: []web.LandingLinks{
+			{Address: f.metricsPath, Text: "Metrics"},
+			{Address: "/api/v1/remediations", Text: "Remediation audit log"},
+			{Address: "/-/healthy", Text: "Health"},
+			{Address: "/-/ready", Text: "Readiness"},
+		},
+	})
+	if err != nil {
+		logger.Error("building landing page", "err", err)
+		return 1
+	}
+	srv := server.New(server.Options{
+		Logger:               logger,
+		ConfigFile:           g.configFile,
+		MetricsPath:          f.metricsPath,
+		ScrapeTimeoutOffset:  f.scrapeTimeoutOffset,
+		DefaultScrapeTimeout: f.defaultTimeout,
+		LandingPage:          landing,
+	})
+	deps := app.Deps{
+		Logger:      logger,
+		StoragePath: g.storagePath,
+		UserAgent:   "cdc-sentinel/" + version.Version,
+		Registerer:  srv.Registry(),
+	}
+	srv.SetBuild(app.Builder(deps))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Reload(ctx); err != nil {
+		// Exporters conventionally refuse to start on a bad config:
+		// a typo should fail the deploy, not serve empty metrics.
+		fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
+		return 1
+	}
+	defer srv.Close()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				_ = srv.Reload(ctx)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- web.ListenAndServe(httpServer, f.web, logger) }()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("serving HTTP", "err", err)
+			return 1
+		}
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = httpServer.Shutdown(shutdown)
+	}
+	return 0
+}

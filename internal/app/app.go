@@ -1,0 +1,75 @@
+// Package app builds cdc-sentinel's runtime parts from a validated
+// configuration: the clients, the collectors and the API handlers. The
+// server calls Build on start and on every reload.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cdc-sentinel/cdc-sentinel/collector"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/server"
+)
+
+// Deps are the process-wide things every Runtime shares.
+type Deps struct {
+	Logger *slog.Logger
+	// StoragePath is the directory for local state (--storage.path).
+	StoragePath string
+	UserAgent   string
+	// Registerer takes metrics that outlive a reload (counters kept
+	// across scrapes).
+	Registerer prometheus.Registerer
+}
+
+// Builder returns a server.BuildFunc closing over deps.
+func Builder(deps Deps) server.BuildFunc {
+	return func(ctx context.Context, cfg *config.Config) (*server.Runtime, error) {
+		return Build(ctx, cfg, deps)
+	}
+}
+
+// ConnectClients builds one client per configured cluster.
+func ConnectClients(cfg *config.Config, userAgent string) (map[string]*connect.Client, []*connect.Client, error) {
+	byName := map[string]*connect.Client{}
+	var ordered []*connect.Client
+	for _, cc := range cfg.ConnectClusters {
+		c, err := connect.New(cc, connect.WithUserAgent(userAgent))
+		if err != nil {
+			return nil, nil, err
+		}
+		byName[cc.Name] = c
+		ordered = append(ordered, c)
+	}
+	return byName, ordered, nil
+}
+
+// Build wires a Runtime.
+func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime, error) {
+	_, clients, err := ConnectClients(cfg, deps.UserAgent)
+	if err != nil {
+		return nil, fmt.Errorf("connect clients: %w", err)
+	}
+	listers := make([]collector.ConnectLister, len(clients))
+	for i, c := range clients {
+		listers[i] = c
+	}
+	rt := &server.Runtime{Config: cfg}
+	var closers []func()
+	rt.Collectors = append(rt.Collectors, collector.NewConnectCollector(listers...))
+
+	mux := http.NewServeMux()
+	rt.API = mux
+	rt.Close = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	return rt, nil
+}

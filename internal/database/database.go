@@ -1,0 +1,124 @@
+// Package database opens the configured source and target databases as
+// bounded connection pools, with the DSN from the config, a file, or Vault.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+
+	_ "github.com/jackc/pgx/v5/stdlib"     // registers the "pgx" driver
+	_ "github.com/microsoft/go-mssqldb" // registers the "sqlserver" driver
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+)
+
+// DB is one configured database. Its pool can be swapped underneath (when
+// Vault hands out new credentials), so callers fetch Pool() per use
+// rather than keeping the *sql.DB.
+type DB struct {
+	cfg  config.Database
+	pool atomic.Pointer[sql.DB]
+}
+
+// Open builds the pool; it does not connect until first use, so a dead
+// database fails its queries, not cdc-sentinel's start.
+func Open(ctx context.Context, cfg config.Database) (*DB, error) {
+	dsn, err := staticDSN(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{cfg: cfg}
+	if dsn != "" {
+		pool, err := db.newPool(dsn)
+		if err != nil {
+			return nil, err
+		}
+		db.pool.Store(pool)
+	}
+	return db, nil
+}
+
+func staticDSN(cfg config.Database) (string, error) {
+	switch {
+	case cfg.DSN != "":
+		return cfg.DSN.Reveal(), nil
+	case cfg.DSNFile != "":
+		b, err := os.ReadFile(cfg.DSNFile)
+		if err != nil {
+			return "", fmt.Errorf("database %s: reading dsn_file: %w", cfg.Name, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", nil
+}
+
+// driverName maps the config's driver to the registered database/sql name.
+func driverName(d string) string {
+	if d == config.DriverPostgres {
+		return "pgx"
+	}
+	return d
+}
+
+func (db *DB) newPool(dsn string) (*sql.DB, error) {
+	pool, err := sql.Open(driverName(db.cfg.Driver), dsn)
+	if err != nil {
+		// Driver errors can quote the DSN; never pass them on verbatim.
+		return nil, fmt.Errorf("database %s: invalid DSN for driver %s", db.cfg.Name, db.cfg.Driver)
+	}
+	pool.SetMaxOpenConns(db.cfg.MaxOpenConns)
+	pool.SetMaxIdleConns(db.cfg.MaxIdleConns)
+	pool.SetConnMaxLifetime(db.cfg.ConnMaxLifetime)
+	return pool, nil
+}
+
+// Swap replaces the pool with one for dsn and closes the old pool once
+// its in-flight queries are done (sql.DB.Close waits for them).
+func (db *DB) Swap(dsn string) error {
+	pool, err := db.newPool(dsn)
+	if err != nil {
+		return err
+	}
+	if old := db.pool.Swap(pool); old != nil {
+		go old.Close()
+	}
+	return nil
+}
+
+// Name is the configured name.
+func (db *DB) Name() string { return db.cfg.Name }
+
+// Driver is "postgres" or "sqlserver".
+func (db *DB) Driver() string { return db.cfg.Driver }
+
+// Config is the database's configuration.
+func (db *DB) Config() config.Database { return db.cfg }
+
+// ErrNoPool is returned before the first credentials arrive.
+var ErrNoPool = fmt.Errorf("no credentials yet")
+
+// Pool returns the current pool.
+func (db *DB) Pool() (*sql.DB, error) {
+	p := db.pool.Load()
+	if p == nil {
+		return nil, fmt.Errorf("database %s: %w", db.cfg.Name, ErrNoPool)
+	}
+	return p, nil
+}
+
+// QueryContext bounds ctx by the database's query timeout.
+func (db *DB) QueryContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, db.cfg.QueryTimeout)
+}
+
+// Close closes the pool.
+func (db *DB) Close() error {
+	if p := db.pool.Swap(nil); p != nil {
+		return p.Close()
+	}
+	return nil
+}

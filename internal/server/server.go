@@ -1,0 +1,243 @@
+// Package server is cdc-sentinel's HTTP side: /metrics with the scrape's
+// deadline carried to every collector, health and readiness, and config
+// reloads that keep the running configuration when the new one is bad.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cdc-sentinel/cdc-sentinel/collector"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+)
+
+// Runtime is everything built from one configuration: the collectors a
+// scrape runs and the API routes (webhook receiver, reconcile API, …).
+// A reload builds a new Runtime and closes the old one.
+type Runtime struct {
+	Config     *config.Config
+	Collectors []collector.Collector
+	// API serves /alerts and /api/; nil when nothing is configured there.
+	API http.Handler
+	// Close releases what the Runtime holds (pools, clients).
+	Close func()
+}
+
+// BuildFunc builds a Runtime from a validated configuration.
+type BuildFunc func(ctx context.Context, cfg *config.Config) (*Runtime, error)
+
+// Options configure a Server.
+type Options struct {
+	Logger     *slog.Logger
+	ConfigFile string
+	Build      BuildFunc
+	// MetricsPath is where metrics are served (--web.telemetry-path).
+	MetricsPath string
+	// ScrapeTimeoutOffset is taken off Prometheus's scrape timeout so
+	// the answer is written before Prometheus gives up.
+	ScrapeTimeoutOffset time.Duration
+	// DefaultScrapeTimeout applies when the scraper sends no
+	// X-Prometheus-Scrape-Timeout-Seconds header.
+	DefaultScrapeTimeout time.Duration
+	// LandingPage serves "/"; the exporter-toolkit's page in production.
+	LandingPage http.Handler
+}
+
+// Server owns the current Runtime and swaps it on reload.
+type Server struct {
+	opts    Options
+	logger  *slog.Logger
+	current atomic.Pointer[Runtime]
+	reload  sync.Mutex
+	self    *prometheus.Registry
+
+	reloadSuccess   prometheus.Gauge
+	reloadTimestamp prometheus.Gauge
+	reloadsTotal    *prometheus.CounterVec
+}
+
+// New returns a Server with no configuration loaded; call Reload.
+func New(opts Options) *Server {
+	if opts.MetricsPath == "" {
+		opts.MetricsPath = "/metrics"
+	}
+	if opts.DefaultScrapeTimeout == 0 {
+		opts.DefaultScrapeTimeout = 10 * time.Second
+	}
+	s := &Server{opts: opts, logger: opts.Logger, self: prometheus.NewRegistry()}
+	s.reloadSuccess = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "cdc_sentinel_config_last_reload_successful",
+		Help: "Whether the last configuration load succeeded; on failure the previous configuration stays in force.",
+	})
+	s.reloadTimestamp = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "cdc_sentinel_config_last_reload_success_timestamp_seconds",
+		Help: "When the configuration was last loaded successfully.",
+	})
+	s.reloadsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cdc_sentinel_config_reloads_total",
+		Help: "Configuration loads by outcome.",
+	}, []string{"outcome"})
+	s.self.MustRegister(
+		versioncollector.NewCollector("cdc_sentinel"),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		s.reloadSuccess, s.reloadTimestamp, s.reloadsTotal,
+	)
+	return s
+}
+
+// SetBuild sets how a Runtime is built; it must be called before Reload.
+// It is separate from New so the builder can register metrics on the
+// server's own registry.
+func (s *Server) SetBuild(b BuildFunc) { s.opts.Build = b }
+
+// Registry is the registry of process-wide metrics; components that keep
+// their own counters across scrapes (the remediator, say) register there.
+func (s *Server) Registry() *prometheus.Registry { return s.self }
+
+// Runtime returns the Runtime in force, or nil before the first load.
+func (s *Server) Runtime() *Runtime { return s.current.Load() }
+
+// Reload loads the config file and swaps in a Runtime built from it. On
+// any error the running Runtime stays in force.
+func (s *Server) Reload(ctx context.Context) error {
+	s.reload.Lock()
+	defer s.reload.Unlock()
+	err := s.reloadLocked(ctx)
+	if err != nil {
+		s.reloadSuccess.Set(0)
+		s.reloadsTotal.WithLabelValues("failure").Inc()
+		s.logger.Error("configuration not loaded; keeping the previous one", "file", s.opts.ConfigFile, "err", err)
+		return err
+	}
+	s.reloadSuccess.Set(1)
+	s.reloadTimestamp.SetToCurrentTime()
+	s.reloadsTotal.WithLabelValues("success").Inc()
+	s.logger.Info("configuration loaded", "file", s.opts.ConfigFile)
+	return nil
+}
+
+func (s *Server) reloadLocked(ctx context.Context) error {
+	cfg, err := config.Load(s.opts.ConfigFile)
+	if err != nil {
+		return err
+	}
+	rt, err := s.opts.Build(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("building from %s: %w", s.opts.ConfigFile, err)
+	}
+	if old := s.current.Swap(rt); old != nil && old.Close != nil {
+		old.Close()
+	}
+	return nil
+}
+
+// Close releases the Runtime in force.
+func (s *Server) Close() {
+	if rt := s.current.Swap(nil); rt != nil && rt.Close != nil {
+		rt.Close()
+	}
+}
+
+// Handler routes every endpoint.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(s.opts.MetricsPath, s.serveMetrics)
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprintln(w, "Healthy.")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if s.current.Load() == nil {
+			http.Error(w, "Not ready: no configuration loaded.", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready.")
+	})
+	mux.HandleFunc("/-/reload", s.serveReload)
+	api := func(w http.ResponseWriter, r *http.Request) {
+		rt := s.current.Load()
+		if rt == nil || rt.API == nil {
+			http.NotFound(w, r)
+			return
+		}
+		rt.API.ServeHTTP(w, r)
+	}
+	mux.HandleFunc("/alerts", api)
+	mux.HandleFunc("/api/", api)
+	if s.opts.LandingPage != nil && s.opts.MetricsPath != "/" {
+		mux.Handle("/", s.opts.LandingPage)
+	}
+	return mux
+}
+
+func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost && r.Method != http.MethodPut {
+		w.Header().Set("Allow", "POST, PUT")
+		http.Error(w, "This endpoint requires a POST request.", http.StatusMethodNotAllowed)
+		return
+	}
+	if err := s.Reload(r.Context()); err != nil {
+		http.Error(w, "Failed to reload config: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	fmt.Fprintln(w, "Config reloaded.")
+}
+
+// scrapeContext bounds a scrape by Prometheus's own timeout, less the
+// offset, so collectors give up before Prometheus does.
+func (s *Server) scrapeContext(r *http.Request) (context.Context, context.CancelFunc, error) {
+	timeout := s.opts.DefaultScrapeTimeout
+	if v := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); v != "" {
+		secs, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || secs <= 0 {
+			return nil, nil, fmt.Errorf("invalid X-Prometheus-Scrape-Timeout-Seconds %q", v)
+		}
+		timeout = time.Duration(secs * float64(time.Second))
+	}
+	if s.opts.ScrapeTimeoutOffset > 0 && timeout > 2*s.opts.ScrapeTimeoutOffset {
+		timeout -= s.opts.ScrapeTimeoutOffset
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	return ctx, cancel, nil
+}
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel, err := s.scrapeContext(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	defer cancel()
+	gatherers := prometheus.Gatherers{s.self}
+	if rt := s.current.Load(); rt != nil {
+		// A fresh registry per scrape carries this scrape's deadline.
+		reg := prometheus.NewRegistry()
+		if err := reg.Register(collector.NewExporter(ctx, s.logger, rt.Collectors...)); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		gatherers = append(gatherers, reg)
+	}
+	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(s.logger.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError,
+	}).ServeHTTP(w, r)
+}
+
+// ErrNoConfig is returned by components asked to act before a
+// configuration is loaded.
+var ErrNoConfig = errors.New("no configuration loaded")
