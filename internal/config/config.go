@@ -212,6 +212,7 @@ func locate(root *yaml.Node, path string) int {
 var (
 	unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type (\S+)`)
 	cannotDecode = regexp.MustCompile("line (\\d+): cannot unmarshal !!(\\w+) `(.*)` into (\\S+)")
+	wrongKind    = regexp.MustCompile(`line (\d+): cannot unmarshal !!(\w+) into (\S+)`)
 )
 
 // rewriteYAMLError turns yaml.v3's Go-flavoured messages into ones that
@@ -230,11 +231,26 @@ func rewriteYAMLError(err error) string {
 		case cannotDecode.MatchString(e):
 			m := cannotDecode.FindStringSubmatch(e)
 			msgs = append(msgs, fmt.Sprintf("line %s: invalid value %q: want %s", m[1], m[3], goTypeToYAML(m[4])))
+		case wrongKind.MatchString(e):
+			m := wrongKind.FindStringSubmatch(e)
+			msgs = append(msgs, fmt.Sprintf("line %s: a %s is not valid here: want %s", m[1], yamlKind(m[2]), goTypeToYAML(m[3])))
 		default:
 			msgs = append(msgs, e)
 		}
 	}
 	return strings.Join(msgs, "\n")
+}
+
+func yamlKind(tag string) string {
+	switch tag {
+	case "map":
+		return "mapping"
+	case "seq":
+		return "list"
+	case "str":
+		return "string"
+	}
+	return tag
 }
 
 func goTypeToYAML(t string) string {
