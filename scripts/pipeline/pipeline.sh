@@ -170,35 +170,47 @@ mvn_copy() { # mvn_copy POM OUTDIR [-Dprop=val ...]
   rm -rf "$out"; mv "$tmp" "$out"
 }
 
+# A cache folder is reused only while its stamp matches the recipe (pom + version + options):
+# editing a pom or the exclusions below re-downloads that folder on the next install/up.
+recipe() { { cat "$1"; shift; echo "$*"; } | sha1sum | cut -c1-12; }
+fresh() { [ -f "$1/.complete" ] && [ "$(sed -n 2p "$1/.complete")" = "$2" ]; }
+
+# Kafka/Connect APIs, slf4j and jackson-core/databind/annotations come from the worker's classpath
+# (same jackson version): a second jackson-databind inside a plugin breaks ServiceLoader lookups
+# ("BlackbirdModule not a subtype" when the JDBC sink starts Hibernate). The JDBC sink also pulls
+# drivers for other databases: only the PostgreSQL driver is kept.
+PLUGIN_EXCLUDES="-DexcludeGroupIds=org.apache.kafka,org.slf4j,com.fasterxml.jackson.core,com.oracle.database.jdbc,com.microsoft.sqlserver,com.mysql,org.mariadb.jdbc"
+
 cmd_install() {
   ensure_os_packages
   mkdir -p "$CACHE"
-  local t0=$SECONDS
+  local t0=$SECONDS r
   MVN_EXTRA=()
-  if [ -f "$KAFKA_LIBS/.complete" ]; then
+  r=$(recipe "$HERE/maven/kafka.pom.xml" "$KAFKA_VERSION")
+  if fresh "$KAFKA_LIBS" "$r"; then
     ok "Kafka $KAFKA_VERSION jars cached in $KAFKA_LIBS"
   else
     step "download Kafka $KAFKA_VERSION (broker, tools, Connect runtime) with mvn"
     mvn_copy "$HERE/maven/kafka.pom.xml" "$KAFKA_LIBS" -Dkafka.version="$KAFKA_VERSION" \
       || die "mvn could not resolve Kafka $KAFKA_VERSION" "$CACHE/mvn.log"
-    touch "$KAFKA_LIBS/.complete"
+    printf '%s\n%s\n' "$KAFKA_VERSION" "$r" > "$KAFKA_LIBS/.complete"
     ok "$(ls "$KAFKA_LIBS" | wc -l) jars in $KAFKA_LIBS"
   fi
   local pg_plugin="$PLUGINS/debezium-connector-postgres" jdbc_plugin="$PLUGINS/debezium-connector-jdbc"
-  # Kafka/Connect APIs and slf4j come from the worker: keep them out of the plugin folders.
-  # The JDBC sink pulls drivers for other databases: only the PostgreSQL driver is kept.
-  MVN_EXTRA=(-DexcludeGroupIds=org.apache.kafka,org.slf4j,com.oracle.database.jdbc,com.microsoft.sqlserver,com.mysql,org.mariadb.jdbc)
-  if [ -f "$pg_plugin/.complete" ]; then
+  MVN_EXTRA=("$PLUGIN_EXCLUDES")
+  r=$(recipe "$HERE/maven/debezium-postgres.pom.xml" "$DEBEZIUM_VERSION $PLUGIN_EXCLUDES")
+  if fresh "$pg_plugin" "$r"; then
     ok "Debezium PostgreSQL connector $DEBEZIUM_VERSION cached"
   else
     step "download Debezium PostgreSQL connector $DEBEZIUM_VERSION with mvn"
     mvn_copy "$HERE/maven/debezium-postgres.pom.xml" "$pg_plugin" -Ddebezium.version="$DEBEZIUM_VERSION" \
       || die "mvn could not resolve debezium-connector-postgres $DEBEZIUM_VERSION" "$CACHE/mvn.log"
-    echo "$DEBEZIUM_VERSION" > "$pg_plugin/.complete"
+    printf '%s\n%s\n' "$DEBEZIUM_VERSION" "$r" > "$pg_plugin/.complete"
     ok "$(ls "$pg_plugin" | wc -l) jars in $pg_plugin"
   fi
-  if [ -f "$jdbc_plugin/.complete" ]; then
-    ok "Debezium JDBC sink $(cat "$jdbc_plugin/.complete") cached"
+  r=$(recipe "$HERE/maven/debezium-jdbc.pom.xml" "$DEBEZIUM_JDBC_VERSIONS $PLUGIN_EXCLUDES")
+  if fresh "$jdbc_plugin" "$r"; then
+    ok "Debezium JDBC sink $(head -n 1 "$jdbc_plugin/.complete") cached"
   else
     local v done_v=""
     for v in $DEBEZIUM_JDBC_VERSIONS; do
@@ -210,15 +222,16 @@ cmd_install() {
     done
     [ -n "$done_v" ] || die "no debezium-connector-jdbc version of '$DEBEZIUM_JDBC_VERSIONS' could be resolved" "$CACHE/mvn.log"
     ls "$jdbc_plugin"/postgresql-*.jar >/dev/null 2>&1 || die "PostgreSQL JDBC driver missing from $jdbc_plugin"
-    echo "$done_v" > "$jdbc_plugin/.complete"
+    printf '%s\n%s\n' "$done_v" "$r" > "$jdbc_plugin/.complete"
     ok "$(ls "$jdbc_plugin" | wc -l) jars in $jdbc_plugin"
   fi
   ok "install done in $((SECONDS - t0))s (cache: $CACHE)"
 }
 
 installed() {
-  [ -f "$KAFKA_LIBS/.complete" ] && [ -f "$PLUGINS/debezium-connector-postgres/.complete" ] \
-    && [ -f "$PLUGINS/debezium-connector-jdbc/.complete" ]
+  fresh "$KAFKA_LIBS" "$(recipe "$HERE/maven/kafka.pom.xml" "$KAFKA_VERSION")" \
+    && fresh "$PLUGINS/debezium-connector-postgres" "$(recipe "$HERE/maven/debezium-postgres.pom.xml" "$DEBEZIUM_VERSION $PLUGIN_EXCLUDES")" \
+    && fresh "$PLUGINS/debezium-connector-jdbc" "$(recipe "$HERE/maven/debezium-jdbc.pom.xml" "$DEBEZIUM_JDBC_VERSIONS $PLUGIN_EXCLUDES")"
 }
 
 # ---- PostgreSQL -----------------------------------------------------------------------------
@@ -408,24 +421,41 @@ s=json.load(sys.stdin)
 print(s["connector"]["state"], *[t["state"] for t in s.get("tasks",[])])' 2>/dev/null
 }
 
-connector_running() {
-  local st; st=$(connector_state "$1") || return 1
-  case $st in *FAILED*) die "connector $1 is FAILED: $(curl -s "$CONNECT_URL/connectors/$1/status" | head -c 2000)" "$LOGS/connect.log" ;; esac
-  [ "$st" = "RUNNING RUNNING" ]
+connector_running() { [ "$(connector_state "$1")" = "RUNNING RUNNING" ]; }
+
+# wait_connector NAME: RUNNING connector and task. The status topic can still show the FAILED state
+# of an earlier task for a moment after a (re)start; a task still FAILED after 15 s is restarted
+# once; after 60 s the step fails with the trace.
+wait_connector() {
+  local name=$1 end=$((SECONDS + 60)) restarted=0 st
+  while :; do
+    connect_running || die "Kafka Connect process exited" "$LOGS/connect.log"
+    st=$(connector_state "$name" || true)
+    [ "$st" = "RUNNING RUNNING" ] && return 0
+    if [ $restarted = 0 ] && [ $SECONDS -gt $((end - 45)) ] && [[ $st == *FAILED* ]]; then
+      log "  $name is '$st': restarting failed instances once"
+      curl -sS --max-time 30 -o /dev/null -X POST "$CONNECT_URL/connectors/$name/restart?includeTasks=true&onlyFailed=true" || true
+      restarted=1
+    fi
+    if [ $SECONDS -ge $end ]; then
+      die "connector $name is not RUNNING ('${st:-no status}'): $(curl -s --max-time 5 "$CONNECT_URL/connectors/$name/status" | head -c 3000)" "$LOGS/connect.log"
+    fi
+    sleep 0.5
+  done
 }
 
 connectors_up() {
   step "register connectors demo-source and demo-sink"
   register demo-source
   register demo-sink
-  wait_for 60 "connector demo-source and its task to be RUNNING" "$LOGS/connect.log" connector_running demo-source
-  wait_for 60 "connector demo-sink and its task to be RUNNING" "$LOGS/connect.log" connector_running demo-sink
+  wait_connector demo-source
+  wait_connector demo-sink
   ok "demo-source and demo-sink RUNNING"
 }
 
 # ---- env file -------------------------------------------------------------------------------
 write_env() {
-  local jdbc_v; jdbc_v=$(cat "$PLUGINS/debezium-connector-jdbc/.complete" 2>/dev/null || echo unknown)
+  local jdbc_v; jdbc_v=$(head -n 1 "$PLUGINS/debezium-connector-jdbc/.complete" 2>/dev/null || echo unknown)
   cat > "$RUN/env.tmp" <<EOF
 # written by scripts/pipeline/pipeline.sh up; source it: . $RUN/env
 export CDC_PIPELINE_DIR=$RUN
