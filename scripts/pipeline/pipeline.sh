@@ -402,6 +402,14 @@ register() {
   local name=$1 body code i
   body=$(sed -e "s#@HOST@#$HOST#g; s#@PG_PORT@#$PG_PORT#g; s#@PG_USER@#$PG_USER#g; s#@PG_PASSWORD@#$PG_PASSWORD#g" \
     "$HERE/config/$name.json")
+  # unchanged config: no PUT (a PUT rewrites the config topic and restarts the connector)
+  if curl -sf --max-time 10 "$CONNECT_URL/connectors/$name/config" 2>/dev/null | BODY="$body" NAME="$name" python3 -c '
+import json, os, sys
+have = json.load(sys.stdin); have.pop("name", None)
+want = json.loads(os.environ["BODY"]); want.pop("name", None)
+sys.exit(0 if have == want else 1)' 2>/dev/null; then
+    return 0
+  fi
   for i in $(seq 1 20); do
     code=$(curl -sS --max-time 30 -o "$CONNECT_DIR/$name.put.json" -w '%{http_code}' -X PUT \
       -H 'Content-Type: application/json' --data "$body" "$CONNECT_URL/connectors/$name/config") || code=000
