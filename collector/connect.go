@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 )
@@ -87,33 +88,61 @@ func collectCluster(ctx context.Context, cl ConnectLister, ch chan<- prometheus.
 	}
 	ch <- prometheus.MustNewConstMetric(connectUpDesc, prometheus.GaugeValue, 1, cluster)
 	ch <- prometheus.MustNewConstMetric(connectorsDesc, prometheus.GaugeValue, float64(len(conns)), cluster)
+
+	// Label pairs shared by many series are built once per scrape.
+	clusterPair := pair("connect_cluster", cluster)
+	statePairs := make([]*dto.LabelPair, len(connect.States))
+	for i, s := range connect.States {
+		statePairs[i] = pair("state", s)
+	}
+	taskPairs := map[int]*dto.LabelPair{}
+	taskPair := func(id int) *dto.LabelPair {
+		p, ok := taskPairs[id]
+		if !ok {
+			p = pair("task", strconv.Itoa(id))
+			taskPairs[id] = p
+		}
+		return p
+	}
 	for i := range conns {
 		conn := &conns[i]
-		name := conn.Name()
-		emitStateSet(ch, connectorStateDesc, conn.Status.Connector.State, cluster, name)
-		ch <- prometheus.MustNewConstMetric(connectorInfoDesc, prometheus.GaugeValue, 1, cluster, name, conn.Type(), conn.Class())
-		ch <- prometheus.MustNewConstMetric(connectorTasksDesc, prometheus.GaugeValue, float64(len(conn.Status.Tasks)), cluster, name)
+		connPair := pair("connector", conn.Name())
+		emitStates(ch, connectorStateDesc, conn.Status.Connector.State, statePairs, clusterPair, connPair)
+		ch <- &gauge{desc: connectorInfoDesc, value: 1, labels: sortedPairs(
+			clusterPair, connPair, pair("type", conn.Type()), pair("class", conn.Class()))}
+		ch <- &gauge{desc: connectorTasksDesc, value: float64(len(conn.Status.Tasks)), labels: []*dto.LabelPair{clusterPair, connPair}}
 		for _, t := range conn.Status.Tasks {
-			id := strconv.Itoa(t.ID)
-			emitStateSet(ch, taskStateDesc, t.State, cluster, name, id)
-			ch <- prometheus.MustNewConstMetric(taskInfoDesc, prometheus.GaugeValue, 1, cluster, name, id, t.WorkerID)
+			tp := taskPair(t.ID)
+			emitStates(ch, taskStateDesc, t.State, statePairs, clusterPair, connPair, tp)
+			ch <- &gauge{desc: taskInfoDesc, value: 1, labels: []*dto.LabelPair{clusterPair, connPair, tp, pair("worker", t.WorkerID)}}
 		}
 	}
 	return nil
 }
 
-// emitStateSet sends one series per known state, 1 for the current one,
-// so alerts can match on state without knowing the others. labels are the
-// leading label values; state is appended.
-func emitStateSet(ch chan<- prometheus.Metric, desc *prometheus.Desc, current string, labels ...string) {
-	values := make([]string, len(labels)+1)
-	copy(values, labels)
-	for _, s := range connect.States {
-		v := 0.0
-		if s == current {
-			v = 1
+// emitStates sends a state set: one series per known state, 1 for the
+// current one, so alerts can match on state without knowing the others.
+// lead are the label pairs before "state" in name order, rest those after.
+func emitStates(ch chan<- prometheus.Metric, desc *prometheus.Desc, current string, statePairs []*dto.LabelPair, labels ...*dto.LabelPair) {
+	// One allocation holds every series' labels: lead pairs, the state
+	// pair, then the pairs that sort after "state" (task).
+	lead, tail := labels, []*dto.LabelPair(nil)
+	if n := len(labels); n > 0 && labels[n-1].GetName() > "state" {
+		lead, tail = labels[:n-1], labels[n-1:]
+	}
+	width := len(labels) + 1
+	backing := make([]*dto.LabelPair, width*len(statePairs))
+	gauges := make([]gauge, len(statePairs))
+	for i, sp := range statePairs {
+		ls := backing[i*width : (i+1)*width : (i+1)*width]
+		copy(ls, lead)
+		ls[len(lead)] = sp
+		copy(ls[len(lead)+1:], tail)
+		g := &gauges[i]
+		g.desc, g.labels = desc, ls
+		if sp.GetValue() == current {
+			g.value = 1
 		}
-		values[len(labels)] = s
-		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, values...)
+		ch <- g
 	}
 }

@@ -310,4 +310,3 @@ func (c *Client) Topics(ctx context.Context, name string) ([]string, error) {
 	}
 	return body[name].Topics, nil
 }
-

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	promcfg "github.com/prometheus/common/config"
@@ -29,6 +30,7 @@ type Client struct {
 	timeout time.Duration
 	retry   Retry
 	agent   string
+	bufs    sync.Pool
 }
 
 // Retry bounds the retries of requests answered 409: Connect says 409 while
@@ -183,11 +185,45 @@ func (c *Client) once(ctx context.Context, method, path string, query url.Values
 		return resp.StatusCode, c.apiError(method, path, resp)
 	}
 	if out != nil && resp.StatusCode != http.StatusNoContent {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		if err := c.decode(resp, out); err != nil {
 			return resp.StatusCode, fmt.Errorf("connect cluster %s: decoding %s %s: %w", c.name, method, path, err)
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// maxBody bounds what is read of one answer; the listing of thousands of
+// connectors is a few megabytes.
+const maxBody = 256 << 20
+
+// decode reads the body into a buffer reused across calls, then decodes
+// it: the listing of a large cluster is megabytes, usually sent chunked,
+// and growing a fresh buffer for it on every scrape would copy it several
+// times. Decoded strings are copies, so the buffer can be reused at once.
+func (c *Client) decode(resp *http.Response, out any) error {
+	buf, _ := c.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer func() {
+		buf.Reset()
+		c.bufs.Put(buf)
+	}()
+	if n := resp.ContentLength; n > 0 && n <= maxBody {
+		buf.Grow(int(n))
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody)); err != nil {
+		return err
+	}
+	return json.Unmarshal(buf.Bytes(), out)
+}
+
+func connectorPath(name, rest string) string {
+	return "/connectors/" + url.PathEscape(name) + rest
+}
+
+func taskPath(name string, task int, rest string) string {
+	return "/connectors/" + url.PathEscape(name) + "/tasks/" + strconv.Itoa(task) + rest
 }
 
 func statusOK(status int, ok []int) bool {
@@ -217,12 +253,4 @@ func (c *Client) apiError(method, path string, resp *http.Response) error {
 		}
 	}
 	return e
-}
-
-func connectorPath(name, rest string) string {
-	return "/connectors/" + url.PathEscape(name) + rest
-}
-
-func taskPath(name string, task int, rest string) string {
-	return "/connectors/" + url.PathEscape(name) + "/tasks/" + strconv.Itoa(task) + rest
 }

@@ -9,8 +9,9 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"     // registers the "pgx" driver
+	_ "github.com/jackc/pgx/v5/stdlib"  // registers the "pgx" driver
 	_ "github.com/microsoft/go-mssqldb" // registers the "sqlserver" driver
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
@@ -20,8 +21,9 @@ import (
 // Vault hands out new credentials), so callers fetch Pool() per use
 // rather than keeping the *sql.DB.
 type DB struct {
-	cfg  config.Database
-	pool atomic.Pointer[sql.DB]
+	cfg      config.Database
+	pool     atomic.Pointer[sql.DB]
+	endpoint atomic.Pointer[Endpoint]
 }
 
 // Open builds the pool; it does not connect until first use, so a dead
@@ -65,28 +67,54 @@ func driverName(d string) string {
 }
 
 func (db *DB) newPool(dsn string) (*sql.DB, error) {
-	pool, err := sql.Open(driverName(db.cfg.Driver), dsn)
+	ep, err := parseEndpoint(db.cfg.Driver, dsn)
 	if err != nil {
 		// Driver errors can quote the DSN; never pass them on verbatim.
+		return nil, fmt.Errorf("database %s: invalid DSN for driver %s", db.cfg.Name, db.cfg.Driver)
+	}
+	pool, err := sql.Open(driverName(db.cfg.Driver), dsn)
+	if err != nil {
 		return nil, fmt.Errorf("database %s: invalid DSN for driver %s", db.cfg.Name, db.cfg.Driver)
 	}
 	pool.SetMaxOpenConns(db.cfg.MaxOpenConns)
 	pool.SetMaxIdleConns(db.cfg.MaxIdleConns)
 	pool.SetConnMaxLifetime(db.cfg.ConnMaxLifetime)
+	db.endpoint.Store(&ep)
 	return pool, nil
 }
 
-// Swap replaces the pool with one for dsn and closes the old pool once
-// its in-flight queries are done (sql.DB.Close waits for them).
+// Swap replaces the pool with one for dsn. The old pool is closed only
+// after a query timeout has passed: a caller that fetched it from Pool()
+// just before the swap still gets to run its query, so rotating
+// credentials never fails a scrape.
 func (db *DB) Swap(dsn string) error {
 	pool, err := db.newPool(dsn)
 	if err != nil {
 		return err
 	}
 	if old := db.pool.Swap(pool); old != nil {
-		go old.Close()
+		time.AfterFunc(2*db.cfg.QueryTimeout, func() { old.Close() })
 	}
 	return nil
+}
+
+// NewWithPool wraps an already opened pool; tests use it with go-sqlmock.
+func NewWithPool(cfg config.Database, pool *sql.DB) *DB {
+	if cfg.QueryTimeout == 0 {
+		cfg.QueryTimeout = 5 * time.Second
+	}
+	db := &DB{cfg: cfg}
+	db.pool.Store(pool)
+	return db
+}
+
+// Endpoint is where a database's DSN points; used to match the database to
+// the connectors that capture from it.
+func (db *DB) Endpoint() Endpoint {
+	if ep := db.endpoint.Load(); ep != nil {
+		return *ep
+	}
+	return Endpoint{}
 }
 
 // Name is the configured name.

@@ -1,0 +1,162 @@
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+)
+
+// QuoteTable quotes a possibly qualified table name ("schema.table") for
+// the database's dialect, so configured names cannot inject SQL.
+func (db *DB) QuoteTable(name string) string {
+	parts := strings.Split(name, ".")
+	for i, p := range parts {
+		parts[i] = db.QuoteIdent(p)
+	}
+	return strings.Join(parts, ".")
+}
+
+// QuoteIdent quotes one identifier for the database's dialect.
+func (db *DB) QuoteIdent(id string) string {
+	if db.cfg.Driver == config.DriverSQLServer {
+		return "[" + strings.ReplaceAll(id, "]", "]]") + "]"
+	}
+	return `"` + strings.ReplaceAll(id, `"`, `""`) + `"`
+}
+
+// MaxTimeQuery is the statement MaxTime runs. MAX over a column that leads
+// a B-tree index is answered from the index's end (PostgreSQL's min/max
+// optimisation, SQL Server's backward index seek) and so costs the same
+// on ten rows and on a billion. Without such an index it scans the table.
+func (db *DB) MaxTimeQuery(table, column string) string {
+	return "SELECT MAX(" + db.QuoteIdent(column) + ") FROM " + db.QuoteTable(table)
+}
+
+// MaxTime returns the greatest value of column in table as a time. The
+// column may hold a timestamp (with or without time zone; without is read
+// as UTC) or an integer of milliseconds since the epoch (Debezium's
+// ts_ms). ok is false when the table is empty.
+func (db *DB) MaxTime(ctx context.Context, table, column string) (t time.Time, ok bool, err error) {
+	pool, err := db.Pool()
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	ctx, cancel := db.QueryContext(ctx)
+	defer cancel()
+	var v any
+	if err := pool.QueryRowContext(ctx, db.MaxTimeQuery(table, column)).Scan(&v); err != nil {
+		return time.Time{}, false, db.queryError(fmt.Sprintf("max(%s) of %s", column, table), err)
+	}
+	return timeValue(v)
+}
+
+// timeValue converts what the drivers return for a timestamp or epoch
+// milliseconds column.
+func timeValue(v any) (time.Time, bool, error) {
+	switch x := v.(type) {
+	case nil:
+		return time.Time{}, false, nil
+	case time.Time:
+		return x, true, nil
+	case int64:
+		return time.UnixMilli(x), true, nil
+	case int32:
+		return time.UnixMilli(int64(x)), true, nil
+	case float64:
+		return msToTime(x), true, nil
+	case []byte:
+		return parseMillis(string(x))
+	case string:
+		return parseMillis(x)
+	}
+	return time.Time{}, false, fmt.Errorf("unsupported column type %T: want a timestamp or epoch milliseconds", v)
+}
+
+func parseMillis(s string) (time.Time, bool, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("value %q is neither a timestamp nor epoch milliseconds", s)
+	}
+	return msToTime(f), true, nil
+}
+
+func msToTime(ms float64) time.Time {
+	sec, frac := math.Modf(ms / 1000)
+	return time.Unix(int64(sec), int64(frac*1e9))
+}
+
+// HasLeadingIndex reports whether some index of table has column as its
+// first key column, which MaxTime needs to be an index lookup.
+func (db *DB) HasLeadingIndex(ctx context.Context, table, column string) (bool, error) {
+	pool, err := db.Pool()
+	if err != nil {
+		return false, err
+	}
+	ctx, cancel := db.QueryContext(ctx)
+	defer cancel()
+	var q string
+	if db.cfg.Driver == config.DriverSQLServer {
+		q = `SELECT CASE WHEN EXISTS (
+  SELECT 1 FROM sys.index_columns ic
+  JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
+  WHERE ic.object_id = OBJECT_ID(@p1) AND ic.key_ordinal = 1 AND c.name = @p2) THEN 1 ELSE 0 END`
+	} else {
+		q = `SELECT EXISTS (
+  SELECT 1 FROM pg_index i
+  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+  WHERE i.indrelid = $1::regclass AND a.attname = $2)`
+	}
+	var has bool
+	if err := pool.QueryRowContext(ctx, q, db.QuoteTable(table), column).Scan(&has); err != nil {
+		return false, db.queryError("looking up indexes of "+table, err)
+	}
+	return has, nil
+}
+
+// Ping checks that the database answers, within the query timeout.
+func (db *DB) Ping(ctx context.Context) error {
+	pool, err := db.Pool()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := db.QueryContext(ctx)
+	defer cancel()
+	if err := pool.PingContext(ctx); err != nil {
+		return db.queryError("ping", err)
+	}
+	return nil
+}
+
+// Errors a query can be classified as, for errors.Is.
+var (
+	// ErrPermission: the login lacks a permission the query needs.
+	ErrPermission = errors.New("permission denied")
+	// ErrCDCNotEnabled: change data capture is not enabled for the
+	// database or the table.
+	ErrCDCNotEnabled = errors.New("change data capture not enabled")
+	// ErrTimeout: the query ran past the query timeout or the scrape's
+	// deadline.
+	ErrTimeout = errors.New("timed out")
+)
+
+// queryError names the database and what was being done, and classifies
+// the driver's error. Driver messages do not carry the DSN.
+func (db *DB) queryError(what string, err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return fmt.Errorf("database %s: %s: %w after %s: %w", db.cfg.Name, what, ErrTimeout, db.cfg.QueryTimeout, err)
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("database %s: %s: %w", db.cfg.Name, what, err)
+	}
+	if kind := classify(err); kind != nil {
+		return fmt.Errorf("database %s: %s: %w: %w", db.cfg.Name, what, kind, err)
+	}
+	return fmt.Errorf("database %s: %s: %w", db.cfg.Name, what, err)
+}
