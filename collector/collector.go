@@ -17,7 +17,9 @@ import (
 // Namespace prefixes every metric cdc-sentinel exports.
 const Namespace = "cdc"
 
-// Collector gathers one family of metrics.
+// Collector gathers one family of metrics. Collectors that need a Connect
+// cluster's listing of connectors call Connectors(ctx, cluster), which
+// lists each cluster once per scrape whoever asks.
 type Collector interface {
 	// Name labels the collector's cdc_scrape_collector_* series.
 	Name() string
@@ -49,7 +51,7 @@ type Exporter struct {
 
 // NewExporter returns an Exporter for one scrape bounded by ctx.
 func NewExporter(ctx context.Context, logger *slog.Logger, collectors ...Collector) *Exporter {
-	return &Exporter{ctx: ctx, collectors: collectors, logger: logger}
+	return &Exporter{ctx: withListingMemo(ctx), collectors: collectors, logger: logger}
 }
 
 // Describe sends nothing: the set of series depends on what is found, so

@@ -80,7 +80,7 @@ func (c *ConnectCollector) Collect(ctx context.Context, ch chan<- prometheus.Met
 func collectCluster(ctx context.Context, cl ConnectLister, ch chan<- prometheus.Metric) error {
 	cluster := cl.Name()
 	start := time.Now()
-	conns, err := cl.Connectors(ctx)
+	conns, err := Connectors(ctx, cl)
 	ch <- prometheus.MustNewConstMetric(connectListDurationDesc, prometheus.GaugeValue, time.Since(start).Seconds(), cluster)
 	if err != nil {
 		ch <- prometheus.MustNewConstMetric(connectUpDesc, prometheus.GaugeValue, 0, cluster)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -208,5 +209,39 @@ func TestCollectorIgnoringItsContextIsAbandoned(t *testing.T) {
 	}
 	if !strings.Contains(out, `cdc_scrape_collector_success{collector="hanging"} 0`) || !strings.Contains(out, `cdc_scrape_collector_success{collector="connect"} 1`) {
 		t.Errorf("unexpected:\n%s", out)
+	}
+}
+
+type countingCluster struct {
+	*fakeCluster
+	calls int
+	mu    sync.Mutex
+}
+
+func (c *countingCluster) Connectors(ctx context.Context) ([]connect.Connector, error) {
+	c.mu.Lock()
+	c.calls++
+	c.mu.Unlock()
+	return c.fakeCluster.Connectors(ctx)
+}
+
+// listingUser stands for any other collector that needs the listing.
+type listingUser struct{ cl ConnectLister }
+
+func (l listingUser) Name() string { return "user" }
+func (l listingUser) Collect(ctx context.Context, ch chan<- prometheus.Metric) error {
+	_, err := Connectors(ctx, l.cl)
+	return err
+}
+
+func TestOneListingPerClusterPerScrapeWhoeverAsks(t *testing.T) {
+	cl := &countingCluster{fakeCluster: demoCluster()}
+	collect(t, context.Background(), NewConnectCollector(cl), listingUser{cl}, listingUser{cl})
+	if cl.calls != 1 {
+		t.Errorf("%d listings in one scrape, want 1", cl.calls)
+	}
+	collect(t, context.Background(), NewConnectCollector(cl))
+	if cl.calls != 2 {
+		t.Errorf("the next scrape must list again; %d listings", cl.calls)
 	}
 }
