@@ -226,9 +226,12 @@ func (c *countingCluster) Connectors(ctx context.Context) ([]connect.Connector, 
 }
 
 // listingUser stands for any other collector that needs the listing.
-type listingUser struct{ cl ConnectLister }
+type listingUser struct {
+	name string
+	cl   ConnectLister
+}
 
-func (l listingUser) Name() string { return "user" }
+func (l listingUser) Name() string { return l.name }
 func (l listingUser) Collect(ctx context.Context, ch chan<- prometheus.Metric) error {
 	_, err := Connectors(ctx, l.cl)
 	return err
@@ -236,7 +239,7 @@ func (l listingUser) Collect(ctx context.Context, ch chan<- prometheus.Metric) e
 
 func TestOneListingPerClusterPerScrapeWhoeverAsks(t *testing.T) {
 	cl := &countingCluster{fakeCluster: demoCluster()}
-	collect(t, context.Background(), NewConnectCollector(cl), listingUser{cl}, listingUser{cl})
+	collect(t, context.Background(), NewConnectCollector(cl), listingUser{"dlq", cl}, listingUser{"offsets", cl})
 	if cl.calls != 1 {
 		t.Errorf("%d listings in one scrape, want 1", cl.calls)
 	}
