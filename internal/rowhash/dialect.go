@@ -1,0 +1,377 @@
+package rowhash
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Column is one compared column as a database describes it.
+type Column struct {
+	Name string
+	// Type is the engine's type name, lower case ("nvarchar", "timestamp
+	// without time zone"); it picks the conversion.
+	Type string
+	// Scale is the fractional-seconds precision of time types (SQL
+	// Server datetime2(p), time(p)); -1 when unknown.
+	Scale int
+	// Kind is what the column is compared as: the source column's kind on
+	// both sides (see Pair).
+	Kind Kind
+}
+
+// Dialect generates SQL whose results equal the Go reference encoding.
+type Dialect interface {
+	Name() string
+	// QuoteIdent quotes one identifier.
+	QuoteIdent(name string) string
+	// QuoteTable quotes "schema.table" (or a bare table name).
+	QuoteTable(name string) string
+	// KindOf maps an engine type name to its kind.
+	KindOf(typ string) (Kind, error)
+	// Field is an expression giving the column's canonical field as text,
+	// or NULL when the value is NULL.
+	Field(c Column) string
+	// Encode is the text expression of the canonical encoding of cols.
+	Encode(cols []Column) string
+	// Literal quotes s as a string literal.
+	Literal(s string) string
+	// KeyHash is the expression of KeyHash over the encoded key.
+	KeyHash(keyEnc string) string
+	// Hashed wraps a row source: it returns a query with the columns
+	// extra... (as given), a and b (the row hash halves), selected from
+	// table where cond. extra are expressions over the table's columns,
+	// already aliased.
+	Hashed(table string, cols []Column, extra []string, cond string) string
+	// Sample selects cols from at most n randomly chosen rows of a
+	// table of about estRows rows.
+	Sample(table string, estRows int64, n int, cols []string, cond string) string
+	// Text is an expression giving the column's own text form (keys shown
+	// to users and quoted back into filters).
+	Text(c Column) string
+}
+
+// Pair decides the kind a source/target column pair is compared as.
+func Pair(src, tgt Kind) (Kind, error) {
+	switch {
+	case src == tgt:
+		return src, nil
+	// Debezium sends uniqueidentifier as a string; the sink may store it
+	// as text. Both sides are then compared as lower-case UUID text.
+	case src == KindUUID && tgt == KindText, src == KindText && tgt == KindUUID:
+		return KindUUID, nil
+	// Debezium's JDBC sink can write a datetimeoffset (ZonedTimestamp)
+	// into a timestamp column; compared as UTC microseconds.
+	case src == KindTimestampTZ && tgt == KindTimestamp:
+		return KindTimestamp, nil
+	}
+	return KindInvalid, fmt.Errorf("source type %s and target type %s cannot be compared", src, tgt)
+}
+
+// Postgres is PostgreSQL 14 or later (trim_scale, exact numeric extract).
+type Postgres struct{}
+
+func (Postgres) Name() string { return "postgres" }
+
+func (Postgres) QuoteIdent(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+func (p Postgres) QuoteTable(name string) string { return quoteDotted(name, p.QuoteIdent) }
+
+func quoteDotted(name string, q func(string) string) string {
+	parts := strings.Split(name, ".")
+	for i, s := range parts {
+		parts[i] = q(s)
+	}
+	return strings.Join(parts, ".")
+}
+
+func (Postgres) KindOf(typ string) (Kind, error) {
+	switch strings.ToLower(typ) {
+	case "smallint", "integer", "bigint", "int2", "int4", "int8":
+		return KindInt, nil
+	case "numeric", "decimal", "money":
+		return KindDecimal, nil
+	case "boolean", "bool":
+		return KindBool, nil
+	case "text", "character varying", "varchar", "character", "char", "bpchar", "name", "citext", "json", "xml":
+		return KindText, nil
+	case "timestamp without time zone", "timestamp":
+		return KindTimestamp, nil
+	case "timestamp with time zone", "timestamptz":
+		return KindTimestampTZ, nil
+	case "date":
+		return KindDate, nil
+	case "time without time zone", "time":
+		return KindTime, nil
+	case "uuid":
+		return KindUUID, nil
+	case "bytea":
+		return KindBytes, nil
+	}
+	return KindInvalid, fmt.Errorf("PostgreSQL type %q is not supported (list the column in ignore_columns)", typ)
+}
+
+func (p Postgres) Field(c Column) string {
+	q := p.QuoteIdent(c.Name)
+	switch c.Kind {
+	case KindInt:
+		return q + "::text"
+	case KindDecimal:
+		return "trim_scale(" + q + "::numeric)::text"
+	case KindBool:
+		return "left(" + q + "::text, 1)"
+	case KindText:
+		// ::text strips char(n)'s trailing blanks, as PostgreSQL's own
+		// comparisons do.
+		return "octet_length(" + q + "::text)::text || ':' || " + q + "::text"
+	case KindTimestamp, KindTimestampTZ:
+		// Epoch of a timestamptz is UTC; of a timestamp, its wall clock
+		// read as UTC. extract() is exact numeric since PostgreSQL 14.
+		return "(extract(epoch from " + q + ") * 1000000)::bigint::text"
+	case KindDate:
+		return "(" + q + " - date '1970-01-01')::text"
+	case KindTime:
+		return "(extract(epoch from " + q + ") * 1000000)::bigint::text"
+	case KindUUID:
+		return "lower(" + q + "::text)"
+	case KindBytes:
+		return "encode(" + q + ", 'hex')"
+	}
+	return "NULL"
+}
+
+func (p Postgres) Encode(cols []Column) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = "coalesce(" + p.Field(c) + ", 'N')"
+	}
+	return strings.Join(parts, " || '|' || ")
+}
+
+func (Postgres) Literal(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+func (Postgres) KeyHash(keyEnc string) string {
+	return "(('x' || substr(md5(" + keyEnc + "), 1, 8))::bit(32)::int & 2147483647)"
+}
+
+// Hashed computes md5 once per row in a fenced subquery (OFFSET 0 keeps
+// the planner from inlining it and evaluating md5 twice).
+func (p Postgres) Hashed(table string, cols []Column, extra []string, cond string) string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for _, e := range extra {
+		b.WriteString(aliasOf(e))
+		b.WriteString(", ")
+	}
+	b.WriteString("('x' || substr(m, 1, 8))::bit(32)::int AS a, ('x' || substr(m, 9, 8))::bit(32)::int AS b FROM (SELECT ")
+	for _, e := range extra {
+		b.WriteString(e)
+		b.WriteString(", ")
+	}
+	b.WriteString("md5(" + p.Encode(cols) + ") AS m FROM " + p.QuoteTable(table))
+	if cond != "" {
+		b.WriteString(" WHERE " + cond)
+	}
+	b.WriteString(" OFFSET 0) s")
+	return b.String()
+}
+
+func (p Postgres) Sample(table string, estRows int64, n int, cols []string, cond string) string {
+	sel := "SELECT " + strings.Join(cols, ", ") + " FROM " + p.QuoteTable(table)
+	where := ""
+	if cond != "" {
+		where = " WHERE " + cond
+	}
+	// Small tables: a random top-n over all rows is cheap and exact.
+	// Large ones: BERNOULLI reads every page but evaluates the select
+	// list on sampled rows only; the percentage oversamples by 2× so
+	// LIMIT usually fills.
+	if estRows < 50000 {
+		return sel + where + " ORDER BY random() LIMIT " + strconv.Itoa(n)
+	}
+	pct := 200 * float64(n) / float64(estRows)
+	if pct > 100 {
+		pct = 100
+	}
+	return sel + " TABLESAMPLE BERNOULLI(" + strconv.FormatFloat(pct, 'f', 6, 64) + ")" + where + " LIMIT " + strconv.Itoa(n)
+}
+
+func (p Postgres) Text(c Column) string { return p.QuoteIdent(c.Name) + "::text" }
+
+// aliasOf returns the alias of "expr AS alias".
+func aliasOf(e string) string {
+	if i := strings.LastIndex(e, " AS "); i >= 0 {
+		return e[i+4:]
+	}
+	return e
+}
+
+// SQLServer is SQL Server 2019 or later (UTF-8 collations for text).
+//
+// Not run against a live server: the SQL is written from Microsoft's
+// documentation and checked at the driver level only.
+type SQLServer struct{}
+
+func (SQLServer) Name() string { return "sqlserver" }
+
+func (SQLServer) QuoteIdent(name string) string {
+	return "[" + strings.ReplaceAll(name, "]", "]]") + "]"
+}
+
+func (s SQLServer) QuoteTable(name string) string { return quoteDotted(name, s.QuoteIdent) }
+
+func (SQLServer) KindOf(typ string) (Kind, error) {
+	switch strings.ToLower(typ) {
+	case "tinyint", "smallint", "int", "bigint":
+		return KindInt, nil
+	case "decimal", "numeric", "money", "smallmoney":
+		return KindDecimal, nil
+	case "bit":
+		return KindBool, nil
+	case "char", "varchar", "nchar", "nvarchar", "text", "ntext", "sysname":
+		return KindText, nil
+	case "datetime", "datetime2", "smalldatetime":
+		return KindTimestamp, nil
+	case "datetimeoffset":
+		return KindTimestampTZ, nil
+	case "date":
+		return KindDate, nil
+	case "time":
+		return KindTime, nil
+	case "uniqueidentifier":
+		return KindUUID, nil
+	case "binary", "varbinary", "image":
+		return KindBytes, nil
+	}
+	return KindInvalid, fmt.Errorf("SQL Server type %q is not supported (list the column in ignore_columns)", typ)
+}
+
+// utf8Collation makes a varchar conversion produce UTF-8 bytes (SQL
+// Server 2019+); BIN2 so no collation rule alters the bytes.
+const utf8Collation = "Latin1_General_100_BIN2_UTF8"
+
+func (s SQLServer) Field(c Column) string {
+	q := s.QuoteIdent(c.Name)
+	switch c.Kind {
+	case KindInt:
+		return "CONVERT(varchar(20), " + q + ")"
+	case KindDecimal:
+		// Style 2 keeps money free of thousands separators; decimals
+		// convert plainly at their declared scale. Trailing fractional
+		// zeros, then a bare '.', are stripped.
+		t := "CONVERT(varchar(60), " + q + ")"
+		if c.Type == "money" || c.Type == "smallmoney" {
+			t = "CONVERT(varchar(60), " + q + ", 2)"
+		}
+		z := "(CASE WHEN CHARINDEX('.', " + t + ") = 0 THEN " + t + " ELSE LEFT(" + t + ", LEN(" + t + ") - PATINDEX('%[^0]%', REVERSE(" + t + ")) + 1) END)"
+		return "(CASE WHEN RIGHT(" + z + ", 1) = '.' THEN LEFT(" + z + ", LEN(" + z + ") - 1) ELSE " + z + " END)"
+	case KindBool:
+		return "(CASE " + q + " WHEN 1 THEN 't' WHEN 0 THEN 'f' END)"
+	case KindText:
+		// nvarchar is UTF-16: converting it to varchar under a UTF-8
+		// collation yields the UTF-8 bytes PostgreSQL stores.
+		u := "CAST(" + q + " COLLATE " + utf8Collation + " AS varchar(max))"
+		if c.Type == "char" || c.Type == "nchar" {
+			u = "RTRIM(" + u + ")"
+		}
+		return "CONVERT(varchar(20), DATALENGTH(" + u + ")) + ':' + " + u
+	case KindTimestamp, KindTimestampTZ:
+		// datetime is first rounded to milliseconds, as Debezium reads it;
+		// then 500 ns are added so DATEDIFF_BIG's truncation rounds half
+		// up to microseconds, like datetime2(7) → timestamp(6).
+		v := q
+		epoch := "CAST('1970-01-01' AS datetime2(7))"
+		switch c.Type {
+		case "datetime":
+			v = "CAST(CAST(" + q + " AS datetime2(3)) AS datetime2(7))"
+		case "smalldatetime":
+			v = "CAST(" + q + " AS datetime2(7))"
+		case "datetimeoffset":
+			epoch = "CAST('1970-01-01 00:00:00 +00:00' AS datetimeoffset(7))"
+		}
+		return "CONVERT(varchar(20), DATEDIFF_BIG(microsecond, " + epoch + ", DATEADD(nanosecond, 500, " + v + ")))"
+	case KindDate:
+		return "CONVERT(varchar(10), DATEDIFF(day, CAST('1970-01-01' AS date), " + q + "))"
+	case KindTime:
+		return "CONVERT(varchar(20), DATEDIFF_BIG(microsecond, CAST('00:00' AS time(7)), DATEADD(nanosecond, 500, CAST(" + q + " AS time(7)))))"
+	case KindUUID:
+		return "LOWER(CONVERT(char(36), " + q + "))"
+	case KindBytes:
+		return "LOWER(CONVERT(varchar(max), " + q + ", 2))"
+	}
+	return "NULL"
+}
+
+func (s SQLServer) Encode(cols []Column) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = "ISNULL(" + s.Field(c) + ", 'N')"
+	}
+	// The leading cast makes the whole concatenation varchar(max), so
+	// long rows are not truncated at 8000 bytes.
+	return "CAST('' AS varchar(max)) + " + strings.Join(parts, " + '|' + ")
+}
+
+func (SQLServer) Literal(s string) string {
+	return "N'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+func (SQLServer) KeyHash(keyEnc string) string {
+	return "(CAST(SUBSTRING(HASHBYTES('MD5', " + keyEnc + "), 1, 4) AS int) & 2147483647)"
+}
+
+func (s SQLServer) Hashed(table string, cols []Column, extra []string, cond string) string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for _, e := range extra {
+		b.WriteString(e)
+		b.WriteString(", ")
+	}
+	b.WriteString("CAST(SUBSTRING(x.h, 1, 4) AS int) AS a, CAST(SUBSTRING(x.h, 5, 4) AS int) AS b FROM " + s.QuoteTable(table))
+	b.WriteString(" CROSS APPLY (SELECT HASHBYTES('MD5', " + s.Encode(cols) + ") AS h) x")
+	if cond != "" {
+		b.WriteString(" WHERE " + cond)
+	}
+	return b.String()
+}
+
+func (s SQLServer) Sample(table string, estRows int64, n int, cols []string, cond string) string {
+	where := ""
+	if cond != "" {
+		where = " WHERE " + cond
+	}
+	if estRows < 50000 {
+		return "SELECT TOP (" + strconv.Itoa(n) + ") " + strings.Join(cols, ", ") + " FROM " + s.QuoteTable(table) + where + " ORDER BY NEWID()"
+	}
+	// TABLESAMPLE picks pages; oversample and keep a random top-n.
+	pct := 200 * float64(n) / float64(estRows)
+	if pct > 100 {
+		pct = 100
+	}
+	return "SELECT TOP (" + strconv.Itoa(n) + ") " + strings.Join(cols, ", ") + " FROM " + s.QuoteTable(table) +
+		" TABLESAMPLE (" + strconv.FormatFloat(pct, 'f', 6, 64) + " PERCENT)" + where + " ORDER BY NEWID()"
+}
+
+func (s SQLServer) Text(c Column) string {
+	q := s.QuoteIdent(c.Name)
+	switch c.Kind {
+	case KindTimestamp, KindTimestampTZ:
+		return "CONVERT(nvarchar(40), " + q + ", 121)"
+	}
+	return "CONVERT(nvarchar(4000), " + q + ")"
+}
+
+// For returns the dialect of a configured driver.
+func For(driver string) (Dialect, error) {
+	switch driver {
+	case "postgres":
+		return Postgres{}, nil
+	case "sqlserver":
+		return SQLServer{}, nil
+	}
+	return nil, fmt.Errorf("rowhash: no dialect for driver %q", driver)
+}
