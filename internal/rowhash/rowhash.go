@@ -23,17 +23,17 @@ type Kind int
 // text forms differ between engines (and so would every hash); ignore such
 // columns with ignore_columns.
 const (
-	KindInvalid Kind = iota
-	KindInt          // tinyint, smallint, int, bigint, integer
-	KindDecimal      // decimal, numeric, money, smallmoney
-	KindBool         // bit, boolean
-	KindText         // char, varchar, nchar, nvarchar, text
-	KindTimestamp    // datetime, datetime2, smalldatetime, timestamp
-	KindTimestampTZ  // datetimeoffset, timestamptz
-	KindDate         // date
-	KindTime         // time
-	KindUUID         // uniqueidentifier, uuid
-	KindBytes        // binary, varbinary, bytea
+	KindInvalid     Kind = iota
+	KindInt              // tinyint, smallint, int, bigint, integer
+	KindDecimal          // decimal, numeric, money, smallmoney
+	KindBool             // bit, boolean
+	KindText             // char, varchar, nchar, nvarchar, text
+	KindTimestamp        // datetime, datetime2, smalldatetime, timestamp
+	KindTimestampTZ      // datetimeoffset, timestamptz
+	KindDate             // date
+	KindTime             // time
+	KindUUID             // uniqueidentifier, uuid
+	KindBytes            // binary, varbinary, bytea
 )
 
 var kindNames = [...]string{"invalid", "int", "decimal", "bool", "text", "timestamp", "timestamptz", "date", "time", "uuid", "bytes"}
@@ -53,7 +53,7 @@ const Separator = '|'
 
 // Null is the encoding of SQL NULL. Every non-NULL field is either a
 // length-prefixed text ("0:" for the empty string) or a form that never
-// equals "N", so NULL and '' never collide.
+// equals "N", so NULL and ” never collide.
 const Null = "N"
 
 // Value is one column value as the Go reference takes it. Supported Go

@@ -54,7 +54,7 @@ func TestAppendFieldRejectsWrongType(t *testing.T) {
 }
 
 // The separator and NULL must not let two different rows share an
-// encoding: ("a|b", NULL) vs ("a", "b|N") and (NULL) vs ("N") and ('').
+// encoding: ("a|b", NULL) vs ("a", "b|N") and (NULL) vs ("N") and (”).
 func TestEncodeRowDoesNotCollide(t *testing.T) {
 	kinds := []Kind{KindText, KindText}
 	rows := [][]Value{{"a|b", nil}, {"a", "b|N"}, {"N", nil}, {nil, "N"}, {"", nil}, {nil, ""}, {"", ""}, {nil, nil}}
