@@ -66,11 +66,12 @@ die()  {
 }
 
 # ---- helpers --------------------------------------------------------------------------------
-pg_bin() {
-  local d
-  for d in /usr/lib/postgresql/*/bin; do
-    [ -x "$d/initdb" ] && { echo "$d"; return 0; }
-  done | sort -V | tail -n 1
+pg_bin() { # newest /usr/lib/postgresql/<v>/bin that has initdb
+  local d best=""
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V); do
+    [ -x "$d/initdb" ] && best=$d
+  done
+  echo "$best"
 }
 
 ensure_os_packages() {
@@ -135,7 +136,8 @@ start_bg() {
   local pidf=$1 logf=$2; shift 2
   rm -f "$pidf"
   # bash writes its own pid, then execs the command: the pid file names the java process itself.
-  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$pidf" "$@" >>"$logf" 2>&1 </dev/null &
+  # 9>&-: the daemon must not inherit the lock file descriptor of this script
+  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$pidf" "$@" >>"$logf" 2>&1 </dev/null 9>&- &
   local end=$((SECONDS + 10))
   until [ -s "$pidf" ]; do
     [ $SECONDS -lt $end ] || die "process did not start" "$logf"
@@ -181,6 +183,13 @@ fresh() { [ -f "$1/.complete" ] && [ "$(sed -n 2p "$1/.complete")" = "$2" ]; }
 # drivers for other databases: only the PostgreSQL driver is kept.
 PLUGIN_EXCLUDES="-DexcludeGroupIds=org.apache.kafka,org.slf4j,com.fasterxml.jackson.core,com.oracle.database.jdbc,com.microsoft.sqlserver,com.mysql,org.mariadb.jdbc"
 
+# refuse to replace jars that a running broker/worker has open
+not_in_use() {
+  if kafka_running || connect_running; then
+    die "$1 must be re-downloaded but Kafka/Connect are running from it: run '$0 down' first"
+  fi
+}
+
 cmd_install() {
   ensure_os_packages
   mkdir -p "$CACHE"
@@ -190,6 +199,7 @@ cmd_install() {
   if fresh "$KAFKA_LIBS" "$r"; then
     ok "Kafka $KAFKA_VERSION jars cached in $KAFKA_LIBS"
   else
+    not_in_use "$KAFKA_LIBS"
     step "download Kafka $KAFKA_VERSION (broker, tools, Connect runtime) with mvn"
     mvn_copy "$HERE/maven/kafka.pom.xml" "$KAFKA_LIBS" -Dkafka.version="$KAFKA_VERSION" \
       || die "mvn could not resolve Kafka $KAFKA_VERSION" "$CACHE/mvn.log"
@@ -202,6 +212,7 @@ cmd_install() {
   if fresh "$pg_plugin" "$r"; then
     ok "Debezium PostgreSQL connector $DEBEZIUM_VERSION cached"
   else
+    not_in_use "$pg_plugin"
     step "download Debezium PostgreSQL connector $DEBEZIUM_VERSION with mvn"
     mvn_copy "$HERE/maven/debezium-postgres.pom.xml" "$pg_plugin" -Ddebezium.version="$DEBEZIUM_VERSION" \
       || die "mvn could not resolve debezium-connector-postgres $DEBEZIUM_VERSION" "$CACHE/mvn.log"
@@ -213,6 +224,7 @@ cmd_install() {
     ok "Debezium JDBC sink $(head -n 1 "$jdbc_plugin/.complete") cached"
   else
     local v done_v=""
+    not_in_use "$jdbc_plugin"
     for v in $DEBEZIUM_JDBC_VERSIONS; do
       step "download Debezium JDBC sink $v (+ PostgreSQL JDBC driver) with mvn"
       if mvn_copy "$HERE/maven/debezium-jdbc.pom.xml" "$jdbc_plugin" -Ddebezium.version="$v"; then
@@ -286,7 +298,7 @@ EOF
     ok "already running"
   else
     port_open "$PG_PORT" && die "port $PG_PORT is already used by another process"
-    runuser -u postgres -- "$bin/pg_ctl" -D "$PG_DATA" -l "$LOGS/postgres.log" -w -t 60 start >/dev/null \
+    runuser -u postgres -- "$bin/pg_ctl" -D "$PG_DATA" -l "$LOGS/postgres.log" -w -t 60 start >/dev/null 9>&- \
       || die "pg_ctl start failed" "$LOGS/postgres.log"
     ok "started"
   fi
@@ -566,9 +578,16 @@ cmd_kafka() {
 
 cmd_verify() { exec bash "$HERE/verify.sh"; }
 
+# one lifecycle command at a time (parallel test processes may all call up)
+lock() {
+  exec 9>"${RUN%/}.lock"
+  flock -w 300 9 || die "another pipeline.sh command holds ${RUN%/}.lock for more than 300 s"
+}
+
 main() {
   local cmd=${1:-help}
   [ $# -gt 0 ] && shift
+  case $cmd in install|up|down|stop-connect|start-connect) lock ;; esac
   case $cmd in
     install)        cmd_install ;;
     up)             cmd_up ;;
