@@ -256,6 +256,8 @@ pg_up() {
   mkdir -p "$RUN/pg" "$PG_SOCK" "$LOGS"
   chmod 755 "$RUN" "$RUN/pg"
   chown postgres:postgres "$RUN/pg" "$PG_SOCK"
+  runuser -u postgres -- test -x "$RUN/pg" \
+    || die "OS user postgres cannot reach $RUN/pg: choose a CDC_PIPELINE_DIR whose parent folders are world-searchable"
   touch "$LOGS/postgres.log"; chown postgres:postgres "$LOGS/postgres.log"
   if [ ! -f "$PG_DATA/PG_VERSION" ]; then
     rm -rf "$PG_DATA"

@@ -29,6 +29,11 @@ wait_eq() { # wait_eq SECONDS DESCRIPTION SQL EXPECTED
 }
 
 tag="verify-$(date +%s)-$$"
+# remove this run's rows from the source even when a check fails (the sink then deletes them too)
+cleanup() {
+  src "delete from inventory.orders where order_no = 'ORD-$tag'; delete from inventory.customers where name = '$tag'" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
 t0=$(date +%s%N)
 
 # initial snapshot reached the target
