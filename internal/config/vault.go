@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // Vault fetches a database's credentials from HashiCorp Vault: a static
 // secret from KV v2, or dynamic credentials from the database secrets
 // engine.
@@ -47,6 +49,9 @@ type VaultKV struct {
 	DSNKey      string `yaml:"dsn_key,omitempty"`
 	UsernameKey string `yaml:"username_key,omitempty"`
 	PasswordKey string `yaml:"password_key,omitempty"`
+	// RefreshInterval is how often the secret is read again, so a rotated
+	// static password is picked up without a reload.
+	RefreshInterval time.Duration `yaml:"refresh_interval,omitempty"`
 }
 
 // VaultDatabase names a role of the database secrets engine.
@@ -65,6 +70,9 @@ func (vc *Vault) applyDefaults() {
 		}
 		if vc.KV.PasswordKey == "" {
 			vc.KV.PasswordKey = "password"
+		}
+		if vc.KV.RefreshInterval == 0 {
+			vc.KV.RefreshInterval = 5 * time.Minute
 		}
 	}
 	if vc.Database != nil && vc.Database.Mount == "" {
@@ -113,6 +121,9 @@ func (vc *Vault) validate(v *validator, p string) {
 	if vc.KV != nil {
 		if vc.KV.Path == "" {
 			v.fail(p+".kv.path", "required")
+		}
+		if vc.KV.RefreshInterval < 0 {
+			v.fail(p+".kv.refresh_interval", "must be positive")
 		}
 		if vc.KV.DSNKey == "" && vc.DSNTemplate == "" {
 			v.fail(p+".dsn_template", "required unless kv.dsn_key names a key holding the whole DSN")
