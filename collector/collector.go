@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Namespace prefixes every metric cdc-sentinel exports.
-const Namespace = "cdc"
+// Metric names are written out in full (not built from parts) so that
+// the metrics reference can be checked against the code by a search.
 
 // Collector gathers one family of metrics. Collectors that need a Connect
 // cluster's listing of connectors call Connectors(ctx, cluster), which
@@ -31,11 +31,11 @@ type Collector interface {
 
 var (
 	scrapeSuccessDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(Namespace, "scrape", "collector_success"),
+		"cdc_scrape_collector_success",
 		"Whether a collector succeeded in this scrape.",
 		[]string{"collector"}, nil)
 	scrapeDurationDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(Namespace, "scrape", "collector_duration_seconds"),
+		"cdc_scrape_collector_duration_seconds",
 		"How long a collector took in this scrape.",
 		[]string{"collector"}, nil)
 )
