@@ -49,6 +49,11 @@ type Dialect interface {
 	// Text is an expression giving the column's own text form (keys shown
 	// to users and quoted back into filters).
 	Text(c Column) string
+	// Aggregate summarises a Hashed query's rows per bucket: bucket
+	// (bigint), count, sum(a), sum(b), all without overflow.
+	Aggregate(hashed string) string
+	// Bigint casts an integer column to a 64-bit integer.
+	Bigint(expr string) string
 }
 
 // Pair decides the kind a source/target column pair is compared as.
@@ -199,6 +204,13 @@ func (p Postgres) Sample(table string, estRows int64, n int, cols []string, cond
 	}
 	return sel + " TABLESAMPLE BERNOULLI(" + strconv.FormatFloat(pct, 'f', 6, 64) + ")" + where + " LIMIT " + strconv.Itoa(n)
 }
+
+func (Postgres) Aggregate(hashed string) string {
+	// sum(int4) accumulates in int8: exact and faster than numeric.
+	return "SELECT bkt, count(*), sum(a), sum(b) FROM (" + hashed + ") h GROUP BY bkt"
+}
+
+func (Postgres) Bigint(expr string) string { return expr + "::bigint" }
 
 func (p Postgres) Text(c Column) string { return p.QuoteIdent(c.Name) + "::text" }
 
@@ -355,6 +367,13 @@ func (s SQLServer) Sample(table string, estRows int64, n int, cols []string, con
 	return "SELECT TOP (" + strconv.Itoa(n) + ") " + strings.Join(cols, ", ") + " FROM " + s.QuoteTable(table) +
 		" TABLESAMPLE (" + strconv.FormatFloat(pct, 'f', 6, 64) + " PERCENT)" + where + " ORDER BY NEWID()"
 }
+
+func (SQLServer) Aggregate(hashed string) string {
+	// SUM(int) would overflow at 2^31: widen first.
+	return "SELECT bkt, COUNT_BIG(*), SUM(CAST(a AS bigint)), SUM(CAST(b AS bigint)) FROM (" + hashed + ") h GROUP BY bkt"
+}
+
+func (SQLServer) Bigint(expr string) string { return "CAST(" + expr + " AS bigint)" }
 
 func (s SQLServer) Text(c Column) string {
 	q := s.QuoteIdent(c.Name)

@@ -1,0 +1,656 @@
+// Package reconcile finds every row that differs between a replicated
+// table's source and target, and repairs them through Debezium.
+//
+// Checksums are pushed down into both databases: each side sums its rows'
+// hashes per bucket (key ranges when the leading key column is an
+// integer, key-hash buckets otherwise, which no collation can reorder),
+// and only buckets whose sums differ are split further or fetched row by
+// row. Equal tables cost one hashing scan per side.
+package reconcile
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math/bits"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+)
+
+// Options tune a reconcile. Zero values take the defaults.
+type Options struct {
+	// Parallel is how many segments are compared at once; each runs one
+	// query per side concurrently (default 2).
+	Parallel int
+	// LeafRows is the bucket size below which rows are fetched rather
+	// than split further (default 2000).
+	LeafRows int
+	// BatchRows bounds the rows one fetch brings back per side, and so
+	// the memory per worker (default 20000).
+	BatchRows int
+	// MaxBuckets caps the first-level bucket count (default 65536).
+	MaxBuckets int
+	// MaxReported caps the differing rows kept in the report; the counts
+	// stay exact (default 100000).
+	MaxReported int
+	// Progress, when set, is called as work completes (from several
+	// goroutines, never concurrently).
+	Progress func(Progress)
+}
+
+func (o *Options) defaults() {
+	if o.Parallel <= 0 {
+		o.Parallel = 2
+	}
+	if o.LeafRows <= 0 {
+		o.LeafRows = 2000
+	}
+	if o.BatchRows < o.LeafRows {
+		o.BatchRows = max(20000, o.LeafRows)
+	}
+	if o.MaxBuckets <= 0 {
+		o.MaxBuckets = 1 << 16
+	}
+	if o.MaxReported <= 0 {
+		o.MaxReported = 100000
+	}
+}
+
+// Progress is a snapshot of a running reconcile.
+type Progress struct {
+	// Phase is "scan" (first-level checksums), "drill" (splitting
+	// differing buckets) or "fetch" (comparing rows).
+	Phase string
+	Done  int
+	Total int
+	// Differing is the number of differing rows found so far.
+	Differing int
+}
+
+// Key is one row's key: column name → value (a json.Number for integer
+// columns, a string otherwise).
+type Key map[string]any
+
+// Report is the outcome of one reconcile.
+type Report struct {
+	Table           string  `json:"table"`
+	RowsSource      int64   `json:"rows_source"`
+	RowsTarget      int64   `json:"rows_target"`
+	MissingInTarget []Key   `json:"missing_in_target"`
+	ExtraInTarget   []Key   `json:"extra_in_target"`
+	Changed         []Key   `json:"changed"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	// Counts are exact even when the lists are truncated.
+	MissingCount int `json:"missing_count"`
+	ExtraCount   int `json:"extra_count"`
+	ChangedCount int `json:"changed_count"`
+	Truncated    bool `json:"truncated,omitempty"`
+	// Mode is "range" or "hash": how rows were bucketed.
+	Mode    string        `json:"mode"`
+	Key     []string      `json:"key"`
+	Queries int64         `json:"queries"`
+	Repair  *RepairResult `json:"repair,omitempty"`
+}
+
+// Differing is the number of differing rows.
+func (r *Report) Differing() int { return r.MissingCount + r.ExtraCount + r.ChangedCount }
+
+// segment is a set of rows on both sides: a range of the leading key
+// column and/or a key-hash residue.
+type segment struct {
+	ranged   bool
+	lo, hi   int64 // [lo, hi) of the leading key column when ranged
+	mask     int32 // key hash & mask == val; mask 0: no restriction
+	val      int32
+	src, tgt rowhash.Sum
+}
+
+func (s segment) rows() int64 { return max(s.src.Count, s.tgt.Count) }
+
+// Reconciler compares one table.
+type Reconciler struct {
+	plan *rowhash.Plan
+	name string
+	opts Options
+
+	keyCols        [2][]rowhash.Column
+	keyEnc         [2]string
+	lead           [2]string
+	queries        atomic.Int64
+	progressMu     sync.Mutex
+	found          atomic.Int64
+	reportMu       sync.Mutex
+	report         *Report
+	reportedCounts int
+}
+
+// New prepares a reconcile of the planned table; name labels the report.
+func New(name string, plan *rowhash.Plan, opts Options) *Reconciler {
+	opts.defaults()
+	r := &Reconciler{plan: plan, name: name, opts: opts}
+	for i, side := range []struct {
+		s    rowhash.Side
+		cols []rowhash.Column
+	}{{plan.Source, plan.SourceCols}, {plan.Target, plan.TargetCols}} {
+		r.keyCols[i] = plan.KeyCols(side.cols)
+		r.keyEnc[i] = side.s.Dialect.Encode(r.keyCols[i])
+		r.lead[i] = side.s.Dialect.Bigint(side.s.Dialect.QuoteIdent(r.keyCols[i][0].Name))
+	}
+	return r
+}
+
+func (r *Reconciler) side(i int) (rowhash.Side, []rowhash.Column) {
+	if i == 0 {
+		return r.plan.Source, r.plan.SourceCols
+	}
+	return r.plan.Target, r.plan.TargetCols
+}
+
+func (r *Reconciler) progress(p Progress) {
+	if r.opts.Progress == nil {
+		return
+	}
+	p.Differing = int(r.found.Load())
+	r.progressMu.Lock()
+	defer r.progressMu.Unlock()
+	r.opts.Progress(p)
+}
+
+// cond is the WHERE clause selecting seg's rows on side i.
+func (r *Reconciler) cond(i int, seg segment) string {
+	var parts []string
+	if seg.ranged {
+		parts = append(parts, fmt.Sprintf("%s >= %d AND %s < %d", r.lead[i], seg.lo, r.lead[i], seg.hi))
+	}
+	if seg.mask != 0 {
+		side, _ := r.side(i)
+		parts = append(parts, fmt.Sprintf("(%s & %d) = %d", side.Dialect.KeyHash(r.keyEnc[i]), seg.mask, seg.val))
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// Run compares the whole table.
+func (r *Reconciler) Run(ctx context.Context) (*Report, error) {
+	start := time.Now()
+	r.report = &Report{Table: r.name, Key: r.plan.KeyNames(), MissingInTarget: []Key{}, ExtraInTarget: []Key{}, Changed: []Key{}}
+	first, err := r.firstLevel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var differing []segment
+	for _, s := range first {
+		r.report.RowsSource += s.src.Count
+		r.report.RowsTarget += s.tgt.Count
+		if s.src != s.tgt {
+			differing = append(differing, s)
+		}
+	}
+	var leaves []segment
+	for level := 0; len(differing) > 0; level++ {
+		var split []segment
+		for _, s := range differing {
+			if r.isLeaf(s) {
+				leaves = append(leaves, s)
+			} else {
+				split = append(split, s)
+			}
+		}
+		differing, err = r.splitAll(ctx, split)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := r.fetchAll(ctx, leaves); err != nil {
+		return nil, err
+	}
+	rep := r.report
+	for _, l := range [][]Key{rep.MissingInTarget, rep.ExtraInTarget, rep.Changed} {
+		sortKeys(l, rep.Key)
+	}
+	rep.Queries = r.queries.Load()
+	rep.DurationSeconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+func (r *Reconciler) isLeaf(s segment) bool {
+	if s.rows() <= int64(r.opts.LeafRows) {
+		return true
+	}
+	// Nothing left to split by.
+	return (!s.ranged || s.hi-s.lo <= 1) && s.mask == 0x7fffffff
+}
+
+// firstLevel sums every bucket on both sides.
+func (r *Reconciler) firstLevel(ctx context.Context) ([]segment, error) {
+	est := max(r.plan.EstRows, 1)
+	nb := int(min(max(est/int64(r.opts.LeafRows), 1), int64(r.opts.MaxBuckets)))
+	if r.keyCols[0][0].Kind == rowhash.KindInt {
+		lo, hi, empty, err := r.bounds(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if empty {
+			r.report.Mode = "range"
+			return nil, nil
+		}
+		r.report.Mode = "range"
+		span := hi - lo
+		if span <= 0 {
+			// The key range does not fit in int64 arithmetic: fall back.
+			return r.firstLevelHash(ctx, nb)
+		}
+		width := max((span+int64(nb)-1)/int64(nb), 1)
+		root := segment{ranged: true, lo: lo, hi: hi}
+		// Contiguous chunks let each side scan in parallel.
+		chunks := r.opts.Parallel
+		nbActual := (span + width - 1) / width
+		if int64(chunks) > nbActual {
+			chunks = int(nbActual)
+		}
+		perChunk := (nbActual + int64(chunks) - 1) / int64(chunks)
+		var mu sync.Mutex
+		all := map[int64]*segment{}
+		g, gctx := errgroup.WithContext(ctx)
+		done := 0
+		total := chunks * 2
+		for c := 0; c < chunks; c++ {
+			clo := root.lo + int64(c)*perChunk*width
+			chi := min(clo+perChunk*width, root.hi)
+			if clo >= chi {
+				continue
+			}
+			for side := 0; side < 2; side++ {
+				g.Go(func() error {
+					seg := segment{ranged: true, lo: clo, hi: chi}
+					bucket := fmt.Sprintf("(%s - %d) / %d", r.lead[side], root.lo, width)
+					sums, err := r.aggregate(gctx, side, seg, bucket)
+					if err != nil {
+						return err
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					for b, s := range sums {
+						sg := all[b]
+						if sg == nil {
+							sg = &segment{ranged: true, lo: root.lo + b*width, hi: min(root.lo+(b+1)*width, root.hi)}
+							all[b] = sg
+						}
+						if side == 0 {
+							sg.src = s
+						} else {
+							sg.tgt = s
+						}
+					}
+					done++
+					r.progress(Progress{Phase: "scan", Done: done, Total: total})
+					return nil
+				})
+			}
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		return sortedSegments(all), nil
+	}
+	return r.firstLevelHash(ctx, nb)
+}
+
+func (r *Reconciler) firstLevelHash(ctx context.Context, nb int) ([]segment, error) {
+	r.report.Mode = "hash"
+	b := bits.Len(uint(nb - 1))
+	mask := int32(1<<b - 1)
+	if mask == 0 {
+		mask = 1
+	}
+	return r.splitOne(ctx, segment{}, mask, "scan")
+}
+
+func sortedSegments(m map[int64]*segment) []segment {
+	out := make([]segment, 0, len(m))
+	for _, s := range m {
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b segment) int { return cmp.Or(cmp.Compare(a.lo, b.lo), cmp.Compare(a.val, b.val)) })
+	return out
+}
+
+// bounds is the union of both sides' leading key ranges, hi exclusive.
+func (r *Reconciler) bounds(ctx context.Context) (lo, hi int64, empty bool, err error) {
+	var mins, maxs [2]sql.NullInt64
+	g, gctx := errgroup.WithContext(ctx)
+	for i := 0; i < 2; i++ {
+		g.Go(func() error {
+			side, _ := r.side(i)
+			q := fmt.Sprintf("SELECT min(%s), max(%s) FROM %s", r.lead[i], r.lead[i], side.Dialect.QuoteTable(side.Table))
+			r.queries.Add(1)
+			if err := side.DB.QueryRowContext(gctx, q).Scan(&mins[i], &maxs[i]); err != nil {
+				return fmt.Errorf("%s: key range of %s: %w", sideName(i), side.Table, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return 0, 0, false, err
+	}
+	first := true
+	for i := 0; i < 2; i++ {
+		if !mins[i].Valid {
+			continue
+		}
+		if first || mins[i].Int64 < lo {
+			lo = mins[i].Int64
+		}
+		if first || maxs[i].Int64+1 > hi {
+			hi = maxs[i].Int64 + 1
+		}
+		first = false
+	}
+	return lo, hi, first, nil
+}
+
+func sideName(i int) string {
+	if i == 0 {
+		return "source"
+	}
+	return "target"
+}
+
+// aggregate returns per-bucket sums of seg's rows on one side.
+func (r *Reconciler) aggregate(ctx context.Context, i int, seg segment, bucket string) (map[int64]rowhash.Sum, error) {
+	side, cols := r.side(i)
+	q := side.Dialect.Aggregate(side.Dialect.Hashed(side.Table, cols, []string{bucket + " AS bkt"}, r.cond(i, seg)))
+	r.queries.Add(1)
+	rows, err := side.DB.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("%s: checksums of %s: %w", sideName(i), side.Table, err)
+	}
+	defer rows.Close()
+	out := map[int64]rowhash.Sum{}
+	for rows.Next() {
+		var b int64
+		var s rowhash.Sum
+		if err := rows.Scan(&b, &s.Count, &s.A, &s.B); err != nil {
+			return nil, fmt.Errorf("%s: checksums of %s: %w", sideName(i), side.Table, err)
+		}
+		out[b] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: checksums of %s: %w", sideName(i), side.Table, err)
+	}
+	return out, nil
+}
+
+// splitOne sums seg's rows on both sides into sub-buckets: by range when
+// the range still splits, else by more key-hash bits (newMask).
+func (r *Reconciler) splitOne(ctx context.Context, seg segment, newMask int32, phase string) ([]segment, error) {
+	const fanout = 16
+	var bucket [2]string
+	var width int64
+	byRange := seg.ranged && seg.hi-seg.lo > 1
+	for i := 0; i < 2; i++ {
+		if byRange {
+			width = max((seg.hi-seg.lo+fanout-1)/fanout, 1)
+			bucket[i] = fmt.Sprintf("(%s - %d) / %d", r.lead[i], seg.lo, width)
+		} else {
+			side, _ := r.side(i)
+			bucket[i] = fmt.Sprintf("(%s & %d)", side.Dialect.KeyHash(r.keyEnc[i]), newMask)
+		}
+	}
+	var sums [2]map[int64]rowhash.Sum
+	g, gctx := errgroup.WithContext(ctx)
+	for i := 0; i < 2; i++ {
+		g.Go(func() (err error) {
+			sums[i], err = r.aggregate(gctx, i, seg, bucket[i])
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	all := map[int64]*segment{}
+	for i := 0; i < 2; i++ {
+		for b, s := range sums[i] {
+			sg := all[b]
+			if sg == nil {
+				c := seg
+				c.src, c.tgt = rowhash.Sum{}, rowhash.Sum{}
+				if byRange {
+					c.lo, c.hi = seg.lo+b*width, min(seg.lo+(b+1)*width, seg.hi)
+				} else {
+					c.mask, c.val = newMask, int32(b)
+				}
+				sg = &c
+				all[b] = sg
+			}
+			if i == 0 {
+				sg.src = s
+			} else {
+				sg.tgt = s
+			}
+		}
+	}
+	_ = phase
+	return sortedSegments(all), nil
+}
+
+func nextMask(m int32) int32 {
+	if m == 0 {
+		return 0xf
+	}
+	n := int64(m)<<4 | 0xf
+	if n > 0x7fffffff {
+		n = 0x7fffffff
+	}
+	return int32(n)
+}
+
+// splitAll splits every segment in parallel and returns the differing
+// children.
+func (r *Reconciler) splitAll(ctx context.Context, segs []segment) ([]segment, error) {
+	var mu sync.Mutex
+	var out []segment
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Parallel)
+	done := 0
+	for _, s := range segs {
+		g.Go(func() error {
+			children, err := r.splitOne(gctx, s, nextMask(s.mask), "drill")
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, c := range children {
+				if c.src != c.tgt {
+					out = append(out, c)
+				}
+			}
+			done++
+			r.progress(Progress{Phase: "drill", Done: done, Total: len(segs)})
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+// fetchAll compares the rows of the leaf segments, in batches of about
+// BatchRows rows per side.
+func (r *Reconciler) fetchAll(ctx context.Context, leaves []segment) error {
+	var batches [][]segment
+	var cur []segment
+	var n int64
+	for _, l := range leaves {
+		if len(cur) > 0 && (n+l.rows() > int64(r.opts.BatchRows) || len(cur) >= 200) {
+			batches = append(batches, cur)
+			cur, n = nil, 0
+		}
+		cur = append(cur, l)
+		n += l.rows()
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Parallel)
+	var mu sync.Mutex
+	done := 0
+	for _, b := range batches {
+		g.Go(func() error {
+			if err := r.compareRows(gctx, b); err != nil {
+				return err
+			}
+			mu.Lock()
+			done++
+			d := done
+			mu.Unlock()
+			r.progress(Progress{Phase: "fetch", Done: d, Total: len(batches)})
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+type fetched struct {
+	h    rowhash.Hash
+	text []sql.NullString
+}
+
+func (r *Reconciler) fetchRows(ctx context.Context, i int, segs []segment) (map[string]fetched, error) {
+	side, cols := r.side(i)
+	conds := make([]string, len(segs))
+	for j, s := range segs {
+		conds[j] = "(" + r.cond(i, s) + ")"
+	}
+	extra := []string{r.keyEnc[i] + " AS kenc"}
+	for j, k := range r.keyCols[i] {
+		extra = append(extra, fmt.Sprintf("%s AS k%d", side.Dialect.Text(k), j))
+	}
+	q := side.Dialect.Hashed(side.Table, cols, extra, strings.Join(conds, " OR "))
+	r.queries.Add(1)
+	rows, err := side.DB.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("%s: rows of %s: %w", sideName(i), side.Table, err)
+	}
+	defer rows.Close()
+	out := map[string]fetched{}
+	nk := len(r.keyCols[i])
+	for rows.Next() {
+		var kenc string
+		f := fetched{text: make([]sql.NullString, nk)}
+		dest := []any{&kenc}
+		for j := range f.text {
+			dest = append(dest, &f.text[j])
+		}
+		dest = append(dest, &f.h.A, &f.h.B)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("%s: rows of %s: %w", sideName(i), side.Table, err)
+		}
+		out[kenc] = f
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: rows of %s: %w", sideName(i), side.Table, err)
+	}
+	return out, nil
+}
+
+func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
+	var got [2]map[string]fetched
+	g, gctx := errgroup.WithContext(ctx)
+	for i := 0; i < 2; i++ {
+		g.Go(func() (err error) {
+			got[i], err = r.fetchRows(gctx, i, segs)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	src, tgt := got[0], got[1]
+	var missing, extra, changed []Key
+	for k, s := range src {
+		t, ok := tgt[k]
+		switch {
+		case !ok:
+			missing = append(missing, r.key(0, s))
+		case t.h != s.h:
+			changed = append(changed, r.key(0, s))
+		}
+	}
+	for k, t := range tgt {
+		if _, ok := src[k]; !ok {
+			extra = append(extra, r.key(1, t))
+		}
+	}
+	r.found.Add(int64(len(missing) + len(extra) + len(changed)))
+	r.reportMu.Lock()
+	defer r.reportMu.Unlock()
+	rep := r.report
+	rep.MissingCount += len(missing)
+	rep.ExtraCount += len(extra)
+	rep.ChangedCount += len(changed)
+	for _, l := range []struct {
+		dst *[]Key
+		src []Key
+	}{{&rep.MissingInTarget, missing}, {&rep.ExtraInTarget, extra}, {&rep.Changed, changed}} {
+		for _, k := range l.src {
+			if r.reportedCounts >= r.opts.MaxReported {
+				rep.Truncated = true
+				break
+			}
+			*l.dst = append(*l.dst, k)
+			r.reportedCounts++
+		}
+	}
+	return nil
+}
+
+func (r *Reconciler) key(i int, f fetched) Key {
+	k := Key{}
+	for j, c := range r.keyCols[i] {
+		name := r.plan.SourceCols[r.plan.Key[j]].Name
+		switch {
+		case !f.text[j].Valid:
+			k[name] = nil
+		case c.Kind == rowhash.KindInt:
+			k[name] = json.Number(f.text[j].String)
+		default:
+			k[name] = f.text[j].String
+		}
+	}
+	return k
+}
+
+// sortKeys orders keys column by column, numbers numerically.
+func sortKeys(keys []Key, cols []string) {
+	slices.SortFunc(keys, func(a, b Key) int {
+		for _, c := range cols {
+			if d := compareValue(a[c], b[c]); d != 0 {
+				return d
+			}
+		}
+		return 0
+	})
+}
+
+func compareValue(a, b any) int {
+	an, aok := a.(json.Number)
+	bn, bok := b.(json.Number)
+	if aok && bok {
+		ai, err1 := strconv.ParseInt(string(an), 10, 64)
+		bi, err2 := strconv.ParseInt(string(bn), 10, 64)
+		if err1 == nil && err2 == nil {
+			return cmp.Compare(ai, bi)
+		}
+	}
+	return cmp.Compare(fmt.Sprint(a), fmt.Sprint(b))
+}

@@ -1,0 +1,282 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+)
+
+// Signaler delivers one Debezium signal to the source connector.
+type Signaler interface {
+	Signal(ctx context.Context, id, typ string, data []byte) error
+	// Describe names the channel in reports ("table inventory.debezium_signal").
+	Describe() string
+}
+
+// TableSignaler inserts signals into the connector's signal table in the
+// source database (signal.data.collection).
+type TableSignaler struct {
+	DB      *sql.DB
+	Dialect rowhash.Dialect
+	Table   string
+}
+
+func (s TableSignaler) Signal(ctx context.Context, id, typ string, data []byte) error {
+	d := s.Dialect
+	q := fmt.Sprintf("INSERT INTO %s (%s, %s, %s) VALUES (%s, %s, %s)", d.QuoteTable(s.Table),
+		d.QuoteIdent("id"), d.QuoteIdent("type"), d.QuoteIdent("data"),
+		d.Literal(id), d.Literal(typ), d.Literal(string(data)))
+	if _, err := s.DB.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("signal table %s: %w", s.Table, err)
+	}
+	return nil
+}
+
+func (s TableSignaler) Describe() string { return "table " + s.Table }
+
+// KafkaSignaler produces signals to the connector's signal.kafka.topic.
+// Debezium reads only messages keyed by its topic.prefix.
+type KafkaSignaler struct {
+	Client      *kgo.Client
+	Topic       string
+	TopicPrefix string
+}
+
+func (s KafkaSignaler) Signal(ctx context.Context, _, typ string, data []byte) error {
+	// On the Kafka channel the record's offset is the signal's id; the
+	// value carries only type and data.
+	value, err := json.Marshal(struct {
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
+	}{typ, data})
+	if err != nil {
+		return err
+	}
+	rec := &kgo.Record{Topic: s.Topic, Key: []byte(s.TopicPrefix), Value: value}
+	if err := s.Client.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		return fmt.Errorf("signal topic %s: %w", s.Topic, err)
+	}
+	return nil
+}
+
+func (s KafkaSignaler) Describe() string { return "kafka topic " + s.Topic }
+
+// RepairOptions say how differing rows are repaired.
+type RepairOptions struct {
+	Signaler Signaler
+	// DataCollection is the table as the source connector names it.
+	DataCollection string
+	// DeleteExtra deletes rows that exist only in the target. Without it
+	// they are reported only: a re-snapshot cannot delete them.
+	DeleteExtra bool
+	// MaxSignalBytes bounds one signal's data (the demo signal table's
+	// data column is varchar(2048)); larger key sets are split.
+	MaxSignalBytes int
+}
+
+// RepairResult is what a repair did.
+type RepairResult struct {
+	Channel     string   `json:"channel"`
+	Signals     []string `json:"signal_ids"`
+	RowsResent  int      `json:"rows_resent"`
+	RowsDeleted int      `json:"rows_deleted"`
+}
+
+// Repair re-sends the report's missing and changed rows through an
+// incremental snapshot limited to their keys, and deletes target-only
+// rows when asked to.
+func Repair(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOptions) (*RepairResult, error) {
+	if rep.Truncated {
+		return nil, fmt.Errorf("repair of %s: the report was truncated; raise the reported-row limit or repair in parts", rep.Table)
+	}
+	if o.MaxSignalBytes <= 0 {
+		o.MaxSignalBytes = 2000
+	}
+	res := &RepairResult{}
+	resend := append(append([]Key{}, rep.MissingInTarget...), rep.Changed...)
+	if len(resend) > 0 {
+		if o.Signaler == nil {
+			return nil, fmt.Errorf("repair of %s: no signal channel configured (tables[].signal)", rep.Table)
+		}
+		res.Channel = o.Signaler.Describe()
+		keyCols := plan.KeyCols(plan.SourceCols)
+		filters, err := Filters(plan.Source.Dialect, keyCols, resend, o.DataCollection, o.MaxSignalBytes)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range filters {
+			id := newSignalID()
+			data := SnapshotSignal(o.DataCollection, f)
+			if err := o.Signaler.Signal(ctx, id, "execute-snapshot", data); err != nil {
+				return res, fmt.Errorf("repair of %s: %w", rep.Table, err)
+			}
+			res.Signals = append(res.Signals, id)
+		}
+		res.RowsResent = len(resend)
+	}
+	if o.DeleteExtra && len(rep.ExtraInTarget) > 0 {
+		tgt := plan.Target
+		keyCols := plan.KeyCols(plan.TargetCols)
+		for start := 0; start < len(rep.ExtraInTarget); start += 500 {
+			part := rep.ExtraInTarget[start:min(start+500, len(rep.ExtraInTarget))]
+			cond, err := filter(tgt.Dialect, keyCols, part)
+			if err != nil {
+				return res, err
+			}
+			r, err := tgt.DB.ExecContext(ctx, "DELETE FROM "+tgt.Dialect.QuoteTable(tgt.Table)+" WHERE "+cond)
+			if err != nil {
+				return res, fmt.Errorf("repair of %s: deleting target-only rows: %w", rep.Table, err)
+			}
+			n, _ := r.RowsAffected()
+			res.RowsDeleted += int(n)
+		}
+	}
+	return res, nil
+}
+
+func newSignalID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "cdc-sentinel-" + hex.EncodeToString(b[:])
+}
+
+// SnapshotSignal is the data of an execute-snapshot signal re-reading the
+// rows of collection that match filter.
+func SnapshotSignal(collection, filter string) []byte {
+	type cond struct {
+		DataCollection string `json:"data-collection"`
+		Filter         string `json:"filter"`
+	}
+	b, _ := json.Marshal(struct {
+		DataCollections      []string `json:"data-collections"`
+		Type                 string   `json:"type"`
+		AdditionalConditions []cond   `json:"additional-conditions"`
+	}{[]string{collection}, "incremental", []cond{{collection, filter}}})
+	return b
+}
+
+// Filters builds SQL conditions in the source's dialect naming keys,
+// split so each signal's data stays within maxBytes. A single integer key
+// is compressed into ranges (id BETWEEN 5 AND 90).
+func Filters(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key, collection string, maxBytes int) ([]string, error) {
+	terms, err := keyTerms(d, keyCols, keys)
+	if err != nil {
+		return nil, err
+	}
+	overhead := len(SnapshotSignal(collection, ""))
+	var out []string
+	var cur []string
+	size := overhead
+	for _, t := range terms {
+		add := len(t) + 4 // " OR "
+		if len(cur) > 0 && size+add > maxBytes {
+			out = append(out, strings.Join(cur, " OR "))
+			cur, size = nil, overhead
+		}
+		if overhead+len(t) > maxBytes {
+			return nil, fmt.Errorf("a key condition (%d bytes) does not fit a signal of %d bytes", len(t), maxBytes)
+		}
+		cur = append(cur, t)
+		size += add
+	}
+	if len(cur) > 0 {
+		out = append(out, strings.Join(cur, " OR "))
+	}
+	return out, nil
+}
+
+func filter(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key) (string, error) {
+	terms, err := keyTerms(d, keyCols, keys)
+	if err != nil {
+		return "", err
+	}
+	return strings.Join(terms, " OR "), nil
+}
+
+func keyTerms(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key) ([]string, error) {
+	if len(keyCols) == 1 && keyCols[0].Kind == rowhash.KindInt {
+		col := d.QuoteIdent(keyCols[0].Name)
+		ids := make([]int64, 0, len(keys))
+		for _, k := range keys {
+			n, err := strconv.ParseInt(fmt.Sprint(k[keyCols[0].Name]), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("key %v: %s is not an integer", k, keyCols[0].Name)
+			}
+			ids = append(ids, n)
+		}
+		return intRanges(col, ids), nil
+	}
+	terms := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts := make([]string, len(keyCols))
+		for i, c := range keyCols {
+			v, ok := k[c.Name]
+			if !ok || v == nil {
+				return nil, fmt.Errorf("key %v: no value for %s", k, c.Name)
+			}
+			lit, err := literal(d, c, v)
+			if err != nil {
+				return nil, err
+			}
+			parts[i] = d.QuoteIdent(c.Name) + " = " + lit
+		}
+		terms = append(terms, "("+strings.Join(parts, " AND ")+")")
+	}
+	return terms, nil
+}
+
+func literal(d rowhash.Dialect, c rowhash.Column, v any) (string, error) {
+	s := fmt.Sprint(v)
+	if c.Kind == rowhash.KindInt {
+		if _, err := strconv.ParseInt(s, 10, 64); err != nil {
+			return "", fmt.Errorf("key column %s: %q is not an integer", c.Name, s)
+		}
+		return s, nil
+	}
+	return d.Literal(s), nil
+}
+
+// intRanges turns sorted-or-not ids into "col IN (...)" and
+// "col BETWEEN a AND b" terms.
+func intRanges(col string, ids []int64) []string {
+	sorted := append([]int64{}, ids...)
+	slices.Sort(sorted)
+	var terms, singles []string
+	flush := func() {
+		if len(singles) > 0 {
+			terms = append(terms, col+" IN ("+strings.Join(singles, ",")+")")
+			singles = nil
+		}
+	}
+	for i := 0; i < len(sorted); {
+		j := i
+		for j+1 < len(sorted) && sorted[j+1] <= sorted[j]+1 {
+			j++
+		}
+		if sorted[j]-sorted[i] >= 2 {
+			terms = append(terms, fmt.Sprintf("%s BETWEEN %d AND %d", col, sorted[i], sorted[j]))
+		} else {
+			for k := i; k <= j; k++ {
+				if k == i || sorted[k] != sorted[k-1] {
+					singles = append(singles, strconv.FormatInt(sorted[k], 10))
+				}
+			}
+			if len(singles) >= 50 {
+				flush()
+			}
+		}
+		i = j + 1
+	}
+	flush()
+	return terms
+}

@@ -1,0 +1,244 @@
+package rowhash
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Side is one end of a replicated table: a pool, its dialect and the
+// table's name there ("schema.table").
+type Side struct {
+	DB      *sql.DB
+	Dialect Dialect
+	Table   string
+}
+
+// Described is a table as its database's catalog gives it.
+type Described struct {
+	Columns []Column // Kind from the engine's type; Scale for time types
+	Key     []string // primary key columns in key order
+	// EstRows is the catalog's row estimate (reltuples,
+	// dm_db_partition_stats); -1 when unknown.
+	EstRows int64
+}
+
+func splitTable(name, defSchema string) (schema, table string) {
+	if s, t, ok := strings.Cut(name, "."); ok {
+		return s, t
+	}
+	return defSchema, name
+}
+
+// Describe reads a table's columns, primary key and row estimate.
+func Describe(ctx context.Context, s Side) (*Described, error) {
+	var colsQ, keyQ, estQ string
+	var args []any
+	switch s.Dialect.(type) {
+	case Postgres:
+		schema, table := splitTable(s.Table, "public")
+		args = []any{schema, table}
+		colsQ = `SELECT column_name, data_type, coalesce(datetime_precision, -1)
+			FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`
+		keyQ = `SELECT a.attname FROM pg_index i
+			JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+			WHERE n.nspname = $1 AND c.relname = $2 AND i.indisprimary
+			ORDER BY array_position(i.indkey::int2[], a.attnum)`
+		estQ = `SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = $1 AND c.relname = $2`
+	case SQLServer:
+		schema, table := splitTable(s.Table, "dbo")
+		args = []any{schema, table}
+		colsQ = `SELECT COLUMN_NAME, DATA_TYPE, ISNULL(DATETIME_PRECISION, -1)
+			FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = @p1 AND TABLE_NAME = @p2 ORDER BY ORDINAL_POSITION`
+		keyQ = `SELECT kcu.COLUMN_NAME FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS tc
+			JOIN INFORMATION_SCHEMA.KEY_COLUMN_USAGE kcu ON kcu.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND kcu.TABLE_SCHEMA = tc.TABLE_SCHEMA
+			WHERE tc.CONSTRAINT_TYPE = 'PRIMARY KEY' AND tc.TABLE_SCHEMA = @p1 AND tc.TABLE_NAME = @p2 ORDER BY kcu.ORDINAL_POSITION`
+		estQ = `SELECT CAST(ISNULL(SUM(row_count), -1) AS bigint) FROM sys.dm_db_partition_stats
+			WHERE object_id = OBJECT_ID(QUOTENAME(@p1) + '.' + QUOTENAME(@p2)) AND index_id IN (0, 1)`
+	default:
+		return nil, fmt.Errorf("describe %s: unsupported dialect %s", s.Table, s.Dialect.Name())
+	}
+	d := &Described{EstRows: -1}
+	rows, err := s.DB.QueryContext(ctx, colsQ, args...)
+	if err != nil {
+		return nil, fmt.Errorf("describe %s: columns: %w", s.Table, err)
+	}
+	for rows.Next() {
+		var c Column
+		if err := rows.Scan(&c.Name, &c.Type, &c.Scale); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("describe %s: columns: %w", s.Table, err)
+		}
+		c.Type = strings.ToLower(c.Type)
+		c.Kind, _ = s.Dialect.KindOf(c.Type) // unsupported columns fail only if compared
+		d.Columns = append(d.Columns, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("describe %s: columns: %w", s.Table, err)
+	}
+	if len(d.Columns) == 0 {
+		return nil, fmt.Errorf("describe %s: table not found (or no columns visible to this user)", s.Table)
+	}
+	rows, err = s.DB.QueryContext(ctx, keyQ, args...)
+	if err != nil {
+		return nil, fmt.Errorf("describe %s: primary key: %w", s.Table, err)
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("describe %s: primary key: %w", s.Table, err)
+		}
+		d.Key = append(d.Key, k)
+	}
+	rows.Close()
+	if err := s.DB.QueryRowContext(ctx, estQ, args...).Scan(&d.EstRows); err != nil && err != sql.ErrNoRows {
+		return nil, fmt.Errorf("describe %s: row estimate: %w", s.Table, err)
+	}
+	return d, nil
+}
+
+// Plan is how one table is compared: the same columns, in the same order,
+// with one kind each, described for each side.
+type Plan struct {
+	Source, Target Side
+	// SourceCols and TargetCols are parallel: the i-th of each is the
+	// same column, with the same Kind.
+	SourceCols, TargetCols []Column
+	// Key indexes the key columns in SourceCols/TargetCols.
+	Key     []int
+	EstRows int64
+}
+
+// KeyCols returns the key columns of one side.
+func (p *Plan) KeyCols(cols []Column) []Column {
+	out := make([]Column, len(p.Key))
+	for i, k := range p.Key {
+		out[i] = cols[k]
+	}
+	return out
+}
+
+// KeyNames are the key column names.
+func (p *Plan) KeyNames() []string {
+	out := make([]string, len(p.Key))
+	for i, k := range p.Key {
+		out[i] = p.SourceCols[k].Name
+	}
+	return out
+}
+
+// PlanOptions choose the compared columns.
+type PlanOptions struct {
+	// Key overrides the source's primary key.
+	Key []string
+	// Columns restricts the comparison; empty means every source column.
+	Columns []string
+	// Ignore lists columns left out.
+	Ignore []string
+}
+
+// NewPlan describes both sides and pairs their columns. Columns only in
+// the target (the sink's __source_ts_ms, say) are not compared.
+func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
+	type res struct {
+		d   *Described
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() { d, err := Describe(ctx, tgt); ch <- res{d, err} }()
+	sd, serr := Describe(ctx, src)
+	tr := <-ch
+	if serr != nil {
+		return nil, fmt.Errorf("source: %w", serr)
+	}
+	if tr.err != nil {
+		return nil, fmt.Errorf("target: %w", tr.err)
+	}
+	td := tr.d
+	key := o.Key
+	if len(key) == 0 {
+		key = sd.Key
+	}
+	if len(key) == 0 {
+		return nil, fmt.Errorf("source %s has no primary key: set the table's key in the configuration", src.Table)
+	}
+	names := o.Columns
+	if len(names) == 0 {
+		for _, c := range sd.Columns {
+			names = append(names, c.Name)
+		}
+	}
+	for _, k := range key {
+		if !slices.Contains(names, k) {
+			names = append([]string{k}, names...)
+		}
+	}
+	find := func(cols []Column, name string) (Column, bool) {
+		for _, c := range cols {
+			if c.Name == name {
+				return c, true
+			}
+		}
+		// Debezium's sink may fold case; accept a case-insensitive match.
+		for _, c := range cols {
+			if strings.EqualFold(c.Name, name) {
+				return c, true
+			}
+		}
+		return Column{}, false
+	}
+	p := &Plan{Source: src, Target: tgt, EstRows: max(sd.EstRows, td.EstRows)}
+	for _, n := range names {
+		if slices.Contains(o.Ignore, n) && !slices.Contains(key, n) {
+			continue
+		}
+		sc, ok := find(sd.Columns, n)
+		if !ok {
+			return nil, fmt.Errorf("column %q is not in source table %s", n, src.Table)
+		}
+		tc, ok := find(td.Columns, n)
+		if !ok {
+			return nil, fmt.Errorf("column %q is not in target table %s (add it to ignore_columns to skip it)", n, tgt.Table)
+		}
+		if sc.Kind == KindInvalid {
+			_, err := src.Dialect.KindOf(sc.Type)
+			return nil, fmt.Errorf("source column %q: %w", n, err)
+		}
+		if tc.Kind == KindInvalid {
+			_, err := tgt.Dialect.KindOf(tc.Type)
+			return nil, fmt.Errorf("target column %q: %w", n, err)
+		}
+		k, err := Pair(sc.Kind, tc.Kind)
+		if err != nil {
+			return nil, fmt.Errorf("column %q: %w (ignore it with ignore_columns)", n, err)
+		}
+		sc.Kind, tc.Kind = k, k
+		if slices.Contains(key, n) {
+			p.Key = append(p.Key, len(p.SourceCols))
+		}
+		p.SourceCols = append(p.SourceCols, sc)
+		p.TargetCols = append(p.TargetCols, tc)
+	}
+	// Key order follows the configured key, not the column order.
+	ordered := make([]int, 0, len(key))
+	for _, k := range key {
+		for _, i := range p.Key {
+			if p.SourceCols[i].Name == k {
+				ordered = append(ordered, i)
+			}
+		}
+	}
+	p.Key = ordered
+	for _, i := range p.Key {
+		if p.SourceCols[i].Kind == KindBytes {
+			return nil, fmt.Errorf("key column %q: binary keys are not supported", p.SourceCols[i].Name)
+		}
+	}
+	return p, nil
+}
