@@ -64,6 +64,15 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 	var closers []func()
 	rt.Collectors = append(rt.Collectors, collector.NewConnectCollector(listers...))
 
+	// Lag, DLQ and source health (issue 3). The databases are opened once
+	// per Runtime; drift and reconcile share the same pools: sources.DBs.
+	sources, err := OpenSources(ctx, cfg, deps)
+	if err != nil {
+		return nil, fmt.Errorf("databases: %w", err)
+	}
+	closers = append(closers, sources.Close)
+	rt.Collectors = append(rt.Collectors, sources.Collectors(cfg, clients, deps.Logger)...)
+
 	mux := http.NewServeMux()
 	rt.API = mux
 	rt.Close = func() {

@@ -14,6 +14,11 @@ type Database struct {
 	MaxIdleConns    int           `yaml:"max_idle_conns,omitempty"`
 	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime,omitempty"`
 	QueryTimeout    time.Duration `yaml:"query_timeout,omitempty"`
+	// Connectors names the Debezium source connectors capturing from this
+	// database, for cdc_connector_offset_lag_seconds. When empty they are
+	// found by matching each connector's database name and port against
+	// the DSN.
+	Connectors []string `yaml:"connectors,omitempty"`
 }
 
 // Drivers supported for databases.

@@ -102,6 +102,9 @@ type TopicEnd struct {
 	// Exists is false when the broker does not know the topic (a DLQ
 	// topic is created with the first dead-lettered record).
 	Exists bool
+	// Err is set when some partition's end offset could not be read; then
+	// Records is a partial sum and must not be reported.
+	Err error
 }
 
 // EndOffsets reads the end offsets of topics in one metadata and one
@@ -128,7 +131,8 @@ func (c *Client) EndOffsets(ctx context.Context, topics ...string) (map[string]T
 			case errors.Is(p.Err, kerr.UnknownTopicOrPartition) && p.Partition == -1:
 				end.Exists = false
 			case p.Err != nil:
-				errs = append(errs, fmt.Errorf("end offset of %s[%d]: %w", t, p.Partition, p.Err))
+				end.Err = fmt.Errorf("end offset of %s[%d]: %w", t, p.Partition, p.Err)
+				errs = append(errs, end.Err)
 			case p.Offset > 0:
 				end.Records += p.Offset
 			}
@@ -136,4 +140,12 @@ func (c *Client) EndOffsets(ctx context.Context, topics ...string) (map[string]T
 		out[t] = end
 	}
 	return out, errors.Join(errs...)
+}
+
+// Ping checks that a broker answers.
+func (c *Client) Ping(ctx context.Context) error {
+	if err := c.kgo.Ping(ctx); err != nil {
+		return fmt.Errorf("kafka: no broker answered: %w", err)
+	}
+	return nil
 }

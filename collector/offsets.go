@@ -1,0 +1,230 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+)
+
+// Debezium source connector classes whose offsets the collector reads.
+const (
+	DebeziumPostgresClass  = "io.debezium.connector.postgresql.PostgresConnector"
+	DebeziumSQLServerClass = "io.debezium.connector.sqlserver.SqlServerConnector"
+)
+
+var offsetLagDesc = prometheus.NewDesc("cdc_connector_offset_lag_seconds",
+	"Commit time of the source's newest change minus that of the change the connector last committed an offset for (GET /connectors/{n}/offsets); 0 when the connector has committed the newest change, however long the source has been idle. Includes up to offset.flush.interval.ms of commit delay.",
+	[]string{"connect_cluster", "connector"}, nil)
+
+// OffsetsReader is what the offsets collector needs from a Connect
+// cluster.
+type OffsetsReader interface {
+	ConnectLister
+	Offsets(ctx context.Context, name string) ([]connect.Offset, error)
+}
+
+// OffsetsCollector reports how far each Debezium source connector's
+// committed offset trails its source database.
+type OffsetsCollector struct {
+	clusters []OffsetsReader
+	dbs      []*database.DB
+	tables   []config.Table
+}
+
+// NewOffsetsCollector matches the source connectors of clusters with dbs.
+// tables supply PostgreSQL's newest change time when the server does not
+// track commit timestamps.
+func NewOffsetsCollector(dbs []*database.DB, tables []config.Table, clusters ...OffsetsReader) *OffsetsCollector {
+	return &OffsetsCollector{clusters: clusters, dbs: dbs, tables: tables}
+}
+
+// Name implements Collector.
+func (c *OffsetsCollector) Name() string { return "offsets" }
+
+// Collect implements Collector.
+func (c *OffsetsCollector) Collect(ctx context.Context, ch chan<- prometheus.Metric) error {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	for _, cl := range c.clusters {
+		conns, err := Connectors(ctx, cl)
+		if err != nil {
+			fail(fmt.Errorf("connect cluster %s: %w", cl.Name(), err))
+			continue
+		}
+		for i := range conns {
+			conn := &conns[i]
+			driver := driverOf(conn.Class())
+			if driver == "" || conn.Type() != connect.TypeSource {
+				continue
+			}
+			dbs := c.databasesFor(conn, driver)
+			if len(dbs) == 0 {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				lag, ok, err := c.connectorLag(ctx, cl, conn.Name(), driver, dbs)
+				if err != nil {
+					fail(fmt.Errorf("connector %s/%s: %w", cl.Name(), conn.Name(), err))
+					return
+				}
+				if ok {
+					ch <- prometheus.MustNewConstMetric(offsetLagDesc, prometheus.GaugeValue, lag.Seconds(), cl.Name(), conn.Name())
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func driverOf(class string) string {
+	switch class {
+	case DebeziumPostgresClass:
+		return config.DriverPostgres
+	case DebeziumSQLServerClass:
+		return config.DriverSQLServer
+	}
+	return ""
+}
+
+// databasesFor finds the configured databases a connector captures from:
+// those that list it under connectors, else those whose DSN names the
+// connector's database (database.dbname, or database.names on SQL
+// Server) on the same port.
+func (c *OffsetsCollector) databasesFor(conn *connect.Connector, driver string) []*database.DB {
+	var explicit, inferred []*database.DB
+	cfg := conn.Info.Config
+	names := strings.Split(cfg["database.names"], ",")
+	if n := cfg["database.dbname"]; n != "" {
+		names = append(names, n)
+	}
+	port := cfg["database.port"]
+	for _, db := range c.dbs {
+		if db.Driver() != driver {
+			continue
+		}
+		if slices.Contains(db.Config().Connectors, conn.Name()) {
+			explicit = append(explicit, db)
+			continue
+		}
+		if len(db.Config().Connectors) > 0 {
+			continue
+		}
+		ep := db.Endpoint()
+		if ep.Database == "" || (port != "" && ep.Port != port) {
+			continue
+		}
+		for _, n := range names {
+			if strings.EqualFold(strings.TrimSpace(n), ep.Database) {
+				inferred = append(inferred, db)
+				break
+			}
+		}
+	}
+	if len(explicit) > 0 {
+		return explicit
+	}
+	return inferred
+}
+
+func (c *OffsetsCollector) connectorLag(ctx context.Context, cl OffsetsReader, name, driver string, dbs []*database.DB) (time.Duration, bool, error) {
+	offsets, err := cl.Offsets(ctx, name)
+	if err != nil {
+		return 0, false, fmt.Errorf("reading offsets: %w", err)
+	}
+	if len(offsets) == 0 {
+		return 0, false, nil // nothing committed yet
+	}
+	if driver == config.DriverPostgres {
+		return c.postgresLag(ctx, offsets[0], dbs[0])
+	}
+	var worst time.Duration
+	found := false
+	for _, off := range offsets {
+		db := pickDatabase(off, dbs)
+		if db == nil {
+			continue
+		}
+		lsn, _ := off.Offset["commit_lsn"].(string)
+		if lsn == "" {
+			continue // still snapshotting, no streaming position yet
+		}
+		lag, ok, err := db.OffsetLag(ctx, lsn)
+		if err != nil {
+			return 0, false, err
+		}
+		if ok {
+			worst, found = max(worst, lag), true
+		}
+	}
+	return worst, found, nil
+}
+
+// pickDatabase finds the database a SQL Server offset partition belongs
+// to; a connector capturing several databases has one partition each.
+func pickDatabase(off connect.Offset, dbs []*database.DB) *database.DB {
+	name, _ := off.Partition["database"].(string)
+	for _, db := range dbs {
+		if strings.EqualFold(db.Endpoint().Database, name) {
+			return db
+		}
+	}
+	if len(dbs) == 1 {
+		return dbs[0]
+	}
+	return nil
+}
+
+// postgresLag compares the offset's ts_usec (commit time of the last
+// event the connector committed) with the newest commit at the source:
+// pg_last_committed_xact() when track_commit_timestamp is on, else the
+// newest source_timestamp_column among the database's tables.
+func (c *OffsetsCollector) postgresLag(ctx context.Context, off connect.Offset, db *database.DB) (time.Duration, bool, error) {
+	usec, ok := off.Offset["ts_usec"].(float64)
+	if !ok {
+		return 0, false, nil
+	}
+	committed := time.UnixMicro(int64(usec))
+	newest, ok, err := db.LastCommit(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	if !ok {
+		for _, t := range c.tables {
+			if t.Source.Database != db.Name() || t.SourceTimestampColumn == "" {
+				continue
+			}
+			ts, found, err := db.MaxTime(ctx, t.Source.Table, t.SourceTimestampColumn)
+			if err != nil {
+				return 0, false, err
+			}
+			if found && ts.After(newest) {
+				newest, ok = ts, true
+			}
+		}
+	}
+	if !ok {
+		return 0, false, nil
+	}
+	return max(0, newest.Sub(committed)), true, nil
+}

@@ -1,0 +1,105 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+)
+
+var (
+	sqlserverCDCEnabledDesc = prometheus.NewDesc("cdc_sqlserver_cdc_enabled",
+		"Whether change data capture is enabled for the database (sys.databases.is_cdc_enabled).",
+		[]string{"database"}, nil)
+	sqlserverLatencyDesc = prometheus.NewDesc("cdc_sqlserver_capture_latency_seconds",
+		"Latency of the capture job's last log scan session (sys.dm_cdc_log_scan_sessions, session_id 0); reset by a restart or failover.",
+		[]string{"database"}, nil)
+	sqlserverJobDesc = prometheus.NewDesc("cdc_sqlserver_cdc_job_present",
+		"Whether the CDC capture or cleanup job exists for the database (msdb.dbo.cdc_jobs).",
+		[]string{"database", "job"}, nil)
+	sqlserverPollingDesc = prometheus.NewDesc("cdc_sqlserver_capture_polling_interval_seconds",
+		"The capture job's polling interval (msdb.dbo.cdc_jobs.pollinginterval).",
+		[]string{"database"}, nil)
+	sqlserverRetentionDesc = prometheus.NewDesc("cdc_sqlserver_cleanup_retention_seconds",
+		"How long change rows are kept before the cleanup job removes them (msdb.dbo.cdc_jobs.retention).",
+		[]string{"database"}, nil)
+	sqlserverErrorsDesc = prometheus.NewDesc("cdc_sqlserver_capture_errors",
+		"Errors recorded by recent CDC log scan sessions (rows of sys.dm_cdc_errors).",
+		[]string{"database"}, nil)
+	sqlserverMaxLSNDesc = prometheus.NewDesc("cdc_sqlserver_max_lsn_timestamp_seconds",
+		"Commit time of the newest LSN captured (sys.fn_cdc_map_lsn_to_time(sys.fn_cdc_get_max_lsn())).",
+		[]string{"database"}, nil)
+)
+
+// SQLServerCollector reports the capture side of SQL Server source
+// databases. Each query is independent: a missing permission blanks only
+// the metric it feeds, and names the permission in the error.
+type SQLServerCollector struct {
+	dbs []*database.DB
+}
+
+// NewSQLServerCollector watches the SQL Server databases among dbs.
+func NewSQLServerCollector(dbs ...*database.DB) *SQLServerCollector {
+	var own []*database.DB
+	for _, db := range dbs {
+		if db.Driver() == config.DriverSQLServer {
+			own = append(own, db)
+		}
+	}
+	return &SQLServerCollector{dbs: own}
+}
+
+// Name implements Collector.
+func (c *SQLServerCollector) Name() string { return "sqlserver" }
+
+// Collect implements Collector.
+func (c *SQLServerCollector) Collect(ctx context.Context, ch chan<- prometheus.Metric) error {
+	errs := make([]error, len(c.dbs))
+	var wg sync.WaitGroup
+	for i, db := range c.dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = collectSQLServer(ctx, db, ch)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func collectSQLServer(ctx context.Context, db *database.DB, ch chan<- prometheus.Metric) error {
+	name := db.Name()
+	h := db.SQLServerHealth(ctx)
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{name}, labels...)...)
+	}
+	if h.CDCEnabled != nil {
+		gauge(sqlserverCDCEnabledDesc, boolValue(*h.CDCEnabled))
+	}
+	if h.Latency != nil {
+		gauge(sqlserverLatencyDesc, *h.Latency)
+	}
+	if h.JobsReadable {
+		for _, job := range []string{"capture", "cleanup"} {
+			_, ok := h.Jobs[job]
+			gauge(sqlserverJobDesc, boolValue(ok), job)
+		}
+		if j, ok := h.Jobs["capture"]; ok {
+			gauge(sqlserverPollingDesc, float64(j.PollingInterval))
+		}
+		if j, ok := h.Jobs["cleanup"]; ok {
+			gauge(sqlserverRetentionDesc, float64(j.RetentionMinutes*60))
+		}
+	}
+	if h.ErrorCount != nil {
+		gauge(sqlserverErrorsDesc, float64(*h.ErrorCount))
+	}
+	if h.MaxLSNTime != nil {
+		gauge(sqlserverMaxLSNDesc, seconds(*h.MaxLSNTime))
+	}
+	return h.Err
+}
