@@ -1,15 +1,217 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/term"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/app"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
+type reconcileFlags struct {
+	table       string
+	output      string
+	repair      bool
+	deleteExtra bool
+	parallel    int
+	maxReported int
+	progress    string
+}
+
 func addReconcile(a *kingpin.Application, g *globals) {
-	cmd := a.Command("reconcile", "Not yet available.").Hidden()
-	g.handle(cmd, func() int {
-		fmt.Fprintln(g.stderr, "cdc-sentinel: reconcile is not available yet")
+	f := &reconcileFlags{}
+	cmd := a.Command("reconcile", "Compare every row of a table between source and target; optionally repair the differences through the source connector's signal channel.")
+	cmd.Flag("table", "Configured table name (tables[].name).").Required().StringVar(&f.table)
+	cmd.Flag("output", "Report format: table or json.").Default("table").EnumVar(&f.output, "table", "json")
+	cmd.Flag("repair", "Re-send missing and changed rows with a Debezium incremental snapshot limited to their keys.").BoolVar(&f.repair)
+	cmd.Flag("delete-extra", "With --repair, also delete rows that exist only in the target.").BoolVar(&f.deleteExtra)
+	cmd.Flag("parallel", "Segments compared at once (each runs one query per side).").Default("2").IntVar(&f.parallel)
+	cmd.Flag("max-reported", "Most differing rows listed in the report (counts stay exact).").Default("100000").IntVar(&f.maxReported)
+	cmd.Flag("progress", "Progress bar on stderr: auto (only on a terminal), always or never.").Default("auto").EnumVar(&f.progress, "auto", "always", "never")
+	g.handle(cmd, func() int { return runReconcile(g, f) })
+}
+
+func runReconcile(g *globals, f *reconcileFlags) int {
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: "+format+"\n", args...)
 		return 1
-	})
+	}
+	if f.deleteExtra && !f.repair {
+		return fail("--delete-extra needs --repair")
+	}
+	cfg, err := config.Load(g.configFile)
+	if err != nil {
+		return fail("%v", err)
+	}
+	tc := cfg.Table(f.table)
+	if tc == nil {
+		var names []string
+		for _, t := range cfg.Tables {
+			names = append(names, t.Name)
+		}
+		return fail("no table %q in %s (configured: %s)", f.table, g.configFile, strings.Join(names, ", "))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	sources, err := app.OpenSources(ctx, cfg, app.Deps{Logger: g.logger()})
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer sources.Close()
+	for _, name := range []string{tc.Source.Database, tc.Target.Database} {
+		if err := waitForPool(ctx, sources.DBs[name]); err != nil {
+			return fail("%v", err)
+		}
+	}
+	var kc *kgo.Client
+	if sources.Kafka != nil {
+		kc = sources.Kafka.Kgo()
+	}
+	table, err := reconcile.TableFromConfig(*tc, sources.DBs, kc)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if f.repair && table.Signaler == nil {
+		return fail("table %q has no signal configured: --repair needs tables[].signal (a signal table or Kafka signal topic)", f.table)
+	}
+	src, tgt, err := table.Sides()
+	if err != nil {
+		return fail("%v", err)
+	}
+	plan, err := rowhash.NewPlan(ctx, src, tgt, table.PlanOptions)
+	if err != nil {
+		return fail("table %s: %v", f.table, err)
+	}
+	opts := reconcile.Options{Parallel: f.parallel, MaxReported: f.maxReported}
+	var bar *progressBar
+	if f.progress == "always" || (f.progress == "auto" && isTerminal(g.stderr)) {
+		bar = &progressBar{w: g.stderr, start: time.Now()}
+		opts.Progress = bar.update
+	}
+	rep, err := reconcile.New(f.table, plan, opts).Run(ctx)
+	bar.finish()
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fail("interrupted")
+		}
+		return fail("%v", err)
+	}
+	code := 0
+	if f.repair && rep.Differing() > 0 {
+		res, err := reconcile.Repair(ctx, plan, rep, reconcile.RepairOptions{Signaler: table.Signaler, DataCollection: table.DataCollection, DeleteExtra: f.deleteExtra})
+		rep.Repair = res
+		if err != nil {
+			fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: %v\n", err)
+			code = 1
+		}
+	}
+	switch f.output {
+	case "json":
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return fail("%v", err)
+		}
+	default:
+		printReport(g.stdout, rep)
+	}
+	return code
+}
+
+// waitForPool waits for a Vault-backed database's first credentials.
+func waitForPool(ctx context.Context, db *database.DB) error {
+	if db == nil {
+		return fmt.Errorf("database not configured")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := db.Pool()
+		if err == nil || !errors.Is(err, database.ErrNoPool) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progressBar redraws one line on stderr; nil draws nothing.
+type progressBar struct {
+	w     io.Writer
+	start time.Time
+	last  time.Time
+}
+
+func (b *progressBar) update(p reconcile.Progress) {
+	if time.Since(b.last) < 100*time.Millisecond && p.Done < p.Total {
+		return
+	}
+	b.last = time.Now()
+	const width = 30
+	filled := 0
+	if p.Total > 0 {
+		filled = width * p.Done / p.Total
+	}
+	fmt.Fprintf(b.w, "\r%-5s [%s%s] %d/%d  %d differing  %s ", p.Phase,
+		strings.Repeat("#", filled), strings.Repeat(".", width-filled), p.Done, p.Total, p.Differing,
+		time.Since(b.start).Round(time.Second))
+}
+
+func (b *progressBar) finish() {
+	if b != nil {
+		fmt.Fprint(b.w, "\r\033[K")
+	}
+}
+
+func printReport(w io.Writer, r *reconcile.Report) {
+	fmt.Fprintf(w, "table %s: %d source rows, %d target rows, %.1fs (%s buckets, %d queries)\n",
+		r.Table, r.RowsSource, r.RowsTarget, r.DurationSeconds, r.Mode, r.Queries)
+	fmt.Fprintf(w, "missing in target: %d, extra in target: %d, changed: %d\n", r.MissingCount, r.ExtraCount, r.ChangedCount)
+	if r.Differing() > 0 {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "KIND\t%s\n", strings.ToUpper(strings.Join(r.Key, "\t")))
+		for _, l := range []struct {
+			kind string
+			keys []reconcile.Key
+		}{{"missing", r.MissingInTarget}, {"extra", r.ExtraInTarget}, {"changed", r.Changed}} {
+			for _, k := range l.keys {
+				vals := make([]string, len(r.Key))
+				for i, c := range r.Key {
+					vals[i] = fmt.Sprint(k[c])
+				}
+				fmt.Fprintf(tw, "%s\t%s\n", l.kind, strings.Join(vals, "\t"))
+			}
+		}
+		tw.Flush()
+		if r.Truncated {
+			fmt.Fprintln(w, "(list truncated: raise --max-reported to see every row)")
+		}
+	}
+	if rp := r.Repair; rp != nil {
+		fmt.Fprintf(w, "repair: %d rows re-sent in %d signal(s) through %s; %d target-only rows deleted\n", rp.RowsResent, len(rp.Signals), rp.Channel, rp.RowsDeleted)
+	}
 }

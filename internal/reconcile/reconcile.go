@@ -91,9 +91,9 @@ type Report struct {
 	Changed         []Key   `json:"changed"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	// Counts are exact even when the lists are truncated.
-	MissingCount int `json:"missing_count"`
-	ExtraCount   int `json:"extra_count"`
-	ChangedCount int `json:"changed_count"`
+	MissingCount int  `json:"missing_count"`
+	ExtraCount   int  `json:"extra_count"`
+	ChangedCount int  `json:"changed_count"`
 	Truncated    bool `json:"truncated,omitempty"`
 	// Mode is "range" or "hash": how rows were bucketed.
 	Mode    string        `json:"mode"`

@@ -1,0 +1,96 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+)
+
+// TableFromConfig builds the runner's view of one configured table from
+// the opened databases (by name) and, for a Kafka signal channel, the
+// Kafka client (nil when none is configured).
+func TableFromConfig(t config.Table, dbs map[string]*database.DB, kafka *kgo.Client) (Table, error) {
+	srcDB, tgtDB := dbs[t.Source.Database], dbs[t.Target.Database]
+	if srcDB == nil || tgtDB == nil {
+		return Table{}, fmt.Errorf("table %s: database %q or %q is not open", t.Name, t.Source.Database, t.Target.Database)
+	}
+	sd, err := rowhash.For(srcDB.Driver())
+	if err != nil {
+		return Table{}, err
+	}
+	td, err := rowhash.For(tgtDB.Driver())
+	if err != nil {
+		return Table{}, err
+	}
+	out := Table{
+		Name: t.Name,
+		Sides: func() (rowhash.Side, rowhash.Side, error) {
+			sp, err := srcDB.Pool()
+			if err != nil {
+				return rowhash.Side{}, rowhash.Side{}, err
+			}
+			tp, err := tgtDB.Pool()
+			if err != nil {
+				return rowhash.Side{}, rowhash.Side{}, err
+			}
+			return rowhash.Side{DB: sp, Dialect: sd, Table: t.Source.Table}, rowhash.Side{DB: tp, Dialect: td, Table: t.Target.Table}, nil
+		},
+		PlanOptions: PlanOptions(t),
+	}
+	if s := t.Signal; s != nil {
+		out.DataCollection = s.DataCollection
+		switch {
+		case s.Table != "":
+			out.Signaler = lazyTableSignaler{db: srcDB, dialect: sd, table: s.Table}
+		case s.KafkaTopic != "":
+			if kafka == nil {
+				return Table{}, fmt.Errorf("table %s: signal.kafka_topic needs the kafka section", t.Name)
+			}
+			out.Signaler = KafkaSignaler{Client: kafka, Topic: s.KafkaTopic, TopicPrefix: s.TopicPrefix}
+		}
+	}
+	return out, nil
+}
+
+// PlanOptions are the compared columns a table's config asks for. The
+// watermark column is the sink's own and never compared.
+func PlanOptions(t config.Table) rowhash.PlanOptions {
+	ignore := append([]string{}, t.IgnoreColumns...)
+	if t.WatermarkColumn != "" {
+		ignore = append(ignore, t.WatermarkColumn)
+	}
+	return rowhash.PlanOptions{Key: t.Key, Columns: t.Columns, Ignore: ignore}
+}
+
+// lazyTableSignaler fetches the source pool per signal (Vault may have
+// swapped it since the runner was built).
+type lazyTableSignaler struct {
+	db      *database.DB
+	dialect rowhash.Dialect
+	table   string
+}
+
+func (s lazyTableSignaler) Signal(ctx context.Context, id, typ string, data []byte) error {
+	p, err := s.db.Pool()
+	if err != nil {
+		return err
+	}
+	return TableSignaler{DB: p, Dialect: s.dialect, Table: s.table}.Signal(ctx, id, typ, data)
+}
+
+func (s lazyTableSignaler) Describe() string { return "table " + s.table }
+
+// BoolStarter adapts a Runner to the remediator's Reconciler interface
+// (Start(ctx, table, repair)).
+type BoolStarter struct{ *Runner }
+
+// Start starts a reconcile, repairing when repair is set (target-only
+// rows are never deleted from the remediator).
+func (b BoolStarter) Start(ctx context.Context, table string, repair bool) (string, error) {
+	return b.Runner.Start(ctx, table, StartOptions{Repair: repair})
+}

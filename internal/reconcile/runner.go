@@ -1,0 +1,343 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+)
+
+// Table is what the runner needs to reconcile one configured table.
+type Table struct {
+	Name string
+	// Sides returns the current source and target (pools can be swapped
+	// when Vault rotates credentials, so they are fetched per run).
+	Sides       func() (src, tgt rowhash.Side, err error)
+	PlanOptions rowhash.PlanOptions
+	// Signaler re-sends rows on repair; nil when no signal is configured.
+	Signaler       Signaler
+	DataCollection string
+}
+
+// StartOptions are one run's choices.
+type StartOptions struct {
+	// Repair re-sends missing and changed rows through the source
+	// connector's signal channel.
+	Repair bool
+	// DeleteExtra also deletes target-only rows (only with Repair).
+	DeleteExtra bool
+}
+
+// Starter is what the remediator uses: start a reconcile and follow it.
+type Starter interface {
+	Start(ctx context.Context, table string, o StartOptions) (id string, err error)
+	Get(id string) (Job, bool)
+}
+
+// Errors Start returns.
+var (
+	ErrUnknownTable = errors.New("unknown table")
+	ErrRunning      = errors.New("a reconcile of this table is already running")
+)
+
+// Job is one reconcile as the API shows it.
+type Job struct {
+	ID         string       `json:"id"`
+	Table      string       `json:"table"`
+	Status     string       `json:"status"` // running, succeeded, failed, cancelled
+	Repair     bool         `json:"repair"`
+	StartedAt  time.Time    `json:"started_at"`
+	FinishedAt *time.Time   `json:"finished_at,omitempty"`
+	Progress   Progress     `json:"progress"`
+	Error      string       `json:"error,omitempty"`
+	Report     *Report      `json:"report,omitempty"`
+	cancel     func()       `json:"-"`
+	done       chan struct{} `json:"-"`
+}
+
+// Runner runs reconciles in the background, one per table at a time,
+// serves the reconcile API and exports the cdc_reconcile_* metrics.
+type Runner struct {
+	tables map[string]Table
+	opts   Options
+	logger *slog.Logger
+	ctx    context.Context
+	stop   context.CancelFunc
+	// keep is how many finished jobs stay queryable.
+	keep int
+
+	mu       sync.Mutex
+	jobs     map[string]*Job
+	finished []string
+	running  map[string]string // table → job id
+	stats    map[string]*tableStats
+}
+
+type tableStats struct {
+	runs        map[string]float64 // outcome → count
+	differing   map[string]float64 // kind → rows, last success
+	lastSuccess time.Time
+	duration    float64
+}
+
+// NewRunner returns a runner for the given tables.
+func NewRunner(tables []Table, opts Options, logger *slog.Logger) *Runner {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	r := &Runner{tables: map[string]Table{}, opts: opts, logger: logger, ctx: ctx, stop: stop, keep: 100,
+		jobs: map[string]*Job{}, running: map[string]string{}, stats: map[string]*tableStats{}}
+	for _, t := range tables {
+		r.tables[t.Name] = t
+		r.stats[t.Name] = &tableStats{runs: map[string]float64{}, differing: map[string]float64{}}
+	}
+	return r
+}
+
+// Start begins a reconcile of table and returns its id at once. The run
+// is not tied to ctx (an HTTP request ends long before the run does);
+// Close cancels it.
+func (r *Runner) Start(_ context.Context, table string, o StartOptions) (string, error) {
+	t, ok := r.tables[table]
+	if !ok {
+		return "", fmt.Errorf("%w %q", ErrUnknownTable, table)
+	}
+	if o.Repair && t.Signaler == nil {
+		return "", fmt.Errorf("table %q has no signal configured: repair needs tables[].signal", table)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if id, busy := r.running[table]; busy {
+		return id, fmt.Errorf("%w (id %s)", ErrRunning, id)
+	}
+	ctx, cancel := context.WithCancel(r.ctx)
+	job := &Job{ID: newID(), Table: table, Status: "running", Repair: o.Repair, StartedAt: time.Now().UTC(), cancel: cancel, done: make(chan struct{})}
+	r.jobs[job.ID] = job
+	r.running[table] = job.ID
+	go r.run(ctx, job, t, o)
+	return job.ID, nil
+}
+
+func newID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (r *Runner) run(ctx context.Context, job *Job, t Table, o StartOptions) {
+	defer close(job.done)
+	defer job.cancel()
+	start := time.Now()
+	rep, err := r.reconcile(ctx, job, t, o)
+	now := time.Now().UTC()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.running, t.Name)
+	job.FinishedAt = &now
+	job.Report = rep
+	st := r.stats[t.Name]
+	st.duration = time.Since(start).Seconds()
+	outcome := "success"
+	switch {
+	case err != nil && ctx.Err() != nil:
+		job.Status, outcome = "cancelled", "cancelled"
+		job.Error = err.Error()
+	case err != nil:
+		job.Status, outcome = "failed", "error"
+		job.Error = err.Error()
+	default:
+		job.Status = "succeeded"
+		st.lastSuccess = now
+		st.differing["missing"] = float64(rep.MissingCount)
+		st.differing["extra"] = float64(rep.ExtraCount)
+		st.differing["changed"] = float64(rep.ChangedCount)
+	}
+	st.runs[outcome]++
+	r.logger.Info("reconcile finished", "table", t.Name, "id", job.ID, "status", job.Status, "duration_seconds", st.duration, "err", err)
+	r.finished = append(r.finished, job.ID)
+	for len(r.finished) > r.keep {
+		delete(r.jobs, r.finished[0])
+		r.finished = r.finished[1:]
+	}
+}
+
+func (r *Runner) reconcile(ctx context.Context, job *Job, t Table, o StartOptions) (*Report, error) {
+	src, tgt, err := t.Sides()
+	if err != nil {
+		return nil, err
+	}
+	plan, err := rowhash.NewPlan(ctx, src, tgt, t.PlanOptions)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: %w", t.Name, err)
+	}
+	opts := r.opts
+	opts.Progress = func(p Progress) {
+		r.mu.Lock()
+		job.Progress = p
+		r.mu.Unlock()
+	}
+	rep, err := New(t.Name, plan, opts).Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if o.Repair {
+		res, err := Repair(ctx, plan, rep, RepairOptions{Signaler: t.Signaler, DataCollection: t.DataCollection, DeleteExtra: o.DeleteExtra})
+		rep.Repair = res
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// Get returns a copy of the job.
+func (r *Runner) Get(id string) (Job, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	j, ok := r.jobs[id]
+	if !ok {
+		return Job{}, false
+	}
+	return *j, true
+}
+
+// Wait blocks until the job ends or ctx is done.
+func (r *Runner) Wait(ctx context.Context, id string) (Job, error) {
+	r.mu.Lock()
+	j, ok := r.jobs[id]
+	r.mu.Unlock()
+	if !ok {
+		return Job{}, fmt.Errorf("no reconcile %s", id)
+	}
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		return Job{}, ctx.Err()
+	}
+	got, _ := r.Get(id)
+	return got, nil
+}
+
+// Close cancels running reconciles and waits for them to stop.
+func (r *Runner) Close() {
+	r.stop()
+	r.mu.Lock()
+	var waits []chan struct{}
+	for _, id := range r.running {
+		waits = append(waits, r.jobs[id].done)
+	}
+	r.mu.Unlock()
+	for _, w := range waits {
+		<-w
+	}
+}
+
+// Register mounts the API on mux:
+//
+//	POST /api/v1/reconcile?table=NAME[&repair=true][&delete_extra=true] → 202 {"id"}
+//	GET  /api/v1/reconcile/{id} → the job with its progress and report
+func (r *Runner) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/reconcile", r.handleStart)
+	mux.HandleFunc("GET /api/v1/reconcile/{id}", r.handleGet)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (r *Runner) handleStart(w http.ResponseWriter, req *http.Request) {
+	q := req.URL.Query()
+	table := q.Get("table")
+	if table == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the table parameter is required"})
+		return
+	}
+	o := StartOptions{Repair: q.Get("repair") == "true", DeleteExtra: q.Get("delete_extra") == "true"}
+	if o.DeleteExtra && !o.Repair {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "delete_extra=true needs repair=true"})
+		return
+	}
+	id, err := r.Start(req.Context(), table, o)
+	switch {
+	case errors.Is(err, ErrUnknownTable):
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+	case errors.Is(err, ErrRunning):
+		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error(), "id": id})
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+	default:
+		w.Header().Set("Location", "/api/v1/reconcile/"+id)
+		writeJSON(w, http.StatusAccepted, map[string]string{"id": id})
+	}
+}
+
+func (r *Runner) handleGet(w http.ResponseWriter, req *http.Request) {
+	j, ok := r.Get(req.PathValue("id"))
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no reconcile with id " + req.PathValue("id")})
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+var (
+	runsDesc = prometheus.NewDesc("cdc_reconcile_runs_total",
+		"Reconcile runs since cdc-sentinel started, by outcome (success, error, cancelled).", []string{"table", "outcome"}, nil)
+	differingDesc = prometheus.NewDesc("cdc_reconcile_rows_differing",
+		"Rows that differed between source and target in the last successful reconcile, by kind (missing, extra, changed).", []string{"table", "kind"}, nil)
+	lastSuccessDesc = prometheus.NewDesc("cdc_reconcile_last_success_timestamp_seconds",
+		"When the last successful reconcile of the table finished.", []string{"table"}, nil)
+	durationDesc = prometheus.NewDesc("cdc_reconcile_duration_seconds",
+		"How long the last reconcile of the table took.", []string{"table"}, nil)
+	runningDesc = prometheus.NewDesc("cdc_reconcile_running",
+		"Whether a reconcile of the table is running.", []string{"table"}, nil)
+)
+
+// Name implements collector.Collector.
+func (r *Runner) Name() string { return "reconcile" }
+
+// Collect implements collector.Collector: state kept by the runner,
+// written as constant metrics at scrape time.
+func (r *Runner) Collect(_ context.Context, ch chan<- prometheus.Metric) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	names := make([]string, 0, len(r.stats))
+	for n := range r.stats {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		st := r.stats[n]
+		for _, o := range []string{"success", "error", "cancelled"} {
+			ch <- prometheus.MustNewConstMetric(runsDesc, prometheus.CounterValue, st.runs[o], n, o)
+		}
+		running := 0.0
+		if _, ok := r.running[n]; ok {
+			running = 1
+		}
+		ch <- prometheus.MustNewConstMetric(runningDesc, prometheus.GaugeValue, running, n)
+		if st.lastSuccess.IsZero() {
+			continue
+		}
+		for _, k := range []string{"missing", "extra", "changed"} {
+			ch <- prometheus.MustNewConstMetric(differingDesc, prometheus.GaugeValue, st.differing[k], n, k)
+		}
+		ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(st.lastSuccess.UnixNano())/1e9, n)
+		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, st.duration, n)
+	}
+	return nil
+}
