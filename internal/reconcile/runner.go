@@ -53,16 +53,16 @@ var (
 
 // Job is one reconcile as the API shows it.
 type Job struct {
-	ID         string       `json:"id"`
-	Table      string       `json:"table"`
-	Status     string       `json:"status"` // running, succeeded, failed, cancelled
-	Repair     bool         `json:"repair"`
-	StartedAt  time.Time    `json:"started_at"`
-	FinishedAt *time.Time   `json:"finished_at,omitempty"`
-	Progress   Progress     `json:"progress"`
-	Error      string       `json:"error,omitempty"`
-	Report     *Report      `json:"report,omitempty"`
-	cancel     func()       `json:"-"`
+	ID         string        `json:"id"`
+	Table      string        `json:"table"`
+	Status     string        `json:"status"` // running, succeeded, failed, cancelled
+	Repair     bool          `json:"repair"`
+	StartedAt  time.Time     `json:"started_at"`
+	FinishedAt *time.Time    `json:"finished_at,omitempty"`
+	Progress   Progress      `json:"progress"`
+	Error      string        `json:"error,omitempty"`
+	Report     *Report       `json:"report,omitempty"`
+	cancel     func()        `json:"-"`
 	done       chan struct{} `json:"-"`
 }
 
