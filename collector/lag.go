@@ -187,8 +187,10 @@ func (c *LagCollector) collectTable(ctx context.Context, t *config.Table, source
 	case tgt.ok:
 		// The same clock (the source's commit time) on both sides, so no
 		// skew between hosts enters; equal newest changes give exactly 0
-		// however long the source has been idle.
-		lag := max(0, src.t.Sub(tgt.t).Seconds())
+		// however long the source has been idle. Debezium's ts_ms has
+		// millisecond resolution: a microsecond source timestamp is cut to
+		// it, or an applied change would look 0.6 ms behind itself.
+		lag := max(0, src.t.Truncate(time.Millisecond).Sub(tgt.t.Truncate(time.Millisecond)).Seconds())
 		ch <- prometheus.MustNewConstMetric(tableLagDesc, prometheus.GaugeValue, lag, t.Name)
 	}
 	// Source changes but an empty target: nothing applied yet, no lag to

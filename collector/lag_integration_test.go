@@ -1,0 +1,224 @@
+package collector
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
+)
+
+// These tests pause and resume the demo connectors of the local pipeline
+// and always resume them in t.Cleanup, so the pipeline is left running.
+
+func pipelineDBs(t *testing.T, p *testenv.Pipeline) map[string]*database.DB {
+	t.Helper()
+	dbs := map[string]*database.DB{}
+	for name, dsn := range map[string]string{"source": p.SourceDSN, "target": p.TargetDSN} {
+		db, err := database.Open(context.Background(), config.Database{
+			Name: name, Driver: config.DriverPostgres, DSN: config.Secret(dsn),
+			MaxOpenConns: 4, MaxIdleConns: 4, ConnMaxLifetime: time.Minute, QueryTimeout: 5 * time.Second,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[name] = db
+	}
+	return dbs
+}
+
+func customersTable() config.Table {
+	return config.Table{
+		Name:                  "customers",
+		Source:                config.TableRef{Database: "source", Table: "inventory.customers"},
+		Target:                config.TableRef{Database: "target", Table: "public.customers"},
+		WatermarkColumn:       config.DefaultWatermarkColumn,
+		SourceTimestampColumn: "updated_at",
+	}
+}
+
+// metricValue reads one series' value from exposition text; ok is false
+// when the series is absent.
+func metricValue(out, series string) (float64, bool) {
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindStringSubmatch(out)
+	if m == nil {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	return v, err == nil
+}
+
+func scrapeValue(t *testing.T, series string, cs ...Collector) (float64, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out := collect(t, ctx, cs...)
+	v, ok := metricValue(out, series)
+	if !ok {
+		t.Fatalf("no %s in\n%s", series, out)
+	}
+	return v, out
+}
+
+// waitValue scrapes until cond holds for the series' value.
+func waitValue(t *testing.T, d time.Duration, series, what string, cond func(float64) bool, cs ...Collector) float64 {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out := collect(t, ctx, cs...)
+		cancel()
+		v, ok := metricValue(out, series)
+		if ok && cond(v) {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s, %s is %v (present %v), want %s", d, series, v, ok, what)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func touchCustomer(t *testing.T, db *database.DB) {
+	t.Helper()
+	pool, err := db.Pool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(`UPDATE inventory.customers SET balance = balance WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pause pauses a connector until the test ends, waiting for its tasks to
+// report PAUSED.
+func pause(t *testing.T, c *connect.Client, name string) {
+	t.Helper()
+	ctx := context.Background()
+	t.Cleanup(func() {
+		if err := c.Resume(context.Background(), name); err != nil {
+			t.Errorf("resuming %s: %v", name, err)
+		}
+	})
+	if err := c.Pause(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s, err := c.Status(ctx, name)
+		if err == nil && len(s.Tasks) > 0 && s.Tasks[0].State == connect.StatePaused {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not PAUSED after 30s: %+v %v", name, s, err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func TestPipelineLagGrowsWhileTheSinkIsPausedAndReturnsToZero(t *testing.T) {
+	p := testenv.Need(t)
+	dbs := pipelineDBs(t, p)
+	c := realClient(t, p)
+	lag := NewLagCollector([]config.Table{customersTable()}, dbs, discard())
+	const series = `cdc_table_lag_seconds{table="customers"}`
+
+	touchCustomer(t, dbs["source"])
+	waitValue(t, 60*time.Second, series, "near 0 before the test", func(v float64) bool { return v < 2 }, lag)
+
+	pause(t, c, p.Env["CDC_SINK_CONNECTOR"])
+	touchCustomer(t, dbs["source"])
+	time.Sleep(1500 * time.Millisecond)
+	touchCustomer(t, dbs["source"])
+	first, _ := scrapeValue(t, series, lag)
+	time.Sleep(2 * time.Second)
+	touchCustomer(t, dbs["source"])
+	second, _ := scrapeValue(t, series, lag)
+	if !(second > first && second >= 3) {
+		t.Fatalf("lag while the sink is paused went %v → %v; want it to grow past 3s", first, second)
+	}
+	t.Logf("lag while paused: %.1fs → %.1fs", first, second)
+
+	if err := c.Resume(context.Background(), p.Env["CDC_SINK_CONNECTOR"]); err != nil {
+		t.Fatal(err)
+	}
+	got := waitValue(t, 60*time.Second, series, "near 0 after resume", func(v float64) bool { return v < 1 }, lag)
+	t.Logf("lag after resume: %.3fs", got)
+	// Idle source, caught-up sink: it must stay at exactly 0.
+	time.Sleep(2 * time.Second)
+	if v, _ := scrapeValue(t, series, lag); v != 0 {
+		t.Errorf("lag %v with an idle source and a caught-up sink, want 0", v)
+	}
+}
+
+func TestPipelineSlotLagGrowsWhileTheSourceIsPaused(t *testing.T) {
+	p := testenv.Need(t)
+	dbs := pipelineDBs(t, p)
+	c := realClient(t, p)
+	slots := NewSlotsCollector(dbs["source"], dbs["target"])
+	series := `cdc_replication_slot_lag_bytes{database="source",slot="` + p.Env["CDC_SLOT_NAME"] + `"}`
+
+	pause(t, c, p.Env["CDC_SOURCE_CONNECTOR"])
+	touchCustomer(t, dbs["source"])
+	first, out := scrapeValue(t, series, slots)
+	for i := 0; i < 20; i++ {
+		touchCustomer(t, dbs["source"])
+	}
+	second, _ := scrapeValue(t, series, slots)
+	if second <= first {
+		t.Fatalf("slot lag while the source is paused went %v → %v bytes; want growth", first, second)
+	}
+	if _, ok := metricValue(out, `cdc_replication_slot_active{database="source",slot="`+p.Env["CDC_SLOT_NAME"]+`"}`); !ok {
+		t.Error("no cdc_replication_slot_active series")
+	}
+	if strings.Contains(out, `database="target"`) {
+		t.Error("the target database reported the source's slot (slots are cluster-wide)")
+	}
+	t.Logf("slot lag while paused: %.0f → %.0f bytes", first, second)
+}
+
+func TestPipelineDLQCountsExactlyTheBadRecords(t *testing.T) {
+	p := testenv.Need(t)
+	c := realClient(t, p)
+	k, err := kafka.New(config.Kafka{Brokers: strings.Split(p.KafkaBrokers, ","), Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	dlq := NewDLQCollector(k, c)
+	series := `cdc_dlq_records_total{connect_cluster="local",connector="` + p.Env["CDC_SINK_CONNECTOR"] + `",topic="` + p.Env["CDC_DLQ_TOPIC"] + `"}`
+	before, out := scrapeValue(t, series, dlq)
+	if v, _ := metricValue(out, "cdc_kafka_up"); v != 1 {
+		t.Fatalf("cdc_kafka_up %v", v)
+	}
+
+	// Not JSON at all: the sink's JsonConverter fails on each, and
+	// errors.tolerance=all sends each to the DLQ.
+	const bad = 5
+	topic := strings.Split(p.Env["CDC_TOPICS"], ",")[0]
+	recs := make([]*kgo.Record, bad)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: topic, Key: []byte("not json {"), Value: []byte("cdc-sentinel dlq test: not json {")}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := k.Kgo().ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	got := waitValue(t, 60*time.Second, series, "to rise by the bad records", func(v float64) bool { return v >= before+bad }, dlq)
+	time.Sleep(3 * time.Second)
+	after, _ := scrapeValue(t, series, dlq)
+	if got != before+bad || after != before+bad {
+		t.Errorf("cdc_dlq_records_total went %v → %v → %v; want exactly +%d", before, got, after, bad)
+	}
+}

@@ -1,0 +1,161 @@
+package collector
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/DATA-DOG/go-sqlmock"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+)
+
+func mockPostgres(t *testing.T, name string) (*database.DB, sqlmock.Sqlmock) {
+	t.Helper()
+	pool, mock, err := sqlmock.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mock.MatchExpectationsInOrder(false)
+	t.Cleanup(func() { pool.Close() })
+	return database.NewWithPool(config.Database{Name: name, Driver: config.DriverPostgres, MaxOpenConns: 2, QueryTimeout: time.Second}, pool), mock
+}
+
+func expectMax(mock sqlmock.Sqlmock, table, column string, v any) {
+	q := regexp.QuoteMeta(`SELECT MAX("` + column + `") FROM ` + table)
+	mock.ExpectQuery(q).WillReturnRows(sqlmock.NewRows([]string{"max"}).AddRow(v))
+	mock.ExpectQuery(`pg_index`).WillReturnRows(sqlmock.NewRows([]string{"exists"}).AddRow(true))
+}
+
+func ordersTable() config.Table {
+	return config.Table{
+		Name:                  "orders",
+		Source:                config.TableRef{Database: "src", Table: "inventory.orders"},
+		Target:                config.TableRef{Database: "tgt", Table: "public.orders"},
+		WatermarkColumn:       "__source_ts_ms",
+		SourceTimestampColumn: "updated_at",
+	}
+}
+
+func TestTableLag(t *testing.T) {
+	newest := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name        string
+		sourceMax   any
+		targetMax   any
+		wantLag     string
+		wantApplied bool
+	}{
+		{"caught up and idle for hours: exactly 0", newest, newest.UnixMilli(), "0", true},
+		{"source transaction start precedes its commit time: clamped to 0", newest.Add(-3 * time.Millisecond), newest.UnixMilli(), "0", true},
+		{"sink behind by 90s", newest, newest.Add(-90 * time.Second).UnixMilli(), "90", true},
+		{"empty source table: nothing pending", nil, newest.UnixMilli(), "0", true},
+		{"nothing applied yet: no lag series", newest, nil, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src, smock := mockPostgres(t, "src")
+			tgt, tmock := mockPostgres(t, "tgt")
+			expectMax(smock, `"inventory"."orders"`, "updated_at", tt.sourceMax)
+			expectMax(tmock, `"public"."orders"`, "__source_ts_ms", tt.targetMax)
+			c := NewLagCollector([]config.Table{ordersTable()}, map[string]*database.DB{"src": src, "tgt": tgt}, discard())
+			out := collect(t, context.Background(), c)
+			if tt.wantLag != "" {
+				if want := `cdc_table_lag_seconds{table="orders"} ` + tt.wantLag + "\n"; !strings.Contains(out, want) {
+					t.Errorf("want %q in\n%s", want, out)
+				}
+			} else if strings.Contains(out, "cdc_table_lag_seconds{") {
+				t.Errorf("unexpected lag series in\n%s", out)
+			}
+			if got := strings.Contains(out, `cdc_table_last_applied_timestamp_seconds{table="orders"}`); got != tt.wantApplied {
+				t.Errorf("last applied present %v, want %v:\n%s", got, tt.wantApplied, out)
+			}
+			for _, want := range []string{`cdc_db_up{database="src"} 1`, `cdc_db_up{database="tgt"} 1`} {
+				if !strings.Contains(out, want) {
+					t.Errorf("missing %s", want)
+				}
+			}
+		})
+	}
+}
+
+// hangingListener accepts connections and never answers, like a database
+// host whose process is wedged.
+func hangingListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+func TestHangingDatabaseIsDownWithinTheDeadlineAndTheRestIsComplete(t *testing.T) {
+	addr := hangingListener(t)
+	dead, err := database.Open(context.Background(), config.Database{
+		Name: "dead", Driver: config.DriverPostgres, DSN: config.Secret("postgres://u:secretpw@" + addr + "/x?sslmode=disable"),
+		MaxOpenConns: 2, QueryTimeout: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	src, smock := mockPostgres(t, "src")
+	tgt, tmock := mockPostgres(t, "tgt")
+	now := time.Now()
+	expectMax(smock, `"inventory"."orders"`, "updated_at", now)
+	expectMax(tmock, `"public"."orders"`, "__source_ts_ms", now.UnixMilli())
+	expectMax(tmock, `"public"."orders"`, "__source_ts_ms", now.UnixMilli())
+	stuck := ordersTable()
+	stuck.Name, stuck.Source.Database = "stuck", "dead"
+	c := NewLagCollector([]config.Table{ordersTable(), stuck},
+		map[string]*database.DB{"src": src, "tgt": tgt, "dead": dead}, discard())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	out := collect(t, ctx, c)
+	for _, want := range []string{
+		`cdc_db_up{database="dead"} 0`,
+		`cdc_db_up{database="src"} 1`,
+		`cdc_table_lag_seconds{table="orders"} 0`,
+		// the stuck table's target is alive: what was applied is still known
+		`cdc_table_last_applied_timestamp_seconds{table="stuck"}`,
+		`cdc_scrape_collector_success{collector="lag"} 0`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `cdc_table_lag_seconds{table="stuck"}`) {
+		t.Error("a lag was reported for a table whose source is down")
+	}
+	if strings.Contains(out, "secretpw") {
+		t.Error("the DSN's password reached the metrics")
+	}
+}
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -1,0 +1,269 @@
+package database
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/DATA-DOG/go-sqlmock"
+	mssql "github.com/microsoft/go-mssqldb"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+)
+
+func mockSQLServer(t *testing.T) (*DB, sqlmock.Sqlmock) {
+	t.Helper()
+	pool, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := mock.ExpectationsWereMet(); err != nil {
+			t.Error(err)
+		}
+		pool.Close()
+	})
+	return NewWithPool(config.Database{Name: "erp", Driver: config.DriverSQLServer, QueryTimeout: time.Second}, pool), mock
+}
+
+// permissionDenied is what SQL Server sends for a DMV without VIEW
+// DATABASE STATE (error 300).
+var permissionDenied = mssql.Error{Number: 300, Class: 14, Message: "VIEW DATABASE STATE permission denied in database 'erp'."}
+
+func TestNewestChangeReadsTheEndOfTheClusteredIndex(t *testing.T) {
+	if got, want := NewestChangeQuery("dbo_orders"),
+		"SELECT TOP 1 sys.fn_cdc_map_lsn_to_time(__$start_lsn), DATEPART(TZOFFSET, SYSDATETIMEOFFSET()) FROM cdc.[dbo_orders_CT] ORDER BY __$start_lsn DESC"; got != want {
+		t.Errorf("query\n got %s\nwant %s", got, want)
+	}
+	if got := NewestChangeQuery("x]; DROP TABLE t; --"); !strings.Contains(got, "cdc.[x]]; DROP TABLE t; --_CT]") {
+		t.Errorf("capture instance not quoted: %s", got)
+	}
+}
+
+func TestNewestChange(t *testing.T) {
+	local := time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC) // server wall clock, no zone
+	tests := []struct {
+		name   string
+		rows   *sqlmock.Rows
+		err    error
+		want   time.Time
+		wantOK bool
+		wantIs error
+	}{
+		{
+			name:   "server two hours east of UTC",
+			rows:   sqlmock.NewRows([]string{"t", "tz"}).AddRow(local, int64(120)),
+			want:   time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC),
+			wantOK: true,
+		},
+		{
+			name: "empty change table: nothing pending",
+			rows: sqlmock.NewRows([]string{"t", "tz"}),
+		},
+		{
+			name: "NULL LSN time (mapping cleaned up)",
+			rows: sqlmock.NewRows([]string{"t", "tz"}).AddRow(nil, int64(0)),
+		},
+		{
+			name:   "change table missing: CDC not enabled",
+			err:    mssql.Error{Number: 208, Message: "Invalid object name 'cdc.dbo_orders_CT'."},
+			wantIs: ErrCDCNotEnabled,
+		},
+		{
+			name:   "no SELECT on the cdc schema",
+			err:    mssql.Error{Number: 229, Message: "The SELECT permission was denied on the object 'dbo_orders_CT', database 'erp', schema 'cdc'."},
+			wantIs: ErrPermission,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, mock := mockSQLServer(t)
+			q := mock.ExpectQuery(NewestChangeQuery("dbo_orders"))
+			if tt.err != nil {
+				q.WillReturnError(tt.err)
+			} else {
+				q.WillReturnRows(tt.rows)
+			}
+			got, ok, err := db.NewestChange(context.Background(), "dbo_orders")
+			if tt.wantIs != nil {
+				if !errors.Is(err, tt.wantIs) {
+					t.Fatalf("error %v, want one wrapping %v", err, tt.wantIs)
+				}
+				if !strings.Contains(err.Error(), "database erp") || !strings.Contains(err.Error(), "dbo_orders") {
+					t.Errorf("error %q does not name the database and capture instance", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != tt.wantOK || !got.Equal(tt.want) {
+				t.Errorf("got %v (ok %v), want %v (ok %v)", got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestCaptureInstance(t *testing.T) {
+	t.Run("found", func(t *testing.T) {
+		db, mock := mockSQLServer(t)
+		mock.ExpectQuery(CaptureInstanceQuery).WithArgs("dbo.orders").
+			WillReturnRows(sqlmock.NewRows([]string{"capture_instance"}).AddRow("dbo_orders_v2"))
+		ci, err := db.CaptureInstance(context.Background(), "dbo.orders")
+		if err != nil || ci != "dbo_orders_v2" {
+			t.Fatalf("got %q, %v", ci, err)
+		}
+	})
+	t.Run("table not enabled", func(t *testing.T) {
+		db, mock := mockSQLServer(t)
+		mock.ExpectQuery(CaptureInstanceQuery).WithArgs("dbo.orders").WillReturnRows(sqlmock.NewRows([]string{"capture_instance"}))
+		_, err := db.CaptureInstance(context.Background(), "dbo.orders")
+		if !errors.Is(err, ErrCDCNotEnabled) || !strings.Contains(err.Error(), "sp_cdc_enable_table") {
+			t.Fatalf("error %v: want ErrCDCNotEnabled and the fix", err)
+		}
+	})
+	t.Run("database not enabled", func(t *testing.T) {
+		db, mock := mockSQLServer(t)
+		mock.ExpectQuery(CaptureInstanceQuery).WithArgs("dbo.orders").
+			WillReturnError(mssql.Error{Number: 208, Message: "Invalid object name 'cdc.change_tables'."})
+		_, err := db.CaptureInstance(context.Background(), "dbo.orders")
+		if !errors.Is(err, ErrCDCNotEnabled) {
+			t.Fatalf("error %v, want ErrCDCNotEnabled", err)
+		}
+	})
+}
+
+func expectHealth(mock sqlmock.Sqlmock, latency, errCount driver.Value, maxLSN driver.Value, denyDMVs bool) {
+	mock.ExpectQuery(CDCEnabledQuery).WillReturnRows(sqlmock.NewRows([]string{"is_cdc_enabled"}).AddRow(true))
+	if denyDMVs {
+		mock.ExpectQuery(CaptureLatencyQuery).WillReturnError(permissionDenied)
+	} else {
+		mock.ExpectQuery(CaptureLatencyQuery).WillReturnRows(sqlmock.NewRows([]string{"latency"}).AddRow(latency))
+	}
+	mock.ExpectQuery(CDCJobsQuery).WillReturnRows(sqlmock.NewRows([]string{"job_type", "pollinginterval", "retention"}).
+		AddRow("capture", int64(5), int64(0)).AddRow("cleanup  ", int64(0), int64(4320)))
+	if denyDMVs {
+		mock.ExpectQuery(CDCErrorsQuery).WillReturnError(permissionDenied)
+	} else {
+		mock.ExpectQuery(CDCErrorsQuery).WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(errCount))
+	}
+	mock.ExpectQuery(MaxLSNTimeQuery).WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(maxLSN, int64(-300)))
+}
+
+func TestSQLServerHealth(t *testing.T) {
+	t.Run("all readable", func(t *testing.T) {
+		db, mock := mockSQLServer(t)
+		expectHealth(mock, 3.0, int64(2), time.Date(2024, 5, 1, 7, 0, 0, 0, time.UTC), false)
+		h := db.SQLServerHealth(context.Background())
+		if h.Err != nil {
+			t.Fatal(h.Err)
+		}
+		if !*h.CDCEnabled || *h.Latency != 3 || *h.ErrorCount != 2 {
+			t.Errorf("got enabled %v latency %v errors %v", *h.CDCEnabled, *h.Latency, *h.ErrorCount)
+		}
+		if h.Jobs["capture"].PollingInterval != 5 || h.Jobs["cleanup"].RetentionMinutes != 4320 {
+			t.Errorf("jobs %+v", h.Jobs)
+		}
+		// 07:00 at UTC-5 is 12:00 UTC.
+		if want := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC); !h.MaxLSNTime.Equal(want) {
+			t.Errorf("max LSN time %v, want %v", h.MaxLSNTime, want)
+		}
+	})
+	t.Run("no scan session yet and NULL max LSN", func(t *testing.T) {
+		db, mock := mockSQLServer(t)
+		expectHealth(mock, nil, int64(0), nil, false)
+		h := db.SQLServerHealth(context.Background())
+		if h.Err != nil || h.Latency != nil || h.MaxLSNTime != nil {
+			t.Errorf("got err %v latency %v max LSN %v, want none", h.Err, h.Latency, h.MaxLSNTime)
+		}
+	})
+	t.Run("without VIEW DATABASE STATE the rest still reports", func(t *testing.T) {
+		db, mock := mockSQLServer(t)
+		expectHealth(mock, nil, nil, time.Date(2024, 5, 1, 7, 0, 0, 0, time.UTC), true)
+		h := db.SQLServerHealth(context.Background())
+		if !errors.Is(h.Err, ErrPermission) {
+			t.Fatalf("error %v, want ErrPermission", h.Err)
+		}
+		for _, want := range []string{"sys.dm_cdc_log_scan_sessions", "sys.dm_cdc_errors", "VIEW DATABASE STATE"} {
+			if !strings.Contains(h.Err.Error(), want) {
+				t.Errorf("error %q does not mention %s", h.Err, want)
+			}
+		}
+		if h.Latency != nil || h.ErrorCount != nil || h.MaxLSNTime == nil || !h.JobsReadable {
+			t.Errorf("latency %v errors %v maxLSN %v jobs %v", h.Latency, h.ErrorCount, h.MaxLSNTime, h.JobsReadable)
+		}
+	})
+	t.Run("CDC not enabled for the database", func(t *testing.T) {
+		db, mock := mockSQLServer(t)
+		mock.ExpectQuery(CDCEnabledQuery).WillReturnRows(sqlmock.NewRows([]string{"is_cdc_enabled"}).AddRow(false))
+		h := db.SQLServerHealth(context.Background())
+		if !errors.Is(h.Err, ErrCDCNotEnabled) || !strings.Contains(h.Err.Error(), "sp_cdc_enable_db") {
+			t.Fatalf("error %v", h.Err)
+		}
+		if h.CDCEnabled == nil || *h.CDCEnabled {
+			t.Error("cdc_enabled should be reported as false")
+		}
+	})
+	t.Run("msdb not readable", func(t *testing.T) {
+		db, mock := mockSQLServer(t)
+		mock.ExpectQuery(CDCEnabledQuery).WillReturnRows(sqlmock.NewRows([]string{"is_cdc_enabled"}).AddRow(true))
+		mock.ExpectQuery(CaptureLatencyQuery).WillReturnRows(sqlmock.NewRows([]string{"latency"}).AddRow(1.0))
+		mock.ExpectQuery(CDCJobsQuery).WillReturnError(mssql.Error{Number: 229, Message: "The SELECT permission was denied on the object 'cdc_jobs', database 'msdb', schema 'dbo'."})
+		mock.ExpectQuery(CDCErrorsQuery).WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(int64(0)))
+		mock.ExpectQuery(MaxLSNTimeQuery).WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(nil, int64(0)))
+		h := db.SQLServerHealth(context.Background())
+		if !errors.Is(h.Err, ErrPermission) || !strings.Contains(h.Err.Error(), "msdb.dbo.cdc_jobs") || h.JobsReadable {
+			t.Fatalf("error %v, jobs readable %v", h.Err, h.JobsReadable)
+		}
+	})
+}
+
+func TestOffsetLag(t *testing.T) {
+	tests := []struct {
+		name      string
+		committed driver.Value
+		newest    driver.Value
+		want      time.Duration
+		wantOK    bool
+	}{
+		{"behind", time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), time.Date(2024, 5, 1, 12, 0, 42, 0, time.UTC), 42 * time.Second, true},
+		{"committed the newest change, source idle for hours", time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC), time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC), 0, true},
+		{"LSN no longer mapped", nil, time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC), 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, mock := mockSQLServer(t)
+			mock.ExpectQuery(LSNTimesQuery).WithArgs("0000002b000002e30003").
+				WillReturnRows(sqlmock.NewRows([]string{"c", "n"}).AddRow(tt.committed, tt.newest))
+			lag, ok, err := db.OffsetLag(context.Background(), "0000002b:000002e3:0003")
+			if err != nil || ok != tt.wantOK || lag != tt.want {
+				t.Errorf("got %v ok %v err %v, want %v ok %v", lag, ok, err, tt.want, tt.wantOK)
+			}
+		})
+	}
+	t.Run("malformed LSN is refused before any query", func(t *testing.T) {
+		db, _ := mockSQLServer(t)
+		_, _, err := db.OffsetLag(context.Background(), "0x'; DROP TABLE x")
+		if err == nil || !strings.Contains(err.Error(), "is not an LSN") {
+			t.Fatalf("error %v", err)
+		}
+	})
+}
+
+func TestQueriesAreTheDocumentedOnes(t *testing.T) {
+	// Guard the exact text reviewed against Microsoft's documentation.
+	for q, want := range map[string]string{
+		CaptureLatencyQuery: `FROM sys.dm_cdc_log_scan_sessions WHERE session_id = 0`,
+		CDCJobsQuery:        `FROM msdb.dbo.cdc_jobs WHERE database_id = DB_ID()`,
+		MaxLSNTimeQuery:     `sys.fn_cdc_map_lsn_to_time(sys.fn_cdc_get_max_lsn())`,
+		LSNTimesQuery:       `CONVERT(binary(10), @p1, 2)`,
+	} {
+		if !regexp.MustCompile(regexp.QuoteMeta(want)).MatchString(q) {
+			t.Errorf("%q lacks %q", q, want)
+		}
+	}
+}
