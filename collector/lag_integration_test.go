@@ -222,3 +222,16 @@ func TestPipelineDLQCountsExactlyTheBadRecords(t *testing.T) {
 		t.Errorf("cdc_dlq_records_total went %v → %v → %v; want exactly +%d", before, got, after, bad)
 	}
 }
+
+func TestPipelineOffsetLagOfTheDemoSource(t *testing.T) {
+	p := testenv.Need(t)
+	dbs := pipelineDBs(t, p)
+	c := realClient(t, p)
+	// The source database is found from the connector's database.dbname
+	// and database.port; no connectors: list is configured.
+	off := NewOffsetsCollector([]*database.DB{dbs["source"], dbs["target"]}, []config.Table{customersTable()}, c)
+	series := `cdc_connector_offset_lag_seconds{connect_cluster="local",connector="` + p.Env["CDC_SOURCE_CONNECTOR"] + `"}`
+	touchCustomer(t, dbs["source"])
+	v := waitValue(t, 60*time.Second, series, "near 0 while the source runs", func(v float64) bool { return v < 5 }, off)
+	t.Logf("offset lag: %.3fs", v)
+}
