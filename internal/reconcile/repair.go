@@ -195,6 +195,11 @@ func Filters(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key, collection
 	return out, nil
 }
 
+// KeyCondition is a WHERE condition matching exactly keys, in d's SQL.
+func KeyCondition(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key) (string, error) {
+	return filter(d, keyCols, keys)
+}
+
 func filter(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key) (string, error) {
 	terms, err := keyTerms(d, keyCols, keys)
 	if err != nil {

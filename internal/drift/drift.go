@@ -1,0 +1,422 @@
+// Package drift checks on every scrape, cheaply, whether target rows
+// still match source rows: a bounded random sample of keys from both
+// sides (so target-only rows are found too), compared by row hash. A
+// difference counts only when it is still there on a recheck made after
+// the table's replication lag plus a margin, so rows in flight are never
+// reported. Checks run at most every min_interval; scrapes in between
+// serve the cached result.
+package drift
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+)
+
+// Table is one sampled table.
+type Table struct {
+	Name        string
+	Sides       func() (src, tgt rowhash.Side, err error)
+	PlanOptions rowhash.PlanOptions
+	Drift       config.Drift
+	// Lag estimates how far the target is behind; nil means zero (only
+	// the margin delays a recheck).
+	Lag func(ctx context.Context) (time.Duration, error)
+}
+
+// Kinds of mismatch.
+const (
+	Missing = "missing"
+	Extra   = "extra"
+	Changed = "changed"
+)
+
+// Kinds lists the mismatch kinds in metric order.
+var Kinds = []string{Missing, Extra, Changed}
+
+// Stats are one table's results, as the collector exports them.
+type Stats struct {
+	Checked    float64            // rows compared, cumulative
+	Mismatched map[string]float64 // confirmed, by kind, cumulative
+	LastCheck  time.Time
+	// Ratio is confirmed mismatches over rows checked in the last
+	// windowChecks checks.
+	Ratio   float64
+	Pending int // suspects waiting for their recheck
+	Err     error
+}
+
+const windowChecks = 10
+
+type suspect struct {
+	key reconcile.Key
+	due time.Time
+}
+
+type window struct{ checked, confirmed float64 }
+
+// state is one table's cached results; mu serialises its checks.
+type state struct {
+	t        Table
+	mu       sync.Mutex
+	plan     *rowhash.Plan
+	stats    Stats
+	suspects map[string]suspect
+	windows  []window
+}
+
+// Sampler samples a set of tables.
+type Sampler struct {
+	tables []*state
+	now    func() time.Time
+}
+
+// NewSampler returns a sampler; tables with drift disabled are skipped.
+func NewSampler(tables []Table) *Sampler {
+	s := &Sampler{now: time.Now}
+	for _, t := range tables {
+		if !t.Drift.Enabled() {
+			continue
+		}
+		s.tables = append(s.tables, &state{t: t, stats: Stats{Mismatched: map[string]float64{}}, suspects: map[string]suspect{}})
+	}
+	return s
+}
+
+// Check brings every table up to date within ctx (the caller bounds it
+// by the scrape deadline and the drift budget) and returns each table's
+// stats. A table whose check fails or overruns keeps its cached results,
+// with Err set.
+func (s *Sampler) Check(ctx context.Context) map[string]Stats {
+	var wg sync.WaitGroup
+	for _, st := range s.tables {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st.check(ctx, s.now)
+		}()
+	}
+	wg.Wait()
+	out := map[string]Stats{}
+	for _, st := range s.tables {
+		st.mu.Lock()
+		c := st.stats
+		c.Mismatched = maps.Clone(st.stats.Mismatched)
+		c.Pending = len(st.suspects)
+		out[st.t.Name] = c
+		st.mu.Unlock()
+	}
+	return out
+}
+
+func (st *state) check(ctx context.Context, now func() time.Time) {
+	// A check still running from an earlier scrape owns the table.
+	if !st.mu.TryLock() {
+		return
+	}
+	defer st.mu.Unlock()
+	if b := st.t.Drift.Budget; b > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b)
+		defer cancel()
+	}
+	if err := st.checkLocked(ctx, now); err != nil {
+		st.stats.Err = err
+		return
+	}
+	st.stats.Err = nil
+}
+
+func (st *state) checkLocked(ctx context.Context, now func() time.Time) error {
+	due := !st.stats.LastCheck.IsZero() && now().Sub(st.stats.LastCheck) < st.t.Drift.MinInterval
+	recheck := false
+	for _, sp := range st.suspects {
+		if !now().Before(sp.due) {
+			recheck = true
+			break
+		}
+	}
+	if due && !recheck {
+		return nil
+	}
+	src, tgt, err := st.t.Sides()
+	if err != nil {
+		return err
+	}
+	if st.plan == nil {
+		p, err := rowhash.NewPlan(ctx, src, tgt, st.t.PlanOptions)
+		if err != nil {
+			return fmt.Errorf("table %s: %w", st.t.Name, err)
+		}
+		st.plan = p
+	}
+	// Pools may have been swapped (Vault): use the current ones.
+	plan := *st.plan
+	plan.Source.DB, plan.Target.DB = src.DB, tgt.DB
+	if recheck {
+		if err := st.recheck(ctx, &plan, now); err != nil {
+			return err
+		}
+	}
+	if !due {
+		if err := st.sample(ctx, &plan, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sample draws keys from both sides and compares their rows.
+func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time.Time) error {
+	n := st.t.Drift.SampleSize
+	var keys [2]map[string]reconcile.Key
+	g, gctx := errgroup.WithContext(ctx)
+	for i := 0; i < 2; i++ {
+		g.Go(func() (err error) {
+			keys[i], err = sampleKeys(gctx, plan, i, n)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("table %s: sampling: %w", st.t.Name, err)
+	}
+	all := maps.Clone(keys[0])
+	for k, v := range keys[1] {
+		if _, ok := all[k]; !ok {
+			all[k] = v
+		}
+	}
+	found, err := compare(ctx, plan, all)
+	if err != nil {
+		return fmt.Errorf("table %s: %w", st.t.Name, err)
+	}
+	var lag time.Duration
+	if len(found) > 0 && st.t.Lag != nil {
+		if lag, err = st.t.Lag(ctx); err != nil {
+			return fmt.Errorf("table %s: lag: %w", st.t.Name, err)
+		}
+	}
+	dueAt := now().Add(lag + st.t.Drift.RecheckMargin)
+	for enc := range found {
+		if _, ok := st.suspects[enc]; !ok && len(st.suspects) < 2*n {
+			st.suspects[enc] = suspect{key: all[enc], due: dueAt}
+		}
+	}
+	st.stats.Checked += float64(len(all))
+	st.stats.LastCheck = now()
+	st.windows = append(st.windows, window{checked: float64(len(all))})
+	if len(st.windows) > windowChecks {
+		st.windows = st.windows[1:]
+	}
+	st.ratio()
+	return nil
+}
+
+// recheck compares the suspects whose time has come again; those still
+// differing are confirmed and counted.
+func (st *state) recheck(ctx context.Context, plan *rowhash.Plan, now func() time.Time) error {
+	dueKeys := map[string]reconcile.Key{}
+	for enc, sp := range st.suspects {
+		if !now().Before(sp.due) {
+			dueKeys[enc] = sp.key
+		}
+	}
+	found, err := compare(ctx, plan, dueKeys)
+	if err != nil {
+		return fmt.Errorf("table %s: recheck: %w", st.t.Name, err)
+	}
+	for enc := range dueKeys {
+		delete(st.suspects, enc)
+		if kind, ok := found[enc]; ok {
+			st.stats.Mismatched[kind]++
+			if len(st.windows) > 0 {
+				st.windows[len(st.windows)-1].confirmed++
+			}
+		}
+	}
+	st.ratio()
+	return nil
+}
+
+func (st *state) ratio() {
+	var c, m float64
+	for _, w := range st.windows {
+		c += w.checked
+		m += w.confirmed
+	}
+	if c > 0 {
+		st.stats.Ratio = m / c
+	}
+}
+
+func keyCols(plan *rowhash.Plan, side int) []rowhash.Column {
+	if side == 0 {
+		return plan.KeyCols(plan.SourceCols)
+	}
+	return plan.KeyCols(plan.TargetCols)
+}
+
+func sideOf(plan *rowhash.Plan, i int) (rowhash.Side, []rowhash.Column) {
+	if i == 0 {
+		return plan.Source, plan.SourceCols
+	}
+	return plan.Target, plan.TargetCols
+}
+
+// sampleKeys returns up to n random keys of one side, by encoded key.
+func sampleKeys(ctx context.Context, plan *rowhash.Plan, i, n int) (map[string]reconcile.Key, error) {
+	side, _ := sideOf(plan, i)
+	kc := keyCols(plan, i)
+	d := side.Dialect
+	cols := []string{d.Encode(kc) + " AS kenc"}
+	for j, c := range kc {
+		cols = append(cols, fmt.Sprintf("%s AS k%d", d.Text(c), j))
+	}
+	rows, err := side.DB.QueryContext(ctx, d.Sample(side.Table, plan.EstRows, n, cols, ""))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", side.Table, err)
+	}
+	return scanKeys(rows, plan, kc, false)
+}
+
+type keyed struct {
+	key reconcile.Key
+	h   rowhash.Hash
+}
+
+func scanKeys(rows *sql.Rows, plan *rowhash.Plan, kc []rowhash.Column, withHash bool) (map[string]reconcile.Key, error) {
+	m, err := scanKeyed(rows, plan, kc, withHash)
+	out := make(map[string]reconcile.Key, len(m))
+	for k, v := range m {
+		out[k] = v.key
+	}
+	return out, err
+}
+
+func scanKeyed(rows *sql.Rows, plan *rowhash.Plan, kc []rowhash.Column, withHash bool) (map[string]keyed, error) {
+	defer rows.Close()
+	out := map[string]keyed{}
+	names := plan.KeyNames()
+	for rows.Next() {
+		var enc string
+		texts := make([]sql.NullString, len(kc))
+		dest := []any{&enc}
+		for j := range texts {
+			dest = append(dest, &texts[j])
+		}
+		var h rowhash.Hash
+		if withHash {
+			dest = append(dest, &h.A, &h.B)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		k := reconcile.Key{}
+		for j, c := range kc {
+			if texts[j].Valid {
+				k[names[j]] = keyValue(c, texts[j].String)
+			}
+		}
+		out[enc] = keyed{key: k, h: h}
+	}
+	return out, rows.Err()
+}
+
+func keyValue(c rowhash.Column, s string) any {
+	if c.Kind == rowhash.KindInt {
+		return jsonNumber(s)
+	}
+	return s
+}
+
+// compare fetches the rows of keys from both sides and returns the
+// differing ones by encoded key, with their kind.
+func compare(ctx context.Context, plan *rowhash.Plan, keys map[string]reconcile.Key) (map[string]string, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	list := slices.Collect(maps.Values(keys))
+	var got [2]map[string]keyed
+	g, gctx := errgroup.WithContext(ctx)
+	for i := 0; i < 2; i++ {
+		g.Go(func() error {
+			side, cols := sideOf(plan, i)
+			kc := keyCols(plan, i)
+			d := side.Dialect
+			cond, err := reconcile.KeyCondition(d, kc, list)
+			if err != nil {
+				return err
+			}
+			extra := []string{d.Encode(kc) + " AS kenc"}
+			for j, c := range kc {
+				extra = append(extra, fmt.Sprintf("%s AS k%d", d.Text(c), j))
+			}
+			rows, err := side.DB.QueryContext(gctx, d.Hashed(side.Table, cols, extra, cond))
+			if err != nil {
+				return fmt.Errorf("%s: %w", side.Table, err)
+			}
+			got[i], err = scanKeyed(rows, plan, kc, true)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for enc := range keys {
+		s, inS := got[0][enc]
+		t, inT := got[1][enc]
+		switch {
+		case inS && !inT:
+			out[enc] = Missing
+		case inT && !inS:
+			out[enc] = Extra
+		case inS && inT && s.h != t.h:
+			out[enc] = Changed
+		}
+	}
+	return out, nil
+}
+
+// WatermarkLag estimates a table's lag as the newest source change time
+// minus the newest one that reached the target (source_timestamp_column
+// vs watermark_column, milliseconds since the epoch in the target).
+// Without a source timestamp column it returns zero.
+func WatermarkLag(t config.Table, sides func() (rowhash.Side, rowhash.Side, error)) func(ctx context.Context) (time.Duration, error) {
+	if t.SourceTimestampColumn == "" || t.WatermarkColumn == "" {
+		return nil
+	}
+	return func(ctx context.Context) (time.Duration, error) {
+		src, tgt, err := sides()
+		if err != nil {
+			return 0, err
+		}
+		var srcMax sql.NullTime
+		var tgtMax sql.NullInt64
+		q := fmt.Sprintf("SELECT max(%s) FROM %s", src.Dialect.QuoteIdent(t.SourceTimestampColumn), src.Dialect.QuoteTable(src.Table))
+		if err := src.DB.QueryRowContext(ctx, q).Scan(&srcMax); err != nil {
+			return 0, err
+		}
+		q = fmt.Sprintf("SELECT max(%s) FROM %s", tgt.Dialect.QuoteIdent(t.WatermarkColumn), tgt.Dialect.QuoteTable(tgt.Table))
+		if err := tgt.DB.QueryRowContext(ctx, q).Scan(&tgtMax); err != nil {
+			return 0, err
+		}
+		if !srcMax.Valid || !tgtMax.Valid {
+			return 0, nil
+		}
+		return max(srcMax.Time.Sub(time.UnixMilli(tgtMax.Int64)), 0), nil
+	}
+}
+
+func jsonNumber(s string) any { return json.Number(s) }
