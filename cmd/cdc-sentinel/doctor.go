@@ -1,15 +1,79 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/version"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/app"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/doctor"
 )
 
 func addDoctor(a *kingpin.Application, g *globals) {
-	cmd := a.Command("doctor", "Not yet available.").Hidden()
-	g.handle(cmd, func() int {
-		fmt.Fprintln(g.stderr, "cdc-sentinel: doctor is not available yet")
-		return 1
-	})
+	cmd := a.Command("doctor", "Diagnose the pipeline from the configuration, the live Connect clusters, Kafka and the databases; print each problem with its fix. Exit 0 when nothing is at warning or above, 1 otherwise, 2 on usage or configuration errors.")
+	output := cmd.Flag("output", "Output format: table or json.").Default("table").Enum("table", "json")
+	cluster := cmd.Flag("connect-cluster", "Examine only this connect_clusters entry (default: all).").String()
+	timeout := cmd.Flag("timeout", "Bound on the whole run.").Default("2m").Duration()
+	g.handle(cmd, func() int { return runDoctor(g, *output, *cluster, *timeout) })
+}
+
+func runDoctor(g *globals, output, clusterName string, timeout time.Duration) int {
+	cfg, err := config.Load(g.configFile)
+	if err != nil {
+		fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
+		return 2
+	}
+	clusters := cfg.ConnectClusters
+	if clusterName != "" {
+		cc := cfg.ConnectCluster(clusterName)
+		if cc == nil {
+			fmt.Fprintf(g.stderr, "cdc-sentinel: %s: unknown connect cluster %q\n", g.configFile, clusterName)
+			return 2
+		}
+		clusters = []config.ConnectCluster{*cc}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	d := &doctor.Doctor{Config: cfg}
+	for _, cc := range clusters {
+		c, err := connect.New(cc, connect.WithUserAgent("cdc-sentinel/"+version.Version))
+		if err != nil {
+			fmt.Fprintf(g.stderr, "cdc-sentinel: connect cluster %s: %v\n", cc.Name, err)
+			return 2
+		}
+		d.Clusters = append(d.Clusters, doctor.Cluster{Name: cc.Name, Client: c})
+	}
+	sources, err := app.OpenSources(ctx, cfg, app.Deps{Logger: g.logger()})
+	if err != nil {
+		fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
+		return 2
+	}
+	defer sources.Close()
+	d.Databases = sources.DBs
+	if sources.Kafka != nil {
+		d.Kafka = doctor.NewKafkaTopics(sources.Kafka)
+	}
+
+	report := d.Run(ctx)
+	if output == "json" {
+		err = report.WriteJSON(g.stdout)
+	} else {
+		err = report.WriteTable(g.stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(g.stderr, "cdc-sentinel: writing the report: %v\n", err)
+		return 2
+	}
+	return report.ExitCode()
 }

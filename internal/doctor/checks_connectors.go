@@ -1,0 +1,183 @@
+package doctor
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+)
+
+// Settings the connector checks read.
+const (
+	keyDLQTopic       = "errors.deadletterqueue.topic.name"
+	keyDLQReplication = "errors.deadletterqueue.topic.replication.factor"
+	keyTolerance      = "errors.tolerance"
+	keyHeartbeat      = "heartbeat.interval.ms"
+	keySignalTable    = "signal.data.collection"
+)
+
+// checkConnector runs the checks that need only the connector's own
+// configuration and status.
+func (r *run) checkConnector(c *connector) {
+	r.checkState(c)
+	if c.isSink() {
+		r.checkSinkErrors(c)
+	}
+	if c.isDebeziumSource() {
+		r.checkHeartbeat(c)
+		r.checkTasksMax(c)
+		r.checkSourceSignal(c)
+	}
+}
+
+// StaticFindings are the findings about one connector configuration that
+// need neither the worker nor the databases: the checks `connectors
+// validate` adds to the worker's own validation.
+func StaticFindings(name string, cfg map[string]string) []Finding {
+	r := &run{d: &Doctor{Config: &config.Config{}}}
+	c := &connector{cluster: "file", name: name, cfg: cfg}
+	if c.isSink() {
+		r.checkSinkErrors(c)
+	}
+	if c.isDebeziumSource() {
+		r.checkHeartbeat(c)
+		r.checkTasksMax(c)
+		r.checkSourceSignal(c)
+	}
+	return newReport(r.findings, 1, 0, 0).Findings
+}
+
+func (r *run) checkState(c *connector) {
+	restart := fmt.Sprintf("fix the cause shown in the trace, then restart the failed parts: POST /connectors/%s/restart?includeTasks=true&onlyFailed=true", c.name)
+	switch c.status.Connector.State {
+	case connect.StateFailed:
+		r.add(Finding{Check: CheckConnectorFailed, Severity: Error, Target: c.target(),
+			Message: "connector is FAILED" + traceLine(c.status.Connector.Trace), Fix: restart})
+	case connect.StatePaused, connect.StateStopped:
+		r.add(Finding{Check: CheckConnectorFailed, Severity: Info, Target: c.target(),
+			Message: "connector is " + c.status.Connector.State + ": it moves no data until resumed",
+			Fix:     fmt.Sprintf("when intended, nothing; otherwise PUT /connectors/%s/resume", c.name)})
+	}
+	for _, t := range c.status.Tasks {
+		if t.State == connect.StateFailed {
+			r.add(Finding{Check: CheckConnectorFailed, Severity: Error, Target: taskTarget(c.cluster, c.name, t.ID),
+				Message: "task is FAILED" + traceLine(t.Trace), Fix: restart})
+		}
+	}
+}
+
+// traceLine is the first line of a Java stack trace: the exception and
+// its message.
+func traceLine(trace string) string {
+	if trace == "" {
+		return ""
+	}
+	line, _, _ := strings.Cut(trace, "\n")
+	return ": " + strings.TrimSpace(line)
+}
+
+// checkSinkErrors: with errors.tolerance=none (Connect's default) one bad
+// record fails the task and stops the whole sink; with all and no
+// dead-letter topic, bad records are skipped and only logged, which is
+// silent data loss. Connect writes to a dead-letter topic only for sinks
+// and only with tolerance all.
+func (r *run) checkSinkErrors(c *connector) {
+	tolerance := strings.ToLower(c.get(keyTolerance, "none"))
+	dlq := c.get(keyDLQTopic, "")
+	suggested := c.name + "-dlq"
+	if tolerance == "none" {
+		msg := "errors.tolerance is none (the default): one record that fails conversion or a transform fails the task and stops the sink for every table"
+		if dlq != "" {
+			msg += fmt.Sprintf("; the dead-letter topic %s is never written with tolerance none", dlq)
+		}
+		fix := "set errors.tolerance=all"
+		if dlq == "" {
+			fix += fmt.Sprintf(" together with errors.deadletterqueue.topic.name=%s and errors.deadletterqueue.context.headers.enable=true", suggested)
+		}
+		r.add(Finding{Check: CheckSinkErrorsTolerance, Severity: Warning, Target: c.target(), Message: msg, Fix: fix})
+	}
+	if dlq == "" {
+		sev, msg := Warning, "no dead-letter queue (errors.deadletterqueue.topic.name unset): records that fail are not kept anywhere to inspect or replay"
+		if tolerance == "all" {
+			sev, msg = Error, "errors.tolerance=all without a dead-letter queue: records that fail are skipped and only logged, so rows go missing in the target silently"
+		}
+		r.add(Finding{Check: CheckSinkDLQ, Severity: sev, Target: c.target(), Message: msg,
+			Fix: fmt.Sprintf("set errors.deadletterqueue.topic.name=%s, errors.deadletterqueue.context.headers.enable=true and errors.deadletterqueue.topic.replication.factor to at most the number of brokers (default 3)", suggested)})
+	}
+}
+
+// checkDLQTopics: Connect creates a sink's dead-letter topic when a task
+// starts; a missing one means no task has started since it was set, or
+// creation failed (a replication factor above the broker count is the
+// usual cause), and dead-letter volume cannot be watched.
+func (r *run) checkDLQTopics() {
+	if r.topics == nil {
+		return
+	}
+	for _, c := range r.connectors {
+		dlq := c.get(keyDLQTopic, "")
+		if !c.isSink() || dlq == "" || r.topics[dlq] {
+			continue
+		}
+		rf := c.get(keyDLQReplication, "3")
+		r.add(Finding{Check: CheckDLQTopicMissing, Severity: Warning, Target: c.target(),
+			Message: fmt.Sprintf("dead-letter topic %s does not exist in Kafka: Connect creates it when a task starts, so the sink has not started since it was set or the creation failed (replication factor %s)", dlq, rf),
+			Fix:     fmt.Sprintf("check the task log for the creation error, make errors.deadletterqueue.topic.replication.factor at most the broker count, or create it: kafka-topics.sh --bootstrap-server <broker> --create --topic %s --partitions 1 --replication-factor %s", dlq, rf)})
+	}
+}
+
+// checkHeartbeat: without heartbeats a Debezium source emits nothing while
+// its tables are idle, so its offsets (and the lag read from them) stand
+// still, and a PostgreSQL slot holds WAL that other databases write.
+func (r *run) checkHeartbeat(c *connector) {
+	if atoi(c.cfg[keyHeartbeat], 0) > 0 {
+		return
+	}
+	fix := "set heartbeat.interval.ms=10000"
+	if c.dialect() == config.DriverPostgres {
+		fix += "; on a database where the captured tables can be idle, also set heartbeat.action.query (for example an upsert into a one-row heartbeat table that is in the publication) so the slot keeps advancing"
+	}
+	r.add(Finding{Check: CheckSourceHeartbeat, Severity: Warning, Target: c.target(),
+		Message: "no heartbeat (heartbeat.interval.ms unset or 0): while the captured tables are idle the connector commits no offsets, so lag cannot be told apart from a stall",
+		Fix:     fix})
+}
+
+// checkTasksMax: the SQL Server connector runs one task per database in
+// database.names; tasks.max above that count starts no extra task and
+// suggests the intent was different.
+func (r *run) checkTasksMax(c *connector) {
+	if c.dialect() != config.DriverSQLServer {
+		return
+	}
+	dbs := c.databaseNames()
+	tasks := atoi(c.cfg["tasks.max"], 1)
+	if tasks <= len(dbs) || len(dbs) == 0 {
+		return
+	}
+	r.add(Finding{Check: CheckSourceTasksMax, Severity: Warning, Target: c.target(),
+		Message: fmt.Sprintf("tasks.max is %d but database.names lists %d database(s) (%s): the SQL Server connector runs at most one task per database, so the extra tasks never start", tasks, len(dbs), strings.Join(dbs, ",")),
+		Fix:     fmt.Sprintf("set tasks.max=%d", len(dbs))})
+}
+
+// checkSourceSignal: incremental snapshots, which repairs use to re-send
+// rows, need the signal table even when signals arrive through Kafka (the
+// snapshot's watermarks are written to it).
+func (r *run) checkSourceSignal(c *connector) {
+	if c.get(keySignalTable, "") != "" {
+		return
+	}
+	r.add(Finding{Check: CheckSignal, Severity: Warning, Target: c.target(),
+		Message: "no signal table (signal.data.collection unset): incremental snapshots cannot run, so repair cannot re-send rows through this connector",
+		Fix:     "create a signal table and set signal.data.collection=<schema>.debezium_signal and signal.enabled.channels=source:\n" + signalTableDDL(c.dialect(), "<schema>.debezium_signal")})
+}
+
+// signalTableDDL is Debezium's documented signal table layout.
+func signalTableDDL(driver, table string) string {
+	ddl := "CREATE TABLE " + table + " (id VARCHAR(42) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048) NULL);"
+	if driver == config.DriverSQLServer {
+		schema, name := qualified(driver, table)
+		ddl += fmt.Sprintf("\nEXEC sys.sp_cdc_enable_table @source_schema = N'%s', @source_name = N'%s', @role_name = NULL;", schema, name)
+	}
+	return ddl
+}

@@ -1,0 +1,249 @@
+package doctor
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+)
+
+// ConnectLister lists a cluster's connectors with their status and
+// configuration (connect.Client does).
+type ConnectLister interface {
+	Connectors(ctx context.Context) ([]connect.Connector, error)
+}
+
+// Cluster is one Kafka Connect cluster to examine.
+type Cluster struct {
+	Name   string
+	Client ConnectLister
+}
+
+// TopicLister lists the Kafka cluster's topics.
+type TopicLister interface {
+	Topics(ctx context.Context) (map[string]bool, error)
+}
+
+// Doctor examines a pipeline. Every field but Config may be empty: checks
+// that need a missing part are skipped.
+type Doctor struct {
+	Config   *config.Config
+	Clusters []Cluster
+	// Databases by configured name.
+	Databases map[string]*database.DB
+	// Kafka is nil when the configuration has no kafka section.
+	Kafka TopicLister
+}
+
+// run is the state of one Run: what was read, and the findings so far.
+type run struct {
+	d          *Doctor
+	mu         sync.Mutex
+	findings   []Finding
+	connectors []*connector
+	// reachable are the clusters that answered; a table's coverage is
+	// only judged when every cluster did.
+	allClustersUp bool
+	topics        map[string]bool // nil when unknown
+	alive         map[string]*database.DB
+	// tablesOf caches each database's table listing.
+	tablesOf map[string][]schemaTable
+}
+
+type schemaTable struct{ schema, table string }
+
+func (r *run) add(f Finding) {
+	r.mu.Lock()
+	r.findings = append(r.findings, f)
+	r.mu.Unlock()
+}
+
+// Run performs every check and returns the report. It does not fail:
+// an upstream that cannot be reached is itself a finding.
+func (d *Doctor) Run(ctx context.Context) Report {
+	r := &run{d: d, alive: map[string]*database.DB{}, tablesOf: map[string][]schemaTable{}}
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); r.loadConnectors(ctx) }()
+	go func() { defer wg.Done(); r.loadTopics(ctx) }()
+	go func() { defer wg.Done(); r.pingDatabases(ctx) }()
+	wg.Wait()
+
+	for _, c := range r.connectors {
+		r.checkConnector(c)
+	}
+	r.checkDLQTopics()
+	r.checkCoverage(ctx)
+	r.checkCapture(ctx)
+	r.checkWatermarks(ctx)
+	r.checkSignals(ctx)
+	r.checkSlots(ctx)
+	r.checkSQLServerJobs(ctx)
+	return newReport(r.findings, len(r.connectors), len(d.Config.Tables), len(r.alive))
+}
+
+func (r *run) loadConnectors(ctx context.Context) {
+	var wg sync.WaitGroup
+	per := make([][]*connector, len(r.d.Clusters))
+	up := make([]bool, len(r.d.Clusters))
+	for i, cl := range r.d.Clusters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conns, err := cl.Client.Connectors(ctx)
+			if err != nil {
+				r.add(Finding{
+					Check: CheckConnectUnreachable, Severity: Error, Target: clusterTarget(cl.Name),
+					Message: "cannot list connectors: " + err.Error() + "; connector checks for this cluster were skipped",
+					Fix:     "check connect_clusters[].url and credentials for " + cl.Name + ", and that the worker's REST listener is up",
+				})
+				return
+			}
+			up[i] = true
+			for _, c := range conns {
+				per[i] = append(per[i], newConnector(cl.Name, c))
+			}
+		}()
+	}
+	wg.Wait()
+	r.allClustersUp = true
+	for i := range per {
+		r.connectors = append(r.connectors, per[i]...)
+		r.allClustersUp = r.allClustersUp && up[i]
+	}
+	sort.SliceStable(r.connectors, func(i, j int) bool { return r.connectors[i].target() < r.connectors[j].target() })
+}
+
+func (r *run) loadTopics(ctx context.Context) {
+	if r.d.Kafka == nil {
+		return
+	}
+	topics, err := r.d.Kafka.Topics(ctx)
+	if err != nil {
+		r.add(Finding{
+			Check: CheckKafkaUnreachable, Severity: Error, Target: "kafka",
+			Message: "cannot list topics: " + err.Error() + "; dead-letter topic checks were skipped",
+			Fix:     "check kafka.brokers, tls and sasl in the configuration",
+		})
+		return
+	}
+	r.topics = topics
+}
+
+func (r *run) pingDatabases(ctx context.Context) {
+	var wg sync.WaitGroup
+	names := make([]string, 0, len(r.d.Databases))
+	for n := range r.d.Databases {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		db := r.d.Databases[n]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := db.Ping(ctx); err != nil {
+				r.add(Finding{
+					Check: CheckDatabaseUnreachable, Severity: Error, Target: databaseTarget(n),
+					Message: err.Error() + "; checks on this database were skipped",
+					Fix:     "check databases[].dsn (or dsn_file, vault) of " + n + " and that the server accepts connections from here",
+				})
+				return
+			}
+			r.mu.Lock()
+			r.alive[n] = db
+			r.mu.Unlock()
+		}()
+	}
+	wg.Wait()
+}
+
+// sourcesOf are the Debezium sources that read from the named database.
+func (r *run) sourcesOf(dbName string) []*connector {
+	db := r.d.Databases[dbName]
+	if db == nil {
+		return nil
+	}
+	var out []*connector
+	for _, c := range r.connectors {
+		if c.isDebeziumSource() && c.matchesDatabase(db) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// dbNameOf is the database name a source uses for the configured
+// database (SQL Server topic names and identifiers carry it).
+func dbNameOf(db *database.DB, c *connector) string {
+	if ep := db.Endpoint(); ep.Database != "" {
+		return ep.Database
+	}
+	if names := c.databaseNames(); len(names) > 0 {
+		return names[0]
+	}
+	return ""
+}
+
+// capturing are the sources among sourcesOf(t.Source.Database) whose
+// filters select the table.
+func (r *run) capturing(t *config.Table) []*connector {
+	db := r.d.Databases[t.Source.Database]
+	if db == nil {
+		return nil
+	}
+	schema, table := qualified(db.Driver(), t.Source.Table)
+	var out []*connector
+	for _, c := range r.sourcesOf(t.Source.Database) {
+		if c.captures(dbNameOf(db, c), schema, table) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// topicsOf are the topics the table's changes go to, one per capturing
+// source.
+func (r *run) topicsOf(t *config.Table) []string {
+	db := r.d.Databases[t.Source.Database]
+	if db == nil {
+		return nil
+	}
+	schema, table := qualified(db.Driver(), t.Source.Table)
+	var out []string
+	for _, c := range r.capturing(t) {
+		out = append(out, c.topicFor(dbNameOf(db, c), schema, table))
+	}
+	return out
+}
+
+// sinking are the sinks that read one of the table's topics and, when
+// their connection.url can be read, write to the table's target database.
+func (r *run) sinking(t *config.Table) []*connector {
+	topics := r.topicsOf(t)
+	target := r.d.Databases[t.Target.Database]
+	var out []*connector
+	for _, c := range r.connectors {
+		if !c.isSink() {
+			continue
+		}
+		reads := false
+		for _, tp := range topics {
+			reads = reads || c.consumes(tp)
+		}
+		if !reads {
+			continue
+		}
+		if ep, driver, ok := c.sinkEndpoint(); ok && target != nil {
+			tep := target.Endpoint()
+			if driver != target.Driver() || (tep.Database != "" && !sameName(driver, ep.Database, tep.Database)) || (tep.Port != "" && ep.Port != tep.Port) {
+				continue
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
