@@ -73,8 +73,18 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 	closers = append(closers, sources.Close)
 	rt.Collectors = append(rt.Collectors, sources.Collectors(cfg, clients, deps.Logger)...)
 
+	// Drift sampling and full reconcile (issue 4): see drift.go.
+	driftCollector, reconciler, err := BuildDrift(cfg, sources, deps.Logger)
+	if err != nil {
+		sources.Close()
+		return nil, fmt.Errorf("drift: %w", err)
+	}
+	closers = append(closers, reconciler.Close)
+	rt.Collectors = append(rt.Collectors, driftCollector, reconciler)
+
 	mux := http.NewServeMux()
 	rt.API = mux
+	reconciler.Register(mux) // POST /api/v1/reconcile, GET /api/v1/reconcile/{id}
 	rt.Close = func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
