@@ -15,6 +15,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/server"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate"
 )
 
 // Deps are the process-wide things every Runtime shares.
@@ -26,10 +27,21 @@ type Deps struct {
 	// Registerer takes metrics that outlive a reload (counters kept
 	// across scrapes).
 	Registerer prometheus.Registerer
+	// Remediation holds the remediator's metrics and open store across
+	// reloads; Builder creates it when nil. Without it Build serves no
+	// /alerts.
+	Remediation *remediate.Host
 }
 
 // Builder returns a server.BuildFunc closing over deps.
 func Builder(deps Deps) server.BuildFunc {
+	if deps.Remediation == nil {
+		host, err := remediate.NewHost(deps.Registerer, deps.Logger, deps.StoragePath)
+		if err != nil && deps.Logger != nil {
+			deps.Logger.Error("remediation disabled", "err", err)
+		}
+		deps.Remediation = host
+	}
 	return func(ctx context.Context, cfg *config.Config) (*server.Runtime, error) {
 		return Build(ctx, cfg, deps)
 	}
@@ -52,7 +64,7 @@ func ConnectClients(cfg *config.Config, userAgent string) (map[string]*connect.C
 
 // Build wires a Runtime.
 func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime, error) {
-	_, clients, err := ConnectClients(cfg, deps.UserAgent)
+	connectByName, clients, err := ConnectClients(cfg, deps.UserAgent)
 	if err != nil {
 		return nil, fmt.Errorf("connect clients: %w", err)
 	}
@@ -84,6 +96,24 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 
 	mux := http.NewServeMux()
 	rt.API = mux
+
+	// Remediation (issue 5): the webhook receiver and its audit trail.
+	// The engine is per configuration; its store and metrics live in
+	// deps.Remediation and survive the reload.
+	if deps.Remediation != nil {
+		clusters := make(map[string]remediate.Connect, len(connectByName))
+		for name, c := range connectByName {
+			clusters[name] = c
+		}
+		eng, err := deps.Remediation.Engine(ctx, cfg.Remediation, remediate.Dependencies{Clusters: clusters})
+		if err != nil {
+			return nil, fmt.Errorf("remediation: %w", err)
+		}
+		closers = append(closers, eng.Close)
+		h := eng.Handler()
+		mux.Handle("/alerts", h)
+		mux.Handle("/api/v1/remediations", h)
+	}
 	reconciler.Register(mux) // POST /api/v1/reconcile, GET /api/v1/reconcile/{id}
 	rt.Close = func() {
 		for i := len(closers) - 1; i >= 0; i-- {

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"sort"
+	"text/template"
 	"time"
 
 	"github.com/prometheus/alertmanager/pkg/labels"
@@ -87,6 +89,21 @@ func (r *Remediation) applyDefaults() {
 	}
 }
 
+// RuleArgs are the argument names a rule's args may set. Each value is a
+// Go template over the alert ({{ .Labels.connector }}); unset ones come
+// from the alert's labels of the same name (connect_cluster, connector,
+// task, table) or from the action's defaults.
+var RuleArgs = []string{"connect_cluster", "connector", "task", "table", "includeTasks", "onlyFailed", "repair"}
+
+func isRuleArg(a string) bool {
+	for _, x := range RuleArgs {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
 func isAction(a string) bool {
 	for _, x := range Actions {
 		if x == a {
@@ -99,6 +116,12 @@ func isAction(a string) bool {
 func (r *Remediation) validate(v *validator, p string, c *Config) {
 	if r.MaxActionsPerHour < 0 {
 		v.fail(p+".max_actions_per_hour", "must not be negative")
+	}
+	if r.MaxAlertAge < 0 {
+		v.fail(p+".max_alert_age", "must not be negative")
+	}
+	if r.MaxBodyBytes < 0 {
+		v.fail(p+".max_body_bytes", "must not be negative")
 	}
 	switch r.Store.Type {
 	case "bolt":
@@ -136,10 +159,29 @@ func (r *Remediation) validate(v *validator, p string, c *Config) {
 		if rule.OnResolved != "" && !isAction(rule.OnResolved) {
 			v.fail(rp+".on_resolved", "%q is not one of %v", rule.OnResolved, Actions)
 		}
+		keys := make([]string, 0, len(rule.Args))
+		for k := range rule.Args {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !isRuleArg(k) {
+				v.fail(rp+".args."+k, "unknown argument %q; known: %v", k, RuleArgs)
+				continue
+			}
+			if _, err := template.New(k).Option("missingkey=zero").Parse(rule.Args[k]); err != nil {
+				v.fail(rp+".args."+k, "invalid template: %v", err)
+			}
+		}
+		if rule.Cooldown < 0 {
+			v.fail(rp+".cooldown", "must not be negative")
+		}
 		if rule.MaxAttempts < 0 {
 			v.fail(rp+".max_attempts", "must not be negative")
 		}
-		if b := rule.Backoff; b != nil && b.Max != 0 && b.Max < b.Initial {
+		if b := rule.Backoff; b != nil && b.Initial <= 0 {
+			v.fail(rp+".backoff.initial", "must be positive")
+		} else if b != nil && b.Max != 0 && b.Max < b.Initial {
 			v.fail(rp+".backoff.max", "must not be less than initial (%s)", b.Initial)
 		}
 	}

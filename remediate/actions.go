@@ -1,0 +1,376 @@
+package remediate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	amtemplate "github.com/prometheus/alertmanager/template"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+)
+
+// Connect is what the actions need from a Kafka Connect cluster;
+// *connect.Client implements it.
+type Connect interface {
+	Status(ctx context.Context, name string) (*connect.Status, error)
+	RestartTask(ctx context.Context, name string, task int) error
+	RestartConnector(ctx context.Context, name string, opts connect.RestartOptions) (*connect.Status, error)
+	Pause(ctx context.Context, name string) error
+	Resume(ctx context.Context, name string) error
+}
+
+// Reconciler starts a table's full reconcile (the drift package's runner
+// implements it) and returns the run's id.
+type Reconciler interface {
+	Start(ctx context.Context, table string, repair bool) (string, error)
+}
+
+// Action names, as rules spell them.
+const (
+	ActionRestartTask      = "restart_task"
+	ActionRestartConnector = "restart_connector"
+	ActionPauseConnector   = "pause_connector"
+	ActionResumeConnector  = "resume_connector"
+	ActionReconcile        = "reconcile"
+)
+
+// labelArgs are the arguments taken from the alert's labels of the same
+// name when a rule does not set them.
+var labelArgs = []string{"connect_cluster", "connector", "task", "table"}
+
+// argsFor lists the arguments each action uses, in audit order.
+var argsFor = map[string][]string{
+	ActionRestartTask:      {"connect_cluster", "connector", "task"},
+	ActionRestartConnector: {"connect_cluster", "connector", "includeTasks", "onlyFailed"},
+	ActionPauseConnector:   {"connect_cluster", "connector"},
+	ActionResumeConnector:  {"connect_cluster", "connector"},
+	ActionReconcile:        {"table", "repair"},
+}
+
+// Defaults follow Strimzi's auto-restart, which restarts a connector with
+// includeTasks=true&onlyFailed=true.
+var argDefaults = map[string]string{"includeTasks": "true", "onlyFailed": "true", "repair": "false"}
+
+// target is an action with its arguments resolved and checked.
+type target struct {
+	action    string
+	args      map[string]string
+	cluster   string
+	client    Connect
+	connector string
+	task      int
+	table     string
+	restart   connect.RestartOptions
+	repair    bool
+}
+
+// key names what an action touches, for cooldowns and attempt counts.
+func (t *target) key() string {
+	switch t.action {
+	case ActionRestartTask:
+		return fmt.Sprintf("connect/%s/%s/task/%d", t.cluster, t.connector, t.task)
+	case ActionReconcile:
+		return "table/" + t.table
+	}
+	return fmt.Sprintf("connect/%s/%s", t.cluster, t.connector)
+}
+
+// argError is an argument that is missing or wrong: outcome invalid_args.
+type argError struct{ msg string }
+
+func (e *argError) Error() string { return e.msg }
+
+func compileArgs(args map[string]string) (map[string]*template.Template, error) {
+	out := make(map[string]*template.Template, len(args))
+	for k, v := range args {
+		t, err := template.New(k).Option("missingkey=zero").Parse(v)
+		if err != nil {
+			return nil, fmt.Errorf("argument %s: %w", k, err)
+		}
+		out[k] = t
+	}
+	return out, nil
+}
+
+// resolve works out an action's arguments for one alert: the rule's
+// templates first, then the alert's labels, then the action's defaults.
+func (e *Engine) resolve(action string, tmpls map[string]*template.Template, j *Job) (*target, error) {
+	data := amtemplate.Alert{
+		Status: j.Phase, Labels: j.Labels, Annotations: j.Annotations,
+		StartsAt: j.StartsAt, EndsAt: j.EndsAt, Fingerprint: j.Fingerprint,
+	}
+	if data.Annotations == nil {
+		data.Annotations = amtemplate.KV{}
+	}
+	args := map[string]string{}
+	for _, name := range argsFor[action] {
+		if t := tmpls[name]; t != nil {
+			var b strings.Builder
+			if err := t.Execute(&b, data); err != nil {
+				return &target{action: action, args: args}, &argError{fmt.Sprintf("argument %s: %v", name, err)}
+			}
+			args[name] = strings.TrimSpace(b.String())
+			continue
+		}
+		if v, ok := j.Labels[name]; ok && contains(labelArgs, name) {
+			args[name] = v
+			continue
+		}
+		if v, ok := argDefaults[name]; ok {
+			args[name] = v
+		}
+	}
+	t := &target{action: action, args: args}
+	bad := func(format string, a ...any) (*target, error) {
+		return t, &argError{fmt.Sprintf(format, a...)}
+	}
+	switch action {
+	case ActionReconcile:
+		if t.table = args["table"]; t.table == "" {
+			return bad("no table: set args.table or give the alert a table label")
+		}
+		r, err := strconv.ParseBool(args["repair"])
+		if err != nil {
+			return bad("repair %q is not a boolean", args["repair"])
+		}
+		t.repair = r
+		return t, nil
+	}
+	t.cluster = args["connect_cluster"]
+	if t.cluster == "" {
+		if len(e.clusterNames) != 1 {
+			return bad("no connect_cluster: set args.connect_cluster or give the alert a connect_cluster label (%d clusters configured)", len(e.clusterNames))
+		}
+		t.cluster = e.clusterNames[0]
+		args["connect_cluster"] = t.cluster
+	}
+	if t.client = e.clusters[t.cluster]; t.client == nil {
+		return bad("connect cluster %q is not configured (known: %s)", t.cluster, strings.Join(e.clusterNames, ", "))
+	}
+	if t.connector = args["connector"]; t.connector == "" {
+		return bad("no connector: set args.connector or give the alert a connector label")
+	}
+	switch action {
+	case ActionRestartTask:
+		n, err := strconv.Atoi(args["task"])
+		if err != nil || n < 0 {
+			if args["task"] == "" {
+				return bad("no task: set args.task or give the alert a task label")
+			}
+			return bad("task %q is not a task id", args["task"])
+		}
+		t.task = n
+	case ActionRestartConnector:
+		var err error
+		if t.restart.IncludeTasks, err = strconv.ParseBool(args["includeTasks"]); err != nil {
+			return bad("includeTasks %q is not a boolean", args["includeTasks"])
+		}
+		if t.restart.OnlyFailed, err = strconv.ParseBool(args["onlyFailed"]); err != nil {
+			return bad("onlyFailed %q is not a boolean", args["onlyFailed"])
+		}
+	}
+	return t, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// precheck reads the live state before acting. It returns not_needed or
+// not_retryable with the reason, or "" to go ahead. An error means the
+// state could not be read; nothing was done.
+func (e *Engine) precheck(ctx context.Context, t *target) (string, string, error) {
+	switch t.action {
+	case ActionReconcile:
+		return "", "", nil
+	}
+	st, err := t.client.Status(ctx, t.connector)
+	if err != nil {
+		return "", "", fmt.Errorf("reading the status of %s: %w", t.connector, err)
+	}
+	switch t.action {
+	case ActionRestartTask:
+		task := st.Task(t.task)
+		if task == nil {
+			return "", "", fmt.Errorf("connector %s has no task %d (tasks: %s)", t.connector, t.task, taskList(st))
+		}
+		if task.State != connect.StateFailed {
+			return OutcomeNotNeeded, fmt.Sprintf("task %d is %s", t.task, task.State), nil
+		}
+		if class := classifyTrace(task.Trace); class != "" {
+			return OutcomeNotRetryable, fmt.Sprintf("task %d failed on %s, which a restart cannot fix: %s", t.task, class, causeLine(task.Trace)), nil
+		}
+	case ActionRestartConnector:
+		var failed []string
+		var traces []string
+		if st.Connector.State == connect.StateFailed {
+			failed = append(failed, "connector")
+			traces = append(traces, st.Connector.Trace)
+		}
+		for _, task := range st.Tasks {
+			if task.State == connect.StateFailed && t.restart.IncludeTasks {
+				failed = append(failed, fmt.Sprintf("task %d", task.ID))
+				traces = append(traces, task.Trace)
+			}
+		}
+		if len(failed) == 0 {
+			if st.Connector.State == connect.StateRunning && (t.restart.OnlyFailed || allTasks(st, connect.StateRunning)) {
+				return OutcomeNotNeeded, "connector and tasks are " + describe(st), nil
+			}
+			if t.restart.OnlyFailed {
+				return OutcomeNotNeeded, "nothing is FAILED: " + describe(st), nil
+			}
+		}
+		// Not retryable only when every failure is: one restartable
+		// failure is worth the restart.
+		if len(traces) > 0 {
+			var classes []string
+			for _, tr := range traces {
+				c := classifyTrace(tr)
+				if c == "" {
+					return "", "", nil
+				}
+				classes = append(classes, c+": "+causeLine(tr))
+			}
+			return OutcomeNotRetryable, "failed on " + strings.Join(classes, "; "), nil
+		}
+	case ActionPauseConnector:
+		switch st.Connector.State {
+		case connect.StatePaused, connect.StateStopped:
+			return OutcomeNotNeeded, "connector is " + st.Connector.State, nil
+		}
+	case ActionResumeConnector:
+		switch st.Connector.State {
+		case connect.StatePaused, connect.StateStopped:
+		default:
+			return OutcomeNotNeeded, "connector is " + st.Connector.State, nil
+		}
+	}
+	return "", "", nil
+}
+
+// perform takes the action. It returns a detail for the audit record.
+func (e *Engine) perform(ctx context.Context, t *target) (string, error) {
+	switch t.action {
+	case ActionRestartTask:
+		return "", t.client.RestartTask(ctx, t.connector, t.task)
+	case ActionRestartConnector:
+		_, err := t.client.RestartConnector(ctx, t.connector, t.restart)
+		return "", err
+	case ActionPauseConnector:
+		return "", t.client.Pause(ctx, t.connector)
+	case ActionResumeConnector:
+		return "", t.client.Resume(ctx, t.connector)
+	case ActionReconcile:
+		if e.reconciler == nil {
+			return "", errors.New("reconcile not configured")
+		}
+		id, err := e.reconciler.Start(ctx, t.table, t.repair)
+		if err != nil {
+			return "", fmt.Errorf("starting the reconcile of %s: %w", t.table, err)
+		}
+		return "reconcile started: " + id, nil
+	}
+	return "", fmt.Errorf("unknown action %q", t.action)
+}
+
+// verify polls the status until the action shows its effect or the
+// verify timeout passes. Status reaches the REST API through the status
+// topic, so the first reads may still show the old state.
+func (e *Engine) verify(ctx context.Context, t *target) (string, error) {
+	if t.action == ActionReconcile {
+		return "", nil // the reconcile reports on its own run
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.VerifyTimeout)
+	defer cancel()
+	var last string
+	var lastErr error
+	for {
+		st, err := t.client.Status(ctx, t.connector)
+		if err == nil {
+			ok, desc := reached(t, st)
+			if ok {
+				return desc, nil
+			}
+			last, lastErr = desc, nil
+		} else if ctx.Err() == nil {
+			lastErr = err
+		}
+		select {
+		case <-ctx.Done():
+			if lastErr != nil {
+				return "", fmt.Errorf("not verified within %s: %w", e.cfg.VerifyTimeout, lastErr)
+			}
+			return "", fmt.Errorf("not verified within %s: %s", e.cfg.VerifyTimeout, last)
+		case <-time.After(e.verifyInterval):
+		}
+	}
+}
+
+// reached says whether st shows the action's intended state.
+func reached(t *target, st *connect.Status) (bool, string) {
+	switch t.action {
+	case ActionRestartTask:
+		task := st.Task(t.task)
+		if task == nil {
+			return false, fmt.Sprintf("task %d not listed", t.task)
+		}
+		return task.State == connect.StateRunning, fmt.Sprintf("task %d is %s", t.task, task.State)
+	case ActionRestartConnector, ActionResumeConnector:
+		ok := st.Connector.State == connect.StateRunning && allTasks(st, connect.StateRunning)
+		if t.action == ActionRestartConnector && !t.restart.IncludeTasks {
+			ok = st.Connector.State == connect.StateRunning
+		}
+		return ok, describe(st)
+	case ActionPauseConnector:
+		// A FAILED task does not go to PAUSED until restarted.
+		ok := st.Connector.State == connect.StatePaused
+		for _, task := range st.Tasks {
+			if task.State != connect.StatePaused && task.State != connect.StateFailed {
+				ok = false
+			}
+		}
+		return ok, describe(st)
+	}
+	return false, "unknown action"
+}
+
+func allTasks(st *connect.Status, state string) bool {
+	for _, t := range st.Tasks {
+		if t.State != state {
+			return false
+		}
+	}
+	return true
+}
+
+func describe(st *connect.Status) string {
+	parts := []string{"connector " + st.Connector.State}
+	for _, t := range st.Tasks {
+		parts = append(parts, fmt.Sprintf("task %d %s", t.ID, t.State))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func taskList(st *connect.Status) string {
+	ids := make([]string, 0, len(st.Tasks))
+	for _, t := range st.Tasks {
+		ids = append(ids, strconv.Itoa(t.ID))
+	}
+	sort.Strings(ids)
+	if len(ids) == 0 {
+		return "none"
+	}
+	return strings.Join(ids, ", ")
+}

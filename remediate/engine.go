@@ -1,0 +1,521 @@
+package remediate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"text/template"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+)
+
+// Options build an Engine.
+type Options struct {
+	Config     config.Remediation
+	Clusters   map[string]Connect
+	Reconciler Reconciler
+	Store      Store
+	Metrics    *Metrics
+	Logger     *slog.Logger
+	// Replica names this process in leases and audit records.
+	Replica string
+	// Workers bounds the actions running at once (default 8).
+	Workers int
+	// VerifyInterval spaces the status reads that verify an action
+	// (default 1s).
+	VerifyInterval time.Duration
+	// PollInterval is how often the queue is read without a wake-up, to
+	// take jobs queued by other replicas or left by a dead one (default 1s).
+	PollInterval time.Duration
+	// Grace bounds how long Close waits for running actions (default 10s).
+	Grace time.Duration
+	// Now is the clock; tests set it.
+	Now func() time.Time
+	// OnClose runs once the engine no longer uses the store.
+	OnClose func()
+}
+
+type compiledRule struct {
+	cfg    config.Rule
+	tmpls  map[string]*template.Template
+	dryRun bool
+	policy Policy
+}
+
+// Engine matches alerts to rules, queues them durably and acts on them.
+// One Engine lives per configuration; the store and the metrics outlive
+// it, so a reload loses neither state nor counters.
+type Engine struct {
+	cfg            config.Remediation
+	rules          []*compiledRule
+	byName         map[string]*compiledRule
+	clusters       map[string]Connect
+	clusterNames   []string
+	reconciler     Reconciler
+	store          Store
+	metrics        *Metrics
+	logger         *slog.Logger
+	replica        string
+	workers        int
+	verifyInterval time.Duration
+	pollInterval   time.Duration
+	grace          time.Duration
+	lease          time.Duration
+	now            func() time.Time
+	onClose        func()
+
+	wake      chan struct{}
+	stop      context.CancelFunc
+	done      chan struct{}
+	inflight  sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// NewEngine checks the rules and returns an engine; Start runs it.
+func NewEngine(o Options) (*Engine, error) {
+	if o.Store == nil {
+		return nil, errors.New("remediation engine: no store")
+	}
+	if o.Metrics == nil {
+		m, err := NewMetrics(nil)
+		if err != nil {
+			return nil, err
+		}
+		o.Metrics = m
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Workers <= 0 {
+		o.Workers = 8
+	}
+	if o.VerifyInterval <= 0 {
+		o.VerifyInterval = time.Second
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.Grace <= 0 {
+		o.Grace = 10 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	e := &Engine{
+		cfg: o.Config, byName: map[string]*compiledRule{}, clusters: o.Clusters,
+		reconciler: o.Reconciler, store: o.Store, metrics: o.Metrics, logger: o.Logger,
+		replica: o.Replica, workers: o.Workers, verifyInterval: o.VerifyInterval,
+		pollInterval: o.PollInterval, grace: o.Grace, now: o.Now, onClose: o.OnClose,
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	// A lease outlives the slowest action: the Connect client's retries,
+	// then the verification.
+	e.lease = o.Config.VerifyTimeout + 2*time.Minute
+	for name := range o.Clusters {
+		e.clusterNames = append(e.clusterNames, name)
+	}
+	sort.Strings(e.clusterNames)
+	for _, r := range o.Config.Rules {
+		tmpls, err := compileArgs(r.Args)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+		}
+		dry := o.Config.DryRun
+		if r.DryRun != nil {
+			dry = *r.DryRun
+		}
+		cr := &compiledRule{cfg: r, tmpls: tmpls, dryRun: dry, policy: Policy{
+			Cooldown: r.Cooldown, MaxAttempts: r.MaxAttempts, Backoff: r.Backoff,
+			HealthyReset: o.Config.HealthyReset, MaxPerHour: o.Config.MaxActionsPerHour,
+		}}
+		e.rules = append(e.rules, cr)
+		e.byName[r.Name] = cr
+	}
+	for _, r := range e.rules {
+		for _, a := range []string{r.cfg.Action, r.cfg.OnResolved} {
+			if a != "" {
+				for _, o := range Outcomes {
+					e.metrics.actions.WithLabelValues(r.cfg.Name, a, o)
+				}
+			}
+		}
+	}
+	return e, nil
+}
+
+// Receive records every alert of a notification that a rule matches, one
+// job per (episode, rule, phase). When it returns nil the alerts are
+// durable; the actions run later, from the queue.
+func (e *Engine) Receive(ctx context.Context, m *Message) (int, error) {
+	now := e.now()
+	var jobs []*Job
+	for i := range m.Alerts {
+		a := &m.Alerts[i]
+		e.metrics.alertsReceived.WithLabelValues(a.Status).Inc()
+		lset := make(model.LabelSet, len(a.Labels))
+		for k, v := range a.Labels {
+			lset[model.LabelName(k)] = model.LabelValue(v)
+		}
+		for _, r := range e.rules {
+			if !r.cfg.Matchers.Matches(lset) {
+				continue
+			}
+			// The resolved job is queued even without on_resolved: it
+			// tells the safety state the target is healthy again.
+			jobs = append(jobs, &Job{
+				Key:         JobKey(a.Fingerprint, a.StartsAt, r.cfg.Name, a.Status),
+				Fingerprint: a.Fingerprint, StartsAt: a.StartsAt, EndsAt: a.EndsAt,
+				Labels: a.Labels, Annotations: a.Annotations,
+				Rule: r.cfg.Name, Phase: a.Status, ReceivedAt: now,
+			})
+		}
+	}
+	n, err := e.store.Enqueue(ctx, jobs)
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		e.signal()
+	}
+	return n, nil
+}
+
+func (e *Engine) signal() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs the queue until Close.
+func (e *Engine) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.stop = cancel
+	go e.run(ctx)
+}
+
+// Close stops taking jobs and waits up to the grace period for running
+// actions. An action still running then goes on in the background; its
+// job stays claimed and is taken up again after a restart.
+func (e *Engine) Close() {
+	e.closeOnce.Do(func() {
+		if e.stop != nil {
+			e.stop()
+			<-e.done
+		}
+		finished := make(chan struct{})
+		go func() { e.inflight.Wait(); close(finished) }()
+		select {
+		case <-finished:
+			if e.onClose != nil {
+				e.onClose()
+			}
+		case <-time.After(e.grace):
+			e.logger.Warn("remediation actions still running at shutdown; they finish in the background", "grace", e.grace)
+			go func() {
+				<-finished
+				if e.onClose != nil {
+					e.onClose()
+				}
+			}()
+		}
+	})
+}
+
+func (e *Engine) run(ctx context.Context) {
+	defer close(e.done)
+	slots := make(chan struct{}, e.workers)
+	tick := time.NewTicker(e.pollInterval)
+	defer tick.Stop()
+	e.refreshCircuit(ctx)
+	for {
+		if free := cap(slots) - len(slots); free > 0 {
+			jobs, err := e.store.Claim(ctx, e.replica, free, e.now(), e.lease)
+			if err != nil && ctx.Err() == nil {
+				e.logger.Error("reading the remediation queue", "err", err)
+			}
+			for _, j := range jobs {
+				slots <- struct{}{}
+				e.inflight.Add(1)
+				go func(j *Job) {
+					defer e.inflight.Done()
+					// Not the run context: an action once started
+					// finishes and is recorded even when the engine
+					// is closing.
+					e.process(context.Background(), j)
+					<-slots
+					e.signal()
+				}(j)
+			}
+			if err == nil && len(jobs) == free {
+				continue
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wake:
+		case <-tick.C:
+			e.refreshCircuit(ctx)
+		}
+	}
+}
+
+const breakerKey = "breaker"
+
+// dryPrefix keeps a dry run's safety state apart from the live one: a
+// dry run must show what would happen without changing what will.
+const dryPrefix = "dry/"
+
+// refreshCircuit updates the breaker gauge, which closes by itself as
+// actions leave the hour window.
+func (e *Engine) refreshCircuit(ctx context.Context) {
+	if e.cfg.MaxActionsPerHour <= 0 {
+		e.setCircuit(false, 0)
+		return
+	}
+	br, err := e.store.Breaker(ctx, breakerKey)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.logger.Error("reading the circuit breaker", "err", err)
+		}
+		return
+	}
+	n := br.Count(e.now())
+	e.setCircuit(n >= e.cfg.MaxActionsPerHour, n)
+}
+
+func (e *Engine) setCircuit(open bool, n int) {
+	if e.metrics.setCircuit(open) {
+		if open {
+			e.logger.Warn("remediation circuit breaker open: no more actions until the hour window clears", "actions_last_hour", n, "max_actions_per_hour", e.cfg.MaxActionsPerHour)
+		} else {
+			e.logger.Info("remediation circuit breaker closed", "actions_last_hour", n, "max_actions_per_hour", e.cfg.MaxActionsPerHour)
+		}
+	}
+}
+
+// process decides one job, acts if it should, and records the outcome.
+func (e *Engine) process(ctx context.Context, j *Job) {
+	rec := &Record{
+		Alert: alertRef(j), Rule: j.Rule, Phase: j.Phase,
+		ReceivedAt: j.ReceivedAt, StartedAt: e.now(), Replica: e.replica,
+	}
+	rule := e.byName[j.Rule]
+	if rule == nil {
+		// Queued under a configuration that has since been reloaded.
+		rec.Decision, rec.Outcome = DecisionSkip, OutcomeNotNeeded
+		rec.Error = fmt.Sprintf("rule %q is no longer configured", j.Rule)
+		e.finish(ctx, j, rec, false, true)
+		return
+	}
+	action := rule.cfg.Action
+	if j.Phase == PhaseResolved {
+		e.markResolved(ctx, rule, j)
+		if rule.cfg.OnResolved == "" {
+			j.Outcome = ""
+			e.finish(ctx, j, nil, false, false)
+			return
+		}
+		action = rule.cfg.OnResolved
+	}
+	rec.Action, rec.DryRun = action, rule.dryRun
+	retry := e.decide(ctx, rule, action, j, rec)
+	e.finish(ctx, j, rec, retry, true)
+}
+
+// decide fills rec with the decision and outcome; it reports whether a
+// later delivery of the episode may try again.
+func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, j *Job, rec *Record) bool {
+	ref := j.StartsAt
+	if j.Phase == PhaseResolved {
+		ref = j.EndsAt
+	}
+	if age := j.ReceivedAt.Sub(ref); e.cfg.MaxAlertAge > 0 && age > e.cfg.MaxAlertAge {
+		rec.Decision, rec.Outcome = DecisionSuppress, OutcomeSuppressedStale
+		rec.Detail = fmt.Sprintf("alert %s %s ago, more than max_alert_age %s", map[bool]string{true: "resolved", false: "started"}[j.Phase == PhaseResolved], age.Round(time.Second), e.cfg.MaxAlertAge)
+		return false
+	}
+	if j.Phase == PhaseResolved {
+		// on_resolved undoes or follows up what the firing action did;
+		// it does not touch a target this episode never acted on (a
+		// connector paused by hand stays paused).
+		fj, err := e.store.Job(ctx, JobKey(j.Fingerprint, j.StartsAt, j.Rule, PhaseFiring))
+		if err != nil {
+			rec.Decision, rec.Outcome, rec.Error = DecisionSkip, OutcomeFailure, err.Error()
+			return false
+		}
+		want := OutcomeSuccess
+		if rule.dryRun {
+			want = OutcomeDryRun
+		}
+		if fj == nil || fj.Outcome != want {
+			got := "never recorded"
+			if fj != nil {
+				got = "outcome " + fj.Outcome
+				if fj.Outcome == "" {
+					got = "still " + fj.State
+				}
+			}
+			rec.Decision, rec.Outcome = DecisionSkip, OutcomeNotNeeded
+			rec.Detail = fmt.Sprintf("the firing action %s did not run for this episode (%s)", rule.cfg.Action, got)
+			return false
+		}
+	}
+	t, err := e.resolve(action, rule.tmpls, j)
+	if t != nil {
+		rec.Arguments = t.args
+	}
+	if err != nil {
+		rec.Decision, rec.Outcome, rec.Error = DecisionSkip, OutcomeInvalidArgs, err.Error()
+		return false
+	}
+	rec.Target = t.key()
+	outcome, detail, err := e.precheck(ctx, t)
+	if err != nil {
+		// Nothing was done: Connect may be back by the next delivery.
+		rec.Decision, rec.Outcome, rec.Error = DecisionSkip, OutcomeFailure, err.Error()
+		return true
+	}
+	if outcome != "" {
+		rec.Decision, rec.Outcome, rec.Detail = DecisionSkip, outcome, detail
+		return false
+	}
+	prefix := ""
+	if rule.dryRun {
+		prefix = dryPrefix
+	}
+	now := e.now()
+	var why string
+	err = e.store.Safety(ctx, prefix+breakerKey, prefix+safetyKey(rule.cfg.Name, action, t.key()), func(b *Breaker, ts *TargetState) error {
+		outcome, why = rule.policy.Reserve(now, j.StartsAt, b, ts)
+		return nil
+	})
+	if err != nil {
+		rec.Decision, rec.Outcome, rec.Error = DecisionSkip, OutcomeFailure, fmt.Sprintf("recording the attempt: %v", err)
+		return true
+	}
+	if outcome == OutcomeSuppressedCircuitOpen && !rule.dryRun {
+		e.refreshCircuit(ctx)
+	}
+	if outcome != "" {
+		rec.Decision, rec.Outcome, rec.Detail = DecisionSuppress, outcome, why
+		return retryableOutcome(outcome)
+	}
+	if rule.dryRun {
+		rec.Decision, rec.Outcome = DecisionDryRun, OutcomeDryRun
+		rec.Detail = "dry run: would " + describeAction(t)
+		return false
+	}
+	rec.Decision = DecisionAct
+	start := time.Now()
+	detail, err = e.perform(ctx, t)
+	if err == nil {
+		var vdetail string
+		vdetail, err = e.verify(ctx, t)
+		detail = joinDetail(detail, vdetail)
+	}
+	e.metrics.duration.WithLabelValues(action).Observe(time.Since(start).Seconds())
+	rec.Detail = detail
+	if err != nil {
+		rec.Outcome, rec.Error = OutcomeFailure, err.Error()
+		return false
+	}
+	rec.Outcome = OutcomeSuccess
+	healthy := e.now()
+	if err := e.store.Safety(ctx, prefix+breakerKey, prefix+safetyKey(rule.cfg.Name, action, t.key()), func(_ *Breaker, ts *TargetState) error {
+		ts.HealthySince = healthy
+		return nil
+	}); err != nil {
+		e.logger.Error("recording a healthy target", "target", t.key(), "err", err)
+	}
+	return false
+}
+
+// markResolved tells the firing action's safety state that its target is
+// healthy again, from when the alert ended.
+func (e *Engine) markResolved(ctx context.Context, rule *compiledRule, j *Job) {
+	t, err := e.resolve(rule.cfg.Action, rule.tmpls, j)
+	if err != nil {
+		return
+	}
+	prefix := ""
+	if rule.dryRun {
+		prefix = dryPrefix
+	}
+	err = e.store.Safety(ctx, prefix+breakerKey, prefix+safetyKey(rule.cfg.Name, rule.cfg.Action, t.key()), func(_ *Breaker, ts *TargetState) error {
+		if ts.Attempts > 0 && j.EndsAt.After(ts.HealthySince) && !j.EndsAt.Before(ts.LastAttempt) {
+			ts.HealthySince = j.EndsAt
+		}
+		return nil
+	})
+	if err != nil {
+		e.logger.Error("recording a resolved alert", "target", t.key(), "err", err)
+	}
+}
+
+func safetyKey(rule, action, target string) string {
+	return "target/" + rule + "/" + action + "/" + target
+}
+
+func joinDetail(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
+
+func describeAction(t *target) string {
+	switch t.action {
+	case ActionRestartTask:
+		return fmt.Sprintf("restart task %d of %s on %s", t.task, t.connector, t.cluster)
+	case ActionRestartConnector:
+		return fmt.Sprintf("restart %s on %s (includeTasks=%t, onlyFailed=%t)", t.connector, t.cluster, t.restart.IncludeTasks, t.restart.OnlyFailed)
+	case ActionPauseConnector:
+		return fmt.Sprintf("pause %s on %s", t.connector, t.cluster)
+	case ActionResumeConnector:
+		return fmt.Sprintf("resume %s on %s", t.connector, t.cluster)
+	case ActionReconcile:
+		return fmt.Sprintf("reconcile %s (repair=%t)", t.table, t.repair)
+	}
+	return t.action
+}
+
+// finish records the outcome, counts it and logs it with the audit
+// record's fields.
+func (e *Engine) finish(ctx context.Context, j *Job, rec *Record, retry, count bool) {
+	if rec != nil {
+		rec.FinishedAt = e.now()
+		j.Outcome = rec.Outcome
+	}
+	j.Retry = retry
+	j.FinishedAt = e.now()
+	if err := e.store.Finish(ctx, j, rec); err != nil {
+		e.logger.Error("recording a remediation outcome; the job will run again after a restart", "job", j.Key, "err", err)
+	}
+	if rec == nil {
+		return
+	}
+	if count && e.byName[rec.Rule] != nil {
+		e.metrics.actions.WithLabelValues(rec.Rule, rec.Action, rec.Outcome).Inc()
+	}
+	level := slog.LevelInfo
+	if rec.Outcome == OutcomeFailure || rec.Outcome == OutcomeNotRetryable || rec.Outcome == OutcomeInvalidArgs {
+		level = slog.LevelWarn
+	}
+	e.logger.Log(ctx, level, "remediation",
+		"alert", rec.Alert.Name, "fingerprint", rec.Alert.Fingerprint, "starts_at", rec.Alert.StartsAt,
+		"status", rec.Alert.Status, "rule", rec.Rule, "action", rec.Action, "arguments", rec.Arguments,
+		"target", rec.Target, "dry_run", rec.DryRun, "decision", rec.Decision, "outcome", rec.Outcome,
+		"detail", rec.Detail, "error", rec.Error, "received_at", rec.ReceivedAt,
+		"started_at", rec.StartedAt, "finished_at", rec.FinishedAt, "replica", rec.Replica)
+}

@@ -1,0 +1,144 @@
+package remediate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+)
+
+// Host holds what outlives a configuration reload: the metrics and the
+// open stores. The server builds one per process and an Engine from it on
+// every (re)load; engines built from the same store settings share one
+// open store, which is closed when the last of them closes.
+type Host struct {
+	metrics     *Metrics
+	logger      *slog.Logger
+	storagePath string
+	replica     string
+
+	mu     sync.Mutex
+	stores map[string]*heldStore
+}
+
+type heldStore struct {
+	store Store
+	refs  int
+}
+
+// BoltFile is the embedded store's file name under --storage.path.
+const BoltFile = "remediation.db"
+
+// NewHost registers the metrics on reg (the server's process-wide
+// registry) and returns a Host.
+func NewHost(reg prometheus.Registerer, logger *slog.Logger, storagePath string) (*Host, error) {
+	m, err := NewMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("remediation metrics: %w", err)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return &Host{
+		metrics: m, logger: logger, storagePath: storagePath,
+		replica: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
+		stores:  map[string]*heldStore{},
+	}, nil
+}
+
+// Metrics returns the process-wide metrics.
+func (h *Host) Metrics() *Metrics { return h.metrics }
+
+// Dependencies an Engine needs besides its configuration.
+type Dependencies struct {
+	Clusters   map[string]Connect
+	Reconciler Reconciler
+}
+
+// Engine builds and starts an engine for cfg. Close it to release the store.
+func (h *Host) Engine(ctx context.Context, cfg config.Remediation, deps Dependencies) (*Engine, error) {
+	key, store, err := h.acquire(ctx, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	e, err := NewEngine(Options{
+		Config: cfg, Clusters: deps.Clusters, Reconciler: deps.Reconciler,
+		Store: store, Metrics: h.metrics, Logger: h.logger.With("component", "remediation"),
+		Replica: h.replica, OnClose: func() { h.release(key) },
+	})
+	if err != nil {
+		h.release(key)
+		return nil, err
+	}
+	e.Start()
+	return e, nil
+}
+
+func (h *Host) acquire(ctx context.Context, sc config.RemediationStore) (string, Store, error) {
+	var key string
+	var open func() (Store, error)
+	switch sc.Type {
+	case "", "bolt":
+		path := filepath.Join(h.storagePath, BoltFile)
+		key = "bolt:" + path
+		open = func() (Store, error) {
+			if err := os.MkdirAll(h.storagePath, 0o750); err != nil {
+				return nil, fmt.Errorf("remediation store: %w", err)
+			}
+			return OpenBolt(path)
+		}
+	case "postgres":
+		dsn := sc.DSN.Reveal()
+		if sc.DSNFile != "" {
+			b, err := os.ReadFile(sc.DSNFile)
+			if err != nil {
+				return "", nil, fmt.Errorf("remediation store: reading dsn_file: %w", err)
+			}
+			dsn = strings.TrimSpace(string(b))
+		}
+		key = "postgres:" + dsn
+		open = func() (Store, error) { return OpenPostgres(ctx, dsn) }
+	default:
+		return "", nil, fmt.Errorf("remediation store: unknown type %q", sc.Type)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if held := h.stores[key]; held != nil {
+		held.refs++
+		return key, held.store, nil
+	}
+	s, err := open()
+	if err != nil {
+		return "", nil, err
+	}
+	h.stores[key] = &heldStore{store: s, refs: 1}
+	return key, s, nil
+}
+
+func (h *Host) release(key string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	held := h.stores[key]
+	if held == nil {
+		return
+	}
+	if held.refs--; held.refs > 0 {
+		return
+	}
+	delete(h.stores, key)
+	if err := held.store.Close(); err != nil {
+		h.logger.Error("closing the remediation store", "err", err)
+	}
+}

@@ -1,0 +1,87 @@
+package remediate
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are process-lifetime: created once and kept across reloads, so
+// that counters do not restart when the rules change.
+type Metrics struct {
+	alertsReceived *prometheus.CounterVec
+	actions        *prometheus.CounterVec
+	circuitOpen    prometheus.Gauge
+	duration       *prometheus.HistogramVec
+	// circuitState mirrors the gauge, so that the transitions can be
+	// logged once whichever engine sees them.
+	circuitState atomic.Bool
+}
+
+// NewMetrics registers the remediator's metrics on reg. Registering twice on
+// one registry returns the metrics already there.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		alertsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cdc_remediation_alerts_received_total",
+			Help: "Alerts received on the webhook, each counted by its own status (firing or resolved), duplicates included.",
+		}, []string{"status"}),
+		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cdc_remediation_actions_total",
+			Help: "Decisions taken on alert episodes, by rule, action and outcome.",
+		}, []string{"rule", "action", "outcome"}),
+		circuitOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cdc_remediation_circuit_open",
+			Help: "1 while the global circuit breaker stops all actions (max_actions_per_hour reached in the last hour).",
+		}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cdc_remediation_action_duration_seconds",
+			Help:    "Time from starting an action to its verified outcome.",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
+		}, []string{"action"}),
+	}
+	var err error
+	if m.alertsReceived, err = register(reg, m.alertsReceived); err != nil {
+		return nil, err
+	}
+	if m.actions, err = register(reg, m.actions); err != nil {
+		return nil, err
+	}
+	if m.circuitOpen, err = register(reg, m.circuitOpen); err != nil {
+		return nil, err
+	}
+	if m.duration, err = register(reg, m.duration); err != nil {
+		return nil, err
+	}
+	for _, s := range []string{PhaseFiring, PhaseResolved} {
+		m.alertsReceived.WithLabelValues(s)
+	}
+	return m, nil
+}
+
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if reg == nil {
+		return c, nil
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+// setCircuit sets the breaker gauge and reports whether it changed.
+func (m *Metrics) setCircuit(open bool) bool {
+	v := 0.0
+	if open {
+		v = 1
+	}
+	m.circuitOpen.Set(v)
+	return m.circuitState.Swap(open) != open
+}

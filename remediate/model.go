@@ -1,0 +1,125 @@
+// Package remediate is cdc-sentinel's Alertmanager webhook remediator: it
+// records each alert of a notification durably, matches it against the
+// configured rules, and acts on the pipeline at most once per alert
+// episode and rule, within cooldowns, attempt limits and a global circuit
+// breaker, leaving an audit record of every decision.
+package remediate
+
+import (
+	"strings"
+	"time"
+)
+
+// Phases: which status of an alert a job answers. A firing alert runs a
+// rule's action; a resolved one only its on_resolved action.
+const (
+	PhaseFiring   = "firing"
+	PhaseResolved = "resolved"
+)
+
+// Outcomes are the values of cdc_remediation_actions_total's outcome label.
+const (
+	OutcomeSuccess               = "success"
+	OutcomeFailure               = "failure"
+	OutcomeDryRun                = "dry_run"
+	OutcomeSuppressedCooldown    = "suppressed_cooldown"
+	OutcomeSuppressedMaxAttempts = "suppressed_max_attempts"
+	OutcomeSuppressedCircuitOpen = "suppressed_circuit_open"
+	OutcomeSuppressedStale       = "suppressed_stale"
+	OutcomeNotNeeded             = "not_needed"
+	OutcomeNotRetryable          = "not_retryable"
+	OutcomeInvalidArgs           = "invalid_args"
+)
+
+// Outcomes lists every outcome, so that metrics can be initialised.
+var Outcomes = []string{
+	OutcomeSuccess, OutcomeFailure, OutcomeDryRun, OutcomeSuppressedCooldown,
+	OutcomeSuppressedMaxAttempts, OutcomeSuppressedCircuitOpen, OutcomeSuppressedStale,
+	OutcomeNotNeeded, OutcomeNotRetryable, OutcomeInvalidArgs,
+}
+
+// Decisions say what the engine chose to do; the outcome says how it went.
+const (
+	DecisionAct      = "act"
+	DecisionDryRun   = "dry_run"
+	DecisionSuppress = "suppress"
+	DecisionSkip     = "skip"
+)
+
+// Job states in a store's queue.
+const (
+	StatePending = "pending"
+	StateRunning = "running"
+	StateDone    = "done"
+)
+
+// Job is one (alert episode, rule, phase) waiting for or past its decision.
+// The episode is (fingerprint, startsAt): Alertmanager's fingerprint
+// hashes the labels only, so startsAt tells one firing from the next.
+type Job struct {
+	Key         string            `json:"key"`
+	Fingerprint string            `json:"fingerprint"`
+	StartsAt    time.Time         `json:"starts_at"`
+	EndsAt      time.Time         `json:"ends_at,omitempty"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Rule        string            `json:"rule"`
+	Phase       string            `json:"phase"`
+	ReceivedAt  time.Time         `json:"received_at"`
+
+	// Kept by the store.
+	State      string    `json:"state,omitempty"`
+	Outcome    string    `json:"outcome,omitempty"`
+	Retry      bool      `json:"retry,omitempty"`
+	Owner      string    `json:"owner,omitempty"`
+	LeaseUntil time.Time `json:"lease_until,omitempty"`
+	FinishedAt time.Time `json:"finished_at,omitempty"`
+}
+
+// JobKey names one episode's job for one rule and phase.
+func JobKey(fingerprint string, startsAt time.Time, rule, phase string) string {
+	return strings.Join([]string{fingerprint, startsAt.UTC().Format(time.RFC3339Nano), rule, phase}, "|")
+}
+
+// AlertRef is the alert as an audit record shows it.
+type AlertRef struct {
+	Name        string            `json:"name"`
+	Fingerprint string            `json:"fingerprint"`
+	Status      string            `json:"status"`
+	StartsAt    time.Time         `json:"starts_at"`
+	EndsAt      time.Time         `json:"ends_at,omitempty"`
+	Labels      map[string]string `json:"labels"`
+}
+
+// Record is one entry of the audit trail: what was decided for one job,
+// and how it went. Dry runs land here too, with the action they would
+// have taken.
+type Record struct {
+	ID         uint64            `json:"id"`
+	Alert      AlertRef          `json:"alert"`
+	Rule       string            `json:"rule"`
+	Phase      string            `json:"phase"`
+	Action     string            `json:"action"`
+	Arguments  map[string]string `json:"arguments,omitempty"`
+	Target     string            `json:"target,omitempty"`
+	DryRun     bool              `json:"dry_run"`
+	Decision   string            `json:"decision"`
+	Outcome    string            `json:"outcome"`
+	Detail     string            `json:"detail,omitempty"`
+	Error      string            `json:"error,omitempty"`
+	ReceivedAt time.Time         `json:"received_at"`
+	StartedAt  time.Time         `json:"started_at"`
+	FinishedAt time.Time         `json:"finished_at"`
+	Replica    string            `json:"replica,omitempty"`
+}
+
+func alertRef(j *Job) AlertRef {
+	status := PhaseFiring
+	if j.Phase == PhaseResolved {
+		status = PhaseResolved
+	}
+	return AlertRef{
+		Name: j.Labels["alertname"], Fingerprint: j.Fingerprint, Status: status,
+		StartsAt: j.StartsAt, EndsAt: j.EndsAt, Labels: j.Labels,
+	}
+}

@@ -1,0 +1,94 @@
+package remediate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/common/model"
+)
+
+// Message is Alertmanager's webhook body, version 4. It has the shape of
+// notify/webhook.Message, which is not imported because that package
+// pulls in Alertmanager's whole notification pipeline. template.Data
+// carries notification_reason and routeLabels, which newer Alertmanagers
+// send and older ones leave out; both decode.
+type Message struct {
+	*template.Data
+
+	Version         string `json:"version"`
+	GroupKey        string `json:"groupKey"`
+	TruncatedAlerts uint64 `json:"truncatedAlerts"`
+}
+
+// PayloadError is a body that is not a webhook payload; it becomes a 400.
+type PayloadError struct{ Reason string }
+
+func (e *PayloadError) Error() string { return "invalid webhook payload: " + e.Reason }
+
+func payloadErr(format string, args ...any) error {
+	return &PayloadError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// DecodeMessage reads and checks one webhook body. Each alert is checked on
+// its own: a group's status says nothing about its members. An alert
+// without a fingerprint (Alertmanager before 0.19) gets the one
+// Alertmanager would have computed from its labels.
+func DecodeMessage(r io.Reader) (*Message, error) {
+	dec := json.NewDecoder(r)
+	var m Message
+	if err := dec.Decode(&m); err != nil {
+		if isMaxBytes(err) {
+			return nil, err
+		}
+		if errors.Is(err, io.EOF) {
+			return nil, payloadErr("empty body")
+		}
+		return nil, payloadErr("not JSON: %v", err)
+	}
+	if dec.More() {
+		return nil, payloadErr("trailing data after the JSON object")
+	}
+	if m.Data == nil || m.Version == "" {
+		return nil, payloadErr("no version field: not an Alertmanager webhook notification")
+	}
+	if m.Version != "4" {
+		return nil, payloadErr("version %q is not supported; Alertmanager sends version 4", m.Version)
+	}
+	if len(m.Alerts) == 0 {
+		return nil, payloadErr("no alerts")
+	}
+	for i := range m.Alerts {
+		a := &m.Alerts[i]
+		switch a.Status {
+		case PhaseFiring, PhaseResolved:
+		default:
+			return nil, payloadErr("alerts[%d]: status %q is neither firing nor resolved", i, a.Status)
+		}
+		if len(a.Labels) == 0 {
+			return nil, payloadErr("alerts[%d]: no labels", i)
+		}
+		if a.StartsAt.IsZero() {
+			return nil, payloadErr("alerts[%d]: no startsAt", i)
+		}
+		if a.Status == PhaseResolved && a.EndsAt.IsZero() {
+			return nil, payloadErr("alerts[%d]: resolved without endsAt", i)
+		}
+		if a.Fingerprint == "" {
+			ls := make(model.LabelSet, len(a.Labels))
+			for k, v := range a.Labels {
+				ls[model.LabelName(k)] = model.LabelValue(v)
+			}
+			a.Fingerprint = ls.Fingerprint().String()
+		}
+	}
+	return &m, nil
+}
+
+func isMaxBytes(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}

@@ -1,0 +1,317 @@
+package remediate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// PostgresStore lets several replicas behind Alertmanager share one state.
+// Every replica records every notification; the job table's primary key
+// makes the first insert win (INSERT … ON CONFLICT DO NOTHING), and a
+// claim with FOR UPDATE SKIP LOCKED hands each job to exactly one
+// replica. A replica that dies holding a job loses it when its lease runs
+// out, and another takes it.
+type PostgresStore struct {
+	pool *pgxpool.Pool
+}
+
+const pgSchema = `
+CREATE TABLE IF NOT EXISTS cdc_sentinel_remediation_jobs (
+	key         text PRIMARY KEY,
+	seq         bigserial,
+	job         jsonb NOT NULL,
+	state       text NOT NULL,
+	owner       text,
+	lease_until timestamptz,
+	outcome     text,
+	retry       boolean NOT NULL DEFAULT false,
+	finished_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS cdc_sentinel_remediation_jobs_open
+	ON cdc_sentinel_remediation_jobs (seq) WHERE state <> 'done';
+CREATE TABLE IF NOT EXISTS cdc_sentinel_remediation_safety (
+	key   text PRIMARY KEY,
+	state jsonb NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cdc_sentinel_remediation_audit (
+	id          bigserial PRIMARY KEY,
+	rule        text NOT NULL,
+	finished_at timestamptz NOT NULL,
+	record      jsonb NOT NULL
+);
+`
+
+// pgLockKey serialises schema creation and safety decisions across
+// replicas (an arbitrary constant: "cdcsentl").
+const pgLockKey = 0x636463_73656e74
+
+// OpenPostgres connects and creates the tables when missing.
+func OpenPostgres(ctx context.Context, dsn string) (*PostgresStore, error) {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("remediation store: connecting to PostgreSQL: %w", err)
+	}
+	s := &PostgresStore{pool: pool}
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		// CREATE … IF NOT EXISTS races between replicas starting together.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(pgLockKey)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, pgSchema)
+		return err
+	})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("remediation store: creating tables: %w", err)
+	}
+	return s, nil
+}
+
+// Enqueue implements Store.
+func (s *PostgresStore) Enqueue(ctx context.Context, jobs []*Job) (int, error) {
+	if len(jobs) == 0 {
+		return 0, nil
+	}
+	batch := &pgx.Batch{}
+	for _, j := range jobs {
+		nj := *j
+		nj.State = StatePending
+		raw, err := json.Marshal(&nj)
+		if err != nil {
+			return 0, err
+		}
+		batch.Queue(`INSERT INTO cdc_sentinel_remediation_jobs AS j (key, job, state) VALUES ($1, $2, 'pending')
+			ON CONFLICT (key) DO UPDATE SET job = EXCLUDED.job, state = 'pending', outcome = NULL, retry = false,
+				owner = NULL, lease_until = NULL, finished_at = NULL
+			WHERE j.state = 'done' AND j.retry`, j.Key, raw)
+	}
+	n := 0
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		n = 0
+		br := tx.SendBatch(ctx, batch)
+		for range jobs {
+			tag, err := br.Exec()
+			if err != nil {
+				br.Close()
+				return err
+			}
+			n += int(tag.RowsAffected())
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return 0, fmt.Errorf("recording alerts: %w", err)
+	}
+	return n, nil
+}
+
+// Claim implements Store.
+func (s *PostgresStore) Claim(ctx context.Context, owner string, n int, now time.Time, lease time.Duration) ([]*Job, error) {
+	rows, err := s.pool.Query(ctx, `
+		UPDATE cdc_sentinel_remediation_jobs SET state = 'running', owner = $1, lease_until = $2
+		WHERE key IN (
+			SELECT key FROM cdc_sentinel_remediation_jobs
+			WHERE state = 'pending' OR (state = 'running' AND lease_until < $3)
+			ORDER BY seq LIMIT $4
+			FOR UPDATE SKIP LOCKED)
+		RETURNING job, seq`, owner, now.Add(lease), now, n)
+	if err != nil {
+		return nil, fmt.Errorf("claiming remediation jobs: %w", err)
+	}
+	type seqJob struct {
+		seq int64
+		j   *Job
+	}
+	var got []seqJob
+	for rows.Next() {
+		var raw []byte
+		var seq int64
+		if err := rows.Scan(&raw, &seq); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		var j Job
+		if err := json.Unmarshal(raw, &j); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("claiming remediation jobs: %w", err)
+		}
+		j.State, j.Owner, j.LeaseUntil = StateRunning, owner, now.Add(lease)
+		got = append(got, seqJob{seq, &j})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claiming remediation jobs: %w", err)
+	}
+	// RETURNING follows no order; keep the queue's.
+	for i := 1; i < len(got); i++ {
+		for k := i; k > 0 && got[k].seq < got[k-1].seq; k-- {
+			got[k], got[k-1] = got[k-1], got[k]
+		}
+	}
+	out := make([]*Job, len(got))
+	for i := range got {
+		out[i] = got[i].j
+	}
+	return out, nil
+}
+
+// Finish implements Store.
+func (s *PostgresStore) Finish(ctx context.Context, job *Job, rec *Record) error {
+	j := *job
+	j.State, j.Owner, j.LeaseUntil = StateDone, "", time.Time{}
+	raw, err := json.Marshal(&j)
+	if err != nil {
+		return err
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE cdc_sentinel_remediation_jobs
+			SET job = $2, state = 'done', owner = NULL, lease_until = NULL, outcome = $3, retry = $4, finished_at = $5
+			WHERE key = $1`, j.Key, raw, j.Outcome, j.Retry, j.FinishedAt); err != nil {
+			return err
+		}
+		if rec == nil {
+			return nil
+		}
+		var id int64
+		if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('cdc_sentinel_remediation_audit', 'id'))`).Scan(&id); err != nil {
+			return err
+		}
+		r := *rec
+		r.ID = uint64(id)
+		rraw, err := json.Marshal(&r)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO cdc_sentinel_remediation_audit (id, rule, finished_at, record) VALUES ($1, $2, $3, $4)`,
+			id, r.Rule, r.FinishedAt, rraw)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("recording the outcome of %s: %w", job.Key, err)
+	}
+	return nil
+}
+
+// Job implements Store.
+func (s *PostgresStore) Job(ctx context.Context, key string) (*Job, error) {
+	var raw []byte
+	err := s.pool.QueryRow(ctx, `SELECT job FROM cdc_sentinel_remediation_jobs WHERE key = $1`, key).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading job %s: %w", key, err)
+	}
+	var j Job
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return nil, fmt.Errorf("reading job %s: %w", key, err)
+	}
+	return &j, nil
+}
+
+func pgGet(ctx context.Context, tx pgx.Tx, key string, v any) error {
+	var raw []byte
+	err := tx.QueryRow(ctx, `SELECT state FROM cdc_sentinel_remediation_safety WHERE key = $1`, key).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, v)
+}
+
+func pgPut(ctx context.Context, tx pgx.Tx, key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO cdc_sentinel_remediation_safety (key, state) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET state = EXCLUDED.state`, key, raw)
+	return err
+}
+
+// Safety implements Store. An advisory lock serialises every decision of
+// every replica: decisions are rare and must see each other's attempts.
+func (s *PostgresStore) Safety(ctx context.Context, breakerKey, targetKey string, fn func(*Breaker, *TargetState) error) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(pgLockKey)); err != nil {
+			return err
+		}
+		var br Breaker
+		var t TargetState
+		if err := pgGet(ctx, tx, breakerKey, &br); err != nil {
+			return err
+		}
+		if err := pgGet(ctx, tx, targetKey, &t); err != nil {
+			return err
+		}
+		if err := fn(&br, &t); err != nil {
+			return err
+		}
+		if err := pgPut(ctx, tx, breakerKey, &br); err != nil {
+			return err
+		}
+		return pgPut(ctx, tx, targetKey, &t)
+	})
+	if err != nil {
+		return fmt.Errorf("safety state %s: %w", targetKey, err)
+	}
+	return nil
+}
+
+// Breaker implements Store.
+func (s *PostgresStore) Breaker(ctx context.Context, key string) (*Breaker, error) {
+	var raw []byte
+	var br Breaker
+	err := s.pool.QueryRow(ctx, `SELECT state FROM cdc_sentinel_remediation_safety WHERE key = $1`, key).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &br, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the circuit breaker: %w", err)
+	}
+	return &br, json.Unmarshal(raw, &br)
+}
+
+// Audit implements Store.
+func (s *PostgresStore) Audit(ctx context.Context, q AuditQuery) ([]Record, error) {
+	rows, err := s.pool.Query(ctx, `SELECT record FROM cdc_sentinel_remediation_audit
+		WHERE ($1 = '' OR rule = $1) AND ($2::timestamptz IS NULL OR finished_at >= $2)
+		ORDER BY id DESC LIMIT $3`, q.Rule, nullTime(q.Since), q.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("reading the audit trail: %w", err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, err
+		}
+		var r Record
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, fmt.Errorf("reading the audit trail: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// Close implements Store.
+func (s *PostgresStore) Close() error {
+	s.pool.Close()
+	return nil
+}

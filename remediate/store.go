@@ -1,0 +1,62 @@
+package remediate
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps what must survive a restart: the queue of jobs (one per
+// episode, rule and phase), the safety state, and the audit trail.
+//
+// Enqueue is the point of no return for a notification: once it has
+// returned, the alerts are durable and the receiver answers 200. A job
+// exists once per key, whoever sends it how often, which is what makes
+// duplicates harmless; Claim hands each pending job to one owner, which is
+// what makes replicas sharing a store act exactly once.
+type Store interface {
+	// Enqueue adds the jobs whose keys are unknown, and reopens those
+	// finished without acting whose outcome allows a retry (cooldown,
+	// circuit open, Connect unreachable). It returns how many it queued.
+	Enqueue(ctx context.Context, jobs []*Job) (int, error)
+	// Claim leases up to n pending jobs, oldest first, to owner until
+	// now+lease; jobs whose lease ran out are pending again.
+	Claim(ctx context.Context, owner string, n int, now time.Time, lease time.Duration) ([]*Job, error)
+	// Finish marks a job done with job.Outcome and job.Retry, and appends
+	// rec (when not nil) to the audit trail, in one transaction.
+	Finish(ctx context.Context, job *Job, rec *Record) error
+	// Job returns the job with key, or nil.
+	Job(ctx context.Context, key string) (*Job, error)
+	// Safety runs fn on a breaker and one target's state in one
+	// transaction, serialised with every other Safety call; what fn
+	// leaves is saved when it returns nil.
+	Safety(ctx context.Context, breakerKey, targetKey string, fn func(*Breaker, *TargetState) error) error
+	// Breaker reads a breaker.
+	Breaker(ctx context.Context, key string) (*Breaker, error)
+	// Audit lists records, newest first.
+	Audit(ctx context.Context, q AuditQuery) ([]Record, error)
+	Close() error
+}
+
+// AuditQuery filters the audit trail.
+type AuditQuery struct {
+	Limit int
+	Rule  string
+	Since time.Time
+}
+
+func (q AuditQuery) match(r *Record) bool {
+	if q.Rule != "" && r.Rule != q.Rule {
+		return false
+	}
+	return q.Since.IsZero() || !r.FinishedAt.Before(q.Since)
+}
+
+// retryable outcomes leave a job open to a later delivery of the same
+// episode: nothing was done, and the reason may have passed.
+func retryableOutcome(outcome string) bool {
+	switch outcome {
+	case OutcomeSuppressedCooldown, OutcomeSuppressedCircuitOpen:
+		return true
+	}
+	return false
+}
