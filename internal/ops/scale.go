@@ -1,0 +1,144 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+)
+
+// Connector classes whose task count the connector itself caps, whatever
+// tasks.max says.
+const (
+	ClassSQLServer  = "io.debezium.connector.sqlserver.SqlServerConnector"
+	ClassPostgreSQL = "io.debezium.connector.postgresql.PostgresConnector"
+	ClassMySQL      = "io.debezium.connector.mysql.MySqlConnector"
+	ClassOracle     = "io.debezium.connector.oracle.OracleConnector"
+)
+
+// ScaleWarnings explains when tasks.max=n will not give n tasks. The
+// Debezium SQL Server source runs one task per database of
+// database.names (a task reads one database's change tables); the
+// PostgreSQL, MySQL and Oracle sources read one replication stream, log
+// or redo log and always run a single task.
+func ScaleWarnings(cfg map[string]string, n int) []string {
+	class := cfg["connector.class"]
+	switch class {
+	case ClassSQLServer:
+		dbs := databaseNames(cfg)
+		if n > len(dbs) {
+			return []string{fmt.Sprintf("%s runs at most one task per database in database.names (%d: %s): tasks.max=%d still gives at most %d task(s)",
+				ClassSQLServer, len(dbs), strings.Join(dbs, ", "), n, len(dbs))}
+		}
+	case ClassPostgreSQL, ClassMySQL, ClassOracle:
+		if n > 1 {
+			return []string{fmt.Sprintf("%s always runs a single task: tasks.max=%d changes nothing", class, n)}
+		}
+	}
+	return nil
+}
+
+// databaseNames reads database.names, falling back to the pre-2.0
+// database.dbname.
+func databaseNames(cfg map[string]string) []string {
+	raw := cfg["database.names"]
+	if raw == "" {
+		raw = cfg["database.dbname"]
+	}
+	var out []string
+	for _, d := range strings.Split(raw, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// ScaleResult is the outcome of Scale.
+type ScaleResult struct {
+	Result
+	Previous string
+	Warnings []string
+	// Unchanged is true when tasks.max already had the wanted value and
+	// nothing was sent.
+	Unchanged bool
+}
+
+// Scale replaces the connector's configuration with the same one but for
+// tasks.max, then waits until the worker has applied it: the definition
+// carries the new tasks.max, the status lists as many tasks as the
+// definition, and all of them are back in the connector's prior state.
+func (o *Operator) Scale(ctx context.Context, name string, tasks int) (*ScaleResult, error) {
+	if tasks < 1 {
+		return nil, fmt.Errorf("--tasks must be at least 1, got %d", tasks)
+	}
+	if _, err := o.Resolve(ctx, []string{name}, false); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	cfg, err := o.client.Config(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration of %s: %w", name, err)
+	}
+	status, err := o.client.Status(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("reading status of %s: %w", name, err)
+	}
+	want := strconv.Itoa(tasks)
+	res := &ScaleResult{Previous: cfg["tasks.max"], Warnings: ScaleWarnings(cfg, tasks)}
+	res.Connector = name
+	if res.Previous == want {
+		res.Unchanged, res.OK, res.State = true, true, describeState(status)
+		return res, nil
+	}
+	// Only tasks.max changes: the PUT replaces the whole configuration,
+	// so everything else is sent back exactly as read.
+	next := make(map[string]string, len(cfg))
+	for k, v := range cfg {
+		next[k] = v
+	}
+	next["tasks.max"] = want
+	if _, err := o.client.PutConfig(ctx, name, next); err != nil {
+		return nil, fmt.Errorf("updating configuration of %s: %w", name, err)
+	}
+	// A paused connector stays paused with its new tasks; anything else
+	// (a FAILED connector included: new task configurations restart its
+	// tasks) should come back running.
+	t := target{state: connect.StateRunning, minTasks: 1, tasksMax: want, what: "scale"}
+	switch status.Connector.State {
+	case connect.StateStopped:
+		t = target{}
+	case connect.StatePaused:
+		t.state, t.minTasks = connect.StatePaused, 0
+	}
+	if t.tasksMax == "" {
+		// A stopped connector has no tasks to count; wait for the
+		// definition alone.
+		res.Result = o.waitConfig(ctx, name, want, start)
+		return res, nil
+	}
+	res.Result = o.wait(ctx, name, t, start)
+	return res, nil
+}
+
+// waitConfig waits until the definition carries tasks.max=want.
+func (o *Operator) waitConfig(ctx context.Context, name, want string, start time.Time) Result {
+	ctx, cancel := context.WithTimeout(ctx, o.opts.Timeout)
+	defer cancel()
+	tick := time.NewTicker(o.opts.PollInterval)
+	defer tick.Stop()
+	for {
+		cfg, err := o.client.Config(ctx, name)
+		if err == nil && cfg["tasks.max"] == want {
+			return Result{Connector: name, OK: true, State: "tasks.max=" + want + " (connector STOPPED, no tasks)", Elapsed: time.Since(start)}
+		}
+		select {
+		case <-ctx.Done():
+			return Result{Connector: name, Elapsed: time.Since(start), Err: fmt.Errorf("not reached after %s: tasks.max=%s", o.opts.Timeout, want)}
+		case <-tick.C:
+		}
+	}
+}
