@@ -144,10 +144,15 @@ func Repair(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOption
 	return res, nil
 }
 
+// newSignalID is a random UUID: 36 characters fit the varchar(42) id
+// column of Debezium's documented signal table.
 func newSignalID() string {
 	var b [16]byte
 	rand.Read(b[:])
-	return "cdc-sentinel-" + hex.EncodeToString(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // SnapshotSignal is the data of an execute-snapshot signal re-reading the
