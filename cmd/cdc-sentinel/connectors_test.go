@@ -79,8 +79,6 @@ func TestConnectorsCommandErrors(t *testing.T) {
 			"reading config: open /nonexistent.yml"},
 		{"bad output format", []string{"--config.file=" + one, "connectors", "list", "--output=yaml"},
 			"enum value must be one of table,json"},
-		{"validate is a placeholder", []string{"--config.file=" + one, "connectors", "validate"},
-			"connectors validate is not available yet"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
