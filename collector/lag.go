@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -274,6 +275,6 @@ func (c *LagCollector) checkIndex(ctx context.Context, db *database.DB, table, c
 	case !has:
 		c.logger.Warn("no index leads with the column cdc-sentinel reads max() of: every scrape scans the table; create one",
 			"database", db.Name(), "table", table, "column", column,
-			"sql", fmt.Sprintf("CREATE INDEX ON %s (%s)", db.QuoteTable(table), db.QuoteIdent(column)))
+			"sql", fmt.Sprintf("CREATE INDEX %s ON %s (%s)", db.QuoteIdent("cdc_sentinel_"+strings.ReplaceAll(table, ".", "_")+"_"+column), db.QuoteTable(table), db.QuoteIdent(column)))
 	}
 }

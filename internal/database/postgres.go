@@ -16,8 +16,8 @@ type Slot struct {
 	Plugin string
 	Active bool
 	// LagBytes is WAL written but not yet confirmed by the consumer
-	// (pg_wal_lsn_diff(current, confirmed_flush_lsn)); NaN-free: nil when
-	// the slot has not confirmed anything yet.
+	// (pg_wal_lsn_diff(current, confirmed_flush_lsn)); nil when the slot
+	// has not confirmed anything yet.
 	LagBytes *float64
 	// RetainedBytes is WAL the server keeps for the slot (against
 	// restart_lsn).
