@@ -51,6 +51,11 @@ lint:
 	$(TOOLS) golangci-lint
 	$(CACHE)/bin/golangci-lint run ./...
 
+# Regenerates what is generated from the code (the metrics reference);
+# tests fail when a generated file is stale.
+generate:
+	$(GO) run ./internal/metricsdoc/gen
+
 crossbuild:
 	@for p in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64; do \
 	  os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
