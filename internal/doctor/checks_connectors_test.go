@@ -1,0 +1,116 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+)
+
+func TestConnectorChecks(t *testing.T) {
+	good := map[string]string{
+		"connector.class": ClassJDBCSink, "topics": "a", "errors.tolerance": "all",
+		"errors.deadletterqueue.topic.name": "s-dlq",
+	}
+	with := func(base map[string]string, kv ...string) map[string]string {
+		out := map[string]string{}
+		for k, v := range base {
+			out[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] == "" {
+				delete(out, kv[i])
+			} else {
+				out[kv[i]] = kv[i+1]
+			}
+		}
+		return out
+	}
+	pgSource := map[string]string{"connector.class": ClassPostgres, "heartbeat.interval.ms": "10000", "signal.data.collection": "inventory.debezium_signal", "database.dbname": "db"}
+	mssql := map[string]string{"connector.class": ClassSQLServer, "heartbeat.interval.ms": "10000", "signal.data.collection": "shop.dbo.debezium_signal", "database.names": "shop,crm"}
+	cases := []struct {
+		name     string
+		typ      string
+		cfg      map[string]string
+		check    string
+		sev      Severity
+		msg, fix string
+	}{
+		{"sink with tolerance all and no DLQ loses records", connect.TypeSink, with(good, "errors.deadletterqueue.topic.name", ""),
+			CheckSinkDLQ, Error, "silently", "errors.deadletterqueue.topic.name=s-dlq"},
+		{"sink with tolerance none stops on a bad record", connect.TypeSink, with(good, "errors.tolerance", "none"),
+			CheckSinkErrorsTolerance, Warning, "never written with tolerance none", "errors.tolerance=all"},
+		{"tolerance none is the default", connect.TypeSink, with(good, "errors.tolerance", ""),
+			CheckSinkErrorsTolerance, Warning, "(the default)", "errors.tolerance=all"},
+		{"sink with neither has no DLQ", connect.TypeSink, map[string]string{"connector.class": ClassJDBCSink, "topics": "a"},
+			CheckSinkDLQ, Warning, "no dead-letter queue", "errors.deadletterqueue.topic.name=s-dlq"},
+		{"source without heartbeat", connect.TypeSource, with(pgSource, "heartbeat.interval.ms", ""),
+			CheckSourceHeartbeat, Warning, "no heartbeat", "heartbeat.interval.ms=10000"},
+		{"heartbeat 0 is off", connect.TypeSource, with(pgSource, "heartbeat.interval.ms", "0"),
+			CheckSourceHeartbeat, Warning, "no heartbeat", "heartbeat.action.query"},
+		{"SQL Server tasks.max above the database count", connect.TypeSource, with(mssql, "tasks.max", "4"),
+			CheckSourceTasksMax, Warning, "tasks.max is 4 but database.names lists 2", "tasks.max=2"},
+		{"source without signal table", connect.TypeSource, with(pgSource, "signal.data.collection", ""),
+			CheckSignal, Warning, "incremental snapshots cannot run", "signal.data.collection=<schema>.debezium_signal"},
+		{"SQL Server signal table must be CDC-enabled", connect.TypeSource, with(mssql, "signal.data.collection", ""),
+			CheckSignal, Warning, "incremental snapshots cannot run", "sys.sp_cdc_enable_table"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &Doctor{Config: mustParse(t, "connect_clusters: [{name: c, url: 'http://x:8083'}]\n"),
+				Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{conn("s", tc.typ, tc.cfg)}}}}}
+			r := d.Run(context.Background())
+			mustFind(t, r, tc.check, "connector:c/s", tc.sev, tc.msg, tc.fix)
+			if r.ExitCode() != 1 {
+				t.Errorf("exit code %d with a %s finding", r.ExitCode(), tc.sev)
+			}
+		})
+	}
+}
+
+func TestHealthyConnectorsHaveNoFindings(t *testing.T) {
+	d := &Doctor{Config: mustParse(t, "connect_clusters: [{name: c, url: 'http://x:8083'}]\n"),
+		Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{
+			conn("sink", connect.TypeSink, map[string]string{"connector.class": ClassJDBCSink, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "dlq"}),
+			conn("src", connect.TypeSource, map[string]string{"connector.class": ClassSQLServer, "heartbeat.interval.ms": "5000", "signal.data.collection": "shop.dbo.sig", "database.names": "shop", "tasks.max": "1"}),
+		}}}},
+		Kafka: fakeTopics{"dlq": true}}
+	r := d.Run(context.Background())
+	// Both connectors read from databases that are not configured, which
+	// is reported; nothing else is.
+	for _, f := range r.Findings {
+		if f.Check != CheckConnectorUnconfigured {
+			t.Errorf("unexpected finding: %+v", f)
+		}
+	}
+}
+
+func TestDLQTopicMissing(t *testing.T) {
+	sink := map[string]string{"connector.class": ClassJDBCSink, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "gone-dlq", "errors.deadletterqueue.topic.replication.factor": "1"}
+	d := &Doctor{Config: mustParse(t, "connect_clusters: [{name: c, url: 'http://x:8083'}]\n"),
+		Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{conn("s", connect.TypeSink, sink)}}}},
+		Kafka:    fakeTopics{"a": true}}
+	r := d.Run(context.Background())
+	mustFind(t, r, CheckDLQTopicMissing, "connector:c/s", Warning, "gone-dlq does not exist", "--topic gone-dlq --partitions 1 --replication-factor 1")
+}
+
+func TestFailedConnectorAndTask(t *testing.T) {
+	c := conn("s", connect.TypeSink, map[string]string{"connector.class": ClassJDBCSink, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "d"})
+	c.Status.Tasks = []connect.TaskInfo{{ID: 0, State: connect.StateFailed, Trace: "org.apache.kafka.connect.errors.ConnectException: boom\n\tat x.y"}}
+	d := &Doctor{Config: mustParse(t, "connect_clusters: [{name: c, url: 'http://x:8083'}]\n"),
+		Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{c}}}}}
+	r := d.Run(context.Background())
+	mustFind(t, r, CheckConnectorFailed, "task:c/s/0", Error, "ConnectException: boom", "includeTasks=true&onlyFailed=true")
+}
+
+func TestUnreachableClusterIsAnErrorAndSkipsCoverage(t *testing.T) {
+	cfg := mustParse(t, `connect_clusters: [{name: c, url: 'http://x:8083'}]
+databases: [{name: s, driver: postgres, dsn: 'postgres://u:p@h:5432/s'}, {name: t, driver: postgres, dsn: 'postgres://u:p@h:5432/t'}]
+tables: [{name: orders, source: {database: s, table: inventory.orders}, target: {database: t, table: orders}}]
+`)
+	d := &Doctor{Config: cfg, Clusters: []Cluster{{Name: "c", Client: fakeCluster{err: errors.New("connection refused")}}}}
+	r := d.Run(context.Background())
+	mustFind(t, r, CheckConnectUnreachable, "cluster:c", Error, "connection refused", "connect_clusters[].url")
+	mustNotFind(t, r, CheckTableNotCovered, "table:orders")
+}

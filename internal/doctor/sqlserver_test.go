@@ -1,0 +1,133 @@
+package doctor
+
+import (
+	"context"
+	"testing"
+
+	"github.com/DATA-DOG/go-sqlmock"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+)
+
+// The SQL Server checks run against go-sqlmock: no SQL Server can run
+// here, so these tests pin the queries (written from Microsoft's docs)
+// and what the doctor concludes from their answers.
+
+type mssqlState struct {
+	dbCDC     bool
+	tracked   bool
+	instances int
+	jobs      []string
+	agent     string
+}
+
+func mssqlDoctor(t *testing.T, st mssqlState, tasksMax string) (*Doctor, sqlmock.Sqlmock) {
+	t.Helper()
+	cfg := mustParse(t, `connect_clusters: [{name: c, url: 'http://x:8083'}]
+databases:
+  - {name: shop, driver: sqlserver, dsn: 'sqlserver://u:p@mssql:1433?database=shop', connectors: [shop-src]}
+  - {name: wh, driver: postgres, dsn: 'postgres://u:p@pg:5432/wh'}
+tables:
+  - name: orders
+    source: {database: shop, table: dbo.orders}
+    target: {database: wh, table: public.orders}
+    signal: {connector: shop-src, table: dbo.debezium_signal}
+`)
+	pool, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Close() })
+	mock.MatchExpectationsInOrder(false)
+	db := database.NewWithPool(cfg.Databases[0], pool)
+
+	mock.ExpectQuery(SQLServerTablesQuery).WillReturnRows(sqlmock.NewRows([]string{"s", "t"}).AddRow("dbo", "orders").AddRow("dbo", "debezium_signal"))
+	// Once for the capture check, once for the jobs check.
+	for range 2 {
+		mock.ExpectQuery(database.CDCEnabledQuery).WillReturnRows(sqlmock.NewRows([]string{"is_cdc_enabled"}).AddRow(st.dbCDC))
+	}
+	if st.dbCDC {
+		mock.ExpectQuery(SQLServerTrackedQuery).WithArgs("dbo.orders").WillReturnRows(sqlmock.NewRows([]string{"is_tracked_by_cdc"}).AddRow(st.tracked))
+		mock.ExpectQuery(SQLServerCaptureInstancesQuery).WithArgs("dbo.orders").WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(st.instances))
+		jobs := sqlmock.NewRows([]string{"job_type", "pollinginterval", "retention"})
+		for _, j := range st.jobs {
+			jobs.AddRow(j, 5, 4320)
+		}
+		mock.ExpectQuery(database.CDCJobsQuery).WillReturnRows(jobs)
+		mock.ExpectQuery(SQLServerAgentQuery).WillReturnRows(sqlmock.NewRows([]string{"status_desc"}).AddRow(st.agent))
+	}
+	// The signal table's columns.
+	mock.ExpectQuery(SQLServerColumnsQuery).WithArgs("dbo", "debezium_signal").WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow("id").AddRow("type").AddRow("data"))
+
+	src := conn("shop-src", connect.TypeSource, map[string]string{
+		"connector.class": ClassSQLServer, "database.names": "shop", "tasks.max": tasksMax, "topic.prefix": "erp",
+		"table.include.list": `dbo\.orders`, "heartbeat.interval.ms": "10000", "signal.data.collection": "shop.dbo.debezium_signal",
+	})
+	sink := conn("wh-sink", connect.TypeSink, map[string]string{
+		"connector.class": ClassJDBCSink, "topics": "erp.shop.dbo.orders", "connection.url": "jdbc:postgresql://pg:5432/wh",
+		"errors.tolerance": "all", "errors.deadletterqueue.topic.name": "wh-dlq",
+	})
+	d := &Doctor{Config: cfg,
+		Clusters:  []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{src, sink}}}},
+		Databases: map[string]*database.DB{"shop": db}}
+	return d, mock
+}
+
+func TestSQLServerChecks(t *testing.T) {
+	healthy := mssqlState{dbCDC: true, tracked: true, instances: 1, jobs: []string{"capture", "cleanup"}, agent: "Running"}
+	cases := []struct {
+		name     string
+		st       func(s *mssqlState)
+		tasksMax string
+		check    string
+		target   string
+		sev      Severity
+		msg, fix string
+	}{
+		{"table not enabled for CDC", func(s *mssqlState) { s.tracked, s.instances = false, 0 }, "1",
+			CheckTableNotCaptured, "table:orders", Error, "is_tracked_by_cdc = 0, no capture instance",
+			"EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'orders'"},
+		{"tracked without a capture instance", func(s *mssqlState) { s.instances = 0 }, "1",
+			CheckTableNotCaptured, "table:orders", Error, "half-enabled", "sys.sp_cdc_disable_table"},
+		{"database not enabled for CDC", func(s *mssqlState) { s.dbCDC = false }, "1",
+			CheckTableNotCaptured, "database:shop", Error, "not enabled for the database", "EXEC sys.sp_cdc_enable_db"},
+		{"capture job missing", func(s *mssqlState) { s.jobs = []string{"cleanup"} }, "1",
+			CheckCDCJobs, "database:shop", Error, "capture job is missing", "EXEC sys.sp_cdc_add_job @job_type = N'capture'"},
+		{"cleanup job missing", func(s *mssqlState) { s.jobs = []string{"capture"} }, "1",
+			CheckCDCJobs, "database:shop", Warning, "cleanup job is missing", "EXEC sys.sp_cdc_add_job @job_type = N'cleanup'"},
+		{"agent stopped", func(s *mssqlState) { s.agent = "Stopped" }, "1",
+			CheckCDCJobs, "database:shop", Error, "SQL Server Agent is Stopped", "start the SQL Server Agent"},
+		{"tasks.max above database.names", func(*mssqlState) {}, "3",
+			CheckSourceTasksMax, "connector:c/shop-src", Warning, "tasks.max is 3 but database.names lists 1", "tasks.max=1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := healthy
+			tc.st(&st)
+			d, mock := mssqlDoctor(t, st, tc.tasksMax)
+			r := d.Run(context.Background())
+			mustFind(t, r, tc.check, tc.target, tc.sev, tc.msg, tc.fix)
+			if err := mock.ExpectationsWereMet(); err != nil && st.dbCDC {
+				t.Error(err)
+			}
+		})
+	}
+	t.Run("database off also marks each table", func(t *testing.T) {
+		d, _ := mssqlDoctor(t, mssqlState{}, "1")
+		r := d.Run(context.Background())
+		mustFind(t, r, CheckTableNotCaptured, "table:orders", Error, "CDC is not enabled for database shop", "EXEC sys.sp_cdc_enable_db; then EXEC sys.sp_cdc_enable_table")
+		mustNotFind(t, r, CheckCDCJobs, "database:shop")
+	})
+}
+
+func TestSQLServerHealthyPipelineIsClean(t *testing.T) {
+	d, mock := mssqlDoctor(t, mssqlState{dbCDC: true, tracked: true, instances: 1, jobs: []string{"capture", "cleanup"}, agent: "Running"}, "1")
+	r := d.Run(context.Background())
+	if !r.Healthy() {
+		t.Fatalf("healthy SQL Server pipeline has findings:\n%s", dump(r))
+	}
+	if err := mock.ExpectationsWereMet(); err != nil {
+		t.Error(err)
+	}
+}
