@@ -296,12 +296,25 @@ func (e *Engine) verify(ctx context.Context, t *target) (string, error) {
 	defer cancel()
 	var last string
 	var lastErr error
+	// A task that is RUNNING on one read may fail again on the same
+	// record a second later: success needs the state held over
+	// verifyReads consecutive reads.
+	held := 0
 	for {
 		st, err := t.client.Status(ctx, t.connector)
 		if err == nil {
 			ok, desc := reached(t, st)
 			if ok {
-				return desc, nil
+				if held++; held >= verifyReads {
+					return desc, nil
+				}
+			} else {
+				if held > 0 {
+					if tr := failedTrace(st); tr != "" {
+						return "", fmt.Errorf("failed again right after the action: %s: %s", desc, causeLine(tr))
+					}
+				}
+				held = 0
 			}
 			last, lastErr = desc, nil
 		} else if ctx.Err() == nil {
@@ -316,6 +329,22 @@ func (e *Engine) verify(ctx context.Context, t *target) (string, error) {
 		case <-time.After(e.verifyInterval):
 		}
 	}
+}
+
+// verifyReads is how many consecutive status reads must show an action's
+// effect before it counts as verified.
+const verifyReads = 3
+
+func failedTrace(st *connect.Status) string {
+	if st.Connector.State == connect.StateFailed {
+		return st.Connector.Trace
+	}
+	for _, t := range st.Tasks {
+		if t.State == connect.StateFailed {
+			return t.Trace
+		}
+	}
+	return ""
 }
 
 // reached says whether st shows the action's intended state.

@@ -141,6 +141,8 @@ type harness struct {
 	notifier *webhook.Notifier
 	metrics  *Metrics
 	ownStore bool
+	// clusterName is the Connect cluster conn stands for.
+	clusterName string
 }
 
 const baseConfig = `
@@ -168,7 +170,7 @@ func newHarness(t testing.TB, rulesYAML string, conn Connect) *harness {
 		// firing/resolved against the real time, so resolved alerts end
 		// in the real past and firing ones in its future.
 		clock:  &clock{now: time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Second)},
-		dbPath: filepath.Join(t.TempDir(), BoltFile),
+		dbPath: filepath.Join(t.TempDir(), BoltFile), clusterName: "main",
 	}
 	m, err := NewMetrics(nil)
 	if err != nil {
@@ -190,7 +192,7 @@ func (h *harness) start() {
 		h.store, h.ownStore = s, true
 	}
 	eng, err := NewEngine(Options{
-		Config: h.cfg.Remediation, Clusters: map[string]Connect{"main": h.conn},
+		Config: h.cfg.Remediation, Clusters: map[string]Connect{h.clusterName: h.conn},
 		Store: h.store, Metrics: h.metrics, Replica: "test",
 		VerifyInterval: 10 * time.Millisecond, PollInterval: 20 * time.Millisecond,
 		Now: h.clock.Now,
@@ -268,7 +270,12 @@ func resolved(a *alert.Alert, endsAt time.Time) *alert.Alert {
 // waitAudit waits for n audit records and returns them oldest first.
 func (h *harness) waitAudit(n int) []Record {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	return h.waitAuditFor(n, 10*time.Second)
+}
+
+func (h *harness) waitAuditFor(n int, within time.Duration) []Record {
+	h.t.Helper()
+	deadline := time.Now().Add(within)
 	for {
 		recs, err := h.store.Audit(context.Background(), AuditQuery{Limit: 1000})
 		if err != nil {
@@ -300,4 +307,10 @@ func outcomes(recs []Record) []string {
 		out[i] = r.Rule + ":" + r.Action + ":" + r.Outcome
 	}
 	return out
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
 }
