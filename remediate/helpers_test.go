@@ -193,7 +193,7 @@ func (h *harness) start() {
 	}
 	eng, err := NewEngine(Options{
 		Config: h.cfg.Remediation, Clusters: map[string]Connect{h.clusterName: h.conn},
-		Store: h.store, Metrics: h.metrics, Replica: "test",
+		Store: h.store, Metrics: h.metrics, Replica: fmt.Sprintf("test-%p", h),
 		VerifyInterval: 10 * time.Millisecond, PollInterval: 20 * time.Millisecond,
 		Now: h.clock.Now,
 	})
