@@ -24,6 +24,7 @@ TGT_DB=bench_reconcile_tgt
 SRC="$PGURL/$SRC_DB?sslmode=disable"
 TGT="$PGURL/$TGT_DB?sslmode=disable"
 WORK=${WORK:-/tmp/cdc-sentinel-bench-reconcile}
+export SRC TGT WORK PGURL SRC_DB TGT_DB
 mkdir -p "$WORK"
 
 q() { psql -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
@@ -56,18 +57,19 @@ SQL
 }
 
 # 100 scattered differences in the target: 34 missing, 33 changed, 33 extra.
-DIFF_IDS="SELECT (g * ($ROWS / 101))::int FROM generate_series(1, 100) g"
+# The n-th difference (n = 1..100) is at id n*ROWS/101; n % 3 picks its kind.
+DIFF_IDS="SELECT g AS n, (g * ($ROWS / 101))::int AS id FROM generate_series(1, 100) g"
 inject() {
   q "$TGT" <<SQL
-DELETE FROM t WHERE id IN (SELECT * FROM ($DIFF_IDS) d(id) WHERE id % 3 = 0);
-UPDATE t SET note = coalesce(note, '') || 'x' WHERE id IN (SELECT * FROM ($DIFF_IDS) d(id) WHERE id % 3 = 1);
-INSERT INTO t SELECT -id, 'extra', 0, now(), true, NULL FROM ($DIFF_IDS) d(id) WHERE id % 3 = 2;
+DELETE FROM t WHERE id IN (SELECT id FROM ($DIFF_IDS) d WHERE n % 3 = 0);
+UPDATE t SET note = coalesce(note, '') || 'x' WHERE id IN (SELECT id FROM ($DIFF_IDS) d WHERE n % 3 = 1);
+INSERT INTO t SELECT -id, 'extra', 0, now(), true, NULL FROM ($DIFF_IDS) d WHERE n % 3 = 2;
 SQL
 }
 undo() {
   q "$TGT" <<SQL
-DELETE FROM t WHERE id < 0 OR id IN (SELECT * FROM ($DIFF_IDS) d(id));
-INSERT INTO t $ROW_SQL FROM ($DIFF_IDS) d(g);
+DELETE FROM t WHERE id < 0 OR id IN (SELECT id FROM ($DIFF_IDS) d);
+INSERT INTO t $ROW_SQL FROM (SELECT id FROM ($DIFF_IDS) d) d(g);
 SQL
 }
 
@@ -83,7 +85,7 @@ sentinel() {
 }
 
 reladiff_run() {
-  reladiff "$PGURL/$SRC_DB" t "$PGURL/$TGT_DB" t -k id -c name -c amount -c created_at -c flag -c note \
+  reladiff "${PGURL/postgres:/postgresql:}/$SRC_DB" t "${PGURL/postgres:/postgresql:}/$TGT_DB" t -k id -c name -c amount -c created_at -c flag -c note \
     --assume-unique-key --json >"$WORK/reladiff.jsonl"
 }
 
@@ -91,7 +93,8 @@ measure() { # name cmd...: prints "name seconds maxrss_kb"
   local name=$1; shift
   local t0 t1
   t0=$(date +%s.%N)
-  /usr/bin/time -f "%M" -o "$WORK/rss" "$@"
+  # Functions run in a child bash so /usr/bin/time sees the whole tree.
+  /usr/bin/time -f "%M" -o "$WORK/rss" bash -c "$(declare -f q floor_scan sentinel reladiff_run); $*"
   t1=$(date +%s.%N)
   printf '%-10s %8.2f s  %7d KB max RSS\n' "$name" "$(echo "$t1 - $t0" | bc)" "$(cat "$WORK/rss")"
 }

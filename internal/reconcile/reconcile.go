@@ -125,7 +125,8 @@ type Reconciler struct {
 
 	keyCols        [2][]rowhash.Column
 	keyEnc         [2]string
-	lead           [2]string
+	lead           [2]string // leading key column as bigint (bucket arithmetic)
+	leadRaw        [2]string // the column itself, so range conditions use its index
 	queries        atomic.Int64
 	progressMu     sync.Mutex
 	found          atomic.Int64
@@ -144,7 +145,8 @@ func New(name string, plan *rowhash.Plan, opts Options) *Reconciler {
 	}{{plan.Source, plan.SourceCols}, {plan.Target, plan.TargetCols}} {
 		r.keyCols[i] = plan.KeyCols(side.cols)
 		r.keyEnc[i] = side.s.Dialect.Encode(r.keyCols[i])
-		r.lead[i] = side.s.Dialect.Bigint(side.s.Dialect.QuoteIdent(r.keyCols[i][0].Name))
+		r.leadRaw[i] = side.s.Dialect.QuoteIdent(r.keyCols[i][0].Name)
+		r.lead[i] = side.s.Dialect.Bigint(r.leadRaw[i])
 	}
 	return r
 }
@@ -170,7 +172,7 @@ func (r *Reconciler) progress(p Progress) {
 func (r *Reconciler) cond(i int, seg segment) string {
 	var parts []string
 	if seg.ranged {
-		parts = append(parts, fmt.Sprintf("%s >= %d AND %s < %d", r.lead[i], seg.lo, r.lead[i], seg.hi))
+		parts = append(parts, fmt.Sprintf("%s >= %d AND %s < %d", r.leadRaw[i], seg.lo, r.leadRaw[i], seg.hi))
 	}
 	if seg.mask != 0 {
 		side, _ := r.side(i)
