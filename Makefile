@@ -17,7 +17,7 @@ DEMO_ADDR ?= 127.0.0.1:19641
 # worker restarts from disturbing another's assertions.
 TEST_FLAGS ?= -race -count=1 -p 1 -timeout 40m
 
-.PHONY: all build test unit demo demo-down lint tools pipeline crossbuild docker bench generate check-generated
+.PHONY: all build test unit demo demo-down lint tools pipeline crossbuild docker bench generate generate-prometheusrule check-generated
 
 all: build
 
@@ -53,7 +53,7 @@ lint:
 
 # Regenerates what is generated from the code (the metrics reference);
 # tests fail when a generated file is stale.
-generate:
+generate: generate-prometheusrule
 	$(GO) run ./internal/metricsdoc/gen
 
 crossbuild:
@@ -65,4 +65,14 @@ crossbuild:
 	done
 
 docker:
-	docker build -t cdc-sentinel:$(VERSION) .
+	docker build -t cdc-sentinel:$(VERSION) \
+	  --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg BRANCH=$(BRANCH) \
+	  --build-arg BUILD_DATE=$(shell date -u +%Y%m%d-%H:%M:%S) .
+
+# deploy/kubernetes/prometheusrule.yaml from rules/*.yml (part of
+# `make generate`); deploy's tests fail while it is stale.
+generate-prometheusrule:
+	$(GO) run ./tools/gen-prometheusrule -rules rules -out deploy/kubernetes/prometheusrule.yaml
+
+check-generated:
+	$(GO) test -count=1 -run TestPrometheusRuleIsUpToDate ./deploy/
