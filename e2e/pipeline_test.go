@@ -1,0 +1,227 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
+)
+
+// pipeline is the test's handle on the shared local pipeline. Everything it
+// creates (topics, tables, connectors) carries the run's prefix and is
+// removed when the test ends, so other tests see none of it.
+type pipeline struct {
+	env     *testenv.Pipeline
+	prefix  string
+	connect *connect.Client
+	kafka   *kgo.Client
+	admin   *kadm.Client
+}
+
+func newPipeline(t *testing.T, env *testenv.Pipeline, prefix string) *pipeline {
+	t.Helper()
+	cc, err := connect.New(config.ConnectCluster{Name: "local", URL: env.ConnectURL, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(env.KafkaBrokers, ",")...), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kc.Close)
+	return &pipeline{env: env, prefix: prefix, connect: cc, kafka: kc, admin: kadm.NewClient(kc)}
+}
+
+func (p *pipeline) exec(t *testing.T, dsn string, stmts ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connecting to %s: %v", redact(dsn), err)
+	}
+	defer conn.Close(ctx)
+	for _, s := range stmts {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+// execCleanup runs statements at cleanup, logging failures only.
+func (p *pipeline) execCleanup(t *testing.T, dsn string, stmts ...string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Logf("cleanup: %v", err)
+			return
+		}
+		defer conn.Close(ctx)
+		for _, s := range stmts {
+			if _, err := conn.Exec(ctx, s); err != nil {
+				t.Logf("cleanup %s: %v", s, err)
+			}
+		}
+	})
+}
+
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(dsn)"
+	}
+	return u.Redacted()
+}
+
+func (p *pipeline) createTopics(t *testing.T, names ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	resp, err := p.admin.CreateTopics(ctx, 1, 1, nil, names...)
+	if err != nil {
+		t.Fatalf("creating topics %v: %v", names, err)
+	}
+	for _, r := range resp.Sorted() {
+		if r.Err != nil {
+			t.Fatalf("creating topic %s: %v", r.Topic, r.Err)
+		}
+	}
+	t.Cleanup(func() { p.deleteTopics(t, names...) })
+}
+
+func (p *pipeline) deleteTopics(t *testing.T, names ...string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := p.admin.DeleteTopics(ctx, names...); err != nil {
+		t.Logf("cleanup: deleting topics %v: %v", names, err)
+	}
+}
+
+// produce writes records synchronously.
+func (p *pipeline) produce(t *testing.T, topic string, records ...[2][]byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	rs := make([]*kgo.Record, len(records))
+	for i, kv := range records {
+		rs[i] = &kgo.Record{Topic: topic, Key: kv[0], Value: kv[1]}
+	}
+	if err := p.kafka.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+		t.Fatalf("producing to %s: %v", topic, err)
+	}
+}
+
+// jsonRecord is a key/value pair in the JsonConverter's schema-and-payload
+// shape, which the JDBC sink needs to build its SQL.
+func jsonRecord(id int, v string) [2][]byte {
+	key := map[string]any{
+		"schema":  map[string]any{"type": "struct", "optional": false, "fields": []any{map[string]any{"field": "id", "type": "int32", "optional": false}}},
+		"payload": map[string]any{"id": id},
+	}
+	value := map[string]any{
+		"schema": map[string]any{"type": "struct", "optional": false, "fields": []any{
+			map[string]any{"field": "id", "type": "int32", "optional": false},
+			map[string]any{"field": "v", "type": "string", "optional": true},
+		}},
+		"payload": map[string]any{"id": id, "v": v},
+	}
+	k, _ := json.Marshal(key)
+	val, _ := json.Marshal(value)
+	return [2][]byte{k, val}
+}
+
+// sinkConfig is a Debezium JDBC sink writing topic into the target
+// database's table.
+func (p *pipeline) sinkConfig(topic, table string) map[string]string {
+	host := p.env.Env["CDC_PG_HOST"]
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return map[string]string{
+		"connector.class":                "io.debezium.connector.jdbc.JdbcSinkConnector",
+		"tasks.max":                      "1",
+		"topics":                         topic,
+		"connection.url":                 fmt.Sprintf("jdbc:postgresql://%s:%s/target", host, p.env.Env["CDC_PG_PORT"]),
+		"connection.username":            p.env.Env["CDC_PG_USER"],
+		"connection.password":            p.env.Env["CDC_PG_PASSWORD"],
+		"connection.pool.min_size":       "1",
+		"connection.pool.max_size":       "2",
+		"insert.mode":                    "upsert",
+		"primary.key.mode":               "record_key",
+		"schema.evolution":               "none",
+		"collection.name.format":         table,
+		"key.converter":                  "org.apache.kafka.connect.json.JsonConverter",
+		"key.converter.schemas.enable":   "true",
+		"value.converter":                "org.apache.kafka.connect.json.JsonConverter",
+		"value.converter.schemas.enable": "true",
+		// Fail fast instead of retrying a refused batch.
+		"flush.max.retries":                   "0",
+		"consumer.override.auto.offset.reset": "earliest",
+	}
+}
+
+func (p *pipeline) createConnector(t *testing.T, name string, cfg map[string]string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	if _, err := p.connect.PutConfig(ctx, name, cfg); err != nil {
+		t.Fatalf("creating connector %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if err := p.connect.Delete(ctx, name); err != nil && !errors.Is(err, connect.ErrNotFound) {
+			t.Logf("cleanup: deleting connector %s: %v", name, err)
+		}
+	})
+}
+
+// state returns the connector's state and its first task's (or "").
+func (p *pipeline) state(ctx context.Context, name string) (connector, task string, trace string, err error) {
+	st, err := p.connect.Status(ctx, name)
+	if err != nil {
+		return "", "", "", err
+	}
+	if len(st.Tasks) > 0 {
+		task, trace = st.Tasks[0].State, st.Tasks[0].Trace
+	}
+	return st.Connector.State, task, trace, nil
+}
+
+func (p *pipeline) waitTaskState(t *testing.T, name, want string, timeout time.Duration) time.Time {
+	t.Helper()
+	return eventually(t, fmt.Sprintf("connector %s task 0 %s", name, want), timeout, func(ctx context.Context) (bool, error) {
+		_, task, _, err := p.state(ctx, name)
+		return task == want, err
+	})
+}
+
+func (p *pipeline) count(t *testing.T, dsn, query string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, query).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
