@@ -155,7 +155,14 @@ func (c *connector) literalTables() []string {
 	return out
 }
 
-var identifierPath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)+$`)
+// identifierPath is schema.table (or database.schema.table) with no regex
+// syntax but the dots.
+var identifierPath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
+
+// lookaround matches Java's lookahead and lookbehind groups, which Go's
+// regexp lacks. Dropping them widens a pattern, so a table is taken as
+// captured rather than reported missing on a guess.
+var lookaround = regexp.MustCompile(`\(\?<?[=!][^()]*\)`)
 
 // topicFor is the topic Debezium writes a table's changes to:
 // <topic.prefix>.<schema>.<table>, with the database name before the
@@ -270,9 +277,12 @@ func sameName(driver, a, b string) bool {
 func matchAny(list string, ids []string) bool {
 	for _, e := range splitList(list) {
 		rx, err := regexp.Compile(`(?i)^(?:` + e + `)$`)
+		if err != nil {
+			rx, err = regexp.Compile(`(?i)^(?:` + lookaround.ReplaceAllString(e, "") + `)$`)
+		}
 		for _, id := range ids {
 			if err != nil {
-				// Java-only syntax: fall back to comparing the text.
+				// Other Java-only syntax: fall back to comparing the text.
 				if strings.EqualFold(strings.ReplaceAll(e, `\.`, "."), id) {
 					return true
 				}
