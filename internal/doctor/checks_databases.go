@@ -63,6 +63,9 @@ func (r *run) slotOwner(db *database.DB, slot string) *connector {
 		if c.dialect() != config.DriverPostgres || c.get("slot.name", defaultSlot) != slot {
 			continue
 		}
+		if c.matchesDatabase(db) {
+			return c
+		}
 		for _, n := range c.databaseNames() {
 			if n == db.Endpoint().Database {
 				return c
