@@ -29,9 +29,14 @@ import (
 
 // Options tune a reconcile. Zero values take the defaults.
 type Options struct {
-	// Parallel is how many segments are compared at once; each runs one
-	// query per side concurrently (default 2).
+	// Parallel is how many segments are compared at once while drilling
+	// down; each runs one query per side concurrently (default 2).
 	Parallel int
+	// ScanParallel is how many key-range chunks each side's first-level
+	// scan is split into (default 1). Hashing is CPU-bound: more chunks
+	// help only with idle cores, and a partial range may be read through
+	// the index instead of one sequential scan.
+	ScanParallel int
 	// LeafRows is the bucket size below which rows are fetched rather
 	// than split further (default 2000).
 	LeafRows int
@@ -51,6 +56,9 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.Parallel <= 0 {
 		o.Parallel = 2
+	}
+	if o.ScanParallel <= 0 {
+		o.ScanParallel = 1
 	}
 	if o.LeafRows <= 0 {
 		o.LeafRows = 2000
@@ -254,7 +262,7 @@ func (r *Reconciler) firstLevel(ctx context.Context) ([]segment, error) {
 		width := max((span+int64(nb)-1)/int64(nb), 1)
 		root := segment{ranged: true, lo: lo, hi: hi}
 		// Contiguous chunks let each side scan in parallel.
-		chunks := r.opts.Parallel
+		chunks := r.opts.ScanParallel
 		nbActual := (span + width - 1) / width
 		if int64(chunks) > nbActual {
 			chunks = int(nbActual)
@@ -274,6 +282,10 @@ func (r *Reconciler) firstLevel(ctx context.Context) ([]segment, error) {
 			for side := 0; side < 2; side++ {
 				g.Go(func() error {
 					seg := segment{ranged: true, lo: clo, hi: chi}
+					if chunks == 1 {
+						// The whole table: no condition, so a sequential scan.
+						seg.ranged = false
+					}
 					bucket := fmt.Sprintf("(%s - %d) / %d", r.lead[side], root.lo, width)
 					sums, err := r.aggregate(gctx, side, seg, bucket)
 					if err != nil {

@@ -183,13 +183,15 @@ func Filters(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key, collection
 	var cur []string
 	size := overhead
 	for _, t := range terms {
-		add := len(t) + 4 // " OR "
+		// Sizes as they appear in the JSON data: quotes are escaped.
+		esc, _ := json.Marshal(t)
+		add := len(esc) - 2 + 4 // " OR "
 		if len(cur) > 0 && size+add > maxBytes {
 			out = append(out, strings.Join(cur, " OR "))
 			cur, size = nil, overhead
 		}
-		if overhead+len(t) > maxBytes {
-			return nil, fmt.Errorf("a key condition (%d bytes) does not fit a signal of %d bytes", len(t), maxBytes)
+		if overhead+add-4 > maxBytes {
+			return nil, fmt.Errorf("a key condition (%d bytes) does not fit a signal of %d bytes", add-4, maxBytes)
 		}
 		cur = append(cur, t)
 		size += add

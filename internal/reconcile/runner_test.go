@@ -1,0 +1,146 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+)
+
+// collectorAdapter lets testutil gather the runner's scrape-time metrics.
+type collectorAdapter struct{ r *Runner }
+
+func (collectorAdapter) Describe(chan<- *prometheus.Desc) {}
+func (c collectorAdapter) Collect(ch chan<- prometheus.Metric) {
+	c.r.Collect(context.Background(), ch)
+}
+
+func TestRunnerAPI(t *testing.T) {
+	release := make(chan struct{})
+	r := NewRunner([]Table{{
+		Name: "customers",
+		// Blocks until released, then fails: enough to exercise the API.
+		Sides: func() (rowhash.Side, rowhash.Side, error) {
+			<-release
+			return rowhash.Side{}, rowhash.Side{}, errors.New("source unreachable")
+		},
+	}}, Options{}, nil)
+	defer r.Close()
+	mux := http.NewServeMux()
+	r.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	post := func(query string) (int, map[string]string) {
+		t.Helper()
+		resp, err := http.Post(srv.URL+"/api/v1/reconcile?"+query, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]string
+		json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body
+	}
+	code, body := post("table=customers")
+	if code != http.StatusAccepted || body["id"] == "" {
+		t.Fatalf("start: %d %v, want 202 with an id", code, body)
+	}
+	id := body["id"]
+	if code, body := post("table=customers"); code != http.StatusConflict || body["id"] != id {
+		t.Errorf("second start: %d %v, want 409 naming %s", code, body, id)
+	}
+	if code, body := post("table=nope"); code != http.StatusNotFound || !strings.Contains(body["error"], "nope") {
+		t.Errorf("unknown table: %d %v", code, body)
+	}
+	if code, _ := post(""); code != http.StatusBadRequest {
+		t.Errorf("no table: %d, want 400", code)
+	}
+	if code, body := post("table=customers&repair=true"); code != http.StatusBadRequest || !strings.Contains(body["error"], "signal") {
+		t.Errorf("repair without a signal: %d %v, want 400 naming the signal config", code, body)
+	}
+	if err := testutil.CollectAndCompare(collectorAdapter{r}, strings.NewReader(`
+# HELP cdc_reconcile_running Whether a reconcile of the table is running.
+# TYPE cdc_reconcile_running gauge
+cdc_reconcile_running{table="customers"} 1
+`), "cdc_reconcile_running"); err != nil {
+		t.Error(err)
+	}
+
+	close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := r.Wait(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(srv.URL + "/api/v1/reconcile/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job Job
+	json.NewDecoder(resp.Body).Decode(&job)
+	resp.Body.Close()
+	if job.Status != "failed" || !strings.Contains(job.Error, "source unreachable") {
+		t.Errorf("job %+v: want failed with the cause", job)
+	}
+	if resp, _ := http.Get(srv.URL + "/api/v1/reconcile/unknown"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown id: %d", resp.StatusCode)
+	}
+	if err := testutil.CollectAndCompare(collectorAdapter{r}, strings.NewReader(`
+# HELP cdc_reconcile_runs_total Reconcile runs since cdc-sentinel started, by outcome (success, error, cancelled).
+# TYPE cdc_reconcile_runs_total counter
+cdc_reconcile_runs_total{outcome="cancelled",table="customers"} 0
+cdc_reconcile_runs_total{outcome="error",table="customers"} 1
+cdc_reconcile_runs_total{outcome="success",table="customers"} 0
+`), "cdc_reconcile_runs_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestFilters(t *testing.T) {
+	keys := []Key{}
+	for _, id := range []string{"5", "1", "2", "3", "4", "9", "11"} {
+		keys = append(keys, Key{"id": json.Number(id)})
+	}
+	f, err := Filters(rowhash.Postgres{}, []rowhash.Column{{Name: "id", Kind: rowhash.KindInt}}, keys, "inventory.customers", 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"id" BETWEEN 1 AND 5 OR "id" IN (9,11)`; len(f) != 1 || f[0] != want {
+		t.Errorf("filters %q, want %q", f, want)
+	}
+	compound := []rowhash.Column{{Name: "customer_id", Kind: rowhash.KindInt}, {Name: "order_no", Kind: rowhash.KindText}}
+	f, err = Filters(rowhash.SQLServer{}, compound, []Key{{"customer_id": json.Number("7"), "order_no": "O'1"}}, "db.dbo.orders", 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `([customer_id] = 7 AND [order_no] = N'O''1')`; f[0] != want {
+		t.Errorf("compound filter %q, want %q", f[0], want)
+	}
+	// Many keys are split so each signal fits.
+	var many []Key
+	for i := 0; i < 400; i++ {
+		many = append(many, Key{"customer_id": json.Number("1"), "order_no": strings.Repeat("x", 10) + string(rune('a'+i%26))})
+	}
+	f, _ = Filters(rowhash.Postgres{}, compound, many, "inventory.orders", 2000)
+	for _, x := range f {
+		if n := len(SnapshotSignal("inventory.orders", x)); n > 2000 {
+			t.Errorf("signal of %d bytes exceeds 2000", n)
+		}
+	}
+	if len(f) < 2 {
+		t.Errorf("400 keys in %d signal(s), want a split", len(f))
+	}
+	if _, err := Filters(rowhash.Postgres{}, []rowhash.Column{{Name: "id", Kind: rowhash.KindInt}}, []Key{{"id": "x"}}, "c", 2000); err == nil {
+		t.Error("a non-integer value for an integer key was accepted")
+	}
+}

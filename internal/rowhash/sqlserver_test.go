@@ -1,0 +1,101 @@
+package rowhash
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/DATA-DOG/go-sqlmock"
+)
+
+// SQL Server's SQL is checked at the driver level only: no SQL Server
+// runs here, so these tests pin the conversions docs/drift.md promises
+// and that the catalog queries scan. It has not been run against a live
+// server.
+func TestSQLServerFieldConversions(t *testing.T) {
+	d := SQLServer{}
+	cases := []struct {
+		col  Column
+		want []string
+	}{
+		{Column{Name: "n", Type: "nvarchar", Kind: KindText}, []string{"COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)", "DATALENGTH("}},
+		{Column{Name: "c", Type: "nchar", Kind: KindText}, []string{"RTRIM("}},
+		{Column{Name: "m", Type: "money", Kind: KindDecimal}, []string{"CONVERT(varchar(60), [m], 2)", "REVERSE("}},
+		{Column{Name: "d", Type: "decimal", Kind: KindDecimal}, []string{"CONVERT(varchar(60), [d])", "PATINDEX('%[^0]%'"}},
+		{Column{Name: "t", Type: "datetime2", Kind: KindTimestamp}, []string{"DATEDIFF_BIG(microsecond", "DATEADD(nanosecond, 500, [t])"}},
+		{Column{Name: "t", Type: "datetime", Kind: KindTimestamp}, []string{"CAST(CAST([t] AS datetime2(3)) AS datetime2(7))"}},
+		{Column{Name: "o", Type: "datetimeoffset", Kind: KindTimestampTZ}, []string{"'1970-01-01 00:00:00 +00:00' AS datetimeoffset(7)"}},
+		{Column{Name: "u", Type: "uniqueidentifier", Kind: KindUUID}, []string{"LOWER(CONVERT(char(36), [u]))"}},
+		{Column{Name: "b", Type: "bit", Kind: KindBool}, []string{"WHEN 1 THEN 't' WHEN 0 THEN 'f'"}},
+		{Column{Name: "x]y", Type: "int", Kind: KindInt}, []string{"[x]]y]"}},
+	}
+	for _, tc := range cases {
+		got := d.Field(tc.col)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s %s: %s\nlacks %s", tc.col.Type, tc.col.Name, got, w)
+			}
+		}
+	}
+	enc := d.Encode([]Column{{Name: "a", Kind: KindInt}, {Name: "b", Kind: KindText, Type: "nvarchar"}})
+	if !strings.HasPrefix(enc, "CAST('' AS varchar(max)) + ISNULL(") || !strings.Contains(enc, " + '|' + ") {
+		t.Errorf("row encoding %s", enc)
+	}
+	agg := d.Aggregate(d.Hashed("dbo.t", []Column{{Name: "a", Kind: KindInt}}, []string{"1 AS bkt"}, "[a] > 0"))
+	for _, w := range []string{"COUNT_BIG(*)", "SUM(CAST(a AS bigint))", "CROSS APPLY (SELECT HASHBYTES('MD5',", "CAST(SUBSTRING(x.h, 1, 4) AS int) AS a", "WHERE [a] > 0"} {
+		if !strings.Contains(agg, w) {
+			t.Errorf("aggregate query lacks %s:\n%s", w, agg)
+		}
+	}
+}
+
+func TestSQLServerDescribe(t *testing.T) {
+	db, mock, err := sqlmock.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mock.ExpectQuery(`FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = @p1`).WithArgs("dbo", "orders").
+		WillReturnRows(sqlmock.NewRows([]string{"c", "t", "p"}).
+			AddRow("id", "int", -1).AddRow("code", "NVARCHAR", -1).AddRow("at", "datetime2", 7).AddRow("f", "float", -1))
+	mock.ExpectQuery(`CONSTRAINT_TYPE = 'PRIMARY KEY'`).WithArgs("dbo", "orders").
+		WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow("id").AddRow("code"))
+	mock.ExpectQuery(`sys.dm_db_partition_stats`).WithArgs("dbo", "orders").
+		WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(int64(1234)))
+	d, err := Describe(context.Background(), Side{DB: db, Dialect: SQLServer{}, Table: "orders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Columns) != 4 || d.Columns[1].Kind != KindText || d.Columns[1].Type != "nvarchar" || d.Columns[2].Scale != 7 {
+		t.Errorf("columns %+v", d.Columns)
+	}
+	if d.Columns[3].Kind != KindInvalid {
+		t.Errorf("float described as %s, want unsupported", d.Columns[3].Kind)
+	}
+	if strings.Join(d.Key, ",") != "id,code" || d.EstRows != 1234 {
+		t.Errorf("key %v, estimate %d", d.Key, d.EstRows)
+	}
+	if err := mock.ExpectationsWereMet(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A float column is refused with a message naming it and the way out.
+func TestPlanRejectsUnsupportedColumn(t *testing.T) {
+	db, mock, err := sqlmock.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mock.MatchExpectationsInOrder(false)
+	for range 2 {
+		mock.ExpectQuery(`INFORMATION_SCHEMA.COLUMNS`).WillReturnRows(sqlmock.NewRows([]string{"c", "t", "p"}).AddRow("id", "int", -1).AddRow("score", "float", -1))
+		mock.ExpectQuery(`PRIMARY KEY`).WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow("id"))
+		mock.ExpectQuery(`dm_db_partition_stats`).WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(int64(1)))
+	}
+	s := Side{DB: db, Dialect: SQLServer{}, Table: "dbo.t"}
+	_, err = NewPlan(context.Background(), s, s, PlanOptions{})
+	if err == nil || !strings.Contains(err.Error(), `"score"`) || !strings.Contains(err.Error(), "ignore_columns") {
+		t.Fatalf("error %v: want one naming score and ignore_columns", err)
+	}
+}
