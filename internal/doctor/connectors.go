@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
@@ -32,6 +33,18 @@ type connector struct {
 	typ     string
 	cfg     map[string]string
 	status  connect.Status
+
+	// patterns caches each list setting compiled, by key: matching a
+	// thousand tables must not compile the same regexes a thousand times.
+	mu       sync.Mutex
+	patterns map[string][]pattern
+}
+
+// pattern is one compiled list entry; rx is nil for Java syntax Go cannot
+// compile, which is then compared as text.
+type pattern struct {
+	rx   *regexp.Regexp
+	text string
 }
 
 func newConnector(cluster string, c connect.Connector) *connector {
@@ -127,16 +140,16 @@ func (c *connector) captures(db, schema, table string) bool {
 	if c.dialect() == config.DriverSQLServer {
 		ids = append(ids, db+"."+schema+"."+table)
 	}
-	if inc := c.cfg["schema.include.list"]; inc != "" && !matchAny(inc, []string{schema}) {
+	if c.cfg["schema.include.list"] != "" && !c.matchAny("schema.include.list", schema) {
 		return false
 	}
-	if exc := c.cfg["schema.exclude.list"]; exc != "" && matchAny(exc, []string{schema}) {
+	if c.cfg["schema.exclude.list"] != "" && c.matchAny("schema.exclude.list", schema) {
 		return false
 	}
-	if inc := c.cfg["table.include.list"]; inc != "" {
-		return matchAny(inc, ids)
+	if c.cfg["table.include.list"] != "" {
+		return c.matchAny("table.include.list", ids...)
 	}
-	if exc := c.cfg["table.exclude.list"]; exc != "" && matchAny(exc, ids) {
+	if c.cfg["table.exclude.list"] != "" && c.matchAny("table.exclude.list", ids...) {
 		return false
 	}
 	return true
@@ -183,12 +196,28 @@ func (c *connector) consumes(topic string) bool {
 			return true
 		}
 	}
-	if re := c.cfg["topics.regex"]; re != "" {
-		if rx, err := regexp.Compile(`^(?:` + re + `)$`); err == nil {
-			return rx.MatchString(topic)
-		}
+	if c.cfg["topics.regex"] == "" {
+		return false
 	}
-	return false
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ps, ok := c.patterns["topics.regex"]
+	if !ok {
+		// One expression, commas included, matched case-sensitively.
+		rx, err := regexp.Compile(`^(?:` + c.cfg["topics.regex"] + `)$`)
+		if err == nil {
+			ps = []pattern{{rx: rx}}
+		}
+		c.cache("topics.regex", ps)
+	}
+	return len(ps) == 1 && ps[0].rx.MatchString(topic)
+}
+
+func (c *connector) cache(key string, ps []pattern) {
+	if c.patterns == nil {
+		c.patterns = map[string][]pattern{}
+	}
+	c.patterns[key] = ps
 }
 
 // signalChannels are the enabled signal channels (Debezium's default is
@@ -274,26 +303,45 @@ func sameName(driver, a, b string) bool {
 	return a == b
 }
 
-func matchAny(list string, ids []string) bool {
-	for _, e := range splitList(list) {
-		rx, err := regexp.Compile(`(?i)^(?:` + e + `)$`)
-		if err != nil {
-			rx, err = regexp.Compile(`(?i)^(?:` + lookaround.ReplaceAllString(e, "") + `)$`)
-		}
+// matchAny reports whether one of the ids matches an entry of the list
+// setting key.
+func (c *connector) matchAny(key string, ids ...string) bool {
+	c.mu.Lock()
+	ps, ok := c.patterns[key]
+	if !ok {
+		ps = compileList(c.cfg[key])
+		c.cache(key, ps)
+	}
+	c.mu.Unlock()
+	for _, p := range ps {
 		for _, id := range ids {
-			if err != nil {
-				// Other Java-only syntax: fall back to comparing the text.
-				if strings.EqualFold(strings.ReplaceAll(e, `\.`, "."), id) {
-					return true
-				}
-				continue
+			if p.rx != nil && p.rx.MatchString(id) {
+				return true
 			}
-			if rx.MatchString(id) {
+			// Other Java-only syntax: compare the text.
+			if p.rx == nil && strings.EqualFold(strings.ReplaceAll(p.text, `\.`, "."), id) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// compileList compiles a Debezium filter list: comma separated, each
+// entry anchored at both ends and case-insensitive.
+func compileList(list string) []pattern {
+	var out []pattern
+	for _, e := range splitList(list) {
+		rx, err := regexp.Compile(`(?i)^(?:` + e + `)$`)
+		if err != nil {
+			rx, err = regexp.Compile(`(?i)^(?:` + lookaround.ReplaceAllString(e, "") + `)$`)
+		}
+		if err != nil {
+			rx = nil
+		}
+		out = append(out, pattern{rx: rx, text: e})
+	}
+	return out
 }
 
 // splitList splits a Connect list setting on commas, trimming blanks.

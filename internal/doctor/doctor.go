@@ -51,6 +51,9 @@ type run struct {
 	alive         map[string]*database.DB
 	// tablesOf caches each database's table listing.
 	tablesOf map[string][]schemaTable
+	// capturingOf caches capturing(t): coverage, capture, signal and
+	// sink matching all start from it.
+	capturingOf map[*config.Table][]*connector
 }
 
 type schemaTable struct{ schema, table string }
@@ -191,6 +194,23 @@ func dbNameOf(db *database.DB, c *connector) string {
 // capturing are the sources among sourcesOf(t.Source.Database) whose
 // filters select the table.
 func (r *run) capturing(t *config.Table) []*connector {
+	r.mu.Lock()
+	cached, ok := r.capturingOf[t]
+	r.mu.Unlock()
+	if ok {
+		return cached
+	}
+	out := r.findCapturing(t)
+	r.mu.Lock()
+	if r.capturingOf == nil {
+		r.capturingOf = map[*config.Table][]*connector{}
+	}
+	r.capturingOf[t] = out
+	r.mu.Unlock()
+	return out
+}
+
+func (r *run) findCapturing(t *config.Table) []*connector {
 	db := r.d.Databases[t.Source.Database]
 	if db == nil {
 		return nil
