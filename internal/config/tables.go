@@ -20,6 +20,10 @@ type Table struct {
 	Drift *Drift `yaml:"drift,omitempty"`
 	// Signal says how repairs reach the source connector.
 	Signal *Signal `yaml:"signal,omitempty"`
+
+	// driftOverride is the table's own drift section as written, kept so
+	// validation blames the table only for what it set itself.
+	driftOverride *Drift
 }
 
 // TableRef names a table in one of the configured databases.
@@ -55,6 +59,8 @@ func (t *Table) applyDefaults(global Drift) {
 	}
 	eff := global
 	if t.Drift != nil {
+		own := *t.Drift
+		t.driftOverride = &own
 		eff = t.Drift.over(global)
 	}
 	t.Drift = &eff
@@ -87,8 +93,8 @@ func (t *Table) validate(v *validator, p string, dbs map[string]*Database, c *Co
 			}
 		}
 	}
-	if t.Drift != nil {
-		t.Drift.validate(v, p+".drift")
+	if t.driftOverride != nil {
+		t.driftOverride.validate(v, p+".drift")
 	}
 	if s := t.Signal; s != nil {
 		if s.Connector == "" {
