@@ -332,8 +332,9 @@ func amAlerts(ctx context.Context, amURL string, filter ...string) ([]map[string
 // auditRecord is the part of a remediation audit record the test reads.
 type auditRecord struct {
 	Alert struct {
-		Name   string            `json:"name"`
-		Labels map[string]string `json:"labels"`
+		Name     string            `json:"name"`
+		Labels   map[string]string `json:"labels"`
+		StartsAt time.Time         `json:"starts_at"`
 	} `json:"alert"`
 	Rule       string            `json:"rule"`
 	Phase      string            `json:"phase"`
