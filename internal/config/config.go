@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -194,9 +195,8 @@ func locate(root *yaml.Node, path string) int {
 				}
 			}
 		case m[2] != "" && n.Kind == yaml.SequenceNode:
-			var idx int
-			fmt.Sscan(m[2], &idx)
-			if idx < len(n.Content) {
+			// m[2] matched \d+, so Atoi cannot fail short of overflow.
+			if idx, err := strconv.Atoi(m[2]); err == nil && idx < len(n.Content) {
 				next = n.Content[idx]
 			}
 		}

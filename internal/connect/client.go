@@ -139,7 +139,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return status, fmt.Errorf("%w (gave up waiting to retry: %v)", err, ctx.Err())
+			return status, fmt.Errorf("%w (gave up waiting to retry: %w)", err, ctx.Err())
 		case <-t.C:
 		}
 		if wait *= 2; c.retry.Max > 0 && wait > c.retry.Max {
