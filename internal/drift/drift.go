@@ -354,7 +354,7 @@ func compare(ctx context.Context, plan *rowhash.Plan, keys map[string]reconcile.
 			side, cols := sideOf(plan, i)
 			kc := keyCols(plan, i)
 			d := side.Dialect
-			cond, err := reconcile.KeyCondition(d, kc, list)
+			cond, err := reconcile.KeyLookup(d, kc, list)
 			if err != nil {
 				return err
 			}

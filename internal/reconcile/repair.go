@@ -202,6 +202,44 @@ func Filters(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key, collection
 	return out, nil
 }
 
+// KeyLookup is a WHERE condition matching keys as one semi-join against
+// a VALUES list (planned as a hash or index join, where a long OR list
+// would be planned term by term). Non-integer key columns are compared
+// by their text form (Dialect.Text), which is how keys are read.
+func KeyLookup(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key) (string, error) {
+	if len(keys) == 0 {
+		return "1 = 0", nil
+	}
+	var rows []string
+	for _, k := range keys {
+		vals := make([]string, len(keyCols))
+		for i, c := range keyCols {
+			v, ok := k[c.Name]
+			if !ok || v == nil {
+				return "", fmt.Errorf("key %v: no value for %s", k, c.Name)
+			}
+			lit, err := literal(d, c, v)
+			if err != nil {
+				return "", err
+			}
+			vals[i] = lit
+		}
+		rows = append(rows, "("+strings.Join(vals, ", ")+")")
+	}
+	names := make([]string, len(keyCols))
+	conds := make([]string, len(keyCols))
+	for i, c := range keyCols {
+		names[i] = fmt.Sprintf("cdc_k%d", i)
+		col := d.QuoteIdent(c.Name)
+		if c.Kind != rowhash.KindInt {
+			col = d.Text(c)
+		}
+		conds[i] = fmt.Sprintf("cdc_v.cdc_k%d = %s", i, col)
+	}
+	return fmt.Sprintf("EXISTS (SELECT 1 FROM (VALUES %s) cdc_v(%s) WHERE %s)",
+		strings.Join(rows, ", "), strings.Join(names, ", "), strings.Join(conds, " AND ")), nil
+}
+
 // KeyCondition is a WHERE condition matching exactly keys, in d's SQL.
 func KeyCondition(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key) (string, error) {
 	return filter(d, keyCols, keys)

@@ -192,17 +192,18 @@ func (p Postgres) Sample(table string, estRows int64, n int, cols []string, cond
 		where = " WHERE " + cond
 	}
 	// Small tables: a random top-n over all rows is cheap and exact.
-	// Large ones: BERNOULLI reads every page but evaluates the select
-	// list on sampled rows only; the percentage oversamples by 2× so
-	// LIMIT usually fills.
+	// Large ones: SYSTEM sampling reads only the sampled pages (rows of
+	// one page come together, which a drift estimate tolerates; BERNOULLI
+	// would read every page on every scrape). It oversamples 4× and keeps
+	// a random n.
 	if estRows < 50000 {
 		return sel + where + " ORDER BY random() LIMIT " + strconv.Itoa(n)
 	}
-	pct := 200 * float64(n) / float64(estRows)
+	pct := 400 * float64(n) / float64(estRows)
 	if pct > 100 {
 		pct = 100
 	}
-	return sel + " TABLESAMPLE BERNOULLI(" + strconv.FormatFloat(pct, 'f', 6, 64) + ")" + where + " LIMIT " + strconv.Itoa(n)
+	return sel + " TABLESAMPLE SYSTEM(" + strconv.FormatFloat(pct, 'f', 6, 64) + ")" + where + " ORDER BY random() LIMIT " + strconv.Itoa(n)
 }
 
 func (Postgres) Aggregate(hashed string) string {
