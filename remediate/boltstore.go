@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -17,64 +18,113 @@ var (
 	bucketAudit  = []byte("audit")
 )
 
-// BoltStore is the embedded store: one bbolt file, one process. Writes
-// from concurrent requests are batched into shared transactions, so a
-// burst of notifications costs a few fsyncs rather than one each.
+// BoltStore is the embedded store: two bbolt files, one process. The
+// receiver writes only to the inbox file (which episodes were seen, and
+// the queue); the workers' claims, outcomes, safety state and audit trail
+// go to the state file. Each file has its own write lock and fsync, so a
+// busy queue never makes Alertmanager wait, and concurrent writes to a
+// file are batched into shared transactions.
 type BoltStore struct {
-	db *bolt.DB
+	inbox *bolt.DB
+	db    *bolt.DB
 }
 
-// OpenBolt opens (or creates) the store file at path. bbolt locks the file,
-// so a second process on the same path waits, then fails with a timeout.
-func OpenBolt(path string) (*BoltStore, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+var bucketSeen = []byte("seen")
+
+// InboxPath is the receiver's file beside the state file at path.
+func InboxPath(path string) string { return strings.TrimSuffix(path, ".db") + "-inbox.db" }
+
+func openBoltFile(path string) (*bolt.DB, error) {
+	// The freelist is rebuilt on open instead of written on every
+	// commit: both files are write-heavy and small.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("opening remediation store %s: %w", path, err)
 	}
-	s := &BoltStore{db: db}
-	if err := db.Update(s.init); err != nil {
+	return db, nil
+}
+
+// OpenBolt opens (or creates) the store at path and its inbox beside it.
+// bbolt locks the files, so a second process on the same path waits,
+// then fails with a timeout.
+func OpenBolt(path string) (*BoltStore, error) {
+	db, err := openBoltFile(path)
+	if err != nil {
+		return nil, err
+	}
+	inbox, err := openBoltFile(InboxPath(path))
+	if err != nil {
 		db.Close()
+		return nil, err
+	}
+	// Workers wait on each state commit in turn; the default 10 ms
+	// gathering delay would bound them to a few hundred jobs a second.
+	db.MaxBatchDelay = 2 * time.Millisecond
+	s := &BoltStore{inbox: inbox, db: db}
+	if err := s.init(); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("initialising remediation store %s: %w", path, err)
 	}
 	return s, nil
 }
 
-// init creates the buckets and puts back in the queue every job a
-// previous process had claimed: the file lock says that process is gone,
-// and its job may not have run. Acting twice is then possible only if it
+// init creates the buckets and makes every job a previous process had
+// claimed claimable again: the file lock says that process is gone, and
+// its job may not have run. Acting twice is then possible only if it
 // died between acting and recording, and the live-state check before
 // every action turns most of those into not_needed.
-func (s *BoltStore) init(tx *bolt.Tx) error {
-	for _, b := range [][]byte{bucketJobs, bucketQueue, bucketSafety, bucketAudit} {
-		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-			return err
-		}
-	}
-	jobs, queue := tx.Bucket(bucketJobs), tx.Bucket(bucketQueue)
-	var orphans []*Job
-	err := jobs.ForEach(func(k, v []byte) error {
-		var j Job
-		if err := json.Unmarshal(v, &j); err != nil {
-			return fmt.Errorf("job %q: %w", k, err)
-		}
-		if j.State == StateRunning {
-			orphans = append(orphans, &j)
+func (s *BoltStore) init() error {
+	err := s.inbox.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketSeen, bucketQueue} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	for _, j := range orphans {
-		j.State, j.Owner, j.LeaseUntil = StatePending, "", time.Time{}
-		if err := putJob(jobs, j); err != nil {
+	var orphans []*Job
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketJobs, bucketSafety, bucketAudit} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		jobs := tx.Bucket(bucketJobs)
+		err := jobs.ForEach(func(k, v []byte) error {
+			var j Job
+			if err := json.Unmarshal(v, &j); err != nil {
+				return fmt.Errorf("job %q: %w", k, err)
+			}
+			if j.State == StateRunning {
+				orphans = append(orphans, &j)
+			}
+			return nil
+		})
+		if err != nil {
 			return err
 		}
-		if err := push(queue, j.Key); err != nil {
-			return err
+		for _, j := range orphans {
+			j.State, j.Owner, j.LeaseUntil = StatePending, "", time.Time{}
+			if err := putJob(jobs, j); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil || len(orphans) == 0 {
+		return err
 	}
-	return nil
+	return s.inbox.Update(func(tx *bolt.Tx) error {
+		for _, j := range orphans {
+			if err := push(tx.Bucket(bucketQueue), j); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func itob(n uint64) []byte {
@@ -103,56 +153,82 @@ func getJob(b *bolt.Bucket, key []byte) (*Job, error) {
 	return &j, nil
 }
 
-func push(queue *bolt.Bucket, key string) error {
+// push appends a job to the inbox queue.
+func push(queue *bolt.Bucket, j *Job) error {
 	seq, err := queue.NextSequence()
 	if err != nil {
 		return err
 	}
-	return queue.Put(itob(seq), []byte(key))
+	v, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	return queue.Put(itob(seq), v)
+}
+
+// claimable says whether a job in the state file may be (re)started:
+// unknown there, left pending by a dead process, or finished without
+// acting for a reason that may pass.
+func claimable(j *Job) bool {
+	return j == nil || j.State == StatePending || (j.State == StateDone && j.Retry)
 }
 
 // Enqueue implements Store. Repeats of known episodes, half the traffic in
-// a typical burst, are answered from a read transaction without writing.
+// a typical burst, are answered from read transactions without writing.
 func (s *BoltStore) Enqueue(ctx context.Context, jobs []*Job) (int, error) {
 	if len(jobs) == 0 {
 		return 0, nil
 	}
 	var fresh []*Job
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketJobs)
+	reopen := map[string]bool{}
+	err := s.inbox.View(func(tx *bolt.Tx) error {
+		seen := tx.Bucket(bucketSeen)
 		for _, j := range jobs {
-			old, err := getJob(b, []byte(j.Key))
-			if err != nil {
-				return err
-			}
-			if old == nil || (old.State == StateDone && old.Retry) {
+			if seen.Get([]byte(j.Key)) == nil {
 				fresh = append(fresh, j)
 			}
 		}
 		return nil
 	})
-	if err != nil || len(fresh) == 0 {
+	if err != nil {
 		return 0, err
 	}
+	if len(fresh) < len(jobs) {
+		// Seen before: queue again only what finished with a retryable
+		// outcome. Claim re-checks, so a race here cannot act twice.
+		err = s.db.View(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketJobs)
+			for _, j := range jobs {
+				old, err := getJob(b, []byte(j.Key))
+				if err != nil {
+					return err
+				}
+				if old != nil && old.State == StateDone && old.Retry {
+					fresh = append(fresh, j)
+					reopen[j.Key] = true
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	if len(fresh) == 0 {
+		return 0, nil
+	}
 	var n int
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err = s.inbox.Batch(func(tx *bolt.Tx) error {
 		n = 0
-		b, queue := tx.Bucket(bucketJobs), tx.Bucket(bucketQueue)
+		seen, queue := tx.Bucket(bucketSeen), tx.Bucket(bucketQueue)
 		for _, j := range fresh {
-			old, err := getJob(b, []byte(j.Key))
-			if err != nil {
+			if seen.Get([]byte(j.Key)) != nil && !reopen[j.Key] {
+				continue // queued by a concurrent request
+			}
+			if err := seen.Put([]byte(j.Key), []byte{1}); err != nil {
 				return err
 			}
-			if old != nil && !(old.State == StateDone && old.Retry) {
-				continue
-			}
-			nj := *j
-			nj.State, nj.Outcome, nj.Retry, nj.Owner = StatePending, "", false, ""
-			nj.LeaseUntil, nj.FinishedAt = time.Time{}, time.Time{}
-			if err := putJob(b, &nj); err != nil {
-				return err
-			}
-			if err := push(queue, nj.Key); err != nil {
+			if err := push(queue, j); err != nil {
 				return err
 			}
 			n++
@@ -165,32 +241,59 @@ func (s *BoltStore) Enqueue(ctx context.Context, jobs []*Job) (int, error) {
 	return n, nil
 }
 
-// Claim implements Store. One process owns the file, so a lease never
-// needs to be taken over while it runs; it only marks the job.
+// Claim implements Store. One process owns the files, so a lease never
+// needs to be taken over while it runs; it only marks the job. The job
+// is marked running in the state file before it leaves the inbox, so a
+// crash in between leaves it claimable rather than lost.
 func (s *BoltStore) Claim(ctx context.Context, owner string, n int, now time.Time, lease time.Duration) ([]*Job, error) {
+	type entry struct {
+		seq []byte
+		job *Job
+	}
+	var entries []entry
+	err := s.inbox.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketQueue).Cursor()
+		for k, v := c.First(); k != nil && len(entries) < n; k, v = c.Next() {
+			var j Job
+			if err := json.Unmarshal(v, &j); err != nil {
+				return fmt.Errorf("queued job %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			entries = append(entries, entry{append([]byte(nil), k...), &j})
+		}
+		return nil
+	})
+	if err != nil || len(entries) == 0 {
+		return nil, err
+	}
 	var out []*Job
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err = s.db.Batch(func(tx *bolt.Tx) error {
 		out = out[:0]
-		b, queue := tx.Bucket(bucketJobs), tx.Bucket(bucketQueue)
-		var taken [][]byte
-		c := queue.Cursor()
-		for k, v := c.First(); k != nil && len(out) < n; k, v = c.Next() {
-			taken = append(taken, append([]byte(nil), k...))
-			j, err := getJob(b, v)
+		b := tx.Bucket(bucketJobs)
+		for _, e := range entries {
+			old, err := getJob(b, []byte(e.job.Key))
 			if err != nil {
 				return err
 			}
-			if j == nil || j.State != StatePending {
+			if !claimable(old) {
 				continue
 			}
+			j := *e.job
 			j.State, j.Owner, j.LeaseUntil = StateRunning, owner, now.Add(lease)
-			if err := putJob(b, j); err != nil {
+			j.Outcome, j.Retry, j.FinishedAt = "", false, time.Time{}
+			if err := putJob(b, &j); err != nil {
 				return err
 			}
-			out = append(out, j)
+			out = append(out, &j)
 		}
-		for _, k := range taken {
-			if err := queue.Delete(k); err != nil {
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claiming remediation jobs: %w", err)
+	}
+	err = s.inbox.Batch(func(tx *bolt.Tx) error {
+		q := tx.Bucket(bucketQueue)
+		for _, e := range entries {
+			if err := q.Delete(e.seq); err != nil {
 				return err
 			}
 		}
@@ -209,6 +312,17 @@ func (s *BoltStore) Finish(ctx context.Context, job *Job, rec *Record) error {
 		j.State, j.Owner, j.LeaseUntil = StateDone, "", time.Time{}
 		if err := putJob(tx.Bucket(bucketJobs), &j); err != nil {
 			return err
+		}
+		if m := job.Healthy; m != nil {
+			sb := tx.Bucket(bucketSafety)
+			var t TargetState
+			if err := getJSON(sb, m.Key, &t); err != nil {
+				return err
+			}
+			t.HealthySince = m.At
+			if err := putJSON(sb, m.Key, &t); err != nil {
+				return err
+			}
 		}
 		if rec == nil {
 			return nil
@@ -311,4 +425,10 @@ func (s *BoltStore) Audit(ctx context.Context, q AuditQuery) ([]Record, error) {
 }
 
 // Close implements Store.
-func (s *BoltStore) Close() error { return s.db.Close() }
+func (s *BoltStore) Close() error {
+	err := s.db.Close()
+	if ierr := s.inbox.Close(); err == nil {
+		err = ierr
+	}
+	return err
+}

@@ -428,13 +428,7 @@ func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, 
 		return false
 	}
 	rec.Outcome = OutcomeSuccess
-	healthy := e.now()
-	if err := e.store.Safety(ctx, prefix+breakerKey, prefix+safetyKey(rule.cfg.Name, action, t.key()), func(_ *Breaker, ts *TargetState) error {
-		ts.HealthySince = healthy
-		return nil
-	}); err != nil {
-		e.logger.Error("recording a healthy target", "target", t.key(), "err", err)
-	}
+	j.Healthy = &HealthyMark{Key: prefix + safetyKey(rule.cfg.Name, action, t.key()), At: e.now()}
 	return false
 }
 

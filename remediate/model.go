@@ -74,6 +74,16 @@ type Job struct {
 	Owner      string    `json:"owner,omitempty"`
 	LeaseUntil time.Time `json:"lease_until,omitempty"`
 	FinishedAt time.Time `json:"finished_at,omitempty"`
+
+	// Healthy, when set on Finish, marks a target healthy in the same
+	// transaction (saves a commit per successful action).
+	Healthy *HealthyMark `json:"-"`
+}
+
+// HealthyMark records that a target was seen healthy at At.
+type HealthyMark struct {
+	Key string
+	At  time.Time
 }
 
 // JobKey names one episode's job for one rule and phase.

@@ -174,6 +174,13 @@ func (s *PostgresStore) Finish(ctx context.Context, job *Job, rec *Record) error
 			WHERE key = $1`, j.Key, raw, j.Outcome, j.Retry, j.FinishedAt); err != nil {
 			return err
 		}
+		if m := job.Healthy; m != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO cdc_sentinel_remediation_safety (key, state) VALUES ($1, jsonb_build_object('healthy_since', $2::text))
+				ON CONFLICT (key) DO UPDATE SET state = cdc_sentinel_remediation_safety.state || jsonb_build_object('healthy_since', $2::text)`,
+				m.Key, m.At.UTC().Format(time.RFC3339Nano)); err != nil {
+				return err
+			}
+		}
 		if rec == nil {
 			return nil
 		}

@@ -21,8 +21,9 @@ type Store interface {
 	// Claim leases up to n pending jobs, oldest first, to owner until
 	// now+lease; jobs whose lease ran out are pending again.
 	Claim(ctx context.Context, owner string, n int, now time.Time, lease time.Duration) ([]*Job, error)
-	// Finish marks a job done with job.Outcome and job.Retry, and appends
-	// rec (when not nil) to the audit trail, in one transaction.
+	// Finish marks a job done with job.Outcome and job.Retry, appends
+	// rec (when not nil) to the audit trail and applies job.Healthy
+	// (when set) to its target's safety state, in one transaction.
 	Finish(ctx context.Context, job *Job, rec *Record) error
 	// Job returns the job with key, or nil.
 	Job(ctx context.Context, key string) (*Job, error)
