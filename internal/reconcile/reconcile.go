@@ -32,10 +32,12 @@ type Options struct {
 	// Parallel is how many segments are compared at once while drilling
 	// down; each runs one query per side concurrently (default 2).
 	Parallel int
-	// ScanParallel is how many key-range chunks each side's first-level
-	// scan is split into (default 1). Hashing is CPU-bound: more chunks
-	// help only with idle cores, and a partial range may be read through
-	// the index instead of one sequential scan.
+	// ScanParallel is how many parts each side's first-level scan is
+	// split into, all run at once. 0 (the default) lets PostgreSQL decide
+	// as for its own parallel scans (see rowhash.Postgres.Chunks); SQL
+	// Server parallelises one query itself, so there it means 1. On
+	// PostgreSQL parts are storage ranges; elsewhere, ranges of an
+	// integer leading key.
 	ScanParallel int
 	// LeafRows is the bucket size below which rows are fetched rather
 	// than split further (default 2000).
@@ -56,9 +58,6 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.Parallel <= 0 {
 		o.Parallel = 2
-	}
-	if o.ScanParallel <= 0 {
-		o.ScanParallel = 1
 	}
 	if o.LeafRows <= 0 {
 		o.LeafRows = 2000
@@ -245,88 +244,121 @@ func (r *Reconciler) firstLevel(ctx context.Context) ([]segment, error) {
 	est := max(r.plan.EstRows, 1)
 	nb := int(min(max(est/int64(r.opts.LeafRows), 1), int64(r.opts.MaxBuckets)))
 	if r.keyCols[0][0].Kind == rowhash.KindInt {
+		r.report.Mode = "range"
 		lo, hi, empty, err := r.bounds(ctx)
 		if err != nil {
 			return nil, err
 		}
 		if empty {
-			r.report.Mode = "range"
 			return nil, nil
 		}
-		r.report.Mode = "range"
 		span := hi - lo
-		if span <= 0 {
-			// The key range does not fit in int64 arithmetic: fall back.
-			return r.firstLevelHash(ctx, nb)
-		}
-		width := max((span+int64(nb)-1)/int64(nb), 1)
-		root := segment{ranged: true, lo: lo, hi: hi}
-		// Contiguous chunks let each side scan in parallel.
-		chunks := r.opts.ScanParallel
-		nbActual := (span + width - 1) / width
-		if int64(chunks) > nbActual {
-			chunks = int(nbActual)
-		}
-		perChunk := (nbActual + int64(chunks) - 1) / int64(chunks)
-		var mu sync.Mutex
-		all := map[int64]*segment{}
-		g, gctx := errgroup.WithContext(ctx)
-		done := 0
-		total := chunks * 2
-		for c := 0; c < chunks; c++ {
-			clo := root.lo + int64(c)*perChunk*width
-			chi := min(clo+perChunk*width, root.hi)
-			if clo >= chi {
-				continue
+		if span > 0 {
+			width := max((span+int64(nb)-1)/int64(nb), 1)
+			var bucket [2]string
+			for i := range bucket {
+				bucket[i] = fmt.Sprintf("(%s - %d) / %d", r.lead[i], lo, width)
 			}
-			for side := 0; side < 2; side++ {
-				g.Go(func() error {
-					seg := segment{ranged: true, lo: clo, hi: chi}
-					if chunks == 1 {
-						// The whole table: no condition, so a sequential scan.
-						seg.ranged = false
-					}
-					bucket := fmt.Sprintf("(%s - %d) / %d", r.lead[side], root.lo, width)
-					sums, err := r.aggregate(gctx, side, seg, bucket)
-					if err != nil {
-						return err
-					}
-					mu.Lock()
-					defer mu.Unlock()
-					for b, s := range sums {
-						sg := all[b]
-						if sg == nil {
-							sg = &segment{ranged: true, lo: root.lo + b*width, hi: min(root.lo+(b+1)*width, root.hi)}
-							all[b] = sg
-						}
-						if side == 0 {
-							sg.src = s
-						} else {
-							sg.tgt = s
-						}
-					}
-					done++
-					r.progress(Progress{Phase: "scan", Done: done, Total: total})
-					return nil
-				})
-			}
+			return r.scan(ctx, bucket, &keyRange{lo: lo, hi: hi}, func(b int64) segment {
+				return segment{ranged: true, lo: lo + b*width, hi: min(lo+(b+1)*width, hi)}
+			})
 		}
-		if err := g.Wait(); err != nil {
-			return nil, err
-		}
-		return sortedSegments(all), nil
+		// The key range does not fit in int64 arithmetic: fall back.
 	}
-	return r.firstLevelHash(ctx, nb)
-}
-
-func (r *Reconciler) firstLevelHash(ctx context.Context, nb int) ([]segment, error) {
 	r.report.Mode = "hash"
-	b := bits.Len(uint(nb - 1))
-	mask := int32(1<<b - 1)
+	mask := int32(1<<bits.Len(uint(nb-1)) - 1)
 	if mask == 0 {
 		mask = 1
 	}
-	return r.splitOne(ctx, segment{}, mask, "scan")
+	var bucket [2]string
+	for i := range bucket {
+		side, _ := r.side(i)
+		bucket[i] = fmt.Sprintf("(%s & %d)", side.Dialect.KeyHash(r.keyEnc[i]), mask)
+	}
+	return r.scan(ctx, bucket, nil, func(b int64) segment { return segment{mask: mask, val: int32(b)} })
+}
+
+type keyRange struct{ lo, hi int64 }
+
+// scan is the first level: every row of both sides summed per bucket.
+// Each side's scan is split into parts (scanParts) run at once; a
+// bucket's sums from several parts add up.
+func (r *Reconciler) scan(ctx context.Context, bucket [2]string, kr *keyRange, seg func(b int64) segment) ([]segment, error) {
+	var parts [2][]string
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range parts {
+		g.Go(func() (err error) {
+			parts[i], err = r.scanParts(gctx, i, kr)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	all := map[int64]*segment{}
+	done, total := 0, len(parts[0])+len(parts[1])
+	g, gctx = errgroup.WithContext(ctx)
+	for i := range parts {
+		for _, cond := range parts[i] {
+			g.Go(func() error {
+				sums, err := r.aggregateWhere(gctx, i, cond, bucket[i])
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for b, s := range sums {
+					sg := all[b]
+					if sg == nil {
+						c := seg(b)
+						sg = &c
+						all[b] = sg
+					}
+					dst := &sg.src
+					if i == 1 {
+						dst = &sg.tgt
+					}
+					dst.Count += s.Count
+					dst.A += s.A
+					dst.B += s.B
+				}
+				done++
+				r.progress(Progress{Phase: "scan", Done: done, Total: total})
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return sortedSegments(all), nil
+}
+
+// scanParts splits side i's full scan: into storage ranges where the
+// dialect can (rowhash.Chunker), else into ScanParallel ranges of the
+// leading key when there is one (kr), else not at all.
+func (r *Reconciler) scanParts(ctx context.Context, i int, kr *keyRange) ([]string, error) {
+	side, _ := r.side(i)
+	if c, ok := side.Dialect.(rowhash.Chunker); ok {
+		r.queries.Add(1)
+		parts, err := c.Chunks(ctx, side.DB, side.Table, r.opts.ScanParallel)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sideName(i), err)
+		}
+		return parts, nil
+	}
+	n := int64(max(r.opts.ScanParallel, 1))
+	if kr == nil || n == 1 || kr.hi-kr.lo < n {
+		return []string{""}, nil
+	}
+	parts := make([]string, n)
+	for c := range n {
+		lo := kr.lo + (kr.hi-kr.lo)*c/n
+		hi := kr.lo + (kr.hi-kr.lo)*(c+1)/n
+		parts[c] = r.cond(i, segment{ranged: true, lo: lo, hi: hi})
+	}
+	return parts, nil
 }
 
 func sortedSegments(m map[int64]*segment) []segment {
@@ -381,8 +413,14 @@ func sideName(i int) string {
 
 // aggregate returns per-bucket sums of seg's rows on one side.
 func (r *Reconciler) aggregate(ctx context.Context, i int, seg segment, bucket string) (map[int64]rowhash.Sum, error) {
+	return r.aggregateWhere(ctx, i, r.cond(i, seg), bucket)
+}
+
+// aggregateWhere returns per-bucket sums of the rows matching cond on
+// one side.
+func (r *Reconciler) aggregateWhere(ctx context.Context, i int, cond, bucket string) (map[int64]rowhash.Sum, error) {
 	side, cols := r.side(i)
-	q := side.Dialect.Aggregate(side.Dialect.Hashed(side.Table, cols, []string{bucket + " AS bkt"}, r.cond(i, seg)))
+	q := side.Dialect.Aggregate(side.Dialect.Hashed(side.Table, cols, []string{bucket + " AS bkt"}, cond))
 	r.queries.Add(1)
 	rows, err := side.DB.QueryContext(ctx, q)
 	if err != nil {

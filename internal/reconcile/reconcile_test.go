@@ -115,7 +115,9 @@ func TestReconcileFindsEveryKindOfDifference(t *testing.T) {
 	exec(t, p.tgt, `UPDATE `+p.name+` SET ts = ts + interval '1 microsecond' WHERE id = 1234`)
 	exec(t, p.tgt, `UPDATE `+p.name+` SET name = 'Zoe 3000' WHERE id = 3000`)
 
-	for _, opts := range []Options{{}, {LeafRows: 16, Parallel: 3}} {
+	// ScanParallel 4 splits each side's first-level scan into storage
+	// ranges: every row must still be counted exactly once.
+	for _, opts := range []Options{{}, {LeafRows: 16, Parallel: 3}, {ScanParallel: 4}} {
 		rep := p.run(t, opts)
 		if got, want := keyStrings(rep.MissingInTarget, "id"), []string{"1", "2500", "4999"}; !slices.Equal(got, want) {
 			t.Errorf("leaf %d: missing %v, want %v", opts.LeafRows, got, want)
@@ -143,10 +145,13 @@ func TestReconcileCompoundTextKey(t *testing.T) {
 	exec(t, p.tgt, `DELETE FROM `+p.name+` WHERE seq = 7`)
 	exec(t, p.tgt, `UPDATE `+p.name+` SET v = 'changed' WHERE seq = 8`)
 	exec(t, p.tgt, `INSERT INTO `+p.name+` VALUES ('a|b', -1, 'extra')`)
-	for _, opts := range []Options{{}, {LeafRows: 8}} {
+	for _, opts := range []Options{{}, {LeafRows: 8}, {ScanParallel: 3}} {
 		rep := p.run(t, opts)
 		if rep.Mode != "hash" {
 			t.Errorf("mode %s, want hash", rep.Mode)
+		}
+		if rep.RowsSource != 3000 || rep.RowsTarget != 3000 {
+			t.Errorf("scan parallel %d: rows %d/%d, want 3000/3000", opts.ScanParallel, rep.RowsSource, rep.RowsTarget)
 		}
 		if got := keyStrings(rep.MissingInTarget, "region", "seq"); !slices.Equal(got, []string{"a/7"}) {
 			t.Errorf("missing %v", got)
