@@ -1,0 +1,75 @@
+package remediate
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+)
+
+// A reload builds a new engine from the same Host: the metrics stay
+// registered once and keep counting, and the store stays open (a second
+// bbolt open of the same file in one process would block).
+func TestReloadKeepsMetricsAndStore(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	host, err := NewHost(reg, nil, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewHost(reg, nil, t.TempDir()); err != nil {
+		t.Fatalf("registering the metrics twice on one registry: %v", err)
+	}
+	fc := newFakeConnect()
+	fc.set("sink", connect.StateRunning, connect.TaskInfo{ID: 0, State: connect.StateRunning})
+	cfg := parseConfig(t, restartTaskRule)
+	deps := Dependencies{Clusters: map[string]Connect{"main": fc}}
+	ctx := context.Background()
+
+	first, err := host.Engine(ctx, cfg.Remediation, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-time.Minute)
+	msg := func() *Message {
+		m, err := DecodeMessage(strings.NewReader(`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"CDCConnectorTaskFailed","severity":"critical","connector":"sink","task":"0"},"startsAt":"` + start.Format(time.RFC3339Nano) + `"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if _, err := first.Receive(ctx, msg()); err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan *Engine)
+	go func() {
+		second, err := host.Engine(ctx, cfg.Remediation, deps) // the reload
+		if err != nil {
+			t.Error(err)
+		}
+		done <- second
+	}()
+	var second *Engine
+	select {
+	case second = <-done:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the reloaded engine could not open the store")
+	}
+	first.Close()
+	defer second.Close()
+	// The same episode again after the reload: already known.
+	if n, err := second.Receive(ctx, msg()); err != nil || n != 0 {
+		t.Fatalf("after reload: queued %d, %v; want 0 (known episode)", n, err)
+	}
+	if got := testutil.ToFloat64(host.Metrics().alertsReceived.WithLabelValues("firing")); got != 2 {
+		t.Fatalf("alerts received across the reload = %v, want 2", got)
+	}
+	if n, err := testutil.GatherAndCount(reg, "cdc_remediation_alerts_received_total"); err != nil || n != 2 {
+		t.Fatalf("gathered %d series, %v", n, err)
+	}
+}
