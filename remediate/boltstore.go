@@ -225,7 +225,7 @@ func (s *BoltStore) Enqueue(ctx context.Context, jobs []*Job) (int, error) {
 			if seen.Get([]byte(j.Key)) != nil && !reopen[j.Key] {
 				continue // queued by a concurrent request
 			}
-			if err := seen.Put([]byte(j.Key), []byte{1}); err != nil {
+			if err := seen.Put([]byte(j.Key), itob(uint64(j.ReceivedAt.Unix()))); err != nil {
 				return err
 			}
 			if err := push(queue, j); err != nil {
@@ -431,4 +431,71 @@ func (s *BoltStore) Close() error {
 		err = ierr
 	}
 	return err
+}
+
+// Prune implements Store.
+func (s *BoltStore) Prune(ctx context.Context, before time.Time) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var old [][]byte
+		err := tx.Bucket(bucketJobs).ForEach(func(k, v []byte) error {
+			var j Job
+			if json.Unmarshal(v, &j) == nil && j.State == StateDone && j.FinishedAt.Before(before) {
+				old = append(old, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		c := tx.Bucket(bucketAudit).Cursor()
+		var oldAudit [][]byte
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var r Record
+			if json.Unmarshal(v, &r) != nil || !r.FinishedAt.Before(before) {
+				break // ids grow with time
+			}
+			oldAudit = append(oldAudit, append([]byte(nil), k...))
+		}
+		for _, k := range old {
+			if err := tx.Bucket(bucketJobs).Delete(k); err != nil {
+				return err
+			}
+		}
+		for _, k := range oldAudit {
+			if err := tx.Bucket(bucketAudit).Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(old) + len(oldAudit)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("pruning the remediation store: %w", err)
+	}
+	err = s.inbox.Update(func(tx *bolt.Tx) error {
+		seen := tx.Bucket(bucketSeen)
+		var old [][]byte
+		cut := uint64(before.Unix())
+		err := seen.ForEach(func(k, v []byte) error {
+			if len(v) == 8 && binary.BigEndian.Uint64(v) < cut {
+				old = append(old, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := seen.Delete(k); err != nil {
+				return err
+			}
+		}
+		n += len(old)
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("pruning the remediation inbox: %w", err)
+	}
+	return n, nil
 }

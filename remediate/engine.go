@@ -234,6 +234,7 @@ func (e *Engine) run(ctx context.Context) {
 	tick := time.NewTicker(e.pollInterval)
 	defer tick.Stop()
 	e.refreshCircuit(ctx)
+	var lastPrune time.Time
 	for {
 		if free := cap(slots) - len(slots); free > 0 {
 			jobs, err := e.store.Claim(ctx, e.replica, free, e.now(), e.lease)
@@ -263,6 +264,14 @@ func (e *Engine) run(ctx context.Context) {
 		case <-e.wake:
 		case <-tick.C:
 			e.refreshCircuit(ctx)
+			if now := e.now(); now.Sub(lastPrune) >= time.Hour {
+				lastPrune = now
+				if n, err := e.store.Prune(ctx, now.Add(-Retention)); err != nil {
+					e.logger.Error("pruning the remediation store", "err", err)
+				} else if n > 0 {
+					e.logger.Info("pruned the remediation store", "entries", n, "retention", Retention)
+				}
+			}
 		}
 	}
 }

@@ -73,3 +73,28 @@ func TestReloadKeepsMetricsAndStore(t *testing.T) {
 		t.Fatalf("gathered %d series, %v", n, err)
 	}
 }
+
+// Finished jobs, seen episodes and audit records older than the retention
+// are forgotten; a late copy of a forgotten episode is then stale, not
+// redone.
+func TestPruneForgetsOldEpisodes(t *testing.T) {
+	fc := newFakeConnect()
+	fc.set("sink", connect.StateRunning, failedTask("boom"))
+	h := newHarness(t, restartTaskRule, fc)
+	start := h.clock.Now().Add(-time.Minute)
+	a := firing(start, taskAlert(start)...)
+	h.notify(a)
+	h.waitAudit(1)
+	n, err := h.store.Prune(context.Background(), h.clock.Now().Add(time.Hour))
+	if err != nil || n != 3 { // the job, its audit record, the seen key
+		t.Fatalf("pruned %d, %v; want 3", n, err)
+	}
+	h.clock.Advance(Retention)
+	h.notify(a)
+	if rec := h.waitAudit(1)[0]; rec.Outcome != OutcomeSuppressedStale {
+		t.Fatalf("late copy of a forgotten episode: %+v", rec)
+	}
+	if len(fc.Calls()) != 1 {
+		t.Fatalf("calls: %v", fc.Calls())
+	}
+}

@@ -317,6 +317,22 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
+// Prune implements Store.
+func (s *PostgresStore) Prune(ctx context.Context, before time.Time) (int, error) {
+	n := 0
+	for _, q := range []string{
+		`DELETE FROM cdc_sentinel_remediation_jobs WHERE state = 'done' AND finished_at < $1`,
+		`DELETE FROM cdc_sentinel_remediation_audit WHERE finished_at < $1`,
+	} {
+		tag, err := s.pool.Exec(ctx, q, before)
+		if err != nil {
+			return n, fmt.Errorf("pruning the remediation store: %w", err)
+		}
+		n += int(tag.RowsAffected())
+	}
+	return n, nil
+}
+
 // Close implements Store.
 func (s *PostgresStore) Close() error {
 	s.pool.Close()

@@ -35,8 +35,16 @@ type Store interface {
 	Breaker(ctx context.Context, key string) (*Breaker, error)
 	// Audit lists records, newest first.
 	Audit(ctx context.Context, q AuditQuery) ([]Record, error)
+	// Prune forgets finished jobs, seen episodes and audit records older
+	// than before, and returns how many entries it removed.
+	Prune(ctx context.Context, before time.Time) (int, error)
 	Close() error
 }
+
+// Retention is how long finished jobs and audit records are kept. A
+// notification for an episode forgotten this long ago started far beyond
+// any sensible max_alert_age, so it is suppressed as stale, not redone.
+const Retention = 30 * 24 * time.Hour
 
 // AuditQuery filters the audit trail.
 type AuditQuery struct {
