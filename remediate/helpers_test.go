@@ -143,6 +143,7 @@ type harness struct {
 	ownStore bool
 	// clusterName is the Connect cluster conn stands for.
 	clusterName string
+	reconciler  Reconciler
 }
 
 const baseConfig = `
@@ -192,7 +193,7 @@ func (h *harness) start() {
 		h.store, h.ownStore = s, true
 	}
 	eng, err := NewEngine(Options{
-		Config: h.cfg.Remediation, Clusters: map[string]Connect{h.clusterName: h.conn},
+		Config: h.cfg.Remediation, Clusters: map[string]Connect{h.clusterName: h.conn}, Reconciler: h.reconciler,
 		Store: h.store, Metrics: h.metrics, Replica: fmt.Sprintf("test-%p", h),
 		VerifyInterval: 10 * time.Millisecond, PollInterval: 20 * time.Millisecond,
 		Now: h.clock.Now,
