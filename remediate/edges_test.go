@@ -158,7 +158,8 @@ func TestTwoReplicasOnPostgresActExactlyOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	// Closed after the cleanups below, which use it.
+	t.Cleanup(func() { admin.Close() })
 	db := fmt.Sprintf("rem_replicas_%06d", rand.IntN(1_000_000))
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+db); err != nil {
 		t.Fatal(err)

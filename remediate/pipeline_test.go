@@ -10,6 +10,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
@@ -32,7 +34,8 @@ func TestRealPipelineRestartsAFailedSinkTaskAndPausesOnDLQ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer target.Close()
+	// Closed after the cleanups below, which use it.
+	t.Cleanup(func() { target.Close() })
 	// note is text upstream: integer here makes every insert fail.
 	if _, err := target.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE %s (customer_id integer, order_no text, amount numeric(12,2),
 		note integer, created_at timestamp, updated_at timestamptz, __source_ts_ms bigint, PRIMARY KEY (customer_id, order_no))`, table)); err != nil {
@@ -61,6 +64,22 @@ func TestRealPipelineRestartsAFailedSinkTaskAndPausesOnDLQ(t *testing.T) {
 		"key.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter": "org.apache.kafka.connect.json.JsonConverter",
 		"consumer.override.auto.offset.reset": "earliest", "errors.tolerance": "none",
 	}
+	// Runs after the connector is deleted (cleanups run last-first): the
+	// sink's consumer group would otherwise stay in Kafka.
+	t.Cleanup(func() {
+		if cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(p.KafkaBrokers, ",")...)); err == nil {
+			// The worker leaves the group a moment after the delete;
+			// until then Kafka answers NON_EMPTY_GROUP.
+			for i := 0; i < 30; i++ {
+				resp, err := kadm.NewClient(cl).DeleteGroups(context.Background(), "connect-"+name)
+				if err == nil && resp.Error() == nil {
+					break
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+			cl.Close()
+		}
+	})
 	if _, err := client.PutConfig(ctx, name, cfg); err != nil {
 		t.Fatal(err)
 	}
