@@ -228,6 +228,7 @@ func main() {
 	fmt.Printf("lost alerts %d, duplicate actions %d\n", lost, dupActions)
 	if lost != 0 || dupActions != 0 || errs.Load() != 0 || non200.Load() != 0 || pct(0.99) > 50*time.Millisecond {
 		fmt.Println("FAIL")
+		os.RemoveAll(dir) // os.Exit skips the deferred removal
 		os.Exit(1)
 	}
 	fmt.Println("PASS")
