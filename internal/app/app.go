@@ -14,6 +14,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/collector"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/server"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate"
 )
@@ -74,6 +75,16 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 	}
 	rt := &server.Runtime{Config: cfg}
 	var closers []func()
+	// A build that fails half way releases what it already opened (pools,
+	// Vault watchers, runners): a bad reload must not leak them.
+	built := false
+	defer func() {
+		if !built {
+			for i := len(closers) - 1; i >= 0; i-- {
+				closers[i]()
+			}
+		}
+	}()
 	rt.Collectors = append(rt.Collectors, collector.NewConnectCollector(listers...))
 
 	// Lag, DLQ and source health (issue 3). The databases are opened once
@@ -88,7 +99,6 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 	// Drift sampling and full reconcile (issue 4): see drift.go.
 	driftCollector, reconciler, err := BuildDrift(cfg, sources, deps.Logger)
 	if err != nil {
-		sources.Close()
 		return nil, fmt.Errorf("drift: %w", err)
 	}
 	closers = append(closers, reconciler.Close)
@@ -96,6 +106,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 
 	mux := http.NewServeMux()
 	rt.API = mux
+	reconciler.Register(mux) // POST /api/v1/reconcile, GET /api/v1/reconcile/{id}
 
 	// Remediation (issue 5): the webhook receiver and its audit trail.
 	// The engine is per configuration; its store and metrics live in
@@ -105,7 +116,8 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 		for name, c := range connectByName {
 			clusters[name] = c
 		}
-		eng, err := deps.Remediation.Engine(ctx, cfg.Remediation, remediate.Dependencies{Clusters: clusters})
+		// The reconcile action starts the drift runner's reconciles.
+		eng, err := deps.Remediation.Engine(ctx, cfg.Remediation, remediate.Dependencies{Clusters: clusters, Reconciler: reconcile.BoolStarter{Runner: reconciler}})
 		if err != nil {
 			return nil, fmt.Errorf("remediation: %w", err)
 		}
@@ -114,11 +126,11 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 		mux.Handle("/alerts", h)
 		mux.Handle("/api/v1/remediations", h)
 	}
-	reconciler.Register(mux) // POST /api/v1/reconcile, GET /api/v1/reconcile/{id}
 	rt.Close = func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
 		}
 	}
+	built = true
 	return rt, nil
 }
