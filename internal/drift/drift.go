@@ -13,6 +13,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -180,26 +182,40 @@ func (st *state) checkLocked(ctx context.Context, now func() time.Time) error {
 // sample draws keys from both sides and compares their rows.
 func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time.Time) error {
 	n := st.t.Drift.SampleSize
-	var keys [2]map[string]reconcile.Key
-	g, gctx := errgroup.WithContext(ctx)
-	for i := 0; i < 2; i++ {
-		g.Go(func() (err error) {
-			keys[i], err = sampleKeys(gctx, plan, i, n)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return fmt.Errorf("table %s: sampling: %w", st.t.Name, err)
-	}
-	all := maps.Clone(keys[0])
-	for k, v := range keys[1] {
-		if _, ok := all[k]; !ok {
-			all[k] = v
+	var all map[string]reconcile.Key // at least the differing keys
+	var found map[string]string
+	var checked int
+	var err error
+	if byLeadingKey(plan, n) {
+		// sample_size is what each side contributes: 2n keys in all,
+		// as many as two page samples of n bring.
+		checked, found, all, err = sampleByLeadingKey(ctx, plan, 2*n)
+		if err != nil {
+			return fmt.Errorf("table %s: sampling: %w", st.t.Name, err)
 		}
-	}
-	found, err := compare(ctx, plan, all)
-	if err != nil {
-		return fmt.Errorf("table %s: %w", st.t.Name, err)
+	} else {
+		var keys [2]map[string]reconcile.Key
+		g, gctx := errgroup.WithContext(ctx)
+		for i := 0; i < 2; i++ {
+			g.Go(func() (err error) {
+				keys[i], err = sampleKeys(gctx, plan, i, n)
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return fmt.Errorf("table %s: sampling: %w", st.t.Name, err)
+		}
+		all = maps.Clone(keys[0])
+		for k, v := range keys[1] {
+			if _, ok := all[k]; !ok {
+				all[k] = v
+			}
+		}
+		found, err = compare(ctx, plan, all)
+		if err != nil {
+			return fmt.Errorf("table %s: %w", st.t.Name, err)
+		}
+		checked = len(all)
 	}
 	var lag time.Duration
 	if len(found) > 0 && st.t.Lag != nil {
@@ -213,9 +229,9 @@ func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time
 			st.suspects[enc] = suspect{key: all[enc], due: dueAt}
 		}
 	}
-	st.stats.Checked += float64(len(all))
+	st.stats.Checked += float64(checked)
 	st.stats.LastCheck = now()
-	st.windows = append(st.windows, window{checked: float64(len(all))})
+	st.windows = append(st.windows, window{checked: float64(checked)})
 	if len(st.windows) > windowChecks {
 		st.windows = st.windows[1:]
 	}
@@ -290,45 +306,54 @@ func sampleKeys(ctx context.Context, plan *rowhash.Plan, i, n int) (map[string]r
 	return scanKeys(rows, plan, kc, false)
 }
 
+// keyed is one fetched row: its key columns' text forms and its hash.
+// The key is built only for rows that are reported (key): most sampled
+// rows are equal, and a map per row was most of the sampler's own CPU.
 type keyed struct {
-	key reconcile.Key
-	h   rowhash.Hash
+	texts []sql.NullString
+	h     rowhash.Hash
+}
+
+func (k keyed) key(plan *rowhash.Plan, kc []rowhash.Column) reconcile.Key {
+	out := reconcile.Key{}
+	names := plan.KeyNames()
+	for j, c := range kc {
+		if k.texts[j].Valid {
+			out[names[j]] = keyValue(c, k.texts[j].String)
+		}
+	}
+	return out
 }
 
 func scanKeys(rows *sql.Rows, plan *rowhash.Plan, kc []rowhash.Column, withHash bool) (map[string]reconcile.Key, error) {
-	m, err := scanKeyed(rows, plan, kc, withHash)
+	m, err := scanKeyed(rows, len(kc), withHash, 0)
 	out := make(map[string]reconcile.Key, len(m))
 	for k, v := range m {
-		out[k] = v.key
+		out[k] = v.key(plan, kc)
 	}
 	return out, err
 }
 
-func scanKeyed(rows *sql.Rows, plan *rowhash.Plan, kc []rowhash.Column, withHash bool) (map[string]keyed, error) {
+// scanKeyed reads rows of (kenc, key texts..., [a, b]) by encoded key;
+// hint sizes the map.
+func scanKeyed(rows *sql.Rows, nk int, withHash bool, hint int) (map[string]keyed, error) {
 	defer rows.Close()
-	out := map[string]keyed{}
-	names := plan.KeyNames()
+	out := make(map[string]keyed, hint)
+	var enc string
+	var h rowhash.Hash
+	texts := make([]sql.NullString, nk)
+	dest := []any{&enc}
+	for j := range texts {
+		dest = append(dest, &texts[j])
+	}
+	if withHash {
+		dest = append(dest, &h.A, &h.B)
+	}
 	for rows.Next() {
-		var enc string
-		texts := make([]sql.NullString, len(kc))
-		dest := []any{&enc}
-		for j := range texts {
-			dest = append(dest, &texts[j])
-		}
-		var h rowhash.Hash
-		if withHash {
-			dest = append(dest, &h.A, &h.B)
-		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		k := reconcile.Key{}
-		for j, c := range kc {
-			if texts[j].Valid {
-				k[names[j]] = keyValue(c, texts[j].String)
-			}
-		}
-		out[enc] = keyed{key: k, h: h}
+		out[enc] = keyed{texts: slices.Clone(texts), h: h}
 	}
 	return out, rows.Err()
 }
@@ -338,6 +363,163 @@ func keyValue(c rowhash.Column, s string) any {
 		return jsonNumber(s)
 	}
 	return s
+}
+
+// smallTable is the row estimate below which a sample takes a random
+// top-n of all rows (every row, when sample_size exceeds the table).
+const smallTable = 50000
+
+// byLeadingKey tells whether a table is sampled by drawing random values
+// of its integer leading key column rather than by sampling pages.
+func byLeadingKey(plan *rowhash.Plan, n int) bool {
+	return plan.SourceCols[plan.Key[0]].Kind == rowhash.KindInt && plan.EstRows >= max(smallTable, int64(8*n))
+}
+
+// lookupRounds bounds the draws made to top a sample up when the key
+// range has more gaps than the row estimate suggests.
+const lookupRounds = 3
+
+// sampleByLeadingKey draws random values between the smallest and the
+// largest leading key of either side and fetches, from both sides at
+// once, every row with one of those values, hashed: one indexed query
+// per side, prepared once, instead of a page sample followed by a lookup
+// of the other side's keys. Rows only in the target are drawn as often as
+// rows only in the source. Gaps in the key range make some draws miss; the
+// sample is topped up (at most lookupRounds rounds) with as many new
+// values as the hit rate so far says are needed.
+//
+// It returns the number of rows compared and the differing ones, by
+// encoded key, with their kind and their key.
+func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int) (int, map[string]string, map[string]reconcile.Key, error) {
+	lo, hi, ok, err := leadBounds(ctx, plan)
+	if err != nil || !ok {
+		return 0, nil, nil, err
+	}
+	span := uint64(hi - lo) // values in [lo, hi] minus one
+	// Expected rows per value: above 1 for a compound key's leading
+	// column (many rows per value), below 1 with gaps.
+	perValue := float64(max(plan.EstRows, 1)) / (float64(span) + 1)
+	drawn := map[int64]struct{}{}
+	var got [2]map[string]keyed
+	for i := range got {
+		got[i] = map[string]keyed{}
+	}
+	hits := 0
+	for round := 0; round < lookupRounds && hits < n; round++ {
+		if round > 0 {
+			perValue = max(float64(hits)/float64(len(drawn)), 1/float64(4*n))
+		}
+		want := int(math.Ceil(float64(n-hits) / perValue))
+		want = min(want, 4*n)
+		// Values not drawn yet: span+1 overflows only for the whole
+		// int64 range, which never runs out.
+		if left := span - uint64(len(drawn)) + 1; span != math.MaxUint64 && uint64(want) > left {
+			want = int(left)
+		}
+		if want <= 0 {
+			break
+		}
+		vals := make([]int64, 0, want)
+		for len(vals) < want {
+			off := rand.Uint64()
+			if span != math.MaxUint64 {
+				off = rand.Uint64N(span + 1)
+			}
+			v := lo + int64(off)
+			if _, dup := drawn[v]; !dup {
+				drawn[v] = struct{}{}
+				vals = append(vals, v)
+			}
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		var fetched [2]map[string]keyed
+		for i := range fetched {
+			g.Go(func() (err error) {
+				fetched[i], err = fetchByLeadingKey(gctx, plan, i, vals, min(int(float64(len(vals))*perValue), n))
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return 0, nil, nil, err
+		}
+		for i := range got {
+			if len(got[i]) == 0 {
+				got[i] = fetched[i]
+			} else {
+				maps.Copy(got[i], fetched[i])
+			}
+		}
+		hits = len(got[0])
+		for enc := range got[1] {
+			if _, ok := got[0][enc]; !ok {
+				hits++
+			}
+		}
+	}
+	found := diff(got[0], got)
+	maps.Copy(found, diff(got[1], got))
+	keys := make(map[string]reconcile.Key, len(found))
+	for enc := range found {
+		if k, ok := got[0][enc]; ok {
+			keys[enc] = k.key(plan, keyCols(plan, 0))
+		} else {
+			keys[enc] = got[1][enc].key(plan, keyCols(plan, 1))
+		}
+	}
+	return hits, found, keys, nil
+}
+
+// leadBounds is the smallest and largest leading key value over both
+// sides; ok is false when both are empty.
+func leadBounds(ctx context.Context, plan *rowhash.Plan) (lo, hi int64, ok bool, err error) {
+	var mins, maxs [2]sql.NullInt64
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range mins {
+		g.Go(func() error {
+			side, _ := sideOf(plan, i)
+			d := side.Dialect
+			lead := d.Bigint(d.QuoteIdent(keyCols(plan, i)[0].Name))
+			q := fmt.Sprintf("SELECT min(%s), max(%s) FROM %s", lead, lead, d.QuoteTable(side.Table))
+			if err := side.DB.QueryRowContext(gctx, q).Scan(&mins[i], &maxs[i]); err != nil {
+				return fmt.Errorf("%s: key range: %w", side.Table, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return 0, 0, false, err
+	}
+	for i := range mins {
+		if !mins[i].Valid {
+			continue
+		}
+		if !ok || mins[i].Int64 < lo {
+			lo = mins[i].Int64
+		}
+		if !ok || maxs[i].Int64 > hi {
+			hi = maxs[i].Int64
+		}
+		ok = true
+	}
+	return lo, hi, ok, nil
+}
+
+// fetchByLeadingKey returns side i's rows whose leading key is one of
+// vals, hashed, by encoded key.
+func fetchByLeadingKey(ctx context.Context, plan *rowhash.Plan, i int, vals []int64, hint int) (map[string]keyed, error) {
+	side, cols := sideOf(plan, i)
+	kc := keyCols(plan, i)
+	d := side.Dialect
+	cond, arg := d.IntIn(kc[0].Name, vals)
+	extra := []string{d.Encode(kc) + " AS kenc"}
+	for j, c := range kc {
+		extra = append(extra, fmt.Sprintf("%s AS k%d", d.Text(c), j))
+	}
+	rows, err := side.DB.QueryContext(ctx, d.Hashed(side.Table, cols, extra, cond), arg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", side.Table, err)
+	}
+	return scanKeyed(rows, len(kc), true, hint)
 }
 
 // compare fetches the rows of keys from both sides and returns the
@@ -366,13 +548,19 @@ func compare(ctx context.Context, plan *rowhash.Plan, keys map[string]reconcile.
 			if err != nil {
 				return fmt.Errorf("%s: %w", side.Table, err)
 			}
-			got[i], err = scanKeyed(rows, plan, kc, true)
+			got[i], err = scanKeyed(rows, len(kc), true, len(keys))
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	return diff(keys, got), nil
+}
+
+// diff classifies keys by where their rows were found (got[0] the source,
+// got[1] the target) and returns the differing ones with their kind.
+func diff[V any](keys map[string]V, got [2]map[string]keyed) map[string]string {
 	out := map[string]string{}
 	for enc := range keys {
 		s, inS := got[0][enc]
@@ -386,7 +574,7 @@ func compare(ctx context.Context, plan *rowhash.Plan, keys map[string]reconcile.
 			out[enc] = Changed
 		}
 	}
-	return out, nil
+	return out
 }
 
 // WatermarkLag estimates a table's lag as the newest source change time

@@ -54,6 +54,11 @@ type Dialect interface {
 	Aggregate(hashed string) string
 	// Bigint casts an integer column to a 64-bit integer.
 	Bigint(expr string) string
+	// IntIn is a condition matching rows whose integer column col is
+	// one of keys, all bound as the query's only parameter (arg): the
+	// query text stays the same whatever the keys, so the driver
+	// prepares it once per connection.
+	IntIn(col string, keys []int64) (cond string, arg any)
 }
 
 // Pair decides the kind a source/target column pair is compared as.
@@ -215,6 +220,10 @@ func (Postgres) Aggregate(hashed string) string {
 }
 
 func (Postgres) Bigint(expr string) string { return expr + "::bigint" }
+
+func (p Postgres) IntIn(col string, keys []int64) (string, any) {
+	return p.QuoteIdent(col) + " = ANY($1::int8[])", keys
+}
 
 func (p Postgres) Text(c Column) string { return p.QuoteIdent(c.Name) + "::text" }
 
@@ -378,6 +387,19 @@ func (SQLServer) Aggregate(hashed string) string {
 }
 
 func (SQLServer) Bigint(expr string) string { return "CAST(" + expr + " AS bigint)" }
+
+// IntIn passes the keys as one comma-separated string split on the
+// server (STRING_SPLIT, SQL Server 2016+): one parameter, one plan.
+func (s SQLServer) IntIn(col string, keys []int64) (string, any) {
+	b := make([]byte, 0, len(keys)*8)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, k, 10)
+	}
+	return s.QuoteIdent(col) + " IN (SELECT CAST(value AS bigint) FROM STRING_SPLIT(@p1, ','))", string(b)
+}
 
 func (s SQLServer) Text(c Column) string {
 	q := s.QuoteIdent(c.Name)

@@ -2,6 +2,7 @@ package rowhash
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -97,5 +98,34 @@ func TestPlanRejectsUnsupportedColumn(t *testing.T) {
 	_, err = NewPlan(context.Background(), s, s, PlanOptions{})
 	if err == nil || !strings.Contains(err.Error(), `"score"`) || !strings.Contains(err.Error(), "ignore_columns") {
 		t.Fatalf("error %v: want one naming score and ignore_columns", err)
+	}
+}
+
+// The key list is one parameter split on the server, so the statement is
+// the same for every sample.
+func TestSQLServerIntInBindsOneParameter(t *testing.T) {
+	db, mock, err := sqlmock.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d := SQLServer{}
+	cond, arg := d.IntIn("id", []int64{3, -1, 42})
+	q := d.Hashed("dbo.t", []Column{{Name: "id", Kind: KindInt}}, []string{"[id] AS k0"}, cond)
+	if !strings.Contains(q, "WHERE [id] IN (SELECT CAST(value AS bigint) FROM STRING_SPLIT(@p1, ','))") {
+		t.Errorf("query %s", q)
+	}
+	mock.ExpectQuery(`STRING_SPLIT\(@p1, ','\)`).WithArgs("3,-1,42").
+		WillReturnRows(sqlmock.NewRows([]string{"k0", "a", "b"}).AddRow(int64(3), int64(1), int64(2)))
+	rows, err := db.QueryContext(context.Background(), q, arg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	if err := mock.ExpectationsWereMet(); err != nil {
+		t.Error(err)
+	}
+	if c, a := (Postgres{}).IntIn("id", []int64{1}); c != `"id" = ANY($1::int8[])` || fmt.Sprint(a) != "[1]" {
+		t.Errorf("postgres: %s %v", c, a)
 	}
 }
