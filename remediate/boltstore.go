@@ -54,7 +54,7 @@ func OpenBolt(path string) (*BoltStore, error) {
 	}
 	inbox, err := openBoltFile(InboxPath(path))
 	if err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, err
 	}
 	// Workers wait on each state commit in turn; the default 10 ms
@@ -62,7 +62,7 @@ func OpenBolt(path string) (*BoltStore, error) {
 	db.MaxBatchDelay = 2 * time.Millisecond
 	s := &BoltStore{inbox: inbox, db: db}
 	if err := s.init(); err != nil {
-		s.Close()
+		_ = s.Close()
 		return nil, fmt.Errorf("initialising remediation store %s: %w", path, err)
 	}
 	return s, nil

@@ -198,9 +198,9 @@ func TestTwoReplicasOnPostgresActExactlyOnce(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	recs := replicas[0].waitAuditFor(episodes, 30*time.Second)
+	replicas[0].waitAuditFor(episodes, 30*time.Second)
 	time.Sleep(300 * time.Millisecond)
-	recs = replicas[1].waitAudit(episodes)
+	recs := replicas[1].waitAudit(episodes)
 	if len(recs) != episodes {
 		t.Fatalf("%d audit records, want %d", len(recs), episodes)
 	}

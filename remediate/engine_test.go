@@ -39,9 +39,9 @@ func TestDuplicatesOfOneEpisodeActOnce(t *testing.T) {
 	for i := 0; i < 5; i++ { // repeats, group changes, an HA peer
 		h.notify(a)
 	}
-	recs := h.waitAudit(1)
+	h.waitAudit(1)
 	h.settle()
-	recs = h.waitAudit(1)
+	recs := h.waitAudit(1)
 	if len(recs) != 1 || recs[0].Outcome != OutcomeSuccess {
 		t.Fatalf("records: %v", outcomes(recs))
 	}

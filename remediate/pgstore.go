@@ -98,7 +98,7 @@ func (s *PostgresStore) Enqueue(ctx context.Context, jobs []*Job) (int, error) {
 		for range jobs {
 			tag, err := br.Exec()
 			if err != nil {
-				br.Close()
+				_ = br.Close()
 				return err
 			}
 			n += int(tag.RowsAffected())

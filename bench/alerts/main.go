@@ -100,7 +100,7 @@ func main() {
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(err)
-	var handler http.Handler = eng.Handler()
+	handler := eng.Handler()
 	if *baseline {
 		*workers = 0
 		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -127,7 +127,7 @@ func (s *Sources) Close() {
 		v.Close()
 	}
 	for _, db := range s.DBs {
-		db.Close()
+		_ = db.Close() // a pool's close error leaves nothing to act on
 	}
 	if s.Kafka != nil {
 		s.Kafka.Close()

@@ -44,7 +44,7 @@ func (k *Kafka) validate(v *validator, p string) {
 		}
 	}
 	if k.TLS != nil {
-		k.TLS.TLSConfig.validate(v, p+".tls")
+		k.TLS.validate(v, p+".tls")
 	}
 	if s := k.SASL; s != nil {
 		switch s.Mechanism {

@@ -51,7 +51,7 @@ func Options(cfg config.Kafka) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.DialTimeout(cfg.Timeout), kgo.RetryTimeout(cfg.Timeout))
 	}
 	if cfg.TLS != nil && cfg.TLS.Enabled {
-		pc := cfg.TLS.TLSConfig.Prometheus()
+		pc := cfg.TLS.Prometheus()
 		tc, err := promcfg.NewTLSConfig(&pc)
 		if err != nil {
 			return nil, fmt.Errorf("kafka tls: %w", err)

@@ -258,7 +258,7 @@ func (s *Source) cycle(ctx context.Context, first chan<- error) error {
 	} else {
 		s.setExpiry(time.Now().Add(time.Duration(secret.LeaseDuration) * time.Second))
 	}
-	report(nil)
+	_ = report(nil) // tells a waiting start-up that credentials arrived
 
 	var tokenDone <-chan error
 	if tokenWatcher != nil {
@@ -270,7 +270,9 @@ func (s *Source) cycle(ctx context.Context, first chan<- error) error {
 		select {
 		case <-ctx.Done():
 		case <-timer.C:
-		case <-tokenDone:
+		case err := <-tokenDone:
+			// The login token can no longer be renewed: log in again.
+			s.opts.Logger.Debug("vault: login token renewal ended", "database", s.name, "reason", err)
 		}
 		return nil
 	}

@@ -45,7 +45,7 @@ func RuleFiles(dir string) ([]string, error) {
 	var files []string
 	for _, e := range entries {
 		n := e.Name()
-		if e.IsDir() || !(strings.HasSuffix(n, ".yml") || strings.HasSuffix(n, ".yaml")) {
+		if e.IsDir() || (!strings.HasSuffix(n, ".yml") && !strings.HasSuffix(n, ".yaml")) {
 			continue
 		}
 		files = append(files, filepath.Join(dir, n))
