@@ -2,10 +2,8 @@ package collector
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,17 +62,7 @@ func (c *ConnectCollector) Name() string { return "connect" }
 
 // Collect implements Collector; each cluster is listed concurrently.
 func (c *ConnectCollector) Collect(ctx context.Context, ch chan<- prometheus.Metric) error {
-	errs := make([]error, len(c.clusters))
-	var wg sync.WaitGroup
-	for i, cl := range c.clusters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = collectCluster(ctx, cl, ch)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return fanOut(ctx, c.clusters, ch, collectCluster)
 }
 
 func collectCluster(ctx context.Context, cl ConnectLister, ch chan<- prometheus.Metric) error {

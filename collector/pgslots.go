@@ -2,8 +2,6 @@ package collector
 
 import (
 	"context"
-	"errors"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -40,13 +38,7 @@ type SlotsCollector struct {
 
 // NewSlotsCollector watches the PostgreSQL databases among dbs.
 func NewSlotsCollector(dbs ...*database.DB) *SlotsCollector {
-	var own []*database.DB
-	for _, db := range dbs {
-		if db.Driver() == config.DriverPostgres {
-			own = append(own, db)
-		}
-	}
-	return &SlotsCollector{dbs: own}
+	return &SlotsCollector{dbs: withDriver(dbs, config.DriverPostgres)}
 }
 
 // Name implements Collector.
@@ -54,17 +46,7 @@ func (c *SlotsCollector) Name() string { return "pgslots" }
 
 // Collect implements Collector.
 func (c *SlotsCollector) Collect(ctx context.Context, ch chan<- prometheus.Metric) error {
-	errs := make([]error, len(c.dbs))
-	var wg sync.WaitGroup
-	for i, db := range c.dbs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = collectSlots(ctx, db, ch)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return fanOut(ctx, c.dbs, ch, collectSlots)
 }
 
 func collectSlots(ctx context.Context, db *database.DB, ch chan<- prometheus.Metric) error {

@@ -2,8 +2,6 @@ package collector
 
 import (
 	"context"
-	"errors"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -44,13 +42,7 @@ type SQLServerCollector struct {
 
 // NewSQLServerCollector watches the SQL Server databases among dbs.
 func NewSQLServerCollector(dbs ...*database.DB) *SQLServerCollector {
-	var own []*database.DB
-	for _, db := range dbs {
-		if db.Driver() == config.DriverSQLServer {
-			own = append(own, db)
-		}
-	}
-	return &SQLServerCollector{dbs: own}
+	return &SQLServerCollector{dbs: withDriver(dbs, config.DriverSQLServer)}
 }
 
 // Name implements Collector.
@@ -58,17 +50,7 @@ func (c *SQLServerCollector) Name() string { return "sqlserver" }
 
 // Collect implements Collector.
 func (c *SQLServerCollector) Collect(ctx context.Context, ch chan<- prometheus.Metric) error {
-	errs := make([]error, len(c.dbs))
-	var wg sync.WaitGroup
-	for i, db := range c.dbs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = collectSQLServer(ctx, db, ch)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return fanOut(ctx, c.dbs, ch, collectSQLServer)
 }
 
 func collectSQLServer(ctx context.Context, db *database.DB, ch chan<- prometheus.Metric) error {
