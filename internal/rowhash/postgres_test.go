@@ -42,6 +42,11 @@ func pgColumns() []pgColumn {
 			return s, s
 		}
 	}
+	wideTS := func(r *rand.Rand) time.Time {
+		lo := time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC).Unix()
+		hi := time.Date(9999, 12, 30, 0, 0, 0, 0, time.UTC).Unix()
+		return time.Unix(lo+r.Int63n(hi-lo), int64(r.Intn(1e6))*1000).UTC()
+	}
 	ts := func(r *rand.Rand) time.Time {
 		// 1900..2100, microsecond precision (what PostgreSQL stores).
 		sec := r.Int63n(200*365*86400) - 70*365*86400
@@ -67,6 +72,13 @@ func pgColumns() []pgColumn {
 			return v.Format("2006-01-02 15:04:05.999999"), v
 		}},
 		{"c_tstz", "timestamptz", KindTimestampTZ, func(r *rand.Rand) (any, Value) { v := ts(r); return v, v }},
+		// Years 1..9999: epochs far below zero and beyond 2^53 ns, where
+		// float8 epoch arithmetic would lose microseconds.
+		{"c_ts_wide", "timestamp(6)", KindTimestamp, func(r *rand.Rand) (any, Value) {
+			v := wideTS(r)
+			return v.Format("2006-01-02 15:04:05.999999"), v
+		}},
+		{"c_tstz_wide", "timestamptz", KindTimestampTZ, func(r *rand.Rand) (any, Value) { v := wideTS(r); return v, v }},
 		{"c_date", "date", KindDate, func(r *rand.Rand) (any, Value) { v := ts(r); return v.Format("2006-01-02"), v }},
 		{"c_time", "time(6)", KindTime, func(r *rand.Rand) (any, Value) {
 			d := time.Duration(r.Int63n(86400e6)) * time.Microsecond
