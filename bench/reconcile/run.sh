@@ -2,23 +2,41 @@
 # Reconcile benchmark: a ROWS-row PostgreSQL↔PostgreSQL table in two
 # scratch databases on the local pipeline's PostgreSQL, compared
 #   (a) identical and (b) with 100 scattered differences,
-# side by side in one run with two baselines:
-#   floor    – one full in-database md5 checksum scan of each side, both
-#              sides at once (what any hash-based compare must at least do)
-#   reladiff – pip install 'reladiff[postgresql]', same tables
+# side by side in one run, interleaved REPEAT times, with the baselines:
+#   floor       – one full in-database md5 checksum scan of each side, both
+#                 sides at once, with PostgreSQL's default parallel plan
+#                 (2 workers + leader per side here): what any hash-based
+#                 compare must at least do
+#   reladiff    – pip install 'reladiff[postgresql]' (0.6.0), same tables
+#                 and columns, --skip-sort-results (without it 0.6.0 crashes
+#                 in case (b) sorting a changed row whose note is NULL on one
+#                 side: "'<' not supported between instances of 'str' and
+#                 'NoneType'"; the default is run once in (b) to show it)
+#   reladiff-j3 – the same with -j 3 (threads per database), the parallelism
+#                 cdc-sentinel and the floor use
 # and cdc-sentinel reconcile (wall time and max RSS from /usr/bin/time).
+# Ends with medians and each median's ratio to the floor's median.
 #
 #   bench/reconcile/run.sh setup     # generate (cached between runs)
-#   bench/reconcile/run.sh run       # measure; REPEAT=n runs each n times
+#   bench/reconcile/run.sh run       # measure
 #
 # Env: ROWS (10000000), PGURL (postgres://cdc:cdc@127.0.0.1:55432),
-# REPEAT (1), SKIP_RELADIFF=1.
+# REPEAT (3), SKIP_RELADIFF=1, WORK (/tmp/cdc-sentinel-bench-reconcile).
+#
+# Last run (REPEAT=3, 2 cores shared with other builds, load 3-12; the
+# full table and what each change bought are in docs/drift.md
+# "Performance"). Medians, ratio to the floor, max RSS:
+#   (a) floor 17.21 s; cdc-sentinel 17.96 s 1.04x 27 MB;
+#       reladiff 20.50 s 1.19x 36 MB; reladiff -j3 18.74 s 1.09x 37 MB
+#   (b) floor 16.89 s; cdc-sentinel 18.78 s 1.11x 35 MB;
+#       reladiff 46.42 s 2.75x 53 MB; reladiff -j3 35.16 s 2.08x 67 MB;
+#       reladiff without --skip-sort-results: crashed after 6 s
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 ROWS=${ROWS:-10000000}
 PGURL=${PGURL:-postgres://cdc:cdc@127.0.0.1:55432}
-REPEAT=${REPEAT:-1}
+REPEAT=${REPEAT:-3}
 SRC_DB=bench_reconcile_src
 TGT_DB=bench_reconcile_tgt
 SRC="$PGURL/$SRC_DB?sslmode=disable"
@@ -84,19 +102,51 @@ sentinel() {
   "$WORK/cdc-sentinel" reconcile --config.file="$WORK/bench.yml" --table=bench --output=json >"$WORK/report.json"
 }
 
-reladiff_run() {
+reladiff_run() { # extra reladiff flags...
   reladiff "${PGURL/postgres:/postgresql:}/$SRC_DB" t "${PGURL/postgres:/postgresql:}/$TGT_DB" t -k id -c name -c amount -c created_at -c flag -c note \
-    --assume-unique-key --json >"$WORK/reladiff.jsonl"
+    --assume-unique-key --json "$@" >"$WORK/reladiff.jsonl"
 }
 
-measure() { # name cmd...: prints "name seconds maxrss_kb"
-  local name=$1; shift
-  local t0 t1
+# measure case name cmd...: runs cmd, prints "name seconds RSS" and
+# appends "case name seconds rss_kb rc" to $WORK/results.tsv. A failing
+# command is recorded (rc), not fatal.
+measure() {
+  local case=$1 name=$2; shift 2
+  local t0 t1 rc=0
   t0=$(date +%s.%N)
   # Functions run in a child bash so /usr/bin/time sees the whole tree.
-  /usr/bin/time -f "%M" -o "$WORK/rss" bash -c "$(declare -f q floor_scan sentinel reladiff_run); $*"
+  /usr/bin/time -f "%M" -o "$WORK/rss" bash -c "$(declare -f q floor_scan sentinel reladiff_run); $*" 2>"$WORK/stderr" || rc=$?
+  # reladiff logs some crashes ("ERROR - ...") and still exits 0.
+  if [ $rc = 0 ] && grep -q ' ERROR - ' "$WORK/stderr"; then rc=99; fi
   t1=$(date +%s.%N)
-  printf '%-10s %8.2f s  %7d KB max RSS\n' "$name" "$(echo "$t1 - $t0" | bc)" "$(cat "$WORK/rss")"
+  local secs rss
+  secs=$(echo "$t1 - $t0" | bc)
+  rss=$(tail -1 "$WORK/rss")
+  printf '%-12s %8.2f s  %7d KB max RSS%s\n' "$name" "$secs" "$rss" "$([ $rc = 0 ] || echo "  FAILED rc=$rc: $(grep -v WARNING "$WORK/stderr" | tail -1)")"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$case" "$name" "$secs" "$rss" "$rc" >>"$WORK/results.tsv"
+}
+
+summary() {
+  python3 - "$WORK/results.tsv" <<'PY'
+import sys, statistics
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+for case in dict.fromkeys(r[0] for r in rows):
+    print(f"## case ({case}): medians of successful runs")
+    names = dict.fromkeys(r[1] for r in rows if r[0] == case)
+    med = {}
+    for n in names:
+        ok = [r for r in rows if r[0] == case and r[1] == n and r[4] == "0"]
+        failed = sum(1 for r in rows if r[0] == case and r[1] == n and r[4] != "0")
+        if ok:
+            med[n] = (statistics.median(float(r[2]) for r in ok), statistics.median(int(r[3]) for r in ok), len(ok))
+        extra = f", {failed} failed" if failed else ""
+        if n in med:
+            s, rss, k = med[n]
+            ratio = s / med["floor"][0] if "floor" in med else float("nan")
+            print(f"  {n:<12} {s:7.2f} s  {ratio:5.2f}x floor  {rss/1024:6.1f} MB RSS  ({k} runs{extra})")
+        else:
+            print(f"  {n:<12}  all runs failed{extra}")
+PY
 }
 
 run() {
@@ -113,25 +163,34 @@ tables:
     source: {database: src, table: public.t}
     target: {database: tgt, table: public.t}
 YML
-  echo "# $ROWS rows, $(nproc) cores; wall seconds, max RSS of the client process"
+  : >"$WORK/results.tsv"
+  echo "# $ROWS rows, $(nproc) cores, REPEAT=$REPEAT; wall seconds, max RSS of the client process"
   for case in a b; do
     if [ $case = b ]; then inject; fi
-    echo "## case ($case) $([ $case = a ] && echo identical || echo '100 scattered differences')"
+    echo "## case ($case) $([ $case = a ] && echo identical || echo '100 scattered differences'); $(uptime | sed 's/.*load/load/')"
     for i in $(seq "$REPEAT"); do
-      measure floor floor_scan
-      measure sentinel sentinel
-      echo "           sentinel found $(python3 -c "import json;r=json.load(open('$WORK/report.json'));print(len(r['missing_in_target']),'missing',len(r['extra_in_target']),'extra',len(r['changed']),'changed,',r['queries'],'queries')")"
+      measure $case floor floor_scan
+      measure $case sentinel sentinel
+      echo "             sentinel found $(python3 -c "import json;r=json.load(open('$WORK/report.json'));print(len(r['missing_in_target']),'missing',len(r['extra_in_target']),'extra',len(r['changed']),'changed,',r['queries'],'queries')")"
       if [ "${SKIP_RELADIFF:-}" != 1 ]; then
-        measure reladiff reladiff_run
-        echo "           reladiff found $(wc -l <"$WORK/reladiff.jsonl") diff lines"
+        if [ $case = b ] && [ "$i" = 1 ]; then
+          measure $case reladiff-sorted reladiff_run
+        fi
+        measure $case reladiff reladiff_run --skip-sort-results
+        # Entries, not lines: reladiff wraps long JSON lines.
+        echo "             reladiff found $(grep -c '^\["-"' "$WORK/reladiff.jsonl" || true) '-' and $(grep -c '^\["+"' "$WORK/reladiff.jsonl" || true) '+' rows"
+        measure $case reladiff-j3 reladiff_run --skip-sort-results -j 3
       fi
     done
+    echo "   $(uptime | sed 's/.*load/load/')"
     if [ $case = b ]; then undo; fi
   done
+  summary
 }
 
 case "${1:-}" in
   setup) setup ;;
   run) setup; run ;;
-  *) echo "usage: $0 setup|run" >&2; exit 2 ;;
+  summary) summary ;;
+  *) echo "usage: $0 setup|run|summary" >&2; exit 2 ;;
 esac

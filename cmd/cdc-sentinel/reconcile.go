@@ -30,6 +30,7 @@ type reconcileFlags struct {
 	repair      bool
 	deleteExtra bool
 	parallel    int
+	scanPar     int
 	maxReported int
 	progress    string
 }
@@ -42,6 +43,7 @@ func addReconcile(a *kingpin.Application, g *globals) {
 	cmd.Flag("repair", "Re-send missing and changed rows with a Debezium incremental snapshot limited to their keys.").BoolVar(&f.repair)
 	cmd.Flag("delete-extra", "With --repair, also delete rows that exist only in the target.").BoolVar(&f.deleteExtra)
 	cmd.Flag("parallel", "Segments compared at once (each runs one query per side).").Default("2").IntVar(&f.parallel)
+	cmd.Flag("scan-parallel", "Queries per side for the first full checksum scan; 0: as many as PostgreSQL would use for one parallel scan of the table (max_parallel_workers_per_gather + 1), 1 on SQL Server. Lower it to spare a busy source.").Default("0").IntVar(&f.scanPar)
 	cmd.Flag("max-reported", "Most differing rows listed in the report (counts stay exact).").Default("100000").IntVar(&f.maxReported)
 	cmd.Flag("progress", "Progress bar on stderr: auto (only on a terminal), always or never.").Default("auto").EnumVar(&f.progress, "auto", "always", "never")
 	g.handle(cmd, func() int { return runReconcile(g, f) })
@@ -54,6 +56,9 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 	}
 	if f.deleteExtra && !f.repair {
 		return fail("--delete-extra needs --repair")
+	}
+	if f.scanPar < 0 {
+		return fail("--scan-parallel must be 0 (automatic) or a number of queries per side, not %d", f.scanPar)
 	}
 	cfg, err := config.Load(g.configFile)
 	if err != nil {
@@ -99,7 +104,7 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 	if err != nil {
 		return fail("table %s: %v", f.table, err)
 	}
-	opts := reconcile.Options{Parallel: f.parallel, MaxReported: f.maxReported}
+	opts := reconcile.Options{Parallel: f.parallel, ScanParallel: f.scanPar, MaxReported: f.maxReported}
 	var bar *progressBar
 	if f.progress == "always" || (f.progress == "auto" && isTerminal(g.stderr)) {
 		bar = &progressBar{w: g.stderr, start: time.Now()}

@@ -1,0 +1,24 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// Flag mistakes are reported before the configuration is even read.
+func TestReconcileRejectsBadFlags(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--delete-extra"}, "--delete-extra needs --repair"},
+		{[]string{"--scan-parallel=-1"}, "--scan-parallel must be 0 (automatic) or a number of queries per side, not -1"},
+	}
+	for _, tc := range cases {
+		args := append([]string{"reconcile", "--config.file=/nonexistent.yml", "--table=t"}, tc.args...)
+		_, stderr, code := runBinary(t, args...)
+		if code != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
