@@ -285,24 +285,48 @@ type keyRange struct{ lo, hi int64 }
 // bucket's sums from several parts add up.
 func (r *Reconciler) scan(ctx context.Context, bucket [2]string, kr *keyRange, seg func(b int64) segment) ([]segment, error) {
 	var parts [2][]string
-	g, gctx := errgroup.WithContext(ctx)
+	var txs [2][]*sql.Tx // one per part when a side's parts share a snapshot
+	defer func() {
+		for _, side := range txs {
+			for _, tx := range side {
+				tx.Rollback() // read-only: nothing to commit
+			}
+		}
+	}()
+	// Not errgroup.WithContext: a transaction ends when its context
+	// does, and these must outlive this phase.
+	var g0 errgroup.Group
 	for i := range parts {
-		g.Go(func() (err error) {
-			parts[i], err = r.scanParts(gctx, i, kr)
-			return err
+		g0.Go(func() (err error) {
+			parts[i], err = r.scanParts(ctx, i, kr)
+			if err != nil || len(parts[i]) < 2 {
+				return err
+			}
+			side, _ := r.side(i)
+			if c, ok := side.Dialect.(rowhash.Chunker); ok {
+				r.queries.Add(int64(len(parts[i])))
+				if txs[i], err = c.SharedSnapshot(ctx, side.DB, len(parts[i])); err != nil {
+					return fmt.Errorf("%s: %w", sideName(i), err)
+				}
+			}
+			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	if err := g0.Wait(); err != nil {
 		return nil, err
 	}
 	var mu sync.Mutex
 	all := map[int64]*segment{}
 	done, total := 0, len(parts[0])+len(parts[1])
-	g, gctx = errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	for i := range parts {
-		for _, cond := range parts[i] {
+		for j, cond := range parts[i] {
+			var q queryer
+			if txs[i] != nil {
+				q = txs[i][j]
+			}
 			g.Go(func() error {
-				sums, err := r.aggregateWhere(gctx, i, cond, bucket[i])
+				sums, err := r.aggregateOn(gctx, q, i, cond, bucket[i])
 				if err != nil {
 					return err
 				}
@@ -416,13 +440,26 @@ func (r *Reconciler) aggregate(ctx context.Context, i int, seg segment, bucket s
 	return r.aggregateWhere(ctx, i, r.cond(i, seg), bucket)
 }
 
+// queryer is a pool or a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // aggregateWhere returns per-bucket sums of the rows matching cond on
 // one side.
 func (r *Reconciler) aggregateWhere(ctx context.Context, i int, cond, bucket string) (map[int64]rowhash.Sum, error) {
+	return r.aggregateOn(ctx, nil, i, cond, bucket)
+}
+
+// aggregateOn is aggregateWhere run on db (nil: the side's pool).
+func (r *Reconciler) aggregateOn(ctx context.Context, db queryer, i int, cond, bucket string) (map[int64]rowhash.Sum, error) {
 	side, cols := r.side(i)
+	if db == nil {
+		db = side.DB
+	}
 	q := side.Dialect.Aggregate(side.Dialect.Hashed(side.Table, cols, []string{bucket + " AS bkt"}, cond))
 	r.queries.Add(1)
-	rows, err := side.DB.QueryContext(ctx, q)
+	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("%s: checksums of %s: %w", sideName(i), side.Table, err)
 	}

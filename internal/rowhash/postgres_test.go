@@ -202,3 +202,56 @@ func TestPostgresHashEqualsReference(t *testing.T) {
 		t.Errorf("key hash: PostgreSQL %d, Go %d", kh, got)
 	}
 }
+
+// The parts of a chunked scan share one snapshot: rows written after it
+// was taken are seen by none of them, and the parts together count every
+// row once.
+func TestPostgresChunksShareOneSnapshot(t *testing.T) {
+	p := testenv.Need(t)
+	db, err := sql.Open("pgx", p.TargetDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	table := fmt.Sprintf("rowhash_chunks_%d", time.Now().UnixNano())
+	if _, err := db.ExecContext(ctx, "CREATE TABLE "+table+" AS SELECT g AS id, repeat('x', 200) AS pad FROM generate_series(1, 2000) g"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + table) })
+	parts, err := Postgres{}.Chunks(ctx, db, table, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 3 {
+		t.Fatalf("%d parts, want 3: %v", len(parts), parts)
+	}
+	txs, err := Postgres{}.SharedSnapshot(ctx, db, len(parts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, tx := range txs {
+			tx.Rollback()
+		}
+	}()
+	// Written after the snapshot: an insert, and an update that moves a
+	// row's new version to the end of the table (the last part).
+	if _, err := db.ExecContext(ctx, "INSERT INTO "+table+" VALUES (5000, 'new'); UPDATE "+table+" SET pad = 'moved' WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	var total int
+	for i, cond := range parts {
+		var n int
+		if err := txs[i].QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE "+cond).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Errorf("part %q is empty", cond)
+		}
+		total += n
+	}
+	if total != 2000 {
+		t.Errorf("parts counted %d rows, want the snapshot's 2000", total)
+	}
+}

@@ -253,6 +253,47 @@ type Chunker interface {
 	// would size a parallel scan of the table; an empty condition means
 	// the whole table.
 	Chunks(ctx context.Context, db *sql.DB, table string, n int) ([]string, error)
+	// SharedSnapshot opens n read-only transactions that all see one
+	// snapshot, so the parts of one scan count every row exactly once
+	// even while the table changes. The caller rolls each back.
+	SharedSnapshot(ctx context.Context, db *sql.DB, n int) ([]*sql.Tx, error)
+}
+
+// SharedSnapshot exports the first transaction's snapshot and imports it
+// into the others (pg_export_snapshot, SET TRANSACTION SNAPSHOT), the way
+// pg_dump's parallel workers share one. Without it, a row updated while
+// the parts run could be counted in two parts (its old version in one,
+// its new one, written elsewhere in the table, in another) or in none.
+func (p Postgres) SharedSnapshot(ctx context.Context, db *sql.DB, n int) (txs []*sql.Tx, err error) {
+	defer func() {
+		if err != nil {
+			for _, tx := range txs {
+				tx.Rollback()
+			}
+			txs = nil
+		}
+	}()
+	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	first, err := db.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("shared snapshot: %w", err)
+	}
+	txs = append(txs, first)
+	var id string
+	if err := first.QueryRowContext(ctx, "SELECT pg_export_snapshot()").Scan(&id); err != nil {
+		return txs, fmt.Errorf("shared snapshot: export: %w", err)
+	}
+	for len(txs) < n {
+		tx, err := db.BeginTx(ctx, opts)
+		if err != nil {
+			return txs, fmt.Errorf("shared snapshot: %w", err)
+		}
+		txs = append(txs, tx)
+		if _, err := tx.ExecContext(ctx, "SET TRANSACTION SNAPSHOT "+p.Literal(id)); err != nil {
+			return txs, fmt.Errorf("shared snapshot: import: %w", err)
+		}
+	}
+	return txs, nil
 }
 
 // Chunks splits table into block ranges read by TID range scans
