@@ -23,14 +23,14 @@
 # Env: ROWS (10000000), PGURL (postgres://cdc:cdc@127.0.0.1:55432),
 # REPEAT (3), SKIP_RELADIFF=1, WORK (/tmp/cdc-sentinel-bench-reconcile).
 #
-# Last run (REPEAT=3, 2 cores shared with other builds, load 3-12; the
+# Last run (REPEAT=3, 2 cores shared with other builds, load 4-8; the
 # full table and what each change bought are in docs/drift.md
 # "Performance"). Medians, ratio to the floor, max RSS:
-#   (a) floor 17.21 s; cdc-sentinel 17.96 s 1.04x 27 MB;
-#       reladiff 20.50 s 1.19x 36 MB; reladiff -j3 18.74 s 1.09x 37 MB
-#   (b) floor 16.89 s; cdc-sentinel 18.78 s 1.11x 35 MB;
-#       reladiff 46.42 s 2.75x 53 MB; reladiff -j3 35.16 s 2.08x 67 MB;
-#       reladiff without --skip-sort-results: crashed after 6 s
+#   (a) floor 14.04 s; cdc-sentinel 14.88 s 1.06x 27 MB;
+#       reladiff 17.03 s 1.21x 36 MB; reladiff -j3 16.94 s 1.21x 37 MB
+#   (b) floor 13.97 s; cdc-sentinel 15.49 s 1.11x 34 MB;
+#       reladiff 41.00 s 2.93x 54 MB; reladiff -j3 39.41 s 2.82x 54 MB;
+#       reladiff without --skip-sort-results: crashed after 4 s
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
