@@ -289,7 +289,7 @@ func (r *Reconciler) scan(ctx context.Context, bucket [2]string, kr *keyRange, s
 	defer func() {
 		for _, side := range txs {
 			for _, tx := range side {
-				tx.Rollback() // read-only: nothing to commit
+				_ = tx.Rollback() // read-only: nothing to commit
 			}
 		}
 	}()

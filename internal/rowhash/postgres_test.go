@@ -107,10 +107,9 @@ func TestPostgresHashEqualsReference(t *testing.T) {
 	ctx := context.Background()
 	cols := pgColumns()
 	table := fmt.Sprintf("rowhash_prop_%d", time.Now().UnixNano())
-	var ddl, names, params []string
+	var ddl, params []string
 	for i, c := range cols {
 		ddl = append(ddl, c.name+" "+c.ddl)
-		names = append(names, c.name)
 		params = append(params, fmt.Sprintf("$%d::%s", i+2, c.ddl))
 	}
 	if _, err := db.ExecContext(ctx, "CREATE TABLE "+table+" (id int PRIMARY KEY, "+strings.Join(ddl, ", ")+")"); err != nil {

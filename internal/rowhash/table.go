@@ -268,7 +268,7 @@ func (p Postgres) SharedSnapshot(ctx context.Context, db *sql.DB, n int) (txs []
 	defer func() {
 		if err != nil {
 			for _, tx := range txs {
-				tx.Rollback()
+				_ = tx.Rollback()
 			}
 			txs = nil
 		}
@@ -329,10 +329,10 @@ func (p Postgres) Chunks(ctx context.Context, db *sql.DB, table string, n int) (
 	out := make([]string, n)
 	for i := range n {
 		lo, hi := pages*int64(i)/int64(n), pages*int64(i+1)/int64(n)
-		switch {
-		case i == 0:
+		switch i {
+		case 0:
 			out[i] = fmt.Sprintf("ctid < '(%d,0)'", hi)
-		case i == n-1:
+		case n - 1:
 			out[i] = fmt.Sprintf("ctid >= '(%d,0)'", lo)
 		default:
 			out[i] = fmt.Sprintf("ctid >= '(%d,0)' AND ctid < '(%d,0)'", lo, hi)
