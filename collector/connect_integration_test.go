@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -70,22 +69,7 @@ func grepLines(s, prefix string) string {
 func testSink(t *testing.T, p *testenv.Pipeline, c *connect.Client, name, table string, extra map[string]string) {
 	t.Helper()
 	ctx := context.Background()
-	host, port := p.Env["CDC_PG_HOST"], p.Env["CDC_PG_PORT"]
-	cfg := map[string]string{
-		"connector.class":                     "io.debezium.connector.jdbc.JdbcSinkConnector",
-		"tasks.max":                           "1",
-		"topics":                              name,
-		"connection.url":                      fmt.Sprintf("jdbc:postgresql://%s:%s/target", host, port),
-		"connection.username":                 p.Env["CDC_PG_USER"],
-		"connection.password":                 p.Env["CDC_PG_PASSWORD"],
-		"insert.mode":                         "upsert",
-		"primary.key.mode":                    "record_key",
-		"collection.name.format":              table,
-		"schema.evolution":                    "none",
-		"key.converter":                       "org.apache.kafka.connect.json.JsonConverter",
-		"value.converter":                     "org.apache.kafka.connect.json.JsonConverter",
-		"consumer.override.auto.offset.reset": "earliest",
-	}
+	cfg := p.JDBCSink(name, table)
 	for k, v := range extra {
 		cfg[k] = v
 	}

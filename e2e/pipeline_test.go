@@ -147,31 +147,10 @@ func jsonRecord(id int, v string) [2][]byte {
 // sinkConfig is a Debezium JDBC sink writing topic into the target
 // database's table.
 func (p *pipeline) sinkConfig(topic, table string) map[string]string {
-	host := p.env.Env["CDC_PG_HOST"]
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	return map[string]string{
-		"connector.class":                "io.debezium.connector.jdbc.JdbcSinkConnector",
-		"tasks.max":                      "1",
-		"topics":                         topic,
-		"connection.url":                 fmt.Sprintf("jdbc:postgresql://%s:%s/target", host, p.env.Env["CDC_PG_PORT"]),
-		"connection.username":            p.env.Env["CDC_PG_USER"],
-		"connection.password":            p.env.Env["CDC_PG_PASSWORD"],
-		"connection.pool.min_size":       "1",
-		"connection.pool.max_size":       "2",
-		"insert.mode":                    "upsert",
-		"primary.key.mode":               "record_key",
-		"schema.evolution":               "none",
-		"collection.name.format":         table,
-		"key.converter":                  "org.apache.kafka.connect.json.JsonConverter",
-		"key.converter.schemas.enable":   "true",
-		"value.converter":                "org.apache.kafka.connect.json.JsonConverter",
-		"value.converter.schemas.enable": "true",
-		// Fail fast instead of retrying a refused batch.
-		"flush.max.retries":                   "0",
-		"consumer.override.auto.offset.reset": "earliest",
-	}
+	cfg := p.env.JDBCSink(topic, table)
+	// Fail fast instead of retrying a refused batch.
+	cfg["flush.max.retries"] = "0"
+	return cfg
 }
 
 func (p *pipeline) createConnector(t *testing.T, name string, cfg map[string]string) {

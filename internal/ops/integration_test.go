@@ -38,21 +38,8 @@ func ownSink(t *testing.T, p *testenv.Pipeline, c *connect.Client) string {
 	t.Helper()
 	name := fmt.Sprintf("ops-it-%d", rand.Uint32())
 	table := strings.ReplaceAll(name, "-", "_")
-	cfg := map[string]string{
-		"connector.class":                     "io.debezium.connector.jdbc.JdbcSinkConnector",
-		"tasks.max":                           "1",
-		"topics":                              name,
-		"connection.url":                      fmt.Sprintf("jdbc:postgresql://%s:%s/target", p.Env["CDC_PG_HOST"], p.Env["CDC_PG_PORT"]),
-		"connection.username":                 p.Env["CDC_PG_USER"],
-		"connection.password":                 p.Env["CDC_PG_PASSWORD"],
-		"insert.mode":                         "upsert",
-		"primary.key.mode":                    "record_key",
-		"collection.name.format":              table,
-		"schema.evolution":                    "basic",
-		"key.converter":                       "org.apache.kafka.connect.json.JsonConverter",
-		"value.converter":                     "org.apache.kafka.connect.json.JsonConverter",
-		"consumer.override.auto.offset.reset": "earliest",
-	}
+	cfg := p.JDBCSink(name, table)
+	cfg["schema.evolution"] = "basic"
 	if _, err := c.PutConfig(context.Background(), name, cfg); err != nil {
 		t.Fatalf("creating connector %s: %v", name, err)
 	}
