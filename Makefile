@@ -41,11 +41,13 @@ test: tools pipeline
 unit:
 	CDC_PIPELINE_DIR=/nonexistent CDC_CONNECT_URL= CDC_SOURCE_DSN= $(GO) test -race -count=1 ./...
 
-demo: build pipeline
+demo: build tools pipeline
 	scripts/demo.sh $(BIN) $(DEMO_ADDR)
 
 demo-down:
 	-pkill -f "$(BIN) .*--web.listen-address=$(DEMO_ADDR)" || true
+	-pkill -f "bin/prometheus --config.file=deploy/prometheus/prometheus.yml" || true
+	-pkill -f "bin/alertmanager --config.file=deploy/alertmanager/alertmanager.yml" || true
 	$(PIPELINE) down
 
 lint:

@@ -25,6 +25,34 @@ for t in customers orders; do
     || echo "demo: target table public.$t not there yet; lag will scan it until an index on __source_ts_ms exists" >&2
 done
 
+# Prometheus and Alertmanager (built by scripts/install-tools.sh) run the
+# example configs from deploy/ as they are, so the demo closes the loop:
+# alerts from rules/ reach cdc-sentinel's /alerts and the remediator acts.
+TOOLS_BIN=${CDC_SENTINEL_CACHE:-$HOME/.cache/cdc-sentinel}/bin
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+LOOP=""
+if [ "$ADDR" = "127.0.0.1:19641" ] && [ -x "$TOOLS_BIN/prometheus" ] && [ -x "$TOOLS_BIN/alertmanager" ]; then
+  if port_free 9090 && port_free 9093; then
+    mkdir -p "$DEMO/prometheus" "$DEMO/alertmanager"
+    "$TOOLS_BIN/alertmanager" --config.file=deploy/alertmanager/alertmanager.yml \
+      --storage.path="$DEMO/alertmanager" --web.listen-address=127.0.0.1:9093 --cluster.listen-address= \
+      > "$DEMO/alertmanager.log" 2>&1 &
+    pids+=($!)
+    "$TOOLS_BIN/prometheus" --config.file=deploy/prometheus/prometheus.yml \
+      --storage.tsdb.path="$DEMO/prometheus" --web.listen-address=127.0.0.1:9090 \
+      > "$DEMO/prometheus.log" 2>&1 &
+    pids+=($!)
+    LOOP="
+    Prometheus     http://127.0.0.1:9090/alerts   (rules/, log $DEMO/prometheus.log)
+    Alertmanager   http://127.0.0.1:9093/api/v2/alerts   (routes to /alerts, log $DEMO/alertmanager.log)"
+  else
+    echo "demo: 9090 or 9093 is taken: not starting Prometheus and Alertmanager" >&2
+  fi
+fi
+
 cat <<MSG
 
   cdc-sentinel is watching the local pipeline.
@@ -36,12 +64,13 @@ cat <<MSG
     source DB      psql '$CDC_SOURCE_DSN'
     target DB      psql '$CDC_TARGET_DSN'
     config         $CONFIG
-    logs           $CDC_PIPELINE_LOGS/ (pipeline), this terminal (cdc-sentinel)
+    logs           $CDC_PIPELINE_LOGS/ (pipeline), this terminal (cdc-sentinel)$LOOP
 
   Try: psql '$CDC_SOURCE_DSN' -c "update inventory.customers set name = name || '!' where id = 1"
        curl -s -X PUT $CDC_CONNECT_URL/connectors/demo-sink/pause   # then watch cdc_table_lag_seconds
 
-  Ctrl-C stops cdc-sentinel; 'make demo-down' stops the pipeline.
+  Ctrl-C stops cdc-sentinel (and the demo's Prometheus and Alertmanager);
+  'make demo-down' stops the pipeline.
 
 MSG
-exec "$BIN" --config.file="$CONFIG" --storage.path="$DEMO/data" --web.listen-address="$ADDR"
+"$BIN" --config.file="$CONFIG" --storage.path="$DEMO/data" --web.listen-address="$ADDR"
