@@ -65,7 +65,9 @@ func (db *DB) CaptureInstance(ctx context.Context, table string) (string, error)
 	ctx, cancel := db.QueryContext(ctx)
 	defer cancel()
 	var ci string
-	err = pool.QueryRowContext(ctx, CaptureInstanceQuery, table).Scan(&ci)
+	// OBJECT_ID parses its argument as a multi-part name: quote the parts
+	// so names holding dots or brackets resolve to the right table.
+	err = pool.QueryRowContext(ctx, CaptureInstanceQuery, db.QuoteTable(table)).Scan(&ci)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("database %s: table %s has no capture instance: %w (run sys.sp_cdc_enable_table)", db.cfg.Name, table, ErrCDCNotEnabled)
 	}
@@ -75,16 +77,18 @@ func (db *DB) CaptureInstance(ctx context.Context, table string) (string, error)
 	return ci, nil
 }
 
-// NewestChangeQuery reads the commit time of the newest row of a change
-// table. cdc.<instance>_CT is clustered on (__$start_lsn, …), so TOP 1
-// ORDER BY __$start_lsn DESC reads one row from the end of the clustered
-// index. fn_cdc_map_lsn_to_time returns the server's local time
+// NewestChangeQuery reads the commit time of the newest insert or update
+// in a change table. cdc.<instance>_CT is clustered on (__$start_lsn, …),
+// so TOP 1 ORDER BY __$start_lsn DESC reads from the end of the clustered
+// index. Deletes (__$operation = 1) are left out: the sink removes the
+// row, so the target can never show a delete's time and lag would never
+// return to 0 after one; a long run of trailing deletes is read through. fn_cdc_map_lsn_to_time returns the server's local time
 // (datetime has no zone); the server's current offset comes along so the
 // time can be made absolute.
 func NewestChangeQuery(captureInstance string) string {
 	return `SELECT TOP 1 sys.fn_cdc_map_lsn_to_time(__$start_lsn), DATEPART(TZOFFSET, SYSDATETIMEOFFSET()) FROM cdc.` +
 		"[" + strings.ReplaceAll(captureInstance+"_CT", "]", "]]") + "]" +
-		` ORDER BY __$start_lsn DESC`
+		` WHERE __$operation <> 1 ORDER BY __$start_lsn DESC`
 }
 
 // NewestChange returns the commit time of the newest change captured for
