@@ -346,13 +346,25 @@ func (s *BoltStore) Finish(ctx context.Context, job *Job, rec *Record) error {
 	return nil
 }
 
-// Job implements Store.
+// Job implements Store. A job still waiting in the inbox is reported
+// pending, as the PostgreSQL store's row says from Enqueue on: the engine
+// must know an episode's other phase was received even before any worker
+// took it.
 func (s *BoltStore) Job(ctx context.Context, key string) (*Job, error) {
 	var j *Job
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
 		j, err = getJob(tx.Bucket(bucketJobs), []byte(key))
 		return err
+	})
+	if err != nil || j != nil {
+		return j, err
+	}
+	err = s.inbox.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketSeen).Get([]byte(key)) != nil {
+			j = &Job{Key: key, State: StatePending}
+		}
+		return nil
 	})
 	return j, err
 }

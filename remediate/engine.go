@@ -35,6 +35,10 @@ type Options struct {
 	PollInterval time.Duration
 	// Grace bounds how long Close waits for running actions (default 10s).
 	Grace time.Duration
+	// RequeueDelay is the first wait before a resolved job the engine
+	// put back in the queue is tried again; it doubles with every try
+	// up to maxRequeueDelay (default 5s).
+	RequeueDelay time.Duration
 	// Now is the clock; tests set it.
 	Now func() time.Time
 	// OnClose runs once the engine no longer uses the store.
@@ -66,11 +70,13 @@ type Engine struct {
 	verifyInterval time.Duration
 	pollInterval   time.Duration
 	grace          time.Duration
+	requeueDelay   time.Duration
 	lease          time.Duration
 	now            func() time.Time
 	onClose        func()
 
 	wake      chan struct{}
+	runCtx    context.Context
 	stop      context.CancelFunc
 	done      chan struct{}
 	inflight  sync.WaitGroup
@@ -107,12 +113,15 @@ func NewEngine(o Options) (*Engine, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.RequeueDelay <= 0 {
+		o.RequeueDelay = 5 * time.Second
+	}
 	e := &Engine{
 		cfg: o.Config, byName: map[string]*compiledRule{}, clusters: o.Clusters,
 		reconciler: o.Reconciler, store: o.Store, metrics: o.Metrics, logger: o.Logger,
 		replica: o.Replica, workers: o.Workers, verifyInterval: o.VerifyInterval,
-		pollInterval: o.PollInterval, grace: o.Grace, now: o.Now, onClose: o.OnClose,
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		pollInterval: o.PollInterval, grace: o.Grace, requeueDelay: o.RequeueDelay, now: o.Now, onClose: o.OnClose,
+		wake: make(chan struct{}, 1), runCtx: context.Background(), done: make(chan struct{}),
 	}
 	// A lease outlives the slowest action: the Connect client's retries,
 	// then the verification.
@@ -196,7 +205,7 @@ func (e *Engine) signal() {
 // Start runs the queue until Close.
 func (e *Engine) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
-	e.stop = cancel
+	e.runCtx, e.stop = ctx, cancel
 	go e.run(ctx)
 }
 
@@ -333,10 +342,72 @@ func (e *Engine) process(ctx context.Context, j *Job) {
 			return
 		}
 		action = rule.cfg.OnResolved
+		// Both phases of an episode can be taken in one batch (after a
+		// restart or a backlog): on_resolved depends on the firing
+		// action's outcome, so it waits for it rather than judge an
+		// outcome not yet known.
+		fj, err := e.store.Job(ctx, JobKey(j.Fingerprint, j.StartsAt, j.Rule, PhaseFiring))
+		if err == nil && fj != nil && fj.State != StateDone && e.requeue(ctx, j, nil) {
+			return
+		}
 	}
 	rec.Action, rec.DryRun = action, rule.dryRun
 	retry := e.decide(ctx, rule, action, j, rec)
+	// Alertmanager sends a resolved notification once: a retryable
+	// on_resolved (cooldown, circuit open, Connect down) would otherwise
+	// never run, and the connector its firing action paused would stay
+	// paused. The engine retries it itself.
+	if retry && j.Phase == PhaseResolved && e.requeue(ctx, j, rec) {
+		return
+	}
 	e.finish(ctx, j, rec, retry, true)
+}
+
+// maxRequeues and maxRequeueDelay bound the engine's own retries of a
+// resolved job: from a 5s start, about 75 minutes, longer than the
+// circuit breaker's hour window.
+const (
+	maxRequeues     = 20
+	maxRequeueDelay = 5 * time.Minute
+)
+
+// requeue finishes j as retryable (recording rec when not nil) and puts it
+// back in the queue after a delay that doubles with every try. It reports
+// false, doing nothing, once the tries are used up. When the engine
+// closes, the job is queued at once, so a restart takes it up.
+func (e *Engine) requeue(ctx context.Context, j *Job, rec *Record) bool {
+	if j.Requeues >= maxRequeues {
+		return false
+	}
+	delay := e.requeueDelay
+	for i := 0; i < j.Requeues && delay < maxRequeueDelay; i++ {
+		delay *= 2
+	}
+	delay = min(delay, maxRequeueDelay)
+	if rec != nil {
+		rec.Detail = joinDetail(rec.Detail, fmt.Sprintf("retrying in %s (%d of %d)", delay, j.Requeues+1, maxRequeues))
+	}
+	e.finish(ctx, j, rec, true, rec != nil)
+	next := *j
+	next.State, next.Outcome, next.Retry, next.Owner = "", "", false, ""
+	next.LeaseUntil, next.FinishedAt, next.Healthy = time.Time{}, time.Time{}, nil
+	next.Requeues++
+	e.inflight.Add(1)
+	go func() {
+		defer e.inflight.Done()
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-e.runCtx.Done():
+		}
+		if _, err := e.store.Enqueue(context.Background(), []*Job{&next}); err != nil {
+			e.logger.Error("re-queueing a resolved alert; it will not be retried", "job", next.Key, "err", err)
+			return
+		}
+		e.signal()
+	}()
+	return true
 }
 
 // decide fills rec with the decision and outcome; it reports whether a
@@ -346,10 +417,26 @@ func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, 
 	if j.Phase == PhaseResolved {
 		ref = j.EndsAt
 	}
-	if age := j.ReceivedAt.Sub(ref); e.cfg.MaxAlertAge > 0 && age > e.cfg.MaxAlertAge {
+	// Against now, not the receipt: a job queued before hours of
+	// downtime is as stale as the alert.
+	if age := e.now().Sub(ref); e.cfg.MaxAlertAge > 0 && age > e.cfg.MaxAlertAge {
 		rec.Decision, rec.Outcome = DecisionSuppress, OutcomeSuppressedStale
 		rec.Detail = fmt.Sprintf("alert %s %s ago, more than max_alert_age %s", map[bool]string{true: "resolved", false: "started"}[j.Phase == PhaseResolved], age.Round(time.Second), e.cfg.MaxAlertAge)
 		return false
+	}
+	if j.Phase == PhaseFiring {
+		// The episode is over: acting now (a pause) would outlive the
+		// alert, and its on_resolved may already have been decided.
+		rj, err := e.store.Job(ctx, JobKey(j.Fingerprint, j.StartsAt, j.Rule, PhaseResolved))
+		if err != nil {
+			rec.Decision, rec.Outcome, rec.Error = DecisionSkip, OutcomeFailure, err.Error()
+			return true
+		}
+		if rj != nil {
+			rec.Decision, rec.Outcome = DecisionSkip, OutcomeNotNeeded
+			rec.Detail = "alert already resolved"
+			return false
+		}
 	}
 	if j.Phase == PhaseResolved {
 		// on_resolved undoes or follows up what the firing action did;

@@ -195,7 +195,7 @@ func (h *harness) start() {
 	eng, err := NewEngine(Options{
 		Config: h.cfg.Remediation, Clusters: map[string]Connect{h.clusterName: h.conn}, Reconciler: h.reconciler,
 		Store: h.store, Metrics: h.metrics, Replica: fmt.Sprintf("test-%p", h),
-		VerifyInterval: 10 * time.Millisecond, PollInterval: 20 * time.Millisecond,
+		VerifyInterval: 10 * time.Millisecond, PollInterval: 20 * time.Millisecond, RequeueDelay: 20 * time.Millisecond,
 		Now: h.clock.Now,
 	})
 	if err != nil {

@@ -74,6 +74,9 @@ type Job struct {
 	Owner      string    `json:"owner,omitempty"`
 	LeaseUntil time.Time `json:"lease_until,omitempty"`
 	FinishedAt time.Time `json:"finished_at,omitempty"`
+	// Requeues counts how often the engine put a resolved job back in
+	// the queue itself (see Engine.requeue).
+	Requeues int `json:"requeues,omitempty"`
 
 	// Healthy, when set on Finish, marks a target healthy in the same
 	// transaction (saves a commit per successful action).
