@@ -86,3 +86,10 @@ func TestSecretsDoNotPrint(t *testing.T) {
 		t.Fatalf("Reveal = %q", got)
 	}
 }
+
+func TestURLEscapeKeepsSpacesInUserInfo(t *testing.T) {
+	esc := DSNTemplateFuncs["urlescape"].(func(string) string)
+	if got := esc("p w+d/@"); got != "p%20w%2Bd%2F%40" {
+		t.Errorf("urlescape = %q", got)
+	}
+}

@@ -1,6 +1,13 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"text/template"
+	"time"
+)
 
 // Vault fetches a database's credentials from HashiCorp Vault: a static
 // secret from KV v2, or dynamic credentials from the database secrets
@@ -137,5 +144,47 @@ func (vc *Vault) validate(v *validator, p string) {
 			v.fail(p+".dsn_template", "required with database credentials")
 		}
 	}
+	if vc.DSNTemplate != "" {
+		// Render with placeholders now, so that a typo such as
+		// {{ .Usename }} fails check-config instead of every fetch later.
+		if err := CheckDSNTemplate(vc.DSNTemplate.Reveal()); err != nil {
+			v.fail(p+".dsn_template", "%v", err)
+		}
+	}
 	vc.TLSConfig.validate(v, p+".tls_config")
+}
+
+// DSNTemplateFuncs are the functions a dsn_template may call besides
+// text/template's own: urlescape for user info in a URL DSN, odbcescape
+// for a value in go-mssqldb's odbc: DSN form.
+var DSNTemplateFuncs = template.FuncMap{
+	// QueryEscape writes a space as "+", which user info does not decode.
+	"urlescape":  func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") },
+	"odbcescape": func(s string) string { return "{" + strings.ReplaceAll(s, "}", "}}") + "}" },
+}
+
+// DSNTemplateData is what a dsn_template is rendered with.
+type DSNTemplateData struct{ Username, Password string }
+
+// ParseDSNTemplate parses a dsn_template with DSNTemplateFuncs.
+func ParseDSNTemplate(text string) (*template.Template, error) {
+	t, err := template.New("dsn_template").Option("missingkey=error").Funcs(DSNTemplateFuncs).Parse(text)
+	if err != nil {
+		// The parser's message quotes only the offending token.
+		return nil, fmt.Errorf("not a valid template: %w", err)
+	}
+	return t, nil
+}
+
+// CheckDSNTemplate parses text and renders it with placeholder
+// credentials. Its errors name fields and functions, never values.
+func CheckDSNTemplate(text string) error {
+	t, err := ParseDSNTemplate(text)
+	if err != nil {
+		return err
+	}
+	if err := t.Execute(io.Discard, DSNTemplateData{Username: "user", Password: "password"}); err != nil {
+		return fmt.Errorf("cannot be rendered: %w", err)
+	}
+	return nil
 }

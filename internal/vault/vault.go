@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -148,13 +147,9 @@ func New(name string, cfg config.Vault, apply func(dsn string) error, opts Optio
 // functions it offers urlescape (for user info in a URL DSN) and
 // odbcescape (braces for a SQL Server key=value DSN).
 func ParseDSNTemplate(text string) (*template.Template, error) {
-	t, err := template.New("dsn_template").Option("missingkey=error").Funcs(template.FuncMap{
-		"urlescape":  url.QueryEscape,
-		"odbcescape": func(s string) string { return "{" + strings.ReplaceAll(s, "}", "}}") + "}" },
-	}).Parse(text)
+	t, err := config.ParseDSNTemplate(text)
 	if err != nil {
-		// The parser's message quotes only the offending token.
-		return nil, fmt.Errorf("dsn_template is not a valid template: %w", err)
+		return nil, fmt.Errorf("dsn_template is %w", err)
 	}
 	return t, nil
 }
@@ -415,7 +410,7 @@ func (s *Source) render(data map[string]any, userKey, passKey, where string) (st
 		return "", fmt.Errorf("vault for database %s: %s lacks string keys %q and %q", s.name, where, userKey, passKey)
 	}
 	var b bytes.Buffer
-	if err := s.tmpl.Execute(&b, struct{ Username, Password string }{user, pass}); err != nil {
+	if err := s.tmpl.Execute(&b, config.DSNTemplateData{Username: user, Password: pass}); err != nil {
 		return "", fmt.Errorf("vault for database %s: dsn_template could not be executed", s.name)
 	}
 	return b.String(), nil
