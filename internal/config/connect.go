@@ -48,10 +48,16 @@ func (c *ConnectCluster) validate(v *validator, p string) {
 	if c.Name == "" {
 		v.fail(p+".name", "required")
 	}
+	// Messages show the URL redacted: a password in it must not reach
+	// logs through a reload error.
 	if c.URL == "" {
 		v.fail(p+".url", "required")
-	} else if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.fail(p+".url", "%q is not an http or https URL", c.URL)
+	} else if u, err := url.Parse(c.URL); err != nil {
+		v.fail(p+".url", "is not a valid URL")
+	} else if u.User != nil {
+		v.fail(p+".url", "%q carries credentials: use basic_auth (password_file) instead", u.Redacted())
+	} else if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.fail(p+".url", "%q is not an http or https URL", u.Redacted())
 	}
 	if c.Timeout < 0 {
 		v.fail(p+".timeout", "must be positive")
