@@ -90,8 +90,16 @@ func (e *Exporter) run(c Collector, ch chan<- prometheus.Metric) {
 	cctx, cancel := softDeadline(e.ctx)
 	defer cancel()
 	go func() {
-		done <- c.Collect(cctx, own)
-		close(own)
+		var err error
+		// A panicking collector fails its own scrape, not the process.
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("collector panicked: %v", r)
+			}
+			done <- err
+			close(own)
+		}()
+		err = c.Collect(cctx, own)
 	}()
 	var err error
 	for forwarding := true; forwarding; {

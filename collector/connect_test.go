@@ -248,3 +248,19 @@ func TestOneListingPerClusterPerScrapeWhoeverAsks(t *testing.T) {
 		t.Errorf("the next scrape must list again; %d listings", cl.calls)
 	}
 }
+
+type panickingCollector struct{}
+
+func (panickingCollector) Name() string { return "panicking" }
+func (panickingCollector) Collect(ctx context.Context, ch chan<- prometheus.Metric) error {
+	panic("bug")
+}
+
+func TestPanickingCollectorFailsOnlyItself(t *testing.T) {
+	out := collect(t, context.Background(), panickingCollector{}, NewConnectCollector(demoCluster()))
+	for _, want := range []string{`cdc_scrape_collector_success{collector="panicking"} 0`, `cdc_connect_up{connect_cluster="prod"} 1`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s in\n%s", want, out)
+		}
+	}
+}

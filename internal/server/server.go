@@ -208,8 +208,13 @@ func (s *Server) scrapeContext(r *http.Request) (context.Context, context.Cancel
 		}
 		timeout = time.Duration(secs * float64(time.Second))
 	}
-	if s.opts.ScrapeTimeoutOffset > 0 && timeout > 2*s.opts.ScrapeTimeoutOffset {
-		timeout -= s.opts.ScrapeTimeoutOffset
+	if s.opts.ScrapeTimeoutOffset > 0 {
+		if timeout > 2*s.opts.ScrapeTimeoutOffset {
+			timeout -= s.opts.ScrapeTimeoutOffset
+		} else {
+			// A short scrape timeout still needs some margin.
+			timeout = timeout * 9 / 10
+		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	return ctx, cancel, nil
