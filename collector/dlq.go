@@ -37,11 +37,17 @@ type EndOffsetReader interface {
 type DLQCollector struct {
 	clusters []ConnectLister
 	kafka    EndOffsetReader
+
+	// existed remembers the topics that have existed, so that a broker
+	// briefly answering "unknown topic" for one does not report 0: a
+	// counter that dips and comes back reads as a reset plus a spike.
+	mu      sync.Mutex
+	existed map[string]bool
 }
 
 // NewDLQCollector watches the sink connectors of clusters.
 func NewDLQCollector(k EndOffsetReader, clusters ...ConnectLister) *DLQCollector {
-	return &DLQCollector{clusters: clusters, kafka: k}
+	return &DLQCollector{clusters: clusters, kafka: k, existed: map[string]bool{}}
 }
 
 // Name implements Collector.
@@ -113,10 +119,17 @@ func (c *DLQCollector) Collect(ctx context.Context, ch chan<- prometheus.Metric)
 		// look like a counter reset, so those topics are left out.
 		errs = append(errs, err)
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, t := range targets {
 		end, ok := ends[t.topic]
 		if !ok || end.Err != nil {
 			continue
+		}
+		if end.Exists {
+			c.existed[t.topic] = true
+		} else if c.existed[t.topic] {
+			continue // seen before: a metadata glitch, not an empty topic
 		}
 		ch <- prometheus.MustNewConstMetric(dlqRecordsDesc, prometheus.CounterValue, float64(end.Records), t.cluster, t.connector, t.topic)
 	}

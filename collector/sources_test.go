@@ -84,6 +84,19 @@ func TestDLQCollectorLeavesOutTopicsWithUnreadablePartitions(t *testing.T) {
 	}
 }
 
+func TestDLQCounterDoesNotDipWhenABrokerForgetsTheTopic(t *testing.T) {
+	cluster := &fakeCluster{name: "prod", conns: []connect.Connector{sinkWithDLQ("a", "a-dlq")}}
+	k := &fakeKafka{ends: map[string]kafka.TopicEnd{"a-dlq": {Records: 5, Exists: true}}}
+	c := NewDLQCollector(k, cluster)
+	if out := collect(t, context.Background(), c); !strings.Contains(out, `topic="a-dlq"} 5`) {
+		t.Fatalf("first scrape:\n%s", out)
+	}
+	k.ends = map[string]kafka.TopicEnd{"a-dlq": {}} // "unknown topic" from a lagging broker
+	if out := collect(t, context.Background(), c); strings.Contains(out, `topic="a-dlq"}`) {
+		t.Errorf("a topic seen before must be left out, not reported as 0:\n%s", out)
+	}
+}
+
 type fakeOffsets struct {
 	*fakeCluster
 	offsets map[string][]connect.Offset
