@@ -250,6 +250,9 @@ func (e *Engine) run(ctx context.Context) {
 			if err != nil && ctx.Err() == nil {
 				e.logger.Error("reading the remediation queue", "err", err)
 			}
+			// The job is this replica's until its lease runs out; past
+			// that another may take it, so nothing starts after it.
+			deadline := time.Now().Add(e.lease - leaseMargin)
 			for _, j := range jobs {
 				slots <- struct{}{}
 				e.inflight.Add(1)
@@ -258,7 +261,9 @@ func (e *Engine) run(ctx context.Context) {
 					// Not the run context: an action once started
 					// finishes and is recorded even when the engine
 					// is closing.
-					e.process(context.Background(), j)
+					pctx, cancel := context.WithDeadline(context.Background(), deadline)
+					defer cancel()
+					e.process(pctx, j)
 					<-slots
 					e.signal()
 				}(j)
@@ -286,6 +291,14 @@ func (e *Engine) run(ctx context.Context) {
 }
 
 const breakerKey = "breaker"
+
+// leaseMargin is how long before its lease runs out a job stops being
+// worked on, leaving time to record the outcome.
+const leaseMargin = 30 * time.Second
+
+// finishTimeout bounds recording an outcome, which runs even when the
+// job's own deadline has passed.
+const finishTimeout = 15 * time.Second
 
 // dryPrefix keeps a dry run's safety state apart from the live one: a
 // dry run must show what would happen without changing what will.
@@ -509,6 +522,13 @@ func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, 
 		rec.Detail = "dry run: would " + describeAction(t)
 		return false
 	}
+	if ctx.Err() != nil {
+		// Waiting (on the safety lock, on Connect) used up the lease:
+		// another replica may take the job now, so this one must not act.
+		rec.Decision, rec.Outcome = DecisionSkip, OutcomeFailure
+		rec.Error = "the job's lease ran out before the action could start; not acting"
+		return true
+	}
 	rec.Decision = DecisionAct
 	start := time.Now()
 	detail, err = e.perform(ctx, t)
@@ -589,7 +609,9 @@ func (e *Engine) finish(ctx context.Context, j *Job, rec *Record, retry, count b
 	}
 	j.Retry = retry
 	j.FinishedAt = e.now()
-	if err := e.store.Finish(ctx, j, rec); err != nil {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	if err := e.store.Finish(fctx, j, rec); err != nil {
 		e.logger.Error("recording a remediation outcome; the job will run again after a restart", "job", j.Key, "err", err)
 	}
 	if rec == nil {

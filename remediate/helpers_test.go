@@ -143,7 +143,9 @@ type harness struct {
 	ownStore bool
 	// clusterName is the Connect cluster conn stands for.
 	clusterName string
-	reconciler  Reconciler
+	// lease, when set, replaces the engine's job lease.
+	lease      time.Duration
+	reconciler Reconciler
 }
 
 const baseConfig = `
@@ -200,6 +202,9 @@ func (h *harness) start() {
 	})
 	if err != nil {
 		h.t.Fatal(err)
+	}
+	if h.lease > 0 {
+		eng.lease = h.lease
 	}
 	h.eng = eng
 	eng.Start()

@@ -111,16 +111,21 @@ func (s *PostgresStore) Enqueue(ctx context.Context, jobs []*Job) (int, error) {
 	return n, nil
 }
 
-// Claim implements Store.
-func (s *PostgresStore) Claim(ctx context.Context, owner string, n int, now time.Time, lease time.Duration) ([]*Job, error) {
+// ErrClaimLost says a job's lease ran out and another owner took it
+// before this one finished: its outcome is not written over the job.
+var ErrClaimLost = errors.New("the job's lease ran out and another replica took it")
+
+// Claim implements Store. Leases are set and compared on the database's
+// clock, never the replicas', whose clocks may disagree; now is unused.
+func (s *PostgresStore) Claim(ctx context.Context, owner string, n int, _ time.Time, lease time.Duration) ([]*Job, error) {
 	rows, err := s.pool.Query(ctx, `
-		UPDATE cdc_sentinel_remediation_jobs SET state = 'running', owner = $1, lease_until = $2
+		UPDATE cdc_sentinel_remediation_jobs SET state = 'running', owner = $1, lease_until = now() + make_interval(secs => $2)
 		WHERE key IN (
 			SELECT key FROM cdc_sentinel_remediation_jobs
-			WHERE state = 'pending' OR (state = 'running' AND lease_until < $3)
-			ORDER BY seq LIMIT $4
+			WHERE state = 'pending' OR (state = 'running' AND lease_until < now())
+			ORDER BY seq LIMIT $3
 			FOR UPDATE SKIP LOCKED)
-		RETURNING job, seq`, owner, now.Add(lease), now, n)
+		RETURNING job, seq, lease_until`, owner, lease.Seconds(), n)
 	if err != nil {
 		return nil, fmt.Errorf("claiming remediation jobs: %w", err)
 	}
@@ -132,7 +137,8 @@ func (s *PostgresStore) Claim(ctx context.Context, owner string, n int, now time
 	for rows.Next() {
 		var raw []byte
 		var seq int64
-		if err := rows.Scan(&raw, &seq); err != nil {
+		var until time.Time
+		if err := rows.Scan(&raw, &seq, &until); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -141,7 +147,7 @@ func (s *PostgresStore) Claim(ctx context.Context, owner string, n int, now time
 			rows.Close()
 			return nil, fmt.Errorf("claiming remediation jobs: %w", err)
 		}
-		j.State, j.Owner, j.LeaseUntil = StateRunning, owner, now.Add(lease)
+		j.State, j.Owner, j.LeaseUntil = StateRunning, owner, until
 		got = append(got, seqJob{seq, &j})
 	}
 	if err := rows.Err(); err != nil {
@@ -160,7 +166,10 @@ func (s *PostgresStore) Claim(ctx context.Context, owner string, n int, now time
 	return out, nil
 }
 
-// Finish implements Store.
+// Finish implements Store. Only the job's current owner finishes it: when
+// the lease ran out and another replica took the job, the job is left to
+// that replica, the audit record (what this one did) is still kept, and
+// the error wraps ErrClaimLost.
 func (s *PostgresStore) Finish(ctx context.Context, job *Job, rec *Record) error {
 	j := *job
 	j.State, j.Owner, j.LeaseUntil = StateDone, "", time.Time{}
@@ -168,13 +177,16 @@ func (s *PostgresStore) Finish(ctx context.Context, job *Job, rec *Record) error
 	if err != nil {
 		return err
 	}
+	lost := false
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE cdc_sentinel_remediation_jobs
+		tag, err := tx.Exec(ctx, `UPDATE cdc_sentinel_remediation_jobs
 			SET job = $2, state = 'done', owner = NULL, lease_until = NULL, outcome = $3, retry = $4, finished_at = $5
-			WHERE key = $1`, j.Key, raw, j.Outcome, j.Retry, j.FinishedAt); err != nil {
+			WHERE key = $1 AND owner = $6 AND state = 'running'`, j.Key, raw, j.Outcome, j.Retry, j.FinishedAt, job.Owner)
+		if err != nil {
 			return err
 		}
-		if m := job.Healthy; m != nil {
+		lost = tag.RowsAffected() == 0
+		if m := job.Healthy; m != nil && !lost {
 			if _, err := tx.Exec(ctx, `INSERT INTO cdc_sentinel_remediation_safety (key, state) VALUES ($1, jsonb_build_object('healthy_since', $2::text))
 				ON CONFLICT (key) DO UPDATE SET state = cdc_sentinel_remediation_safety.state || jsonb_build_object('healthy_since', $2::text)`,
 				m.Key, m.At.UTC().Format(time.RFC3339Nano)); err != nil {
@@ -200,6 +212,9 @@ func (s *PostgresStore) Finish(ctx context.Context, job *Job, rec *Record) error
 	})
 	if err != nil {
 		return fmt.Errorf("recording the outcome of %s: %w", job.Key, err)
+	}
+	if lost {
+		return fmt.Errorf("recording the outcome of %s as %s: %w", job.Key, job.Owner, ErrClaimLost)
 	}
 	return nil
 }

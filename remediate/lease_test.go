@@ -1,0 +1,117 @@
+package remediate
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
+)
+
+// tempPostgres creates a database of its own on the local pipeline's
+// PostgreSQL and returns its DSN; it is dropped after the test.
+func tempPostgres(t *testing.T, prefix string) string {
+	t.Helper()
+	p := testenv.Need(t)
+	admin, err := sql.Open("pgx", p.TargetDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	db := fmt.Sprintf("%s_%06d", prefix, rand.IntN(1_000_000))
+	if _, err := admin.ExecContext(context.Background(), "CREATE DATABASE "+db); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)") })
+	u, _ := url.Parse(p.TargetDSN)
+	u.Path = "/" + db
+	return u.String()
+}
+
+func TestPostgresFinishAfterALostClaimLeavesTheJobToItsNewOwner(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenPostgres(ctx, tempPostgres(t, "rem_lease"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	job := &Job{Key: "fp|t|rule|firing", Rule: "rule", Phase: PhaseFiring, ReceivedAt: time.Now()}
+	if _, err := s.Enqueue(ctx, []*Job{job}); err != nil {
+		t.Fatal(err)
+	}
+	// A replica's clock far ahead must not matter: leases run on the
+	// database's clock.
+	a, err := s.Claim(ctx, "replica-a", 1, time.Now().Add(24*time.Hour), time.Millisecond)
+	if err != nil || len(a) != 1 {
+		t.Fatalf("claim by a: %v %v", a, err)
+	}
+	if b, err := s.Claim(ctx, "replica-b", 1, time.Now(), time.Hour); err != nil || len(b) != 0 {
+		t.Fatalf("b took a job whose lease has not run out: %v %v", b, err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	b, err := s.Claim(ctx, "replica-b", 1, time.Now().Add(-24*time.Hour), time.Hour)
+	if err != nil || len(b) != 1 {
+		t.Fatalf("claim by b after a's lease ran out: %v %v", b, err)
+	}
+	late := a[0]
+	late.Outcome, late.FinishedAt = OutcomeSuccess, time.Now()
+	rec := &Record{Rule: "rule", Phase: PhaseFiring, Outcome: OutcomeSuccess, FinishedAt: time.Now(), Replica: "replica-a"}
+	if err := s.Finish(ctx, late, rec); !errors.Is(err, ErrClaimLost) {
+		t.Fatalf("finishing a lost claim: %v, want ErrClaimLost", err)
+	}
+	var state, owner string
+	if err := s.pool.QueryRow(ctx, `SELECT state, owner FROM cdc_sentinel_remediation_jobs WHERE key = $1`, job.Key).Scan(&state, &owner); err != nil {
+		t.Fatal(err)
+	}
+	if state != StateRunning || owner != "replica-b" {
+		t.Fatalf("job after a's late finish: state %s owner %s, want running by replica-b", state, owner)
+	}
+	if recs, _ := s.Audit(ctx, AuditQuery{Limit: 10}); len(recs) != 1 {
+		t.Fatalf("what replica a did is not in the audit trail: %v", recs)
+	}
+	b[0].Outcome, b[0].FinishedAt = OutcomeNotNeeded, time.Now()
+	if err := s.Finish(ctx, b[0], nil); err != nil {
+		t.Fatalf("finishing by the owner: %v", err)
+	}
+}
+
+// slowSafety holds every safety decision until the job's deadline, as a
+// PostgreSQL advisory lock held by a stuck replica would.
+type slowSafety struct{ Store }
+
+func (s slowSafety) Safety(ctx context.Context, bk, tk string, fn func(*Breaker, *TargetState) error) error {
+	if err := s.Store.Safety(ctx, bk, tk, fn); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func TestNoActionStartsAfterTheLeaseDeadline(t *testing.T) {
+	fc := newFakeConnect()
+	fc.set("sink", connect.StateRunning, failedTask("boom"))
+	h := newHarness(t, restartTaskRule, fc)
+	h.stop()
+	s, err := OpenBolt(h.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	h.store, h.lease = slowSafety{s}, leaseMargin+100*time.Millisecond
+	h.start()
+	start := h.clock.Now().Add(-time.Minute)
+	h.notify(firing(start, taskAlert(start)...))
+	recs := h.waitAudit(1)
+	if recs[0].Outcome != OutcomeFailure || recs[0].Decision != DecisionSkip {
+		t.Fatalf("record: %+v", recs[0])
+	}
+	if calls := fc.Calls(); len(calls) != 0 {
+		t.Fatalf("acted after the lease deadline: %v", calls)
+	}
+}
