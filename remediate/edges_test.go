@@ -34,6 +34,8 @@ func TestWebhookRejectsWhatIsNotAPayload(t *testing.T) {
 		{"bad status", "POST", `{"version":"4","alerts":[{"status":"pending","labels":{"a":"b"},"startsAt":"2025-01-01T00:00:00Z"}]}`, 400, `alerts[0]: status "pending"`},
 		{"no startsAt", "POST", `{"version":"4","alerts":[{"status":"firing","labels":{"a":"b"}}]}`, 400, "alerts[0]: no startsAt"},
 		{"too large", "POST", `{"version":"4","alerts":[{"status":"firing","labels":{"a":"` + strings.Repeat("x", 600) + `"}}]}`, 413, "max_body_bytes (512)"},
+		{"too large after the object", "POST", `{"version":"4","alerts":[{"status":"firing","labels":{"a":"b"},"startsAt":"2025-01-01T00:00:00Z"}]}` + strings.Repeat(" ", 600), 413, "max_body_bytes (512)"},
+		{"closing brace after the object", "POST", `{"version":"4","alerts":[{"status":"firing","labels":{"a":"b"},"startsAt":"2025-01-01T00:00:00Z"}]}}`, 400, "trailing data"},
 		{"get", "GET", "", 405, "POST"},
 		// The older shape, without notification_reason or routeLabels
 		// and without a fingerprint (Alertmanager < 0.19), is accepted.

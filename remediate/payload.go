@@ -52,6 +52,13 @@ func DecodeMessage(r io.Reader) (*Message, error) {
 	if dec.More() {
 		return nil, payloadErr("trailing data after the JSON object")
 	}
+	// More says false on a read error too: whitespace past the limit
+	// must still be 413, not an accepted body.
+	if _, err := dec.Token(); isMaxBytes(err) {
+		return nil, err
+	} else if !errors.Is(err, io.EOF) {
+		return nil, payloadErr("trailing data after the JSON object")
+	}
 	if m.Data == nil || m.Version == "" {
 		return nil, payloadErr("no version field: not an Alertmanager webhook notification")
 	}
