@@ -34,6 +34,51 @@ type Runtime struct {
 	API http.Handler
 	// Close releases what the Runtime holds (pools, clients).
 	Close func()
+
+	// A replaced Runtime is closed only once the scrapes and API calls
+	// still using it are done, so a reload never pulls a pool out from
+	// under a running query.
+	mu      sync.Mutex
+	refs    int
+	retired bool
+}
+
+// acquire takes a reference; false once the Runtime has been retired.
+func (rt *Runtime) acquire() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.retired {
+		return false
+	}
+	rt.refs++
+	return true
+}
+
+func (rt *Runtime) release() {
+	rt.mu.Lock()
+	rt.refs--
+	last := rt.retired && rt.refs == 0
+	rt.mu.Unlock()
+	if last {
+		rt.close()
+	}
+}
+
+// retire closes the Runtime now, or when its last user releases it.
+func (rt *Runtime) retire() {
+	rt.mu.Lock()
+	rt.retired = true
+	idle := rt.refs == 0
+	rt.mu.Unlock()
+	if idle {
+		rt.close()
+	}
+}
+
+func (rt *Runtime) close() {
+	if rt.Close != nil {
+		rt.Close()
+	}
 }
 
 // BuildFunc builds a Runtime from a validated configuration.
@@ -139,16 +184,27 @@ func (s *Server) reloadLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("building from %s: %w", s.opts.ConfigFile, err)
 	}
-	if old := s.current.Swap(rt); old != nil && old.Close != nil {
-		old.Close()
+	if old := s.current.Swap(rt); old != nil {
+		old.retire()
 	}
 	return nil
 }
 
 // Close releases the Runtime in force.
 func (s *Server) Close() {
-	if rt := s.current.Swap(nil); rt != nil && rt.Close != nil {
-		rt.Close()
+	if rt := s.current.Swap(nil); rt != nil {
+		rt.retire()
+	}
+}
+
+// acquire returns the Runtime in force with a reference taken, or nil.
+// A reload may retire the one just loaded; then the new one is taken.
+func (s *Server) acquire() *Runtime {
+	for {
+		rt := s.current.Load()
+		if rt == nil || rt.acquire() {
+			return rt
+		}
 	}
 }
 
@@ -169,8 +225,13 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("/-/reload", s.serveReload)
 	api := func(w http.ResponseWriter, r *http.Request) {
-		rt := s.current.Load()
-		if rt == nil || rt.API == nil {
+		rt := s.acquire()
+		if rt == nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer rt.release()
+		if rt.API == nil {
 			http.NotFound(w, r)
 			return
 		}
@@ -228,7 +289,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	}
 	defer cancel()
 	gatherers := prometheus.Gatherers{s.self}
-	if rt := s.current.Load(); rt != nil {
+	if rt := s.acquire(); rt != nil {
+		defer rt.release()
 		// A fresh registry per scrape carries this scrape's deadline.
 		reg := prometheus.NewRegistry()
 		if err := reg.Register(collector.NewExporter(ctx, s.logger, rt.Collectors...)); err != nil {

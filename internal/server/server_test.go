@@ -1,0 +1,74 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cdc-sentinel/cdc-sentinel/collector"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+)
+
+// blockingCollector holds its scrape until released, like a slow query.
+type blockingCollector struct {
+	started, release chan struct{}
+	closed           *atomic.Bool
+	sawClosed        atomic.Bool
+}
+
+func (b *blockingCollector) Name() string { return "blocking" }
+func (b *blockingCollector) Collect(ctx context.Context, ch chan<- prometheus.Metric) error {
+	close(b.started)
+	<-b.release
+	b.sawClosed.Store(b.closed.Load())
+	return nil
+}
+
+func TestReloadWaitsForScrapesOfTheOldRuntime(t *testing.T) {
+	cfgFile := filepath.Join(t.TempDir(), "c.yml")
+	os.WriteFile(cfgFile, []byte("connect_clusters: []\n"), 0o600)
+	var closed atomic.Bool
+	first := &blockingCollector{started: make(chan struct{}), release: make(chan struct{}), closed: &closed}
+	builds := 0
+	s := New(Options{Logger: slog.New(slog.DiscardHandler), ConfigFile: cfgFile, Build: func(ctx context.Context, cfg *config.Config) (*Runtime, error) {
+		builds++
+		if builds == 1 {
+			return &Runtime{Config: cfg, Collectors: []collector.Collector{first}, Close: func() { closed.Store(true) }}, nil
+		}
+		return &Runtime{Config: cfg}, nil
+	}})
+	if err := s.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil))
+	}()
+	<-first.started
+	if err := s.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if closed.Load() {
+		t.Fatal("the old runtime was closed while a scrape was still using it")
+	}
+	close(first.release)
+	<-done
+	if first.sawClosed.Load() {
+		t.Error("the scrape saw its runtime closed")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for !closed.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the old runtime was never closed after its last scrape")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
