@@ -76,6 +76,21 @@ type state struct {
 	stats    Stats
 	suspects map[string]suspect
 	windows  []window
+
+	// published is the last finished check's stats, read by scrapes
+	// without waiting for a check another scrape is running.
+	pubMu     sync.Mutex
+	published Stats
+}
+
+// publish copies the stats for readers; mu must be held.
+func (st *state) publish() {
+	c := st.stats
+	c.Mismatched = maps.Clone(st.stats.Mismatched)
+	c.Pending = len(st.suspects)
+	st.pubMu.Lock()
+	st.published = c
+	st.pubMu.Unlock()
 }
 
 // Sampler samples a set of tables.
@@ -112,12 +127,11 @@ func (s *Sampler) Check(ctx context.Context) map[string]Stats {
 	wg.Wait()
 	out := map[string]Stats{}
 	for _, st := range s.tables {
-		st.mu.Lock()
-		c := st.stats
-		c.Mismatched = maps.Clone(st.stats.Mismatched)
-		c.Pending = len(st.suspects)
+		st.pubMu.Lock()
+		c := st.published
+		c.Mismatched = maps.Clone(st.published.Mismatched)
 		out[st.t.Name] = c
-		st.mu.Unlock()
+		st.pubMu.Unlock()
 	}
 	return out
 }
@@ -128,6 +142,7 @@ func (st *state) check(ctx context.Context, now func() time.Time) {
 		return
 	}
 	defer st.mu.Unlock()
+	defer st.publish()
 	if b := st.t.Drift.Budget; b > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b)
