@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -25,6 +26,9 @@ type Host struct {
 	logger      *slog.Logger
 	storagePath string
 	replica     string
+	// openTimeout bounds connecting to a PostgreSQL store, so that an
+	// unreachable database fails a (re)load instead of hanging it.
+	openTimeout time.Duration
 
 	mu     sync.Mutex
 	stores map[string]*heldStore
@@ -54,7 +58,7 @@ func NewHost(reg prometheus.Registerer, logger *slog.Logger, storagePath string)
 	return &Host{
 		metrics: m, logger: logger, storagePath: storagePath,
 		replica: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
-		stores:  map[string]*heldStore{},
+		stores:  map[string]*heldStore{}, openTimeout: 15 * time.Second,
 	}, nil
 }
 
@@ -109,10 +113,12 @@ func (h *Host) acquire(ctx context.Context, sc config.RemediationStore) (string,
 			dsn = strings.TrimSpace(string(b))
 		}
 		key = "postgres:" + dsn
-		open = func() (Store, error) { return OpenPostgres(ctx, dsn) }
+		return h.acquirePostgres(ctx, key, dsn)
 	default:
 		return "", nil, fmt.Errorf("remediation store: unknown type %q", sc.Type)
 	}
+	// bbolt opens under the lock: a second open of the file in this
+	// process would wait for the first one's file lock.
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if held := h.stores[key]; held != nil {
@@ -125,6 +131,41 @@ func (h *Host) acquire(ctx context.Context, sc config.RemediationStore) (string,
 	}
 	h.stores[key] = &heldStore{store: s, refs: 1}
 	return key, s, nil
+}
+
+// acquirePostgres connects outside the lock, under openTimeout: a slow
+// database must not hold up other engines' stores or their release.
+func (h *Host) acquirePostgres(ctx context.Context, key, dsn string) (string, Store, error) {
+	if s := h.hold(key); s != nil {
+		return key, s, nil
+	}
+	octx, cancel := context.WithTimeout(ctx, h.openTimeout)
+	defer cancel()
+	s, err := OpenPostgres(octx, dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if held := h.stores[key]; held != nil {
+		// Another engine opened it meanwhile: share that one.
+		held.refs++
+		_ = s.Close()
+		return key, held.store, nil
+	}
+	h.stores[key] = &heldStore{store: s, refs: 1}
+	return key, s, nil
+}
+
+// hold takes one more reference to an open store, or returns nil.
+func (h *Host) hold(key string) Store {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if held := h.stores[key]; held != nil {
+		held.refs++
+		return held.store
+	}
+	return nil
 }
 
 func (h *Host) release(key string) {

@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
@@ -113,5 +117,78 @@ func TestNoActionStartsAfterTheLeaseDeadline(t *testing.T) {
 	}
 	if calls := fc.Calls(); len(calls) != 0 {
 		t.Fatalf("acted after the lease deadline: %v", calls)
+	}
+}
+
+// A PostgreSQL store that never answers fails a (re)load after the open
+// timeout, and meanwhile does not hold up other engines' stores.
+func TestUnreachablePostgresStoreFailsTheLoadInsteadOfHangingIt(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		// Accept and never answer, like a database behind a dead link.
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	host, err := NewHost(prometheus.NewRegistry(), nil, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	host.openTimeout = 500 * time.Millisecond
+	pgCfg := parseConfig(t, fmt.Sprintf("\n  store: {type: postgres, dsn: 'postgres://u:p@%s/db?connect_timeout=0'}%s", ln.Addr(), restartTaskRule))
+	failed := make(chan error, 1)
+	begun := time.Now()
+	go func() {
+		_, err := host.Engine(context.Background(), pgCfg.Remediation, Dependencies{})
+		failed <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	bolt, err := host.Engine(context.Background(), parseConfig(t, restartTaskRule).Remediation, Dependencies{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(begun); took >= host.openTimeout {
+		t.Fatalf("the bbolt store waited %s for the PostgreSQL one", took)
+	}
+	bolt.Close()
+	select {
+	case err := <-failed:
+		if err == nil || !strings.Contains(err.Error(), "remediation store") {
+			t.Fatalf("unreachable PostgreSQL store: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("opening an unreachable PostgreSQL store hangs the load")
+	}
+}
+
+// The open timeout bounds only the connection: the store stays usable.
+func TestPostgresStoreOpenedByTheHostOutlivesItsOpenTimeout(t *testing.T) {
+	dsn := tempPostgres(t, "rem_host")
+	host, err := NewHost(prometheus.NewRegistry(), nil, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := parseConfig(t, fmt.Sprintf("\n  store: {type: postgres, dsn: '%s'}%s", dsn, restartTaskRule))
+	e, err := host.Engine(context.Background(), cfg.Remediation, Dependencies{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if _, err := e.store.Audit(context.Background(), AuditQuery{Limit: 1}); err != nil {
+		t.Fatalf("store unusable after open: %v", err)
 	}
 }
