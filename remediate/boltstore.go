@@ -300,7 +300,11 @@ func (s *BoltStore) Claim(ctx context.Context, owner string, n int, now time.Tim
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("claiming remediation jobs: %w", err)
+		// The claims are committed: dropping the jobs now would leave
+		// them running with no worker until a restart. The entries
+		// left in the inbox are skipped (running) and removed by the
+		// next claim.
+		return out, fmt.Errorf("removing claimed remediation jobs from the inbox: %w", err)
 	}
 	return out, nil
 }

@@ -19,7 +19,9 @@ type Store interface {
 	// circuit open, Connect unreachable). It returns how many it queued.
 	Enqueue(ctx context.Context, jobs []*Job) (int, error)
 	// Claim leases up to n pending jobs, oldest first, to owner until
-	// now+lease; jobs whose lease ran out are pending again.
+	// now+lease; jobs whose lease ran out are pending again. Jobs
+	// returned with an error are claimed all the same and must be
+	// processed.
 	Claim(ctx context.Context, owner string, n int, now time.Time, lease time.Duration) ([]*Job, error)
 	// Finish marks a job done with job.Outcome and job.Retry, appends
 	// rec (when not nil) to the audit trail and applies job.Healthy
