@@ -132,7 +132,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	wait := c.retry.Initial
 	for attempt := 1; ; attempt++ {
 		status, err := c.once(ctx, method, path, query, payload, out, ok)
-		if !errors.Is(err, ErrConflict) || attempt >= c.retry.Attempts {
+		if !retryable(err) || attempt >= c.retry.Attempts {
 			return status, err
 		}
 		t := time.NewTimer(wait)
@@ -227,6 +227,20 @@ func connectorPath(name, rest string) string {
 
 func taskPath(name string, task int, rest string) string {
 	return "/connectors/" + url.PathEscape(name) + "/tasks/" + strconv.Itoa(task) + rest
+}
+
+// retryable reports the answers that pass on their own: 409 (rebalance,
+// stale config, no leader), and the 500 a worker gives while a rebalance
+// it has already seen coming has not happened yet (RebalanceNeededException,
+// "Request cannot be completed because a rebalance is expected"), which
+// follows connector creation and deletion.
+func retryable(err error) bool {
+	if errors.Is(err, ErrConflict) {
+		return true
+	}
+	var api *APIError
+	return errors.As(err, &api) && api.Status == http.StatusInternalServerError &&
+		strings.Contains(strings.ToLower(api.Message), "rebalance")
 }
 
 func statusOK(status int, ok []int) bool {

@@ -262,3 +262,36 @@ func TestOffsetsAndConfigRoundTrip(t *testing.T) {
 		t.Fatalf("put = %+v, %v", info, err)
 	}
 }
+
+func TestRebalanceExpected500IsRetried(t *testing.T) {
+	var calls atomic.Int32
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusInternalServerError)
+			w.Write([]byte(`{"error_code":500,"message":"Request cannot be completed because a rebalance is expected"}`))
+			return
+		}
+		w.Write([]byte(`{"name":"sink","connector":{"state":"RUNNING"},"tasks":[]}`))
+	})
+	if _, err := c.Status(context.Background(), "sink"); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 2 {
+		t.Errorf("%d calls, want 2", calls.Load())
+	}
+}
+
+func TestOther500IsNotRetried(t *testing.T) {
+	var calls atomic.Int32
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write([]byte(`{"error_code":500,"message":"Failed to find any class that implements Connector"}`))
+	})
+	if _, err := c.Status(context.Background(), "sink"); err == nil {
+		t.Fatal("want error")
+	}
+	if calls.Load() != 1 {
+		t.Errorf("%d calls, want 1", calls.Load())
+	}
+}
