@@ -21,6 +21,11 @@ const (
 // configuration and status.
 func (r *run) checkConnector(c *connector) {
 	r.checkState(c)
+	r.checkConfiguration(c)
+}
+
+// checkConfiguration runs the checks that read only the configuration.
+func (r *run) checkConfiguration(c *connector) {
 	if c.isSink() {
 		r.checkSinkErrors(c)
 	}
@@ -36,15 +41,7 @@ func (r *run) checkConnector(c *connector) {
 // validate` adds to the worker's own validation.
 func StaticFindings(name string, cfg map[string]string) []Finding {
 	r := &run{d: &Doctor{Config: &config.Config{}}}
-	c := &connector{cluster: "file", name: name, cfg: cfg}
-	if c.isSink() {
-		r.checkSinkErrors(c)
-	}
-	if c.isDebeziumSource() {
-		r.checkHeartbeat(c)
-		r.checkTasksMax(c)
-		r.checkSourceSignal(c)
-	}
+	r.checkConfiguration(&connector{cluster: "file", name: name, cfg: cfg})
 	return newReport(r.findings, 1, 0, 0).Findings
 }
 

@@ -53,19 +53,9 @@ func (r *run) tables(ctx context.Context, db *database.DB) ([]schemaTable, error
 	}
 	var out []schemaTable
 	err := query(ctx, db, "listing tables", func(pool *sql.DB, ctx context.Context) error {
-		rows, err := pool.QueryContext(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var st schemaTable
-			if err := rows.Scan(&st.schema, &st.table); err != nil {
-				return err
-			}
-			out = append(out, st)
-		}
-		return rows.Err()
+		var err error
+		out, err = querySchemaTables(ctx, pool, q)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -129,21 +119,31 @@ func readPublication(ctx context.Context, db *database.DB, name string) (publica
 		}
 		p.exists = true
 		p.tables = map[schemaTable]bool{}
-		rows, err := pool.QueryContext(ctx, PGPublicationTablesQuery, name)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var st schemaTable
-			if err := rows.Scan(&st.schema, &st.table); err != nil {
-				return err
-			}
+		tables, err := querySchemaTables(ctx, pool, PGPublicationTablesQuery, name)
+		for _, st := range tables {
 			p.tables[st] = true
 		}
-		return rows.Err()
+		return err
 	})
 	return p, err
+}
+
+// querySchemaTables runs a query whose rows are (schema, table).
+func querySchemaTables(ctx context.Context, pool *sql.DB, q string, args ...any) ([]schemaTable, error) {
+	rows, err := pool.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []schemaTable
+	for rows.Next() {
+		var st schemaTable
+		if err := rows.Scan(&st.schema, &st.table); err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
 }
 
 // query runs fn on the database's pool under its query timeout and names
