@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
 
 // Action is a state change the operator can make.
@@ -123,6 +124,14 @@ func (o *Operator) Resolve(ctx context.Context, names []string, all bool) ([]con
 	if !all && len(names) == 0 {
 		return nil, errors.New("name at least one connector, or pass --all")
 	}
+	// A name Connect's REST API cannot address would reach another URL
+	// ("..": /connectors/../pause is /pause): refuse it before anything
+	// is read or changed.
+	for _, n := range names {
+		if err := connectorkind.ValidateName(n); err != nil {
+			return nil, err
+		}
+	}
 	conns, err := o.client.Connectors(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing connectors: %w", err)
@@ -210,6 +219,11 @@ func (o *Operator) Do(ctx context.Context, action Action, targets []connect.Conn
 func (o *Operator) do(ctx context.Context, action Action, before connect.Connector) Result {
 	name := before.Name()
 	start := time.Now()
+	// --all takes names from the listing, which may hold one the REST
+	// API cannot address; it is reported, never acted on.
+	if err := connectorkind.ValidateName(name); err != nil {
+		return Result{Connector: name, Err: fmt.Errorf("not acted on: %w", err)}
+	}
 	want, err := o.request(ctx, action, before)
 	if err != nil {
 		return Result{Connector: name, Err: err, Elapsed: time.Since(start)}

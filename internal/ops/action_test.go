@@ -208,6 +208,10 @@ func TestResolve(t *testing.T) {
 		{[]string{"x", "y"}, false, `unknown connectors "x", "y" on connect cluster fake`},
 		{nil, false, "name at least one connector, or pass --all"},
 		{[]string{"sink-a"}, true, "name connectors or pass --all, not both"},
+		{[]string{"sink-a", ".."}, false, `connector name ".." is a URL dot segment`},
+		{[]string{"."}, false, `connector name "." is a URL dot segment`},
+		{[]string{"a/b"}, false, `connector name "a/b" contains '/'`},
+		{[]string{"tab\there"}, false, "control character U+0009"},
 	}
 	for _, tc := range errCases {
 		_, err := op.Resolve(ctx, tc.names, tc.all)
@@ -275,4 +279,35 @@ func names(cs []connect.Connector) []string {
 		out[i] = cs[i].Name()
 	}
 	return out
+}
+
+// A listed connector whose name the REST API cannot address is reported
+// and left alone by --all; the others are acted on.
+func TestDoNeverActsOnAnUnaddressableName(t *testing.T) {
+	f, c := newFake(t)
+	f.add("good", jdbcSink, connect.StateRunning, 1)
+	f.add("..", jdbcSink, connect.StateRunning, 1)
+	op := New(c, fastOptions)
+	targets, err := op.Resolve(context.Background(), nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := op.Do(context.Background(), Pause, targets)
+	for _, r := range res {
+		switch r.Connector {
+		case "good":
+			if !r.OK {
+				t.Errorf("good: %v", r.Err)
+			}
+		case "..":
+			if r.OK || r.Err == nil || !strings.Contains(r.Err.Error(), "not acted on: connector name \"..\" is a URL dot segment") {
+				t.Errorf("..: OK=%v err=%v, want a refusal", r.OK, r.Err)
+			}
+		}
+	}
+	for _, req := range f.requestsMatching("PUT ") {
+		if req != "PUT /connectors/good/pause?" {
+			t.Errorf("unexpected request %s", req)
+		}
+	}
 }
