@@ -14,6 +14,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lag"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -130,20 +131,20 @@ func TestPipelineLagGrowsWhileTheSinkIsPausedAndReturnsToZero(t *testing.T) {
 	p := testenv.Need(t)
 	dbs := pipelineDBs(t, p)
 	c := realClient(t, p)
-	lag := NewLagCollector([]config.Table{customersTable()}, dbs, discard())
+	lc := NewLagCollector([]config.Table{customersTable()}, dbs, lag.NewReader(dbs, nil), discard())
 	const series = `cdc_table_lag_seconds{table="customers"}`
 
 	touchCustomer(t, dbs["source"])
-	waitValue(t, 60*time.Second, series, "near 0 before the test", func(v float64) bool { return v < 2 }, lag)
+	waitValue(t, 60*time.Second, series, "near 0 before the test", func(v float64) bool { return v < 2 }, lc)
 
 	pause(t, c, p.Env["CDC_SINK_CONNECTOR"])
 	touchCustomer(t, dbs["source"])
 	time.Sleep(1500 * time.Millisecond)
 	touchCustomer(t, dbs["source"])
-	first, _ := scrapeValue(t, series, lag)
+	first, _ := scrapeValue(t, series, lc)
 	time.Sleep(2 * time.Second)
 	touchCustomer(t, dbs["source"])
-	second, _ := scrapeValue(t, series, lag)
+	second, _ := scrapeValue(t, series, lc)
 	if !(second > first && second >= 3) {
 		t.Fatalf("lag while the sink is paused went %v → %v; want it to grow past 3s", first, second)
 	}
@@ -152,11 +153,11 @@ func TestPipelineLagGrowsWhileTheSinkIsPausedAndReturnsToZero(t *testing.T) {
 	if err := c.Resume(context.Background(), p.Env["CDC_SINK_CONNECTOR"]); err != nil {
 		t.Fatal(err)
 	}
-	got := waitValue(t, 60*time.Second, series, "near 0 after resume", func(v float64) bool { return v < 1 }, lag)
+	got := waitValue(t, 60*time.Second, series, "near 0 after resume", func(v float64) bool { return v < 1 }, lc)
 	t.Logf("lag after resume: %.3fs", got)
 	// Idle source, caught-up sink: it must stay at exactly 0.
 	time.Sleep(2 * time.Second)
-	if v, _ := scrapeValue(t, series, lag); v != 0 {
+	if v, _ := scrapeValue(t, series, lc); v != 0 {
 		t.Errorf("lag %v with an idle source and a caught-up sink, want 0", v)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lag"
 )
 
 func mockPostgres(t *testing.T, name string) (*database.DB, sqlmock.Sqlmock) {
@@ -63,7 +64,8 @@ func TestTableLag(t *testing.T) {
 			tgt, tmock := mockPostgres(t, "tgt")
 			expectMax(smock, `"inventory"."orders"`, "updated_at", tt.sourceMax)
 			expectMax(tmock, `"public"."orders"`, "__source_ts_ms", tt.targetMax)
-			c := NewLagCollector([]config.Table{ordersTable()}, map[string]*database.DB{"src": src, "tgt": tgt}, discard())
+			dbs := map[string]*database.DB{"src": src, "tgt": tgt}
+			c := NewLagCollector([]config.Table{ordersTable()}, dbs, lag.NewReader(dbs, nil), discard())
 			out := collect(t, context.Background(), c)
 			if tt.wantLag != "" {
 				if want := `cdc_table_lag_seconds{table="orders"} ` + tt.wantLag + "\n"; !strings.Contains(out, want) {
@@ -132,8 +134,8 @@ func TestHangingDatabaseIsDownWithinTheDeadlineAndTheRestIsComplete(t *testing.T
 	expectMax(tmock, `"public"."orders"`, "__source_ts_ms", now.UnixMilli())
 	stuck := ordersTable()
 	stuck.Name, stuck.Source.Database = "stuck", "dead"
-	c := NewLagCollector([]config.Table{ordersTable(), stuck},
-		map[string]*database.DB{"src": src, "tgt": tgt, "dead": dead}, discard())
+	dbs := map[string]*database.DB{"src": src, "tgt": tgt, "dead": dead}
+	c := NewLagCollector([]config.Table{ordersTable(), stuck}, dbs, lag.NewReader(dbs, nil), discard())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()

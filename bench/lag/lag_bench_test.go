@@ -27,6 +27,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/collector"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lag"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -142,7 +143,7 @@ func BenchmarkLagScrape(b *testing.B) {
 	for _, n := range []int{0, tables} {
 		b.Run(fmt.Sprintf("tables=%d", n), func(b *testing.B) {
 			dbs := map[string]*database.DB{"src": open(b, "src", dsn), "tgt": open(b, "tgt", dsn)}
-			c := collector.NewLagCollector(configured(n), dbs, slog.New(slog.DiscardHandler))
+			c := collector.NewLagCollector(configured(n), dbs, lag.NewReader(dbs, nil), slog.New(slog.DiscardHandler))
 			if got := scrape(b, c); got != n { // warm the pools and the index check
 				b.Fatalf("%d lag series, want %d", got, n)
 			}

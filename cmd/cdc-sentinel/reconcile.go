@@ -201,7 +201,7 @@ func printReport(w io.Writer, r *reconcile.Report) {
 		fmt.Fprintf(tw, "KIND\t%s\n", strings.ToUpper(strings.Join(r.Key, "\t")))
 		for _, l := range []struct {
 			kind string
-			keys []reconcile.Key
+			keys []rowhash.Key
 		}{{"missing", r.MissingInTarget}, {"extra", r.ExtraInTarget}, {"changed", r.Changed}} {
 			for _, k := range l.keys {
 				vals := make([]string, len(r.Key))

@@ -35,7 +35,7 @@ func BuildDrift(cfg *config.Config, sources *Sources, logger *slog.Logger) (*col
 		}
 		sampled = append(sampled, drift.Table{
 			Name: tc.Name, Sides: t.Sides, PlanOptions: t.PlanOptions, Drift: d,
-			Lag: drift.WatermarkLag(tc, t.Sides),
+			Lag: sources.Lag.Func(tc),
 		})
 	}
 	runner := reconcile.NewRunner(tables, reconcile.Options{}, logger)

@@ -10,6 +10,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lag"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/vault"
 )
 
@@ -19,6 +20,9 @@ import (
 type Sources struct {
 	// DBs are the configured databases by name.
 	DBs map[string]*database.DB
+	// Lag reads tables' lag over DBs, for cdc_table_lag_seconds and for
+	// the drift recheck alike.
+	Lag *lag.Reader
 	// Kafka is nil when the config has no kafka section.
 	Kafka  *kafka.Client
 	vaults []*vault.Source
@@ -55,6 +59,7 @@ func OpenSources(ctx context.Context, cfg *config.Config, deps Deps) (*Sources, 
 		src.Start(ctx)
 		s.vaults = append(s.vaults, src)
 	}
+	s.Lag = lag.NewReader(s.DBs, logger)
 	if cfg.Kafka != nil {
 		k, err := kafka.New(*cfg.Kafka)
 		if err != nil {
@@ -79,7 +84,7 @@ func (s *Sources) Collectors(cfg *config.Config, clusters []*connect.Client, log
 	var cs []collector.Collector
 	if len(ordered) > 0 {
 		cs = append(cs,
-			collector.NewLagCollector(cfg.Tables, s.DBs, logger),
+			collector.NewLagCollector(cfg.Tables, s.DBs, s.Lag, logger),
 			collector.NewSQLServerCollector(sourceDatabases(cfg, ordered, config.DriverSQLServer)...),
 			collector.NewSlotsCollector(sourceDatabases(cfg, ordered, config.DriverPostgres)...),
 		)

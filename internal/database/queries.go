@@ -7,29 +7,27 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
+
+// Dialect is the SQL dialect of the database's driver: the one place
+// identifiers are quoted and key ranges read for it.
+func (db *DB) Dialect() rowhash.Dialect {
+	if db.cfg.Driver == config.DriverSQLServer {
+		return rowhash.SQLServer{}
+	}
+	return rowhash.Postgres{}
+}
 
 // QuoteTable quotes a possibly qualified table name ("schema.table") for
 // the database's dialect, so configured names cannot inject SQL.
-func (db *DB) QuoteTable(name string) string {
-	parts := strings.Split(name, ".")
-	for i, p := range parts {
-		parts[i] = db.QuoteIdent(p)
-	}
-	return strings.Join(parts, ".")
-}
+func (db *DB) QuoteTable(name string) string { return db.Dialect().QuoteTable(name) }
 
 // QuoteIdent quotes one identifier for the database's dialect.
-func (db *DB) QuoteIdent(id string) string {
-	if db.cfg.Driver == config.DriverSQLServer {
-		return "[" + strings.ReplaceAll(id, "]", "]]") + "]"
-	}
-	return `"` + strings.ReplaceAll(id, `"`, `""`) + `"`
-}
+func (db *DB) QuoteIdent(id string) string { return db.Dialect().QuoteIdent(id) }
 
 // MaxTimeQuery is the statement MaxTime runs. MAX over a column that leads
 // a B-tree index is answered from the index's end (PostgreSQL's min/max

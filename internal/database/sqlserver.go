@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	mssql "github.com/microsoft/go-mssqldb"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 // SQL Server CDC queries, written from Microsoft's documentation of the
@@ -87,7 +89,7 @@ func (db *DB) CaptureInstance(ctx context.Context, table string) (string, error)
 // time can be made absolute.
 func NewestChangeQuery(captureInstance string) string {
 	return `SELECT TOP 1 sys.fn_cdc_map_lsn_to_time(__$start_lsn), DATEPART(TZOFFSET, SYSDATETIMEOFFSET()) FROM cdc.` +
-		"[" + strings.ReplaceAll(captureInstance+"_CT", "]", "]]") + "]" +
+		rowhash.SQLServer{}.QuoteIdent(captureInstance+"_CT") +
 		` WHERE __$operation <> 1 ORDER BY __$start_lsn DESC`
 }
 

@@ -10,7 +10,6 @@ package drift
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -22,7 +21,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
@@ -32,8 +30,9 @@ type Table struct {
 	Sides       func() (src, tgt rowhash.Side, err error)
 	PlanOptions rowhash.PlanOptions
 	Drift       config.Drift
-	// Lag estimates how far the target is behind; nil means zero (only
-	// the margin delays a recheck).
+	// Lag is how far the target is behind (internal/lag's measure, the
+	// one cdc_table_lag_seconds reports); nil means unknown, and only the
+	// margin delays a recheck.
 	Lag func(ctx context.Context) (time.Duration, error)
 }
 
@@ -62,7 +61,7 @@ type Stats struct {
 const windowChecks = 10
 
 type suspect struct {
-	key reconcile.Key
+	key rowhash.Key
 	due time.Time
 }
 
@@ -197,7 +196,7 @@ func (st *state) checkLocked(ctx context.Context, now func() time.Time) error {
 // sample draws keys from both sides and compares their rows.
 func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time.Time) error {
 	n := st.t.Drift.SampleSize
-	var all map[string]reconcile.Key // at least the differing keys
+	var all map[string]rowhash.Key // at least the differing keys
 	var found map[string]string
 	var checked int
 	var err error
@@ -209,7 +208,7 @@ func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time
 			return fmt.Errorf("table %s: sampling: %w", st.t.Name, err)
 		}
 	} else {
-		var keys [2]map[string]reconcile.Key
+		var keys [2]map[string]rowhash.Key
 		g, gctx := errgroup.WithContext(ctx)
 		for i := 0; i < 2; i++ {
 			g.Go(func() (err error) {
@@ -257,7 +256,7 @@ func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time
 // recheck compares the suspects whose time has come again; those still
 // differing are confirmed and counted.
 func (st *state) recheck(ctx context.Context, plan *rowhash.Plan, now func() time.Time) error {
-	dueKeys := map[string]reconcile.Key{}
+	dueKeys := map[string]rowhash.Key{}
 	for enc, sp := range st.suspects {
 		if !now().Before(sp.due) {
 			dueKeys[enc] = sp.key
@@ -306,7 +305,7 @@ func sideOf(plan *rowhash.Plan, i int) (rowhash.Side, []rowhash.Column) {
 }
 
 // sampleKeys returns up to n random keys of one side, by encoded key.
-func sampleKeys(ctx context.Context, plan *rowhash.Plan, i, n int) (map[string]reconcile.Key, error) {
+func sampleKeys(ctx context.Context, plan *rowhash.Plan, i, n int) (map[string]rowhash.Key, error) {
 	side, _ := sideOf(plan, i)
 	kc := keyCols(plan, i)
 	d := side.Dialect
@@ -329,20 +328,20 @@ type keyed struct {
 	h     rowhash.Hash
 }
 
-func (k keyed) key(plan *rowhash.Plan, kc []rowhash.Column) reconcile.Key {
-	out := reconcile.Key{}
+func (k keyed) key(plan *rowhash.Plan, kc []rowhash.Column) rowhash.Key {
+	out := rowhash.Key{}
 	names := plan.KeyNames()
 	for j, c := range kc {
 		if k.texts[j].Valid {
-			out[names[j]] = keyValue(c, k.texts[j].String)
+			out[names[j]] = rowhash.KeyValue(c, k.texts[j].String)
 		}
 	}
 	return out
 }
 
-func scanKeys(rows *sql.Rows, plan *rowhash.Plan, kc []rowhash.Column, withHash bool) (map[string]reconcile.Key, error) {
+func scanKeys(rows *sql.Rows, plan *rowhash.Plan, kc []rowhash.Column, withHash bool) (map[string]rowhash.Key, error) {
 	m, err := scanKeyed(rows, len(kc), withHash, 0)
-	out := make(map[string]reconcile.Key, len(m))
+	out := make(map[string]rowhash.Key, len(m))
 	for k, v := range m {
 		out[k] = v.key(plan, kc)
 	}
@@ -373,13 +372,6 @@ func scanKeyed(rows *sql.Rows, nk int, withHash bool, hint int) (map[string]keye
 	return out, rows.Err()
 }
 
-func keyValue(c rowhash.Column, s string) any {
-	if c.Kind == rowhash.KindInt {
-		return jsonNumber(s)
-	}
-	return s
-}
-
 // smallTable is the row estimate below which a sample takes a random
 // top-n of all rows (every row, when sample_size exceeds the table).
 const smallTable = 50000
@@ -405,8 +397,8 @@ const lookupRounds = 3
 //
 // It returns the number of rows compared and the differing ones, by
 // encoded key, with their kind and their key.
-func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int) (int, map[string]string, map[string]reconcile.Key, error) {
-	lo, hi, ok, err := leadBounds(ctx, plan)
+func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int) (int, map[string]string, map[string]rowhash.Key, error) {
+	lo, hi, ok, err := plan.KeyRange(ctx)
 	if err != nil || !ok {
 		return 0, nil, nil, err
 	}
@@ -473,7 +465,7 @@ func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int) (int, ma
 	}
 	found := diff(got[0], got)
 	maps.Copy(found, diff(got[1], got))
-	keys := make(map[string]reconcile.Key, len(found))
+	keys := make(map[string]rowhash.Key, len(found))
 	for enc := range found {
 		if k, ok := got[0][enc]; ok {
 			keys[enc] = k.key(plan, keyCols(plan, 0))
@@ -482,41 +474,6 @@ func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int) (int, ma
 		}
 	}
 	return hits, found, keys, nil
-}
-
-// leadBounds is the smallest and largest leading key value over both
-// sides; ok is false when both are empty.
-func leadBounds(ctx context.Context, plan *rowhash.Plan) (lo, hi int64, ok bool, err error) {
-	var mins, maxs [2]sql.NullInt64
-	g, gctx := errgroup.WithContext(ctx)
-	for i := range mins {
-		g.Go(func() error {
-			side, _ := sideOf(plan, i)
-			d := side.Dialect
-			lead := d.Bigint(d.QuoteIdent(keyCols(plan, i)[0].Name))
-			q := fmt.Sprintf("SELECT min(%s), max(%s) FROM %s", lead, lead, d.QuoteTable(side.Table))
-			if err := side.DB.QueryRowContext(gctx, q).Scan(&mins[i], &maxs[i]); err != nil {
-				return fmt.Errorf("%s: key range: %w", side.Table, err)
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return 0, 0, false, err
-	}
-	for i := range mins {
-		if !mins[i].Valid {
-			continue
-		}
-		if !ok || mins[i].Int64 < lo {
-			lo = mins[i].Int64
-		}
-		if !ok || maxs[i].Int64 > hi {
-			hi = maxs[i].Int64
-		}
-		ok = true
-	}
-	return lo, hi, ok, nil
 }
 
 // fetchByLeadingKey returns side i's rows whose leading key is one of
@@ -539,7 +496,7 @@ func fetchByLeadingKey(ctx context.Context, plan *rowhash.Plan, i int, vals []in
 
 // compare fetches the rows of keys from both sides and returns the
 // differing ones by encoded key, with their kind.
-func compare(ctx context.Context, plan *rowhash.Plan, keys map[string]reconcile.Key) (map[string]string, error) {
+func compare(ctx context.Context, plan *rowhash.Plan, keys map[string]rowhash.Key) (map[string]string, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -551,7 +508,7 @@ func compare(ctx context.Context, plan *rowhash.Plan, keys map[string]reconcile.
 			side, cols := sideOf(plan, i)
 			kc := keyCols(plan, i)
 			d := side.Dialect
-			cond, err := reconcile.KeyLookup(d, kc, list)
+			cond, err := rowhash.KeyLookup(d, kc, list)
 			if err != nil {
 				return err
 			}
@@ -591,35 +548,3 @@ func diff[V any](keys map[string]V, got [2]map[string]keyed) map[string]string {
 	}
 	return out
 }
-
-// WatermarkLag estimates a table's lag as the newest source change time
-// minus the newest one that reached the target (source_timestamp_column
-// vs watermark_column, milliseconds since the epoch in the target).
-// Without a source timestamp column it returns zero.
-func WatermarkLag(t config.Table, sides func() (rowhash.Side, rowhash.Side, error)) func(ctx context.Context) (time.Duration, error) {
-	if t.SourceTimestampColumn == "" || t.WatermarkColumn == "" {
-		return nil
-	}
-	return func(ctx context.Context) (time.Duration, error) {
-		src, tgt, err := sides()
-		if err != nil {
-			return 0, err
-		}
-		var srcMax sql.NullTime
-		var tgtMax sql.NullInt64
-		q := fmt.Sprintf("SELECT max(%s) FROM %s", src.Dialect.QuoteIdent(t.SourceTimestampColumn), src.Dialect.QuoteTable(src.Table))
-		if err := src.DB.QueryRowContext(ctx, q).Scan(&srcMax); err != nil {
-			return 0, err
-		}
-		q = fmt.Sprintf("SELECT max(%s) FROM %s", tgt.Dialect.QuoteIdent(t.WatermarkColumn), tgt.Dialect.QuoteTable(tgt.Table))
-		if err := tgt.DB.QueryRowContext(ctx, q).Scan(&tgtMax); err != nil {
-			return 0, err
-		}
-		if !srcMax.Valid || !tgtMax.Valid {
-			return 0, nil
-		}
-		return max(srcMax.Time.Sub(time.UnixMilli(tgtMax.Int64)), 0), nil
-	}
-}
-
-func jsonNumber(s string) any { return json.Number(s) }

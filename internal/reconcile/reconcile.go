@@ -84,19 +84,15 @@ type Progress struct {
 	Differing int
 }
 
-// Key is one row's key: column name → value (a json.Number for integer
-// columns, a string otherwise).
-type Key map[string]any
-
 // Report is the outcome of one reconcile.
 type Report struct {
-	Table           string  `json:"table"`
-	RowsSource      int64   `json:"rows_source"`
-	RowsTarget      int64   `json:"rows_target"`
-	MissingInTarget []Key   `json:"missing_in_target"`
-	ExtraInTarget   []Key   `json:"extra_in_target"`
-	Changed         []Key   `json:"changed"`
-	DurationSeconds float64 `json:"duration_seconds"`
+	Table           string        `json:"table"`
+	RowsSource      int64         `json:"rows_source"`
+	RowsTarget      int64         `json:"rows_target"`
+	MissingInTarget []rowhash.Key `json:"missing_in_target"`
+	ExtraInTarget   []rowhash.Key `json:"extra_in_target"`
+	Changed         []rowhash.Key `json:"changed"`
+	DurationSeconds float64       `json:"duration_seconds"`
 	// Counts are exact even when the lists are truncated.
 	MissingCount int  `json:"missing_count"`
 	ExtraCount   int  `json:"extra_count"`
@@ -191,7 +187,7 @@ func (r *Reconciler) cond(i int, seg segment) string {
 // Run compares the whole table.
 func (r *Reconciler) Run(ctx context.Context) (*Report, error) {
 	start := time.Now()
-	r.report = &Report{Table: r.name, Key: r.plan.KeyNames(), MissingInTarget: []Key{}, ExtraInTarget: []Key{}, Changed: []Key{}}
+	r.report = &Report{Table: r.name, Key: r.plan.KeyNames(), MissingInTarget: []rowhash.Key{}, ExtraInTarget: []rowhash.Key{}, Changed: []rowhash.Key{}}
 	first, err := r.firstLevel(ctx)
 	if err != nil {
 		return nil, err
@@ -223,7 +219,7 @@ func (r *Reconciler) Run(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	rep := r.report
-	for _, l := range [][]Key{rep.MissingInTarget, rep.ExtraInTarget, rep.Changed} {
+	for _, l := range [][]rowhash.Key{rep.MissingInTarget, rep.ExtraInTarget, rep.Changed} {
 		sortKeys(l, rep.Key)
 	}
 	rep.Queries = r.queries.Load()
@@ -396,36 +392,12 @@ func sortedSegments(m map[int64]*segment) []segment {
 
 // bounds is the union of both sides' leading key ranges, hi exclusive.
 func (r *Reconciler) bounds(ctx context.Context) (lo, hi int64, empty bool, err error) {
-	var mins, maxs [2]sql.NullInt64
-	g, gctx := errgroup.WithContext(ctx)
-	for i := 0; i < 2; i++ {
-		g.Go(func() error {
-			side, _ := r.side(i)
-			q := fmt.Sprintf("SELECT min(%s), max(%s) FROM %s", r.lead[i], r.lead[i], side.Dialect.QuoteTable(side.Table))
-			r.queries.Add(1)
-			if err := side.DB.QueryRowContext(gctx, q).Scan(&mins[i], &maxs[i]); err != nil {
-				return fmt.Errorf("%s: key range of %s: %w", sideName(i), side.Table, err)
-			}
-			return nil
-		})
+	r.queries.Add(2)
+	lo, hi, ok, err := r.plan.KeyRange(ctx)
+	if err != nil || !ok {
+		return 0, 0, true, err
 	}
-	if err := g.Wait(); err != nil {
-		return 0, 0, false, err
-	}
-	first := true
-	for i := 0; i < 2; i++ {
-		if !mins[i].Valid {
-			continue
-		}
-		if first || mins[i].Int64 < lo {
-			lo = mins[i].Int64
-		}
-		if first || maxs[i].Int64+1 > hi {
-			hi = maxs[i].Int64 + 1
-		}
-		first = false
-	}
-	return lo, hi, first, nil
+	return lo, hi + 1, false, nil
 }
 
 func sideName(i int) string {
@@ -665,7 +637,7 @@ func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
 		return err
 	}
 	src, tgt := got[0], got[1]
-	var missing, extra, changed []Key
+	var missing, extra, changed []rowhash.Key
 	for k, s := range src {
 		t, ok := tgt[k]
 		switch {
@@ -688,8 +660,8 @@ func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
 	rep.ExtraCount += len(extra)
 	rep.ChangedCount += len(changed)
 	for _, l := range []struct {
-		dst *[]Key
-		src []Key
+		dst *[]rowhash.Key
+		src []rowhash.Key
 	}{{&rep.MissingInTarget, missing}, {&rep.ExtraInTarget, extra}, {&rep.Changed, changed}} {
 		for _, k := range l.src {
 			if r.reportedCounts >= r.opts.MaxReported {
@@ -703,25 +675,22 @@ func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
 	return nil
 }
 
-func (r *Reconciler) key(i int, f fetched) Key {
-	k := Key{}
+func (r *Reconciler) key(i int, f fetched) rowhash.Key {
+	k := rowhash.Key{}
 	for j, c := range r.keyCols[i] {
 		name := r.plan.SourceCols[r.plan.Key[j]].Name
-		switch {
-		case !f.text[j].Valid:
+		if f.text[j].Valid {
+			k[name] = rowhash.KeyValue(c, f.text[j].String)
+		} else {
 			k[name] = nil
-		case c.Kind == rowhash.KindInt:
-			k[name] = json.Number(f.text[j].String)
-		default:
-			k[name] = f.text[j].String
 		}
 	}
 	return k
 }
 
 // sortKeys orders keys column by column, numbers numerically.
-func sortKeys(keys []Key, cols []string) {
-	slices.SortFunc(keys, func(a, b Key) int {
+func sortKeys(keys []rowhash.Key, cols []string) {
+	slices.SortFunc(keys, func(a, b rowhash.Key) int {
 		for _, c := range cols {
 			if d := compareValue(a[c], b[c]); d != 0 {
 				return d

@@ -81,7 +81,7 @@ func (p *pair) run(t *testing.T, opts Options) *Report {
 	return rep
 }
 
-func keyStrings(keys []Key, cols ...string) []string {
+func keyStrings(keys []rowhash.Key, cols ...string) []string {
 	var out []string
 	for _, k := range keys {
 		s := ""

@@ -103,7 +103,7 @@ func Repair(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOption
 		o.MaxSignalBytes = 2000
 	}
 	res := &RepairResult{}
-	resend := append(append([]Key{}, rep.MissingInTarget...), rep.Changed...)
+	resend := append(append([]rowhash.Key{}, rep.MissingInTarget...), rep.Changed...)
 	if len(resend) > 0 {
 		if o.Signaler == nil {
 			return nil, fmt.Errorf("repair of %s: no signal channel configured (tables[].signal)", rep.Table)
@@ -173,7 +173,7 @@ func SnapshotSignal(collection, filter string) []byte {
 // Filters builds SQL conditions in the source's dialect naming keys,
 // split so each signal's data stays within maxBytes. A single integer key
 // is compressed into ranges (id BETWEEN 5 AND 90).
-func Filters(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key, collection string, maxBytes int) ([]string, error) {
+func Filters(d rowhash.Dialect, keyCols []rowhash.Column, keys []rowhash.Key, collection string, maxBytes int) ([]string, error) {
 	terms, err := keyTerms(d, keyCols, keys)
 	if err != nil {
 		return nil, err
@@ -202,50 +202,12 @@ func Filters(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key, collection
 	return out, nil
 }
 
-// KeyLookup is a WHERE condition matching keys as one semi-join against
-// a VALUES list (planned as a hash or index join, where a long OR list
-// would be planned term by term). Non-integer key columns are compared
-// by their text form (Dialect.Text), which is how keys are read.
-func KeyLookup(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key) (string, error) {
-	if len(keys) == 0 {
-		return "1 = 0", nil
-	}
-	var rows []string
-	for _, k := range keys {
-		vals := make([]string, len(keyCols))
-		for i, c := range keyCols {
-			v, ok := k[c.Name]
-			if !ok || v == nil {
-				return "", fmt.Errorf("key %v: no value for %s", k, c.Name)
-			}
-			lit, err := literal(d, c, v)
-			if err != nil {
-				return "", err
-			}
-			vals[i] = lit
-		}
-		rows = append(rows, "("+strings.Join(vals, ", ")+")")
-	}
-	names := make([]string, len(keyCols))
-	conds := make([]string, len(keyCols))
-	for i, c := range keyCols {
-		names[i] = fmt.Sprintf("cdc_k%d", i)
-		col := d.QuoteIdent(c.Name)
-		if c.Kind != rowhash.KindInt {
-			col = d.Text(c)
-		}
-		conds[i] = fmt.Sprintf("cdc_v.cdc_k%d = %s", i, col)
-	}
-	return fmt.Sprintf("EXISTS (SELECT 1 FROM (VALUES %s) cdc_v(%s) WHERE %s)",
-		strings.Join(rows, ", "), strings.Join(names, ", "), strings.Join(conds, " AND ")), nil
-}
-
 // KeyCondition is a WHERE condition matching exactly keys, in d's SQL.
-func KeyCondition(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key) (string, error) {
+func KeyCondition(d rowhash.Dialect, keyCols []rowhash.Column, keys []rowhash.Key) (string, error) {
 	return filter(d, keyCols, keys)
 }
 
-func filter(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key) (string, error) {
+func filter(d rowhash.Dialect, keyCols []rowhash.Column, keys []rowhash.Key) (string, error) {
 	terms, err := keyTerms(d, keyCols, keys)
 	if err != nil {
 		return "", err
@@ -253,7 +215,7 @@ func filter(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key) (string, er
 	return strings.Join(terms, " OR "), nil
 }
 
-func keyTerms(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key) ([]string, error) {
+func keyTerms(d rowhash.Dialect, keyCols []rowhash.Column, keys []rowhash.Key) ([]string, error) {
 	if len(keyCols) == 1 && keyCols[0].Kind == rowhash.KindInt {
 		col := d.QuoteIdent(keyCols[0].Name)
 		ids := make([]int64, 0, len(keys))
@@ -274,7 +236,7 @@ func keyTerms(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key) ([]string
 			if !ok || v == nil {
 				return nil, fmt.Errorf("key %v: no value for %s", k, c.Name)
 			}
-			lit, err := literal(d, c, v)
+			lit, err := rowhash.KeyLiteral(d, c, v)
 			if err != nil {
 				return nil, err
 			}
@@ -283,17 +245,6 @@ func keyTerms(d rowhash.Dialect, keyCols []rowhash.Column, keys []Key) ([]string
 		terms = append(terms, "("+strings.Join(parts, " AND ")+")")
 	}
 	return terms, nil
-}
-
-func literal(d rowhash.Dialect, c rowhash.Column, v any) (string, error) {
-	s := fmt.Sprint(v)
-	if c.Kind == rowhash.KindInt {
-		if _, err := strconv.ParseInt(s, 10, 64); err != nil {
-			return "", fmt.Errorf("key column %s: %q is not an integer", c.Name, s)
-		}
-		return s, nil
-	}
-	return d.Literal(s), nil
 }
 
 // intRanges turns sorted-or-not ids into "col IN (...)" and

@@ -107,9 +107,9 @@ cdc_reconcile_runs_total{outcome="success",table="customers"} 0
 }
 
 func TestFilters(t *testing.T) {
-	keys := []Key{}
+	keys := []rowhash.Key{}
 	for _, id := range []string{"5", "1", "2", "3", "4", "9", "11"} {
-		keys = append(keys, Key{"id": json.Number(id)})
+		keys = append(keys, rowhash.Key{"id": json.Number(id)})
 	}
 	f, err := Filters(rowhash.Postgres{}, []rowhash.Column{{Name: "id", Kind: rowhash.KindInt}}, keys, "inventory.customers", 2000)
 	if err != nil {
@@ -119,7 +119,7 @@ func TestFilters(t *testing.T) {
 		t.Errorf("filters %q, want %q", f, want)
 	}
 	compound := []rowhash.Column{{Name: "customer_id", Kind: rowhash.KindInt}, {Name: "order_no", Kind: rowhash.KindText}}
-	f, err = Filters(rowhash.SQLServer{}, compound, []Key{{"customer_id": json.Number("7"), "order_no": "O'1"}}, "db.dbo.orders", 2000)
+	f, err = Filters(rowhash.SQLServer{}, compound, []rowhash.Key{{"customer_id": json.Number("7"), "order_no": "O'1"}}, "db.dbo.orders", 2000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,9 +127,9 @@ func TestFilters(t *testing.T) {
 		t.Errorf("compound filter %q, want %q", f[0], want)
 	}
 	// Many keys are split so each signal fits.
-	var many []Key
+	var many []rowhash.Key
 	for i := 0; i < 400; i++ {
-		many = append(many, Key{"customer_id": json.Number("1"), "order_no": strings.Repeat("x", 10) + string(rune('a'+i%26))})
+		many = append(many, rowhash.Key{"customer_id": json.Number("1"), "order_no": strings.Repeat("x", 10) + string(rune('a'+i%26))})
 	}
 	f, _ = Filters(rowhash.Postgres{}, compound, many, "inventory.orders", 2000)
 	for _, x := range f {
@@ -140,7 +140,7 @@ func TestFilters(t *testing.T) {
 	if len(f) < 2 {
 		t.Errorf("400 keys in %d signal(s), want a split", len(f))
 	}
-	if _, err := Filters(rowhash.Postgres{}, []rowhash.Column{{Name: "id", Kind: rowhash.KindInt}}, []Key{{"id": "x"}}, "c", 2000); err == nil {
+	if _, err := Filters(rowhash.Postgres{}, []rowhash.Column{{Name: "id", Kind: rowhash.KindInt}}, []rowhash.Key{{"id": "x"}}, "c", 2000); err == nil {
 		t.Error("a non-integer value for an integer key was accepted")
 	}
 }
