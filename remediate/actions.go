@@ -119,7 +119,8 @@ func (e *Engine) resolve(action string, tmpls map[string]*template.Template, j *
 			continue
 		}
 		if v, ok := j.Labels[name]; ok && contains(labelArgs, name) {
-			args[name] = v
+			// Trimmed like a template's output: both are names.
+			args[name] = strings.TrimSpace(v)
 			continue
 		}
 		if v, ok := argDefaults[name]; ok {

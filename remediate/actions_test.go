@@ -106,3 +106,28 @@ func TestTemplatedArgumentsComeFromTheAlert(t *testing.T) {
 		t.Fatalf("record %+v, calls %v", rec, fc.Calls())
 	}
 }
+
+// An argument taken from a label is trimmed as a templated one is: a
+// connector label " orders-sink" acts on orders-sink either way.
+func TestLabelArgumentsAreTrimmedLikeTemplatedOnes(t *testing.T) {
+	for name, args := range map[string]string{
+		"label":    "",
+		"template": "\n      args: {connector: '{{ .Labels.connector }}'}",
+	} {
+		t.Run(name, func(t *testing.T) {
+			fc := newFakeConnect()
+			fc.set("orders-sink", connect.StateFailed, connect.TaskInfo{ID: 0, State: connect.StateRunning})
+			h := newHarness(t, `
+  rules:
+    - name: r
+      match: ['alertname="CDCConnectorFailed"']
+      action: restart_connector`+args+`
+`, fc)
+			h.notify(firing(h.clock.Now().Add(-time.Minute), "alertname", "CDCConnectorFailed", "connector", " orders-sink\n"))
+			rec := h.waitAudit(1)[0]
+			if rec.Outcome != OutcomeSuccess || rec.Arguments["connector"] != "orders-sink" {
+				t.Fatalf("record %+v, calls %v", rec, fc.Calls())
+			}
+		})
+	}
+}

@@ -81,13 +81,62 @@ func TestCheckConfigNamesTheBadKeyAndLine(t *testing.T) {
 	if code == 0 {
 		t.Fatal("a bad config passed")
 	}
-	if !strings.Contains(errOut, `line 4: unknown key "timout"`) {
+	if !strings.Contains(errOut, `bad.yml:4: connect_clusters[0]: unknown key "timout" (did you mean "timeout"?)`) {
 		t.Errorf("stderr = %q", errOut)
 	}
 	f = writeFile(t, dir, "bad2.yml", "connect_clusters:\n  - name: a\n    url: ftp://x\n")
 	_, errOut, code = runBinary(t, "check-config", "--config.file="+f)
 	if code == 0 || !strings.Contains(errOut, `bad2.yml:3: connect_clusters[0].url: "ftp://x" is not an http or https URL`) {
 		t.Errorf("exit %d, stderr = %q", code, errOut)
+	}
+}
+
+// A credential written where its section wants a mapping is never quoted
+// back, not even in part: not by check-config, not in the answer to a
+// reload, not in the logs.
+func TestConfigErrorsNeverShowACredential(t *testing.T) {
+	dir := t.TempDir()
+	bad := "connect_clusters:\n  - name: local\n    url: http://127.0.0.1:1\n    basic_auth: admin:hunter2\n" +
+		"kafka:\n  brokers: [\"k:9092\"]\n  sasl: PLAIN:admin:hunter2\n" +
+		"remediation:\n  store: postgres://admin:hunter2@db/cdc\n"
+	f := writeFile(t, dir, "bad.yml", bad)
+	out, errOut, code := runBinary(t, "check-config", "--config.file="+f)
+	if code == 0 || !strings.Contains(errOut, "bad.yml:4: connect_clusters[0].basic_auth: want a mapping") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	for _, part := range []string{"hunt", "unte", "nter", "ter2"} {
+		if strings.Contains(out+errOut, part) {
+			t.Fatalf("check-config showed part of a password:\n%s%s", out, errOut)
+		}
+	}
+
+	connect := fakeConnect(t)
+	cfg := writeFile(t, dir, "c.yml", "connect_clusters:\n  - name: local\n    url: "+connect.URL+"\n")
+	s := startServer(t, "--config.file="+cfg)
+	writeFile(t, dir, "c.yml", bad)
+	resp, err := http.Post("http://"+s.addr+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 500 || !strings.Contains(string(body), "basic_auth") {
+		t.Fatalf("bad reload answered %d %q", resp.StatusCode, body)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	s.cmd.Wait()
+	for _, part := range []string{"hunt", "unte", "nter", "ter2"} {
+		if strings.Contains(string(body)+s.logs.String(), part) {
+			t.Fatalf("a reload showed part of a password:\n%s\n%s", body, s.logs)
+		}
+	}
+}
+
+func TestCheckConfigRefusesAnEmptyFile(t *testing.T) {
+	f := writeFile(t, t.TempDir(), "empty.yml", "")
+	out, errOut, code := runBinary(t, "check-config", "--config.file="+f)
+	if code == 0 || !strings.Contains(errOut, "nothing to watch") || strings.Contains(out, "valid") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
 

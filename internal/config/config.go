@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -37,24 +38,65 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes and validates data; name is used in error messages only.
+// Every problem found is reported, each with its line and key path: wrong
+// types and unknown keys first, then what validation finds in the rest.
 func Parse(name string, data []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%s: %s", name, rewriteYAMLError(err))
+		return nil, syntaxError(name, data, err)
 	}
+	v := &validator{file: name, root: &root}
+	if isEmpty(&root) {
+		v.fail("", "nothing to watch: the file is empty; configure connect_clusters, kafka or databases")
+		return nil, v.err()
+	}
+	v.skip = v.checkTypes(&root)
+	typeErrs := len(v.errs)
 	cfg := &Config{}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %s", name, rewriteYAMLError(err))
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		if typeErrs == 0 {
+			// checkTypes let through something the decoder refuses. Say
+			// where; never what, as the decoder's message quotes part of
+			// the value.
+			for _, e := range te.Errors {
+				v.errs = append(v.errs, &Error{File: name, Line: decoderLine(e), Msg: "a value does not fit its key"})
+			}
+		}
 	}
 	cfg.applyDefaults()
-	v := &validator{file: name, root: &root}
 	cfg.validate(v)
+	if len(v.errs) == 0 && len(cfg.ConnectClusters) == 0 && cfg.Kafka == nil && len(cfg.Databases) == 0 {
+		v.fail("", "nothing to watch: configure connect_clusters, kafka or databases")
+	}
 	if err := v.err(); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// isEmpty is true for a file with nothing but comments, or an empty mapping.
+func isEmpty(root *yaml.Node) bool {
+	if root.Kind == 0 || len(root.Content) == 0 {
+		return true
+	}
+	n := root.Content[0]
+	return (n.Kind == yaml.MappingNode && len(n.Content) == 0) || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+var decoderLineRe = regexp.MustCompile(`^line (\d+):`)
+
+func decoderLine(msg string) int {
+	if m := decoderLineRe.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 0
 }
 
 func (c *Config) applyDefaults() {
@@ -151,10 +193,14 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	where := e.File
 	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Path, e.Msg)
+		where = fmt.Sprintf("%s:%d", e.File, e.Line)
 	}
-	return fmt.Sprintf("%s: %s: %s", e.File, e.Path, e.Msg)
+	if e.Path == "" {
+		return fmt.Sprintf("%s: %s", where, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", where, e.Path, e.Msg)
 }
 
 // validator collects every error so a user fixes a file in one pass.
@@ -162,13 +208,48 @@ type validator struct {
 	file string
 	root *yaml.Node
 	errs []error
+	// skip holds the paths whose values were of the wrong type: they were
+	// reported already, and validation would only call them missing.
+	skip map[string]bool
 }
 
 func (v *validator) fail(path, format string, args ...any) {
-	v.errs = append(v.errs, &Error{File: v.file, Line: locate(v.root, path), Path: path, Msg: fmt.Sprintf(format, args...)})
+	v.failAt(locate(v.root, path), path, format, args...)
 }
 
-func (v *validator) err() error { return errors.Join(v.errs...) }
+func (v *validator) failAt(line int, path, format string, args ...any) {
+	for p := range v.skip {
+		if path == p || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") || path == parentPath(p) {
+			return
+		}
+	}
+	v.errs = append(v.errs, &Error{File: v.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// parentPath is the mapping holding a key ("a.b[2]" for "a.b[2].c"). An
+// error about a mapping as a whole ("exactly one of token and
+// token_file") is not reported when one of its keys could not be read:
+// the key's own error says what to fix.
+func parentPath(p string) string {
+	if i := strings.LastIndexAny(p, ".["); i > 0 && p[i] == '.' {
+		return p[:i]
+	}
+	return ""
+}
+
+// err joins the errors in the order of the file's lines.
+func (v *validator) err() error {
+	sort.SliceStable(v.errs, func(i, j int) bool { return errLine(v.errs[i]) < errLine(v.errs[j]) })
+	return errors.Join(v.errs...)
+}
+
+func errLine(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Line
+	}
+	return 0
+}
 
 var pathSegment = regexp.MustCompile(`([^.\[\]]+)|\[(\d+)\]`)
 
@@ -207,66 +288,4 @@ func locate(root *yaml.Node, path string) int {
 		line = n.Line
 	}
 	return line
-}
-
-var (
-	unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type (\S+)`)
-	cannotDecode = regexp.MustCompile("line (\\d+): cannot unmarshal !!(\\w+) `(.*)` into (\\S+)")
-	wrongKind    = regexp.MustCompile(`line (\d+): cannot unmarshal !!(\w+) into (\S+)`)
-)
-
-// rewriteYAMLError turns yaml.v3's Go-flavoured messages into ones that
-// speak of keys and values.
-func rewriteYAMLError(err error) string {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return strings.TrimPrefix(err.Error(), "yaml: ")
-	}
-	msgs := make([]string, 0, len(te.Errors))
-	for _, e := range te.Errors {
-		switch {
-		case unknownField.MatchString(e):
-			m := unknownField.FindStringSubmatch(e)
-			msgs = append(msgs, fmt.Sprintf("line %s: unknown key %q", m[1], m[2]))
-		case cannotDecode.MatchString(e):
-			m := cannotDecode.FindStringSubmatch(e)
-			msgs = append(msgs, fmt.Sprintf("line %s: invalid value %q: want %s", m[1], m[3], goTypeToYAML(m[4])))
-		case wrongKind.MatchString(e):
-			m := wrongKind.FindStringSubmatch(e)
-			msgs = append(msgs, fmt.Sprintf("line %s: a %s is not valid here: want %s", m[1], yamlKind(m[2]), goTypeToYAML(m[3])))
-		default:
-			msgs = append(msgs, e)
-		}
-	}
-	return strings.Join(msgs, "\n")
-}
-
-func yamlKind(tag string) string {
-	switch tag {
-	case "map":
-		return "mapping"
-	case "seq":
-		return "list"
-	case "str":
-		return "string"
-	}
-	return tag
-}
-
-func goTypeToYAML(t string) string {
-	switch {
-	case t == "time.Duration":
-		return "a duration such as 30s or 5m"
-	case t == "bool":
-		return "true or false"
-	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
-		return "an integer"
-	case strings.HasPrefix(t, "float"):
-		return "a number"
-	case strings.HasPrefix(t, "[]"):
-		return "a list"
-	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."):
-		return "a mapping"
-	}
-	return t
 }

@@ -93,3 +93,44 @@ func TestURLEscapeKeepsSpacesInUserInfo(t *testing.T) {
 		t.Errorf("urlescape = %q", got)
 	}
 }
+
+// Whatever is written under a key that can hold a credential, an error
+// about it never quotes it, not even cut short.
+func TestLoadErrorsNeverShowACredential(t *testing.T) {
+	cases := map[string]string{
+		"basic_auth string":    "connect_clusters:\n  - name: a\n    url: http://x:8083\n    basic_auth: u:hunter2\n",
+		"password list":        "connect_clusters:\n  - name: a\n    url: http://x:8083\n    basic_auth: {username: u, password: [hunter2]}\n",
+		"sasl string":          "kafka:\n  brokers: [k:9092]\n  sasl: hunter2\n",
+		"store string":         "connect_clusters:\n  - name: a\n    url: http://x:8083\nremediation:\n  store: postgres://u:hunter2@h/db\n",
+		"database string":      "databases:\n  - postgres://u:hunter2@h/db\n",
+		"databases string":     "databases: postgres://u:hunter2@h/db\n",
+		"vault string":         "databases:\n  - {name: d, driver: postgres, vault: hunter2}\n",
+		"approle string":       "databases:\n  - name: d\n    driver: postgres\n    vault: {address: https://v, auth: {approle: hunter2}, kv: {path: p, dsn_key: k}}\n",
+		"bad dsn":              "databases:\n  - {name: d, driver: postgres, dsn: 'postgres://u:hunter2@h:port/db'}\n",
+		"bad sqlserver dsn":    "databases:\n  - {name: d, driver: sqlserver, dsn: 'sqlserver://u:hunter2@h:port'}\n",
+		"bad store dsn":        "connect_clusters:\n  - name: a\n    url: http://x:8083\nremediation:\n  store: {type: postgres, dsn: 'postgres://u:hunter2@h/db?pool_max_conns=x'}\n",
+		"bolt store with dsn":  "connect_clusters:\n  - name: a\n    url: http://x:8083\nremediation:\n  store: {dsn: 'postgres://u:hunter2@h/db'}\n",
+		"bad template renders": "databases:\n  - name: d\n    driver: postgres\n    vault: {address: https://v, auth: {token: t}, kv: {path: p}, dsn_template: 'postgres://{{.Username}}:hunter2@h:port/db'}\n",
+	}
+	for name, doc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("t.yml", []byte(doc))
+			if err == nil {
+				t.Fatal("loaded without error")
+			}
+			for _, part := range []string{"hunt", "unte", "nter", "ter2"} {
+				if strings.Contains(err.Error(), part) {
+					t.Fatalf("error shows part of the secret: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestMisspeltKeyNamesTheKnownOne(t *testing.T) {
+	_, err := Parse("t.yml", []byte("connect_clusters:\n  - name: a\n    url: http://x:8083\n    timout: 5s\n"))
+	want := `t.yml:4: connect_clusters[0]: unknown key "timout" (did you mean "timeout"?)`
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %s", err, want)
+	}
+}

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/dsn"
+)
 
 // Database is one SQL Server or PostgreSQL database at either end of the
 // pipeline. Exactly one of DSN, DSNFile and Vault supplies the credentials.
@@ -23,8 +27,8 @@ type Database struct {
 
 // Drivers supported for databases.
 const (
-	DriverSQLServer = "sqlserver"
-	DriverPostgres  = "postgres"
+	DriverSQLServer = dsn.SQLServer
+	DriverPostgres  = dsn.Postgres
 )
 
 func (d *Database) applyDefaults() {
@@ -65,6 +69,13 @@ func (d *Database) validate(v *validator, p string) {
 	if n != 1 {
 		v.fail(p, "exactly one of dsn, dsn_file and vault is required")
 	}
+	if d.DSN != "" && (d.Driver == DriverPostgres || d.Driver == DriverSQLServer) {
+		// The parser serve opens the pool with; its message is not
+		// passed on, as it quotes the DSN.
+		if _, err := dsn.Parse(d.Driver, d.DSN.Reveal()); err != nil {
+			v.fail(p+".dsn", "not a valid %s DSN (the value is not shown: it holds credentials)", d.Driver)
+		}
+	}
 	if d.MaxOpenConns < 0 {
 		v.fail(p+".max_open_conns", "must not be negative")
 	}
@@ -75,6 +86,6 @@ func (d *Database) validate(v *validator, p string) {
 		v.fail(p+".query_timeout", "must be positive")
 	}
 	if d.Vault != nil {
-		d.Vault.validate(v, p+".vault")
+		d.Vault.validate(v, p+".vault", d.Driver)
 	}
 }

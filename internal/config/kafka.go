@@ -8,7 +8,7 @@ import (
 // Kafka is the cluster the pipeline's topics live in; cdc-sentinel reads
 // dead-letter topic end offsets and writes repair signals there.
 type Kafka struct {
-	Brokers []string      `yaml:"brokers"`
+	Brokers []string      `yaml:"brokers" want:"a list of host:port"`
 	TLS     *KafkaTLS     `yaml:"tls,omitempty"`
 	SASL    *SASL         `yaml:"sasl,omitempty"`
 	Timeout time.Duration `yaml:"timeout,omitempty"`

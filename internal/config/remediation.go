@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/pkg/labels"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/dsn"
 )
 
 // Remediation holds the rules the webhook receiver acts on.
@@ -125,9 +127,22 @@ func (r *Remediation) validate(v *validator, p string, c *Config) {
 	}
 	switch r.Store.Type {
 	case "bolt":
+		// A DSN beside the default type means the user meant postgres;
+		// ignoring it would keep each replica on its own file.
+		if r.Store.DSN != "" {
+			v.fail(p+".store.dsn", "only for type postgres; the store type is bolt (a file under --storage.path)")
+		}
+		if r.Store.DSNFile != "" {
+			v.fail(p+".store.dsn_file", "only for type postgres; the store type is bolt (a file under --storage.path)")
+		}
 	case "postgres":
 		if (r.Store.DSN == "") == (r.Store.DSNFile == "") {
 			v.fail(p+".store", "exactly one of dsn and dsn_file is required for the postgres store")
+		}
+		if r.Store.DSN != "" {
+			if err := dsn.CheckPostgresPool(r.Store.DSN.Reveal()); err != nil {
+				v.fail(p+".store.dsn", "not a valid PostgreSQL DSN (the value is not shown: it holds credentials)")
+			}
 		}
 	default:
 		v.fail(p+".store.type", "%q is not one of bolt, postgres", r.Store.Type)

@@ -2,11 +2,12 @@ package config
 
 import (
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/dsn"
 )
 
 // Vault fetches a database's credentials from HashiCorp Vault: a static
@@ -98,7 +99,7 @@ func (vc *Vault) applyDefaults() {
 	}
 }
 
-func (vc *Vault) validate(v *validator, p string) {
+func (vc *Vault) validate(v *validator, p, driver string) {
 	if vc.Address == "" {
 		v.fail(p+".address", "required")
 	}
@@ -147,7 +148,7 @@ func (vc *Vault) validate(v *validator, p string) {
 	if vc.DSNTemplate != "" {
 		// Render with placeholders now, so that a typo such as
 		// {{ .Usename }} fails check-config instead of every fetch later.
-		if err := CheckDSNTemplate(vc.DSNTemplate.Reveal()); err != nil {
+		if err := CheckDSNTemplate(vc.DSNTemplate.Reveal(), driver); err != nil {
 			v.fail(p+".dsn_template", "%v", err)
 		}
 	}
@@ -176,15 +177,23 @@ func ParseDSNTemplate(text string) (*template.Template, error) {
 	return t, nil
 }
 
-// CheckDSNTemplate parses text and renders it with placeholder
-// credentials. Its errors name fields and functions, never values.
-func CheckDSNTemplate(text string) error {
+// CheckDSNTemplate parses text, renders it with placeholder credentials
+// and, for a known driver, parses the result as serve will parse the DSN
+// Vault's credentials make. Its errors name fields and functions, never
+// values.
+func CheckDSNTemplate(text, driver string) error {
 	t, err := ParseDSNTemplate(text)
 	if err != nil {
 		return err
 	}
-	if err := t.Execute(io.Discard, DSNTemplateData{Username: "user", Password: "password"}); err != nil {
+	var b strings.Builder
+	if err := t.Execute(&b, DSNTemplateData{Username: "user", Password: "password"}); err != nil {
 		return fmt.Errorf("cannot be rendered: %w", err)
+	}
+	if driver == DriverPostgres || driver == DriverSQLServer {
+		if _, err := dsn.Parse(driver, b.String()); err != nil {
+			return fmt.Errorf("rendered with placeholder credentials, is not a valid %s DSN", driver)
+		}
 	}
 	return nil
 }

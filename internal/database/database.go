@@ -15,6 +15,7 @@ import (
 	_ "github.com/microsoft/go-mssqldb" // registers the "sqlserver" driver
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	dsnpkg "github.com/cdc-sentinel/cdc-sentinel/internal/dsn"
 )
 
 // DB is one configured database. Its pool can be swapped underneath (when
@@ -67,10 +68,9 @@ func driverName(d string) string {
 }
 
 func (db *DB) newPool(dsn string) (*sql.DB, error) {
-	ep, err := parseEndpoint(db.cfg.Driver, dsn)
+	ep, err := dsnpkg.Parse(db.cfg.Driver, dsn)
 	if err != nil {
-		// Driver errors can quote the DSN; never pass them on verbatim.
-		return nil, fmt.Errorf("database %s: invalid DSN for driver %s", db.cfg.Name, db.cfg.Driver)
+		return nil, fmt.Errorf("database %s: %w", db.cfg.Name, err)
 	}
 	pool, err := sql.Open(driverName(db.cfg.Driver), dsn)
 	if err != nil {

@@ -1,0 +1,254 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// yaml.v3 reports a wrong type as "line 8: cannot unmarshal !!str
+// `localho...` into []string": no key path, a value cut to ten
+// characters (so part of a password in a string written where basic_auth
+// wants a mapping), and nothing about what the key wants. checkTypes walks
+// the document against the config types first and says all of that
+// itself; the decoder then only fills in values already known to fit.
+
+var (
+	durationType = reflect.TypeOf(time.Duration(0))
+	secretType   = reflect.TypeOf(Secret(""))
+)
+
+// checkTypes reports, for every node of the document, an unknown key or a
+// value the decoder could not put into its field. It returns the paths of
+// the values found wrong, so that validation does not report them again
+// as missing.
+func (v *validator) checkTypes(doc *yaml.Node) map[string]bool {
+	bad := map[string]bool{}
+	if doc == nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return bad
+	}
+	v.checkNode(doc.Content[0], reflect.TypeOf(Config{}), "", "", bad)
+	return bad
+}
+
+func (v *validator) checkNode(n *yaml.Node, t reflect.Type, path, want string, bad map[string]bool) {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	// Only the value written for the field itself can be a credential:
+	// a wrong timeout beside a password is shown.
+	secret := holdsSecret(t)
+	if want == "" {
+		want = describe(t)
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return // an empty value leaves the field unset
+	}
+	wrong := func() {
+		bad[path] = true
+		v.failAt(n.Line, path, "want %s, got %s", want, shown(n, secret))
+	}
+	switch {
+	case t == durationType, t.Kind() != reflect.Struct && t.Kind() != reflect.Slice && t.Kind() != reflect.Map:
+		if n.Kind != yaml.ScalarNode {
+			wrong()
+			return
+		}
+		// The decoder's own rules decide what fits a scalar field.
+		if err := n.Decode(reflect.New(t).Interface()); err != nil {
+			wrong()
+		}
+	case t.Kind() == reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			wrong()
+			return
+		}
+		for i, item := range n.Content {
+			v.checkNode(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), "", bad)
+		}
+	case t.Kind() == reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			wrong()
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			v.checkNode(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), "", bad)
+		}
+	default:
+		if n.Kind != yaml.MappingNode {
+			wrong()
+			return
+		}
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			f, ok := fields[key]
+			if !ok {
+				bad[join(path, key)] = true
+				v.failAt(n.Content[i].Line, pathOrRoot(path), "unknown key %q%s", key, suggest(key, fields))
+				continue
+			}
+			v.checkNode(n.Content[i+1], f.Type, join(path, key), f.Tag.Get("want"), bad)
+		}
+	}
+}
+
+// yamlFields maps each key a struct accepts to its field, inlined structs
+// included.
+func yamlFields(t reflect.Type) map[string]reflect.StructField {
+	out := map[string]reflect.StructField{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("yaml"), ",")
+		switch {
+		case tag[0] == "-" || !f.IsExported():
+		case len(tag) > 1 && tag[1] == "inline":
+			for k, sf := range yamlFields(f.Type) {
+				out[k] = sf
+			}
+		case tag[0] != "":
+			out[tag[0]] = f
+		default:
+			out[strings.ToLower(f.Name)] = f
+		}
+	}
+	return out
+}
+
+// holdsSecret tells whether a value of type t can carry a credential: a
+// Secret, or a section with one somewhere inside (basic_auth, sasl,
+// store, vault). Whatever is written there is never quoted back.
+func holdsSecret(t reflect.Type) bool {
+	return holdsSecretSeen(t, map[reflect.Type]bool{})
+}
+
+func holdsSecretSeen(t reflect.Type, seen map[reflect.Type]bool) bool {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	if t == secretType {
+		return true
+	}
+	if t.Kind() != reflect.Struct || seen[t] {
+		return false
+	}
+	seen[t] = true
+	for i := 0; i < t.NumField(); i++ {
+		if holdsSecretSeen(t.Field(i).Type, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// describe says in a user's words what a field of type t takes.
+func describe(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == durationType:
+		return "a duration such as 30s or 5m"
+	case t.Kind() == reflect.Bool:
+		return "true or false"
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
+		return "an integer"
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		return "a number"
+	case t.Kind() == reflect.String:
+		return "a string"
+	case t.Kind() == reflect.Slice:
+		e := t.Elem()
+		for e.Kind() == reflect.Pointer {
+			e = e.Elem()
+		}
+		switch e.Kind() {
+		case reflect.Struct, reflect.Map:
+			return "a list of mappings"
+		case reflect.String:
+			return "a list of strings"
+		}
+		return "a list"
+	}
+	if t.Kind() == reflect.Struct {
+		keys := make([]string, 0)
+		for k := range yamlFields(t) {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if len(keys) <= 4 {
+			return "a mapping (keys: " + strings.Join(keys, ", ") + ")"
+		}
+	}
+	return "a mapping"
+}
+
+// shown is what a wrong value is called in an error: quoted in full, or,
+// where it may carry a credential, only its kind.
+func shown(n *yaml.Node, secret bool) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	if secret {
+		return "a string (not shown: it may hold a credential)"
+	}
+	return fmt.Sprintf("%q", n.Value)
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func pathOrRoot(path string) string {
+	if path == "" {
+		return "top level"
+	}
+	return path
+}
+
+// suggest names the known key closest to a misspelt one.
+func suggest(key string, fields map[string]reflect.StructField) string {
+	best, bestDist := "", 3
+	for k := range fields {
+		if d := editDistance(key, k); d < bestDist || (d == bestDist && k < best) {
+			best, bestDist = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
