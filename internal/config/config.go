@@ -71,9 +71,6 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	cfg.applyDefaults()
 	cfg.validate(v)
-	if len(v.errs) == 0 && len(cfg.ConnectClusters) == 0 && cfg.Kafka == nil && len(cfg.Databases) == 0 {
-		v.fail("", "nothing to watch: configure connect_clusters, kafka or databases")
-	}
 	if err := v.err(); err != nil {
 		return nil, err
 	}
