@@ -440,6 +440,49 @@ func (s *BoltStore) Audit(ctx context.Context, q AuditQuery) ([]Record, error) {
 	return out, err
 }
 
+// Backlog implements Store. An inbox entry whose job was claimed already
+// (left there by a failed removal) is not counted twice.
+func (s *BoltStore) Backlog(ctx context.Context) (int, error) {
+	keys := map[string]bool{}
+	err := s.inbox.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketQueue).ForEach(func(k, v []byte) error {
+			var j Job
+			if err := json.Unmarshal(v, &j); err != nil {
+				return fmt.Errorf("queued job %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			keys[j.Key] = true
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketJobs)
+		for k := range keys {
+			old, err := getJob(b, []byte(k))
+			if err != nil {
+				return err
+			}
+			if claimable(old) {
+				n++
+			}
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var j Job
+			if err := json.Unmarshal(v, &j); err != nil {
+				return fmt.Errorf("job %q: %w", k, err)
+			}
+			if j.State == StateRunning {
+				n++
+			}
+			return nil
+		})
+	})
+	return n, err
+}
+
 // Close implements Store.
 func (s *BoltStore) Close() error {
 	err := s.db.Close()

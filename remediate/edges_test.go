@@ -201,7 +201,9 @@ func TestTwoReplicasOnPostgresActExactlyOnce(t *testing.T) {
 	}
 	wg.Wait()
 	replicas[0].waitAuditFor(episodes, 30*time.Second)
-	time.Sleep(300 * time.Millisecond)
+	for _, h := range replicas {
+		h.settle()
+	}
 	recs := replicas[1].waitAudit(episodes)
 	if len(recs) != episodes {
 		t.Fatalf("%d audit records, want %d", len(recs), episodes)

@@ -91,7 +91,23 @@ func TestResolvedWaitsForTheFiringActionStillRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.start()
-	time.Sleep(100 * time.Millisecond)
+	// Wait until the engine has taken the resolved job and put it back:
+	// only then does an empty audit trail show it waited.
+	rkey := JobKey(fj.Fingerprint, fj.StartsAt, fj.Rule, PhaseResolved)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rj, err := s.Job(context.Background(), rkey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rj != nil && (rj.Requeues > 0 || (rj.State == StateDone && rj.Retry)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the resolved job was never taken: %+v", rj)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if recs, _ := s.Audit(context.Background(), AuditQuery{Limit: 10}); len(recs) != 0 {
 		t.Fatalf("decided the resolved alert before the firing action finished: %v", outcomes(recs))
 	}

@@ -301,10 +301,34 @@ func (h *harness) waitAuditFor(n int, within time.Duration) []Record {
 }
 
 // settle waits for the queue to drain: nothing pending, nothing running.
+// The store is asked before and after the workers are waited for, so a
+// job a worker queued again on its way out (a requeue) is not missed.
 func (h *harness) settle() {
 	h.t.Helper()
-	time.Sleep(150 * time.Millisecond)
-	h.eng.inflight.Wait()
+	settle(h.t, h.store, &h.eng.inflight)
+}
+
+func settle(t testing.TB, s Store, inflight *sync.WaitGroup) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		before, err := s.Backlog(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		inflight.Wait()
+		after, err := s.Backlog(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if before == 0 && after == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the remediation queue did not drain: %d jobs still open", after)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func outcomes(recs []Record) []string {

@@ -40,6 +40,16 @@ func tempPostgres(t *testing.T, prefix string) string {
 	return u.String()
 }
 
+// expirePostgresLeases makes every lease run out now, on the database's
+// clock, as waiting out the lease would, without racing the wall clock.
+func expirePostgresLeases(t testing.TB, s *PostgresStore) {
+	t.Helper()
+	if _, err := s.pool.Exec(context.Background(), `UPDATE cdc_sentinel_remediation_jobs
+		SET lease_until = now() - interval '1 second' WHERE state = 'running'`); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestPostgresFinishAfterALostClaimLeavesTheJobToItsNewOwner(t *testing.T) {
 	ctx := context.Background()
 	s, err := OpenPostgres(ctx, tempPostgres(t, "rem_lease"))
@@ -53,14 +63,14 @@ func TestPostgresFinishAfterALostClaimLeavesTheJobToItsNewOwner(t *testing.T) {
 	}
 	// A replica's clock far ahead must not matter: leases run on the
 	// database's clock.
-	a, err := s.Claim(ctx, "replica-a", 1, time.Now().Add(24*time.Hour), time.Millisecond)
+	a, err := s.Claim(ctx, "replica-a", 1, time.Now().Add(24*time.Hour), time.Hour)
 	if err != nil || len(a) != 1 {
 		t.Fatalf("claim by a: %v %v", a, err)
 	}
-	if b, err := s.Claim(ctx, "replica-b", 1, time.Now(), time.Hour); err != nil || len(b) != 0 {
+	if b, err := s.Claim(ctx, "replica-b", 1, time.Now().Add(48*time.Hour), time.Hour); err != nil || len(b) != 0 {
 		t.Fatalf("b took a job whose lease has not run out: %v %v", b, err)
 	}
-	time.Sleep(20 * time.Millisecond)
+	expirePostgresLeases(t, s)
 	b, err := s.Claim(ctx, "replica-b", 1, time.Now().Add(-24*time.Hour), time.Hour)
 	if err != nil || len(b) != 1 {
 		t.Fatalf("claim by b after a's lease ran out: %v %v", b, err)
@@ -122,58 +132,100 @@ func TestNoActionStartsAfterTheLeaseDeadline(t *testing.T) {
 	}
 }
 
-// A PostgreSQL store that never answers fails a (re)load after the open
-// timeout, and meanwhile does not hold up other engines' stores.
+// A PostgreSQL store that never answers does not hold up other engines'
+// stores while it is being opened, and its load fails when it ends.
 func TestUnreachablePostgresStoreFailsTheLoadInsteadOfHangingIt(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		// Accept and never answer, like a database behind a dead link.
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
+	accepted := make(chan struct{})
+	go holdConnections(ln, accepted)
 	host, err := NewHost(prometheus.NewRegistry(), nil, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	host.openTimeout = 500 * time.Millisecond
+	// An open timeout no test run reaches: the PostgreSQL open is ended
+	// by cancelling its context once the bbolt store has opened.
+	host.openTimeout = time.Hour
 	pgCfg := parseConfig(t, fmt.Sprintf("\n  store: {type: postgres, dsn: 'postgres://u:p@%s/db?connect_timeout=0'}%s", ln.Addr(), restartTaskRule))
 	failed := make(chan error, 1)
-	begun := time.Now()
+	pgCtx, cancelPG := context.WithCancel(context.Background())
+	defer cancelPG()
 	go func() {
-		_, err := host.Engine(context.Background(), pgCfg.Remediation, Dependencies{})
+		_, err := host.Engine(pgCtx, pgCfg.Remediation, Dependencies{})
 		failed <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
-	bolt, err := host.Engine(context.Background(), parseConfig(t, restartTaskRule).Remediation, Dependencies{})
+	<-accepted // the PostgreSQL open is under way, and hangs
+	boltEng, err := host.Engine(context.Background(), parseConfig(t, restartTaskRule).Remediation, Dependencies{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(begun); took >= host.openTimeout {
-		t.Fatalf("the bbolt store waited %s for the PostgreSQL one", took)
+	select {
+	case err := <-failed:
+		t.Fatalf("the PostgreSQL open ended before the bbolt one could finish: %v", err)
+	default:
 	}
-	bolt.Close()
+	boltEng.Close()
+	cancelPG()
 	select {
 	case err := <-failed:
 		if err == nil || !strings.Contains(err.Error(), "remediation store") {
 			t.Fatalf("unreachable PostgreSQL store: %v", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("opening an unreachable PostgreSQL store hangs the load")
+	}
+}
+
+// The open timeout alone fails a load whose database never answers.
+func TestPostgresStoreOpenTimeoutFailsTheLoad(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go holdConnections(ln, nil)
+	host, err := NewHost(prometheus.NewRegistry(), nil, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	host.openTimeout = 100 * time.Millisecond
+	pgCfg := parseConfig(t, fmt.Sprintf("\n  store: {type: postgres, dsn: 'postgres://u:p@%s/db?connect_timeout=0'}%s", ln.Addr(), restartTaskRule))
+	failed := make(chan error, 1)
+	go func() {
+		_, err := host.Engine(context.Background(), pgCfg.Remediation, Dependencies{})
+		failed <- err
+	}()
+	select {
+	case err := <-failed:
+		if err == nil || !strings.Contains(err.Error(), "remediation store") {
+			t.Fatalf("unreachable PostgreSQL store: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the open timeout did not end the load")
+	}
+}
+
+// holdConnections accepts and never answers, like a database behind a
+// dead link; it tells accepted about the first connection.
+func holdConnections(ln net.Listener, accepted chan<- struct{}) {
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		if len(held) == 0 && accepted != nil {
+			close(accepted)
+		}
+		held = append(held, c)
 	}
 }
 

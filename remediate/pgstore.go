@@ -301,6 +301,15 @@ func (s *PostgresStore) Breaker(ctx context.Context, key string) (*Breaker, erro
 	return &br, json.Unmarshal(raw, &br)
 }
 
+// Backlog implements Store.
+func (s *PostgresStore) Backlog(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM cdc_sentinel_remediation_jobs WHERE state <> 'done'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting open remediation jobs: %w", err)
+	}
+	return n, nil
+}
+
 // Audit implements Store.
 func (s *PostgresStore) Audit(ctx context.Context, q AuditQuery) ([]Record, error) {
 	rows, err := s.pool.Query(ctx, `SELECT record FROM cdc_sentinel_remediation_audit

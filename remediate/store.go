@@ -35,6 +35,9 @@ type Store interface {
 	Safety(ctx context.Context, breakerKey, targetKey string, fn func(*Breaker, *TargetState) error) error
 	// Breaker reads a breaker.
 	Breaker(ctx context.Context, key string) (*Breaker, error)
+	// Backlog counts the jobs not yet done: queued, or claimed and
+	// still running.
+	Backlog(ctx context.Context) (int, error)
 	// Audit lists records, newest first.
 	Audit(ctx context.Context, q AuditQuery) ([]Record, error)
 	// Prune forgets finished jobs, seen episodes and audit records older
