@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,72 +53,98 @@ func NewDLQCollector(k EndOffsetReader, clusters ...ConnectLister) *DLQCollector
 // Name implements Collector.
 func (c *DLQCollector) Name() string { return "dlq" }
 
-type dlqTarget struct{ cluster, connector, topic string }
+type dlqTarget struct{ connector, topic string }
 
-// Collect implements Collector.
+// Collect implements Collector. Each cluster's DLQ topics are read as soon
+// as that cluster's listing is in, and Kafka is pinged alongside, so a
+// Connect cluster that hangs until the deadline costs only its own series:
+// neither the other clusters' counters nor cdc_kafka_up wait for it.
 func (c *DLQCollector) Collect(ctx context.Context, ch chan<- prometheus.Metric) error {
 	var (
 		mu      sync.Mutex
-		wg      sync.WaitGroup
-		targets []dlqTarget
 		errs    []error
+		kafkaUp bool
+		wg      sync.WaitGroup
 	)
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	// answered reports cdc_kafka_up 1 the first time any call to Kafka
+	// succeeds, so it is out even if a later wait is cut off.
+	answered := func() {
+		mu.Lock()
+		first := !kafkaUp
+		kafkaUp = true
+		mu.Unlock()
+		if first {
+			ch <- prometheus.MustNewConstMetric(kafkaUpDesc, prometheus.GaugeValue, 1)
+		}
+	}
+	wg.Add(1 + len(c.clusters))
+	go func() {
+		defer wg.Done()
+		if err := c.kafka.Ping(ctx); err != nil {
+			fail(err)
+			return
+		}
+		answered()
+	}()
 	for _, cl := range c.clusters {
-		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			conns, err := Connectors(ctx, cl)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				// cdc_connect_up already says so; the DLQ series of this
-				// cluster are absent rather than wrong.
-				errs = append(errs, fmt.Errorf("connect cluster %s: %w", cl.Name(), err))
-				return
+			ok, err := c.collectCluster(ctx, cl, ch)
+			if ok {
+				answered()
 			}
-			for i := range conns {
-				if conns[i].Type() != connect.TypeSink {
-					continue
-				}
-				if topic := conns[i].Info.Config[DLQTopicKey]; topic != "" {
-					targets = append(targets, dlqTarget{cl.Name(), conns[i].Name(), topic})
-				}
+			if err != nil {
+				fail(err)
 			}
 		}()
 	}
 	wg.Wait()
-	sort.Slice(targets, func(i, j int) bool {
-		if targets[i].cluster != targets[j].cluster {
-			return targets[i].cluster < targets[j].cluster
-		}
-		return targets[i].connector < targets[j].connector
-	})
-
-	topicSet := map[string]bool{}
-	var topics []string
-	for _, t := range targets {
-		if !topicSet[t.topic] {
-			topicSet[t.topic] = true
-			topics = append(topics, t.topic)
-		}
-	}
-	var ends map[string]kafka.TopicEnd
-	var err error
-	if len(topics) == 0 {
-		err = c.kafka.Ping(ctx)
-	} else {
-		ends, err = c.kafka.EndOffsets(ctx, topics...)
-	}
-	if err != nil && ends == nil {
+	mu.Lock()
+	defer mu.Unlock()
+	if !kafkaUp {
 		ch <- prometheus.MustNewConstMetric(kafkaUpDesc, prometheus.GaugeValue, 0)
-		return errors.Join(append(errs, err)...)
 	}
-	ch <- prometheus.MustNewConstMetric(kafkaUpDesc, prometheus.GaugeValue, 1)
+	return errors.Join(errs...)
+}
+
+// collectCluster reports the DLQ counters of one cluster's sink
+// connectors; kafkaAnswered says whether Kafka gave end offsets.
+func (c *DLQCollector) collectCluster(ctx context.Context, cl ConnectLister, ch chan<- prometheus.Metric) (kafkaAnswered bool, _ error) {
+	conns, err := Connectors(ctx, cl)
 	if err != nil {
-		// Some partitions failed (leader moving, say): a partial sum would
-		// look like a counter reset, so those topics are left out.
-		errs = append(errs, err)
+		// cdc_connect_up already says so; the DLQ series of this cluster
+		// are absent rather than wrong.
+		return false, fmt.Errorf("connect cluster %s: %w", cl.Name(), err)
 	}
+	var targets []dlqTarget
+	var topics []string
+	for i := range conns {
+		if conns[i].Type() != connect.TypeSink {
+			continue
+		}
+		topic := conns[i].Info.Config[DLQTopicKey]
+		if topic == "" {
+			continue
+		}
+		targets = append(targets, dlqTarget{conns[i].Name(), topic})
+		if !slices.Contains(topics, topic) {
+			topics = append(topics, topic)
+		}
+	}
+	if len(topics) == 0 {
+		return false, nil
+	}
+	ends, err := c.kafka.EndOffsets(ctx, topics...)
+	if err != nil && ends == nil {
+		return false, fmt.Errorf("DLQ topics of connect cluster %s: %w", cl.Name(), err)
+	}
+	// Some partitions may have failed (leader moving, say): a partial sum
+	// would look like a counter reset, so those topics are left out.
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, t := range targets {
@@ -131,7 +157,7 @@ func (c *DLQCollector) Collect(ctx context.Context, ch chan<- prometheus.Metric)
 		} else if c.existed[t.topic] {
 			continue // seen before: a metadata glitch, not an empty topic
 		}
-		ch <- prometheus.MustNewConstMetric(dlqRecordsDesc, prometheus.CounterValue, float64(end.Records), t.cluster, t.connector, t.topic)
+		ch <- prometheus.MustNewConstMetric(dlqRecordsDesc, prometheus.CounterValue, float64(end.Records), cl.Name(), t.connector, t.topic)
 	}
-	return errors.Join(errs...)
+	return true, err
 }

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
@@ -17,7 +18,7 @@ type listingMemo struct {
 }
 
 type listingEntry struct {
-	once  sync.Once
+	done  chan struct{} // closed once conns and err are set
 	conns []connect.Connector
 	err   error
 }
@@ -39,10 +40,24 @@ func Connectors(ctx context.Context, cl ConnectLister) ([]connect.Connector, err
 	m.mu.Lock()
 	e, ok := m.entries[cl.Name()]
 	if !ok {
-		e = &listingEntry{}
+		e = &listingEntry{done: make(chan struct{})}
 		m.entries[cl.Name()] = e
 	}
 	m.mu.Unlock()
-	e.once.Do(func() { e.conns, e.err = cl.Connectors(ctx) })
-	return e.conns, e.err
+	if !ok {
+		defer close(e.done)
+		// Should the listing panic, the waiters see a failure, not an
+		// empty cluster.
+		e.err = fmt.Errorf("listing connect cluster %s did not finish", cl.Name())
+		e.conns, e.err = cl.Connectors(ctx)
+		return e.conns, e.err
+	}
+	// Waiting for the listing another collector started never outlasts
+	// the caller's own deadline.
+	select {
+	case <-e.done:
+		return e.conns, e.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the listing of connect cluster %s: %w", cl.Name(), ctx.Err())
+	}
 }

@@ -63,35 +63,41 @@ func (c *OffsetsCollector) Collect(ctx context.Context, ch chan<- prometheus.Met
 		errs = append(errs, err)
 		mu.Unlock()
 	}
+	// Clusters are listed concurrently: one that hangs must not hold up
+	// the offsets of the others until the deadline.
 	for _, cl := range c.clusters {
-		conns, err := Connectors(ctx, cl)
-		if err != nil {
-			fail(fmt.Errorf("connect cluster %s: %w", cl.Name(), err))
-			continue
-		}
-		for i := range conns {
-			conn := &conns[i]
-			driver := driverOf(conn.Class())
-			if driver == "" || conn.Type() != connect.TypeSource {
-				continue
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conns, err := Connectors(ctx, cl)
+			if err != nil {
+				fail(fmt.Errorf("connect cluster %s: %w", cl.Name(), err))
+				return
 			}
-			dbs := c.databasesFor(conn, driver)
-			if len(dbs) == 0 {
-				continue
+			for i := range conns {
+				conn := &conns[i]
+				driver := driverOf(conn.Class())
+				if driver == "" || conn.Type() != connect.TypeSource {
+					continue
+				}
+				dbs := c.databasesFor(conn, driver)
+				if len(dbs) == 0 {
+					continue
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					lag, ok, err := c.connectorLag(ctx, cl, conn.Name(), driver, dbs)
+					if err != nil {
+						fail(fmt.Errorf("connector %s/%s: %w", cl.Name(), conn.Name(), err))
+						return
+					}
+					if ok {
+						ch <- prometheus.MustNewConstMetric(offsetLagDesc, prometheus.GaugeValue, lag.Seconds(), cl.Name(), conn.Name())
+					}
+				}()
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				lag, ok, err := c.connectorLag(ctx, cl, conn.Name(), driver, dbs)
-				if err != nil {
-					fail(fmt.Errorf("connector %s/%s: %w", cl.Name(), conn.Name(), err))
-					return
-				}
-				if ok {
-					ch <- prometheus.MustNewConstMetric(offsetLagDesc, prometheus.GaugeValue, lag.Seconds(), cl.Name(), conn.Name())
-				}
-			}()
-		}
+		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)

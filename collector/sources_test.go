@@ -106,15 +106,23 @@ func (f *fakeOffsets) Offsets(_ context.Context, name string) ([]connect.Offset,
 	return f.offsets[name], nil
 }
 
-func TestOffsetsCollectorSQLServer(t *testing.T) {
+// erpThirtySecondsBehind is a SQL Server database captured by erp-source
+// whose newest change is 30 s after the commit of LSN 0000002b:000002e3:0003.
+func erpThirtySecondsBehind(t *testing.T) (*database.DB, sqlmock.Sqlmock) {
+	t.Helper()
 	pool, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Close()
+	t.Cleanup(func() { pool.Close() })
 	db := database.NewWithPool(config.Database{Name: "erp", Driver: config.DriverSQLServer, Connectors: []string{"erp-source"}}, pool)
 	mock.ExpectQuery(database.LSNTimesQuery).WithArgs("0000002b000002e30003").WillReturnRows(
 		sqlmock.NewRows([]string{"c", "n"}).AddRow(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), time.Date(2024, 5, 1, 12, 0, 30, 0, time.UTC)))
+	return db, mock
+}
+
+func TestOffsetsCollectorSQLServer(t *testing.T) {
+	db, mock := erpThirtySecondsBehind(t)
 	src := conn("erp-source", "source", DebeziumSQLServerClass, "RUNNING")
 	other := conn("unrelated", "source", DebeziumSQLServerClass, "RUNNING")
 	cl := &fakeOffsets{
