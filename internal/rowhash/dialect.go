@@ -249,7 +249,11 @@ func aliasOf(e string) string {
 //
 // Not run against a live server: the SQL is written from Microsoft's
 // documentation and checked at the driver level only.
-type SQLServer struct{}
+type SQLServer struct {
+	// Version is the server's, once read (NewPlan reads it); the zero
+	// value generates SQL for the newest versions.
+	Version SQLServerVersion
+}
 
 func (SQLServer) Name() string { return "sqlserver" }
 
@@ -399,7 +403,9 @@ func (SQLServer) Aggregate(hashed string) string {
 func (SQLServer) Bigint(expr string) string { return "CAST(" + expr + " AS bigint)" }
 
 // IntIn passes the keys as one comma-separated string split on the
-// server (STRING_SPLIT, SQL Server 2016+): one parameter, one plan.
+// server: one parameter, one plan. STRING_SPLIT needs compatibility level
+// 130; below it the string is split as XML nodes, which every version
+// has.
 func (s SQLServer) IntIn(col string, keys []int64) (string, any) {
 	b := make([]byte, 0, len(keys)*8)
 	for i, k := range keys {
@@ -407,6 +413,9 @@ func (s SQLServer) IntIn(col string, keys []int64) (string, any) {
 			b = append(b, ',')
 		}
 		b = strconv.AppendInt(b, k, 10)
+	}
+	if !s.Version.HasStringSplit() {
+		return s.QuoteIdent(col) + " IN (SELECT cdc_n.v.value('.', 'bigint') FROM (SELECT CAST('<v>' + REPLACE(@p1, ',', '</v><v>') + '</v>' AS xml) AS d) cdc_s CROSS APPLY cdc_s.d.nodes('/v') cdc_n(v))", string(b)
 	}
 	return s.QuoteIdent(col) + " IN (SELECT CAST(value AS bigint) FROM STRING_SPLIT(@p1, ','))", string(b)
 }

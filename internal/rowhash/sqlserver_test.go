@@ -90,6 +90,7 @@ func TestPlanRejectsUnsupportedColumn(t *testing.T) {
 	defer db.Close()
 	mock.MatchExpectationsInOrder(false)
 	for range 2 {
+		expectVersion(mock, 15, "RTM", 130)
 		mock.ExpectQuery(`INFORMATION_SCHEMA.COLUMNS`).WillReturnRows(sqlmock.NewRows([]string{"c", "t", "p"}).AddRow("id", "int", -1).AddRow("score", "float", -1))
 		mock.ExpectQuery(`PRIMARY KEY`).WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow("id"))
 		mock.ExpectQuery(`dm_db_partition_stats`).WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(int64(1)))

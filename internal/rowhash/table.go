@@ -150,6 +150,13 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 		d   *Described
 		err error
 	}
+	var err error
+	if src, err = withVersion(ctx, src); err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	if tgt, err = withVersion(ctx, tgt); err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
 	ch := make(chan res, 1)
 	go func() { d, err := Describe(ctx, tgt); ch <- res{d, err} }()
 	sd, serr := Describe(ctx, src)
@@ -239,6 +246,9 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 		if p.SourceCols[i].Kind == KindBytes {
 			return nil, fmt.Errorf("key column %q: binary keys are not supported", p.SourceCols[i].Name)
 		}
+	}
+	if err := checkVersions(p); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

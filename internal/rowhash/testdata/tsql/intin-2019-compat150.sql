@@ -1,0 +1,1 @@
+SELECT [id] AS k0, CAST(SUBSTRING(x.h, 1, 4) AS int) AS a, CAST(SUBSTRING(x.h, 5, 4) AS int) AS b FROM [dbo].[orders] CROSS APPLY (SELECT HASHBYTES('MD5', CAST('' AS varchar(max)) + ISNULL(CONVERT(varchar(20), [id]), 'N')) AS h) x WHERE [id] IN (SELECT CAST(value AS bigint) FROM STRING_SPLIT(@p1, ','))
