@@ -99,7 +99,7 @@ func serve(g *globals, f *serveFlags) int {
 		}
 	}()
 
-	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	httpServer := srv.HTTPServer()
 	errc := make(chan error, 1)
 	go func() { errc <- web.ListenAndServe(httpServer, f.web, logger) }()
 	select {

@@ -99,6 +99,54 @@ type Options struct {
 	DefaultScrapeTimeout time.Duration
 	// LandingPage serves "/"; the exporter-toolkit's page in production.
 	LandingPage http.Handler
+	// Timeouts bound each connection; zero fields take the defaults.
+	Timeouts Timeouts
+}
+
+// Timeouts bound how long a client may hold a connection. A slow or
+// stalled client must not keep a connection (and its goroutine) forever,
+// yet the largest legitimate request and the longest scrape must fit.
+type Timeouts struct {
+	// ReadHeader bounds reading a request's headers.
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, body included: a webhook body
+	// is at most remediation.max_body_bytes (1 MiB by default), which any
+	// live client sends well within it.
+	Read time.Duration
+	// Write bounds a request from the end of its headers to the end of
+	// its answer. A scrape's deadline is cut to fit inside it.
+	Write time.Duration
+	// Idle closes a keep-alive connection with no request in flight.
+	Idle time.Duration
+}
+
+// Default timeouts. Idle is above the usual one-minute scrape interval so
+// Prometheus keeps reusing its connection, while abandoned ones are
+// closed; Write leaves room for a two-minute scrape timeout.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 2*time.Minute + 10*time.Second
+	DefaultIdleTimeout       = 75 * time.Second
+)
+
+func (t Timeouts) withDefaults() Timeouts {
+	if t.ReadHeader <= 0 {
+		t.ReadHeader = DefaultReadHeaderTimeout
+	}
+	if t.Read <= 0 {
+		t.Read = DefaultReadTimeout
+	}
+	if t.ReadHeader > t.Read {
+		t.ReadHeader = t.Read
+	}
+	if t.Write <= 0 {
+		t.Write = DefaultWriteTimeout
+	}
+	if t.Idle <= 0 {
+		t.Idle = DefaultIdleTimeout
+	}
+	return t
 }
 
 // Server owns the current Runtime and swaps it on reload.
@@ -122,6 +170,7 @@ func New(opts Options) *Server {
 	if opts.DefaultScrapeTimeout == 0 {
 		opts.DefaultScrapeTimeout = 10 * time.Second
 	}
+	opts.Timeouts = opts.Timeouts.withDefaults()
 	s := &Server{opts: opts, logger: opts.Logger, self: prometheus.NewRegistry()}
 	s.reloadSuccess = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "cdc_sentinel_config_last_reload_successful",
@@ -208,6 +257,18 @@ func (s *Server) acquire() *Runtime {
 	}
 }
 
+// HTTPServer is an http.Server for Handler with the connection timeouts.
+func (s *Server) HTTPServer() *http.Server {
+	t := s.opts.Timeouts
+	return &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+	}
+}
+
 // Handler routes every endpoint.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -268,6 +329,11 @@ func (s *Server) scrapeContext(r *http.Request) (context.Context, context.Cancel
 			return nil, nil, fmt.Errorf("invalid X-Prometheus-Scrape-Timeout-Seconds %q", v)
 		}
 		timeout = time.Duration(secs * float64(time.Second))
+	}
+	// The answer must be written before the connection's write deadline
+	// cuts it off, whatever timeout the scraper asks for.
+	if limit := s.opts.Timeouts.Write - s.opts.Timeouts.Write/10; timeout > limit {
+		timeout = limit
 	}
 	if s.opts.ScrapeTimeoutOffset > 0 {
 		if timeout > 2*s.opts.ScrapeTimeoutOffset {
