@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -361,4 +362,61 @@ func TestWebConfigBasicAuthGuardsEveryEndpoint(t *testing.T) {
 		t.Fatalf("with credentials: %v %v", err, r)
 	}
 	r.Body.Close()
+}
+
+var hrefRe = regexp.MustCompile(`href="([^"]+)"`)
+
+// landingLinks returns the page's links on this server, absolute ones to
+// other sites left out.
+func landingLinks(t *testing.T, addr string) []string {
+	t.Helper()
+	code, page := get(t, "http://"+addr+"/")
+	if code != 200 {
+		t.Fatalf("/ answered %d", code)
+	}
+	var links []string
+	for _, m := range hrefRe.FindAllStringSubmatch(page, -1) {
+		if strings.HasPrefix(m[1], "http://") || strings.HasPrefix(m[1], "https://") {
+			continue
+		}
+		links = append(links, m[1])
+	}
+	if len(links) == 0 {
+		t.Fatalf("no links on the landing page:\n%s", page)
+	}
+	return links
+}
+
+// Every link on the landing page leads somewhere.
+func TestLandingPageHasNoDeadLinks(t *testing.T) {
+	connect := fakeConnect(t)
+	cfg := writeFile(t, t.TempDir(), "c.yml", "connect_clusters:\n  - name: local\n    url: "+connect.URL+"\n")
+	s := startServer(t, "--config.file="+cfg)
+	for _, link := range landingLinks(t, s.addr) {
+		if strings.Contains(link, "pprof") {
+			t.Errorf("the landing page links %s without --web.enable-pprof", link)
+		}
+		if code, body := get(t, "http://"+s.addr+link); code != 200 {
+			t.Errorf("link %s answered %d: %.200s", link, code, body)
+		}
+	}
+	if code, _ := get(t, "http://"+s.addr+"/debug/pprof/heap"); code != 404 {
+		t.Errorf("pprof served without --web.enable-pprof: %d", code)
+	}
+
+	s = startServer(t, "--config.file="+cfg, "--web.enable-pprof")
+	pprofLinks := 0
+	for _, link := range landingLinks(t, s.addr) {
+		if strings.Contains(link, "pprof") {
+			pprofLinks++
+		}
+		// The CPU profile link asks for 60 s; one proves it is served.
+		link = strings.Replace(link, "seconds=60", "seconds=1", 1)
+		if code, body := get(t, "http://"+s.addr+link); code != 200 {
+			t.Errorf("link %s answered %d: %.200s", link, code, body)
+		}
+	}
+	if pprofLinks == 0 {
+		t.Error("--web.enable-pprof does not link the profiles")
+	}
 }

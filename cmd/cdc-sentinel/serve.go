@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ type serveFlags struct {
 	metricsPath         string
 	scrapeTimeoutOffset time.Duration
 	defaultTimeout      time.Duration
+	enablePprof         bool
 }
 
 func addServe(a *kingpin.Application, g *globals) {
@@ -34,6 +36,7 @@ func addServe(a *kingpin.Application, g *globals) {
 	f.web = kingpinflag.AddFlags(a, DefaultListenAddress)
 	a.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.metricsPath)
 	a.Flag("scrape.timeout-offset", "Taken off Prometheus's scrape timeout so the answer arrives in time.").Default("500ms").DurationVar(&f.scrapeTimeoutOffset)
+	a.Flag("web.enable-pprof", "Serve Go profiling endpoints under /debug/pprof/ and link them from the landing page.").Default("false").BoolVar(&f.enablePprof)
 	a.Flag("scrape.default-timeout", "Scrape deadline when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("10s").DurationVar(&f.defaultTimeout)
 	g.handle(cmd, func() int { return serve(g, f) })
 }
@@ -55,6 +58,8 @@ func serve(g *globals, f *serveFlags) int {
 			{Address: "/-/healthy", Text: "Health"},
 			{Address: "/-/ready", Text: "Readiness"},
 		},
+		// The page links pprof only where it is served.
+		Profiling: strconv.FormatBool(f.enablePprof),
 	})
 	if err != nil {
 		logger.Error("building landing page", "err", err)
@@ -67,6 +72,7 @@ func serve(g *globals, f *serveFlags) int {
 		ScrapeTimeoutOffset:  f.scrapeTimeoutOffset,
 		DefaultScrapeTimeout: f.defaultTimeout,
 		LandingPage:          landing,
+		EnablePprof:          f.enablePprof,
 	})
 	deps := app.Deps{
 		Logger:      logger,

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,6 +102,9 @@ type Options struct {
 	LandingPage http.Handler
 	// Timeouts bound each connection; zero fields take the defaults.
 	Timeouts Timeouts
+	// EnablePprof serves Go's profiles under /debug/pprof/ (they reveal
+	// internals and cost CPU, so only when asked for).
+	EnablePprof bool
 }
 
 // Timeouts bound how long a client may hold a connection. A slow or
@@ -300,6 +304,13 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.HandleFunc("/alerts", api)
 	mux.HandleFunc("/api/", api)
+	if s.opts.EnablePprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	if s.opts.LandingPage != nil && s.opts.MetricsPath != "/" {
 		mux.Handle("/", s.opts.LandingPage)
 	}
