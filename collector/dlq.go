@@ -9,13 +9,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 )
-
-// DLQTopicKey is the sink connector setting that names its dead-letter
-// queue topic.
-const DLQTopicKey = "errors.deadletterqueue.topic.name"
 
 var (
 	dlqRecordsDesc = prometheus.NewDesc("cdc_dlq_records_total",
@@ -124,10 +120,7 @@ func (c *DLQCollector) collectCluster(ctx context.Context, cl ConnectLister, ch 
 	var targets []dlqTarget
 	var topics []string
 	for i := range conns {
-		if conns[i].Type() != connect.TypeSink {
-			continue
-		}
-		topic := conns[i].Info.Config[DLQTopicKey]
+		topic := connectorkind.New(conns[i].Name(), conns[i].Type(), conns[i].Info.Config).DLQTopic()
 		if topic == "" {
 			continue
 		}

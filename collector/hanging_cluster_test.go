@@ -14,6 +14,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 )
@@ -40,7 +41,7 @@ func healthyConnect(t *testing.T, connector, topic string) *httptest.Server {
 	body := fmt.Sprintf(`{%q: {
 	  "status": {"name": %q, "connector": {"state": "RUNNING", "worker_id": "w1:8083"}, "tasks": [{"id": 0, "state": "RUNNING", "worker_id": "w1:8083"}], "type": "sink"},
 	  "info": {"name": %q, "config": {"connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector", %q: %q}, "tasks": [{"connector": %q, "task": 0}], "type": "sink"}}}`,
-		connector, connector, connector, DLQTopicKey, topic, connector)
+		connector, connector, connector, connectorkind.KeyDLQTopic, topic, connector)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/connectors" {
 			http.NotFound(w, r)
@@ -216,7 +217,7 @@ func TestOffsetsCollectorDoesNotWaitForAHangingCluster(t *testing.T) {
 	var once sync.Once
 	healthy := &ctxOffsets{
 		fakeOffsets: &fakeOffsets{
-			fakeCluster: &fakeCluster{name: "healthy", conns: []connect.Connector{conn("erp-source", "source", DebeziumSQLServerClass, "RUNNING")}},
+			fakeCluster: &fakeCluster{name: "healthy", conns: []connect.Connector{conn("erp-source", "source", connectorkind.ClassSQLServer, "RUNNING")}},
 			offsets: map[string][]connect.Offset{"erp-source": {{
 				Partition: map[string]any{"server": "erp", "database": "erp"},
 				Offset:    map[string]any{"commit_lsn": "0000002b:000002e3:0003"},

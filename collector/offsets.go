@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -13,13 +11,8 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
-)
-
-// Debezium source connector classes whose offsets the collector reads.
-const (
-	DebeziumPostgresClass  = "io.debezium.connector.postgresql.PostgresConnector"
-	DebeziumSQLServerClass = "io.debezium.connector.sqlserver.SqlServerConnector"
 )
 
 var offsetLagDesc = prometheus.NewDesc("cdc_connector_offset_lag_seconds",
@@ -76,11 +69,12 @@ func (c *OffsetsCollector) Collect(ctx context.Context, ch chan<- prometheus.Met
 			}
 			for i := range conns {
 				conn := &conns[i]
-				driver := driverOf(conn.Class())
-				if driver == "" || conn.Type() != connect.TypeSource {
+				kc := connectorkind.New(conn.Name(), conn.Type(), conn.Info.Config)
+				driver := kc.Driver()
+				if driver == "" {
 					continue
 				}
-				dbs := c.databasesFor(conn, driver)
+				dbs := kc.DatabasesOf(c.dbs)
 				if len(dbs) == 0 {
 					continue
 				}
@@ -101,56 +95,6 @@ func (c *OffsetsCollector) Collect(ctx context.Context, ch chan<- prometheus.Met
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-func driverOf(class string) string {
-	switch class {
-	case DebeziumPostgresClass:
-		return config.DriverPostgres
-	case DebeziumSQLServerClass:
-		return config.DriverSQLServer
-	}
-	return ""
-}
-
-// databasesFor finds the configured databases a connector captures from:
-// those that list it under connectors, else those whose DSN names the
-// connector's database (database.dbname, or database.names on SQL
-// Server) on the same port.
-func (c *OffsetsCollector) databasesFor(conn *connect.Connector, driver string) []*database.DB {
-	var explicit, inferred []*database.DB
-	cfg := conn.Info.Config
-	names := strings.Split(cfg["database.names"], ",")
-	if n := cfg["database.dbname"]; n != "" {
-		names = append(names, n)
-	}
-	port := cfg["database.port"]
-	for _, db := range c.dbs {
-		if db.Driver() != driver {
-			continue
-		}
-		if slices.Contains(db.Config().Connectors, conn.Name()) {
-			explicit = append(explicit, db)
-			continue
-		}
-		if len(db.Config().Connectors) > 0 {
-			continue
-		}
-		ep := db.Endpoint()
-		if ep.Database == "" || (port != "" && ep.Port != port) {
-			continue
-		}
-		for _, n := range names {
-			if strings.EqualFold(strings.TrimSpace(n), ep.Database) {
-				inferred = append(inferred, db)
-				break
-			}
-		}
-	}
-	if len(explicit) > 0 {
-		return explicit
-	}
-	return inferred
 }
 
 func (c *OffsetsCollector) connectorLag(ctx context.Context, cl OffsetsReader, name, driver string, dbs []*database.DB) (time.Duration, bool, error) {
@@ -191,7 +135,7 @@ func (c *OffsetsCollector) connectorLag(ctx context.Context, cl OffsetsReader, n
 func pickDatabase(off connect.Offset, dbs []*database.DB) *database.DB {
 	name, _ := off.Partition["database"].(string)
 	for _, db := range dbs {
-		if strings.EqualFold(db.Endpoint().Database, name) {
+		if connectorkind.SameName(config.DriverSQLServer, db.Endpoint().Database, name) {
 			return db
 		}
 	}

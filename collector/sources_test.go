@@ -12,6 +12,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 )
@@ -37,7 +38,7 @@ func (f *fakeKafka) Ping(context.Context) error { return f.err }
 func sinkWithDLQ(name, topic string) connect.Connector {
 	c := conn(name, "sink", "io.debezium.connector.jdbc.JdbcSinkConnector", "RUNNING")
 	if topic != "" {
-		c.Info.Config[DLQTopicKey] = topic
+		c.Info.Config[connectorkind.KeyDLQTopic] = topic
 	}
 	return c
 }
@@ -47,7 +48,7 @@ func TestDLQCollector(t *testing.T) {
 		sinkWithDLQ("orders-sink", "orders-dlq"),
 		sinkWithDLQ("no-dlq-sink", ""),
 		sinkWithDLQ("fresh-sink", "fresh-dlq"), // DLQ topic not created yet
-		conn("src", "source", DebeziumPostgresClass, "RUNNING"),
+		conn("src", "source", connectorkind.ClassPostgres, "RUNNING"),
 	}}
 	k := &fakeKafka{ends: map[string]kafka.TopicEnd{"orders-dlq": {Records: 7, Exists: true}}}
 	out := collect(t, context.Background(), NewDLQCollector(k, cluster))
@@ -123,8 +124,8 @@ func erpThirtySecondsBehind(t *testing.T) (*database.DB, sqlmock.Sqlmock) {
 
 func TestOffsetsCollectorSQLServer(t *testing.T) {
 	db, mock := erpThirtySecondsBehind(t)
-	src := conn("erp-source", "source", DebeziumSQLServerClass, "RUNNING")
-	other := conn("unrelated", "source", DebeziumSQLServerClass, "RUNNING")
+	src := conn("erp-source", "source", connectorkind.ClassSQLServer, "RUNNING")
+	other := conn("unrelated", "source", connectorkind.ClassSQLServer, "RUNNING")
 	cl := &fakeOffsets{
 		fakeCluster: &fakeCluster{name: "prod", conns: []connect.Connector{src, other}},
 		offsets: map[string][]connect.Offset{"erp-source": {{

@@ -153,6 +153,7 @@ func addConnectorsScale(parent *kingpin.CmdClause, cc *connectorsCmd) {
 	cmd := parent.Command("scale", "Set a connector's tasks.max, leaving the rest of its configuration unchanged, and wait until the worker runs the new tasks.")
 	name := cmd.Arg("name", "Connector to scale.").Required().String()
 	tasks := cmd.Flag("tasks", "New tasks.max (at least 1).").Required().Int()
+	force := cmd.Flag("force", "Set tasks.max even above what the connector can run (one task per database for the SQL Server source, at most 8; one for the other Debezium sources; 32 for a JDBC sink into PostgreSQL).").Bool()
 	cc.g.handle(cmd, func() int {
 		if *tasks < 1 {
 			return cc.fail(fmt.Errorf("--tasks must be at least 1, got %d", *tasks))
@@ -163,7 +164,7 @@ func addConnectorsScale(parent *kingpin.CmdClause, cc *connectorsCmd) {
 		}
 		ctx, stop := cc.context()
 		defer stop()
-		res, err := op.Scale(ctx, *name, *tasks)
+		res, err := op.Scale(ctx, *name, *tasks, *force)
 		if err != nil {
 			return cc.fail(err)
 		}

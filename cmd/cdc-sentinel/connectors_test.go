@@ -73,6 +73,8 @@ func TestConnectorsCommandErrors(t *testing.T) {
 			`unknown connect cluster "qa" (configured: dr, prod)`},
 		{"no names and no --all", []string{"--config.file=" + one, "connectors", "restart"},
 			"name at least one connector, or pass --all"},
+		{"dot-segment name", []string{"--config.file=" + one, "connectors", "pause", ".."},
+			`connector name ".." is a URL dot segment`},
 		{"scale to zero", []string{"--config.file=" + one, "connectors", "scale", "orders-sink", "--tasks=0"},
 			"--tasks must be at least 1, got 0"},
 		{"missing config", []string{"--config.file=/nonexistent.yml", "connectors", "list"},

@@ -44,8 +44,10 @@ type Signal struct {
 	KafkaTopic  string `yaml:"kafka_topic,omitempty"`
 	TopicPrefix string `yaml:"topic_prefix,omitempty"`
 	// DataCollection is the table as the connector names it
-	// (schema.table, or database.schema.table on SQL Server); default the
-	// source table.
+	// (schema.table, or database.schema.table on SQL Server); empty means
+	// the source table named the way the source database's Debezium
+	// connector names it (internal/connectorkind), filled in where the
+	// database's name is known.
 	DataCollection string `yaml:"data_collection,omitempty"`
 }
 
@@ -64,9 +66,6 @@ func (t *Table) applyDefaults(global Drift) {
 		eff = t.Drift.over(global)
 	}
 	t.Drift = &eff
-	if t.Signal != nil && t.Signal.DataCollection == "" {
-		t.Signal.DataCollection = t.Source.Table
-	}
 }
 
 func (t *Table) validate(v *validator, p string, dbs map[string]*Database, c *Config) {

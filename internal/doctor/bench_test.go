@@ -8,6 +8,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 )
 
@@ -26,9 +27,9 @@ func BenchmarkCoverage(b *testing.B) {
 			cfg.Tables = append(cfg.Tables, config.Table{Name: n, Source: config.TableRef{Database: "src", Table: "inv." + n}, Target: config.TableRef{Database: "dst", Table: n}})
 		}
 		conns = append(conns,
-			conn(fmt.Sprintf("src%d", s), connect.TypeSource, map[string]string{"connector.class": ClassPostgres, "database.dbname": "app", "topic.prefix": "p",
+			conn(fmt.Sprintf("src%d", s), connect.TypeSource, map[string]string{"connector.class": connectorkind.ClassPostgres, "database.dbname": "app", "topic.prefix": "p",
 				"table.include.list": strings.Join(inc, ","), "heartbeat.interval.ms": "1", "signal.data.collection": "inv.sig"}),
-			conn(fmt.Sprintf("sink%d", s), connect.TypeSink, map[string]string{"connector.class": ClassJDBCSink, "topics.regex": `p\.inv\.(` + strings.Join(names, "|") + `)`,
+			conn(fmt.Sprintf("sink%d", s), connect.TypeSink, map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics.regex": `p\.inv\.(` + strings.Join(names, "|") + `)`,
 				"connection.url": "jdbc:postgresql://pg:5432/wh", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "d"}))
 	}
 	dbs := map[string]*database.DB{}

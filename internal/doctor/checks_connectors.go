@@ -6,15 +6,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
-)
-
-// Settings the connector checks read.
-const (
-	keyDLQTopic       = "errors.deadletterqueue.topic.name"
-	keyDLQReplication = "errors.deadletterqueue.topic.replication.factor"
-	keyTolerance      = "errors.tolerance"
-	keyHeartbeat      = "heartbeat.interval.ms"
-	keySignalTable    = "signal.data.collection"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
 
 // checkConnector runs the checks that need only the connector's own
@@ -26,14 +18,14 @@ func (r *run) checkConnector(c *connector) {
 
 // checkConfiguration runs the checks that read only the configuration.
 func (r *run) checkConfiguration(c *connector) {
-	if c.isSink() {
+	if c.IsSink() {
 		r.checkSinkErrors(c)
 	}
-	if c.isDebeziumSource() {
+	if c.IsDebeziumSource() {
 		r.checkHeartbeat(c)
-		r.checkTasksMax(c)
 		r.checkSourceSignal(c)
 	}
+	r.checkTasksMax(c)
 }
 
 // StaticFindings are the findings about one connector configuration that
@@ -41,12 +33,12 @@ func (r *run) checkConfiguration(c *connector) {
 // validate` adds to the worker's own validation.
 func StaticFindings(name string, cfg map[string]string) []Finding {
 	r := &run{d: &Doctor{Config: &config.Config{}}}
-	r.checkConfiguration(&connector{cluster: "file", name: name, cfg: cfg})
+	r.checkConfiguration(&connector{Connector: connectorkind.New(name, "", cfg), cluster: "file"})
 	return newReport(r.findings, 1, 0, 0).Findings
 }
 
 func (r *run) checkState(c *connector) {
-	restart := fmt.Sprintf("fix the cause shown in the trace, then restart the failed parts: POST /connectors/%s/restart?includeTasks=true&onlyFailed=true", c.name)
+	restart := fmt.Sprintf("fix the cause shown in the trace, then restart the failed parts: POST /connectors/%s/restart?includeTasks=true&onlyFailed=true", c.Name)
 	switch c.status.Connector.State {
 	case connect.StateFailed:
 		r.add(Finding{Check: CheckConnectorFailed, Severity: Error, Target: c.target(),
@@ -54,11 +46,11 @@ func (r *run) checkState(c *connector) {
 	case connect.StatePaused, connect.StateStopped:
 		r.add(Finding{Check: CheckConnectorFailed, Severity: Info, Target: c.target(),
 			Message: "connector is " + c.status.Connector.State + ": it moves no data until resumed",
-			Fix:     fmt.Sprintf("when intended, nothing; otherwise PUT /connectors/%s/resume", c.name)})
+			Fix:     fmt.Sprintf("when intended, nothing; otherwise PUT /connectors/%s/resume", c.Name)})
 	}
 	for _, t := range c.status.Tasks {
 		if t.State == connect.StateFailed {
-			r.add(Finding{Check: CheckConnectorFailed, Severity: Error, Target: taskTarget(c.cluster, c.name, t.ID),
+			r.add(Finding{Check: CheckConnectorFailed, Severity: Error, Target: taskTarget(c.cluster, c.Name, t.ID),
 				Message: "task is FAILED" + traceLine(t.Trace), Fix: restart})
 		}
 	}
@@ -80,9 +72,9 @@ func traceLine(trace string) string {
 // silent data loss. Connect writes to a dead-letter topic only for sinks
 // and only with tolerance all.
 func (r *run) checkSinkErrors(c *connector) {
-	tolerance := strings.ToLower(c.get(keyTolerance, "none"))
-	dlq := c.get(keyDLQTopic, "")
-	suggested := c.name + "-dlq"
+	tolerance := c.ErrorsTolerance()
+	dlq := c.DLQTopic()
+	suggested := c.Name + "-dlq"
 	if tolerance == "none" {
 		msg := "errors.tolerance is none (the default): one record that fails conversion or a transform fails the task and stops the sink for every table"
 		if dlq != "" {
@@ -113,11 +105,11 @@ func (r *run) checkDLQTopics() {
 		return
 	}
 	for _, c := range r.connectors {
-		dlq := c.get(keyDLQTopic, "")
-		if !c.isSink() || dlq == "" || r.topics[dlq] {
+		dlq := c.DLQTopic()
+		if dlq == "" || r.topics[dlq] {
 			continue
 		}
-		rf := c.get(keyDLQReplication, "3")
+		rf := c.DLQReplicationFactor()
 		r.add(Finding{Check: CheckDLQTopicMissing, Severity: Warning, Target: c.target(),
 			Message: fmt.Sprintf("dead-letter topic %s does not exist in Kafka: Connect creates it when a task starts, so the sink has not started since it was set or the creation failed (replication factor %s)", dlq, rf),
 			Fix:     fmt.Sprintf("check the task log for the creation error, make errors.deadletterqueue.topic.replication.factor at most the broker count, or create it: kafka-topics.sh --bootstrap-server <broker> --create --topic %s --partitions 1 --replication-factor %s", dlq, rf)})
@@ -128,11 +120,11 @@ func (r *run) checkDLQTopics() {
 // its tables are idle, so its offsets (and the lag read from them) stand
 // still, and a PostgreSQL slot holds WAL that other databases write.
 func (r *run) checkHeartbeat(c *connector) {
-	if atoi(c.cfg[keyHeartbeat], 0) > 0 {
+	if c.HeartbeatMillis() > 0 {
 		return
 	}
 	fix := "set heartbeat.interval.ms=10000"
-	if c.dialect() == config.DriverPostgres {
+	if c.Driver() == config.DriverPostgres {
 		fix += "; on a database where the captured tables can be idle, also set heartbeat.action.query (for example an upsert into a one-row heartbeat table that is in the publication) so the slot keeps advancing"
 	}
 	r.add(Finding{Check: CheckSourceHeartbeat, Severity: Warning, Target: c.target(),
@@ -140,33 +132,30 @@ func (r *run) checkHeartbeat(c *connector) {
 		Fix:     fix})
 }
 
-// checkTasksMax: the SQL Server connector runs one task per database in
-// database.names; tasks.max above that count starts no extra task and
-// suggests the intent was different.
+// checkTasksMax: tasks.max above what the connector can run starts no
+// extra task (the SQL Server source runs at most one per database, the
+// other Debezium sources one) and suggests the intent was different.
 func (r *run) checkTasksMax(c *connector) {
-	if c.dialect() != config.DriverSQLServer {
-		return
-	}
-	dbs := c.databaseNames()
-	tasks := atoi(c.cfg["tasks.max"], 1)
-	if tasks <= len(dbs) || len(dbs) == 0 {
+	tasks := c.TasksMax()
+	limit, why := c.TaskLimit()
+	if limit == 0 || tasks <= limit {
 		return
 	}
 	r.add(Finding{Check: CheckSourceTasksMax, Severity: Warning, Target: c.target(),
-		Message: fmt.Sprintf("tasks.max is %d but database.names lists %d database(s) (%s): the SQL Server connector runs at most one task per database, so the extra tasks never start", tasks, len(dbs), strings.Join(dbs, ",")),
-		Fix:     fmt.Sprintf("set tasks.max=%d", len(dbs))})
+		Message: fmt.Sprintf("tasks.max is %d but %s, so the extra tasks never start or only idle", tasks, why),
+		Fix:     fmt.Sprintf("set tasks.max=%d", limit)})
 }
 
 // checkSourceSignal: incremental snapshots, which repairs use to re-send
 // rows, need the signal table even when signals arrive through Kafka (the
 // snapshot's watermarks are written to it).
 func (r *run) checkSourceSignal(c *connector) {
-	if c.get(keySignalTable, "") != "" {
+	if c.SignalTable() != "" {
 		return
 	}
 	r.add(Finding{Check: CheckSignal, Severity: Warning, Target: c.target(),
 		Message: "no signal table (signal.data.collection unset): incremental snapshots cannot run, so repair cannot re-send rows through this connector",
-		Fix:     "create a signal table and set signal.data.collection=<schema>.debezium_signal and signal.enabled.channels=source:\n" + signalTableDDL(c.dialect(), "<schema>.debezium_signal")})
+		Fix:     "create a signal table and set signal.data.collection=<schema>.debezium_signal and signal.enabled.channels=source:\n" + signalTableDDL(c.Driver(), "<schema>.debezium_signal")})
 }
 
 // signalTableDDL is Debezium's documented signal table layout.

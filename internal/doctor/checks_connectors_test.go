@@ -6,11 +6,12 @@ import (
 	"testing"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
 
 func TestConnectorChecks(t *testing.T) {
 	good := map[string]string{
-		"connector.class": ClassJDBCSink, "topics": "a", "errors.tolerance": "all",
+		"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "a", "errors.tolerance": "all",
 		"errors.deadletterqueue.topic.name": "s-dlq",
 	}
 	with := func(base map[string]string, kv ...string) map[string]string {
@@ -27,8 +28,8 @@ func TestConnectorChecks(t *testing.T) {
 		}
 		return out
 	}
-	pgSource := map[string]string{"connector.class": ClassPostgres, "heartbeat.interval.ms": "10000", "signal.data.collection": "inventory.debezium_signal", "database.dbname": "db"}
-	mssql := map[string]string{"connector.class": ClassSQLServer, "heartbeat.interval.ms": "10000", "signal.data.collection": "shop.dbo.debezium_signal", "database.names": "shop,crm"}
+	pgSource := map[string]string{"connector.class": connectorkind.ClassPostgres, "heartbeat.interval.ms": "10000", "signal.data.collection": "inventory.debezium_signal", "database.dbname": "db"}
+	mssql := map[string]string{"connector.class": connectorkind.ClassSQLServer, "heartbeat.interval.ms": "10000", "signal.data.collection": "shop.dbo.debezium_signal", "database.names": "shop,crm"}
 	cases := []struct {
 		name     string
 		typ      string
@@ -43,14 +44,14 @@ func TestConnectorChecks(t *testing.T) {
 			CheckSinkErrorsTolerance, Warning, "never written with tolerance none", "errors.tolerance=all"},
 		{"tolerance none is the default", connect.TypeSink, with(good, "errors.tolerance", ""),
 			CheckSinkErrorsTolerance, Warning, "(the default)", "errors.tolerance=all"},
-		{"sink with neither has no DLQ", connect.TypeSink, map[string]string{"connector.class": ClassJDBCSink, "topics": "a"},
+		{"sink with neither has no DLQ", connect.TypeSink, map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "a"},
 			CheckSinkDLQ, Warning, "no dead-letter queue", "errors.deadletterqueue.topic.name=s-dlq"},
 		{"source without heartbeat", connect.TypeSource, with(pgSource, "heartbeat.interval.ms", ""),
 			CheckSourceHeartbeat, Warning, "no heartbeat", "heartbeat.interval.ms=10000"},
 		{"heartbeat 0 is off", connect.TypeSource, with(pgSource, "heartbeat.interval.ms", "0"),
 			CheckSourceHeartbeat, Warning, "no heartbeat", "heartbeat.action.query"},
 		{"SQL Server tasks.max above the database count", connect.TypeSource, with(mssql, "tasks.max", "4"),
-			CheckSourceTasksMax, Warning, "tasks.max is 4 but database.names lists 2", "tasks.max=2"},
+			CheckSourceTasksMax, Warning, "tasks.max is 4 but the Debezium SQL Server source runs at most one task per database, and database.names lists 2", "tasks.max=2"},
 		{"source without signal table", connect.TypeSource, with(pgSource, "signal.data.collection", ""),
 			CheckSignal, Warning, "incremental snapshots cannot run", "signal.data.collection=<schema>.debezium_signal"},
 		{"SQL Server signal table must be CDC-enabled", connect.TypeSource, with(mssql, "signal.data.collection", ""),
@@ -72,8 +73,8 @@ func TestConnectorChecks(t *testing.T) {
 func TestHealthyConnectorsHaveNoFindings(t *testing.T) {
 	d := &Doctor{Config: mustParse(t, "connect_clusters: [{name: c, url: 'http://x:8083'}]\n"),
 		Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{
-			conn("sink", connect.TypeSink, map[string]string{"connector.class": ClassJDBCSink, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "dlq"}),
-			conn("src", connect.TypeSource, map[string]string{"connector.class": ClassSQLServer, "heartbeat.interval.ms": "5000", "signal.data.collection": "shop.dbo.sig", "database.names": "shop", "tasks.max": "1"}),
+			conn("sink", connect.TypeSink, map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "dlq"}),
+			conn("src", connect.TypeSource, map[string]string{"connector.class": connectorkind.ClassSQLServer, "heartbeat.interval.ms": "5000", "signal.data.collection": "shop.dbo.sig", "database.names": "shop", "tasks.max": "1"}),
 		}}}},
 		Kafka: fakeTopics{"dlq": true}}
 	r := d.Run(context.Background())
@@ -87,7 +88,7 @@ func TestHealthyConnectorsHaveNoFindings(t *testing.T) {
 }
 
 func TestDLQTopicMissing(t *testing.T) {
-	sink := map[string]string{"connector.class": ClassJDBCSink, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "gone-dlq", "errors.deadletterqueue.topic.replication.factor": "1"}
+	sink := map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "gone-dlq", "errors.deadletterqueue.topic.replication.factor": "1"}
 	d := &Doctor{Config: mustParse(t, "connect_clusters: [{name: c, url: 'http://x:8083'}]\n"),
 		Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{conn("s", connect.TypeSink, sink)}}}},
 		Kafka:    fakeTopics{"a": true}}
@@ -96,7 +97,7 @@ func TestDLQTopicMissing(t *testing.T) {
 }
 
 func TestFailedConnectorAndTask(t *testing.T) {
-	c := conn("s", connect.TypeSink, map[string]string{"connector.class": ClassJDBCSink, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "d"})
+	c := conn("s", connect.TypeSink, map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "d"})
 	c.Status.Tasks = []connect.TaskInfo{{ID: 0, State: connect.StateFailed, Trace: "org.apache.kafka.connect.errors.ConnectException: boom\n\tat x.y"}}
 	d := &Doctor{Config: mustParse(t, "connect_clusters: [{name: c, url: 'http://x:8083'}]\n"),
 		Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{c}}}}}

@@ -43,7 +43,7 @@ func (r *run) checkSlots(ctx context.Context) {
 			if !s.Active {
 				fix := fmt.Sprintf("if nothing consumes it any more, drop it: SELECT pg_drop_replication_slot('%s');", sqlString(s.Name))
 				if owner != nil {
-					fix = fmt.Sprintf("get %s running (its task holds the slot when it streams); if the connector was removed, drop the slot: SELECT pg_drop_replication_slot('%s');", owner.name, sqlString(s.Name))
+					fix = fmt.Sprintf("get %s running (its task holds the slot when it streams); if the connector was removed, drop the slot: SELECT pg_drop_replication_slot('%s');", owner.Name, sqlString(s.Name))
 				}
 				retained := ""
 				if s.RetainedBytes != nil {
@@ -60,13 +60,13 @@ func (r *run) checkSlots(ctx context.Context) {
 // slotOwner is the PostgreSQL source whose slot.name is slot on db.
 func (r *run) slotOwner(db *database.DB, slot string) *connector {
 	for _, c := range r.connectors {
-		if c.dialect() != config.DriverPostgres || c.get("slot.name", defaultSlot) != slot {
+		if c.Driver() != config.DriverPostgres || c.SlotName() != slot {
 			continue
 		}
-		if c.matchesDatabase(db) {
+		if c.ReadsFrom(db) {
 			return c
 		}
-		for _, n := range c.databaseNames() {
+		for _, n := range c.DatabaseNames() {
 			if n == db.Endpoint().Database {
 				return c
 			}
@@ -79,14 +79,14 @@ func ownedBy(c *connector) string {
 	if c == nil {
 		return "; no connector names it as its slot.name"
 	}
-	return "; it is the slot of connector " + c.name
+	return "; it is the slot of connector " + c.Name
 }
 
 func ownerName(c *connector) string {
 	if c == nil {
 		return ""
 	}
-	return c.name
+	return c.Name
 }
 
 func bytesString(b float64) string {

@@ -43,7 +43,7 @@ func (r *run) uncoveredSource(t *config.Table) Finding {
 	if srcs := r.sourcesOf(t.Source.Database); len(srcs) > 0 {
 		var names []string
 		for _, c := range srcs {
-			names = append(names, c.name)
+			names = append(names, c.Name)
 		}
 		f.Fix = fmt.Sprintf("add %s to table.include.list of %s (and check schema.include.list and table.exclude.list)", regexQuote(t.Source.Table), strings.Join(names, " or "))
 		return f
@@ -63,11 +63,11 @@ func (r *run) uncoveredSink(t *config.Table) Finding {
 	var sinks []string
 	target := r.d.Databases[t.Target.Database]
 	for _, c := range r.connectors {
-		if !c.isSink() {
+		if !c.IsSink() || target == nil {
 			continue
 		}
-		if ep, driver, ok := c.sinkEndpoint(); ok && target != nil && driver == target.Driver() && sameName(driver, ep.Database, target.Endpoint().Database) {
-			sinks = append(sinks, c.name)
+		if _, _, ok := c.SinkEndpoint(); ok && c.WritesTo(target) {
+			sinks = append(sinks, c.Name)
 		}
 	}
 	if len(sinks) > 0 {
@@ -89,27 +89,22 @@ func (r *run) checkUnconfiguredSources(ctx context.Context) {
 		}
 	}
 	for _, c := range r.connectors {
-		if !c.isDebeziumSource() {
+		if !c.IsDebeziumSource() {
 			continue
 		}
-		var matched []*database.DB
-		for _, name := range sortedKeys(r.d.Databases) {
-			if db := r.d.Databases[name]; c.matchesDatabase(db) {
-				matched = append(matched, db)
-			}
-		}
+		matched := c.DatabasesOf(r.allDatabases())
 		if len(matched) == 0 {
-			if c.dialect() == "" {
+			if c.Driver() == "" {
 				continue
 			}
 			r.add(Finding{Check: CheckConnectorUnconfigured, Severity: Warning, Target: c.target(),
-				Message: fmt.Sprintf("captures from database %s on port %s, which is not in the configuration's databases: none of its tables are watched", strings.Join(c.databaseNames(), ","), c.port()),
-				Fix:     fmt.Sprintf("add a databases entry whose DSN points at %s, or list %s in an existing entry's connectors", strings.Join(c.databaseNames(), ","), c.name)})
+				Message: fmt.Sprintf("captures from database %s on port %s, which is not in the configuration's databases: none of its tables are watched", strings.Join(c.DatabaseNames(), ","), c.Port()),
+				Fix:     fmt.Sprintf("add a databases entry whose DSN points at %s, or list %s in an existing entry's connectors", strings.Join(c.DatabaseNames(), ","), c.Name)})
 			continue
 		}
 		signal := ""
-		if st := c.get(keySignalTable, ""); st != "" {
-			s, n := qualified(c.dialect(), st)
+		if st := c.SignalTable(); st != "" {
+			s, n := qualified(c.Driver(), st)
 			signal = strings.ToLower(s + "." + n)
 		}
 		var missing []string
@@ -123,12 +118,12 @@ func (r *run) checkUnconfiguredSources(ctx context.Context) {
 					continue
 				}
 				for _, st := range listed {
-					if c.captures(dbNameOf(db, c), st.schema, st.table) {
+					if c.Captures(c.DatabaseNameFor(db), st.schema, st.table) {
 						names = append(names, st.schema+"."+st.table)
 					}
 				}
 			} else {
-				names = c.literalTables()
+				names = c.LiteralTables()
 			}
 			for _, n := range names {
 				s, t := qualified(db.Driver(), n)
@@ -159,19 +154,19 @@ func (r *run) checkUnconfiguredSinks() {
 		}
 	}
 	for _, c := range r.connectors {
-		if !c.isSink() {
+		if !c.IsSink() {
 			continue
 		}
 		topics := map[string]bool{}
-		for _, t := range splitList(c.cfg["topics"]) {
+		for _, t := range c.Topics() {
 			topics[t] = true
 		}
-		if c.cfg["topics.regex"] != "" {
+		if c.TopicsRegex() != "" {
 			if r.topics == nil {
 				continue // cannot enumerate the pattern without Kafka
 			}
 			for t := range r.topics {
-				if c.consumes(t) {
+				if c.Consumes(t) {
 					topics[t] = true
 				}
 			}
@@ -217,7 +212,7 @@ func (r *run) checkCapture(ctx context.Context) {
 // checkPublication reports table missing from the publication of source
 // c. what describes the table when it is not a configured one.
 func (r *run) checkPublication(ctx context.Context, db *database.DB, c *connector, target, table, what string) {
-	pubName := c.get("publication.name", defaultPublication)
+	pubName := c.PublicationName()
 	pub, err := readPublication(ctx, db, pubName)
 	if err != nil {
 		r.add(Finding{Check: CheckTableNotCaptured, Severity: Info, Target: target, Message: "cannot read the publication: " + err.Error(),
@@ -233,8 +228,8 @@ func (r *run) checkPublication(ctx context.Context, db *database.DB, c *connecto
 		what = "table " + schema + "." + name
 	}
 	if !pub.exists {
-		mode := c.get("publication.autocreate.mode", "all_tables")
-		msg := fmt.Sprintf("publication %s of connector %s does not exist in database %s", pubName, c.name, db.Name())
+		mode := c.PublicationAutocreate()
+		msg := fmt.Sprintf("publication %s of connector %s does not exist in database %s", pubName, c.Name, db.Name())
 		if mode != "disabled" {
 			msg += fmt.Sprintf(" (Debezium creates it when the connector starts, publication.autocreate.mode=%s): the connector has not started against this database", mode)
 		} else {
@@ -248,11 +243,11 @@ func (r *run) checkPublication(ctx context.Context, db *database.DB, c *connecto
 		return
 	}
 	fix := fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s;", db.QuoteIdent(pubName), quoted)
-	if c.get("publication.autocreate.mode", "all_tables") == "filtered" {
+	if c.PublicationAutocreate() == "filtered" {
 		fix += " (with publication.autocreate.mode=filtered, restarting the connector also updates it)"
 	}
 	r.add(Finding{Check: check, Severity: Error, Target: target,
-		Message: fmt.Sprintf("%s is not in publication %s of connector %s: PostgreSQL never streams its changes, although the connector selects it", what, pubName, c.name),
+		Message: fmt.Sprintf("%s is not in publication %s of connector %s: PostgreSQL never streams its changes, although the connector selects it", what, pubName, c.Name),
 		Fix:     fix})
 }
 
@@ -365,7 +360,7 @@ func (r *run) watermarkFix(t *config.Table, db *database.DB) string {
 	sinks := r.sinking(t)
 	name := "the sink"
 	if len(sinks) > 0 {
-		name = sinks[0].name
+		name = sinks[0].Name
 	}
 	return fmt.Sprintf("on %s set transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState with transforms.unwrap.add.fields=source.ts_ms (it writes %s) and schema.evolution=basic, or %s",
 		name, config.DefaultWatermarkColumn, add)
@@ -390,8 +385,8 @@ func (r *run) noSignal(i int, t *config.Table) Finding {
 		Message: "no signal configured (tables[].signal unset): repair cannot ask the source connector to re-send rows of this table"}
 	conn, table := "<source connector>", "<schema>.debezium_signal"
 	if srcs := r.capturing(t); len(srcs) > 0 {
-		conn = srcs[0].name
-		if st := srcs[0].get(keySignalTable, ""); st != "" {
+		conn = srcs[0].Name
+		if st := srcs[0].SignalTable(); st != "" {
 			table = st
 		}
 	}
@@ -404,7 +399,7 @@ func (r *run) checkSignal(ctx context.Context, t *config.Table) {
 	target := tableTarget(t.Name)
 	var c *connector
 	for _, cand := range r.connectors {
-		if cand.name == s.Connector && (s.ConnectCluster == "" || cand.cluster == s.ConnectCluster) {
+		if cand.Name == s.Connector && (s.ConnectCluster == "" || cand.cluster == s.ConnectCluster) {
 			c = cand
 			break
 		}
@@ -417,39 +412,39 @@ func (r *run) checkSignal(ctx context.Context, t *config.Table) {
 		}
 		return
 	}
-	channels := c.signalChannels()
-	coll := c.get(keySignalTable, "")
+	channels := c.SignalChannels()
+	coll := c.SignalTable()
 	bad := func(msg, fix string) {
 		r.add(Finding{Check: CheckSignal, Severity: Error, Target: target, Message: msg + ": repair cannot run", Fix: fix})
 	}
 	if s.Table != "" {
 		if !channels["source"] {
-			bad(fmt.Sprintf("signals go to table %s but connector %s does not read the source channel (signal.enabled.channels=%s)", s.Table, c.name, c.get("signal.enabled.channels", "source")),
-				fmt.Sprintf("add source to signal.enabled.channels of %s", c.name))
+			bad(fmt.Sprintf("signals go to table %s but connector %s does not read the source channel (signal.enabled.channels=%s)", s.Table, c.Name, c.Get("signal.enabled.channels", "source")),
+				fmt.Sprintf("add source to signal.enabled.channels of %s", c.Name))
 		}
 		if coll != "" && !sameTable(coll, s.Table) {
-			bad(fmt.Sprintf("signals go to table %s but connector %s reads signals from %s", s.Table, c.name, coll),
+			bad(fmt.Sprintf("signals go to table %s but connector %s reads signals from %s", s.Table, c.Name, coll),
 				fmt.Sprintf("set tables[].signal.table of %s to %s", t.Name, coll))
 		}
 	}
 	if s.KafkaTopic != "" {
 		if !channels["kafka"] {
-			bad(fmt.Sprintf("signals go to Kafka topic %s but connector %s does not read the kafka channel", s.KafkaTopic, c.name),
-				fmt.Sprintf("on %s set signal.enabled.channels=source,kafka and signal.kafka.topic=%s", c.name, s.KafkaTopic))
-		} else if kt := c.get("signal.kafka.topic", ""); kt != "" && kt != s.KafkaTopic {
-			bad(fmt.Sprintf("signals go to Kafka topic %s but connector %s reads %s", s.KafkaTopic, c.name, kt),
+			bad(fmt.Sprintf("signals go to Kafka topic %s but connector %s does not read the kafka channel", s.KafkaTopic, c.Name),
+				fmt.Sprintf("on %s set signal.enabled.channels=source,kafka and signal.kafka.topic=%s", c.Name, s.KafkaTopic))
+		} else if kt := c.Get("signal.kafka.topic", ""); kt != "" && kt != s.KafkaTopic {
+			bad(fmt.Sprintf("signals go to Kafka topic %s but connector %s reads %s", s.KafkaTopic, c.Name, kt),
 				fmt.Sprintf("set tables[].signal.kafka_topic of %s to %s", t.Name, kt))
 		}
-		if prefix := c.get("topic.prefix", ""); prefix != "" && prefix != s.TopicPrefix {
-			bad(fmt.Sprintf("Kafka signals are keyed %q but connector %s has topic.prefix=%s and ignores them", s.TopicPrefix, c.name, prefix),
+		if prefix := c.Get("topic.prefix", ""); prefix != "" && prefix != s.TopicPrefix {
+			bad(fmt.Sprintf("Kafka signals are keyed %q but connector %s has topic.prefix=%s and ignores them", s.TopicPrefix, c.Name, prefix),
 				fmt.Sprintf("set tables[].signal.topic_prefix of %s to %s", t.Name, prefix))
 		}
 	}
 	if coll == "" {
 		// The connector-level finding says how to add one; say here why
 		// this table's repair fails.
-		bad(fmt.Sprintf("connector %s has no signal.data.collection, which incremental snapshots need for their watermarks even when signals come through Kafka", c.name),
-			fmt.Sprintf("on %s set signal.data.collection=%s", c.name, firstNonEmpty(s.Table, "<schema>.debezium_signal")))
+		bad(fmt.Sprintf("connector %s has no signal.data.collection, which incremental snapshots need for their watermarks even when signals come through Kafka", c.Name),
+			fmt.Sprintf("on %s set signal.data.collection=%s", c.Name, firstNonEmpty(s.Table, "<schema>.debezium_signal")))
 		return
 	}
 	db := r.alive[t.Source.Database]
@@ -461,11 +456,11 @@ func (r *run) checkSignal(ctx context.Context, t *config.Table) {
 		return
 	}
 	if len(cols) == 0 {
-		bad(fmt.Sprintf("signal table %s of connector %s does not exist in database %s", coll, c.name, db.Name()),
+		bad(fmt.Sprintf("signal table %s of connector %s does not exist in database %s", coll, c.Name, db.Name()),
 			signalTableDDL(db.Driver(), coll))
 		return
 	}
-	if db.Driver() == config.DriverPostgres && c.dialect() == config.DriverPostgres {
+	if db.Driver() == config.DriverPostgres && c.Driver() == config.DriverPostgres {
 		r.checkPublication(ctx, db, c, target, coll, "signal table "+coll)
 	}
 }

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 
@@ -172,23 +173,20 @@ func (r *run) sourcesOf(dbName string) []*connector {
 	}
 	var out []*connector
 	for _, c := range r.connectors {
-		if c.isDebeziumSource() && c.matchesDatabase(db) {
+		if c.IsDebeziumSource() && slices.Contains(c.DatabasesOf(r.allDatabases()), db) {
 			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// dbNameOf is the database name a source uses for the configured
-// database (SQL Server topic names and identifiers carry it).
-func dbNameOf(db *database.DB, c *connector) string {
-	if ep := db.Endpoint(); ep.Database != "" {
-		return ep.Database
+// allDatabases are the configured databases in name order.
+func (r *run) allDatabases() []*database.DB {
+	out := make([]*database.DB, 0, len(r.d.Databases))
+	for _, name := range sortedKeys(r.d.Databases) {
+		out = append(out, r.d.Databases[name])
 	}
-	if names := c.databaseNames(); len(names) > 0 {
-		return names[0]
-	}
-	return ""
+	return out
 }
 
 // capturing are the sources among sourcesOf(t.Source.Database) whose
@@ -218,7 +216,7 @@ func (r *run) findCapturing(t *config.Table) []*connector {
 	schema, table := qualified(db.Driver(), t.Source.Table)
 	var out []*connector
 	for _, c := range r.sourcesOf(t.Source.Database) {
-		if c.captures(dbNameOf(db, c), schema, table) {
+		if c.Captures(c.DatabaseNameFor(db), schema, table) {
 			out = append(out, c)
 		}
 	}
@@ -235,7 +233,7 @@ func (r *run) topicsOf(t *config.Table) []string {
 	schema, table := qualified(db.Driver(), t.Source.Table)
 	var out []string
 	for _, c := range r.capturing(t) {
-		out = append(out, c.topicFor(dbNameOf(db, c), schema, table))
+		out = append(out, c.TopicFor(c.DatabaseNameFor(db), schema, table))
 	}
 	return out
 }
@@ -247,21 +245,18 @@ func (r *run) sinking(t *config.Table) []*connector {
 	target := r.d.Databases[t.Target.Database]
 	var out []*connector
 	for _, c := range r.connectors {
-		if !c.isSink() {
+		if !c.IsSink() {
 			continue
 		}
 		reads := false
 		for _, tp := range topics {
-			reads = reads || c.consumes(tp)
+			reads = reads || c.Consumes(tp)
 		}
 		if !reads {
 			continue
 		}
-		if ep, driver, ok := c.sinkEndpoint(); ok && target != nil {
-			tep := target.Endpoint()
-			if driver != target.Driver() || (tep.Database != "" && !sameName(driver, ep.Database, tep.Database)) || (tep.Port != "" && ep.Port != tep.Port) {
-				continue
-			}
+		if target != nil && !c.WritesTo(target) {
+			continue
 		}
 		out = append(out, c)
 	}

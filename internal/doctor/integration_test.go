@@ -16,6 +16,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
@@ -175,13 +176,13 @@ func TestPipelineBrokenConfigurations(t *testing.T) {
 
 	// A source without heartbeat and without signal table.
 	e.createStopped(t, name("src"), map[string]string{
-		"connector.class": ClassPostgres, "plugin.name": "pgoutput",
+		"connector.class": connectorkind.ClassPostgres, "plugin.name": "pgoutput",
 		"database.hostname": "127.0.0.1", "database.port": e.pgPort, "database.user": "cdc", "database.password": "cdc", "database.dbname": "source",
 		"topic.prefix": prefix, "slot.name": "it_doctor_never_" + e.id, "publication.name": pub, "publication.autocreate.mode": "disabled",
 		"table.include.list": schema + `\.(captured|unpublished|extra|nosink)`,
 	})
 	sink := func(topics string, kv ...string) map[string]string {
-		cfg := map[string]string{"connector.class": ClassJDBCSink, "topics": topics,
+		cfg := map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics": topics,
 			"connection.url": "jdbc:postgresql://127.0.0.1:" + e.pgPort + "/target", "connection.username": "cdc", "connection.password": "cdc"}
 		for i := 0; i+1 < len(kv); i += 2 {
 			cfg[kv[i]] = kv[i+1]
@@ -285,9 +286,9 @@ func TestPipelineValidateFiles(t *testing.T) {
 	url := "jdbc:postgresql://127.0.0.1:" + e.pgPort + "/target"
 	good := write("good.json", fmt.Sprintf(`{"name": "it-validate-good", "config": {"connector.class": %q, "topics": "a",
   "connection.url": %q, "insert.mode": "upsert", "primary.key.mode": "record_key", "errors.tolerance": "all",
-  "errors.deadletterqueue.topic.name": "a-dlq", "tasks.max": 1}}`, ClassJDBCSink, url))
+  "errors.deadletterqueue.topic.name": "a-dlq", "tasks.max": 1}}`, connectorkind.ClassDebeziumJDBC, url))
 	bad := write("bad.json", fmt.Sprintf(`{"connector.class": %q, "topics": "a", "connection.url": %q,
-  "insert.mode": "bogus", "errors.tolerance": "sometimes", "tasks.max": "many"}`, ClassJDBCSink, url))
+  "insert.mode": "bogus", "errors.tolerance": "sometimes", "tasks.max": "many"}`, connectorkind.ClassDebeziumJDBC, url))
 	results := ValidateFiles(context.Background(), e.client, []string{good, bad})
 	if !results[0].Valid || len(results[0].FieldErrors) != 0 || results[0].Error != "" {
 		t.Errorf("good file: %+v", results[0])

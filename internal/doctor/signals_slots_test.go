@@ -7,6 +7,7 @@ import (
 	"github.com/DATA-DOG/go-sqlmock"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 )
 
@@ -29,7 +30,7 @@ databases: [{name: src, driver: postgres, dsn: 'postgres://u:p@pg:5432/app', con
 		AddRow("idle", "logical", "pgoutput", false, 10.0, 2048.0, "reserved", 1e9).
 		AddRow("fine", "logical", "pgoutput", true, 0.0, 100.0, "reserved", 1e9))
 	db := database.NewWithPool(cfg.Databases[0], pool)
-	owner := conn("app-src", connect.TypeSource, map[string]string{"connector.class": ClassPostgres, "database.dbname": "app", "slot.name": "idle",
+	owner := conn("app-src", connect.TypeSource, map[string]string{"connector.class": connectorkind.ClassPostgres, "database.dbname": "app", "slot.name": "idle",
 		"heartbeat.interval.ms": "1000", "signal.data.collection": "public.sig"})
 	d := &Doctor{Config: cfg, Databases: map[string]*database.DB{"src": db},
 		Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{owner}}}}}
@@ -41,7 +42,7 @@ databases: [{name: src, driver: postgres, dsn: 'postgres://u:p@pg:5432/app', con
 }
 
 func TestSignalMismatches(t *testing.T) {
-	base := map[string]string{"connector.class": ClassPostgres, "database.dbname": "app", "topic.prefix": "app",
+	base := map[string]string{"connector.class": connectorkind.ClassPostgres, "database.dbname": "app", "topic.prefix": "app",
 		"heartbeat.interval.ms": "1000", "signal.data.collection": "public.sig"}
 	with := func(kv ...string) map[string]string {
 		out := map[string]string{}

@@ -7,6 +7,7 @@ import (
 	"github.com/DATA-DOG/go-sqlmock"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 )
 
@@ -61,11 +62,11 @@ tables:
 	mock.ExpectQuery(SQLServerColumnsQuery).WithArgs("dbo", "debezium_signal").WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow("id").AddRow("type").AddRow("data"))
 
 	src := conn("shop-src", connect.TypeSource, map[string]string{
-		"connector.class": ClassSQLServer, "database.names": "shop", "tasks.max": tasksMax, "topic.prefix": "erp",
+		"connector.class": connectorkind.ClassSQLServer, "database.names": "shop", "tasks.max": tasksMax, "topic.prefix": "erp",
 		"table.include.list": `dbo\.orders`, "heartbeat.interval.ms": "10000", "signal.data.collection": "shop.dbo.debezium_signal",
 	})
 	sink := conn("wh-sink", connect.TypeSink, map[string]string{
-		"connector.class": ClassJDBCSink, "topics": "erp.shop.dbo.orders", "connection.url": "jdbc:postgresql://pg:5432/wh",
+		"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "erp.shop.dbo.orders", "connection.url": "jdbc:postgresql://pg:5432/wh",
 		"errors.tolerance": "all", "errors.deadletterqueue.topic.name": "wh-dlq",
 	})
 	d := &Doctor{Config: cfg,
@@ -99,7 +100,7 @@ func TestSQLServerChecks(t *testing.T) {
 		{"agent stopped", func(s *mssqlState) { s.agent = "Stopped" }, "1",
 			CheckCDCJobs, "database:shop", Error, "SQL Server Agent is Stopped", "start the SQL Server Agent"},
 		{"tasks.max above database.names", func(*mssqlState) {}, "3",
-			CheckSourceTasksMax, "connector:c/shop-src", Warning, "tasks.max is 3 but database.names lists 1", "tasks.max=1"},
+			CheckSourceTasksMax, "connector:c/shop-src", Warning, "tasks.max is 3 but the Debezium SQL Server source runs at most one task per database, and database.names lists 1", "tasks.max=1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
 
 // Validator validates a connector configuration on a live worker
@@ -174,7 +175,7 @@ var jdbcSinkEnums = []struct {
 }
 
 func localFieldErrors(cfg map[string]string) []FieldError {
-	if cfg["connector.class"] != ClassJDBCSink {
+	if connectorkind.Of(cfg[connectorkind.KeyClass]) != connectorkind.DebeziumJDBCSink {
 		return nil
 	}
 	var out []FieldError

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
 
 func TestParseConnectorFile(t *testing.T) {
@@ -113,10 +114,10 @@ func TestValidateFiles(t *testing.T) {
 		}
 		return p
 	}
-	sink := write("sink.json", `{"name": "s", "config": {"connector.class": "`+ClassJDBCSink+`", "topics": "a", "insert.mode": "merge", "delete.enabled": "true", "primary.key.mode": "record_value"}}`)
+	sink := write("sink.json", `{"name": "s", "config": {"connector.class": "`+connectorkind.ClassDebeziumJDBC+`", "topics": "a", "insert.mode": "merge", "delete.enabled": "true", "primary.key.mode": "record_value"}}`)
 	v := &fakeValidator{fieldErrors: map[string][]string{"errors.tolerance": {"Invalid value x for configuration errors.tolerance"}}}
 	res := ValidateFiles(context.Background(), v, []string{sink, filepath.Join(dir, "absent.json")})
-	if v.got["name"] != "s" || v.got["connector.class"] != ClassJDBCSink {
+	if v.got["name"] != "s" || v.got["connector.class"] != connectorkind.ClassDebeziumJDBC {
 		t.Errorf("worker was sent %v", v.got)
 	}
 	got := map[string]string{}
@@ -159,7 +160,7 @@ func TestValidateFiles(t *testing.T) {
 }
 
 func TestValidTablesHaveNoLocalErrors(t *testing.T) {
-	cfg := map[string]string{"connector.class": ClassJDBCSink, "insert.mode": "UPSERT", "primary.key.mode": "record_key", "delete.enabled": "true", "schema.evolution": "basic"}
+	cfg := map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "insert.mode": "UPSERT", "primary.key.mode": "record_key", "delete.enabled": "true", "schema.evolution": "basic"}
 	if errs := localFieldErrors(cfg); len(errs) != 0 {
 		t.Errorf("valid JDBC sink settings flagged: %+v", errs)
 	}

@@ -93,7 +93,7 @@ func TestRealWorkerLifecycle(t *testing.T) {
 	step(Stop, "connector STOPPED, no tasks")
 	step(Resume, "connector RUNNING, 1 task RUNNING")
 
-	res, err := op.Scale(ctx, name, 2)
+	res, err := op.Scale(ctx, name, 2, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestRealWorkerLifecycle(t *testing.T) {
 	if cfg["tasks.max"] != "2" || cfg["collection.name.format"] == "" {
 		t.Errorf("config after scale: %v", cfg)
 	}
-	if res, err := op.Scale(ctx, name, 1); err != nil || !res.OK || res.State != "connector RUNNING, 1 task RUNNING" {
+	if res, err := op.Scale(ctx, name, 1, false); err != nil || !res.OK || res.State != "connector RUNNING, 1 task RUNNING" {
 		t.Fatalf("scale back to 1: %+v, %v", res, err)
 	}
 

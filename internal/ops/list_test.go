@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
 
 func sampleListing() *Listing {
@@ -20,7 +21,7 @@ func sampleListing() *Listing {
 		},
 		{
 			Status: connect.Status{Name: "inventory-source", Type: "source", Connector: connect.Instance{State: "STOPPED", WorkerID: "w1:8083"}},
-			Info:   connect.Info{Name: "inventory-source", Type: "source", Config: map[string]string{"connector.class": ClassSQLServer, "tasks.max": "1"}},
+			Info:   connect.Info{Name: "inventory-source", Type: "source", Config: map[string]string{"connector.class": connectorkind.ClassSQLServer, "tasks.max": "1"}},
 		},
 	}
 	return NewListing("prod", "http://connect:8083", conns)

@@ -4,63 +4,28 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
 
-// Connector classes whose task count the connector itself caps, whatever
-// tasks.max says.
-const (
-	ClassSQLServer  = "io.debezium.connector.sqlserver.SqlServerConnector"
-	ClassPostgreSQL = "io.debezium.connector.postgresql.PostgresConnector"
-	ClassMySQL      = "io.debezium.connector.mysql.MySqlConnector"
-	ClassOracle     = "io.debezium.connector.oracle.OracleConnector"
-)
-
-// ScaleWarnings explains when tasks.max=n will not give n tasks. The
-// Debezium SQL Server source runs one task per database of
-// database.names (a task reads one database's change tables); the
-// PostgreSQL, MySQL and Oracle sources read one replication stream, log
-// or redo log and always run a single task.
-func ScaleWarnings(cfg map[string]string, n int) []string {
-	class := cfg["connector.class"]
-	switch class {
-	case ClassSQLServer:
-		dbs := databaseNames(cfg)
-		if n > len(dbs) {
-			return []string{fmt.Sprintf("%s runs at most one task per database in database.names (%d: %s): tasks.max=%d still gives at most %d task(s)",
-				ClassSQLServer, len(dbs), strings.Join(dbs, ", "), n, len(dbs))}
-		}
-	case ClassPostgreSQL, ClassMySQL, ClassOracle:
-		if n > 1 {
-			return []string{fmt.Sprintf("%s always runs a single task: tasks.max=%d changes nothing", class, n)}
-		}
-	}
-	return nil
+// TasksAboveLimitError refuses a tasks.max the connector cannot use.
+type TasksAboveLimitError struct {
+	Connector string
+	Reason    string
 }
 
-// databaseNames reads database.names, falling back to the pre-2.0
-// database.dbname.
-func databaseNames(cfg map[string]string) []string {
-	raw := cfg["database.names"]
-	if raw == "" {
-		raw = cfg["database.dbname"]
-	}
-	var out []string
-	for _, d := range strings.Split(raw, ",") {
-		if d = strings.TrimSpace(d); d != "" {
-			out = append(out, d)
-		}
-	}
-	return out
+func (e *TasksAboveLimitError) Error() string {
+	return fmt.Sprintf("refusing to scale %s: %s; pass --force to set it anyway", e.Connector, e.Reason)
 }
 
 // ScaleResult is the outcome of Scale.
 type ScaleResult struct {
 	Result
 	Previous string
+	// Warnings say why the new tasks.max is more than the connector can
+	// use, when --force set it anyway.
 	Warnings []string
 	// Unchanged is true when tasks.max already had the wanted value and
 	// nothing was sent.
@@ -71,7 +36,8 @@ type ScaleResult struct {
 // tasks.max, then waits until the worker has applied it: the definition
 // carries the new tasks.max, the status lists as many tasks as the
 // definition, and all of them are back in the connector's prior state.
-func (o *Operator) Scale(ctx context.Context, name string, tasks int) (*ScaleResult, error) {
+// A tasks.max above what the connector can run is refused unless force.
+func (o *Operator) Scale(ctx context.Context, name string, tasks int, force bool) (*ScaleResult, error) {
 	if tasks < 1 {
 		return nil, fmt.Errorf("--tasks must be at least 1, got %d", tasks)
 	}
@@ -88,8 +54,14 @@ func (o *Operator) Scale(ctx context.Context, name string, tasks int) (*ScaleRes
 		return nil, fmt.Errorf("reading status of %s: %w", name, err)
 	}
 	want := strconv.Itoa(tasks)
-	res := &ScaleResult{Previous: cfg["tasks.max"], Warnings: ScaleWarnings(cfg, tasks)}
+	res := &ScaleResult{Previous: cfg["tasks.max"]}
 	res.Connector = name
+	if why := connectorkind.New(name, status.Type, cfg).CheckTasks(tasks); why != "" {
+		if !force {
+			return nil, &TasksAboveLimitError{Connector: name, Reason: why}
+		}
+		res.Warnings = append(res.Warnings, why)
+	}
 	if res.Previous == want {
 		res.Unchanged, res.OK, res.State = true, true, describeState(status)
 		return res, nil

@@ -2,10 +2,13 @@ package ops
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
 
 func TestScaleChangesOnlyTasksMaxAndWaitsForTheNewTasks(t *testing.T) {
@@ -16,7 +19,7 @@ func TestScaleChangesOnlyTasksMaxAndWaitsForTheNewTasks(t *testing.T) {
 			conn := f.add("sink-a", jdbcSink, from, 1)
 			conn.config["topics.regex"] = `demo\.inventory\.(.*)`
 			conn.config["connection.password"] = "s3cret"
-			res, err := New(c, fastOptions).Scale(context.Background(), "sink-a", 3)
+			res, err := New(c, fastOptions).Scale(context.Background(), "sink-a", 3, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -44,7 +47,7 @@ func TestScaleOfAStoppedConnectorWaitsForTheConfigOnly(t *testing.T) {
 	f, c := newFake(t)
 	conn := f.add("sink-a", jdbcSink, connect.StateStopped, 1)
 	conn.status.Tasks = nil
-	res, err := New(c, fastOptions).Scale(context.Background(), "sink-a", 2)
+	res, err := New(c, fastOptions).Scale(context.Background(), "sink-a", 2, false)
 	if err != nil || !res.OK {
 		t.Fatalf("scale = %+v, %v", res, err)
 	}
@@ -56,7 +59,7 @@ func TestScaleOfAStoppedConnectorWaitsForTheConfigOnly(t *testing.T) {
 func TestScaleToTheCurrentValueSendsNothing(t *testing.T) {
 	f, c := newFake(t)
 	f.add("sink-a", jdbcSink, connect.StateRunning, 2)
-	res, err := New(c, fastOptions).Scale(context.Background(), "sink-a", 2)
+	res, err := New(c, fastOptions).Scale(context.Background(), "sink-a", 2, false)
 	if err != nil || !res.Unchanged || !res.OK {
 		t.Fatalf("scale = %+v, %v; want unchanged", res, err)
 	}
@@ -82,7 +85,7 @@ func TestScaleErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		f.fail = map[string]bool{tc.fail: tc.fail != ""}
-		_, err := op.Scale(context.Background(), tc.name, tc.tasks)
+		_, err := op.Scale(context.Background(), tc.name, tc.tasks, false)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Scale(%s, %d) = %v, want %q", tc.name, tc.tasks, err, tc.want)
 		}
@@ -92,29 +95,61 @@ func TestScaleErrors(t *testing.T) {
 	}
 }
 
-func TestScaleWarnings(t *testing.T) {
+// Scaling above what the connector can run is refused, and nothing is
+// sent, unless forced; forced, the reason comes back as a warning.
+func TestScaleAboveTheConnectorsTaskLimit(t *testing.T) {
 	cases := []struct {
-		name string
-		cfg  map[string]string
-		n    int
-		want string
+		name  string
+		class string
+		cfg   map[string]string
+		tasks int
+		want  string
 	}{
-		{"sql server, more tasks than databases", map[string]string{"connector.class": ClassSQLServer, "database.names": "inventory, sales"}, 4,
-			"io.debezium.connector.sqlserver.SqlServerConnector runs at most one task per database in database.names (2: inventory, sales): tasks.max=4 still gives at most 2 task(s)"},
-		{"sql server, one task per database", map[string]string{"connector.class": ClassSQLServer, "database.names": "inventory,sales"}, 2, ""},
-		{"sql server, legacy database.dbname", map[string]string{"connector.class": ClassSQLServer, "database.dbname": "inventory"}, 2,
-			"(1: inventory): tasks.max=2 still gives at most 1 task(s)"},
-		{"postgres source", map[string]string{"connector.class": ClassPostgreSQL}, 3,
-			"io.debezium.connector.postgresql.PostgresConnector always runs a single task: tasks.max=3 changes nothing"},
-		{"postgres source, one task", map[string]string{"connector.class": ClassPostgreSQL}, 1, ""},
-		{"jdbc sink", map[string]string{"connector.class": jdbcSink}, 8, ""},
+		{"sql server, more tasks than databases", connectorkind.ClassSQLServer, map[string]string{"database.names": "inventory, sales"}, 3,
+			"refusing to scale src: tasks.max=3 is above 2: the Debezium SQL Server source runs at most one task per database, and database.names lists 2 (inventory, sales); pass --force to set it anyway"},
+		{"sql server, above 8", connectorkind.ClassSQLServer, map[string]string{"database.names": "a,b,c,d,e,f,g,h,i,j"}, 9,
+			"tasks.max=9 is above 8"},
+		{"sql server, legacy database.dbname", connectorkind.ClassSQLServer, map[string]string{"database.dbname": "inventory"}, 2,
+			"tasks.max=2 is above 1"},
+		{"postgres source", connectorkind.ClassPostgres, nil, 2,
+			"tasks.max=2 is above 1: the Debezium PostgreSQL source always runs a single task"},
+		{"confluent sink into postgres", connectorkind.ClassConfluentJDBC, map[string]string{"connection.url": "jdbc:postgresql://pg/target"}, 33,
+			"tasks.max=33 is above 32"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := strings.Join(ScaleWarnings(tc.cfg, tc.n), "\n")
-			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
-				t.Errorf("warnings %q, want %q", got, tc.want)
+			f, c := newFake(t)
+			conn := f.add("src", tc.class, connect.StateRunning, 1)
+			for k, v := range tc.cfg {
+				conn.config[k] = v
+			}
+			op := New(c, fastOptions)
+			_, err := op.Scale(context.Background(), "src", tc.tasks, false)
+			var limit *TasksAboveLimitError
+			if !errors.As(err, &limit) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Scale = %v, want a refusal with %q", err, tc.want)
+			}
+			if reqs := f.requestsMatching("PUT "); len(reqs) != 0 {
+				t.Fatalf("a refused scale sent %v", reqs)
+			}
+			res, err := op.Scale(context.Background(), "src", tc.tasks, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "is above") {
+				t.Errorf("forced scale warnings %q", res.Warnings)
+			}
+			if conn.config["tasks.max"] != strconv.Itoa(tc.tasks) {
+				t.Errorf("forced scale left tasks.max=%s", conn.config["tasks.max"])
 			}
 		})
+	}
+	// Within the limit nothing is refused or warned about.
+	f, c := newFake(t)
+	conn := f.add("src", connectorkind.ClassSQLServer, connect.StateRunning, 1)
+	conn.config["database.names"] = "a,b"
+	res, err := New(c, fastOptions).Scale(context.Background(), "src", 2, false)
+	if err != nil || len(res.Warnings) != 0 {
+		t.Errorf("scale within the limit = %+v, %v", res, err)
 	}
 }

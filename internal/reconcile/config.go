@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
@@ -44,6 +45,12 @@ func TableFromConfig(t config.Table, dbs map[string]*database.DB, kafka *kgo.Cli
 	}
 	if s := t.Signal; s != nil {
 		out.DataCollection = s.DataCollection
+		if out.DataCollection == "" {
+			// SQL Server data collections carry the database name:
+			// database.schema.table, not the schema.table a PostgreSQL
+			// source uses.
+			out.DataCollection = connectorkind.SourceFor(srcDB.Driver()).DataCollection(srcDB.Endpoint().Database, t.Source.Table)
+		}
 		switch {
 		case s.Table != "":
 			out.Signaler = lazyTableSignaler{db: srcDB, dialect: sd, table: s.Table}

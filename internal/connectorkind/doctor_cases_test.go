@@ -1,4 +1,4 @@
-package doctor
+package connectorkind
 
 import (
 	"testing"
@@ -37,8 +37,8 @@ func TestCapturesFollowsDebeziumFilters(t *testing.T) {
 			for k, v := range tc.cfg {
 				cfg[k] = v
 			}
-			c := &connector{cfg: cfg, typ: "source"}
-			if got := c.captures(tc.db, tc.sch, tc.tbl); got != tc.want {
+			c := New("", TypeSource, cfg)
+			if got := c.Captures(tc.db, tc.sch, tc.tbl); got != tc.want {
 				t.Errorf("captures(%s.%s) = %v, want %v", tc.sch, tc.tbl, got, tc.want)
 			}
 		})
@@ -46,22 +46,22 @@ func TestCapturesFollowsDebeziumFilters(t *testing.T) {
 }
 
 func TestTopicsAndSinks(t *testing.T) {
-	pg := &connector{cfg: map[string]string{"connector.class": ClassPostgres, "topic.prefix": "demo"}}
-	if got := pg.topicFor("source", "inventory", "orders"); got != "demo.inventory.orders" {
+	pg := New("", "", map[string]string{"connector.class": ClassPostgres, "topic.prefix": "demo"})
+	if got := pg.TopicFor("source", "inventory", "orders"); got != "demo.inventory.orders" {
 		t.Errorf("postgres topic %q", got)
 	}
-	ms := &connector{cfg: map[string]string{"connector.class": ClassSQLServer, "topic.prefix": "erp"}}
-	if got := ms.topicFor("shop", "dbo", "orders"); got != "erp.shop.dbo.orders" {
+	ms := New("", "", map[string]string{"connector.class": ClassSQLServer, "topic.prefix": "erp"})
+	if got := ms.TopicFor("shop", "dbo", "orders"); got != "erp.shop.dbo.orders" {
 		t.Errorf("sqlserver topic %q", got)
 	}
-	sink := &connector{cfg: map[string]string{"topics.regex": `demo\.inventory\.(customers|orders)`}}
+	sink := New("", "", map[string]string{"topics.regex": `demo\.inventory\.(customers|orders)`})
 	for topic, want := range map[string]bool{"demo.inventory.orders": true, "demo.inventory.orders2": false, "xdemo.inventory.orders": false} {
-		if sink.consumes(topic) != want {
+		if sink.Consumes(topic) != want {
 			t.Errorf("consumes(%s) != %v", topic, want)
 		}
 	}
-	list := &connector{cfg: map[string]string{"topics": " a , b "}}
-	if !list.consumes("b") || list.consumes("c") {
+	list := New("", "", map[string]string{"topics": " a , b "})
+	if !list.Consumes("b") || list.Consumes("c") {
 		t.Error("topics list")
 	}
 	for url, want := range map[string]database.Endpoint{
@@ -70,12 +70,12 @@ func TestTopicsAndSinks(t *testing.T) {
 		"jdbc:sqlserver://ms:1444;databaseName=dw;encrypt=true": {Host: "ms", Port: "1444", Database: "dw"},
 		"jdbc:sqlserver://ms;database=dw":                       {Host: "ms", Port: "1433", Database: "dw"},
 	} {
-		ep, _, ok := (&connector{cfg: map[string]string{"connection.url": url}}).sinkEndpoint()
+		ep, _, ok := New("", "", map[string]string{"connection.url": url}).SinkEndpoint()
 		if !ok || ep != want {
 			t.Errorf("%s: %+v %v, want %+v", url, ep, ok, want)
 		}
 	}
-	if _, _, ok := (&connector{cfg: map[string]string{"connection.url": "jdbc:oracle:thin:@x"}}).sinkEndpoint(); ok {
+	if _, _, ok := New("", "", map[string]string{"connection.url": "jdbc:oracle:thin:@x"}).SinkEndpoint(); ok {
 		t.Error("oracle URL understood")
 	}
 }
@@ -94,21 +94,21 @@ func TestSourceMatchesDatabase(t *testing.T) {
 	named := open(config.Database{Name: "n", Driver: config.DriverPostgres, DSN: "postgres://u:p@h:5432/x", Connectors: []string{"mine"}})
 	cases := []struct {
 		name string
-		c    *connector
+		c    *Connector
 		db   *database.DB
 		want bool
 	}{
-		{"same database and port, host alias ignored", &connector{name: "a", cfg: map[string]string{"connector.class": ClassPostgres, "database.dbname": "source", "database.port": "55432", "database.hostname": "127.0.0.1"}}, pg, true},
-		{"other port", &connector{name: "a", cfg: map[string]string{"connector.class": ClassPostgres, "database.dbname": "source"}}, pg, false},
-		{"other database", &connector{name: "a", cfg: map[string]string{"connector.class": ClassPostgres, "database.dbname": "target", "database.port": "55432"}}, pg, false},
-		{"SQL Server database.names, case-insensitive", &connector{name: "a", cfg: map[string]string{"connector.class": ClassSQLServer, "database.names": "crm,shop"}}, ms, true},
-		{"driver must agree", &connector{name: "a", cfg: map[string]string{"connector.class": ClassSQLServer, "database.names": "source", "database.port": "55432"}}, pg, false},
-		{"explicit connectors list wins", &connector{name: "mine", cfg: map[string]string{"connector.class": ClassPostgres, "database.dbname": "other"}}, named, true},
-		{"explicit list excludes others", &connector{name: "theirs", cfg: map[string]string{"connector.class": ClassPostgres, "database.dbname": "x", "database.port": "5432"}}, named, false},
+		{"same database and port, host alias ignored", New("a", "", map[string]string{"connector.class": ClassPostgres, "database.dbname": "source", "database.port": "55432", "database.hostname": "127.0.0.1"}), pg, true},
+		{"other port", New("a", "", map[string]string{"connector.class": ClassPostgres, "database.dbname": "source"}), pg, false},
+		{"other database", New("a", "", map[string]string{"connector.class": ClassPostgres, "database.dbname": "target", "database.port": "55432"}), pg, false},
+		{"SQL Server database.names, case-insensitive", New("a", "", map[string]string{"connector.class": ClassSQLServer, "database.names": "crm,shop"}), ms, true},
+		{"driver must agree", New("a", "", map[string]string{"connector.class": ClassSQLServer, "database.names": "source", "database.port": "55432"}), pg, false},
+		{"explicit connectors list wins", New("mine", "", map[string]string{"connector.class": ClassPostgres, "database.dbname": "other"}), named, true},
+		{"explicit list excludes others", New("theirs", "", map[string]string{"connector.class": ClassPostgres, "database.dbname": "x", "database.port": "5432"}), named, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.c.matchesDatabase(tc.db); got != tc.want {
+			if got := tc.c.ReadsFrom(tc.db); got != tc.want {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
@@ -116,8 +116,8 @@ func TestSourceMatchesDatabase(t *testing.T) {
 }
 
 func TestLiteralTables(t *testing.T) {
-	c := &connector{cfg: map[string]string{"table.include.list": `inventory\.orders, inventory.customers, inventory\.ord.*, dbo.x$`}}
-	got := c.literalTables()
+	c := New("", "", map[string]string{"table.include.list": `inventory\.orders, inventory.customers, inventory\.ord.*, dbo.x$`})
+	got := c.LiteralTables()
 	want := []string{"inventory.orders", "inventory.customers"}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("literalTables = %v, want %v", got, want)

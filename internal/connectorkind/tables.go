@@ -1,0 +1,190 @@
+package connectorkind
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+)
+
+// SplitTable splits a configured table name into schema and table, with
+// the driver's default schema when it has none. A three-part name
+// (database.schema.table, as SQL Server data collections are written)
+// keeps its last two parts.
+func SplitTable(driver, name string) (schema, table string) {
+	parts := strings.Split(name, ".")
+	switch len(parts) {
+	case 1:
+		if driver == config.DriverSQLServer {
+			return "dbo", parts[0]
+		}
+		return "public", parts[0]
+	default:
+		return parts[len(parts)-2], parts[len(parts)-1]
+	}
+}
+
+// DataCollection is how the source names a table in signals and in
+// signal.data.collection: database.schema.table on SQL Server and
+// Oracle, database.table on MySQL, schema.table otherwise. db is the
+// database the table lives in; a name that already carries the database
+// keeps it.
+func (k Kind) DataCollection(db, table string) string {
+	info := kinds[k]
+	parts := strings.Split(table, ".")
+	switch {
+	case info.noSchema:
+		if len(parts) >= 2 {
+			return parts[len(parts)-2] + "." + parts[len(parts)-1]
+		}
+		return db + "." + parts[0]
+	case info.dbInCollection:
+		if len(parts) >= 3 {
+			return table
+		}
+		schema, name := SplitTable(k.Driver(), table)
+		return db + "." + schema + "." + name
+	}
+	schema, name := SplitTable(k.Driver(), table)
+	return schema + "." + name
+}
+
+// ParseDataCollection splits a data-collection name as the source writes
+// it into its database (when the kind names one), schema and table; ok
+// is false when the name has the wrong number of parts for the kind.
+func (k Kind) ParseDataCollection(name string) (db, schema, table string, ok bool) {
+	info := kinds[k]
+	parts := strings.Split(name, ".")
+	switch {
+	case info.noSchema:
+		if len(parts) != 2 {
+			return "", "", "", false
+		}
+		return parts[0], "", parts[1], true
+	case info.dbInCollection:
+		if len(parts) != 3 {
+			return "", "", "", false
+		}
+		return parts[0], parts[1], parts[2], true
+	}
+	if len(parts) != 2 {
+		return "", "", "", false
+	}
+	return "", parts[0], parts[1], true
+}
+
+// DataCollectionFormat describes the kind's data-collection names for
+// messages ("<database>.<schema>.<table>").
+func (k Kind) DataCollectionFormat() string {
+	info := kinds[k]
+	switch {
+	case info.noSchema:
+		return "<database>.<table>"
+	case info.dbInCollection:
+		return "<database>.<schema>.<table>"
+	}
+	return "<schema>.<table>"
+}
+
+// Captures reports whether the source's filters select schema.table of
+// database db, the way Debezium's relational table filters do: each list
+// is comma separated, each entry a regular expression matched against the
+// whole identifier, case-insensitively. SQL Server identifiers are tried
+// both as schema.table and database.schema.table. Debezium never captures
+// its system schemas.
+func (c *Connector) Captures(db, schema, table string) bool {
+	switch strings.ToLower(schema) {
+	case "pg_catalog", "information_schema", "cdc", "sys":
+		return false
+	}
+	ids := []string{schema + "." + table}
+	switch c.Kind() {
+	case DebeziumSQLServer:
+		ids = append(ids, db+"."+schema+"."+table)
+	case DebeziumMySQL:
+		ids = []string{db + "." + table}
+	}
+	if c.Config["schema.include.list"] != "" && !c.matchAny("schema.include.list", schema) {
+		return false
+	}
+	if c.Config["schema.exclude.list"] != "" && c.matchAny("schema.exclude.list", schema) {
+		return false
+	}
+	if c.Config["table.include.list"] != "" {
+		return c.matchAny("table.include.list", ids...)
+	}
+	if c.Config["table.exclude.list"] != "" && c.matchAny("table.exclude.list", ids...) {
+		return false
+	}
+	return true
+}
+
+// LiteralTables are the table.include.list entries that are plain names
+// rather than patterns; used when the database cannot be listed.
+func (c *Connector) LiteralTables() []string {
+	var out []string
+	for _, e := range SplitList(c.Config["table.include.list"]) {
+		plain := strings.ReplaceAll(e, `\.`, ".")
+		if identifierPath.MatchString(plain) {
+			out = append(out, plain)
+		}
+	}
+	return out
+}
+
+// identifierPath is schema.table (or database.schema.table) with no regex
+// syntax but the dots.
+var identifierPath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
+
+// lookaround matches Java's lookahead and lookbehind groups, which Go's
+// regexp lacks. Dropping them widens a pattern, so a table is taken as
+// captured rather than reported missing on a guess.
+var lookaround = regexp.MustCompile(`\(\?<?[=!][^()]*\)`)
+
+// TopicFor is the topic Debezium writes a table's changes to:
+// <topic.prefix>.<schema>.<table>, with the database name before the
+// schema on SQL Server.
+func (c *Connector) TopicFor(db, schema, table string) string {
+	info := kinds[c.Kind()]
+	switch {
+	case info.noSchema:
+		return c.TopicPrefix() + "." + db + "." + table
+	case info.dbInTopic:
+		return c.TopicPrefix() + "." + db + "." + schema + "." + table
+	}
+	return c.TopicPrefix() + "." + schema + "." + table
+}
+
+// matchAny reports whether one of the ids matches an entry of the list
+// setting key.
+func (c *Connector) matchAny(key string, ids ...string) bool {
+	for _, p := range c.compiled(key, compileList) {
+		for _, id := range ids {
+			if p.rx != nil && p.rx.MatchString(id) {
+				return true
+			}
+			// Other Java-only syntax: compare the text.
+			if p.rx == nil && strings.EqualFold(strings.ReplaceAll(p.text, `\.`, "."), id) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// compileList compiles a Debezium filter list: comma separated, each
+// entry anchored at both ends and case-insensitive.
+func compileList(list string) []pattern {
+	var out []pattern
+	for _, e := range SplitList(list) {
+		rx, err := regexp.Compile(`(?i)^(?:` + e + `)$`)
+		if err != nil {
+			rx, err = regexp.Compile(`(?i)^(?:` + lookaround.ReplaceAllString(e, "") + `)$`)
+		}
+		if err != nil {
+			rx = nil
+		}
+		out = append(out, pattern{rx: rx, text: e})
+	}
+	return out
+}
