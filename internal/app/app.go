@@ -85,6 +85,13 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 			}
 		}
 	}()
+	// Closed last: the engine's and reconciler's closers may still be
+	// finishing calls to Connect.
+	closers = append(closers, func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	})
 	rt.Collectors = append(rt.Collectors, collector.NewConnectCollector(listers...))
 
 	// Lag, DLQ and source health (issue 3). The databases are opened once

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	fastjson "github.com/goccy/go-json"
@@ -32,6 +33,9 @@ type Client struct {
 	retry   Retry
 	agent   string
 	bufs    sync.Pool
+	// closed makes every connection that is freed from now on close
+	// instead of idling, so one still in use at Close does not outlive it.
+	closed atomic.Bool
 }
 
 // Retry bounds the retries of requests answered 409: Connect says 409 while
@@ -76,6 +80,15 @@ func New(cfg config.ConnectCluster, opts ...Option) (*Client, error) {
 		c.http = hc
 	}
 	return c, nil
+}
+
+// Close releases the client's idle keep-alive connections (and the
+// goroutines serving them). A reload builds new clients, so the old ones
+// must let go of theirs; a request still running finishes, and its
+// connection is closed once it is done.
+func (c *Client) Close() {
+	c.closed.Store(true)
+	c.http.CloseIdleConnections()
 }
 
 // Name is the cluster's configured name.
@@ -181,6 +194,9 @@ func (c *Client) once(ctx context.Context, method, path string, query url.Values
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
+		if c.closed.Load() {
+			c.http.CloseIdleConnections()
+		}
 	}()
 	if !statusOK(resp.StatusCode, ok) {
 		return resp.StatusCode, c.apiError(method, path, resp)

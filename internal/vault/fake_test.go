@@ -7,8 +7,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
 // fakeVault is a small Vault written from its HTTP API documentation:
@@ -18,6 +21,8 @@ import (
 type fakeVault struct {
 	t   *testing.T
 	srv *httptest.Server
+	// open counts the connections open to the fake.
+	open *atomic.Int64
 
 	mu       sync.Mutex
 	tokens   map[string]time.Time // token → expiry
@@ -58,8 +63,7 @@ func newFakeVault(t *testing.T) *fakeVault {
 		maxTTL:   24 * time.Hour,
 		tokenTTL: time.Hour,
 	}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	f.srv, f.open = testenv.ConnCountingServer(t, http.HandlerFunc(f.serve))
 	return f
 }
 

@@ -68,6 +68,14 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// transport underneath.
+func (t *countingTransport) CloseIdleConnections() {
+	if ci, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
 // Options tune a Source; zero values take defaults.
 type Options struct {
 	Logger  *slog.Logger
@@ -83,6 +91,7 @@ type Source struct {
 	name   string
 	cfg    config.Vault
 	client *api.Client
+	http   *http.Client // the client's, to release its connections
 	apply  func(dsn string) error
 	tmpl   *template.Template
 	opts   Options
@@ -133,7 +142,7 @@ func New(name string, cfg config.Vault, apply func(dsn string) error, opts Optio
 	if cfg.Namespace != "" {
 		client.SetNamespace(cfg.Namespace)
 	}
-	s := &Source{name: name, cfg: cfg, client: client, apply: apply, opts: opts}
+	s := &Source{name: name, cfg: cfg, client: client, http: vc.HttpClient, apply: apply, opts: opts}
 	if cfg.DSNTemplate != "" {
 		s.tmpl, err = ParseDSNTemplate(cfg.DSNTemplate.Reveal())
 		if err != nil {
@@ -176,13 +185,15 @@ func (s *Source) Start(ctx context.Context) {
 	}
 }
 
-// Close stops renewing. Leases are left to expire rather than revoked, so
+// Close stops renewing and releases the connections to Vault (a reload
+// starts a new Source). Leases are left to expire rather than revoked, so
 // a reload's new Source and the old pool overlap safely.
 func (s *Source) Close() {
 	if s.cancel != nil {
 		s.cancel()
 		<-s.done
 	}
+	s.http.CloseIdleConnections()
 }
 
 // LeaseExpiry is when the current credentials' lease ends; ok is false

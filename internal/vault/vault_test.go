@@ -374,3 +374,18 @@ func TestDSNTemplateErrors(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// A reload closes the old Source and starts a new one: the old one's
+// keep-alive connections to Vault must go with it.
+func TestCloseReleasesTheConnectionsToVault(t *testing.T) {
+	f := newFakeVault(t)
+	f.kv["cdc/orders"] = map[string]any{"dsn": "postgres://app:s3cret@db:5432/orders"}
+	s := startSource(t, vaultConfig(f, func(c *config.Vault) {
+		c.KV = &config.VaultKV{Path: "cdc/orders", DSNKey: "dsn"}
+	}), &recorder{}, nil, nil)
+	if f.open.Load() == 0 {
+		t.Fatal("no connection to Vault after the first fetch")
+	}
+	s.Close()
+	waitFor(t, "the connections to Vault to close", 30*time.Second, func() bool { return f.open.Load() == 0 })
+}
