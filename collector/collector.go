@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
 
 // Metric names are written out in full (not built from parts) so that
@@ -89,6 +92,7 @@ func (e *Exporter) run(c Collector, ch chan<- prometheus.Metric) {
 	done := make(chan error, 1)
 	cctx, cancel := softDeadline(e.ctx)
 	defer cancel()
+	cctx, span := tracing.Start(cctx, "collect "+c.Name(), attribute.String("collector", c.Name()))
 	go func() {
 		var err error
 		// A panicking collector fails its own scrape, not the process.
@@ -122,6 +126,7 @@ func (e *Exporter) run(c Collector, ch chan<- prometheus.Metric) {
 		}
 	}
 	dur := time.Since(start).Seconds()
+	tracing.End(span, err)
 	success := 1.0
 	if err != nil {
 		success = 0

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds the Prometheus server, promtool and Alertmanager from the Go module
 # proxy into a cache outside the repository, so reruns cost nothing.
-# Usage: scripts/install-tools.sh [prometheus|promtool|alertmanager|golangci-lint ...]
+# Usage: scripts/install-tools.sh [prometheus|promtool|alertmanager|jaeger|golangci-lint ...]
 set -euo pipefail
 
 PROMETHEUS_VERSION=${PROMETHEUS_VERSION:-v0.316.0}
 ALERTMANAGER_VERSION=${ALERTMANAGER_VERSION:-v0.35.0}
 GOLANGCI_LINT_VERSION=${GOLANGCI_LINT_VERSION:-v2.15.0}
+# The jaeger module v1.76.0 is Jaeger v2.13 (the v2 binary ships from the v1 module path).
+JAEGER_VERSION=${JAEGER_VERSION:-v1.76.0}
 CACHE=${CDC_SENTINEL_CACHE:-$HOME/.cache/cdc-sentinel}
 BIN="$CACHE/bin"
 mkdir -p "$BIN"
@@ -47,6 +49,25 @@ build_alertmanager() {
   stamp alertmanager "$ALERTMANAGER_VERSION"
 }
 
+build_jaeger() {
+  fresh jaeger "$JAEGER_VERSION" && return 0
+  log "building jaeger $JAEGER_VERSION (Jaeger v2, in-memory storage; takes minutes once)"
+  local work; work=$(mktemp -d)
+  trap 'rm -rf "$work"' RETURN
+  ( cd "$work" && go mod init tmp >/dev/null 2>&1 \
+      && GOFLAGS=-mod=mod go mod download "github.com/jaegertracing/jaeger@$JAEGER_VERSION" ) \
+    || die "downloading jaeger $JAEGER_VERSION failed"
+  local src
+  src=$(cd "$work" && go mod download -json "github.com/jaegertracing/jaeger@$JAEGER_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -d "$src" ] || die "jaeger module directory not found"
+  # Its go.mod carries a replace directive, so `go install` refuses it:
+  # build from a writable copy instead.
+  cp -r "$src" "$work/jaeger" && chmod -R u+w "$work/jaeger"
+  ( cd "$work/jaeger" && go mod download && go build -o "$BIN/jaeger" ./cmd/jaeger ) \
+    || die "building jaeger failed"
+  stamp jaeger "$JAEGER_VERSION"
+}
+
 build_golangci_lint() {
   fresh golangci-lint "$GOLANGCI_LINT_VERSION" && return 0
   log "building golangci-lint $GOLANGCI_LINT_VERSION"
@@ -61,8 +82,9 @@ for t in "${tools[@]}"; do
   case "$t" in
     prometheus|promtool) build_prometheus "$t" ;;
     alertmanager) build_alertmanager ;;
+    jaeger) build_jaeger ;;
     golangci-lint) build_golangci_lint ;;
-    *) die "unknown tool $t (want prometheus, promtool, alertmanager or golangci-lint)" ;;
+    *) die "unknown tool $t (want prometheus, promtool, alertmanager, jaeger or golangci-lint)" ;;
   esac
 done
 echo "$BIN"

@@ -16,6 +16,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/server"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate"
 )
 
@@ -75,9 +76,15 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 	}
 	rt := &server.Runtime{Config: cfg}
 	var closers []func()
+	tp, err := tracing.New(ctx, cfg.Tracing)
+	if err != nil {
+		return nil, err
+	}
+	rt.Tracing = tp
 	// A build that fails half way releases what it already opened (pools,
 	// Vault watchers, runners): a bad reload must not leak them.
 	built := false
+	closers = append(closers, tp.Close)
 	defer func() {
 		if !built {
 			for i := len(closers) - 1; i >= 0; i-- {

@@ -26,6 +26,7 @@ type Config struct {
 	Tables          []Table          `yaml:"tables,omitempty"`
 	Drift           Drift            `yaml:"drift,omitempty"`
 	Remediation     Remediation      `yaml:"remediation,omitempty"`
+	Tracing         *Tracing         `yaml:"tracing,omitempty"`
 }
 
 // Load reads and validates the file at path.
@@ -111,6 +112,9 @@ func (c *Config) applyDefaults() {
 		c.Tables[i].applyDefaults(c.Drift)
 	}
 	c.Remediation.applyDefaults()
+	if c.Tracing != nil {
+		c.Tracing.applyDefaults()
+	}
 }
 
 func (c *Config) validate(v *validator) {
@@ -149,6 +153,9 @@ func (c *Config) validate(v *validator) {
 		tables[t.Name] = true
 	}
 	c.Remediation.validate(v, "remediation", c)
+	if c.Tracing != nil {
+		c.Tracing.validate(v, "tracing")
+	}
 }
 
 // ConnectCluster returns the cluster with the given name, or nil.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/collector"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
 
 // Runtime is everything built from one configuration: the collectors a
@@ -35,6 +36,8 @@ type Runtime struct {
 	API http.Handler
 	// Close releases what the Runtime holds (pools, clients).
 	Close func()
+	// Tracing starts the traces of scrapes; nil traces nothing.
+	Tracing *tracing.Provider
 
 	// A replaced Runtime is closed only once the scrapes and API calls
 	// still using it are done, so a reload never pulls a pool out from
@@ -368,6 +371,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	gatherers := prometheus.Gatherers{s.self}
 	if rt := s.acquire(); rt != nil {
 		defer rt.release()
+		ctx, span := rt.Tracing.Root(ctx, "scrape")
+		defer span.End()
 		// A fresh registry per scrape carries this scrape's deadline.
 		reg := prometheus.NewRegistry()
 		if err := reg.Register(collector.NewExporter(ctx, s.logger, rt.Collectors...)); err != nil {
@@ -379,6 +384,9 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(s.logger.Handler(), slog.LevelError),
 		ErrorHandling: promhttp.ContinueOnError,
+		// OpenMetrics (when the scraper asks for it) carries the
+		// exemplars that link a remediation's duration to its trace.
+		EnableOpenMetrics: true,
 	}).ServeHTTP(w, r)
 }
 
