@@ -13,6 +13,7 @@ import (
 	amtemplate "github.com/prometheus/alertmanager/template"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
 // Connect is what the actions need from a Kafka Connect cluster;
@@ -100,7 +101,7 @@ func compileArgs(args map[string]string) (map[string]*template.Template, error) 
 
 // resolve works out an action's arguments for one alert: the rule's
 // templates first, then the alert's labels, then the action's defaults.
-func (e *Engine) resolve(action string, tmpls map[string]*template.Template, j *Job) (*target, error) {
+func (e *Engine) resolve(action string, tmpls map[string]*template.Template, j *store.Job) (*target, error) {
 	data := amtemplate.Alert{
 		Status: j.Phase, Labels: j.Labels, Annotations: j.Annotations,
 		StartsAt: j.StartsAt, EndsAt: j.EndsAt, Fingerprint: j.Fingerprint,

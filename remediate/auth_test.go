@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
 // With --web.config.file requiring basic auth (exporter-toolkit, as
@@ -42,7 +43,7 @@ func TestWebConfigBasicAuthGuardsTheWebhook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: h.eng.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: h.eng.handler(), ReadHeaderTimeout: 5 * time.Second}
 	systemd := false
 	go func() {
 		_ = web.Serve(ln, srv, &web.FlagConfig{WebConfigFile: &webCfg, WebSystemdSocket: &systemd}, promslog.NewNopLogger())
@@ -75,7 +76,7 @@ func TestWebConfigBasicAuthGuardsTheWebhook(t *testing.T) {
 		}
 	}
 	h.settle()
-	if recs, _ := h.store.Audit(context.Background(), AuditQuery{Limit: 10}); len(recs) != 0 {
+	if recs, _ := h.store.Audit(context.Background(), store.AuditQuery{Limit: 10}); len(recs) != 0 {
 		t.Fatalf("unauthenticated notifications were recorded: %v", outcomes(recs))
 	}
 	if err := send(&commoncfg.BasicAuth{Username: "alertmanager", Password: "s3cret"}); err != nil {

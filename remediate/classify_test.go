@@ -1,9 +1,6 @@
 package remediate
 
-import (
-	"bytes"
-	"testing"
-)
+import "testing"
 
 // Traces as Kafka Connect's status endpoint returns them (trimmed frames).
 func TestClassifyTraceTellsWhatARestartCannotFix(t *testing.T) {
@@ -40,16 +37,3 @@ Caused by: com.fasterxml.jackson.core.JsonParseException: Unrecognized token 'th
 		})
 	}
 }
-
-func FuzzDecodeMessage(f *testing.F) {
-	f.Add([]byte(`{"version":"4","alerts":[{"status":"firing","labels":{"a":"b"},"startsAt":"2025-01-01T00:00:00Z"}]}`))
-	f.Add([]byte(`{`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := DecodeMessage(bytesReader(b))
-		if err == nil && (len(m.Alerts) == 0 || m.Alerts[0].Fingerprint == "") {
-			t.Fatalf("accepted a payload without alerts or fingerprints: %s", b)
-		}
-	})
-}
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -2,12 +2,9 @@ package remediate
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +14,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
 func TestWebhookRejectsWhatIsNotAPayload(t *testing.T) {
@@ -145,7 +143,7 @@ func TestRebalanceConflictIsRetriedAndDeadConnectIsRecorded(t *testing.T) {
 	if rec.Outcome != OutcomeFailure || !strings.Contains(rec.Error, "reading the status of sink") || !strings.Contains(rec.Error, "connection refused") {
 		t.Fatalf("Connect down: %+v", rec)
 	}
-	j, _ := h2.store.Job(context.Background(), JobKey(rec.Alert.Fingerprint, start, "restart-failed-task", PhaseFiring))
+	j, _ := h2.store.Job(context.Background(), store.JobKey(rec.Alert.Fingerprint, start, "restart-failed-task", store.PhaseFiring))
 	if j == nil || !j.Retry {
 		t.Fatalf("job after Connect down: %+v", j)
 	}
@@ -154,22 +152,8 @@ func TestRebalanceConflictIsRetriedAndDeadConnectIsRecorded(t *testing.T) {
 // Two replicas on one PostgreSQL store receive every notification (as an
 // Alertmanager HA pair sends them): exactly one acts per episode.
 func TestTwoReplicasOnPostgresActExactlyOnce(t *testing.T) {
-	p := testenv.Need(t)
+	dsn := testenv.TempDatabase(t, "rem_replicas")
 	ctx := context.Background()
-	admin, err := sql.Open("pgx", p.TargetDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Closed after the cleanups below, which use it.
-	t.Cleanup(func() { admin.Close() })
-	db := fmt.Sprintf("rem_replicas_%06d", rand.IntN(1_000_000))
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+db); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)") })
-	u, _ := url.Parse(p.TargetDSN)
-	u.Path = "/" + db
-	dsn := u.String()
 
 	fc := newFakeConnect()
 	const episodes = 20
@@ -178,7 +162,7 @@ func TestTwoReplicasOnPostgresActExactlyOnce(t *testing.T) {
 	}
 	var replicas []*harness
 	for i := 0; i < 2; i++ {
-		s, err := OpenPostgres(ctx, dsn)
+		s, err := store.OpenPostgres(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,14 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"text/template"
 	"time"
 
+	amtemplate "github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/webhook"
 )
 
 // Options build an Engine.
@@ -20,7 +24,7 @@ type Options struct {
 	Config     config.Remediation
 	Clusters   map[string]Connect
 	Reconciler Reconciler
-	Store      Store
+	Store      store.Store
 	Metrics    *Metrics
 	Logger     *slog.Logger
 	// Replica names this process in leases and audit records.
@@ -62,7 +66,7 @@ type Engine struct {
 	clusters       map[string]Connect
 	clusterNames   []string
 	reconciler     Reconciler
-	store          Store
+	store          store.Store
 	metrics        *Metrics
 	logger         *slog.Logger
 	replica        string
@@ -161,11 +165,11 @@ func NewEngine(o Options) (*Engine, error) {
 // Receive records every alert of a notification that a rule matches, one
 // job per (episode, rule, phase). When it returns nil the alerts are
 // durable; the actions run later, from the queue.
-func (e *Engine) Receive(ctx context.Context, m *Message) (int, error) {
+func (e *Engine) Receive(ctx context.Context, alerts amtemplate.Alerts) (int, error) {
 	now := e.now()
-	var jobs []*Job
-	for i := range m.Alerts {
-		a := &m.Alerts[i]
+	var jobs []*store.Job
+	for i := range alerts {
+		a := &alerts[i]
 		e.metrics.alertsReceived.WithLabelValues(a.Status).Inc()
 		lset := make(model.LabelSet, len(a.Labels))
 		for k, v := range a.Labels {
@@ -177,8 +181,8 @@ func (e *Engine) Receive(ctx context.Context, m *Message) (int, error) {
 			}
 			// The resolved job is queued even without on_resolved: it
 			// tells the safety state the target is healthy again.
-			jobs = append(jobs, &Job{
-				Key:         JobKey(a.Fingerprint, a.StartsAt, r.cfg.Name, a.Status),
+			jobs = append(jobs, &store.Job{
+				Key:         store.JobKey(a.Fingerprint, a.StartsAt, r.cfg.Name, a.Status),
 				Fingerprint: a.Fingerprint, StartsAt: a.StartsAt, EndsAt: a.EndsAt,
 				Labels: a.Labels, Annotations: a.Annotations,
 				Rule: r.cfg.Name, Phase: a.Status, ReceivedAt: now,
@@ -193,6 +197,16 @@ func (e *Engine) Receive(ctx context.Context, m *Message) (int, error) {
 		e.signal()
 	}
 	return n, nil
+}
+
+// Register serves the webhook and the audit trail on mux.
+func (e *Engine) Register(mux *http.ServeMux) {
+	webhook.Register(mux, e, e, webhook.Options{MaxBodyBytes: e.cfg.MaxBodyBytes, Logger: e.logger, Now: e.now})
+}
+
+// Audit lists audit records, newest first.
+func (e *Engine) Audit(ctx context.Context, q store.AuditQuery) ([]store.Record, error) {
+	return e.store.Audit(ctx, q)
 }
 
 func (e *Engine) signal() {
@@ -256,7 +270,7 @@ func (e *Engine) run(ctx context.Context) {
 			for _, j := range jobs {
 				slots <- struct{}{}
 				e.inflight.Add(1)
-				go func(j *Job) {
+				go func(j *store.Job) {
 					defer e.inflight.Done()
 					// Not the run context: an action once started
 					// finishes and is recorded even when the engine
@@ -280,10 +294,10 @@ func (e *Engine) run(ctx context.Context) {
 			e.refreshCircuit(ctx)
 			if now := e.now(); now.Sub(lastPrune) >= time.Hour {
 				lastPrune = now
-				if n, err := e.store.Prune(ctx, now.Add(-Retention)); err != nil {
+				if n, err := e.store.Prune(ctx, now.Add(-store.Retention)); err != nil {
 					e.logger.Error("pruning the remediation store", "err", err)
 				} else if n > 0 {
-					e.logger.Info("pruned the remediation store", "entries", n, "retention", Retention)
+					e.logger.Info("pruned the remediation store", "entries", n, "retention", store.Retention)
 				}
 			}
 		}
@@ -333,8 +347,8 @@ func (e *Engine) setCircuit(open bool, n int) {
 }
 
 // process decides one job, acts if it should, and records the outcome.
-func (e *Engine) process(ctx context.Context, j *Job) {
-	rec := &Record{
+func (e *Engine) process(ctx context.Context, j *store.Job) {
+	rec := &store.Record{
 		Alert: alertRef(j), Rule: j.Rule, Phase: j.Phase,
 		ReceivedAt: j.ReceivedAt, StartedAt: e.now(), Replica: e.replica,
 	}
@@ -347,7 +361,7 @@ func (e *Engine) process(ctx context.Context, j *Job) {
 		return
 	}
 	action := rule.cfg.Action
-	if j.Phase == PhaseResolved {
+	if j.Phase == store.PhaseResolved {
 		e.markResolved(ctx, rule, j)
 		if rule.cfg.OnResolved == "" {
 			j.Outcome = ""
@@ -359,8 +373,8 @@ func (e *Engine) process(ctx context.Context, j *Job) {
 		// restart or a backlog): on_resolved depends on the firing
 		// action's outcome, so it waits for it rather than judge an
 		// outcome not yet known.
-		fj, err := e.store.Job(ctx, JobKey(j.Fingerprint, j.StartsAt, j.Rule, PhaseFiring))
-		if err == nil && fj != nil && fj.State != StateDone && e.requeue(ctx, j, nil) {
+		fj, err := e.store.Job(ctx, store.JobKey(j.Fingerprint, j.StartsAt, j.Rule, store.PhaseFiring))
+		if err == nil && fj != nil && fj.State != store.StateDone && e.requeue(ctx, j, nil) {
 			return
 		}
 	}
@@ -370,7 +384,7 @@ func (e *Engine) process(ctx context.Context, j *Job) {
 	// on_resolved (cooldown, circuit open, Connect down) would otherwise
 	// never run, and the connector its firing action paused would stay
 	// paused. The engine retries it itself.
-	if retry && j.Phase == PhaseResolved && e.requeue(ctx, j, rec) {
+	if retry && j.Phase == store.PhaseResolved && e.requeue(ctx, j, rec) {
 		return
 	}
 	e.finish(ctx, j, rec, retry, true)
@@ -388,7 +402,7 @@ const (
 // back in the queue after a delay that doubles with every try. It reports
 // false, doing nothing, once the tries are used up. When the engine
 // closes, the job is queued at once, so a restart takes it up.
-func (e *Engine) requeue(ctx context.Context, j *Job, rec *Record) bool {
+func (e *Engine) requeue(ctx context.Context, j *store.Job, rec *store.Record) bool {
 	if j.Requeues >= maxRequeues {
 		return false
 	}
@@ -414,7 +428,7 @@ func (e *Engine) requeue(ctx context.Context, j *Job, rec *Record) bool {
 		case <-t.C:
 		case <-e.runCtx.Done():
 		}
-		if _, err := e.store.Enqueue(context.Background(), []*Job{&next}); err != nil {
+		if _, err := e.store.Enqueue(context.Background(), []*store.Job{&next}); err != nil {
 			e.logger.Error("re-queueing a resolved alert; it will not be retried", "job", next.Key, "err", err)
 			return
 		}
@@ -425,22 +439,22 @@ func (e *Engine) requeue(ctx context.Context, j *Job, rec *Record) bool {
 
 // decide fills rec with the decision and outcome; it reports whether a
 // later delivery of the episode may try again.
-func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, j *Job, rec *Record) bool {
+func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, j *store.Job, rec *store.Record) bool {
 	ref := j.StartsAt
-	if j.Phase == PhaseResolved {
+	if j.Phase == store.PhaseResolved {
 		ref = j.EndsAt
 	}
 	// Against now, not the receipt: a job queued before hours of
 	// downtime is as stale as the alert.
 	if age := e.now().Sub(ref); e.cfg.MaxAlertAge > 0 && age > e.cfg.MaxAlertAge {
 		rec.Decision, rec.Outcome = DecisionSuppress, OutcomeSuppressedStale
-		rec.Detail = fmt.Sprintf("alert %s %s ago, more than max_alert_age %s", map[bool]string{true: "resolved", false: "started"}[j.Phase == PhaseResolved], age.Round(time.Second), e.cfg.MaxAlertAge)
+		rec.Detail = fmt.Sprintf("alert %s %s ago, more than max_alert_age %s", map[bool]string{true: "resolved", false: "started"}[j.Phase == store.PhaseResolved], age.Round(time.Second), e.cfg.MaxAlertAge)
 		return false
 	}
-	if j.Phase == PhaseFiring {
+	if j.Phase == store.PhaseFiring {
 		// The episode is over: acting now (a pause) would outlive the
 		// alert, and its on_resolved may already have been decided.
-		rj, err := e.store.Job(ctx, JobKey(j.Fingerprint, j.StartsAt, j.Rule, PhaseResolved))
+		rj, err := e.store.Job(ctx, store.JobKey(j.Fingerprint, j.StartsAt, j.Rule, store.PhaseResolved))
 		if err != nil {
 			rec.Decision, rec.Outcome, rec.Error = DecisionSkip, OutcomeFailure, err.Error()
 			return true
@@ -451,11 +465,11 @@ func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, 
 			return false
 		}
 	}
-	if j.Phase == PhaseResolved {
+	if j.Phase == store.PhaseResolved {
 		// on_resolved undoes or follows up what the firing action did;
 		// it does not touch a target this episode never acted on (a
 		// connector paused by hand stays paused).
-		fj, err := e.store.Job(ctx, JobKey(j.Fingerprint, j.StartsAt, j.Rule, PhaseFiring))
+		fj, err := e.store.Job(ctx, store.JobKey(j.Fingerprint, j.StartsAt, j.Rule, store.PhaseFiring))
 		if err != nil {
 			rec.Decision, rec.Outcome, rec.Error = DecisionSkip, OutcomeFailure, err.Error()
 			return false
@@ -502,7 +516,7 @@ func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, 
 	}
 	now := e.now()
 	var why string
-	err = e.store.Safety(ctx, prefix+breakerKey, prefix+safetyKey(rule.cfg.Name, action, t.key()), func(b *Breaker, ts *TargetState) error {
+	err = e.store.Safety(ctx, prefix+breakerKey, prefix+safetyKey(rule.cfg.Name, action, t.key()), func(b *store.Breaker, ts *store.TargetState) error {
 		outcome, why = rule.policy.Reserve(now, j.StartsAt, b, ts)
 		return nil
 	})
@@ -544,13 +558,13 @@ func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, 
 		return false
 	}
 	rec.Outcome = OutcomeSuccess
-	j.Healthy = &HealthyMark{Key: prefix + safetyKey(rule.cfg.Name, action, t.key()), At: e.now()}
+	j.Healthy = &store.HealthyMark{Key: prefix + safetyKey(rule.cfg.Name, action, t.key()), At: e.now()}
 	return false
 }
 
 // markResolved tells the firing action's safety state that its target is
 // healthy again, from when the alert ended.
-func (e *Engine) markResolved(ctx context.Context, rule *compiledRule, j *Job) {
+func (e *Engine) markResolved(ctx context.Context, rule *compiledRule, j *store.Job) {
 	t, err := e.resolve(rule.cfg.Action, rule.tmpls, j)
 	if err != nil {
 		return
@@ -559,7 +573,7 @@ func (e *Engine) markResolved(ctx context.Context, rule *compiledRule, j *Job) {
 	if rule.dryRun {
 		prefix = dryPrefix
 	}
-	err = e.store.Safety(ctx, prefix+breakerKey, prefix+safetyKey(rule.cfg.Name, rule.cfg.Action, t.key()), func(_ *Breaker, ts *TargetState) error {
+	err = e.store.Safety(ctx, prefix+breakerKey, prefix+safetyKey(rule.cfg.Name, rule.cfg.Action, t.key()), func(_ *store.Breaker, ts *store.TargetState) error {
 		if ts.Attempts > 0 && j.EndsAt.After(ts.HealthySince) && !j.EndsAt.Before(ts.LastAttempt) {
 			ts.HealthySince = j.EndsAt
 		}
@@ -602,7 +616,7 @@ func describeAction(t *target) string {
 
 // finish records the outcome, counts it and logs it with the audit
 // record's fields.
-func (e *Engine) finish(ctx context.Context, j *Job, rec *Record, retry, count bool) {
+func (e *Engine) finish(ctx context.Context, j *store.Job, rec *store.Record, retry, count bool) {
 	if rec != nil {
 		rec.FinishedAt = e.now()
 		j.Outcome = rec.Outcome

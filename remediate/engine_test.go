@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
 const restartTaskRule = `
@@ -71,7 +72,7 @@ func TestResolvedAlertNeverRunsTheFiringAction(t *testing.T) {
 	if calls := fc.Calls(); len(calls) != 0 {
 		t.Fatalf("a resolved alert acted: %v", calls)
 	}
-	if recs, _ := h.store.Audit(context.Background(), AuditQuery{Limit: 10}); len(recs) != 0 {
+	if recs, _ := h.store.Audit(context.Background(), store.AuditQuery{Limit: 10}); len(recs) != 0 {
 		t.Fatalf("records: %v", outcomes(recs))
 	}
 	if got := testutil.ToFloat64(h.metrics.alertsReceived.WithLabelValues("resolved")); got != 1 {
@@ -303,16 +304,16 @@ func TestQueuedAlertsSurviveARestart(t *testing.T) {
 	// A job recorded but not yet run when the process died runs after
 	// the restart.
 	h.stop()
-	s, err := OpenBolt(h.dbPath)
+	s, err := store.OpenBolt(h.dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	start2 := h.clock.Now().Add(-5 * time.Second)
 	a2 := firing(start2, "alertname", "CDCConnectorTaskFailed", "severity", "critical", "connector", "sink", "task", "0", "pod", "x")
-	job := &Job{Key: JobKey(a2.Fingerprint().String(), start2, "restart-failed-task", PhaseFiring), Fingerprint: a2.Fingerprint().String(),
+	job := &store.Job{Key: store.JobKey(a2.Fingerprint().String(), start2, "restart-failed-task", store.PhaseFiring), Fingerprint: a2.Fingerprint().String(),
 		StartsAt: start2, Labels: map[string]string{"alertname": "CDCConnectorTaskFailed", "connector": "sink", "task": "0"},
-		Rule: "restart-failed-task", Phase: PhaseFiring, ReceivedAt: h.clock.Now()}
-	if _, err := s.Enqueue(context.Background(), []*Job{job}); err != nil {
+		Rule: "restart-failed-task", Phase: store.PhaseFiring, ReceivedAt: h.clock.Now()}
+	if _, err := s.Enqueue(context.Background(), []*store.Job{job}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Claim(context.Background(), "dead-process", 1, h.clock.Now(), time.Hour); err != nil {

@@ -10,16 +10,17 @@ import (
 	"github.com/prometheus/alertmanager/alert"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
 // jobOf is the job Receive would queue for an alert, rule and phase.
-func jobOf(a *alert.Alert, rule, phase string, receivedAt time.Time) *Job {
+func jobOf(a *alert.Alert, rule, phase string, receivedAt time.Time) *store.Job {
 	labels := map[string]string{}
 	for k, v := range a.Labels {
 		labels[string(k)] = string(v)
 	}
-	return &Job{
-		Key:         JobKey(a.Fingerprint().String(), a.StartsAt, rule, phase),
+	return &store.Job{
+		Key:         store.JobKey(a.Fingerprint().String(), a.StartsAt, rule, phase),
 		Fingerprint: a.Fingerprint().String(), StartsAt: a.StartsAt, EndsAt: a.EndsAt,
 		Labels: labels, Rule: rule, Phase: phase, ReceivedAt: receivedAt,
 	}
@@ -27,10 +28,10 @@ func jobOf(a *alert.Alert, rule, phase string, receivedAt time.Time) *Job {
 
 // queueWhileDown stops the harness's process, queues jobs straight into
 // its store as a receiver would have, and reopens the store for start.
-func (h *harness) queueWhileDown(jobs ...*Job) *BoltStore {
+func (h *harness) queueWhileDown(jobs ...*store.Job) *store.BoltStore {
 	h.t.Helper()
 	h.stop()
-	s, err := OpenBolt(h.dbPath)
+	s, err := store.OpenBolt(h.dbPath)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -51,20 +52,20 @@ func TestFiringAndResolvedInOneBatchDoNotAct(t *testing.T) {
 	// Both phases arrived while the workers were down (a backlog, a
 	// restart): the spike is over, so nothing is paused.
 	h.queueWhileDown(
-		jobOf(a, "pause-on-dlq", PhaseFiring, start),
-		jobOf(resolved(a, end), "pause-on-dlq", PhaseResolved, end),
+		jobOf(a, "pause-on-dlq", store.PhaseFiring, start),
+		jobOf(resolved(a, end), "pause-on-dlq", store.PhaseResolved, end),
 	)
 	h.start()
 	recs := h.waitAudit(2)
 	h.settle()
-	byPhase := map[string]Record{}
+	byPhase := map[string]store.Record{}
 	for _, r := range recs {
 		byPhase[r.Phase] = r
 	}
-	if f := byPhase[PhaseFiring]; f.Outcome != OutcomeNotNeeded || f.Detail != "alert already resolved" {
+	if f := byPhase[store.PhaseFiring]; f.Outcome != OutcomeNotNeeded || f.Detail != "alert already resolved" {
 		t.Fatalf("firing record: %+v", f)
 	}
-	if r := byPhase[PhaseResolved]; r.Outcome != OutcomeNotNeeded {
+	if r := byPhase[store.PhaseResolved]; r.Outcome != OutcomeNotNeeded {
 		t.Fatalf("resolved record: %+v", r)
 	}
 	if calls := fc.Calls(); len(calls) != 0 {
@@ -78,7 +79,7 @@ func TestResolvedWaitsForTheFiringActionStillRunning(t *testing.T) {
 	h := newHarness(t, dlqRule, fc)
 	start := h.clock.Now().Add(-5 * time.Minute)
 	a := firing(start, "alertname", "CDCSinkDeadLetterQueueGrowing", "connector", "sink")
-	fj := jobOf(a, "pause-on-dlq", PhaseFiring, start)
+	fj := jobOf(a, "pause-on-dlq", store.PhaseFiring, start)
 	s := h.queueWhileDown(fj)
 	// Another worker holds the firing job, mid-pause, when the resolved
 	// notification is taken.
@@ -87,20 +88,20 @@ func TestResolvedWaitsForTheFiringActionStillRunning(t *testing.T) {
 		t.Fatalf("claim: %v %v", claimed, err)
 	}
 	end := h.clock.Now()
-	if _, err := s.Enqueue(context.Background(), []*Job{jobOf(resolved(a, end), "pause-on-dlq", PhaseResolved, end)}); err != nil {
+	if _, err := s.Enqueue(context.Background(), []*store.Job{jobOf(resolved(a, end), "pause-on-dlq", store.PhaseResolved, end)}); err != nil {
 		t.Fatal(err)
 	}
 	h.start()
 	// Wait until the engine has taken the resolved job and put it back:
 	// only then does an empty audit trail show it waited.
-	rkey := JobKey(fj.Fingerprint, fj.StartsAt, fj.Rule, PhaseResolved)
+	rkey := store.JobKey(fj.Fingerprint, fj.StartsAt, fj.Rule, store.PhaseResolved)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		rj, err := s.Job(context.Background(), rkey)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rj != nil && (rj.Requeues > 0 || (rj.State == StateDone && rj.Retry)) {
+		if rj != nil && (rj.Requeues > 0 || (rj.State == store.StateDone && rj.Retry)) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -108,7 +109,7 @@ func TestResolvedWaitsForTheFiringActionStillRunning(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if recs, _ := s.Audit(context.Background(), AuditQuery{Limit: 10}); len(recs) != 0 {
+	if recs, _ := s.Audit(context.Background(), store.AuditQuery{Limit: 10}); len(recs) != 0 {
 		t.Fatalf("decided the resolved alert before the firing action finished: %v", outcomes(recs))
 	}
 	// The other worker's pause succeeds.
@@ -133,7 +134,7 @@ func TestStaleIsMeasuredWhenTheJobRunsNotWhenItWasReceived(t *testing.T) {
 	h := newHarness(t, restartTaskRule, fc)
 	start := h.clock.Now().Add(-time.Minute)
 	a := firing(start, taskAlert(start)...)
-	h.queueWhileDown(jobOf(a, "restart-failed-task", PhaseFiring, h.clock.Now()))
+	h.queueWhileDown(jobOf(a, "restart-failed-task", store.PhaseFiring, h.clock.Now()))
 	h.clock.Advance(7 * time.Hour) // the process stayed down
 	h.start()
 	recs := h.waitAudit(1)

@@ -3,6 +3,7 @@ package remediate
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
 // clock is a settable time source.
@@ -134,7 +136,7 @@ type harness struct {
 	cfg      *config.Config
 	clock    *clock
 	conn     Connect
-	store    Store
+	store    store.Store
 	dbPath   string
 	eng      *Engine
 	srv      *httptest.Server
@@ -188,7 +190,7 @@ func newHarness(t testing.TB, rulesYAML string, conn Connect) *harness {
 func (h *harness) start() {
 	h.t.Helper()
 	if h.store == nil {
-		s, err := OpenBolt(h.dbPath)
+		s, err := store.OpenBolt(h.dbPath)
 		if err != nil {
 			h.t.Fatal(err)
 		}
@@ -208,7 +210,7 @@ func (h *harness) start() {
 	}
 	h.eng = eng
 	eng.Start()
-	h.srv = httptest.NewServer(eng.Handler())
+	h.srv = httptest.NewServer(eng.handler())
 	n, err := webhook.New(&webhook.WebhookConfig{
 		URL:        amcommoncfg.SecretTemplateURL(h.srv.URL + "/alerts"),
 		HTTPConfig: &commoncfg.HTTPClientConfig{},
@@ -274,16 +276,16 @@ func resolved(a *alert.Alert, endsAt time.Time) *alert.Alert {
 }
 
 // waitAudit waits for n audit records and returns them oldest first.
-func (h *harness) waitAudit(n int) []Record {
+func (h *harness) waitAudit(n int) []store.Record {
 	h.t.Helper()
 	return h.waitAuditFor(n, 10*time.Second)
 }
 
-func (h *harness) waitAuditFor(n int, within time.Duration) []Record {
+func (h *harness) waitAuditFor(n int, within time.Duration) []store.Record {
 	h.t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		recs, err := h.store.Audit(context.Background(), AuditQuery{Limit: 1000})
+		recs, err := h.store.Audit(context.Background(), store.AuditQuery{Limit: 1000})
 		if err != nil {
 			h.t.Fatal(err)
 		}
@@ -308,7 +310,7 @@ func (h *harness) settle() {
 	settle(h.t, h.store, &h.eng.inflight)
 }
 
-func settle(t testing.TB, s Store, inflight *sync.WaitGroup) {
+func settle(t testing.TB, s store.Store, inflight *sync.WaitGroup) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -331,7 +333,7 @@ func settle(t testing.TB, s Store, inflight *sync.WaitGroup) {
 	}
 }
 
-func outcomes(recs []Record) []string {
+func outcomes(recs []store.Record) []string {
 	out := make([]string, len(recs))
 	for i, r := range recs {
 		out[i] = r.Rule + ":" + r.Action + ":" + r.Outcome
@@ -343,4 +345,11 @@ func (c *clock) Set(t time.Time) {
 	c.mu.Lock()
 	c.now = t
 	c.mu.Unlock()
+}
+
+// handler serves the engine's endpoints, as the server's API mux does.
+func (e *Engine) handler() http.Handler {
+	mux := http.NewServeMux()
+	e.Register(mux)
+	return mux
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
 // Host holds what outlives a configuration reload: the metrics and the
@@ -35,7 +36,7 @@ type Host struct {
 }
 
 type heldStore struct {
-	store Store
+	store store.Store
 	refs  int
 }
 
@@ -73,13 +74,13 @@ type Dependencies struct {
 
 // Engine builds and starts an engine for cfg. Close it to release the store.
 func (h *Host) Engine(ctx context.Context, cfg config.Remediation, deps Dependencies) (*Engine, error) {
-	key, store, err := h.acquire(ctx, cfg.Store)
+	key, st, err := h.acquire(ctx, cfg.Store)
 	if err != nil {
 		return nil, err
 	}
 	e, err := NewEngine(Options{
 		Config: cfg, Clusters: deps.Clusters, Reconciler: deps.Reconciler,
-		Store: store, Metrics: h.metrics, Logger: h.logger.With("component", "remediation"),
+		Store: st, Metrics: h.metrics, Logger: h.logger.With("component", "remediation"),
 		Replica: h.replica, OnClose: func() { h.release(key) },
 	})
 	if err != nil {
@@ -90,18 +91,18 @@ func (h *Host) Engine(ctx context.Context, cfg config.Remediation, deps Dependen
 	return e, nil
 }
 
-func (h *Host) acquire(ctx context.Context, sc config.RemediationStore) (string, Store, error) {
+func (h *Host) acquire(ctx context.Context, sc config.RemediationStore) (string, store.Store, error) {
 	var key string
-	var open func() (Store, error)
+	var open func() (store.Store, error)
 	switch sc.Type {
 	case "", "bolt":
 		path := filepath.Join(h.storagePath, BoltFile)
 		key = "bolt:" + path
-		open = func() (Store, error) {
+		open = func() (store.Store, error) {
 			if err := os.MkdirAll(h.storagePath, 0o750); err != nil {
 				return nil, fmt.Errorf("remediation store: %w", err)
 			}
-			return OpenBolt(path)
+			return store.OpenBolt(path)
 		}
 	case "postgres":
 		dsn := sc.DSN.Reveal()
@@ -135,13 +136,13 @@ func (h *Host) acquire(ctx context.Context, sc config.RemediationStore) (string,
 
 // acquirePostgres connects outside the lock, under openTimeout: a slow
 // database must not hold up other engines' stores or their release.
-func (h *Host) acquirePostgres(ctx context.Context, key, dsn string) (string, Store, error) {
+func (h *Host) acquirePostgres(ctx context.Context, key, dsn string) (string, store.Store, error) {
 	if s := h.hold(key); s != nil {
 		return key, s, nil
 	}
 	octx, cancel := context.WithTimeout(ctx, h.openTimeout)
 	defer cancel()
-	s, err := OpenPostgres(octx, dsn)
+	s, err := store.OpenPostgres(octx, dsn)
 	if err != nil {
 		return "", nil, err
 	}
@@ -158,7 +159,7 @@ func (h *Host) acquirePostgres(ctx context.Context, key, dsn string) (string, St
 }
 
 // hold takes one more reference to an open store, or returns nil.
-func (h *Host) hold(key string) Store {
+func (h *Host) hold(key string) store.Store {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if held := h.stores[key]; held != nil {

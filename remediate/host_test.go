@@ -6,10 +6,13 @@ import (
 	"testing"
 	"time"
 
+	amtemplate "github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/webhook"
 )
 
 // A reload builds a new engine from the same Host: the metrics stay
@@ -35,12 +38,12 @@ func TestReloadKeepsMetricsAndStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now().Add(-time.Minute)
-	msg := func() *Message {
-		m, err := DecodeMessage(strings.NewReader(`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"CDCConnectorTaskFailed","severity":"critical","connector":"sink","task":"0"},"startsAt":"` + start.Format(time.RFC3339Nano) + `"}]}`))
+	msg := func() amtemplate.Alerts {
+		m, err := webhook.DecodeMessage(strings.NewReader(`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"CDCConnectorTaskFailed","severity":"critical","connector":"sink","task":"0"},"startsAt":"` + start.Format(time.RFC3339Nano) + `"}]}`))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return m
+		return m.Alerts
 	}
 	if _, err := first.Receive(ctx, msg()); err != nil {
 		t.Fatal(err)
@@ -91,7 +94,7 @@ func TestPruneForgetsOldEpisodes(t *testing.T) {
 	if err != nil || n != 3 { // the job, its audit record, the seen key
 		t.Fatalf("pruned %d, %v; want 3", n, err)
 	}
-	h.clock.Advance(Retention)
+	h.clock.Advance(store.Retention)
 	h.notify(a)
 	if rec := h.waitAudit(1)[0]; rec.Outcome != OutcomeSuppressedStale {
 		t.Fatalf("late copy of a forgotten episode: %+v", rec)

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
 // Metrics are process-lifetime: created once and kept across reloads, so
@@ -54,7 +56,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	if m.duration, err = register(reg, m.duration); err != nil {
 		return nil, err
 	}
-	for _, s := range []string{PhaseFiring, PhaseResolved} {
+	for _, s := range []string{store.PhaseFiring, store.PhaseResolved} {
 		m.alertsReceived.WithLabelValues(s)
 	}
 	return m, nil

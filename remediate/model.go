@@ -6,15 +6,7 @@
 package remediate
 
 import (
-	"strings"
-	"time"
-)
-
-// Phases: which status of an alert a job answers. A firing alert runs a
-// rule's action; a resolved one only its on_resolved action.
-const (
-	PhaseFiring   = "firing"
-	PhaseResolved = "resolved"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
 // Outcomes are the values of cdc_remediation_actions_total's outcome label.
@@ -46,93 +38,23 @@ const (
 	DecisionSkip     = "skip"
 )
 
-// Job states in a store's queue.
-const (
-	StatePending = "pending"
-	StateRunning = "running"
-	StateDone    = "done"
-)
-
-// Job is one (alert episode, rule, phase) waiting for or past its decision.
-// The episode is (fingerprint, startsAt): Alertmanager's fingerprint
-// hashes the labels only, so startsAt tells one firing from the next.
-type Job struct {
-	Key         string            `json:"key"`
-	Fingerprint string            `json:"fingerprint"`
-	StartsAt    time.Time         `json:"starts_at"`
-	EndsAt      time.Time         `json:"ends_at,omitempty"`
-	Labels      map[string]string `json:"labels"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	Rule        string            `json:"rule"`
-	Phase       string            `json:"phase"`
-	ReceivedAt  time.Time         `json:"received_at"`
-
-	// Kept by the store.
-	State      string    `json:"state,omitempty"`
-	Outcome    string    `json:"outcome,omitempty"`
-	Retry      bool      `json:"retry,omitempty"`
-	Owner      string    `json:"owner,omitempty"`
-	LeaseUntil time.Time `json:"lease_until,omitempty"`
-	FinishedAt time.Time `json:"finished_at,omitempty"`
-	// Requeues counts how often the engine put a resolved job back in
-	// the queue itself (see Engine.requeue).
-	Requeues int `json:"requeues,omitempty"`
-
-	// Healthy, when set on Finish, marks a target healthy in the same
-	// transaction (saves a commit per successful action).
-	Healthy *HealthyMark `json:"-"`
-}
-
-// HealthyMark records that a target was seen healthy at At.
-type HealthyMark struct {
-	Key string
-	At  time.Time
-}
-
-// JobKey names one episode's job for one rule and phase.
-func JobKey(fingerprint string, startsAt time.Time, rule, phase string) string {
-	return strings.Join([]string{fingerprint, startsAt.UTC().Format(time.RFC3339Nano), rule, phase}, "|")
-}
-
-// AlertRef is the alert as an audit record shows it.
-type AlertRef struct {
-	Name        string            `json:"name"`
-	Fingerprint string            `json:"fingerprint"`
-	Status      string            `json:"status"`
-	StartsAt    time.Time         `json:"starts_at"`
-	EndsAt      time.Time         `json:"ends_at,omitempty"`
-	Labels      map[string]string `json:"labels"`
-}
-
-// Record is one entry of the audit trail: what was decided for one job,
-// and how it went. Dry runs land here too, with the action they would
-// have taken.
-type Record struct {
-	ID         uint64            `json:"id"`
-	Alert      AlertRef          `json:"alert"`
-	Rule       string            `json:"rule"`
-	Phase      string            `json:"phase"`
-	Action     string            `json:"action"`
-	Arguments  map[string]string `json:"arguments,omitempty"`
-	Target     string            `json:"target,omitempty"`
-	DryRun     bool              `json:"dry_run"`
-	Decision   string            `json:"decision"`
-	Outcome    string            `json:"outcome"`
-	Detail     string            `json:"detail,omitempty"`
-	Error      string            `json:"error,omitempty"`
-	ReceivedAt time.Time         `json:"received_at"`
-	StartedAt  time.Time         `json:"started_at"`
-	FinishedAt time.Time         `json:"finished_at"`
-	Replica    string            `json:"replica,omitempty"`
-}
-
-func alertRef(j *Job) AlertRef {
-	status := PhaseFiring
-	if j.Phase == PhaseResolved {
-		status = PhaseResolved
+func alertRef(j *store.Job) store.AlertRef {
+	status := store.PhaseFiring
+	if j.Phase == store.PhaseResolved {
+		status = store.PhaseResolved
 	}
-	return AlertRef{
+	return store.AlertRef{
 		Name: j.Labels["alertname"], Fingerprint: j.Fingerprint, Status: status,
 		StartsAt: j.StartsAt, EndsAt: j.EndsAt, Labels: j.Labels,
 	}
+}
+
+// retryable outcomes leave a job open to a later delivery of the same
+// episode: nothing was done, and the reason may have passed.
+func retryableOutcome(outcome string) bool {
+	switch outcome {
+	case OutcomeSuppressedCooldown, OutcomeSuppressedCircuitOpen:
+		return true
+	}
+	return false
 }

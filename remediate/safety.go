@@ -5,57 +5,8 @@ import (
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
-
-// Breaker counts the actions taken in the last hour, in one-minute buckets
-// so that its stored size stays bounded whatever the rate. It is shared
-// by every rule and target (and, on the PostgreSQL store, every replica).
-type Breaker struct {
-	// Buckets maps a minute (Unix seconds / 60) to the actions in it.
-	Buckets map[int64]int `json:"buckets,omitempty"`
-}
-
-const breakerWindow = 60 // minutes
-
-func (b *Breaker) prune(now time.Time) {
-	oldest := now.Unix()/60 - breakerWindow + 1
-	for m := range b.Buckets {
-		if m < oldest {
-			delete(b.Buckets, m)
-		}
-	}
-}
-
-// Count is the number of actions in the sliding hour ending at now.
-func (b *Breaker) Count(now time.Time) int {
-	oldest := now.Unix()/60 - breakerWindow + 1
-	n := 0
-	for m, c := range b.Buckets {
-		if m >= oldest {
-			n += c
-		}
-	}
-	return n
-}
-
-// Add counts one action at now.
-func (b *Breaker) Add(now time.Time) {
-	if b.Buckets == nil {
-		b.Buckets = map[int64]int{}
-	}
-	b.prune(now)
-	b.Buckets[now.Unix()/60]++
-}
-
-// TargetState is what the engine remembers about one (rule, action,
-// target): the attempts since it was last healthy, and when.
-type TargetState struct {
-	Attempts    int       `json:"attempts"`
-	LastAttempt time.Time `json:"last_attempt,omitempty"`
-	// HealthySince is when the target was last seen healthy after an
-	// attempt: verified after the action, or its alert resolved.
-	HealthySince time.Time `json:"healthy_since,omitempty"`
-}
 
 // Policy is the safety settings for one rule.
 type Policy struct {
@@ -96,7 +47,7 @@ func (p Policy) delay(n int) time.Duration {
 // Reserve decides whether an action on a target may run at now for an
 // episode that started at episodeStart, and if so counts it in t and b.
 // It returns "" to go ahead, or the suppressing outcome and why.
-func (p Policy) Reserve(now, episodeStart time.Time, b *Breaker, t *TargetState) (string, string) {
+func (p Policy) Reserve(now, episodeStart time.Time, b *store.Breaker, t *store.TargetState) (string, string) {
 	// The target stayed healthy from the last time it was seen so until
 	// this episode began: start counting afresh, as Strimzi does once a
 	// connector has run longer than its current backoff.

@@ -31,6 +31,8 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/webhook"
 )
 
 type memConnect struct {
@@ -87,12 +89,12 @@ func main() {
 	defer os.RemoveAll(dir)
 	cfg, err := config.Parse("bench.yml", []byte(rules))
 	must(err)
-	store, err := remediate.OpenBolt(filepath.Join(dir, remediate.BoltFile))
+	st, err := store.OpenBolt(filepath.Join(dir, remediate.BoltFile))
 	must(err)
 	conn := &memConnect{restarts: map[string]int{}}
 	eng, err := remediate.NewEngine(remediate.Options{
 		Config: cfg.Remediation, Clusters: map[string]remediate.Connect{"main": conn},
-		Store: store, Replica: "bench", Workers: *workers, VerifyInterval: time.Millisecond,
+		Store: st, Replica: "bench", Workers: *workers, VerifyInterval: time.Millisecond,
 	})
 	must(err)
 	if *workers > 0 && !*baseline {
@@ -100,18 +102,20 @@ func main() {
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(err)
-	handler := eng.Handler()
+	mux := http.NewServeMux()
+	eng.Register(mux)
+	var handler http.Handler = mux
 	if *baseline {
 		*workers = 0
 		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if _, err := remediate.DecodeMessage(r.Body); err != nil {
+			if _, err := webhook.DecodeMessage(r.Body); err != nil {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 			}
 		})
 	}
 	srv := &http.Server{Handler: handler}
 	go srv.Serve(ln)
-	url := "http://" + ln.Addr().String() + "/alerts"
+	url := "http://" + ln.Addr().String() + webhook.AlertsPath
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 1000, MaxIdleConnsPerHost: 1000}, Timeout: 10 * time.Second}
 
 	now := time.Now()
@@ -127,7 +131,7 @@ func main() {
 				Labels:   amtemplate.KV{"alertname": "CDCConnectorTaskFailed", "connector": fmt.Sprintf("sink-%d", unique), "task": "0", "severity": "critical"},
 				StartsAt: now.Add(-time.Minute), Fingerprint: fmt.Sprintf("%016x", unique)})
 		}
-		b, err := json.Marshal(remediate.Message{Data: d, Version: "4", GroupKey: fmt.Sprintf("{}:{n=%d}", unique)})
+		b, err := json.Marshal(webhook.Message{Data: d, Version: "4", GroupKey: fmt.Sprintf("{}:{n=%d}", unique)})
 		must(err)
 		return b
 	}
@@ -180,9 +184,9 @@ func main() {
 
 	// Drain: every unique alert must end with exactly one audit record.
 	drainStart := time.Now()
-	var recs []remediate.Record
+	var recs []store.Record
 	for *workers > 0 && time.Since(drainStart) < 5*time.Minute {
-		recs, err = store.Audit(context.Background(), remediate.AuditQuery{Limit: unique + 1})
+		recs, err = st.Audit(context.Background(), store.AuditQuery{Limit: unique + 1})
 		must(err)
 		if len(recs) >= unique {
 			break
@@ -191,7 +195,7 @@ func main() {
 	}
 	drain := time.Since(drainStart)
 	time.Sleep(500 * time.Millisecond)
-	recs, _ = store.Audit(context.Background(), remediate.AuditQuery{Limit: unique + 10})
+	recs, _ = st.Audit(context.Background(), store.AuditQuery{Limit: unique + 10})
 	eng.Close()
 	srv.Close()
 

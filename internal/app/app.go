@@ -136,9 +136,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 			return nil, fmt.Errorf("remediation: %w", err)
 		}
 		closers = append(closers, eng.Close)
-		h := eng.Handler()
-		mux.Handle("/alerts", h)
-		mux.Handle("/api/v1/remediations", h)
+		eng.Register(mux) // POST /alerts, GET /api/v1/remediations
 	}
 	rt.Close = func() {
 		for i := len(closers) - 1; i >= 0; i-- {

@@ -32,7 +32,8 @@ import (
 type Runtime struct {
 	Config     *config.Config
 	Collectors []collector.Collector
-	// API serves /alerts and /api/; nil when nothing is configured there.
+	// API serves every path the server does not (the webhook, /api/…);
+	// nil when nothing is configured there.
 	API http.Handler
 	// Close releases what the Runtime holds (pools, clients).
 	Close func()
@@ -279,7 +280,13 @@ func (s *Server) HTTPServer() *http.Server {
 // Handler routes every endpoint.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc(s.opts.MetricsPath, s.serveMetrics)
+	// "/" is the landing page; with metrics there, the metrics.
+	root := s.opts.LandingPage
+	if s.opts.MetricsPath == "/" {
+		root = http.HandlerFunc(s.serveMetrics)
+	} else {
+		mux.HandleFunc(s.opts.MetricsPath, s.serveMetrics)
+	}
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		fmt.Fprintln(w, "Healthy.")
@@ -292,21 +299,15 @@ func (s *Server) Handler() http.Handler {
 		fmt.Fprintln(w, "Ready.")
 	})
 	mux.HandleFunc("/-/reload", s.serveReload)
-	api := func(w http.ResponseWriter, r *http.Request) {
-		rt := s.acquire()
-		if rt == nil {
-			http.NotFound(w, r)
+	// Every other path is the runtime's API (the webhook, the reconcile
+	// and audit APIs), which registers its own routes: none is named here.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" && root != nil {
+			root.ServeHTTP(w, r)
 			return
 		}
-		defer rt.release()
-		if rt.API == nil {
-			http.NotFound(w, r)
-			return
-		}
-		rt.API.ServeHTTP(w, r)
-	}
-	mux.HandleFunc("/alerts", api)
-	mux.HandleFunc("/api/", api)
+		s.serveAPI(w, r)
+	})
 	if s.opts.EnablePprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -314,10 +315,21 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	if s.opts.LandingPage != nil && s.opts.MetricsPath != "/" {
-		mux.Handle("/", s.opts.LandingPage)
-	}
 	return mux
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	rt := s.acquire()
+	if rt == nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer rt.release()
+	if rt.API == nil {
+		http.NotFound(w, r)
+		return
+	}
+	rt.API.ServeHTTP(w, r)
 }
 
 func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {

@@ -1,4 +1,8 @@
-package remediate
+// Package webhook is the remediator's HTTP surface: it decodes and checks
+// Alertmanager's webhook notifications (POST /alerts), hands their alerts
+// to a Receiver that records them durably, and serves the audit trail
+// (GET /api/v1/remediations).
+package webhook
 
 import (
 	"encoding/json"
@@ -9,6 +13,8 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
+
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
 // Message is Alertmanager's webhook body, version 4. It has the shape of
@@ -71,7 +77,7 @@ func DecodeMessage(r io.Reader) (*Message, error) {
 	for i := range m.Alerts {
 		a := &m.Alerts[i]
 		switch a.Status {
-		case PhaseFiring, PhaseResolved:
+		case store.PhaseFiring, store.PhaseResolved:
 		default:
 			return nil, payloadErr("alerts[%d]: status %q is neither firing nor resolved", i, a.Status)
 		}
@@ -81,7 +87,7 @@ func DecodeMessage(r io.Reader) (*Message, error) {
 		if a.StartsAt.IsZero() {
 			return nil, payloadErr("alerts[%d]: no startsAt", i)
 		}
-		if a.Status == PhaseResolved && a.EndsAt.IsZero() {
+		if a.Status == store.PhaseResolved && a.EndsAt.IsZero() {
 			return nil, payloadErr("alerts[%d]: resolved without endsAt", i)
 		}
 		if a.Fingerprint == "" {

@@ -1,4 +1,9 @@
-package remediate
+// Package store keeps the remediator's durable state: the queue of jobs
+// (one per alert episode, rule and phase), the safety state (attempts,
+// cooldowns, the circuit breaker) and the audit trail. Two stores
+// implement Store: bbolt files for one process, PostgreSQL for replicas
+// sharing one state. Both pass the same conformance suite.
+package store
 
 import (
 	"context"
@@ -63,14 +68,4 @@ func (q AuditQuery) match(r *Record) bool {
 		return false
 	}
 	return q.Since.IsZero() || !r.FinishedAt.Before(q.Since)
-}
-
-// retryable outcomes leave a job open to a later delivery of the same
-// episode: nothing was done, and the reason may have passed.
-func retryableOutcome(outcome string) bool {
-	switch outcome {
-	case OutcomeSuppressedCooldown, OutcomeSuppressedCircuitOpen:
-		return true
-	}
-	return false
 }

@@ -1,0 +1,142 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
+)
+
+// The remediator's endpoints. They are registered here and nowhere else:
+// the server routes to whatever the runtime's API mux knows.
+const (
+	AlertsPath = "/alerts"
+	AuditPath  = "/api/v1/remediations"
+)
+
+// Receiver records a notification's alerts durably and returns how many
+// jobs it queued; the remediation engine implements it.
+type Receiver interface {
+	Receive(ctx context.Context, alerts template.Alerts) (int, error)
+}
+
+// AuditReader lists audit records, newest first.
+type AuditReader interface {
+	Audit(ctx context.Context, q store.AuditQuery) ([]store.Record, error)
+}
+
+// Options configure the handlers.
+type Options struct {
+	// MaxBodyBytes caps a webhook body; larger ones get 413 (default 1 MiB).
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+	// Now is the clock for relative since= queries; tests set it.
+	Now func() time.Time
+}
+
+// Register serves POST /alerts (the webhook) and GET /api/v1/remediations
+// (the audit trail) on mux.
+func Register(mux *http.ServeMux, recv Receiver, audit AuditReader, o Options) {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	mux.Handle(AlertsPath, &alertsHandler{recv: recv, opts: o})
+	mux.Handle(AuditPath, &auditHandler{audit: audit, opts: o})
+}
+
+// Handler returns a mux serving only the remediator's endpoints.
+func Handler(recv Receiver, audit AuditReader, o Options) http.Handler {
+	mux := http.NewServeMux()
+	Register(mux, recv, audit, o)
+	return mux
+}
+
+type alertsHandler struct {
+	recv Receiver
+	opts Options
+}
+
+func (h *alertsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "POST an Alertmanager webhook notification here.", http.StatusMethodNotAllowed)
+		return
+	}
+	limit := h.opts.MaxBodyBytes
+	msg, err := DecodeMessage(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		if isMaxBytes(err) {
+			http.Error(w, fmt.Sprintf("body larger than max_body_bytes (%d)", limit), http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	n, err := h.recv.Receive(r.Context(), msg.Alerts)
+	if err != nil {
+		// 5xx makes Alertmanager send the notification again.
+		h.opts.Logger.Error("alerts not recorded; Alertmanager will retry", "group_key", msg.GroupKey, "err", err)
+		http.Error(w, "alerts not recorded: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]int{"alerts": len(msg.Alerts), "queued": n})
+}
+
+type auditHandler struct {
+	audit AuditReader
+	opts  Options
+}
+
+// ServeHTTP lists audit records, newest first. Query parameters: limit
+// (default 100, at most 1000), rule, and since (RFC 3339 time or a
+// duration back from now, like 1h).
+func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "GET only.", http.StatusMethodNotAllowed)
+		return
+	}
+	q := store.AuditQuery{Limit: 100, Rule: r.URL.Query().Get("rule")}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			http.Error(w, fmt.Sprintf("limit %q is not a positive integer", v), http.StatusBadRequest)
+			return
+		}
+		q.Limit = min(n, 1000)
+	}
+	if v := r.URL.Query().Get("since"); v != "" {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			q.Since = t
+		} else if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			q.Since = h.opts.Now().Add(-d)
+		} else {
+			http.Error(w, fmt.Sprintf("since %q is neither an RFC 3339 time nor a duration", v), http.StatusBadRequest)
+			return
+		}
+	}
+	recs, err := h.audit.Audit(r.Context(), q)
+	if err != nil {
+		http.Error(w, "reading the audit trail: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if recs == nil {
+		recs = []store.Record{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(recs)
+}
