@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"text/template"
 	"time"
 
@@ -79,11 +80,14 @@ type Engine struct {
 	now            func() time.Time
 	onClose        func()
 
-	wake      chan struct{}
-	runCtx    context.Context
-	stop      context.CancelFunc
-	done      chan struct{}
-	inflight  sync.WaitGroup
+	wake     chan struct{}
+	runCtx   context.Context
+	stop     context.CancelFunc
+	done     chan struct{}
+	inflight sync.WaitGroup
+	// busy counts the goroutines inflight counts; unlike the WaitGroup
+	// it can be read while they start, to tell an idle engine.
+	busy      atomic.Int64
 	closeOnce sync.Once
 }
 
@@ -269,9 +273,7 @@ func (e *Engine) run(ctx context.Context) {
 			deadline := time.Now().Add(e.lease - leaseMargin)
 			for _, j := range jobs {
 				slots <- struct{}{}
-				e.inflight.Add(1)
-				go func(j *store.Job) {
-					defer e.inflight.Done()
+				e.track(func() {
 					// Not the run context: an action once started
 					// finishes and is recorded even when the engine
 					// is closing.
@@ -280,7 +282,7 @@ func (e *Engine) run(ctx context.Context) {
 					e.process(pctx, j)
 					<-slots
 					e.signal()
-				}(j)
+				})
 			}
 			if err == nil && len(jobs) == free {
 				continue
@@ -419,9 +421,7 @@ func (e *Engine) requeue(ctx context.Context, j *store.Job, rec *store.Record) b
 	next.State, next.Outcome, next.Retry, next.Owner = "", "", false, ""
 	next.LeaseUntil, next.FinishedAt, next.Healthy = time.Time{}, time.Time{}, nil
 	next.Requeues++
-	e.inflight.Add(1)
-	go func() {
-		defer e.inflight.Done()
+	e.track(func() {
 		t := time.NewTimer(delay)
 		defer t.Stop()
 		select {
@@ -433,8 +433,19 @@ func (e *Engine) requeue(ctx context.Context, j *store.Job, rec *store.Record) b
 			return
 		}
 		e.signal()
-	}()
+	})
 	return true
+}
+
+// track runs f in a goroutine that Close waits for.
+func (e *Engine) track(f func()) {
+	e.inflight.Add(1)
+	e.busy.Add(1)
+	go func() {
+		defer e.inflight.Done()
+		defer e.busy.Add(-1)
+		f()
+	}()
 }
 
 // decide fills rec with the decision and outcome; it reports whether a

@@ -302,32 +302,27 @@ func (h *harness) waitAuditFor(n int, within time.Duration) []store.Record {
 	}
 }
 
-// settle waits for the queue to drain: nothing pending, nothing running.
-// The store is asked before and after the workers are waited for, so a
-// job a worker queued again on its way out (a requeue) is not missed.
+// settle waits for the queue to drain: nothing pending, nothing running,
+// no worker busy. The store is asked again after the workers are seen
+// idle, so a job a worker queued on its way out (a requeue) is not missed.
 func (h *harness) settle() {
 	h.t.Helper()
-	settle(h.t, h.store, &h.eng.inflight)
-}
-
-func settle(t testing.TB, s store.Store, inflight *sync.WaitGroup) {
-	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		before, err := s.Backlog(context.Background())
+		before, err := h.store.Backlog(context.Background())
 		if err != nil {
-			t.Fatal(err)
+			h.t.Fatal(err)
 		}
-		inflight.Wait()
-		after, err := s.Backlog(context.Background())
+		busy := h.eng.busy.Load()
+		after, err := h.store.Backlog(context.Background())
 		if err != nil {
-			t.Fatal(err)
+			h.t.Fatal(err)
 		}
-		if before == 0 && after == 0 {
+		if before == 0 && busy == 0 && after == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the remediation queue did not drain: %d jobs still open", after)
+			h.t.Fatalf("the remediation queue did not drain: %d jobs open, %d workers busy", after, busy)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
