@@ -66,9 +66,14 @@ func Pair(src, tgt Kind) (Kind, error) {
 	switch {
 	case src == tgt:
 		return src, nil
+	// A fixed-length column on either side makes trailing spaces
+	// padding: SQL Server's char(n) reaches a text column padded, and a
+	// varchar value written into a PostgreSQL character(n) gets padded.
+	case src == KindChar && tgt == KindText, src == KindText && tgt == KindChar:
+		return KindChar, nil
 	// Debezium sends uniqueidentifier as a string; the sink may store it
 	// as text. Both sides are then compared as lower-case UUID text.
-	case src == KindUUID && tgt == KindText, src == KindText && tgt == KindUUID:
+	case src == KindUUID && (tgt == KindText || tgt == KindChar), (src == KindText || src == KindChar) && tgt == KindUUID:
 		return KindUUID, nil
 	// Debezium's JDBC sink can write a datetimeoffset (ZonedTimestamp)
 	// into a timestamp column; compared as UTC microseconds.
@@ -105,8 +110,10 @@ func (Postgres) KindOf(typ string) (Kind, error) {
 		return KindDecimal, nil
 	case "boolean", "bool":
 		return KindBool, nil
-	case "text", "character varying", "varchar", "character", "char", "bpchar", "name", "citext", "json", "xml":
+	case "text", "character varying", "varchar", "name", "citext", "json", "xml":
 		return KindText, nil
+	case "character", "char", "bpchar":
+		return KindChar, nil
 	case "timestamp without time zone", "timestamp":
 		return KindTimestamp, nil
 	case "timestamp with time zone", "timestamptz":
@@ -134,9 +141,12 @@ func (p Postgres) Field(c Column) string {
 		// CASE rather than left(b::text, 1): no text conversion per row.
 		return "(CASE " + q + " WHEN true THEN 't' WHEN false THEN 'f' END)"
 	case KindText:
-		// ::text strips char(n)'s trailing blanks, as PostgreSQL's own
-		// comparisons do.
 		return "octet_length(" + q + "::text)::text || ':' || " + q + "::text"
+	case KindChar:
+		// bpchar::text strips the blanks already; a text or varchar
+		// target holding a padded value needs the rtrim.
+		t := "rtrim(" + q + "::text, ' ')"
+		return "octet_length(" + t + ")::text || ':' || " + t
 	case KindTimestamp, KindTimestampTZ:
 		// Epoch of a timestamptz is UTC; of a timestamp, its wall clock
 		// read as UTC. Whole days since 1970 in integers, plus the time
@@ -271,8 +281,10 @@ func (SQLServer) KindOf(typ string) (Kind, error) {
 		return KindDecimal, nil
 	case "bit":
 		return KindBool, nil
-	case "char", "varchar", "nchar", "nvarchar", "text", "ntext", "sysname":
+	case "varchar", "nvarchar", "text", "ntext", "sysname":
 		return KindText, nil
+	case "char", "nchar":
+		return KindChar, nil
 	case "datetime", "datetime2", "smalldatetime":
 		return KindTimestamp, nil
 	case "datetimeoffset":
@@ -310,18 +322,16 @@ func (s SQLServer) Field(c Column) string {
 		return "(CASE WHEN RIGHT(" + z + ", 1) = '.' THEN LEFT(" + z + ", LEN(" + z + ") - 1) ELSE " + z + " END)"
 	case KindBool:
 		return "(CASE " + q + " WHEN 1 THEN 't' WHEN 0 THEN 'f' END)"
-	case KindText:
-		// nvarchar is UTF-16: converting it to varchar under a UTF-8
-		// collation yields the UTF-8 bytes PostgreSQL stores.
-		u := "CAST(" + q + " COLLATE " + utf8Collation + " AS varchar(max))"
-		if c.Type == "char" || c.Type == "nchar" {
+	case KindText, KindChar:
+		u := utf8Text(q)
+		if c.Kind == KindChar {
+			// RTRIM removes spaces only (CHAR(32)), as the Go reference
+			// and PostgreSQL's rtrim(x, ' ') do.
 			u = "RTRIM(" + u + ")"
 		}
 		return "CONVERT(varchar(20), DATALENGTH(" + u + ")) + ':' + " + u
 	case KindTimestamp, KindTimestampTZ:
-		// datetime is first rounded to milliseconds, as Debezium reads it;
-		// then 500 ns are added so DATEDIFF_BIG's truncation rounds half
-		// up to microseconds, like datetime2(7) → timestamp(6).
+		// datetime is first rounded to milliseconds, as Debezium reads it.
 		v := q
 		epoch := "CAST('1970-01-01' AS datetime2(7))"
 		switch c.Type {
@@ -332,17 +342,39 @@ func (s SQLServer) Field(c Column) string {
 		case "datetimeoffset":
 			epoch = "CAST('1970-01-01 00:00:00 +00:00' AS datetimeoffset(7))"
 		}
-		return "CONVERT(varchar(20), DATEDIFF_BIG(microsecond, " + epoch + ", DATEADD(nanosecond, 500, " + v + ")))"
+		return "CONVERT(varchar(20), " + roundedMicros(epoch, v) + ")"
 	case KindDate:
 		return "CONVERT(varchar(10), DATEDIFF(day, CAST('1970-01-01' AS date), " + q + "))"
 	case KindTime:
-		return "CONVERT(varchar(20), DATEDIFF_BIG(microsecond, CAST('00:00' AS time(7)), DATEADD(nanosecond, 500, CAST(" + q + " AS time(7)))))"
+		return "CONVERT(varchar(20), " + roundedMicros("CAST('00:00' AS time(7))", "CAST("+q+" AS time(7))") + ")"
 	case KindUUID:
-		return "LOWER(CONVERT(char(36), " + q + "))"
+		// varchar, not char(36): ISNULL returns its first argument's type,
+		// and a char(36) would pad the NULL marker to 36 characters.
+		return "LOWER(CONVERT(varchar(36), " + q + "))"
 	case KindBytes:
 		return "LOWER(CONVERT(varchar(max), " + q + ", 2))"
 	}
 	return "NULL"
+}
+
+// utf8Text is the UTF-8 bytes of a character column, as a varchar under
+// a UTF-8 collation. It goes through nvarchar first: a varchar column
+// in a code page (cp1252, say) is decoded by that code page into UTF-16,
+// exactly as the JDBC driver decodes it for Debezium, and UTF-16
+// (surrogate pairs included) converts to UTF-8 without loss. Converting
+// a code-page varchar straight to another collation's varchar is not
+// documented to re-encode.
+func utf8Text(q string) string {
+	return "CAST(CAST(" + q + " AS nvarchar(max)) COLLATE " + utf8Collation + " AS varchar(max))"
+}
+
+// roundedMicros is the microseconds from epoch to v, rounded half up like
+// EpochMicros and like pgjdbc writing nanoseconds into a timestamp(6).
+// DATEDIFF_BIG counts microsecond boundaries (it truncates); the rounding
+// is added from v's own nanoseconds rather than by adding 500 ns to v,
+// which overflows (msg 517) at 9999-12-31 23:59:59.9999995 and later.
+func roundedMicros(epoch, v string) string {
+	return "(DATEDIFF_BIG(microsecond, " + epoch + ", " + v + ") + CASE WHEN DATEPART(nanosecond, " + v + ") % 1000 >= 500 THEN 1 ELSE 0 END)"
 }
 
 func (s SQLServer) Encode(cols []Column) string {

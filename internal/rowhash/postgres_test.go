@@ -67,6 +67,17 @@ func pgColumns() []pgColumn {
 		{"c_bool", "boolean", KindBool, func(r *rand.Rand) (any, Value) { v := r.Intn(2) == 1; return v, v }},
 		{"c_text", "text", KindText, func(r *rand.Rand) (any, Value) { v := text(r); return v, v }},
 		{"c_varchar", "varchar(40)", KindText, func(r *rand.Rand) (any, Value) { v := text(r); return v, v }},
+		{"c_char", "char(6)", KindChar, func(r *rand.Rand) (any, Value) {
+			// At most six characters, then blanks beyond the width, which
+			// PostgreSQL drops: the padding must not matter either way.
+			var b strings.Builder
+			for range r.Intn(4) {
+				b.WriteString([]string{"a", "|", " ", "é", "漢", "😀", "N"}[r.Intn(7)])
+			}
+			b.WriteString(strings.Repeat(" ", r.Intn(8)))
+			v := b.String()
+			return v, v
+		}},
 		{"c_ts", "timestamp(6)", KindTimestamp, func(r *rand.Rand) (any, Value) {
 			v := ts(r)
 			return v.Format("2006-01-02 15:04:05.999999"), v
@@ -252,5 +263,74 @@ func TestPostgresChunksShareOneSnapshot(t *testing.T) {
 	}
 	if total != 2000 {
 		t.Errorf("parts counted %d rows, want the snapshot's 2000", total)
+	}
+}
+
+// A fixed-length source column's padding is not a change, whatever the
+// target column's type: the sinks write char(n)'s padded value into a
+// text column, and a varchar value into a character(n) target comes back
+// padded.
+func TestPostgresCharPaddingIsNotAChange(t *testing.T) {
+	p := testenv.Need(t)
+	db, err := sql.Open("pgx", p.TargetDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	suffix := time.Now().UnixNano()
+	srcT, tgtT := fmt.Sprintf("rowhash_pad_src_%d", suffix), fmt.Sprintf("rowhash_pad_tgt_%d", suffix)
+	for _, q := range []string{
+		"CREATE TABLE " + srcT + " (id int PRIMARY KEY, c char(6), v varchar(10))",
+		"CREATE TABLE " + tgtT + " (id int PRIMARY KEY, c text, v char(10))",
+		"INSERT INTO " + srcT + " VALUES (1, 'ab', 'x'), (2, '', ''), (3, NULL, NULL), (4, 'ab', 'x'), (5, ' a', 'y ')",
+		// The sink's copy: padded to the source width; row 4 really differs.
+		"INSERT INTO " + tgtT + " VALUES (1, 'ab    ', 'x'), (2, '      ', ''), (3, NULL, NULL), (4, 'abc   ', 'x'), (5, ' a    ', 'y')",
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + srcT + ", " + tgtT) })
+	plan, err := NewPlan(ctx, Side{DB: db, Dialect: Postgres{}, Table: srcT}, Side{DB: db, Dialect: Postgres{}, Table: tgtT}, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range plan.SourceCols[1:] {
+		if c.Kind != KindChar {
+			t.Errorf("column %s compared as %s, want char", c.Name, c.Kind)
+		}
+		if tc := plan.TargetCols[i+1]; tc.Kind != KindChar {
+			t.Errorf("target column %s compared as %s, want char", tc.Name, tc.Kind)
+		}
+	}
+	hashes := func(s Side, cols []Column) map[int]string {
+		d := s.Dialect
+		rows, err := s.DB.QueryContext(ctx, "SELECT id, "+d.Encode(cols)+" FROM "+d.QuoteTable(s.Table))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[int]string{}
+		for rows.Next() {
+			var id int
+			var enc string
+			if err := rows.Scan(&id, &enc); err != nil {
+				t.Fatal(err)
+			}
+			out[id] = enc
+		}
+		return out
+	}
+	src, tgt := hashes(plan.Source, plan.SourceCols), hashes(plan.Target, plan.TargetCols)
+	for id := 1; id <= 5; id++ {
+		if same := src[id] == tgt[id]; same != (id != 4) {
+			t.Errorf("row %d: source %q, target %q: equal %v", id, src[id], tgt[id], same)
+		}
+	}
+	// The Go reference agrees with the source side.
+	ref, _ := EncodeRow([]Kind{KindInt, KindChar, KindChar}, []Value{int64(5), " a    ", "y "})
+	if string(ref) != src[5] {
+		t.Errorf("reference %q, PostgreSQL %q", ref, src[5])
 	}
 }

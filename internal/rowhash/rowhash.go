@@ -27,16 +27,22 @@ const (
 	KindInt              // tinyint, smallint, int, bigint, integer
 	KindDecimal          // decimal, numeric, money, smallmoney
 	KindBool             // bit, boolean
-	KindText             // char, varchar, nchar, nvarchar, text
+	KindText             // varchar, nvarchar, text
 	KindTimestamp        // datetime, datetime2, smalldatetime, timestamp
 	KindTimestampTZ      // datetimeoffset, timestamptz
 	KindDate             // date
 	KindTime             // time
 	KindUUID             // uniqueidentifier, uuid
 	KindBytes            // binary, varbinary, bytea
+	// KindChar is text whose trailing spaces are padding, not data: a
+	// fixed-length source column (char(n), nchar(n), PostgreSQL
+	// character(n)). Both sides are compared without trailing spaces,
+	// whatever the target column's type, because the sinks write the
+	// padded value into whatever column they find.
+	KindChar
 )
 
-var kindNames = [...]string{"invalid", "int", "decimal", "bool", "text", "timestamp", "timestamptz", "date", "time", "uuid", "bytes"}
+var kindNames = [...]string{"invalid", "int", "decimal", "bool", "text", "timestamp", "timestamptz", "date", "time", "uuid", "bytes", "char"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -63,6 +69,7 @@ const Null = "N"
 //	KindDecimal: string (a decimal literal) or *big.Rat
 //	KindBool: bool
 //	KindText: string (UTF-8)
+//	KindChar: string (UTF-8; trailing spaces are dropped)
 //	KindTimestamp, KindTimestampTZ: time.Time
 //	KindDate: time.Time (its calendar date in its location)
 //	KindTime: time.Duration since midnight
@@ -114,8 +121,11 @@ func AppendField(dst []byte, k Kind, v Value) ([]byte, error) {
 			}
 			return append(dst, 'f'), nil
 		}
-	case KindText:
+	case KindText, KindChar:
 		if s, ok := v.(string); ok {
+			if k == KindChar {
+				s = strings.TrimRight(s, " ")
+			}
 			dst = strconv.AppendInt(dst, int64(len(s)), 10)
 			dst = append(dst, ':')
 			return append(dst, s...), nil

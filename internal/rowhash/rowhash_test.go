@@ -30,6 +30,16 @@ func TestAppendField(t *testing.T) {
 		{"time", KindTime, 90*time.Minute + 1500*time.Nanosecond, "5400000002"},
 		{"uuid lower", KindUUID, "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"},
 		{"bytes hex", KindBytes, []byte{0, 0xAB}, "00ab"},
+		// char(n) padding is not data, whatever column it lands in.
+		{"char drops trailing spaces", KindChar, "ab   ", "2:ab"},
+		{"char keeps leading spaces and tabs", KindChar, " a\t ", "3: a\t"},
+		{"char all blanks is empty, not null", KindChar, "    ", "0:"},
+		// Non-BMP characters are four UTF-8 bytes, not two UTF-16 units.
+		{"text outside the BMP", KindText, "😀€", "7:😀€"},
+		// The slowly-changing-dimension "end of time" rounds half up into
+		// year 10000, as pgjdbc writes it into a timestamp(6).
+		{"end of time rounds up", KindTimestamp, time.Date(9999, 12, 31, 23, 59, 59, 999999900, time.UTC), "253402300800000000"},
+		{"time rounds up to 24:00", KindTime, 24*time.Hour - 100*time.Nanosecond, "86400000000"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,6 +84,11 @@ func TestEncodeRowDoesNotCollide(t *testing.T) {
 func TestPair(t *testing.T) {
 	if k, err := Pair(KindUUID, KindText); err != nil || k != KindUUID {
 		t.Errorf("uuid/text: %v %v", k, err)
+	}
+	for _, p := range [][2]Kind{{KindChar, KindText}, {KindText, KindChar}, {KindChar, KindChar}} {
+		if k, err := Pair(p[0], p[1]); err != nil || k != KindChar {
+			t.Errorf("%s/%s: %v %v, want char", p[0], p[1], k, err)
+		}
 	}
 	if _, err := Pair(KindInt, KindText); err == nil {
 		t.Error("int/text paired")

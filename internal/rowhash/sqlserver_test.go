@@ -20,13 +20,13 @@ func TestSQLServerFieldConversions(t *testing.T) {
 		want []string
 	}{
 		{Column{Name: "n", Type: "nvarchar", Kind: KindText}, []string{"COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)", "DATALENGTH("}},
-		{Column{Name: "c", Type: "nchar", Kind: KindText}, []string{"RTRIM("}},
+		{Column{Name: "c", Type: "nchar", Kind: KindChar}, []string{"RTRIM("}},
 		{Column{Name: "m", Type: "money", Kind: KindDecimal}, []string{"CONVERT(varchar(60), [m], 2)", "REVERSE("}},
 		{Column{Name: "d", Type: "decimal", Kind: KindDecimal}, []string{"CONVERT(varchar(60), [d])", "PATINDEX('%[^0]%'"}},
-		{Column{Name: "t", Type: "datetime2", Kind: KindTimestamp}, []string{"DATEDIFF_BIG(microsecond", "DATEADD(nanosecond, 500, [t])"}},
+		{Column{Name: "t", Type: "datetime2", Kind: KindTimestamp}, []string{"DATEDIFF_BIG(microsecond", "DATEPART(nanosecond, [t]) % 1000 >= 500"}},
 		{Column{Name: "t", Type: "datetime", Kind: KindTimestamp}, []string{"CAST(CAST([t] AS datetime2(3)) AS datetime2(7))"}},
 		{Column{Name: "o", Type: "datetimeoffset", Kind: KindTimestampTZ}, []string{"'1970-01-01 00:00:00 +00:00' AS datetimeoffset(7)"}},
-		{Column{Name: "u", Type: "uniqueidentifier", Kind: KindUUID}, []string{"LOWER(CONVERT(char(36), [u]))"}},
+		{Column{Name: "u", Type: "uniqueidentifier", Kind: KindUUID}, []string{"LOWER(CONVERT(varchar(36), [u]))"}},
 		{Column{Name: "b", Type: "bit", Kind: KindBool}, []string{"WHEN 1 THEN 't' WHEN 0 THEN 'f'"}},
 		{Column{Name: "x]y", Type: "int", Kind: KindInt}, []string{"[x]]y]"}},
 	}
