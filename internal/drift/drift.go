@@ -500,7 +500,9 @@ func compare(ctx context.Context, plan *rowhash.Plan, keys map[string]rowhash.Ke
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	list := slices.Collect(maps.Values(keys))
+	// Keys are looked up by their canonical encoding, the same on both
+	// sides, never by one side's text form of them.
+	encs := slices.Sorted(maps.Keys(keys))
 	var got [2]map[string]keyed
 	g, gctx := errgroup.WithContext(ctx)
 	for i := 0; i < 2; i++ {
@@ -508,9 +510,9 @@ func compare(ctx context.Context, plan *rowhash.Plan, keys map[string]rowhash.Ke
 			side, cols := sideOf(plan, i)
 			kc := keyCols(plan, i)
 			d := side.Dialect
-			cond, err := rowhash.KeyLookup(d, kc, list)
+			cond, err := rowhash.Lookup(d, kc, encs)
 			if err != nil {
-				return err
+				return fmt.Errorf("%s: %w", side.Table, err)
 			}
 			extra := []string{d.Encode(kc) + " AS kenc"}
 			for j, c := range kc {

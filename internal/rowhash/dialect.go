@@ -15,6 +15,10 @@ type Column struct {
 	// Scale is the fractional-seconds precision of time types (SQL
 	// Server datetime2(p), time(p)); -1 when unknown.
 	Scale int
+	// Width is a character column's declared length (char(n)); -1 when
+	// unbounded or unknown. On a target column compared as KindChar it is
+	// the source's width: the length the sink padded values to.
+	Width int
 	// Kind is what the column is compared as: the source column's kind on
 	// both sides (see Pair).
 	Kind Kind
@@ -54,6 +58,8 @@ type Dialect interface {
 	Aggregate(hashed string) string
 	// Bigint casts an integer column to a 64-bit integer.
 	Bigint(expr string) string
+	// KeyMatcher looks keys up by their canonical fields (Lookup).
+	KeyMatcher
 	// IntIn is a condition matching rows whose integer column col is
 	// one of keys, all bound as the query's only parameter (arg): the
 	// query text stays the same whatever the keys, so the driver

@@ -3,10 +3,12 @@ package rowhash
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Key is one row's key: column name → value (a json.Number for integer
@@ -33,44 +35,6 @@ func KeyLiteral(d Dialect, c Column, v any) (string, error) {
 		return s, nil
 	}
 	return d.Literal(s), nil
-}
-
-// KeyLookup is a WHERE condition matching keys as one semi-join against
-// a VALUES list (planned as a hash or index join, where a long OR list
-// would be planned term by term). Non-integer key columns are compared
-// by their text form (Dialect.Text), which is how keys are read.
-func KeyLookup(d Dialect, keyCols []Column, keys []Key) (string, error) {
-	if len(keys) == 0 {
-		return "1 = 0", nil
-	}
-	var rows []string
-	for _, k := range keys {
-		vals := make([]string, len(keyCols))
-		for i, c := range keyCols {
-			v, ok := k[c.Name]
-			if !ok || v == nil {
-				return "", fmt.Errorf("key %v: no value for %s", k, c.Name)
-			}
-			lit, err := KeyLiteral(d, c, v)
-			if err != nil {
-				return "", err
-			}
-			vals[i] = lit
-		}
-		rows = append(rows, "("+strings.Join(vals, ", ")+")")
-	}
-	names := make([]string, len(keyCols))
-	conds := make([]string, len(keyCols))
-	for i, c := range keyCols {
-		names[i] = fmt.Sprintf("cdc_k%d", i)
-		col := d.QuoteIdent(c.Name)
-		if c.Kind != KindInt {
-			col = d.Text(c)
-		}
-		conds[i] = fmt.Sprintf("cdc_v.cdc_k%d = %s", i, col)
-	}
-	return fmt.Sprintf("EXISTS (SELECT 1 FROM (VALUES %s) cdc_v(%s) WHERE %s)",
-		strings.Join(rows, ", "), strings.Join(names, ", "), strings.Join(conds, " AND ")), nil
 }
 
 // KeyRangeQuery selects the smallest and the largest value of an integer
@@ -122,4 +86,395 @@ func (p *Plan) KeyRange(ctx context.Context) (lo, hi int64, ok bool, err error) 
 		ok = true
 	}
 	return lo, hi, ok, nil
+}
+
+// Keys are matched between the engines on their canonical encoding, never
+// on a text form: SQL Server writes datetime2 with seven digits and bit as
+// 1, PostgreSQL writes six digits and true, and uniqueidentifier comes out
+// upper-case on one side and lower-case on the other. A key sampled on one
+// side is looked up on the other by a condition built from its canonical
+// fields (Lookup), in the other engine's own literals and on the bare
+// column, so the key's index serves it. The condition may select a few
+// more rows than asked (a timestamp range, a case-insensitive collation);
+// callers match the rows they get back by their canonical encoding.
+
+// SplitFields splits the canonical encoding of a row of len(kinds) fields
+// into its fields. Text fields are skipped by their length prefix, so a
+// '|' inside one does not split it.
+func SplitFields(kinds []Kind, enc string) ([]string, error) {
+	out := make([]string, 0, len(kinds))
+	rest := enc
+	for i, k := range kinds {
+		if i > 0 {
+			if rest == "" || rest[0] != Separator {
+				return nil, fmt.Errorf("rowhash: %q: field %d is not preceded by %q", enc, i, Separator)
+			}
+			rest = rest[1:]
+		}
+		if rest == Null || strings.HasPrefix(rest, Null+string(Separator)) {
+			out = append(out, Null)
+			rest = rest[len(Null):]
+			continue
+		}
+		if k == KindText || k == KindChar {
+			n, after, ok := strings.Cut(rest, ":")
+			l, err := strconv.Atoi(n)
+			if !ok || err != nil || l < 0 || l > len(after) {
+				return nil, fmt.Errorf("rowhash: %q: field %d is not a length-prefixed text", enc, i)
+			}
+			out = append(out, rest[:len(n)+1+l])
+			rest = after[l:]
+			continue
+		}
+		j := strings.IndexByte(rest, Separator)
+		if j < 0 {
+			j = len(rest)
+		}
+		out = append(out, rest[:j])
+		rest = rest[j:]
+	}
+	if rest != "" {
+		return nil, fmt.Errorf("rowhash: %q has more than %d fields", enc, len(kinds))
+	}
+	return out, nil
+}
+
+// ParseField turns a canonical field back into the Go value the reference
+// encoder takes (see Value); NULL is nil.
+func ParseField(k Kind, field string) (Value, error) {
+	if field == Null {
+		return nil, nil
+	}
+	bad := func() (Value, error) { return nil, fmt.Errorf("rowhash: %q is not a canonical %s field", field, k) }
+	switch k {
+	case KindInt:
+		n, err := strconv.ParseInt(field, 10, 64)
+		if err != nil {
+			return bad()
+		}
+		return n, nil
+	case KindDecimal:
+		if _, err := CanonicalDecimal(field); err != nil {
+			return bad()
+		}
+		return field, nil
+	case KindBool:
+		switch field {
+		case "t":
+			return true, nil
+		case "f":
+			return false, nil
+		}
+		return bad()
+	case KindText, KindChar:
+		s, ok := DecodeText(field)
+		if !ok {
+			return bad()
+		}
+		return s, nil
+	case KindTimestamp, KindTimestampTZ:
+		us, err := strconv.ParseInt(field, 10, 64)
+		if err != nil {
+			return bad()
+		}
+		return time.UnixMicro(us).UTC(), nil
+	case KindDate:
+		days, err := strconv.ParseInt(field, 10, 64)
+		if err != nil {
+			return bad()
+		}
+		return time.Unix(days*86400, 0).UTC(), nil
+	case KindTime:
+		us, err := strconv.ParseInt(field, 10, 64)
+		if err != nil || us < 0 {
+			return bad()
+		}
+		return time.Duration(us) * time.Microsecond, nil
+	case KindUUID:
+		if len(field) != 36 {
+			return bad()
+		}
+		return field, nil
+	case KindBytes:
+		b, err := hex.DecodeString(field)
+		if err != nil {
+			return bad()
+		}
+		return b, nil
+	}
+	return bad()
+}
+
+// Match is a condition on one key column selecting (at least) the rows
+// whose canonical field is a given one, written on the bare column so an
+// index on it serves the condition.
+type Match struct {
+	Col string
+	// In lists literals any of which matches (col = lit or col IN (...)).
+	In []string
+	// Lo and Hi bound an inclusive range when In is empty.
+	Lo, Hi string
+	// Expr is a ready condition when neither applies (IS NULL).
+	Expr string
+}
+
+// SQL is the condition.
+func (m Match) SQL() string {
+	switch {
+	case m.Expr != "":
+		return m.Expr
+	case len(m.In) == 1:
+		return m.Col + " = " + m.In[0]
+	case len(m.In) > 1:
+		return m.Col + " IN (" + strings.Join(m.In, ", ") + ")"
+	}
+	return m.Col + " BETWEEN " + m.Lo + " AND " + m.Hi
+}
+
+// KeyMatcher is implemented by dialects that can look keys up by their
+// canonical fields.
+type KeyMatcher interface {
+	// Match is the condition on column c selecting the rows whose field
+	// is field (a canonical field of c's kind, or Null).
+	Match(c Column, field string) (Match, error)
+}
+
+// Lookup is a WHERE condition selecting the rows whose key, encoded
+// canonically over keyCols, is one of encs (and possibly a few more: match
+// the rows read back by their encoded key). Each key column is compared
+// bare, so the key's index serves the lookup whatever its type.
+func Lookup(d Dialect, keyCols []Column, encs []string) (string, error) {
+	if len(encs) == 0 {
+		return "1 = 0", nil
+	}
+	m, ok := d.(KeyMatcher)
+	if !ok {
+		return "", fmt.Errorf("rowhash: %s cannot look keys up", d.Name())
+	}
+	kinds := make([]Kind, len(keyCols))
+	for i, c := range keyCols {
+		kinds[i] = c.Kind
+	}
+	// One column, every match a list of literals: one IN list, which
+	// PostgreSQL runs as a single index scan over = ANY(array).
+	single := len(keyCols) == 1
+	var in []string
+	seen := map[string]bool{}
+	terms := make([]string, 0, len(encs))
+	for _, enc := range encs {
+		fields, err := SplitFields(kinds, enc)
+		if err != nil {
+			return "", err
+		}
+		parts := make([]string, len(keyCols))
+		for i, c := range keyCols {
+			mt, err := m.Match(c, fields[i])
+			if err != nil {
+				return "", fmt.Errorf("key column %s: %w", c.Name, err)
+			}
+			if single && len(mt.In) > 0 {
+				for _, lit := range mt.In {
+					if !seen[lit] {
+						seen[lit] = true
+						in = append(in, lit)
+					}
+				}
+			} else {
+				single = false
+			}
+			parts[i] = mt.SQL()
+		}
+		if len(parts) == 1 {
+			terms = append(terms, parts[0])
+		} else {
+			terms = append(terms, "("+strings.Join(parts, " AND ")+")")
+		}
+	}
+	if single {
+		return Match{Col: d.QuoteIdent(keyCols[0].Name), In: in}.SQL(), nil
+	}
+	return strings.Join(terms, " OR "), nil
+}
+
+// civil formats t (UTC) as yyyy-mm-dd hh:mm:ss plus digits fractional
+// digits, sep between date and time; years beyond 9999 keep all digits.
+func civil(t time.Time, sep string, digits int) string {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	s := fmt.Sprintf("%04d-%02d-%02d%s%02d:%02d:%02d", y, mo, d, sep, t.Hour(), t.Minute(), t.Second())
+	if digits > 0 {
+		frac := fmt.Sprintf("%09d", t.Nanosecond())
+		s += "." + frac[:digits]
+	}
+	return s
+}
+
+func dateOf(t time.Time) string {
+	y, mo, d := t.UTC().Date()
+	return fmt.Sprintf("%04d-%02d-%02d", y, mo, d)
+}
+
+func clockOf(d time.Duration, digits int) string {
+	us := d.Microseconds()
+	s := fmt.Sprintf("%02d:%02d:%02d", us/3_600_000_000, us/60_000_000%60, us/1_000_000%60)
+	if digits > 0 {
+		frac := fmt.Sprintf("%09d", d.Nanoseconds()%1_000_000_000)
+		s += "." + frac[:digits]
+	}
+	return s
+}
+
+// Match writes PostgreSQL literals; microsecond values are exact there.
+func (p Postgres) Match(c Column, field string) (Match, error) {
+	m := Match{Col: p.QuoteIdent(c.Name)}
+	if field == Null {
+		m.Expr = m.Col + " IS NULL"
+		return m, nil
+	}
+	v, err := ParseField(c.Kind, field)
+	if err != nil {
+		return m, err
+	}
+	switch c.Kind {
+	case KindInt:
+		m.In = []string{field}
+	case KindDecimal:
+		m.In = []string{p.Literal(field)}
+	case KindBool:
+		m.In = []string{map[bool]string{true: "true", false: "false"}[v.(bool)]}
+	case KindText:
+		m.In = []string{p.Literal(v.(string))}
+	case KindChar:
+		s := v.(string)
+		m.In = []string{p.Literal(s)}
+		// A text column holds the sink's padded copy: look for that
+		// too (character(n) compares without padding by itself).
+		if c.Width > len([]rune(s)) && !isFixed(c.Type) {
+			m.In = append(m.In, p.Literal(s+strings.Repeat(" ", c.Width-len([]rune(s)))))
+		}
+	case KindTimestamp, KindTimestampTZ:
+		// A timestamp column ignores the offset; a timestamptz one reads
+		// the value as UTC, as the encoding does.
+		m.In = []string{p.Literal(civil(v.(time.Time), " ", 6) + "+00")}
+	case KindDate:
+		m.In = []string{p.Literal(dateOf(v.(time.Time)))}
+	case KindTime:
+		m.In = []string{p.Literal(clockOf(v.(time.Duration), 6))}
+	case KindUUID:
+		m.In = []string{p.Literal(field)}
+		if c.Type != "uuid" {
+			// A text column holds what Debezium sent: SQL Server's
+			// upper-case form.
+			m.In = append(m.In, p.Literal(strings.ToUpper(field)))
+		}
+	default:
+		return m, fmt.Errorf("%s keys are not supported", c.Kind)
+	}
+	return m, nil
+}
+
+// isFixed tells a fixed-length character type, which compares without
+// its padding by itself.
+func isFixed(typ string) bool {
+	switch typ {
+	case "character", "char", "bpchar", "nchar":
+		return true
+	}
+	return false
+}
+
+// sqlServerMin and sqlServerMax bound datetime2 and datetimeoffset.
+var (
+	sqlServerMin = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	sqlServerMax = time.Date(9999, 12, 31, 23, 59, 59, 999999900, time.UTC)
+)
+
+// Match writes SQL Server literals. Temporal keys are ranges typed as the
+// column: a datetime2(7) value is rounded to microseconds by the
+// encoding, so the row's own value lies within half a microsecond of the
+// field; the range is one microsecond (one tick of coarser types) either
+// side, and the encoded key picks the row out.
+func (s SQLServer) Match(c Column, field string) (Match, error) {
+	m := Match{Col: s.QuoteIdent(c.Name)}
+	if field == Null {
+		m.Expr = m.Col + " IS NULL"
+		return m, nil
+	}
+	v, err := ParseField(c.Kind, field)
+	if err != nil {
+		return m, err
+	}
+	// A string literal typed as the column's own family: comparing a
+	// varchar column with an nvarchar literal converts the column, which
+	// under a SQL collation turns an index seek into a scan.
+	str := func(x string) string {
+		if strings.HasPrefix(c.Type, "n") {
+			return s.Literal(x)
+		}
+		return "CONVERT(varchar(8000), " + s.Literal(x) + ")"
+	}
+	scale := c.Scale
+	if scale < 0 || scale > 7 {
+		scale = 7
+	}
+	switch c.Kind {
+	case KindInt:
+		m.In = []string{field}
+	case KindDecimal:
+		m.In = []string{field}
+	case KindBool:
+		m.In = []string{map[bool]string{true: "1", false: "0"}[v.(bool)]}
+	case KindText, KindChar:
+		// = ignores trailing spaces in SQL Server (ANSI padding).
+		m.In = []string{str(v.(string))}
+	case KindTimestamp, KindTimestampTZ:
+		t := v.(time.Time)
+		typ, tick, lo, hi := "datetime2("+strconv.Itoa(scale)+")", time.Microsecond, sqlServerMin, sqlServerMax
+		suffix := ""
+		switch c.Type {
+		case "datetime":
+			typ, tick, lo = "datetime", time.Millisecond, time.Date(1753, 1, 1, 0, 0, 0, 0, time.UTC)
+			hi = time.Date(9999, 12, 31, 23, 59, 59, 997e6, time.UTC)
+		case "smalldatetime":
+			typ, tick, lo = "smalldatetime", time.Minute, time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+			hi = time.Date(2079, 6, 6, 23, 59, 0, 0, time.UTC)
+		case "datetimeoffset":
+			typ, suffix = "datetimeoffset("+strconv.Itoa(scale)+")", "+00:00"
+		}
+		from, to := t.Add(-tick), t.Add(tick)
+		if from.Before(lo) {
+			from = lo
+		}
+		if to.After(hi) {
+			to = hi
+		}
+		// ISO 8601 with a T: read the same whatever SET DATEFORMAT or
+		// the login's language say.
+		digits := 7
+		switch typ {
+		case "datetime":
+			digits = 3
+		case "smalldatetime":
+			digits = 0
+		}
+		m.Lo = "CAST('" + civil(from, "T", digits) + suffix + "' AS " + typ + ")"
+		m.Hi = "CAST('" + civil(to, "T", digits) + suffix + "' AS " + typ + ")"
+	case KindDate:
+		m.In = []string{"CAST('" + dateOf(v.(time.Time)) + "' AS date)"}
+	case KindTime:
+		d := v.(time.Duration)
+		from, to := max(d-time.Microsecond, 0), min(d+time.Microsecond, 24*time.Hour-100*time.Nanosecond)
+		typ := "time(" + strconv.Itoa(scale) + ")"
+		m.Lo = "CAST('" + clockOf(from, 7) + "' AS " + typ + ")"
+		m.Hi = "CAST('" + clockOf(to, 7) + "' AS " + typ + ")"
+	case KindUUID:
+		if c.Type == "uniqueidentifier" {
+			m.In = []string{"CAST('" + field + "' AS uniqueidentifier)"}
+		} else {
+			m.In = []string{str(field), str(strings.ToUpper(field))}
+		}
+	default:
+		return m, fmt.Errorf("%s keys are not supported", c.Kind)
+	}
+	return m, nil
 }

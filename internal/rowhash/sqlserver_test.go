@@ -57,8 +57,8 @@ func TestSQLServerDescribe(t *testing.T) {
 	}
 	defer db.Close()
 	mock.ExpectQuery(`FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = @p1`).WithArgs("dbo", "orders").
-		WillReturnRows(sqlmock.NewRows([]string{"c", "t", "p"}).
-			AddRow("id", "int", -1).AddRow("code", "NVARCHAR", -1).AddRow("at", "datetime2", 7).AddRow("f", "float", -1))
+		WillReturnRows(sqlmock.NewRows([]string{"c", "t", "p", "w"}).
+			AddRow("id", "int", -1, -1).AddRow("code", "NVARCHAR", -1, 20).AddRow("at", "datetime2", 7, -1).AddRow("f", "float", -1, -1))
 	mock.ExpectQuery(`CONSTRAINT_TYPE = 'PRIMARY KEY'`).WithArgs("dbo", "orders").
 		WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow("id").AddRow("code"))
 	mock.ExpectQuery(`sys.dm_db_partition_stats`).WithArgs("dbo", "orders").
@@ -67,7 +67,7 @@ func TestSQLServerDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Columns) != 4 || d.Columns[1].Kind != KindText || d.Columns[1].Type != "nvarchar" || d.Columns[2].Scale != 7 {
+	if len(d.Columns) != 4 || d.Columns[1].Kind != KindText || d.Columns[1].Type != "nvarchar" || d.Columns[2].Scale != 7 || d.Columns[1].Width != 20 {
 		t.Errorf("columns %+v", d.Columns)
 	}
 	if d.Columns[3].Kind != KindInvalid {
@@ -91,7 +91,7 @@ func TestPlanRejectsUnsupportedColumn(t *testing.T) {
 	mock.MatchExpectationsInOrder(false)
 	for range 2 {
 		expectVersion(mock, 15, "RTM", 130)
-		mock.ExpectQuery(`INFORMATION_SCHEMA.COLUMNS`).WillReturnRows(sqlmock.NewRows([]string{"c", "t", "p"}).AddRow("id", "int", -1).AddRow("score", "float", -1))
+		mock.ExpectQuery(`INFORMATION_SCHEMA.COLUMNS`).WillReturnRows(sqlmock.NewRows([]string{"c", "t", "p", "w"}).AddRow("id", "int", -1, -1).AddRow("score", "float", -1, -1))
 		mock.ExpectQuery(`PRIMARY KEY`).WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow("id"))
 		mock.ExpectQuery(`dm_db_partition_stats`).WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(int64(1)))
 	}

@@ -120,7 +120,7 @@ func checkVersions(p *Plan) error {
 		}
 		var text []string
 		for _, c := range cols {
-			if c.Kind == KindText {
+			if c.Kind == KindText || c.Kind == KindChar {
 				text = append(text, c.Name)
 			}
 		}

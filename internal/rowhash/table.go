@@ -40,7 +40,7 @@ func Describe(ctx context.Context, s Side) (*Described, error) {
 	case Postgres:
 		schema, table := splitTable(s.Table, "public")
 		args = []any{schema, table}
-		colsQ = `SELECT column_name, data_type, coalesce(datetime_precision, -1)
+		colsQ = `SELECT column_name, data_type, coalesce(datetime_precision, -1), coalesce(character_maximum_length, -1)
 			FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`
 		keyQ = `SELECT a.attname FROM pg_index i
 			JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -52,7 +52,7 @@ func Describe(ctx context.Context, s Side) (*Described, error) {
 	case SQLServer:
 		schema, table := splitTable(s.Table, "dbo")
 		args = []any{schema, table}
-		colsQ = `SELECT COLUMN_NAME, DATA_TYPE, ISNULL(DATETIME_PRECISION, -1)
+		colsQ = `SELECT COLUMN_NAME, DATA_TYPE, ISNULL(DATETIME_PRECISION, -1), ISNULL(CHARACTER_MAXIMUM_LENGTH, -1)
 			FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = @p1 AND TABLE_NAME = @p2 ORDER BY ORDINAL_POSITION`
 		keyQ = `SELECT kcu.COLUMN_NAME FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS tc
 			JOIN INFORMATION_SCHEMA.KEY_COLUMN_USAGE kcu ON kcu.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND kcu.TABLE_SCHEMA = tc.TABLE_SCHEMA
@@ -69,7 +69,7 @@ func Describe(ctx context.Context, s Side) (*Described, error) {
 	}
 	for rows.Next() {
 		var c Column
-		if err := rows.Scan(&c.Name, &c.Type, &c.Scale); err != nil {
+		if err := rows.Scan(&c.Name, &c.Type, &c.Scale, &c.Width); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("describe %s: columns: %w", s.Table, err)
 		}
@@ -226,6 +226,13 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 			return nil, fmt.Errorf("column %q: %w (ignore it with ignore_columns)", n, err)
 		}
 		sc.Kind, tc.Kind = k, k
+		if k == KindChar && !isFixed(tc.Type) {
+			// The sink pads to the source's width, not to its own.
+			tc.Width = -1
+			if isFixed(sc.Type) {
+				tc.Width = sc.Width
+			}
+		}
 		if slices.Contains(key, n) {
 			p.Key = append(p.Key, len(p.SourceCols))
 		}
