@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/version"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/term"
 
@@ -92,6 +93,11 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 	table, err := reconcile.TableFromConfig(*tc, sources.DBs, kc)
 	if err != nil {
 		return fail("%v", err)
+	}
+	if clusters, _, err := app.ConnectClients(cfg, "cdc-sentinel/"+version.Version); err == nil {
+		// Compare temporal columns at the precision the source connector
+		// lets through, as the drift sampler does.
+		table.PlanOptions.Path = reconcile.TimePath(*tc, app.ConnectorConfig(cfg, clusters))
 	}
 	if f.repair && table.Signaler == nil {
 		return fail("table %q has no signal configured: --repair needs tables[].signal (a signal table or Kafka signal topic)", f.table)

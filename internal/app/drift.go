@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/collector"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/drift"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
 )
@@ -16,7 +18,7 @@ import (
 // 4) over the Runtime's shared pools. The runner is also a collector (the
 // cdc_reconcile_* metrics), serves /api/v1/reconcile, and is what the
 // remediator's reconcile action starts (via reconcile.BoolStarter).
-func BuildDrift(cfg *config.Config, sources *Sources, logger *slog.Logger) (*collector.DriftCollector, *reconcile.Runner, error) {
+func BuildDrift(cfg *config.Config, sources *Sources, clusters map[string]*connect.Client, logger *slog.Logger) (*collector.DriftCollector, *reconcile.Runner, error) {
 	var kc *kgo.Client
 	if sources.Kafka != nil {
 		kc = sources.Kafka.Kgo()
@@ -28,6 +30,7 @@ func BuildDrift(cfg *config.Config, sources *Sources, logger *slog.Logger) (*col
 		if err != nil {
 			return nil, nil, fmt.Errorf("table %s: %w", tc.Name, err)
 		}
+		t.PlanOptions.Path = reconcile.TimePath(tc, ConnectorConfig(cfg, clusters))
 		tables = append(tables, t)
 		d := config.Drift{}
 		if tc.Drift != nil {
@@ -40,4 +43,19 @@ func BuildDrift(cfg *config.Config, sources *Sources, logger *slog.Logger) (*col
 	}
 	runner := reconcile.NewRunner(tables, reconcile.Options{}, logger)
 	return collector.NewDriftCollector(drift.NewSampler(sampled), cfg.Drift.Budget), runner, nil
+}
+
+// ConnectorConfig reads connector configurations from the configured
+// clusters; a table that names no cluster uses the first one.
+func ConnectorConfig(cfg *config.Config, clusters map[string]*connect.Client) reconcile.ConnectorConfig {
+	return func(ctx context.Context, cluster, name string) (map[string]string, error) {
+		if cluster == "" && len(cfg.ConnectClusters) > 0 {
+			cluster = cfg.ConnectClusters[0].Name
+		}
+		c := clusters[cluster]
+		if c == nil {
+			return nil, fmt.Errorf("no connect cluster %q configured", cluster)
+		}
+		return c.Config(ctx, name)
+	}
 }

@@ -20,6 +20,8 @@ type Table struct {
 	Drift *Drift `yaml:"drift,omitempty"`
 	// Signal says how repairs reach the source connector.
 	Signal *Signal `yaml:"signal,omitempty"`
+	// Compare tunes how values are compared.
+	Compare *Compare `yaml:"compare,omitempty"`
 
 	// driftOverride is the table's own drift section as written, kept so
 	// validation blames the table only for what it set itself.
@@ -50,6 +52,21 @@ type Signal struct {
 	// database's name is known.
 	DataCollection string `yaml:"data_collection,omitempty"`
 }
+
+// Compare tunes how a table's values are compared.
+type Compare struct {
+	// TimePrecision is auto (derived from the source connector's
+	// time.precision.mode, the sink and the target column types), ms or
+	// us.
+	TimePrecision string `yaml:"time_precision,omitempty"`
+}
+
+// Time precisions of compare.time_precision.
+const (
+	TimePrecisionAuto   = "auto"
+	TimePrecisionMillis = "ms"
+	TimePrecisionMicros = "us"
+)
 
 // DefaultWatermarkColumn is where ExtractNewRecordState with
 // add.fields=source.ts_ms puts the source commit time.
@@ -94,6 +111,13 @@ func (t *Table) validate(v *validator, p string, dbs map[string]*Database, c *Co
 	}
 	if t.driftOverride != nil {
 		t.driftOverride.validate(v, p+".drift")
+	}
+	if c := t.Compare; c != nil {
+		switch c.TimePrecision {
+		case "", TimePrecisionAuto, TimePrecisionMillis, TimePrecisionMicros:
+		default:
+			v.fail(p+".compare.time_precision", "%q is not one of auto, ms, us", c.TimePrecision)
+		}
 	}
 	if s := t.Signal; s != nil {
 		if s.Connector == "" {

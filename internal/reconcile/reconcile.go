@@ -103,6 +103,9 @@ type Report struct {
 	Key     []string      `json:"key"`
 	Queries int64         `json:"queries"`
 	Repair  *RepairResult `json:"repair,omitempty"`
+	// NotComparable are columns left out because their values cannot be
+	// compared exactly along the table's path, with the reason.
+	NotComparable []rowhash.Excluded `json:"not_comparable,omitempty"`
 }
 
 // Differing is the number of differing rows.
@@ -187,7 +190,8 @@ func (r *Reconciler) cond(i int, seg segment) string {
 // Run compares the whole table.
 func (r *Reconciler) Run(ctx context.Context) (*Report, error) {
 	start := time.Now()
-	r.report = &Report{Table: r.name, Key: r.plan.KeyNames(), MissingInTarget: []rowhash.Key{}, ExtraInTarget: []rowhash.Key{}, Changed: []rowhash.Key{}}
+	r.report = &Report{Table: r.name, Key: r.plan.KeyNames(), MissingInTarget: []rowhash.Key{}, ExtraInTarget: []rowhash.Key{}, Changed: []rowhash.Key{},
+		NotComparable: r.plan.NotComparable}
 	first, err := r.firstLevel(ctx)
 	if err != nil {
 		return nil, err

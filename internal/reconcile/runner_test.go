@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
@@ -142,5 +143,33 @@ func TestFilters(t *testing.T) {
 	}
 	if _, err := Filters(rowhash.Postgres{}, []rowhash.Column{{Name: "id", Kind: rowhash.KindInt}}, []rowhash.Key{{"id": "x"}}, "c", 2000); err == nil {
 		t.Error("a non-integer value for an integer key was accepted")
+	}
+}
+
+// The time path takes compare.time_precision from the table and the mode
+// from the live configuration of the connector the table names.
+func TestTimePathReadsTheSourceConnector(t *testing.T) {
+	tc := config.Table{Name: "orders", Compare: &config.Compare{TimePrecision: "ms"},
+		Signal: &config.Signal{Connector: "inventory-source", ConnectCluster: "main"}}
+	var asked string
+	cfg := func(_ context.Context, cluster, name string) (map[string]string, error) {
+		asked = cluster + "/" + name
+		return map[string]string{"time.precision.mode": "connect"}, nil
+	}
+	p, err := TimePath(tc, cfg)(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked != "main/inventory-source" || p.Mode != rowhash.ModeConnect || p.Precision != rowhash.PrecisionMillis {
+		t.Errorf("asked %s, path %+v", asked, p)
+	}
+	tc.Signal = nil
+	if p, _ = TimePath(tc, cfg)(context.Background()); p.Mode != "" {
+		t.Errorf("a table naming no connector got mode %q", p.Mode)
+	}
+	failing := func(context.Context, string, string) (map[string]string, error) { return nil, errors.New("503") }
+	tc.Signal = &config.Signal{Connector: "gone"}
+	if _, err := TimePath(tc, failing)(context.Background()); err == nil || !strings.Contains(err.Error(), "source connector gone") {
+		t.Errorf("error %v", err)
 	}
 }

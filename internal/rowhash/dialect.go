@@ -19,6 +19,9 @@ type Column struct {
 	// unbounded or unknown. On a target column compared as KindChar it is
 	// the source's width: the length the sink padded values to.
 	Width int
+	// Time is how a temporal column is compared (see Path); the zero
+	// rule is the engine's own type at microseconds.
+	Time TimeRule
 	// Kind is what the column is compared as: the source column's kind on
 	// both sides (see Pair).
 	Kind Kind
@@ -81,12 +84,19 @@ func Pair(src, tgt Kind) (Kind, error) {
 	// as text. Both sides are then compared as lower-case UUID text.
 	case src == KindUUID && (tgt == KindText || tgt == KindChar), (src == KindText || src == KindChar) && tgt == KindUUID:
 		return KindUUID, nil
+	// decimal.handling.mode=string: the sink writes the decimal's text.
+	case src == KindDecimal && tgt == KindText:
+		return KindDecimal, nil
 	// Debezium's JDBC sink can write a datetimeoffset (ZonedTimestamp)
 	// into a timestamp column; compared as UTC microseconds.
 	case src == KindTimestampTZ && tgt == KindTimestamp:
 		return KindTimestamp, nil
 	}
 	return KindInvalid, fmt.Errorf("source type %s and target type %s cannot be compared", src, tgt)
+}
+
+func isTimestamptz(typ string) bool {
+	return typ == "timestamp with time zone" || typ == "timestamptz"
 }
 
 // Postgres is PostgreSQL 14 or later (trim_scale, exact numeric extract).
@@ -153,7 +163,7 @@ func (p Postgres) Field(c Column) string {
 		// target holding a padded value needs the rtrim.
 		t := "rtrim(" + q + "::text, ' ')"
 		return "octet_length(" + t + ")::text || ':' || " + t
-	case KindTimestamp, KindTimestampTZ:
+	case KindTimestamp, KindTimestampTZ, KindTime:
 		// Epoch of a timestamptz is UTC; of a timestamp, its wall clock
 		// read as UTC. Whole days since 1970 in integers, plus the time
 		// of day: date_part's float8 seconds of a day (< 86400) times
@@ -161,15 +171,17 @@ func (p Postgres) Field(c Column) string {
 		// cast's rounding is exact. This costs less than half of
 		// extract(epoch …)'s numeric arithmetic (the dearest field of a
 		// row), and unlike date_part of the whole epoch it stays exact
-		// beyond 2^53 ns.
-		if c.Kind == KindTimestampTZ {
-			q = "(" + q + " AT TIME ZONE 'UTC')"
+		// beyond 2^53 ns. Integer and text columns (the Confluent sink's
+		// forms of Debezium's types) are converted per pgMicros.
+		if c.Kind != KindTime && c.Time.Stored == StoredNative && isTimestamptz(c.Type) {
+			c.Kind = KindTimestampTZ
 		}
-		return "((" + q + "::date - date '1970-01-01')::int8 * 86400000000 + (date_part('epoch', " + q + "::time) * 1000000)::int8)::text"
+		return p.pgMicros(c, q) + "::text"
 	case KindDate:
+		if c.Time.Stored == StoredEpochDays {
+			return q + "::int8::text"
+		}
 		return "(" + q + " - date '1970-01-01')::text"
-	case KindTime:
-		return "(date_part('epoch', " + q + ") * 1000000)::int8::text"
 	case KindUUID:
 		return "lower(" + q + "::text)"
 	case KindBytes:
@@ -348,11 +360,18 @@ func (s SQLServer) Field(c Column) string {
 		case "datetimeoffset":
 			epoch = "CAST('1970-01-01 00:00:00 +00:00' AS datetimeoffset(7))"
 		}
+		if c.Time.Millis {
+			return "CONVERT(varchar(20), " + sqlServerMillis(epoch, v, c.Time.Floor) + ")"
+		}
 		return "CONVERT(varchar(20), " + roundedMicros(epoch, v) + ")"
 	case KindDate:
 		return "CONVERT(varchar(10), DATEDIFF(day, CAST('1970-01-01' AS date), " + q + "))"
 	case KindTime:
-		return "CONVERT(varchar(20), " + roundedMicros("CAST('00:00' AS time(7))", "CAST("+q+" AS time(7))") + ")"
+		epoch, v := "CAST('00:00' AS time(7))", "CAST("+q+" AS time(7))"
+		if c.Time.Millis {
+			return "CONVERT(varchar(20), " + sqlServerMillis(epoch, v, c.Time.Floor) + ")"
+		}
+		return "CONVERT(varchar(20), " + roundedMicros(epoch, v) + ")"
 	case KindUUID:
 		// varchar, not char(36): ISNULL returns its first argument's type,
 		// and a char(36) would pad the NULL marker to 36 characters.

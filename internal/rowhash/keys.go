@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -309,6 +310,14 @@ func civil(t time.Time, sep string, digits int) string {
 	return s
 }
 
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
+	}
+	return q
+}
+
 func dateOf(t time.Time) string {
 	y, mo, d := t.UTC().Date()
 	return fmt.Sprintf("%04d-%02d-%02d", y, mo, d)
@@ -324,15 +333,22 @@ func clockOf(d time.Duration, digits int) string {
 	return s
 }
 
-// Match writes PostgreSQL literals; microsecond values are exact there.
-func (p Postgres) Match(c Column, field string) (Match, error) {
-	m := Match{Col: p.QuoteIdent(c.Name)}
+// newMatch starts the match of field on the quoted column col: done
+// (Expr set) for NULL, else with the field's value.
+func newMatch(col string, c Column, field string) (Match, Value, error) {
+	m := Match{Col: col}
 	if field == Null {
-		m.Expr = m.Col + " IS NULL"
-		return m, nil
+		m.Expr = col + " IS NULL"
+		return m, nil, nil
 	}
 	v, err := ParseField(c.Kind, field)
-	if err != nil {
+	return m, v, err
+}
+
+// Match writes PostgreSQL literals; microsecond values are exact there.
+func (p Postgres) Match(c Column, field string) (Match, error) {
+	m, v, err := newMatch(p.QuoteIdent(c.Name), c, field)
+	if err != nil || m.Expr != "" {
 		return m, err
 	}
 	switch c.Kind {
@@ -352,14 +368,56 @@ func (p Postgres) Match(c Column, field string) (Match, error) {
 		if c.Width > len([]rune(s)) && !isFixed(c.Type) {
 			m.In = append(m.In, p.Literal(s+strings.Repeat(" ", c.Width-len([]rune(s)))))
 		}
-	case KindTimestamp, KindTimestampTZ:
-		// A timestamp column ignores the offset; a timestamptz one reads
-		// the value as UTC, as the encoding does.
-		m.In = []string{p.Literal(civil(v.(time.Time), " ", 6) + "+00")}
+	case KindTimestamp, KindTimestampTZ, KindTime:
+		var us int64
+		if t, ok := v.(time.Time); ok {
+			us = t.UnixMicro()
+		} else {
+			us = v.(time.Duration).Microseconds()
+		}
+		tick := int64(1)
+		if c.Time.Millis {
+			tick = 1000
+		}
+		lit := func(us int64) string {
+			if c.Kind == KindTime {
+				return p.Literal(clockOf(time.Duration(max(us, 0))*time.Microsecond, 6))
+			}
+			// A timestamp column ignores the offset; a timestamptz one
+			// reads the value as UTC, as the encoding does.
+			return p.Literal(civil(time.UnixMicro(us), " ", 6) + "+00")
+		}
+		switch c.Time.Stored {
+		case StoredEpochMillis:
+			m.Lo, m.Hi = strconv.FormatInt(floorDiv(us-tick, 1000), 10), strconv.FormatInt(-floorDiv(-(us+tick), 1000), 10)
+		case StoredEpochMicros:
+			m.Lo, m.Hi = strconv.FormatInt(us-tick, 10), strconv.FormatInt(us+tick, 10)
+		case StoredEpochNanos:
+			// Clamped: a NanoTimestamp ends in 2262.
+			ns := func(us int64) string {
+				return strconv.FormatInt(min(max(us, math.MinInt64/1000), math.MaxInt64/1000)*1000, 10)
+			}
+			m.Lo, m.Hi = ns(us-tick), ns(us+tick)
+			if us+tick > math.MaxInt64/1000 {
+				m.Hi = strconv.FormatInt(math.MaxInt64, 10)
+			}
+		case StoredISOText:
+			// The text's own form varies (offsets, digits): compared as an
+			// instant, which no index on the text serves.
+			m.Expr = "(" + m.Col + ")::timestamptz BETWEEN " + lit(us-tick) + " AND " + lit(us+tick)
+		default:
+			if tick == 1 {
+				m.In = []string{lit(us)}
+			} else {
+				m.Lo, m.Hi = lit(us-tick), lit(us+tick)
+			}
+		}
 	case KindDate:
+		if c.Time.Stored == StoredEpochDays {
+			m.In = []string{field}
+			break
+		}
 		m.In = []string{p.Literal(dateOf(v.(time.Time)))}
-	case KindTime:
-		m.In = []string{p.Literal(clockOf(v.(time.Duration), 6))}
 	case KindUUID:
 		m.In = []string{p.Literal(field)}
 		if c.Type != "uuid" {
@@ -395,13 +453,8 @@ var (
 // field; the range is one microsecond (one tick of coarser types) either
 // side, and the encoded key picks the row out.
 func (s SQLServer) Match(c Column, field string) (Match, error) {
-	m := Match{Col: s.QuoteIdent(c.Name)}
-	if field == Null {
-		m.Expr = m.Col + " IS NULL"
-		return m, nil
-	}
-	v, err := ParseField(c.Kind, field)
-	if err != nil {
+	m, v, err := newMatch(s.QuoteIdent(c.Name), c, field)
+	if err != nil || m.Expr != "" {
 		return m, err
 	}
 	// A string literal typed as the column's own family: comparing a
@@ -441,6 +494,9 @@ func (s SQLServer) Match(c Column, field string) (Match, error) {
 		case "datetimeoffset":
 			typ, suffix = "datetimeoffset("+strconv.Itoa(scale)+")", "+00:00"
 		}
+		if c.Time.Millis {
+			tick = max(tick, time.Millisecond)
+		}
 		from, to := t.Add(-tick), t.Add(tick)
 		if from.Before(lo) {
 			from = lo
@@ -462,8 +518,11 @@ func (s SQLServer) Match(c Column, field string) (Match, error) {
 	case KindDate:
 		m.In = []string{"CAST('" + dateOf(v.(time.Time)) + "' AS date)"}
 	case KindTime:
-		d := v.(time.Duration)
-		from, to := max(d-time.Microsecond, 0), min(d+time.Microsecond, 24*time.Hour-100*time.Nanosecond)
+		d, tick := v.(time.Duration), time.Microsecond
+		if c.Time.Millis {
+			tick = time.Millisecond
+		}
+		from, to := max(d-tick, 0), min(d+tick, 24*time.Hour-100*time.Nanosecond)
 		typ := "time(" + strconv.Itoa(scale) + ")"
 		m.Lo = "CAST('" + clockOf(from, 7) + "' AS " + typ + ")"
 		m.Hi = "CAST('" + clockOf(to, 7) + "' AS " + typ + ")"

@@ -271,27 +271,11 @@ func TestPostgresChunksShareOneSnapshot(t *testing.T) {
 // text column, and a varchar value into a character(n) target comes back
 // padded.
 func TestPostgresCharPaddingIsNotAChange(t *testing.T) {
-	p := testenv.Need(t)
-	db, err := sql.Open("pgx", p.TargetDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	ctx := context.Background()
-	suffix := time.Now().UnixNano()
-	srcT, tgtT := fmt.Sprintf("rowhash_pad_src_%d", suffix), fmt.Sprintf("rowhash_pad_tgt_%d", suffix)
-	for _, q := range []string{
-		"CREATE TABLE " + srcT + " (id int PRIMARY KEY, c char(6), v varchar(10))",
-		"CREATE TABLE " + tgtT + " (id int PRIMARY KEY, c text, v char(10))",
-		"INSERT INTO " + srcT + " VALUES (1, 'ab', 'x'), (2, '', ''), (3, NULL, NULL), (4, 'ab', 'x'), (5, ' a', 'y ')",
+	db, srcT, tgtT := tablePair(t, "id int PRIMARY KEY, c char(6), v varchar(10)", "id int PRIMARY KEY, c text, v char(10)",
+		"(1, 'ab', 'x'), (2, '', ''), (3, NULL, NULL), (4, 'ab', 'x'), (5, ' a', 'y ')",
 		// The sink's copy: padded to the source width; row 4 really differs.
-		"INSERT INTO " + tgtT + " VALUES (1, 'ab    ', 'x'), (2, '      ', ''), (3, NULL, NULL), (4, 'abc   ', 'x'), (5, ' a    ', 'y')",
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + srcT + ", " + tgtT) })
+		"(1, 'ab    ', 'x'), (2, '      ', ''), (3, NULL, NULL), (4, 'abc   ', 'x'), (5, ' a    ', 'y')")
 	plan, err := NewPlan(ctx, Side{DB: db, Dialect: Postgres{}, Table: srcT}, Side{DB: db, Dialect: Postgres{}, Table: tgtT}, PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -333,4 +317,169 @@ func TestPostgresCharPaddingIsNotAChange(t *testing.T) {
 	if string(ref) != src[5] {
 		t.Errorf("reference %q, PostgreSQL %q", ref, src[5])
 	}
+}
+
+// TestPostgresTemporalRepresentations: what the sinks leave in
+// PostgreSQL for a SQL Server temporal value (an epoch integer in ms, µs
+// or ns from the Confluent sink, an ISO-8601 string for a
+// datetimeoffset, a millisecond timestamp from the connect mode) encodes
+// as the Go reference encodes the SQL Server value under the same rule.
+func TestPostgresTemporalRepresentations(t *testing.T) {
+	p := testenv.Need(t)
+	db, err := sql.Open("pgx", p.TargetDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	values := []time.Time{
+		time.Date(2024, 3, 31, 1, 59, 59, 999_999_700, time.UTC), // rounds up across a second
+		time.Date(2024, 1, 2, 3, 4, 5, 123_456_400, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 999_600_000, time.UTC), // before the epoch
+		time.Date(1900, 1, 1, 0, 0, 0, 100, time.UTC),
+		time.Date(2262, 4, 11, 23, 47, 16, 854_775_800, time.UTC), // last instant NanoTimestamp holds
+	}
+	type rep struct {
+		ddl  string
+		rule TimeRule
+		bind func(v time.Time) any
+		// src is the source value for the column's precision (a
+		// MicroTimestamp comes from a datetime2(4-6), which has no
+		// nanoseconds); nil: v itself.
+		src func(v time.Time) time.Time
+	}
+	toMicros := func(v time.Time) time.Time { return time.UnixMicro(EpochMicros(v)).UTC() }
+	toMillis := func(v time.Time) time.Time { return time.UnixMilli(floorDiv(v.UnixNano(), 1e6)).UTC() }
+	reps := []rep{
+		{"bigint", TimeRule{Stored: StoredEpochNanos}, func(v time.Time) any { return v.UnixNano() }, nil},
+		{"bigint", TimeRule{Stored: StoredEpochMicros}, func(v time.Time) any { return EpochMicros(v) }, toMicros},
+		{"bigint", TimeRule{Stored: StoredEpochMillis}, func(v time.Time) any { return floorDiv(v.UnixNano(), 1e6) }, toMillis},
+		// ZonedTimestamp: UTC with Z, or with the source's offset.
+		{"text", TimeRule{Stored: StoredISOText}, func(v time.Time) any { return v.Format("2006-01-02T15:04:05.9999999Z07:00") }, nil},
+		{"text", TimeRule{Stored: StoredISOText}, func(v time.Time) any {
+			return v.In(time.FixedZone("", -(9*3600 + 30*60))).Format("2006-01-02T15:04:05.9999999-07:00")
+		}, nil},
+		// connect mode through the Debezium sink: java.util.Date, whole ms.
+		{"timestamp(6)", TimeRule{Millis: true, Floor: true}, func(v time.Time) any {
+			return time.UnixMilli(floorDiv(v.UnixNano(), 1e6)).UTC().Format("2006-01-02 15:04:05.000")
+		}, nil},
+		// A timestamp(3) target rounds what the Debezium sink gives it.
+		{"timestamp(3)", TimeRule{Millis: true}, func(v time.Time) any { return v.Format("2006-01-02 15:04:05.9999999") }, nil},
+	}
+	table := fmt.Sprintf("rowhash_time_%d", time.Now().UnixNano())
+	var ddl []string
+	for i, r := range reps {
+		ddl = append(ddl, fmt.Sprintf("c%d %s", i, r.ddl))
+	}
+	if _, err := db.ExecContext(ctx, "CREATE TABLE "+table+" (id int PRIMARY KEY, "+strings.Join(ddl, ", ")+")"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + table) })
+	for id, v := range values {
+		args := []any{id}
+		ph := []string{"$1"}
+		for i, r := range reps {
+			args = append(args, r.bind(v))
+			ph = append(ph, fmt.Sprintf("$%d", i+2))
+		}
+		if _, err := db.ExecContext(ctx, "INSERT INTO "+table+" VALUES ("+strings.Join(ph, ", ")+")", args...); err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+	}
+	d := Postgres{}
+	for i, r := range reps {
+		col := Column{Name: fmt.Sprintf("c%d", i), Type: r.ddl, Kind: KindTimestamp, Time: r.rule}
+		if r.rule.Stored == StoredISOText {
+			col.Kind = KindTimestampTZ
+		}
+		// The source side: a datetime2(7) value under the same rule.
+		ref := Column{Kind: KindTimestamp, Time: TimeRule{Millis: r.rule.Millis, Floor: r.rule.Floor}}
+		for id, v := range values {
+			if r.src != nil {
+				v = r.src(v)
+			}
+			var got string
+			if err := db.QueryRowContext(ctx, "SELECT "+d.Field(col)+" FROM "+table+" WHERE id = $1", id).Scan(&got); err != nil {
+				t.Fatalf("%s: %v", d.Field(col), err)
+			}
+			want, _ := AppendColumn(nil, ref, v)
+			if got != string(want) {
+				t.Errorf("%s (%s) of %s: PostgreSQL %s, reference %s", r.ddl, describeRule(r.rule), v.Format(time.RFC3339Nano), got, want)
+			}
+			// The key lookup built from the reference field finds the row.
+			m, err := d.Match(col, string(want))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE id = $1 AND "+m.SQL(), id).Scan(&n); err != nil || n != 1 {
+				t.Errorf("%s (%s) of %s: lookup %s found %d rows (%v)", r.ddl, describeRule(r.rule), v, m.SQL(), n, err)
+			}
+		}
+	}
+}
+
+// A pair that cannot be compared exactly is left out with its reason,
+// never compared into a mismatch; the Confluent sink's epoch integers are
+// compared as the instants they are.
+func TestPostgresPlanReportsWhatCannotBeCompared(t *testing.T) {
+	ctx := context.Background()
+	db, srcT, tgtT := tablePair(t, "id int PRIMARY KEY, at timestamp(6), seen timestamp(6), amount numeric(10,2)",
+		"id int PRIMARY KEY, at bigint, seen text, amount double precision",
+		"(1, '2024-01-02 03:04:05.123456', '2024-01-02', 1.10)", "(1, 1704164645123456, 'whatever', 1.1)")
+	path := func(context.Context) (Path, error) {
+		return Path{Mode: ModeAdaptive, SinkClass: "io.confluent.connect.jdbc.JdbcSinkConnector"}, nil
+	}
+	plan, err := NewPlan(ctx, Side{DB: db, Dialect: Postgres{}, Table: srcT}, Side{DB: db, Dialect: Postgres{}, Table: tgtT}, PlanOptions{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range plan.SourceCols {
+		names = append(names, c.Name)
+	}
+	if strings.Join(names, ",") != "id,at" {
+		t.Errorf("compared %v, want id and at", names)
+	}
+	if len(plan.NotComparable) != 2 || plan.NotComparable[0].Column != "seen" || plan.NotComparable[1].Column != "amount" ||
+		!strings.Contains(plan.NotComparable[0].Reason, "does not arrive as text") || !strings.Contains(plan.NotComparable[1].Reason, "decimal.handling.mode=double") {
+		t.Errorf("not comparable: %+v", plan.NotComparable)
+	}
+	var s, g string
+	if err := db.QueryRowContext(ctx, "SELECT "+Postgres{}.Encode(plan.SourceCols)+" FROM "+srcT).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRowContext(ctx, "SELECT "+Postgres{}.Encode(plan.TargetCols)+" FROM "+tgtT).Scan(&g); err != nil {
+		t.Fatal(err)
+	}
+	if s != g {
+		t.Errorf("source %q, target %q", s, g)
+	}
+}
+
+// tablePair creates a source and a target scratch table in the target
+// database with the given columns and rows (VALUES lists), dropped when
+// the test ends.
+func tablePair(t *testing.T, srcCols, tgtCols, srcRows, tgtRows string) (db *sql.DB, src, tgt string) {
+	t.Helper()
+	p := testenv.Need(t)
+	db, err := sql.Open("pgx", p.TargetDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	suffix := time.Now().UnixNano()
+	src, tgt = fmt.Sprintf("rowhash_src_%d", suffix), fmt.Sprintf("rowhash_tgt_%d", suffix)
+	for _, q := range []string{
+		"CREATE TABLE " + src + " (" + srcCols + ")", "CREATE TABLE " + tgt + " (" + tgtCols + ")",
+		"INSERT INTO " + src + " VALUES " + srcRows, "INSERT INTO " + tgt + " VALUES " + tgtRows,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		db.Exec("DROP TABLE IF EXISTS " + src + ", " + tgt)
+		db.Close()
+	})
+	return db, src, tgt
 }

@@ -113,6 +113,10 @@ type Plan struct {
 	// Key indexes the key columns in SourceCols/TargetCols.
 	Key     []int
 	EstRows int64
+	// NotComparable are columns that cannot be compared exactly along
+	// this table's path, left out with the reason: reported, never
+	// counted as changes.
+	NotComparable []Excluded
 }
 
 // KeyCols returns the key columns of one side.
@@ -141,6 +145,9 @@ type PlanOptions struct {
 	Columns []string
 	// Ignore lists columns left out.
 	Ignore []string
+	// Path says how temporal values travel (connector modes and sink);
+	// nil means Debezium's defaults and the column types alone.
+	Path func(ctx context.Context) (Path, error)
 }
 
 // NewPlan describes both sides and pairs their columns. Columns only in
@@ -200,6 +207,13 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 		}
 		return Column{}, false
 	}
+	var path Path
+	if o.Path != nil {
+		var err error
+		if path, err = o.Path(ctx); err != nil {
+			return nil, fmt.Errorf("time precision path: %w", err)
+		}
+	}
 	p := &Plan{Source: src, Target: tgt, EstRows: max(sd.EstRows, td.EstRows)}
 	for _, n := range names {
 		if slices.Contains(o.Ignore, n) && !slices.Contains(key, n) {
@@ -213,17 +227,35 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 		if !ok {
 			return nil, fmt.Errorf("column %q is not in target table %s (add it to ignore_columns to skip it)", n, tgt.Table)
 		}
+		isKey := slices.Contains(key, n)
 		if sc.Kind == KindInvalid {
 			_, err := src.Dialect.KindOf(sc.Type)
 			return nil, fmt.Errorf("source column %q: %w", n, err)
 		}
 		if tc.Kind == KindInvalid {
+			if sc.Kind == KindDecimal && isFloat(tc.Type) && !isKey {
+				p.NotComparable = append(p.NotComparable, Excluded{n, "the target holds a binary float (decimal.handling.mode=double), which cannot equal the source's decimal exactly"})
+				continue
+			}
 			_, err := tgt.Dialect.KindOf(tc.Type)
 			return nil, fmt.Errorf("target column %q: %w", n, err)
 		}
-		k, err := Pair(sc.Kind, tc.Kind)
-		if err != nil {
-			return nil, fmt.Errorf("column %q: %w (ignore it with ignore_columns)", n, err)
+		var k Kind
+		if isTemporal(sc.Kind) {
+			var reason string
+			k, sc.Time, tc.Time, reason = decideTime(sc, tc, path)
+			if reason != "" {
+				if isKey {
+					return nil, fmt.Errorf("key column %q cannot be compared exactly: %s", n, reason)
+				}
+				p.NotComparable = append(p.NotComparable, Excluded{n, reason})
+				continue
+			}
+		} else {
+			var err error
+			if k, err = Pair(sc.Kind, tc.Kind); err != nil {
+				return nil, fmt.Errorf("column %q: %w (ignore it with ignore_columns)", n, err)
+			}
 		}
 		sc.Kind, tc.Kind = k, k
 		if k == KindChar && !isFixed(tc.Type) {
@@ -233,7 +265,7 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 				tc.Width = sc.Width
 			}
 		}
-		if slices.Contains(key, n) {
+		if isKey {
 			p.Key = append(p.Key, len(p.SourceCols))
 		}
 		p.SourceCols = append(p.SourceCols, sc)
@@ -258,6 +290,14 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+func isFloat(typ string) bool {
+	switch typ {
+	case "double precision", "real", "float4", "float8", "float":
+		return true
+	}
+	return false
 }
 
 // Chunker is implemented by dialects that can split a full scan of a

@@ -1,0 +1,319 @@
+package rowhash
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A temporal value reaches the target at the precision and in the form
+// its path lets through: the source connector's time.precision.mode
+// picks the Kafka Connect type (Debezium's io.debezium.time.* in epoch
+// ms/µs/ns, or Kafka Connect's own millisecond Timestamp/Time), and the
+// sink either knows those types (Debezium's JDBC sink writes timestamps)
+// or does not (the Confluent JDBC sink and its Aiven fork write the bare
+// integers, and a ZonedTimestamp as its ISO-8601 string). Both sides of a
+// temporal column are compared at what survives, as the same instant.
+
+// Storage is how a column holds a temporal value.
+type Storage int
+
+const (
+	StoredNative      Storage = iota // the engine's own temporal type
+	StoredEpochMillis                // integer: ms since the epoch (or of the day, for time)
+	StoredEpochMicros                // integer: µs
+	StoredEpochNanos                 // integer: ns
+	StoredEpochDays                  // integer: days since 1970-01-01
+	StoredISOText                    // text: ISO-8601 with an offset (ZonedTimestamp)
+)
+
+var storageNames = [...]string{"native", "epoch ms", "epoch µs", "epoch ns", "epoch days", "ISO-8601 text"}
+
+func (s Storage) String() string { return storageNames[s] }
+
+// TimeRule is how one side of a temporal column is compared.
+type TimeRule struct {
+	Stored Storage
+	// Millis compares whole milliseconds instead of microseconds.
+	Millis bool
+	// Floor truncates to the unit, as Kafka Connect's Timestamp and Time
+	// do (java.util.Date keeps whole milliseconds); otherwise values are
+	// rounded half up, as pgjdbc rounds nanoseconds into timestamp(6).
+	Floor bool
+}
+
+// Time precision modes of Debezium's relational source connectors.
+const (
+	ModeAdaptive       = "adaptive"
+	ModeAdaptiveMicros = "adaptive_time_microseconds"
+	ModeConnect        = "connect"
+)
+
+// Values of tables[].compare.time_precision.
+const (
+	PrecisionAuto   = "auto"
+	PrecisionMillis = "ms"
+	PrecisionMicros = "us"
+)
+
+// Path is what decides how temporal values travel from source to target.
+type Path struct {
+	// Mode is the source connector's time.precision.mode; empty when
+	// unknown, and then Debezium's default (adaptive) is assumed.
+	Mode string
+	// SinkClass is the sink connector's class; empty when unknown (the
+	// column types then tell how the sink stored each value).
+	SinkClass string
+	// Precision overrides what the path implies: "ms" compares whole
+	// milliseconds, truncated (as the connect mode delivers them), "us"
+	// microseconds; empty or "auto" derives it.
+	Precision string
+}
+
+// Sink classes whose writers know nothing of io.debezium.time.*.
+var plainSinks = []string{"io.confluent.connect.jdbc.JdbcSinkConnector", "io.aiven.connect.jdbc.JdbcSinkConnector"}
+
+// PlainSink tells a JDBC sink that writes Debezium's temporal values as
+// the integers and strings they are encoded in.
+func PlainSink(class string) bool {
+	for _, c := range plainSinks {
+		if class == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Excluded is a column left out of the comparison, and why.
+type Excluded struct {
+	Column string `json:"column"`
+	Reason string `json:"reason"`
+}
+
+func isTemporal(k Kind) bool {
+	return k == KindTimestamp || k == KindTimestampTZ || k == KindDate || k == KindTime
+}
+
+// sourceDigits is the fractional-second digits a source column holds.
+func sourceDigits(c Column) int {
+	switch c.Type {
+	case "datetime":
+		return 3
+	case "smalldatetime", "date":
+		return 0
+	}
+	if c.Scale >= 0 {
+		return c.Scale
+	}
+	if c.Kind == KindDate {
+		return 0
+	}
+	return 7
+}
+
+// semantic is the unit Debezium encodes a source column in under mode:
+// StoredEpochMillis/Micros/Nanos/Days, or StoredISOText for a zoned
+// timestamp; connect is true for Kafka Connect's own (millisecond) types.
+func semantic(c Column, mode string) (unit Storage, connect bool) {
+	switch c.Kind {
+	case KindDate:
+		return StoredEpochDays, mode == ModeConnect
+	case KindTimestampTZ:
+		return StoredISOText, false
+	}
+	if mode == ModeConnect {
+		return StoredEpochMillis, true
+	}
+	if c.Kind == KindTime && mode == ModeAdaptiveMicros {
+		return StoredEpochMicros, false
+	}
+	switch d := sourceDigits(c); {
+	case d <= 3:
+		return StoredEpochMillis, false
+	case d <= 6:
+		return StoredEpochMicros, false
+	}
+	return StoredEpochNanos, false
+}
+
+// decideTime pairs a temporal source column with its target column. It
+// returns the compared kind and each side's rule, or a reason the pair
+// cannot be compared exactly.
+func decideTime(sc, tc Column, p Path) (k Kind, src, tgt TimeRule, reason string) {
+	mode := p.Mode
+	if mode == "" {
+		mode = ModeAdaptive
+	}
+	unit, connectType := semantic(sc, mode)
+	k = sc.Kind
+	switch {
+	case tc.Kind == KindInt:
+		if connectType {
+			return 0, src, tgt, fmt.Sprintf("time.precision.mode=%s sends Kafka Connect's %s type, which a JDBC sink writes as a temporal column, yet the target column is %s", mode, sc.Kind, tc.Type)
+		}
+		if unit == StoredISOText {
+			return 0, src, tgt, fmt.Sprintf("a %s arrives as an ISO-8601 string (io.debezium.time.ZonedTimestamp), yet the target column is %s", sc.Type, tc.Type)
+		}
+		tgt.Stored = unit
+	case tc.Kind == KindText || tc.Kind == KindChar:
+		if unit != StoredISOText {
+			return 0, src, tgt, fmt.Sprintf("a %s does not arrive as text, yet the target column is %s", sc.Type, tc.Type)
+		}
+		tgt.Stored = StoredISOText
+	default:
+		pk, err := Pair(sc.Kind, tc.Kind)
+		if err != nil {
+			return 0, src, tgt, err.Error()
+		}
+		k = pk
+	}
+	if k == KindDate {
+		return k, src, tgt, ""
+	}
+	sd := sourceDigits(sc)
+	switch p.Precision {
+	case PrecisionMillis:
+		src.Millis, src.Floor = true, true
+	case PrecisionMicros:
+	case "", PrecisionAuto:
+		if connectType && sd > 3 {
+			// java.util.Date keeps whole milliseconds, truncated.
+			src.Millis, src.Floor = true, true
+			break
+		}
+		if tgt.Stored == StoredNative && tc.Scale >= 0 && tc.Scale < 6 && tc.Scale < sd {
+			if tc.Scale != 3 {
+				return 0, src, tgt, fmt.Sprintf("the target column keeps %d fractional digits of the source's %d; set compare.time_precision to compare at ms or us", tc.Scale, sd)
+			}
+			// The target rounds what it is given to milliseconds.
+			src.Millis = true
+		}
+	default:
+		return 0, src, tgt, fmt.Sprintf("unknown time precision %q", p.Precision)
+	}
+	tgt.Millis, tgt.Floor = src.Millis, src.Floor
+	return k, src, tgt, ""
+}
+
+// AppendColumn appends v encoded as column c is compared: its kind, and
+// for temporal columns its rule (milliseconds, truncation). It is the Go
+// reference of Dialect.Field over c.
+func AppendColumn(dst []byte, c Column, v Value) ([]byte, error) {
+	if v == nil || !c.Time.Millis {
+		return AppendField(dst, c.Kind, v)
+	}
+	ms := func(sec, ns int64) int64 {
+		q, r := ns/1e6, ns%1e6
+		if !c.Time.Floor && r >= 5e5 {
+			q++
+		}
+		return (sec*1000 + q) * 1000
+	}
+	switch x := v.(type) {
+	case time.Time:
+		if c.Kind == KindTimestamp || c.Kind == KindTimestampTZ {
+			return strconv.AppendInt(dst, ms(x.Unix(), int64(x.Nanosecond())), 10), nil
+		}
+	case time.Duration:
+		if c.Kind == KindTime {
+			return strconv.AppendInt(dst, ms(int64(x/time.Second), int64(x%time.Second)), 10), nil
+		}
+	}
+	return AppendField(dst, c.Kind, v)
+}
+
+// EncodeColumns is EncodeRow with each column's own rule.
+func EncodeColumns(cols []Column, values []Value) ([]byte, error) {
+	if len(cols) != len(values) {
+		return nil, fmt.Errorf("rowhash: %d columns for %d values", len(cols), len(values))
+	}
+	var dst []byte
+	for i, c := range cols {
+		if i > 0 {
+			dst = append(dst, Separator)
+		}
+		var err error
+		if dst, err = AppendColumn(dst, c, values[i]); err != nil {
+			return nil, fmt.Errorf("column %s: %w", c.Name, err)
+		}
+	}
+	return dst, nil
+}
+
+// pgDiv is a / b for an int8 expression a and a positive b, rounded
+// half up or (floor) down; PostgreSQL's / truncates towards zero, and
+// adding half first could overflow at the ends of the int8 range (a
+// NanoTimestamp of 2262).
+func pgDiv(a string, b int64, floor bool) string {
+	bs := strconv.FormatInt(b, 10)
+	q := "(" + a + ") / " + bs + " - CASE WHEN (" + a + ") % " + bs + " < 0 THEN 1 ELSE 0 END"
+	if floor {
+		return "(" + q + ")"
+	}
+	return "(" + q + " + CASE WHEN ((" + a + ") % " + bs + " + " + bs + ") % " + bs + " >= " + strconv.FormatInt(b/2, 10) + " THEN 1 ELSE 0 END)"
+}
+
+// pgMicros is the int8 microseconds of a PostgreSQL temporal column held
+// as r.Stored, rounded half up from nanoseconds; for r.Millis, whole
+// milliseconds (as microseconds) by r.Floor.
+func (p Postgres) pgMicros(c Column, q string) string {
+	r := c.Time
+	var us string
+	switch r.Stored {
+	case StoredEpochMillis:
+		us = "(" + q + "::int8 * 1000)"
+	case StoredEpochMicros:
+		us = q + "::int8"
+	case StoredEpochNanos:
+		if r.Millis {
+			return "(" + pgDiv(q+"::int8", 1_000_000, r.Floor) + " * 1000)"
+		}
+		us = pgDiv(q+"::int8", 1000, false)
+	default:
+		if r.Stored == StoredISOText {
+			q = "(" + q + ")::timestamptz"
+		}
+		switch c.Kind {
+		case KindTime:
+			us = "(date_part('epoch', " + q + ") * 1000000)::int8"
+		default:
+			// See Field: whole days in integers plus the time of day.
+			if c.Kind == KindTimestampTZ || r.Stored == StoredISOText {
+				q = "(" + q + " AT TIME ZONE 'UTC')"
+			}
+			us = "((" + q + "::date - date '1970-01-01')::int8 * 86400000000 + (date_part('epoch', " + q + "::time) * 1000000)::int8)"
+		}
+	}
+	if r.Millis {
+		return "(" + pgDiv(us, 1000, r.Floor) + " * 1000)"
+	}
+	return us
+}
+
+// sqlServerMillis is whole milliseconds (as microseconds) from epoch to
+// v, truncated or rounded half up from v's own nanoseconds.
+func sqlServerMillis(epoch, v string, floor bool) string {
+	ms := "DATEDIFF_BIG(millisecond, " + epoch + ", " + v + ")"
+	if !floor {
+		ms = "(" + ms + " + CASE WHEN DATEPART(nanosecond, " + v + ") % 1000000 >= 500000 THEN 1 ELSE 0 END)"
+	}
+	return "(" + ms + " * 1000)"
+}
+
+// describeRule names a rule in messages and reports.
+func describeRule(r TimeRule) string {
+	var parts []string
+	if r.Stored != StoredNative {
+		parts = append(parts, "stored as "+r.Stored.String())
+	}
+	switch {
+	case r.Millis && r.Floor:
+		parts = append(parts, "milliseconds, truncated")
+	case r.Millis:
+		parts = append(parts, "milliseconds, rounded")
+	default:
+		parts = append(parts, "microseconds")
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,96 @@
+package rowhash
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDecideTime(t *testing.T) {
+	ss := func(typ string, scale int) Column {
+		k, _ := SQLServer{}.KindOf(typ)
+		return Column{Name: "c", Type: typ, Scale: scale, Kind: k}
+	}
+	pg := func(typ string, scale int) Column {
+		k, _ := Postgres{}.KindOf(typ)
+		return Column{Name: "c", Type: typ, Scale: scale, Kind: k}
+	}
+	const confluent = "io.confluent.connect.jdbc.JdbcSinkConnector"
+	us, msFloor, msRound := TimeRule{}, TimeRule{Millis: true, Floor: true}, TimeRule{Millis: true}
+	cases := []struct {
+		name     string
+		src, tgt Column
+		path     Path
+		kind     Kind
+		srcRule  TimeRule
+		tgtRule  TimeRule
+		reason   string
+	}{
+		{"adaptive through the Debezium sink: microseconds", ss("datetime2", 7), pg("timestamp without time zone", 6), Path{Mode: ModeAdaptive}, KindTimestamp, us, us, ""},
+		{"unknown mode assumes adaptive", ss("datetime2", 7), pg("timestamp without time zone", 6), Path{}, KindTimestamp, us, us, ""},
+		{"connect mode keeps milliseconds, truncated", ss("datetime2", 7), pg("timestamp without time zone", 6), Path{Mode: ModeConnect}, KindTimestamp, msFloor, msFloor, ""},
+		{"connect mode loses nothing of a datetime", ss("datetime", 3), pg("timestamp without time zone", 6), Path{Mode: ModeConnect}, KindTimestamp, us, us, ""},
+		{"connect mode time(7)", ss("time", 7), pg("time without time zone", 6), Path{Mode: ModeConnect}, KindTime, msFloor, msFloor, ""},
+		{"Confluent sink: datetime2(7) as BIGINT ns", ss("datetime2", 7), pg("bigint", -1), Path{Mode: ModeAdaptive, SinkClass: confluent}, KindTimestamp, us, TimeRule{Stored: StoredEpochNanos}, ""},
+		{"Confluent sink: datetime2(6) as BIGINT µs", ss("datetime2", 6), pg("bigint", -1), Path{}, KindTimestamp, us, TimeRule{Stored: StoredEpochMicros}, ""},
+		{"Confluent sink: datetime2(3) as BIGINT ms", ss("datetime2", 3), pg("bigint", -1), Path{}, KindTimestamp, us, TimeRule{Stored: StoredEpochMillis}, ""},
+		{"Confluent sink: datetime as BIGINT ms", ss("datetime", -1), pg("bigint", -1), Path{}, KindTimestamp, us, TimeRule{Stored: StoredEpochMillis}, ""},
+		{"Confluent sink: time(7) adaptive_time_microseconds as µs", ss("time", 7), pg("bigint", -1), Path{Mode: ModeAdaptiveMicros}, KindTime, us, TimeRule{Stored: StoredEpochMicros}, ""},
+		{"Confluent sink: time(7) adaptive as ns", ss("time", 7), pg("bigint", -1), Path{Mode: ModeAdaptive}, KindTime, us, TimeRule{Stored: StoredEpochNanos}, ""},
+		{"Confluent sink: date as INT days", ss("date", 0), pg("integer", -1), Path{}, KindDate, us, TimeRule{Stored: StoredEpochDays}, ""},
+		{"Confluent sink: datetimeoffset as ISO text", ss("datetimeoffset", 7), pg("text", -1), Path{}, KindTimestampTZ, us, TimeRule{Stored: StoredISOText}, ""},
+		{"datetimeoffset never lands in an integer", ss("datetimeoffset", 7), pg("bigint", -1), Path{}, 0, us, us, "ISO-8601 string"},
+		{"connect mode never lands in an integer", ss("datetime2", 7), pg("bigint", -1), Path{Mode: ModeConnect}, 0, us, us, "time.precision.mode=connect"},
+		{"a datetime2 never lands in text", ss("datetime2", 7), pg("text", -1), Path{}, 0, us, us, "does not arrive as text"},
+		{"a timestamp(3) target rounds to milliseconds", ss("datetime2", 7), pg("timestamp without time zone", 3), Path{}, KindTimestamp, msRound, msRound, ""},
+		{"a timestamp(2) target cannot be compared exactly", ss("datetime2", 7), pg("timestamp without time zone", 2), Path{}, 0, us, us, "keeps 2 fractional digits"},
+		{"override ms", ss("datetime2", 7), pg("timestamp without time zone", 6), Path{Precision: PrecisionMillis}, KindTimestamp, msFloor, msFloor, ""},
+		{"override us beats connect", ss("datetime2", 7), pg("timestamp without time zone", 6), Path{Mode: ModeConnect, Precision: PrecisionMicros}, KindTimestamp, us, us, ""},
+		{"datetimeoffset into a timestamp", ss("datetimeoffset", 7), pg("timestamp without time zone", 6), Path{}, KindTimestamp, us, us, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			k, sr, tr, reason := decideTime(tc.src, tc.tgt, tc.path)
+			if tc.reason != "" {
+				if !strings.Contains(reason, tc.reason) {
+					t.Fatalf("reason %q, want one saying %q", reason, tc.reason)
+				}
+				return
+			}
+			if reason != "" {
+				t.Fatalf("not comparable: %s", reason)
+			}
+			if k != tc.kind || sr != tc.srcRule || tr != tc.tgtRule {
+				t.Errorf("%s, source %s, target %s; want %s, %s, %s", k, describeRule(sr), describeRule(tr), tc.kind, describeRule(tc.srcRule), describeRule(tc.tgtRule))
+			}
+		})
+	}
+}
+
+func TestAppendColumnAtMilliseconds(t *testing.T) {
+	v := time.Date(2024, 1, 2, 3, 4, 5, 123_999_900, time.UTC)
+	neg := time.Date(1969, 12, 31, 23, 59, 59, 999_600_000, time.UTC)
+	for _, tc := range []struct {
+		rule TimeRule
+		v    Value
+		want string
+	}{
+		{TimeRule{}, v, "1704164645124000"},
+		{TimeRule{Millis: true, Floor: true}, v, "1704164645123000"},
+		{TimeRule{Millis: true}, v, "1704164645124000"},
+		{TimeRule{Millis: true, Floor: true}, neg, "-1000"},
+		{TimeRule{Millis: true}, neg, "0"},
+	} {
+		got, err := AppendColumn(nil, Column{Kind: KindTimestamp, Time: tc.rule}, tc.v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != tc.want {
+			t.Errorf("%s: %s, want %s", describeRule(tc.rule), got, tc.want)
+		}
+	}
+	got, _ := AppendColumn(nil, Column{Kind: KindTime, Time: TimeRule{Millis: true, Floor: true}}, 5*time.Second+1_999_999*time.Nanosecond)
+	if string(got) != "5001000" {
+		t.Errorf("time at ms: %s", got)
+	}
+}
