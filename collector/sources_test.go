@@ -15,6 +15,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 type fakeKafka struct {
@@ -154,13 +155,16 @@ func TestSQLServerCollectorReportsWhatItCanRead(t *testing.T) {
 	db := database.NewWithPool(config.Database{Name: "erp", Driver: config.DriverSQLServer}, pool)
 	denied := mssql.Error{Number: 300, Message: "VIEW DATABASE STATE permission denied in database 'erp'."}
 	mock.ExpectQuery(database.CDCEnabledQuery).WillReturnRows(sqlmock.NewRows([]string{"e"}).AddRow(true))
-	mock.ExpectQuery(database.CaptureLatencyQuery).WillReturnError(denied)
+	mock.ExpectQuery(database.LogReuseWaitQuery).WillReturnRows(sqlmock.NewRows([]string{"w"}).AddRow("REPLICATION"))
+	mock.ExpectQuery(database.CaptureScanQuery).WillReturnError(denied)
 	mock.ExpectQuery(database.CDCJobsQuery).WillReturnRows(sqlmock.NewRows([]string{"job_type", "pollinginterval", "retention"}).AddRow("capture", int64(5), int64(0)))
 	mock.ExpectQuery(database.CDCErrorsQuery).WillReturnError(denied)
-	mock.ExpectQuery(database.MaxLSNTimeQuery).WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), int64(0)))
+	mock.ExpectQuery(rowhash.SQLServerVersionQuery).WillReturnRows(sqlmock.NewRows([]string{"major", "level", "edition", "compat"}).AddRow(int64(15), "RTM", int64(2), int64(150)))
+	mock.ExpectQuery(database.MaxLSNTimeQuery(false)).WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), int64(0)))
 	out := collect(t, context.Background(), NewSQLServerCollector(db))
 	for _, want := range []string{
 		`cdc_sqlserver_cdc_enabled{database="erp"} 1`,
+		`cdc_sqlserver_log_waiting_for_capture{database="erp"} 1`,
 		`cdc_sqlserver_cdc_job_present{database="erp",job="capture"} 1`,
 		`cdc_sqlserver_cdc_job_present{database="erp",job="cleanup"} 0`,
 		`cdc_sqlserver_capture_polling_interval_seconds{database="erp"} 5`,

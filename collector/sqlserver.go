@@ -14,7 +14,13 @@ var (
 		"Whether change data capture is enabled for the database (sys.databases.is_cdc_enabled).",
 		[]string{"database"}, nil)
 	sqlserverLatencyDesc = prometheus.NewDesc("cdc_sqlserver_capture_latency_seconds",
-		"Latency of the capture job's last log scan session (sys.dm_cdc_log_scan_sessions, session_id 0); reset by a restart or failover.",
+		"Latency of the capture job's newest finished log scan session: seconds between its end and the commit time of the last change it captured (sys.dm_cdc_log_scan_sessions, session_id > 0). Absent before the first session since a restart or failover.",
+		[]string{"database"}, nil)
+	sqlserverLastScanDesc = prometheus.NewDesc("cdc_sqlserver_last_scan_timestamp_seconds",
+		"When the capture job's last log scan session ended (sys.dm_cdc_log_scan_sessions, session_id 0). Stops moving when the capture job stops; reset by a restart or failover.",
+		[]string{"database"}, nil)
+	sqlserverLogWaitDesc = prometheus.NewDesc("cdc_sqlserver_log_waiting_for_capture",
+		"1 when the transaction log cannot be truncated until change data capture (or replication) has scanned it, i.e. changes are waiting to be captured (sys.databases.log_reuse_wait_desc = REPLICATION).",
 		[]string{"database"}, nil)
 	sqlserverJobDesc = prometheus.NewDesc("cdc_sqlserver_cdc_job_present",
 		"Whether the CDC capture or cleanup job exists for the database (msdb.dbo.cdc_jobs).",
@@ -62,8 +68,14 @@ func collectSQLServer(ctx context.Context, db *database.DB, ch chan<- prometheus
 	if h.CDCEnabled != nil {
 		gauge(sqlserverCDCEnabledDesc, boolValue(*h.CDCEnabled))
 	}
+	if h.LogWaitsForCapture != nil {
+		gauge(sqlserverLogWaitDesc, boolValue(*h.LogWaitsForCapture))
+	}
 	if h.Latency != nil {
 		gauge(sqlserverLatencyDesc, *h.Latency)
+	}
+	if h.LastScan != nil {
+		gauge(sqlserverLastScanDesc, seconds(*h.LastScan))
 	}
 	if h.JobsReadable {
 		for _, job := range []string{"capture", "cleanup"} {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,12 @@ type DB struct {
 	cfg      config.Database
 	pool     atomic.Pointer[sql.DB]
 	endpoint atomic.Pointer[Endpoint]
+	// info caches a SQL Server's version and zone once read.
+	info atomic.Pointer[ServerInfo]
+	// memo keeps the offset each LSN time was first seen with (see
+	// lsnToUTC).
+	memoMu sync.Mutex
+	memo   map[string]lsnMemo
 }
 
 // Open builds the pool; it does not connect until first use, so a dead

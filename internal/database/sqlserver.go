@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,65 +58,119 @@ func classify(err error) error {
 // one Debezium moves to.
 const CaptureInstanceQuery = `SELECT TOP 1 capture_instance FROM cdc.change_tables WHERE source_object_id = OBJECT_ID(@p1) ORDER BY create_date DESC`
 
+// CaptureKeyQuery lists the columns of the unique index a capture
+// instance identifies rows by (cdc.index_columns; none when the table was
+// enabled without one).
+const CaptureKeyQuery = `SELECT ic.column_name FROM cdc.index_columns ic JOIN cdc.change_tables ct ON ct.object_id = ic.object_id WHERE ct.capture_instance = @p1 ORDER BY ic.index_ordinal`
+
+// CaptureInstance is a table's capture instance and the columns its
+// change rows are keyed by.
+type CaptureInstance struct {
+	Name string
+	Key  []string
+}
+
 // CaptureInstance returns the capture instance of table ("schema.table").
 // A table without one returns an error wrapping ErrCDCNotEnabled.
-func (db *DB) CaptureInstance(ctx context.Context, table string) (string, error) {
+func (db *DB) CaptureInstance(ctx context.Context, table string) (CaptureInstance, error) {
 	pool, err := db.Pool()
 	if err != nil {
-		return "", err
+		return CaptureInstance{}, err
 	}
 	ctx, cancel := db.QueryContext(ctx)
 	defer cancel()
-	var ci string
+	var ci CaptureInstance
 	// OBJECT_ID parses its argument as a multi-part name: quote the parts
 	// so names holding dots or brackets resolve to the right table.
-	err = pool.QueryRowContext(ctx, CaptureInstanceQuery, db.QuoteTable(table)).Scan(&ci)
+	err = pool.QueryRowContext(ctx, CaptureInstanceQuery, db.QuoteTable(table)).Scan(&ci.Name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("database %s: table %s has no capture instance: %w (run sys.sp_cdc_enable_table)", db.cfg.Name, table, ErrCDCNotEnabled)
+		return CaptureInstance{}, fmt.Errorf("database %s: table %s has no capture instance: %w (run sys.sp_cdc_enable_table)", db.cfg.Name, table, ErrCDCNotEnabled)
 	}
 	if err != nil {
-		return "", db.queryError("finding the capture instance of "+table, err)
+		return CaptureInstance{}, db.queryError("finding the capture instance of "+table, err)
+	}
+	rows, err := pool.QueryContext(ctx, CaptureKeyQuery, ci.Name)
+	if err != nil {
+		return CaptureInstance{}, db.queryError("reading the key columns of capture instance "+ci.Name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return CaptureInstance{}, db.queryError("reading the key columns of capture instance "+ci.Name, err)
+		}
+		ci.Key = append(ci.Key, c)
+	}
+	if err := rows.Err(); err != nil {
+		return CaptureInstance{}, db.queryError("reading the key columns of capture instance "+ci.Name, err)
 	}
 	return ci, nil
 }
 
-// NewestChangeQuery reads the commit time of the newest insert or update
-// in a change table. cdc.<instance>_CT is clustered on (__$start_lsn, …),
-// so TOP 1 ORDER BY __$start_lsn DESC reads from the end of the clustered
-// index. Deletes (__$operation = 1) are left out: the sink removes the
-// row, so the target can never show a delete's time and lag would never
-// return to 0 after one; a long run of trailing deletes is read through. fn_cdc_map_lsn_to_time returns the server's local time
-// (datetime has no zone); the server's current offset comes along so the
-// time can be made absolute.
-func NewestChangeQuery(captureInstance string) string {
-	return `SELECT TOP 1 sys.fn_cdc_map_lsn_to_time(__$start_lsn), DATEPART(TZOFFSET, SYSDATETIMEOFFSET()) FROM cdc.` +
-		rowhash.SQLServer{}.QuoteIdent(captureInstance+"_CT") +
-		` WHERE __$operation <> 1 ORDER BY __$start_lsn DESC`
+// newestChangeWindow bounds how many of the newest change rows are read
+// to find the newest change the target can show.
+const newestChangeWindow = 1000
+
+// NewestChangeQuery reads the commit time of the newest change the target
+// can show: an insert or update whose row was not deleted later. A delete
+// removes the row at the target, so neither it nor the earlier changes of
+// the row it deletes leave a watermark there; counting them would keep
+// lag above 0 for ever after a delete on an idle table. The change table
+// is clustered on __$start_lsn: the newest newestChangeWindow rows are
+// read from the end of that index and each key's last change among them
+// kept (update after-images over before-images). With no visible change
+// in the window, no row comes back: nothing the target could show is
+// pending. A capture instance without key columns can only leave deletes
+// out. zone selects the @tz form of lsnTimeColumns.
+func NewestChangeQuery(ci CaptureInstance, zone bool) string {
+	q := rowhash.SQLServer{}.QuoteIdent
+	ct := "cdc." + q(ci.Name+"_CT")
+	if len(ci.Key) == 0 {
+		return "SELECT TOP 1 " + lsnTimeColumns("__$start_lsn", zone) + " FROM " + ct + " WHERE __$operation <> 1 ORDER BY __$start_lsn DESC"
+	}
+	keys := make([]string, len(ci.Key))
+	tkeys := make([]string, len(ci.Key))
+	for i, k := range ci.Key {
+		keys[i] = q(k)
+		tkeys[i] = "t." + q(k)
+	}
+	return "SELECT TOP 1 " + lsnTimeColumns("w.__$start_lsn", zone) +
+		" FROM (SELECT t.__$start_lsn, t.__$operation, ROW_NUMBER() OVER (PARTITION BY " + strings.Join(tkeys, ", ") +
+		" ORDER BY t.__$start_lsn DESC, t.__$seqval DESC, t.__$operation DESC) AS cdc_rn" +
+		" FROM (SELECT TOP (" + strconv.Itoa(newestChangeWindow) + ") __$start_lsn, __$seqval, __$operation, " + strings.Join(keys, ", ") +
+		" FROM " + ct + " ORDER BY __$start_lsn DESC, __$seqval DESC) t) w" +
+		" WHERE w.cdc_rn = 1 AND w.__$operation <> 1 ORDER BY w.__$start_lsn DESC"
 }
 
 // NewestChange returns the commit time of the newest change captured for
-// the capture instance. ok is false when the change table is empty (all
-// changes cleaned up) or its LSN no longer maps to a time.
-func (db *DB) NewestChange(ctx context.Context, captureInstance string) (t time.Time, ok bool, err error) {
+// the capture instance that the target can show (see NewestChangeQuery).
+// ok is false when there is none (change table empty or cleaned up, only
+// deletes) or its LSN no longer maps to a time.
+func (db *DB) NewestChange(ctx context.Context, ci CaptureInstance) (t time.Time, ok bool, err error) {
 	pool, err := db.Pool()
 	if err != nil {
 		return time.Time{}, false, err
+	}
+	in, err := db.SQLServerInfo(ctx)
+	if err != nil {
+		// Only the zone is lost: the offset now stands in for it.
+		in = ServerInfo{}
 	}
 	ctx, cancel := db.QueryContext(ctx)
 	defer cancel()
 	var local sql.NullTime
 	var offset sql.NullInt64
-	err = pool.QueryRowContext(ctx, NewestChangeQuery(captureInstance)).Scan(&local, &offset)
+	err = pool.QueryRowContext(ctx, NewestChangeQuery(ci, in.TimeZone != ""), zoneArgs(in)...).Scan(&local, &offset)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
 	if err != nil {
-		return time.Time{}, false, db.queryError("reading the newest change of capture instance "+captureInstance, err)
+		return time.Time{}, false, db.queryError("reading the newest change of capture instance "+ci.Name, err)
 	}
 	if !local.Valid {
 		return time.Time{}, false, nil
 	}
-	return serverLocalToUTC(local.Time, offset.Int64), true, nil
+	return db.lsnToUTC(ci.Name, local.Time, offset.Int64, in.TimeZone != ""), true, nil
 }
 
 // serverLocalToUTC turns a zone-less datetime written in the server's local
@@ -129,8 +184,16 @@ func serverLocalToUTC(local time.Time, offsetMinutes int64) time.Time {
 // reports. A field whose query failed is left unset and its error joined
 // into Err, so one missing permission does not hide the rest.
 type SQLServerHealth struct {
-	CDCEnabled   *bool
-	Latency      *float64 // seconds; nil before the first scan session since restart
+	CDCEnabled *bool
+	// LogWaitsForCapture: the log cannot be truncated until change data
+	// capture (or replication) has scanned it, i.e. captured changes are
+	// pending (sys.databases.log_reuse_wait_desc = REPLICATION).
+	LogWaitsForCapture *bool
+	// Latency is the newest finished scan session's (seconds); nil before
+	// the first session since a restart or failover.
+	Latency *float64
+	// LastScan is when the last scan session ended (session 0's end_time).
+	LastScan     *time.Time
 	Jobs         map[string]CDCJob
 	ErrorCount   *int64
 	MaxLSNTime   *time.Time
@@ -148,14 +211,25 @@ type CDCJob struct {
 // SQL Server health queries.
 const (
 	CDCEnabledQuery = `SELECT is_cdc_enabled FROM sys.databases WHERE database_id = DB_ID()`
-	// The session_id = 0 row aggregates all sessions since the instance
-	// started; its latency is the last one a session recorded. Needs VIEW
+	// LogReuseWaitQuery: REPLICATION means the log holds changes change
+	// data capture (or replication) has not scanned yet.
+	LogReuseWaitQuery = `SELECT log_reuse_wait_desc FROM sys.databases WHERE database_id = DB_ID()`
+	// CaptureScanQuery reads the latency of the newest finished scan
+	// session and the end of the last one. The session_id = 0 row
+	// aggregates all sessions since the instance started and keeps the
+	// last non-zero latency for ever, so it would go on reporting a past
+	// backlog; its end_time is the end of the last session. Needs VIEW
 	// DATABASE STATE.
-	CaptureLatencyQuery = `SELECT latency FROM sys.dm_cdc_log_scan_sessions WHERE session_id = 0`
-	CDCJobsQuery        = `SELECT job_type, pollinginterval, retention FROM msdb.dbo.cdc_jobs WHERE database_id = DB_ID()`
-	CDCErrorsQuery      = `SELECT COUNT(*) FROM sys.dm_cdc_errors`
-	MaxLSNTimeQuery     = `SELECT sys.fn_cdc_map_lsn_to_time(sys.fn_cdc_get_max_lsn()), DATEPART(TZOFFSET, SYSDATETIMEOFFSET())`
+	CaptureScanQuery = `SELECT (SELECT TOP 1 latency FROM sys.dm_cdc_log_scan_sessions WHERE session_id > 0 AND end_time IS NOT NULL ORDER BY session_id DESC), (SELECT end_time FROM sys.dm_cdc_log_scan_sessions WHERE session_id = 0), DATEPART(TZOFFSET, SYSDATETIMEOFFSET())`
+	CDCJobsQuery     = `SELECT job_type, pollinginterval, retention FROM msdb.dbo.cdc_jobs WHERE database_id = DB_ID()`
+	CDCErrorsQuery   = `SELECT COUNT(*) FROM sys.dm_cdc_errors`
 )
+
+// MaxLSNTimeQuery maps the newest LSN captured to its commit time (see
+// lsnTimeColumns for zone).
+func MaxLSNTimeQuery(zone bool) string {
+	return "SELECT " + lsnTimeColumns("sys.fn_cdc_get_max_lsn()", zone)
+}
 
 // SQLServerHealth runs the capture health queries one after another on one
 // connection's worth of pool (they are cheap DMV reads).
@@ -183,15 +257,28 @@ func (db *DB) SQLServerHealth(ctx context.Context) SQLServerHealth {
 		return h
 	}
 
-	var lat sql.NullFloat64
-	switch err := pool.QueryRowContext(ctx, CaptureLatencyQuery).Scan(&lat); {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		fail("reading sys.dm_cdc_log_scan_sessions", err)
-	case lat.Valid:
-		h.Latency = &lat.Float64
+	var wait sql.NullString
+	if err := pool.QueryRowContext(ctx, LogReuseWaitQuery).Scan(&wait); err != nil {
+		fail("reading sys.databases.log_reuse_wait_desc", err)
+	} else {
+		waits := wait.String == "REPLICATION"
+		h.LogWaitsForCapture = &waits
 	}
-
+	var lat sql.NullFloat64
+	var end sql.NullTime
+	var now sql.NullInt64
+	if err := pool.QueryRowContext(ctx, CaptureScanQuery).Scan(&lat, &end, &now); err != nil {
+		fail("reading sys.dm_cdc_log_scan_sessions", err)
+	} else {
+		if lat.Valid {
+			h.Latency = &lat.Float64
+		}
+		if end.Valid {
+			// A recent time: the offset now is the one in force then.
+			t := serverLocalToUTC(end.Time, now.Int64)
+			h.LastScan = &t
+		}
+	}
 	if jobs, err := db.cdcJobs(ctx, pool); err != nil {
 		fail("reading msdb.dbo.cdc_jobs", err)
 	} else {
@@ -206,12 +293,16 @@ func (db *DB) SQLServerHealth(ctx context.Context) SQLServerHealth {
 		h.ErrorCount = &n
 	}
 
+	in, err := db.SQLServerInfo(ctx)
+	if err != nil {
+		in = ServerInfo{} // only the zone is lost
+	}
 	var local sql.NullTime
 	var offset sql.NullInt64
-	if err := pool.QueryRowContext(ctx, MaxLSNTimeQuery).Scan(&local, &offset); err != nil {
+	if err := pool.QueryRowContext(ctx, MaxLSNTimeQuery(in.TimeZone != ""), zoneArgs(in)...).Scan(&local, &offset); err != nil {
 		fail("mapping sys.fn_cdc_get_max_lsn() to time", err)
 	} else if local.Valid {
-		t := serverLocalToUTC(local.Time, offset.Int64)
+		t := db.lsnToUTC("\x00max", local.Time, offset.Int64, in.TimeZone != "")
 		h.MaxLSNTime = &t
 	}
 	h.Err = errors.Join(errs...)

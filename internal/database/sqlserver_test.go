@@ -13,6 +13,7 @@ import (
 	mssql "github.com/microsoft/go-mssqldb"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 func mockSQLServer(t *testing.T) (*DB, sqlmock.Sqlmock) {
@@ -34,13 +35,9 @@ func mockSQLServer(t *testing.T) (*DB, sqlmock.Sqlmock) {
 // DATABASE STATE (error 300).
 var permissionDenied = mssql.Error{Number: 300, Class: 14, Message: "VIEW DATABASE STATE permission denied in database 'erp'."}
 
-func TestNewestChangeReadsTheEndOfTheClusteredIndex(t *testing.T) {
-	if got, want := NewestChangeQuery("dbo_orders"),
-		"SELECT TOP 1 sys.fn_cdc_map_lsn_to_time(__$start_lsn), DATEPART(TZOFFSET, SYSDATETIMEOFFSET()) FROM cdc.[dbo_orders_CT] WHERE __$operation <> 1 ORDER BY __$start_lsn DESC"; got != want {
-		t.Errorf("query\n got %s\nwant %s", got, want)
-	}
-	if got := NewestChangeQuery("x]; DROP TABLE t; --"); !strings.Contains(got, "cdc.[x]]; DROP TABLE t; --_CT]") {
-		t.Errorf("capture instance not quoted: %s", got)
+func TestNewestChangeQuoting(t *testing.T) {
+	if got := NewestChangeQuery(CaptureInstance{Name: "x]; DROP TABLE t; --", Key: []string{"a]b"}}, false); !strings.Contains(got, "cdc.[x]]; DROP TABLE t; --_CT]") || !strings.Contains(got, "[a]]b]") {
+		t.Errorf("capture instance or key not quoted: %s", got)
 	}
 }
 
@@ -82,13 +79,14 @@ func TestNewestChange(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db, mock := mockSQLServer(t)
-			q := mock.ExpectQuery(NewestChangeQuery("dbo_orders"))
+			expectVersion(mock, 15, 150)
+			q := mock.ExpectQuery(NewestChangeQuery(CaptureInstance{Name: "dbo_orders"}, false))
 			if tt.err != nil {
 				q.WillReturnError(tt.err)
 			} else {
 				q.WillReturnRows(tt.rows)
 			}
-			got, ok, err := db.NewestChange(context.Background(), "dbo_orders")
+			got, ok, err := db.NewestChange(context.Background(), CaptureInstance{Name: "dbo_orders"})
 			if tt.wantIs != nil {
 				if !errors.Is(err, tt.wantIs) {
 					t.Fatalf("error %v, want one wrapping %v", err, tt.wantIs)
@@ -113,8 +111,10 @@ func TestCaptureInstance(t *testing.T) {
 		db, mock := mockSQLServer(t)
 		mock.ExpectQuery(CaptureInstanceQuery).WithArgs("[dbo].[orders]").
 			WillReturnRows(sqlmock.NewRows([]string{"capture_instance"}).AddRow("dbo_orders_v2"))
+		mock.ExpectQuery(CaptureKeyQuery).WithArgs("dbo_orders_v2").
+			WillReturnRows(sqlmock.NewRows([]string{"column_name"}).AddRow("region").AddRow("id"))
 		ci, err := db.CaptureInstance(context.Background(), "dbo.orders")
-		if err != nil || ci != "dbo_orders_v2" {
+		if err != nil || ci.Name != "dbo_orders_v2" || strings.Join(ci.Key, ",") != "region,id" {
 			t.Fatalf("got %q, %v", ci, err)
 		}
 	})
@@ -139,10 +139,11 @@ func TestCaptureInstance(t *testing.T) {
 
 func expectHealth(mock sqlmock.Sqlmock, latency, errCount driver.Value, maxLSN driver.Value, denyDMVs bool) {
 	mock.ExpectQuery(CDCEnabledQuery).WillReturnRows(sqlmock.NewRows([]string{"is_cdc_enabled"}).AddRow(true))
+	mock.ExpectQuery(LogReuseWaitQuery).WillReturnRows(sqlmock.NewRows([]string{"w"}).AddRow("NOTHING"))
 	if denyDMVs {
-		mock.ExpectQuery(CaptureLatencyQuery).WillReturnError(permissionDenied)
+		mock.ExpectQuery(CaptureScanQuery).WillReturnError(permissionDenied)
 	} else {
-		mock.ExpectQuery(CaptureLatencyQuery).WillReturnRows(sqlmock.NewRows([]string{"latency"}).AddRow(latency))
+		mock.ExpectQuery(CaptureScanQuery).WillReturnRows(sqlmock.NewRows([]string{"latency", "end", "tz"}).AddRow(latency, nil, int64(-300)))
 	}
 	mock.ExpectQuery(CDCJobsQuery).WillReturnRows(sqlmock.NewRows([]string{"job_type", "pollinginterval", "retention"}).
 		AddRow("capture", int64(5), int64(0)).AddRow("cleanup  ", int64(0), int64(4320)))
@@ -151,7 +152,8 @@ func expectHealth(mock sqlmock.Sqlmock, latency, errCount driver.Value, maxLSN d
 	} else {
 		mock.ExpectQuery(CDCErrorsQuery).WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(errCount))
 	}
-	mock.ExpectQuery(MaxLSNTimeQuery).WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(maxLSN, int64(-300)))
+	expectVersion(mock, 15, 150)
+	mock.ExpectQuery(MaxLSNTimeQuery(false)).WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(maxLSN, int64(-300)))
 }
 
 func TestSQLServerHealth(t *testing.T) {
@@ -211,10 +213,12 @@ func TestSQLServerHealth(t *testing.T) {
 	t.Run("msdb not readable", func(t *testing.T) {
 		db, mock := mockSQLServer(t)
 		mock.ExpectQuery(CDCEnabledQuery).WillReturnRows(sqlmock.NewRows([]string{"is_cdc_enabled"}).AddRow(true))
-		mock.ExpectQuery(CaptureLatencyQuery).WillReturnRows(sqlmock.NewRows([]string{"latency"}).AddRow(1.0))
+		mock.ExpectQuery(LogReuseWaitQuery).WillReturnRows(sqlmock.NewRows([]string{"w"}).AddRow("NOTHING"))
+		mock.ExpectQuery(CaptureScanQuery).WillReturnRows(sqlmock.NewRows([]string{"latency", "end", "tz"}).AddRow(1.0, nil, int64(0)))
 		mock.ExpectQuery(CDCJobsQuery).WillReturnError(mssql.Error{Number: 229, Message: "The SELECT permission was denied on the object 'cdc_jobs', database 'msdb', schema 'dbo'."})
 		mock.ExpectQuery(CDCErrorsQuery).WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(int64(0)))
-		mock.ExpectQuery(MaxLSNTimeQuery).WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(nil, int64(0)))
+		expectVersion(mock, 15, 150)
+		mock.ExpectQuery(MaxLSNTimeQuery(false)).WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(nil, int64(0)))
 		h := db.SQLServerHealth(context.Background())
 		if !errors.Is(h.Err, ErrPermission) || !strings.Contains(h.Err.Error(), "msdb.dbo.cdc_jobs") || h.JobsReadable {
 			t.Fatalf("error %v, jobs readable %v", h.Err, h.JobsReadable)
@@ -257,13 +261,18 @@ func TestOffsetLag(t *testing.T) {
 func TestQueriesAreTheDocumentedOnes(t *testing.T) {
 	// Guard the exact text reviewed against Microsoft's documentation.
 	for q, want := range map[string]string{
-		CaptureLatencyQuery: `FROM sys.dm_cdc_log_scan_sessions WHERE session_id = 0`,
-		CDCJobsQuery:        `FROM msdb.dbo.cdc_jobs WHERE database_id = DB_ID()`,
-		MaxLSNTimeQuery:     `sys.fn_cdc_map_lsn_to_time(sys.fn_cdc_get_max_lsn())`,
-		LSNTimesQuery:       `CONVERT(binary(10), @p1, 2)`,
+		CaptureScanQuery:       `FROM sys.dm_cdc_log_scan_sessions WHERE session_id > 0`,
+		CDCJobsQuery:           `FROM msdb.dbo.cdc_jobs WHERE database_id = DB_ID()`,
+		MaxLSNTimeQuery(false): `sys.fn_cdc_map_lsn_to_time(sys.fn_cdc_get_max_lsn())`,
+		LSNTimesQuery:          `CONVERT(binary(10), @p1, 2)`,
 	} {
 		if !regexp.MustCompile(regexp.QuoteMeta(want)).MatchString(q) {
 			t.Errorf("%q lacks %q", q, want)
 		}
 	}
+}
+
+func expectVersion(mock sqlmock.Sqlmock, major, compat int) {
+	mock.ExpectQuery(rowhash.SQLServerVersionQuery).
+		WillReturnRows(sqlmock.NewRows([]string{"major", "level", "edition", "compat"}).AddRow(int64(major), "RTM", int64(2), int64(compat)))
 }

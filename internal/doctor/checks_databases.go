@@ -172,3 +172,39 @@ func (r *run) isSource(name string) bool {
 	}
 	return len(r.sourcesOf(name)) > 0
 }
+
+// checkSQLServerVersion: Debezium supports SQL Server 2016 SP1 and later;
+// comparing text needs UTF-8 collations (2019); STRING_SPLIT needs
+// compatibility level 130. What each version supports is decided by
+// rowhash.SQLServerVersion; this says it before a scrape or a reconcile
+// would.
+func (r *run) checkSQLServerVersion(ctx context.Context) {
+	for _, name := range sortedKeys(r.alive) {
+		db := r.alive[name]
+		if db.Driver() != config.DriverSQLServer {
+			continue
+		}
+		in, err := db.SQLServerInfo(ctx)
+		if err != nil {
+			r.add(Finding{Check: CheckSQLServerVersion, Severity: Info, Target: databaseTarget(name), Message: "cannot read the server version: " + err.Error(),
+				Fix: "check that the login can read SERVERPROPERTY and sys.databases"})
+			continue
+		}
+		v := in.Version
+		if err := v.Supported(); err != nil {
+			r.add(Finding{Check: CheckSQLServerVersion, Severity: Error, Target: databaseTarget(name), Message: err.Error(),
+				Fix: "upgrade to SQL Server 2016 SP1 or later"})
+			continue
+		}
+		if !v.HasUTF8Collations() {
+			r.add(Finding{Check: CheckSQLServerVersion, Severity: Warning, Target: databaseTarget(name),
+				Message: fmt.Sprintf("%s has no UTF-8 collations (SQL Server 2019 and later): drift sampling and reconcile refuse tables that compare text columns; lag and capture metrics work", v),
+				Fix:     "list the text columns of this database's tables in ignore_columns, or upgrade to SQL Server 2019 or later"})
+		}
+		if !v.HasStringSplit() {
+			r.add(Finding{Check: CheckSQLServerVersion, Severity: Info, Target: databaseTarget(name),
+				Message: fmt.Sprintf("database compatibility level %d has no STRING_SPLIT (level 130 and above): drift sampling splits its key lists as XML instead, which costs more per sample", v.Compat),
+				Fix:     fmt.Sprintf("if the applications allow it: ALTER DATABASE %s SET COMPATIBILITY_LEVEL = 130;", db.QuoteIdent(db.Endpoint().Database))})
+		}
+	}
+}

@@ -86,6 +86,7 @@ func (d *Doctor) Run(ctx context.Context) Report {
 	r.checkSignals(ctx)
 	r.checkSlots(ctx)
 	r.checkSQLServerJobs(ctx)
+	r.checkSQLServerVersion(ctx)
 	return newReport(r.findings, len(r.connectors), len(d.Config.Tables), len(r.alive))
 }
 

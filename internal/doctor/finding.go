@@ -62,6 +62,7 @@ const (
 	CheckSignal                = "signal"
 	CheckReplicationSlot       = "replication-slot"
 	CheckCDCJobs               = "cdc-jobs"
+	CheckSQLServerVersion      = "sqlserver-version"
 	CheckTableNotCovered       = "table-not-covered"
 	CheckConnectorUnconfigured = "connector-table-not-configured"
 )

@@ -9,6 +9,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 // The SQL Server checks run against go-sqlmock: no SQL Server can run
@@ -21,6 +22,8 @@ type mssqlState struct {
 	instances int
 	jobs      []string
 	agent     string
+	major     int // SQL Server version; 0 reads as 2019
+	compat    int
 }
 
 func mssqlDoctor(t *testing.T, st mssqlState, tasksMax string) (*Doctor, sqlmock.Sqlmock) {
@@ -42,6 +45,9 @@ tables:
 	t.Cleanup(func() { pool.Close() })
 	mock.MatchExpectationsInOrder(false)
 	db := database.NewWithPool(cfg.Databases[0], pool)
+	if st.major == 0 {
+		st.major, st.compat = 15, 150
+	}
 
 	mock.ExpectQuery(SQLServerTablesQuery).WillReturnRows(sqlmock.NewRows([]string{"s", "t"}).AddRow("dbo", "orders").AddRow("dbo", "debezium_signal"))
 	// Once for the capture check, once for the jobs check.
@@ -58,6 +64,8 @@ tables:
 		mock.ExpectQuery(database.CDCJobsQuery).WillReturnRows(jobs)
 		mock.ExpectQuery(SQLServerAgentQuery).WillReturnRows(sqlmock.NewRows([]string{"status_desc"}).AddRow(st.agent))
 	}
+	mock.ExpectQuery(rowhash.SQLServerVersionQuery).WillReturnRows(sqlmock.NewRows([]string{"major", "level", "edition", "compat"}).
+		AddRow(int64(st.major), "RTM", int64(2), int64(st.compat)))
 	// The signal table's columns.
 	mock.ExpectQuery(SQLServerColumnsQuery).WithArgs("dbo", "debezium_signal").WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow("id").AddRow("type").AddRow("data"))
 
@@ -99,6 +107,12 @@ func TestSQLServerChecks(t *testing.T) {
 			CheckCDCJobs, "database:shop", Warning, "cleanup job is missing", "EXEC sys.sp_cdc_add_job @job_type = N'cleanup'"},
 		{"agent stopped", func(s *mssqlState) { s.agent = "Stopped" }, "1",
 			CheckCDCJobs, "database:shop", Error, "SQL Server Agent is Stopped", "start the SQL Server Agent"},
+		{"SQL Server 2014: Debezium does not support it", func(s *mssqlState) { s.major, s.compat = 12, 120 }, "1",
+			CheckSQLServerVersion, "database:shop", Error, "SQL Server 2014 (12.x) RTM is not supported: Debezium's SQL Server connector needs SQL Server 2016 SP1 or later", "upgrade to SQL Server 2016 SP1"},
+		{"SQL Server 2017: no UTF-8 collations for text comparison", func(s *mssqlState) { s.major, s.compat = 14, 140 }, "1",
+			CheckSQLServerVersion, "database:shop", Warning, "SQL Server 2017 (14.x) RTM has no UTF-8 collations", "ignore_columns"},
+		{"compatibility level 120: no STRING_SPLIT", func(s *mssqlState) { s.major, s.compat = 15, 120 }, "1",
+			CheckSQLServerVersion, "database:shop", Info, "compatibility level 120 has no STRING_SPLIT", "SET COMPATIBILITY_LEVEL = 130"},
 		{"tasks.max above database.names", func(*mssqlState) {}, "3",
 			CheckSourceTasksMax, "connector:c/shop-src", Warning, "tasks.max is 3 but the Debezium SQL Server source runs at most one task per database, and database.names lists 1", "tasks.max=1"},
 	}

@@ -48,7 +48,7 @@ type Reader struct {
 	mu sync.Mutex
 	// captureInstances caches each SQL Server table's capture instance;
 	// it changes only when CDC is re-enabled for the table.
-	captureInstances map[string]string
+	captureInstances map[string]database.CaptureInstance
 	// indexChecked remembers which max() columns were checked for an
 	// index, so the warning is logged once per Reader.
 	indexChecked map[string]bool
@@ -62,7 +62,7 @@ func NewReader(dbs map[string]*database.DB, logger *slog.Logger) *Reader {
 	r := &Reader{
 		dbs: dbs, logger: logger,
 		sems:             map[string]chan struct{}{},
-		captureInstances: map[string]string{},
+		captureInstances: map[string]database.CaptureInstance{},
 		indexChecked:     map[string]bool{},
 	}
 	for name, db := range dbs {

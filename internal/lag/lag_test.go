@@ -11,6 +11,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 func mockDB(t *testing.T, name, driver string) (*database.DB, sqlmock.Sqlmock) {
@@ -103,8 +104,12 @@ func TestSQLServerSourceLagFromTheChangeTable(t *testing.T) {
 	tgt, tmock := mockDB(t, "tgt", config.DriverPostgres)
 	smock.ExpectQuery(regexp.QuoteMeta(database.CaptureInstanceQuery)).WithArgs("[dbo].[orders]").
 		WillReturnRows(sqlmock.NewRows([]string{"capture_instance"}).AddRow("dbo_orders"))
+	smock.ExpectQuery(regexp.QuoteMeta(database.CaptureKeyQuery)).WithArgs("dbo_orders").
+		WillReturnRows(sqlmock.NewRows([]string{"column_name"}).AddRow("id"))
+	smock.ExpectQuery(regexp.QuoteMeta(rowhash.SQLServerVersionQuery)).
+		WillReturnRows(sqlmock.NewRows([]string{"major", "level", "edition", "compat"}).AddRow(int64(15), "RTM", int64(2), int64(150)))
 	// 14:00:42 server time at UTC+2 is 12:00:42 UTC.
-	smock.ExpectQuery(regexp.QuoteMeta(database.NewestChangeQuery("dbo_orders"))).
+	smock.ExpectQuery(regexp.QuoteMeta(database.NewestChangeQuery(database.CaptureInstance{Name: "dbo_orders", Key: []string{"id"}}, false))).
 		WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(time.Date(2024, 5, 1, 14, 0, 42, 0, time.UTC), int64(120)))
 	expectMax(tmock, "__source_ts_ms", time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC).UnixMilli())
 	tb := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"},

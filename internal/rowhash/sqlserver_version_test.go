@@ -2,17 +2,14 @@ package rowhash
 
 import (
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/DATA-DOG/go-sqlmock"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden T-SQL files")
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
+)
 
 func expectVersion(mock sqlmock.Sqlmock, major int, level string, compat int) {
 	mock.ExpectQuery(regexp.QuoteMeta(SQLServerVersionQuery)).
@@ -104,23 +101,6 @@ func TestPlanRefusesSQLServer2014(t *testing.T) {
 }
 
 // golden compares got with testdata/tsql/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "tsql", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if strings.TrimSuffix(string(want), "\n") != got {
-		t.Errorf("%s differs from the generated T-SQL:\n got %s\nwant %s", path, got, want)
-	}
-}
 
 // The key lookup of drift sampling, per compatibility level: STRING_SPLIT
 // from level 130, XML nodes below it.
@@ -135,6 +115,6 @@ func TestGoldenSQLServerKeyLookupPerVersion(t *testing.T) {
 		if arg != "3,-1,42" {
 			t.Errorf("%s: argument %v", name, arg)
 		}
-		golden(t, name, d.Hashed("dbo.orders", []Column{{Name: "id", Kind: KindInt}}, []string{"[id] AS k0"}, cond))
+		testenv.Golden(t, "tsql/"+name, d.Hashed("dbo.orders", []Column{{Name: "id", Kind: KindInt}}, []string{"[id] AS k0"}, cond))
 	}
 }
