@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -14,6 +18,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/ops"
 )
 
@@ -27,10 +32,9 @@ type connectorsCmd struct {
 }
 
 func addConnectors(a *kingpin.Application, g *globals) {
-	cmd := a.Command("connectors", "Operate Kafka Connect connectors: list them, pause, resume, restart, stop or scale them, each change verified by reading the status back.")
+	cmd := a.Command("connectors", "Operate Kafka Connect connectors: list them, pause, resume, restart, stop or scale them, each change verified by reading the status back."+exitHelp)
 	cc := &connectorsCmd{g: g}
 	cmd.Flag("connect-cluster", "Name of the connect_clusters entry to act on; required when several are configured.").StringVar(&cc.cluster)
-	cmd.Flag("timeout", "How long to wait for each connector to reach the wanted state.").Default("60s").DurationVar(&cc.timeout)
 
 	addConnectorsList(cmd, cc)
 	for _, action := range ops.Actions {
@@ -38,6 +42,11 @@ func addConnectors(a *kingpin.Application, g *globals) {
 	}
 	addConnectorsScale(cmd, cc)
 	addConnectorsValidate(cmd, g, cc)
+}
+
+// timeoutFlag is on the commands that wait for a state, and only there.
+func (cc *connectorsCmd) timeoutFlag(cmd *kingpin.CmdClause) {
+	cmd.Flag("timeout", "How long to wait for each connector to reach the wanted state.").Default("60s").DurationVar(&cc.timeout)
 }
 
 // context is cancelled on Ctrl-C, so an interrupted wait still reports
@@ -59,7 +68,7 @@ func (cc *connectorsCmd) client() (*connect.Client, error) {
 	}
 	cluster, err := ops.PickCluster(cfg, cc.cluster)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cc.g.configFile, err)
+		return nil, usageErr{fmt.Errorf("%s: %w", cc.g.configFile, err)}
 	}
 	return connect.New(cluster, connect.WithUserAgent("cdc-sentinel/"+version.Version))
 }
@@ -74,14 +83,41 @@ func (cc *connectorsCmd) operator() (*ops.Operator, error) {
 	return ops.New(c, opts), nil
 }
 
+// fail reports err: a bad configuration or cluster choice is a
+// configuration error (2), anything else a failed operation (1).
 func (cc *connectorsCmd) fail(err error) int {
-	fmt.Fprintf(cc.g.stderr, "cdc-sentinel: %v\n", err)
-	return 1
+	if errors.Is(err, config.ErrInvalid) || errors.Is(err, errUsage) {
+		return cc.g.usageError(err)
+	}
+	return cc.g.failed(err)
+}
+
+// errUsage marks errors in what the user asked for (exit 2).
+var errUsage = errors.New("usage")
+
+type usageErr struct{ error }
+
+func (e usageErr) Unwrap() error        { return e.error }
+func (e usageErr) Is(target error) bool { return target == errUsage }
+
+// progress prints each state a connector passes through while it is
+// waited for, on a terminal only: piped output stays the final result.
+func (cc *connectorsCmd) progress() func(connector, state string) {
+	if !isTerminal(cc.g.stderr) {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(connector, state string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(cc.g.stderr, "%s  %s: %s\n", time.Now().Format("15:04:05"), connector, state)
+	}
 }
 
 func addConnectorsList(parent *kingpin.CmdClause, cc *connectorsCmd) {
-	cmd := parent.Command("list", "List connectors with their tasks, states and workers.")
-	output := cmd.Flag("output", "Output format: table or json.").Short('o').Default("table").Enum("table", "json")
+	cmd := parent.Command("list", "List connectors with their tasks, states and workers; a failed one with the root cause of its trace (--output=json keeps the whole trace)."+exitHelp)
+	var output string
+	outputFlag(cmd, &output)
 	cc.g.handle(cmd, func() int {
 		c, err := cc.client()
 		if err != nil {
@@ -93,7 +129,7 @@ func addConnectorsList(parent *kingpin.CmdClause, cc *connectorsCmd) {
 		if err != nil {
 			return cc.fail(err)
 		}
-		if *output == "json" {
+		if output == "json" {
 			err = l.WriteJSON(cc.g.stdout)
 		} else {
 			err = l.WriteTable(cc.g.stdout)
@@ -101,27 +137,74 @@ func addConnectorsList(parent *kingpin.CmdClause, cc *connectorsCmd) {
 		if err != nil {
 			return cc.fail(err)
 		}
-		return 0
+		return exitOK
 	})
+}
+
+// actionResult is one connector's outcome in --output=json.
+type actionResult struct {
+	Connector      string  `json:"connector"`
+	OK             bool    `json:"ok"`
+	State          string  `json:"state,omitempty"`
+	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	Error          string  `json:"error,omitempty"`
+}
+
+func newActionResult(r ops.Result) actionResult {
+	out := actionResult{Connector: r.Connector, OK: r.OK, State: r.State, ElapsedSeconds: r.Elapsed.Seconds()}
+	if r.Err != nil {
+		out.Error = r.Err.Error()
+	}
+	return out
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// checkTargets refuses, before anything is read or changed, what the
+// user got wrong on the command line (exit 2).
+func checkTargets(names []string, all bool) error {
+	switch {
+	case all && len(names) > 0:
+		return usageErr{errors.New("name connectors or pass --all, not both")}
+	case !all && len(names) == 0:
+		return usageErr{errors.New("name at least one connector, or pass --all")}
+	}
+	for _, n := range names {
+		if err := connectorkind.ValidateName(n); err != nil {
+			return usageErr{err}
+		}
+	}
+	return nil
 }
 
 func addConnectorsAction(parent *kingpin.CmdClause, cc *connectorsCmd, action ops.Action) {
 	verb := strings.ToUpper(string(action[:1])) + string(action[1:])
-	help := fmt.Sprintf("%s connectors, then wait for %s.", verb, action.Wants())
-	cmd := parent.Command(string(action), help)
+	help := fmt.Sprintf("%s connectors, then wait for %s; on a terminal, each state they pass through is shown.", verb, action.Wants())
+	cmd := parent.Command(string(action), help+exitHelp)
 	names := cmd.Arg("name", "Connectors to act on.").Strings()
 	all := cmd.Flag("all", "Act on every connector of the cluster.").Bool()
+	cc.timeoutFlag(cmd)
+	var output string
+	outputFlag(cmd, &output)
 	var onlyFailed *bool
 	if action == ops.Restart {
 		onlyFailed = cmd.Flag("only-failed", "Restart only the FAILED connector instance and tasks (includeTasks=true&onlyFailed=true).").Bool()
 	}
 	cc.g.handle(cmd, func() int {
+		if err := checkTargets(*names, *all); err != nil {
+			return cc.fail(err)
+		}
 		c, err := cc.client()
 		if err != nil {
 			return cc.fail(err)
 		}
 		opts := ops.DefaultOptions
 		opts.Timeout = cc.timeout
+		opts.OnState = cc.progress()
 		if onlyFailed != nil {
 			opts.OnlyFailed = *onlyFailed
 		}
@@ -129,34 +212,66 @@ func addConnectorsAction(parent *kingpin.CmdClause, cc *connectorsCmd, action op
 		ctx, stop := cc.context()
 		defer stop()
 		targets, err := op.Resolve(ctx, *names, *all)
+		if errors.Is(err, connect.ErrNotFound) {
+			err = usageErr{err}
+		}
 		if err != nil {
 			return cc.fail(err)
 		}
+		results := op.Do(ctx, action, targets)
+		code := exitOK
+		for _, r := range results {
+			if !r.OK {
+				code = exitFailed
+			}
+		}
+		if output == "json" {
+			out := make([]actionResult, 0, len(results))
+			for _, r := range results {
+				out = append(out, newActionResult(r))
+			}
+			if err := writeJSON(cc.g.stdout, out); err != nil {
+				return cc.fail(err)
+			}
+			return code
+		}
 		if len(targets) == 0 {
 			fmt.Fprintf(cc.g.stdout, "no connectors on connect cluster %s\n", c.Name())
-			return 0
 		}
-		code := 0
-		for _, r := range op.Do(ctx, action, targets) {
+		for _, r := range results {
 			if r.OK {
 				fmt.Fprintln(cc.g.stdout, r)
 			} else {
 				fmt.Fprintf(cc.g.stderr, "cdc-sentinel: %s %s\n", action, r)
-				code = 1
 			}
 		}
 		return code
 	})
 }
 
+// scaleResult is scale's --output=json.
+type scaleResult struct {
+	actionResult
+	TasksMax         int      `json:"tasks_max"`
+	PreviousTasksMax string   `json:"previous_tasks_max"`
+	Unchanged        bool     `json:"unchanged"`
+	Warnings         []string `json:"warnings"`
+}
+
 func addConnectorsScale(parent *kingpin.CmdClause, cc *connectorsCmd) {
-	cmd := parent.Command("scale", "Set a connector's tasks.max, leaving the rest of its configuration unchanged, and wait until the worker runs the new tasks.")
+	cmd := parent.Command("scale", "Set a connector's tasks.max, leaving the rest of its configuration unchanged, and wait until the worker runs the new tasks."+exitHelp)
 	name := cmd.Arg("name", "Connector to scale.").Required().String()
 	tasks := cmd.Flag("tasks", "New tasks.max (at least 1).").Required().Int()
+	cc.timeoutFlag(cmd)
 	force := cmd.Flag("force", "Set tasks.max even above what the connector can run (one task per database for the SQL Server source, at most 8; one for the other Debezium sources; 32 for a JDBC sink into PostgreSQL).").Bool()
+	var output string
+	outputFlag(cmd, &output)
 	cc.g.handle(cmd, func() int {
 		if *tasks < 1 {
-			return cc.fail(fmt.Errorf("--tasks must be at least 1, got %d", *tasks))
+			return cc.fail(usageErr{fmt.Errorf("--tasks must be at least 1, got %d", *tasks)})
+		}
+		if err := connectorkind.ValidateName(*name); err != nil {
+			return cc.fail(usageErr{err})
 		}
 		op, err := cc.operator()
 		if err != nil {
@@ -165,8 +280,27 @@ func addConnectorsScale(parent *kingpin.CmdClause, cc *connectorsCmd) {
 		ctx, stop := cc.context()
 		defer stop()
 		res, err := op.Scale(ctx, *name, *tasks, *force)
+		var above *ops.TasksAboveLimitError
+		if errors.Is(err, connect.ErrNotFound) || errors.As(err, &above) {
+			err = usageErr{err}
+		}
 		if err != nil {
 			return cc.fail(err)
+		}
+		code := exitOK
+		if !res.Unchanged && !res.OK {
+			code = exitFailed
+		}
+		if output == "json" {
+			out := scaleResult{actionResult: newActionResult(res.Result), TasksMax: *tasks, PreviousTasksMax: res.Previous, Unchanged: res.Unchanged, Warnings: res.Warnings}
+			out.Connector = *name
+			if out.Warnings == nil {
+				out.Warnings = []string{}
+			}
+			if err := writeJSON(cc.g.stdout, out); err != nil {
+				return cc.fail(err)
+			}
+			return code
 		}
 		for _, w := range res.Warnings {
 			fmt.Fprintf(cc.g.stderr, "cdc-sentinel: warning: %s\n", w)
@@ -178,8 +312,7 @@ func addConnectorsScale(parent *kingpin.CmdClause, cc *connectorsCmd) {
 			fmt.Fprintf(cc.g.stdout, "%s: tasks.max %s -> %d: %s\n", *name, res.Previous, *tasks, res.Result)
 		default:
 			fmt.Fprintf(cc.g.stderr, "cdc-sentinel: scale %s\n", res.Result)
-			return 1
 		}
-		return 0
+		return code
 	})
 }

@@ -13,8 +13,9 @@ import (
 // cluster chosen with --connect-cluster, plus the checks the worker does
 // not make.
 func addConnectorsValidate(parent *kingpin.CmdClause, g *globals, cc *connectorsCmd) {
-	cmd := parent.Command("validate", "Validate connector configuration files (the JSON of POST /connectors, or its config object) on the live worker; print every field error with its field name. Exit 0 when all are valid, 1 when any is not, 2 on usage or configuration errors.")
-	output := cmd.Flag("output", "Output format: table or json.").Default("table").Enum("table", "json")
+	cmd := parent.Command("validate", "Validate connector configuration files (the JSON of POST /connectors, or its config object) on the live worker; print every field error with its field name."+exitHelp+" A file that is not valid is a finding (1).")
+	var output string
+	outputFlag(cmd, &output)
 	files := cmd.Arg("file", "Connector configuration files.").Required().Strings()
 	g.handle(cmd, func() int {
 		client, err := cc.client()
@@ -25,7 +26,7 @@ func addConnectorsValidate(parent *kingpin.CmdClause, g *globals, cc *connectors
 		ctx, cancel := cc.context()
 		defer cancel()
 		results := doctor.ValidateFiles(ctx, client, *files)
-		if *output == "json" {
+		if output == "json" {
 			err = doctor.WriteValidationJSON(g.stdout, results)
 		} else {
 			err = doctor.WriteValidationTable(g.stdout, results)

@@ -18,8 +18,10 @@ import (
 )
 
 func addDoctor(a *kingpin.Application, g *globals) {
-	cmd := a.Command("doctor", "Diagnose the pipeline from the configuration, the live Connect clusters, Kafka and the databases; print each problem with its fix. Exit 0 when nothing is at warning or above, 1 otherwise, 2 on usage or configuration errors.")
-	output := cmd.Flag("output", "Output format: table or json.").Default("table").Enum("table", "json")
+	cmd := a.Command("doctor", "Diagnose the pipeline from the configuration, the live Connect clusters, Kafka and the databases; print each problem with its fix."+exitHelp+" A finding at warning or above exits 1.")
+	g.logFlags(cmd)
+	output := new(string)
+	outputFlag(cmd, output)
 	cluster := cmd.Flag("connect-cluster", "Examine only this connect_clusters entry (default: all).").String()
 	timeout := cmd.Flag("timeout", "Bound on the whole run.").Default("2m").Duration()
 	g.handle(cmd, func() int { return runDoctor(g, *output, *cluster, *timeout) })
@@ -73,7 +75,7 @@ func runDoctor(g *globals, output, clusterName string, timeout time.Duration) in
 	}
 	if err != nil {
 		fmt.Fprintf(g.stderr, "cdc-sentinel: writing the report: %v\n", err)
-		return 2
+		return exitFailed
 	}
 	return report.ExitCode()
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/promslog"
@@ -18,13 +19,25 @@ import (
 // that Prometheus's default-port allocations page has used up.
 const DefaultListenAddress = ":19641"
 
+// Exit codes, the same for every command.
+const (
+	exitOK = 0
+	// exitFailed: findings (doctor, reconcile differences, invalid
+	// connector files) or an operation that did not succeed.
+	exitFailed = 1
+	// exitUsage: a bad command line or a bad configuration file.
+	exitUsage = 2
+)
+
+// exitHelp ends every command's help.
+const exitHelp = " Exit status: 0 fine, 1 findings or the operation failed, 2 usage or configuration error."
+
 // globals are the flags every command shares.
 type globals struct {
-	configFile  string
-	storagePath string
-	logConfig   promslog.Config
-	stdout      io.Writer
-	stderr      io.Writer
+	configFile string
+	logConfig  promslog.Config
+	stdout     io.Writer
+	stderr     io.Writer
 	// handlers maps a full command name ("connectors list") to its run
 	// function, which returns the exit code.
 	handlers map[string]func() int
@@ -32,6 +45,32 @@ type globals struct {
 
 func (g *globals) handle(cmd *kingpin.CmdClause, run func() int) {
 	g.handlers[cmd.FullCommand()] = run
+}
+
+// usageError reports a bad command line or configuration: exit 2.
+func (g *globals) usageError(err error) int {
+	fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
+	return exitUsage
+}
+
+// failed reports an operation that did not succeed: exit 1.
+func (g *globals) failed(err error) int {
+	fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
+	return exitFailed
+}
+
+// outputFlag adds -o/--output, the same on every command with output.
+func outputFlag(cmd *kingpin.CmdClause, dst *string) {
+	cmd.Flag("output", "Output format: table (for people) or json (everything, for programs).").Short('o').Default("table").EnumVar(dst, "table", "json")
+}
+
+// logFlags adds --log.level and --log.format to a command that logs.
+// Every command sets the same values: only one runs.
+func (g *globals) logFlags(cmd *kingpin.CmdClause) {
+	cmd.Flag(promslogflag.LevelFlagName, promslogflag.LevelFlagHelp).
+		Default("info").HintOptions(promslog.LevelFlagOptions...).SetValue(g.logConfig.Level)
+	cmd.Flag(promslogflag.FormatFlagName, promslogflag.FormatFlagHelp).
+		Default("logfmt").HintOptions(promslog.FormatFlagOptions...).SetValue(g.logConfig.Format)
 }
 
 func (g *globals) logger() *slog.Logger {
@@ -50,19 +89,18 @@ var commandAdders = []func(*kingpin.Application, *globals){
 }
 
 func main() {
+	stampVersion(debug.ReadBuildInfo())
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	app := kingpin.New("cdc-sentinel", "Watches and heals a Debezium CDC pipeline: a Prometheus exporter, an Alertmanager webhook remediator and a set of operations commands.")
+	app := kingpin.New("cdc-sentinel", "Watches and heals a Debezium CDC pipeline: a Prometheus exporter, an Alertmanager webhook remediator and a set of operations commands."+exitHelp)
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
 	app.Version(version.Print("cdc-sentinel"))
 	app.HelpFlag.Short('h')
-	g := &globals{stdout: stdout, stderr: stderr, logConfig: promslog.Config{}, handlers: map[string]func() int{}}
+	g := &globals{stdout: stdout, stderr: stderr, logConfig: promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat()}, handlers: map[string]func() int{}}
 	app.Flag("config.file", "cdc-sentinel configuration file.").Default("cdc-sentinel.yml").StringVar(&g.configFile)
-	app.Flag("storage.path", "Directory for local state (remediation episodes, audit log).").Default("data/").StringVar(&g.storagePath)
-	promslogflag.AddFlags(app, &g.logConfig)
 	for _, add := range commandAdders {
 		add(app, g)
 	}
@@ -74,12 +112,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "cdc-sentinel: error: %v, try --help\n", err)
-		return 2
+		return exitUsage
 	}
 	run, ok := g.handlers[cmd]
 	if !ok {
 		fmt.Fprintf(stderr, "cdc-sentinel: error: command %q has nothing to run, try --help\n", cmd)
-		return 2
+		return exitUsage
 	}
 	return run()
 }

@@ -38,9 +38,10 @@ type reconcileFlags struct {
 
 func addReconcile(a *kingpin.Application, g *globals) {
 	f := &reconcileFlags{}
-	cmd := a.Command("reconcile", "Compare every row of a table between source and target; optionally repair the differences through the source connector's signal channel.")
+	cmd := a.Command("reconcile", "Compare every row of a table between source and target; optionally repair the differences through the source connector's signal channel."+exitHelp+" Differing rows are a finding (1) unless --repair re-sent them.")
 	cmd.Flag("table", "Configured table name (tables[].name).").Required().StringVar(&f.table)
-	cmd.Flag("output", "Report format: table or json.").Default("table").EnumVar(&f.output, "table", "json")
+	outputFlag(cmd, &f.output)
+	g.logFlags(cmd)
 	cmd.Flag("repair", "Re-send missing and changed rows with a Debezium incremental snapshot limited to their keys.").BoolVar(&f.repair)
 	cmd.Flag("delete-extra", "With --repair, also delete rows that exist only in the target.").BoolVar(&f.deleteExtra)
 	cmd.Flag("parallel", "Segments compared at once (each runs one query per side).").Default("2").IntVar(&f.parallel)
@@ -53,17 +54,21 @@ func addReconcile(a *kingpin.Application, g *globals) {
 func runReconcile(g *globals, f *reconcileFlags) int {
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: "+format+"\n", args...)
-		return 1
+		return exitFailed
+	}
+	usage := func(format string, args ...any) int {
+		fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: "+format+"\n", args...)
+		return exitUsage
 	}
 	if f.deleteExtra && !f.repair {
-		return fail("--delete-extra needs --repair")
+		return usage("--delete-extra needs --repair")
 	}
 	if f.scanPar < 0 {
-		return fail("--scan-parallel must be 0 (automatic) or a number of queries per side, not %d", f.scanPar)
+		return usage("--scan-parallel must be 0 (automatic) or a number of queries per side, not %d", f.scanPar)
 	}
 	cfg, err := config.Load(g.configFile)
 	if err != nil {
-		return fail("%v", err)
+		return usage("%v", err)
 	}
 	tc := cfg.Table(f.table)
 	if tc == nil {
@@ -71,7 +76,7 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 		for _, t := range cfg.Tables {
 			names = append(names, t.Name)
 		}
-		return fail("no table %q in %s (configured: %s)", f.table, g.configFile, strings.Join(names, ", "))
+		return usage("no table %q in %s (configured: %s)", f.table, g.configFile, strings.Join(names, ", "))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -100,7 +105,7 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 		table.PlanOptions.Path = reconcile.TimePath(*tc, app.ConnectorConfig(cfg, clusters))
 	}
 	if f.repair && table.Signaler == nil {
-		return fail("table %q has no signal configured: --repair needs tables[].signal (a signal table or Kafka signal topic)", f.table)
+		return usage("table %q has no signal configured: --repair needs tables[].signal (a signal table or Kafka signal topic)", f.table)
 	}
 	src, tgt, err := table.Sides()
 	if err != nil {
@@ -124,13 +129,16 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 		}
 		return fail("%v", err)
 	}
-	code := 0
+	code := exitOK
+	if rep.Differing() > 0 && !f.repair {
+		code = exitFailed
+	}
 	if f.repair && rep.Differing() > 0 {
 		res, err := reconcile.Repair(ctx, plan, rep, reconcile.RepairOptions{Signaler: table.Signaler, DataCollection: table.DataCollection, DeleteExtra: f.deleteExtra})
 		rep.Repair = res
 		if err != nil {
 			fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: %v\n", err)
-			code = 1
+			code = exitFailed
 		}
 	}
 	switch f.output {

@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// Flag mistakes are reported before the configuration is even read.
+// Flag mistakes are usage errors (exit 2), reported before the
+// configuration is even read.
 func TestReconcileRejectsBadFlags(t *testing.T) {
 	cases := []struct {
 		args []string
@@ -17,8 +18,8 @@ func TestReconcileRejectsBadFlags(t *testing.T) {
 	for _, tc := range cases {
 		args := append([]string{"reconcile", "--config.file=/nonexistent.yml", "--table=t"}, tc.args...)
 		_, stderr, code := runBinary(t, args...)
-		if code != 1 || !strings.Contains(stderr, tc.want) {
-			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", tc.args, code, stderr, tc.want)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
 		}
 	}
 }

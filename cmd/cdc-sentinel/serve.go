@@ -17,10 +17,12 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/app"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/server"
 )
 
 type serveFlags struct {
+	storagePath         string
 	web                 *web.FlagConfig
 	metricsPath         string
 	scrapeTimeoutOffset time.Duration
@@ -30,23 +32,27 @@ type serveFlags struct {
 
 func addServe(a *kingpin.Application, g *globals) {
 	f := &serveFlags{}
-	cmd := a.Command("serve", "Run the exporter and the webhook receiver (the default).").Default()
-	// The web flags live on the application so that a bare `cdc-sentinel
-	// --web.listen-address=…` works as with every other exporter.
-	f.web = kingpinflag.AddFlags(a, DefaultListenAddress)
-	a.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.metricsPath)
-	a.Flag("scrape.timeout-offset", "Taken off Prometheus's scrape timeout so the answer arrives in time.").Default("500ms").DurationVar(&f.scrapeTimeoutOffset)
-	a.Flag("web.enable-pprof", "Serve Go profiling endpoints under /debug/pprof/ and link them from the landing page.").Default("false").BoolVar(&f.enablePprof)
-	a.Flag("scrape.default-timeout", "Scrape deadline when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("10s").DurationVar(&f.defaultTimeout)
+	cmd := a.Command("serve", "Run the exporter and the webhook receiver (the default command). Exit status: 0 after a clean shutdown, 1 when serving fails, 2 on usage or configuration errors.").Default()
+	// The server's flags belong to serve alone, so other commands' help
+	// does not list them; serve being the default command, a bare
+	// `cdc-sentinel --web.listen-address=…` still works as with every
+	// other exporter.
+	g.logFlags(cmd)
+	cmd.Flag("storage.path", "Directory for local state (remediation episodes, audit log).").Default("data/").StringVar(&f.storagePath)
+	f.web = kingpinflag.AddFlags(cmd, DefaultListenAddress)
+	cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.metricsPath)
+	cmd.Flag("scrape.timeout-offset", "Taken off Prometheus's scrape timeout so the answer arrives in time.").Default("500ms").DurationVar(&f.scrapeTimeoutOffset)
+	cmd.Flag("web.enable-pprof", "Serve Go profiling endpoints under /debug/pprof/ and link them from the landing page.").Default("false").BoolVar(&f.enablePprof)
+	cmd.Flag("scrape.default-timeout", "Scrape deadline when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("10s").DurationVar(&f.defaultTimeout)
 	g.handle(cmd, func() int { return serve(g, f) })
 }
 
 func serve(g *globals, f *serveFlags) int {
 	logger := g.logger()
 	logger.Info("starting cdc-sentinel", "version", version.Info(), "build_context", version.BuildContext())
-	if err := os.MkdirAll(g.storagePath, 0o750); err != nil {
-		logger.Error("cannot create storage directory", "path", g.storagePath, "err", err)
-		return 1
+	if err := os.MkdirAll(f.storagePath, 0o750); err != nil {
+		logger.Error("cannot create storage directory", "path", f.storagePath, "err", err)
+		return exitFailed
 	}
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "cdc-sentinel",
@@ -63,7 +69,7 @@ func serve(g *globals, f *serveFlags) int {
 	})
 	if err != nil {
 		logger.Error("building landing page", "err", err)
-		return 1
+		return exitFailed
 	}
 	srv := server.New(server.Options{
 		Logger:               logger,
@@ -76,7 +82,7 @@ func serve(g *globals, f *serveFlags) int {
 	})
 	deps := app.Deps{
 		Logger:      logger,
-		StoragePath: g.storagePath,
+		StoragePath: f.storagePath,
 		UserAgent:   "cdc-sentinel/" + version.Version,
 		Registerer:  srv.Registry(),
 	}
@@ -87,7 +93,10 @@ func serve(g *globals, f *serveFlags) int {
 		// Exporters conventionally refuse to start on a bad config:
 		// a typo should fail the deploy, not serve empty metrics.
 		fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
-		return 1
+		if errors.Is(err, config.ErrInvalid) {
+			return exitUsage
+		}
+		return exitFailed
 	}
 	defer srv.Close()
 
@@ -112,7 +121,7 @@ func serve(g *globals, f *serveFlags) int {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("serving HTTP", "err", err)
-			return 1
+			return exitFailed
 		}
 	case <-ctx.Done():
 		logger.Info("shutting down")
@@ -120,5 +129,5 @@ func serve(g *globals, f *serveFlags) int {
 		defer cancel()
 		_ = httpServer.Shutdown(shutdown)
 	}
-	return 0
+	return exitOK
 }

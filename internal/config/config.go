@@ -33,7 +33,7 @@ type Config struct {
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		return nil, fmt.Errorf("reading config: %w", readError{err})
 	}
 	return Parse(path, data)
 }
@@ -59,7 +59,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
-			return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+			return nil, &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
 		}
 		if typeErrs == 0 {
 			// checkTypes let through something the decoder refuses. Say
@@ -187,6 +187,19 @@ func (c *Config) Table(name string) *Table {
 	}
 	return nil
 }
+
+// ErrInvalid matches (errors.Is) every error Load and Parse return: the
+// file could not be read or is not a valid configuration. Commands tell a
+// configuration error from a failed operation by it.
+var ErrInvalid = errors.New("invalid configuration")
+
+type readError struct{ error }
+
+func (e readError) Unwrap() error        { return e.error }
+func (e readError) Is(target error) bool { return target == ErrInvalid }
+
+// Is makes errors.Is(err, ErrInvalid) hold.
+func (e *Error) Is(target error) bool { return target == ErrInvalid }
 
 // Error is one validation failure, located in the file.
 type Error struct {

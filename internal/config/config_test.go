@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,5 +133,26 @@ func TestMisspeltKeyNamesTheKnownOne(t *testing.T) {
 	want := `t.yml:4: connect_clusters[0]: unknown key "timout" (did you mean "timeout"?)`
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
+	}
+}
+
+// Commands tell a configuration error (exit 2) from a failed operation by
+// errors.Is(err, ErrInvalid), whatever went wrong with the file.
+func TestEveryLoadErrorIsErrInvalid(t *testing.T) {
+	dir := t.TempDir()
+	for name, doc := range map[string]string{
+		"syntax":   "connect_clusters: [\n",
+		"type":     "kafka: {brokers: k:9092}\n",
+		"semantic": "connect_clusters:\n  - name: a\n",
+		"empty":    "",
+	} {
+		p := filepath.Join(dir, name+".yml")
+		os.WriteFile(p, []byte(doc), 0o600)
+		if _, err := Load(p); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v is not ErrInvalid", name, err)
+		}
+	}
+	if _, err := Load(filepath.Join(dir, "missing.yml")); !errors.Is(err, ErrInvalid) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
 	}
 }

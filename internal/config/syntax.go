@@ -2,7 +2,6 @@ package config
 
 import (
 	"bytes"
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,7 +24,7 @@ const maxPrefixSearch = 5000
 func syntaxError(name string, data []byte, err error) error {
 	m := yamlErrLine.FindStringSubmatch(err.Error())
 	if m == nil {
-		return fmt.Errorf("%s: not valid YAML: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return &Error{File: name, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
 	line, _ := strconv.Atoi(m[1])
 	problem := m[2]

@@ -61,6 +61,10 @@ type Options struct {
 	// Concurrency bounds the connectors acted on and polled at once, so
 	// that --all on a large cluster does not flood the workers.
 	Concurrency int
+	// OnState, when set, is told each state a connector is seen in while
+	// it is waited for, and each failed read that is retried; calls for
+	// different connectors may come at once.
+	OnState func(connector, state string)
 }
 
 // DefaultOptions are what the command uses unless told otherwise.
@@ -347,7 +351,11 @@ func (o *Operator) wait(ctx context.Context, name string, want target, start tim
 			// A worker restarting or a rebalance: keep reading until the
 			// timeout rather than give up on one failed read.
 			why = err.Error()
+			o.report(name, "reading the status failed, retrying: "+why)
 		case err == nil:
+			if now := describeState(&c.Status); now != last {
+				o.report(name, now)
+			}
 			last = describeState(&c.Status)
 			ok, reason := want.reached(c)
 			if ok {
@@ -381,6 +389,12 @@ func (o *Operator) wait(ctx context.Context, name string, want target, start tim
 			return Result{Connector: name, State: last, Elapsed: time.Since(start), Err: errors.New(msg)}
 		case <-tick.C:
 		}
+	}
+}
+
+func (o *Operator) report(connector, state string) {
+	if o.opts.OnState != nil {
+		o.opts.OnState(connector, state)
 	}
 }
 
