@@ -79,6 +79,9 @@ type Engine struct {
 	lease          time.Duration
 	now            func() time.Time
 	onClose        func()
+	// afterSend, when set (by tests), runs right after an action was
+	// sent and before its outcome is known: where a crash hurts most.
+	afterSend func(*store.Job)
 
 	wake     chan struct{}
 	runCtx   context.Context
@@ -354,6 +357,10 @@ func (e *Engine) process(ctx context.Context, j *store.Job) {
 		Alert: alertRef(j), Rule: j.Rule, Phase: j.Phase,
 		ReceivedAt: j.ReceivedAt, StartedAt: e.now(), Replica: e.replica,
 	}
+	if j.Started != nil {
+		e.interrupted(ctx, j)
+		return
+	}
 	rule := e.byName[j.Rule]
 	if rule == nil {
 		// Queued under a configuration that has since been reloaded.
@@ -448,6 +455,52 @@ func (e *Engine) track(f func()) {
 	}()
 }
 
+// checkEpisode looks at the episode's other phase. It reports whether it
+// decided the job (filling in rec), and then whether a later delivery may
+// try again.
+func (e *Engine) checkEpisode(ctx context.Context, rule *compiledRule, j *store.Job, rec *store.Record) (decided, retry bool) {
+	if j.Phase == store.PhaseFiring {
+		// The episode is over: acting now (a pause) would outlive the
+		// alert, and its on_resolved may already have been decided.
+		rj, err := e.store.Job(ctx, store.JobKey(j.Fingerprint, j.StartsAt, j.Rule, store.PhaseResolved))
+		if err != nil {
+			rec.Decision, rec.Outcome, rec.Error = DecisionSkip, OutcomeFailure, err.Error()
+			return true, true
+		}
+		if rj != nil {
+			rec.Decision, rec.Outcome = DecisionSkip, OutcomeNotNeeded
+			rec.Detail = "alert already resolved"
+			return true, false
+		}
+		return false, false
+	}
+	// on_resolved undoes or follows up what the firing action did; it
+	// does not touch a target this episode never acted on (a connector
+	// paused by hand stays paused). An interrupted firing action may
+	// have taken effect: on_resolved follows it, and its own live-state
+	// check finds out whether there is anything to undo.
+	fj, err := e.store.Job(ctx, store.JobKey(j.Fingerprint, j.StartsAt, j.Rule, store.PhaseFiring))
+	if err != nil {
+		rec.Decision, rec.Outcome, rec.Error = DecisionSkip, OutcomeFailure, err.Error()
+		return true, false
+	}
+	ran := fj != nil && !rule.dryRun && (fj.Outcome == OutcomeSuccess || fj.Outcome == OutcomeInterrupted)
+	ran = ran || (fj != nil && rule.dryRun && fj.Outcome == OutcomeDryRun)
+	if !ran {
+		got := "never recorded"
+		if fj != nil {
+			got = "outcome " + fj.Outcome
+			if fj.Outcome == "" {
+				got = "still " + fj.State
+			}
+		}
+		rec.Decision, rec.Outcome = DecisionSkip, OutcomeNotNeeded
+		rec.Detail = fmt.Sprintf("the firing action %s did not run for this episode (%s)", rule.cfg.Action, got)
+		return true, false
+	}
+	return false, false
+}
+
 // decide fills rec with the decision and outcome; it reports whether a
 // later delivery of the episode may try again.
 func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, j *store.Job, rec *store.Record) bool {
@@ -462,45 +515,8 @@ func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, 
 		rec.Detail = fmt.Sprintf("alert %s %s ago, more than max_alert_age %s", map[bool]string{true: "resolved", false: "started"}[j.Phase == store.PhaseResolved], age.Round(time.Second), e.cfg.MaxAlertAge)
 		return false
 	}
-	if j.Phase == store.PhaseFiring {
-		// The episode is over: acting now (a pause) would outlive the
-		// alert, and its on_resolved may already have been decided.
-		rj, err := e.store.Job(ctx, store.JobKey(j.Fingerprint, j.StartsAt, j.Rule, store.PhaseResolved))
-		if err != nil {
-			rec.Decision, rec.Outcome, rec.Error = DecisionSkip, OutcomeFailure, err.Error()
-			return true
-		}
-		if rj != nil {
-			rec.Decision, rec.Outcome = DecisionSkip, OutcomeNotNeeded
-			rec.Detail = "alert already resolved"
-			return false
-		}
-	}
-	if j.Phase == store.PhaseResolved {
-		// on_resolved undoes or follows up what the firing action did;
-		// it does not touch a target this episode never acted on (a
-		// connector paused by hand stays paused).
-		fj, err := e.store.Job(ctx, store.JobKey(j.Fingerprint, j.StartsAt, j.Rule, store.PhaseFiring))
-		if err != nil {
-			rec.Decision, rec.Outcome, rec.Error = DecisionSkip, OutcomeFailure, err.Error()
-			return false
-		}
-		want := OutcomeSuccess
-		if rule.dryRun {
-			want = OutcomeDryRun
-		}
-		if fj == nil || fj.Outcome != want {
-			got := "never recorded"
-			if fj != nil {
-				got = "outcome " + fj.Outcome
-				if fj.Outcome == "" {
-					got = "still " + fj.State
-				}
-			}
-			rec.Decision, rec.Outcome = DecisionSkip, OutcomeNotNeeded
-			rec.Detail = fmt.Sprintf("the firing action %s did not run for this episode (%s)", rule.cfg.Action, got)
-			return false
-		}
+	if decided, retry := e.checkEpisode(ctx, rule, j, rec); decided {
+		return retry
 	}
 	t, err := e.resolve(action, rule.tmpls, j)
 	if t != nil {
@@ -555,22 +571,53 @@ func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, 
 		return true
 	}
 	rec.Decision = DecisionAct
+	return e.act(ctx, t, j, rec, prefix+safetyKey(rule.cfg.Name, action, t.key()))
+}
+
+// act sends the action, verifies it and fills in rec's outcome. The
+// action is recorded in the store before it is sent (write-ahead), so a
+// process that dies after sending leaves a trace that whoever takes the
+// job next audits as interrupted instead of sending it again.
+func (e *Engine) act(ctx context.Context, t *target, j *store.Job, rec *store.Record, safety string) bool {
+	if err := e.store.Begin(ctx, j, rec); err != nil {
+		rec.Outcome, rec.Error = OutcomeFailure, fmt.Sprintf("not sent: %v", err)
+		// Nothing was sent: a later delivery may try again, unless
+		// another replica owns the job now.
+		return !errors.Is(err, store.ErrClaimLost)
+	}
 	start := time.Now()
-	detail, err = e.perform(ctx, t)
+	detail, err := e.perform(ctx, t)
+	if e.afterSend != nil {
+		e.afterSend(j)
+	}
 	if err == nil {
 		var vdetail string
 		vdetail, err = e.verify(ctx, t)
 		detail = joinDetail(detail, vdetail)
 	}
-	e.metrics.duration.WithLabelValues(action).Observe(time.Since(start).Seconds())
+	e.metrics.duration.WithLabelValues(t.action).Observe(time.Since(start).Seconds())
 	rec.Detail = detail
 	if err != nil {
 		rec.Outcome, rec.Error = OutcomeFailure, err.Error()
 		return false
 	}
 	rec.Outcome = OutcomeSuccess
-	j.Healthy = &store.HealthyMark{Key: prefix + safetyKey(rule.cfg.Name, action, t.key()), At: e.now()}
+	j.Healthy = &store.HealthyMark{Key: safety, At: e.now()}
 	return false
+}
+
+// interrupted audits a job whose action was recorded as about to be sent
+// and never finished: its process died, or lost the job's lease, in
+// between. Whether the action took effect is unknown. It is not sent
+// again for this episode and rule; the attempt was counted (cooldown,
+// max_attempts, the circuit breaker) when it was decided.
+func (e *Engine) interrupted(ctx context.Context, j *store.Job) {
+	rec := *j.Started
+	rec.Decision, rec.Outcome, rec.Error = DecisionAct, OutcomeInterrupted, ""
+	rec.Detail = joinDetail(rec.Detail, fmt.Sprintf(
+		"interrupted: %s recorded this action as about to be sent at %s and never recorded its outcome (it stopped or lost the job's lease); whether it took effect is unknown, so it is not sent again for this episode (found by %s)",
+		rec.Replica, rec.StartedAt.UTC().Format(time.RFC3339), e.replica))
+	e.finish(ctx, j, &rec, false, true)
 }
 
 // markResolved tells the firing action's safety state that its target is
@@ -646,7 +693,8 @@ func (e *Engine) finish(ctx context.Context, j *store.Job, rec *store.Record, re
 		e.metrics.actions.WithLabelValues(rec.Rule, rec.Action, rec.Outcome).Inc()
 	}
 	level := slog.LevelInfo
-	if rec.Outcome == OutcomeFailure || rec.Outcome == OutcomeNotRetryable || rec.Outcome == OutcomeInvalidArgs {
+	switch rec.Outcome {
+	case OutcomeFailure, OutcomeNotRetryable, OutcomeInvalidArgs, OutcomeInterrupted:
 		level = slog.LevelWarn
 	}
 	e.logger.Log(ctx, level, "remediation",

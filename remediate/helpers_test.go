@@ -146,7 +146,9 @@ type harness struct {
 	// clusterName is the Connect cluster conn stands for.
 	clusterName string
 	// lease, when set, replaces the engine's job lease.
-	lease      time.Duration
+	lease time.Duration
+	// afterSend, when set, is the engine's hook right after a send.
+	afterSend  func(*store.Job)
 	reconciler Reconciler
 }
 
@@ -208,6 +210,7 @@ func (h *harness) start() {
 	if h.lease > 0 {
 		eng.lease = h.lease
 	}
+	eng.afterSend = h.afterSend
 	h.eng = eng
 	eng.Start()
 	h.srv = httptest.NewServer(eng.handler())

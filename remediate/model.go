@@ -21,13 +21,18 @@ const (
 	OutcomeNotNeeded             = "not_needed"
 	OutcomeNotRetryable          = "not_retryable"
 	OutcomeInvalidArgs           = "invalid_args"
+	// OutcomeInterrupted: the action was recorded as about to be sent,
+	// then its process stopped (or lost the job's lease) before the
+	// outcome was recorded. It may or may not have taken effect; it is
+	// not sent again for the episode.
+	OutcomeInterrupted = "interrupted"
 )
 
 // Outcomes lists every outcome, so that metrics can be initialised.
 var Outcomes = []string{
 	OutcomeSuccess, OutcomeFailure, OutcomeDryRun, OutcomeSuppressedCooldown,
 	OutcomeSuppressedMaxAttempts, OutcomeSuppressedCircuitOpen, OutcomeSuppressedStale,
-	OutcomeNotNeeded, OutcomeNotRetryable, OutcomeInvalidArgs,
+	OutcomeNotNeeded, OutcomeNotRetryable, OutcomeInvalidArgs, OutcomeInterrupted,
 }
 
 // Decisions say what the engine chose to do; the outcome says how it went.

@@ -70,9 +70,9 @@ func OpenBolt(path string) (*BoltStore, error) {
 
 // init creates the buckets and makes every job a previous process had
 // claimed claimable again: the file lock says that process is gone, and
-// its job may not have run. Acting twice is then possible only if it
-// died between acting and recording, and the live-state check before
-// every action turns most of those into not_needed.
+// its job may not have run. A job it had begun acting on keeps its
+// write-ahead record (Started), so the next owner audits it as
+// interrupted instead of acting again.
 func (s *BoltStore) init() error {
 	err := s.inbox.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketSeen, bucketQueue} {
@@ -278,6 +278,11 @@ func (s *BoltStore) Claim(ctx context.Context, owner string, n int, now time.Tim
 				continue
 			}
 			j := *e.job
+			if old != nil && old.State != StateDone {
+				// Interrupted after the decision to act: the next
+				// owner must know (see Begin).
+				j.Started = old.Started
+			}
 			j.State, j.Owner, j.LeaseUntil = StateRunning, owner, now.Add(lease)
 			j.Outcome, j.Retry, j.FinishedAt = "", false, time.Time{}
 			if err := putJob(b, &j); err != nil {
@@ -309,11 +314,33 @@ func (s *BoltStore) Claim(ctx context.Context, owner string, n int, now time.Tim
 	return out, nil
 }
 
+// Begin implements Store. One process owns the files, so the claim can
+// only have been lost to a finish of the same job.
+func (s *BoltStore) Begin(ctx context.Context, job *Job, rec *Record) error {
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketJobs)
+		j, err := getJob(b, []byte(job.Key))
+		if err != nil {
+			return err
+		}
+		if j == nil || j.State != StateRunning || j.Owner != job.Owner {
+			return ErrClaimLost
+		}
+		j.Started = rec
+		return putJob(b, j)
+	})
+	if err != nil {
+		return fmt.Errorf("recording the action of %s before sending it: %w", job.Key, err)
+	}
+	job.Started = rec
+	return nil
+}
+
 // Finish implements Store.
 func (s *BoltStore) Finish(ctx context.Context, job *Job, rec *Record) error {
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		j := *job
-		j.State, j.Owner, j.LeaseUntil = StateDone, "", time.Time{}
+		j.State, j.Owner, j.LeaseUntil, j.Started = StateDone, "", time.Time{}, nil
 		if err := putJob(tx.Bucket(bucketJobs), &j); err != nil {
 			return err
 		}

@@ -468,3 +468,44 @@ func testCrashBetweenClaimAndFinish(t *testing.T, b backend) {
 		t.Fatalf("backlog %d", n)
 	}
 }
+
+func testCrashAfterBegin(t *testing.T, b backend) {
+	s := b.open(t)
+	ctx := context.Background()
+	enqueue(t, s, job(0))
+	j := claim(t, s, "dead", 1)[0]
+	rec := &Record{Rule: "rule", Action: "restart_task", Target: "connect/main/sink/task/0", Decision: "act", Replica: "dead", StartedAt: t0}
+	if err := s.Begin(ctx, j, rec); err != nil {
+		t.Fatal(err)
+	}
+	// The owner dies after sending, before recording the outcome.
+	next := b.crash(t, s)
+	got := claim(t, next, "heir", 10)
+	if len(got) != 1 || got[0].Started == nil {
+		t.Fatalf("the heir's claim lost the write-ahead record: %+v", got)
+	}
+	if w := got[0].Started; w.Action != "restart_task" || w.Target != rec.Target || w.Replica != "dead" || !w.StartedAt.Equal(t0) {
+		t.Fatalf("write-ahead record: %+v", w)
+	}
+	finish(t, next, got[0], "interrupted", false, &Record{Rule: "rule", Outcome: "interrupted", FinishedAt: time.Now()})
+	done, err := next.Job(ctx, j.Key)
+	if err != nil || done.State != StateDone || done.Started != nil {
+		t.Fatalf("finished job: %+v %v", done, err)
+	}
+	// Finished for good: a repeat of the episode is not queued again.
+	if n := enqueue(t, next, job(0)); n != 0 {
+		t.Fatalf("queued again: %d", n)
+	}
+}
+
+func testBeginNeedsTheClaim(t *testing.T, b backend) {
+	s := b.open(t)
+	ctx := context.Background()
+	enqueue(t, s, job(0))
+	j := claim(t, s, "a", 1)[0]
+	finish(t, s, j, "success", false, nil)
+	again := *j
+	if err := s.Begin(ctx, &again, &Record{Rule: "rule"}); !errors.Is(err, ErrClaimLost) {
+		t.Fatalf("begin on a finished job: %v, want ErrClaimLost", err)
+	}
+}

@@ -44,6 +44,12 @@ type Job struct {
 	// the queue itself (see Engine.requeue).
 	Requeues int `json:"requeues,omitempty"`
 
+	// Started is the write-ahead record of an action about to be sent
+	// (see Store.Begin), kept until Finish. A claimed job that carries
+	// it was interrupted after the decision to act: its action may have
+	// reached Connect, so it is never sent again for this job.
+	Started *Record `json:"started,omitempty"`
+
 	// Healthy, when set on Finish, marks a target healthy in the same
 	// transaction (saves a commit per successful action).
 	Healthy *HealthyMark `json:"-"`

@@ -111,10 +111,6 @@ func (s *PostgresStore) Enqueue(ctx context.Context, jobs []*Job) (int, error) {
 	return n, nil
 }
 
-// ErrClaimLost says a job's lease ran out and another owner took it
-// before this one finished: its outcome is not written over the job.
-var ErrClaimLost = errors.New("the job's lease ran out and another replica took it")
-
 // Claim implements Store. Leases are set and compared on the database's
 // clock, never the replicas', whose clocks may disagree; now is unused.
 func (s *PostgresStore) Claim(ctx context.Context, owner string, n int, _ time.Time, lease time.Duration) ([]*Job, error) {
@@ -166,13 +162,33 @@ func (s *PostgresStore) Claim(ctx context.Context, owner string, n int, _ time.T
 	return out, nil
 }
 
+// Begin implements Store. The lease is checked on the database's clock:
+// once it has run out another replica may take the job, so this one must
+// not send anything.
+func (s *PostgresStore) Begin(ctx context.Context, job *Job, rec *Record) error {
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE cdc_sentinel_remediation_jobs SET job = jsonb_set(job, '{started}', $3)
+		WHERE key = $1 AND owner = $2 AND state = 'running' AND lease_until > now()`, job.Key, job.Owner, raw)
+	if err != nil {
+		return fmt.Errorf("recording the action of %s before sending it: %w", job.Key, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("recording the action of %s before sending it, as %s: %w", job.Key, job.Owner, ErrClaimLost)
+	}
+	job.Started = rec
+	return nil
+}
+
 // Finish implements Store. Only the job's current owner finishes it: when
 // the lease ran out and another replica took the job, the job is left to
 // that replica, the audit record (what this one did) is still kept, and
 // the error wraps ErrClaimLost.
 func (s *PostgresStore) Finish(ctx context.Context, job *Job, rec *Record) error {
 	j := *job
-	j.State, j.Owner, j.LeaseUntil = StateDone, "", time.Time{}
+	j.State, j.Owner, j.LeaseUntil, j.Started = StateDone, "", time.Time{}, nil
 	raw, err := json.Marshal(&j)
 	if err != nil {
 		return err

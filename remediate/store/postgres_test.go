@@ -65,3 +65,24 @@ func TestPostgresFinishAfterALostClaimLeavesTheJobToItsNewOwner(t *testing.T) {
 		t.Fatalf("finishing by the owner: %v", err)
 	}
 }
+
+// Past its lease a replica must not send: another may have taken the job.
+func TestPostgresBeginAfterTheLeaseRanOutFails(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenPostgres(ctx, testenv.TempDatabase(t, "rem_begin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Enqueue(ctx, []*Job{job(0)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Claim(ctx, "a", 1, time.Now(), time.Hour)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("claim: %v %v", got, err)
+	}
+	expirePostgresLeases(t, s)
+	if err := s.Begin(ctx, got[0], &Record{Rule: "rule"}); !errors.Is(err, ErrClaimLost) {
+		t.Fatalf("begin past the lease: %v, want ErrClaimLost", err)
+	}
+}

@@ -7,6 +7,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -28,6 +29,13 @@ type Store interface {
 	// returned with an error are claimed all the same and must be
 	// processed.
 	Claim(ctx context.Context, owner string, n int, now time.Time, lease time.Duration) ([]*Job, error)
+	// Begin records rec as the action job is about to send (job.Started),
+	// before it is sent: a process that dies between sending and Finish
+	// leaves the job claimed with Started set, which the next owner
+	// finds. It fails with ErrClaimLost when job is no longer its
+	// owner's (or, on PostgreSQL, its lease has run out): then nothing
+	// may be sent.
+	Begin(ctx context.Context, job *Job, rec *Record) error
 	// Finish marks a job done with job.Outcome and job.Retry, appends
 	// rec (when not nil) to the audit trail and applies job.Healthy
 	// (when set) to its target's safety state, in one transaction.
@@ -55,6 +63,11 @@ type Store interface {
 // notification for an episode forgotten this long ago started far beyond
 // any sensible max_alert_age, so it is suppressed as stale, not redone.
 const Retention = 30 * 24 * time.Hour
+
+// ErrClaimLost says a job's lease ran out (or it was finished) and it is
+// no longer its claimant's: the claimant must not act on it, and its
+// outcome is not written over the job.
+var ErrClaimLost = errors.New("the job's lease ran out and another replica took it")
 
 // AuditQuery filters the audit trail.
 type AuditQuery struct {
