@@ -17,7 +17,7 @@ DEMO_ADDR ?= 127.0.0.1:19641
 # worker restarts from disturbing another's assertions.
 TEST_FLAGS ?= -race -count=1 -p 1 -timeout 40m
 
-.PHONY: all build test unit demo demo-down lint tools pipeline crossbuild docker bench generate generate-prometheusrule check-generated
+.PHONY: all build test unit fuzz demo demo-down lint tools pipeline crossbuild docker bench generate generate-prometheusrule check-generated
 
 all: build
 
@@ -40,6 +40,12 @@ test: tools pipeline
 # integration tests skip, even when one is running.
 unit:
 	CDC_PIPELINE_DIR=/nonexistent CDC_CONNECT_URL= CDC_SOURCE_DSN= $(GO) test -race -count=1 ./...
+
+# Every fuzz target for FUZZTIME each (their seed corpora already run in
+# `make test` and `make unit`).
+FUZZTIME ?= 10s
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
 
 demo: build tools pipeline
 	scripts/demo.sh $(BIN) $(DEMO_ADDR)

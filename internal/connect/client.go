@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	fastjson "github.com/goccy/go-json"
 	promcfg "github.com/prometheus/common/config"
@@ -282,7 +283,13 @@ func (c *Client) apiError(method, path string, resp *http.Response) error {
 	} else {
 		e.Message = strings.TrimSpace(string(body))
 		if len(e.Message) > 200 {
-			e.Message = e.Message[:200] + "…"
+			// Cut at a rune boundary: the message reaches logs, the
+			// audit and JSON output, which need valid UTF-8.
+			cut := 200
+			for cut > 0 && !utf8.RuneStart(e.Message[cut]) {
+				cut--
+			}
+			e.Message = e.Message[:cut] + "…"
 		}
 	}
 	return e

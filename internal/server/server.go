@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/pprof"
 	"strconv"
@@ -351,10 +352,14 @@ func (s *Server) scrapeContext(r *http.Request) (context.Context, context.Cancel
 	timeout := s.opts.DefaultScrapeTimeout
 	if v := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); v != "" {
 		secs, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || secs <= 0 {
+		// NaN and infinities parse, and would convert to a negative
+		// Duration: an already-expired scrape.
+		if err != nil || !(secs > 0) || math.IsInf(secs, 0) {
 			return nil, nil, fmt.Errorf("invalid X-Prometheus-Scrape-Timeout-Seconds %q", v)
 		}
-		timeout = time.Duration(secs * float64(time.Second))
+		// Bounded before converting, so a huge value cannot overflow; the
+		// write deadline below bounds it again.
+		timeout = time.Duration(min(secs, 1e6) * float64(time.Second))
 	}
 	// The answer must be written before the connection's write deadline
 	// cuts it off, whatever timeout the scraper asks for.
