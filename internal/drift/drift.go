@@ -307,17 +307,40 @@ func sideOf(plan *rowhash.Plan, i int) (rowhash.Side, []rowhash.Column) {
 // sampleKeys returns up to n random keys of one side, by encoded key.
 func sampleKeys(ctx context.Context, plan *rowhash.Plan, i, n int) (map[string]rowhash.Key, error) {
 	side, _ := sideOf(plan, i)
-	kc := keyCols(plan, i)
-	d := side.Dialect
-	cols := []string{d.Encode(kc) + " AS kenc"}
-	for j, c := range kc {
-		cols = append(cols, fmt.Sprintf("%s AS k%d", d.Text(c), j))
-	}
-	rows, err := side.DB.QueryContext(ctx, d.Sample(side.Table, plan.EstRows, n, cols, ""))
+	rows, err := side.DB.QueryContext(ctx, sampleQuery(plan, i, n))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", side.Table, err)
 	}
-	return scanKeys(rows, plan, kc, false)
+	return scanKeys(rows, plan, keyCols(plan, i), false)
+}
+
+// keySelect is what every read of keys selects: the key's canonical
+// encoding (kenc), then each key column's text form (k0, k1, ...).
+func keySelect(d rowhash.Dialect, kc []rowhash.Column) []string {
+	out := []string{d.Encode(kc) + " AS kenc"}
+	for j, c := range kc {
+		out = append(out, fmt.Sprintf("%s AS k%d", d.Text(c), j))
+	}
+	return out
+}
+
+// sampleQuery draws n random keys of side i: a page sample on large
+// tables, never a scan of the whole table.
+func sampleQuery(plan *rowhash.Plan, i, n int) string {
+	side, _ := sideOf(plan, i)
+	return side.Dialect.Sample(side.Table, plan.EstRows, n, keySelect(side.Dialect, keyCols(plan, i)), "")
+}
+
+// lookupQuery fetches, hashed, the rows of side i whose encoded keys are
+// encs, through the key's index (rowhash.Lookup).
+func lookupQuery(plan *rowhash.Plan, i int, encs []string) (string, error) {
+	side, cols := sideOf(plan, i)
+	kc := keyCols(plan, i)
+	cond, err := rowhash.Lookup(side.Dialect, kc, encs)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", side.Table, err)
+	}
+	return side.Dialect.Hashed(side.Table, cols, keySelect(side.Dialect, kc), cond), nil
 }
 
 // keyed is one fetched row: its key columns' text forms and its hash.
@@ -483,11 +506,7 @@ func fetchByLeadingKey(ctx context.Context, plan *rowhash.Plan, i int, vals []in
 	kc := keyCols(plan, i)
 	d := side.Dialect
 	cond, arg := d.IntIn(kc[0].Name, vals)
-	extra := []string{d.Encode(kc) + " AS kenc"}
-	for j, c := range kc {
-		extra = append(extra, fmt.Sprintf("%s AS k%d", d.Text(c), j))
-	}
-	rows, err := side.DB.QueryContext(ctx, d.Hashed(side.Table, cols, extra, cond), arg)
+	rows, err := side.DB.QueryContext(ctx, d.Hashed(side.Table, cols, keySelect(d, kc), cond), arg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", side.Table, err)
 	}
@@ -507,22 +526,16 @@ func compare(ctx context.Context, plan *rowhash.Plan, keys map[string]rowhash.Ke
 	g, gctx := errgroup.WithContext(ctx)
 	for i := 0; i < 2; i++ {
 		g.Go(func() error {
-			side, cols := sideOf(plan, i)
-			kc := keyCols(plan, i)
-			d := side.Dialect
-			cond, err := rowhash.Lookup(d, kc, encs)
+			side, _ := sideOf(plan, i)
+			q, err := lookupQuery(plan, i, encs)
+			if err != nil {
+				return err
+			}
+			rows, err := side.DB.QueryContext(gctx, q)
 			if err != nil {
 				return fmt.Errorf("%s: %w", side.Table, err)
 			}
-			extra := []string{d.Encode(kc) + " AS kenc"}
-			for j, c := range kc {
-				extra = append(extra, fmt.Sprintf("%s AS k%d", d.Text(c), j))
-			}
-			rows, err := side.DB.QueryContext(gctx, d.Hashed(side.Table, cols, extra, cond))
-			if err != nil {
-				return fmt.Errorf("%s: %w", side.Table, err)
-			}
-			got[i], err = scanKeyed(rows, len(kc), true, len(keys))
+			got[i], err = scanKeyed(rows, len(plan.Key), true, len(keys))
 			return err
 		})
 	}

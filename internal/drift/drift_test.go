@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -242,6 +245,82 @@ func TestSamplerMatchesKeysWhateverTheirTextForm(t *testing.T) {
 		}
 		if st.Checked != 50 || st.Pending != wantPending {
 			t.Errorf("%s: checked %v rows with %d suspects, want 50 with %d", suffix, st.Checked, st.Pending, wantPending)
+		}
+	}
+}
+
+// Tables keyed by a uuid or a string are sampled by page and looked up
+// through the key's index: the plans PostgreSQL makes for the sampler's
+// queries never scan the whole table.
+func TestNonIntegerKeysNeverScanTheTable(t *testing.T) {
+	src, tgt, name := scratch(t, 1)
+	const rows = smallTable + 10000
+	for _, db := range []*sql.DB{src, tgt} {
+		for _, q := range []string{
+			"CREATE TABLE " + name + "_uuid (id uuid PRIMARY KEY, v int)",
+			fmt.Sprintf("INSERT INTO %s_uuid SELECT md5(g::text)::uuid, g FROM generate_series(1, %d) g", name, rows),
+			"CREATE TABLE " + name + "_code (code varchar(20), n int, v int, PRIMARY KEY (code, n))",
+			fmt.Sprintf("INSERT INTO %s_code SELECT 'c' || (g %% 5000), g / 5000, g FROM generate_series(1, %d) g", name, rows),
+			"ANALYZE " + name + "_uuid", "ANALYZE " + name + "_code",
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Cleanup(func() {
+		for _, db := range []*sql.DB{src, tgt} {
+			db.Exec("DROP TABLE IF EXISTS " + name + "_uuid, " + name + "_code")
+		}
+	})
+	ctx := context.Background()
+	for _, suffix := range []string{"_uuid", "_code"} {
+		tb := table(src, tgt, name+suffix, 100)
+		s, g, _ := tb.Sides()
+		plan, err := rowhash.NewPlan(ctx, s, g, rowhash.PlanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if byLeadingKey(plan, 100) {
+			t.Fatalf("%s: sampled by integer leading key", suffix)
+		}
+		// A page sample of a small table can draw no page at all: draw
+		// until some keys came.
+		keys := map[string]rowhash.Key{}
+		for try := 0; try < 50 && len(keys) < 50; try++ {
+			got, err := sampleKeys(ctx, plan, 1, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			maps.Copy(keys, got)
+		}
+		if len(keys) < 50 {
+			t.Fatalf("%s: sampled %d keys", suffix, len(keys))
+		}
+		lookup, err := lookupQuery(plan, 0, slices.Sorted(maps.Keys(keys)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for what, q := range map[string]string{"sample": sampleQuery(plan, 0, 100), "lookup": lookup} {
+			var doc string
+			if err := src.QueryRow("EXPLAIN (FORMAT JSON) " + q).Scan(&doc); err != nil {
+				t.Fatalf("%s %s: %v\n%s", suffix, what, err, q)
+			}
+			if strings.Contains(doc, `"Seq Scan"`) {
+				t.Errorf("%s %s scans the whole table:\n%s\n%s", suffix, what, q, doc)
+			}
+			want := `"Sample Scan"`
+			if what == "lookup" {
+				want = `Index`
+			}
+			if !strings.Contains(doc, want) {
+				t.Errorf("%s %s: plan has no %s:\n%s", suffix, what, want, doc)
+			}
+		}
+		// And the sampler finds the tables equal.
+		st := NewSampler([]Table{tb}).Check(ctx)["t"]
+		if st.Err != nil || st.Pending != 0 {
+			t.Errorf("%s: %+v", suffix, st)
 		}
 	}
 }

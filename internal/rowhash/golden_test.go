@@ -4,6 +4,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
 // sqlServerColumns is one column of every SQL Server type the encoding
@@ -36,7 +39,7 @@ func TestSQLServerGolden(t *testing.T) {
 	}
 	b.WriteString("\n-- Hashed: the row hash of every column, keyed by the first\n")
 	b.WriteString(d.Hashed("dbo.t", cols, []string{d.Encode(cols[2:3]) + " AS kenc"}, "") + "\n")
-	golden(t, "fields-2019.sql", b.String())
+	testenv.Golden(t, "tsql/fields-2019.sql", b.String())
 }
 
 // No field may be a fixed-length character type: ISNULL(field, 'N')
@@ -82,4 +85,49 @@ func TestSQLServerTextGoesThroughUnicode(t *testing.T) {
 			t.Errorf("%s (%s): trims trailing spaces: %v", c.Type, c.Kind, trims)
 		}
 	}
+}
+
+// The T-SQL that samples and looks up tables keyed by a uniqueidentifier,
+// a datetime2 and a (varchar, int) pair: TABLESAMPLE reads only the
+// sampled pages, and each lookup compares the bare key column with a
+// literal of its own type, which an index seek serves (no conversion of
+// the column, no function on it).
+func TestGoldenSQLServerNonIntegerKeys(t *testing.T) {
+	d := SQLServer{}
+	var b strings.Builder
+	for _, tc := range []struct {
+		name string
+		key  []Column
+		vals [][]Value
+	}{
+		{"uniqueidentifier", []Column{{Name: "id", Type: "uniqueidentifier", Kind: KindUUID}},
+			[][]Value{{"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"}, {"b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12"}}},
+		{"datetime2(7)", []Column{{Name: "valid_to", Type: "datetime2", Scale: 7, Kind: KindTimestamp}},
+			[][]Value{{time.Date(9999, 12, 31, 23, 59, 59, 999999900, time.UTC)}, {time.Date(2024, 1, 2, 3, 4, 5, 123456700, time.UTC)}}},
+		{"varchar, int", []Column{{Name: "code", Type: "varchar", Kind: KindText}, {Name: "n", Type: "int", Kind: KindInt}},
+			[][]Value{{"café", int64(1)}, {"it's", int64(2)}}},
+		{"nchar(4)", []Column{{Name: "code", Type: "nchar", Width: 4, Kind: KindChar}},
+			[][]Value{{"ab  "}}},
+	} {
+		var encs []string
+		kinds := make([]Kind, len(tc.key))
+		for i, c := range tc.key {
+			kinds[i] = c.Kind
+		}
+		for _, v := range tc.vals {
+			enc, err := EncodeRow(kinds, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			encs = append(encs, string(enc))
+		}
+		cond, err := Lookup(d, tc.key, encs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString("-- lookup by " + tc.name + "\n" + cond + "\n")
+	}
+	b.WriteString("-- sample of a large table keyed by a uniqueidentifier\n")
+	b.WriteString(d.Sample("dbo.orders", 1_000_000, 100, []string{"LOWER(CONVERT(varchar(36), [id])) AS kenc"}, "") + "\n")
+	testenv.Golden(t, "tsql/keys-2019.sql", b.String())
 }

@@ -57,32 +57,19 @@ const (
 	PrecisionMicros = "us"
 )
 
-// Path is what decides how temporal values travel from source to target.
+// Path is what decides how temporal values travel from source to target,
+// besides the target column types. The sink is not part of it: a sink
+// that knows io.debezium.time.* writes temporal columns, one that does not
+// (the Confluent JDBC sink, its Aiven fork) writes integers and text, and
+// the target column's type says which happened.
 type Path struct {
 	// Mode is the source connector's time.precision.mode; empty when
 	// unknown, and then Debezium's default (adaptive) is assumed.
 	Mode string
-	// SinkClass is the sink connector's class; empty when unknown (the
-	// column types then tell how the sink stored each value).
-	SinkClass string
 	// Precision overrides what the path implies: "ms" compares whole
 	// milliseconds, truncated (as the connect mode delivers them), "us"
 	// microseconds; empty or "auto" derives it.
 	Precision string
-}
-
-// Sink classes whose writers know nothing of io.debezium.time.*.
-var plainSinks = []string{"io.confluent.connect.jdbc.JdbcSinkConnector", "io.aiven.connect.jdbc.JdbcSinkConnector"}
-
-// PlainSink tells a JDBC sink that writes Debezium's temporal values as
-// the integers and strings they are encoded in.
-func PlainSink(class string) bool {
-	for _, c := range plainSinks {
-		if class == c {
-			return true
-		}
-	}
-	return false
 }
 
 // Excluded is a column left out of the comparison, and why.

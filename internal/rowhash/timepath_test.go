@@ -15,7 +15,6 @@ func TestDecideTime(t *testing.T) {
 		k, _ := Postgres{}.KindOf(typ)
 		return Column{Name: "c", Type: typ, Scale: scale, Kind: k}
 	}
-	const confluent = "io.confluent.connect.jdbc.JdbcSinkConnector"
 	us, msFloor, msRound := TimeRule{}, TimeRule{Millis: true, Floor: true}, TimeRule{Millis: true}
 	cases := []struct {
 		name     string
@@ -31,7 +30,7 @@ func TestDecideTime(t *testing.T) {
 		{"connect mode keeps milliseconds, truncated", ss("datetime2", 7), pg("timestamp without time zone", 6), Path{Mode: ModeConnect}, KindTimestamp, msFloor, msFloor, ""},
 		{"connect mode loses nothing of a datetime", ss("datetime", 3), pg("timestamp without time zone", 6), Path{Mode: ModeConnect}, KindTimestamp, us, us, ""},
 		{"connect mode time(7)", ss("time", 7), pg("time without time zone", 6), Path{Mode: ModeConnect}, KindTime, msFloor, msFloor, ""},
-		{"Confluent sink: datetime2(7) as BIGINT ns", ss("datetime2", 7), pg("bigint", -1), Path{Mode: ModeAdaptive, SinkClass: confluent}, KindTimestamp, us, TimeRule{Stored: StoredEpochNanos}, ""},
+		{"Confluent sink: datetime2(7) as BIGINT ns", ss("datetime2", 7), pg("bigint", -1), Path{Mode: ModeAdaptive}, KindTimestamp, us, TimeRule{Stored: StoredEpochNanos}, ""},
 		{"Confluent sink: datetime2(6) as BIGINT µs", ss("datetime2", 6), pg("bigint", -1), Path{}, KindTimestamp, us, TimeRule{Stored: StoredEpochMicros}, ""},
 		{"Confluent sink: datetime2(3) as BIGINT ms", ss("datetime2", 3), pg("bigint", -1), Path{}, KindTimestamp, us, TimeRule{Stored: StoredEpochMillis}, ""},
 		{"Confluent sink: datetime as BIGINT ms", ss("datetime", -1), pg("bigint", -1), Path{}, KindTimestamp, us, TimeRule{Stored: StoredEpochMillis}, ""},
