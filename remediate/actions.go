@@ -211,7 +211,7 @@ func (e *Engine) precheck(ctx context.Context, t *target) (string, string, error
 			return OutcomeNotNeeded, fmt.Sprintf("task %d is %s", t.task, task.State), nil
 		}
 		if class := classifyTrace(task.Trace); class != "" {
-			return OutcomeNotRetryable, fmt.Sprintf("task %d failed on %s, which a restart cannot fix: %s", t.task, class, causeLine(task.Trace)), nil
+			return OutcomeNotRetryable, fmt.Sprintf("task %d failed on %s, which a restart cannot fix: %s", t.task, class, connect.RootCause(task.Trace)), nil
 		}
 	case ActionRestartConnector:
 		var failed []string
@@ -243,7 +243,7 @@ func (e *Engine) precheck(ctx context.Context, t *target) (string, string, error
 				if c == "" {
 					return "", "", nil
 				}
-				classes = append(classes, c+": "+causeLine(tr))
+				classes = append(classes, c+": "+connect.RootCause(tr))
 			}
 			return OutcomeNotRetryable, "failed on " + strings.Join(classes, "; "), nil
 		}
@@ -313,7 +313,7 @@ func (e *Engine) verify(ctx context.Context, t *target) (string, error) {
 			} else {
 				if held > 0 {
 					if tr := failedTrace(st); tr != "" {
-						return "", fmt.Errorf("failed again right after the action: %s: %s", desc, causeLine(tr))
+						return "", fmt.Errorf("failed again right after the action: %s: %s", desc, connect.RootCause(tr))
 					}
 				}
 				held = 0

@@ -40,22 +40,3 @@ func classifyTrace(trace string) string {
 	}
 	return ""
 }
-
-// firstLine is a trace's headline, for audit records.
-func firstLine(trace string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(trace), "\n")
-	if len(line) > 300 {
-		line = line[:300] + "…"
-	}
-	return line
-}
-
-// causeLine is the innermost "Caused by:" line, which names the real
-// problem; the headline if there is none.
-func causeLine(trace string) string {
-	i := strings.LastIndex(trace, "Caused by: ")
-	if i < 0 {
-		return firstLine(trace)
-	}
-	return firstLine(trace[i+len("Caused by: "):])
-}

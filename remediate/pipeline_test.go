@@ -88,7 +88,7 @@ func TestRealPipelineRestartsAFailedSinkTaskAndPausesOnDLQ(t *testing.T) {
 	st := waitState(t, client, name, 90*time.Second, func(s *connect.Status) bool {
 		return len(s.Tasks) > 0 && s.Tasks[0].State == connect.StateFailed
 	})
-	t.Logf("task failed as arranged: %s", causeLine(st.Tasks[0].Trace))
+	t.Logf("task failed as arranged: %s", connect.RootCause(st.Tasks[0].Trace))
 	if c := classifyTrace(st.Tasks[0].Trace); c != "" {
 		t.Fatalf("a type mismatch classified as %q: a restart after fixing the table must stay possible", c)
 	}

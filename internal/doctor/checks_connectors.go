@@ -38,32 +38,55 @@ func StaticFindings(name string, cfg map[string]string) []Finding {
 }
 
 func (r *run) checkState(c *connector) {
-	restart := fmt.Sprintf("fix the cause shown in the trace, then restart the failed parts: POST /connectors/%s/restart?includeTasks=true&onlyFailed=true", c.Name)
+	restart := "fix the root cause, then restart the failed parts: " + r.command("restart", c, "--only-failed")
 	switch c.status.Connector.State {
 	case connect.StateFailed:
 		r.add(Finding{Check: CheckConnectorFailed, Severity: Error, Target: c.target(),
-			Message: "connector is FAILED" + traceLine(c.status.Connector.Trace), Fix: restart})
+			Message: "connector is FAILED" + traceLine(c.status.Connector.Trace), Fix: restart, Trace: c.status.Connector.Trace})
 	case connect.StatePaused, connect.StateStopped:
 		r.add(Finding{Check: CheckConnectorFailed, Severity: Info, Target: c.target(),
 			Message: "connector is " + c.status.Connector.State + ": it moves no data until resumed",
-			Fix:     fmt.Sprintf("when intended, nothing; otherwise PUT /connectors/%s/resume", c.Name)})
+			Fix:     "when intended, nothing; otherwise " + r.command("resume", c)})
 	}
 	for _, t := range c.status.Tasks {
 		if t.State == connect.StateFailed {
 			r.add(Finding{Check: CheckConnectorFailed, Severity: Error, Target: taskTarget(c.cluster, c.Name, t.ID),
-				Message: "task is FAILED" + traceLine(t.Trace), Fix: restart})
+				Message: "task is FAILED" + traceLine(t.Trace), Fix: restart, Trace: t.Trace})
 		}
 	}
 }
 
-// traceLine is the first line of a Java stack trace: the exception and
-// its message.
+// command is this tool's own command line for an action on c, naming the
+// cluster when the configuration has several.
+func (r *run) command(action string, c *connector, flags ...string) string {
+	parts := []string{"cdc-sentinel connectors", action, shellQuote(c.Name)}
+	if r.d.Config != nil && len(r.d.Config.ConnectClusters) > 1 {
+		parts = append(parts, "--connect-cluster="+shellQuote(c.cluster))
+	}
+	return strings.Join(append(parts, flags...), " ")
+}
+
+// shellQuote leaves plain names as they are and single-quotes the rest.
+func shellQuote(s string) string {
+	plain := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-+=:,@/", r)) {
+			plain = false
+		}
+	}
+	if plain {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// traceLine is the root cause of a failure, as the trace's innermost
+// "Caused by:" names it: what to fix, not the wrapper it surfaced in.
 func traceLine(trace string) string {
-	if trace == "" {
+	if strings.TrimSpace(trace) == "" {
 		return ""
 	}
-	line, _, _ := strings.Cut(trace, "\n")
-	return ": " + strings.TrimSpace(line)
+	return ": " + connect.RootCause(trace)
 }
 
 // checkSinkErrors: with errors.tolerance=none (Connect's default) one bad

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
@@ -98,11 +99,24 @@ func TestDLQTopicMissing(t *testing.T) {
 
 func TestFailedConnectorAndTask(t *testing.T) {
 	c := conn("s", connect.TypeSink, map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "d"})
-	c.Status.Tasks = []connect.TaskInfo{{ID: 0, State: connect.StateFailed, Trace: "org.apache.kafka.connect.errors.ConnectException: boom\n\tat x.y"}}
+	trace := "org.apache.kafka.connect.errors.ConnectException: Exiting WorkerSinkTask due to unrecoverable exception.\n\tat x.y\n" +
+		"Caused by: org.postgresql.util.PSQLException: ERROR: column \"tier\" of relation \"customers\" does not exist\n\tat a.b\n"
+	c.Status.Tasks = []connect.TaskInfo{{ID: 0, State: connect.StateFailed, Trace: trace}}
 	d := &Doctor{Config: mustParse(t, "connect_clusters: [{name: c, url: 'http://x:8083'}]\n"),
 		Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{c}}}}}
 	r := d.Run(context.Background())
-	mustFind(t, r, CheckConnectorFailed, "task:c/s/0", Error, "ConnectException: boom", "includeTasks=true&onlyFailed=true")
+	f := mustFind(t, r, CheckConnectorFailed, "task:c/s/0", Error, `column "tier" of relation "customers" does not exist`, "cdc-sentinel connectors restart s --only-failed")
+	if f.Trace != trace {
+		t.Errorf("the finding does not keep the whole trace: %q", f.Trace)
+	}
+	if strings.Contains(f.Fix, "POST ") {
+		t.Errorf("fix names a raw REST call: %s", f.Fix)
+	}
+
+	// With several clusters, the command names the cluster.
+	d.Config = mustParse(t, "connect_clusters: [{name: c, url: 'http://x:8083'}, {name: other, url: 'http://y:8083'}]\n")
+	r = d.Run(context.Background())
+	mustFind(t, r, CheckConnectorFailed, "task:c/s/0", Error, "does not exist", "cdc-sentinel connectors restart s --connect-cluster=c --only-failed")
 }
 
 func TestUnreachableClusterIsAnErrorAndSkipsCoverage(t *testing.T) {

@@ -78,6 +78,9 @@ type Finding struct {
 	Target  string `json:"target"`
 	Message string `json:"message"`
 	Fix     string `json:"fix"`
+	// Trace is a failed connector's or task's whole stack trace, for
+	// --output=json; Message carries its root cause.
+	Trace string `json:"trace,omitempty"`
 }
 
 // Target names.

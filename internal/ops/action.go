@@ -444,7 +444,7 @@ func traceSuffix(trace string) string {
 	if trace == "" {
 		return ""
 	}
-	return " (" + firstLine(trace) + ")"
+	return " (" + connect.RootCause(trace) + ")"
 }
 
 // describeState summarises a status: "connector RUNNING, tasks 0 RUNNING, 1 FAILED".

@@ -110,24 +110,23 @@ func (l *Listing) WriteJSON(w io.Writer) error {
 }
 
 // WriteTable writes the listing for a terminal: a row per connector, an
-// indented row per task with, in the last column, the first line of any
-// failure's stack trace (the exception and its message, which is what an
-// operator needs to decide),
-// and a summary of the workers.
+// indented row per task with, in the last column, the root cause of any
+// failure (the innermost "Caused by:" of its trace, which names what to
+// fix; WriteJSON keeps the whole trace), and a summary of the workers.
 func (l *Listing) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CONNECTOR\tTYPE\tSTATE\tTASKS\tWORKER\tCLASS")
 	for _, c := range l.Connectors {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, dash(c.Type), dash(c.State), taskSummary(c), dash(c.WorkerID), dash(c.Class))
 		if c.Trace != "" {
-			fmt.Fprintf(tw, "  connector error\t\t\t\t\t%s\n", firstLine(c.Trace))
+			fmt.Fprintf(tw, "  connector error\t\t\t\t\t%s\n", connect.RootCause(c.Trace))
 		}
 		for _, t := range c.Tasks {
 			// The last cell takes no part in column widths, so a long
 			// error message does not push the other columns apart.
 			last := dash(t.WorkerID)
 			if t.Trace != "" {
-				last += "\t" + firstLine(t.Trace)
+				last += "\t" + connect.RootCause(t.Trace)
 			}
 			fmt.Fprintf(tw, "  task %d\t\t%s\t\t%s\n", t.ID, dash(t.State), last)
 		}
@@ -171,11 +170,6 @@ func taskSummary(c ConnectorView) string {
 		parts = append(parts, fmt.Sprintf("%d/%d %s", byState[s], len(c.Tasks), s))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(line)
 }
 
 func dash(s string) string {
