@@ -263,7 +263,6 @@ func (e *Engine) run(ctx context.Context) {
 	slots := make(chan struct{}, e.workers)
 	tick := time.NewTicker(e.pollInterval)
 	defer tick.Stop()
-	e.refreshCircuit(ctx)
 	var lastPrune time.Time
 	for {
 		if free := cap(slots) - len(slots); free > 0 {
@@ -296,7 +295,6 @@ func (e *Engine) run(ctx context.Context) {
 			return
 		case <-e.wake:
 		case <-tick.C:
-			e.refreshCircuit(ctx)
 			if now := e.now(); now.Sub(lastPrune) >= time.Hour {
 				lastPrune = now
 				if n, err := e.store.Prune(ctx, now.Add(-store.Retention)); err != nil {
@@ -323,31 +321,31 @@ const finishTimeout = 15 * time.Second
 // dry run must show what would happen without changing what will.
 const dryPrefix = "dry/"
 
-// refreshCircuit updates the breaker gauge, which closes by itself as
-// actions leave the hour window.
-func (e *Engine) refreshCircuit(ctx context.Context) {
+// CircuitOpen reads the circuit breaker from the store: the
+// cdc_remediation_circuit_open collector asks it at scrape time. It closes
+// by itself as actions leave the hour window, and says the same on every
+// replica sharing the store.
+func (e *Engine) CircuitOpen(ctx context.Context) (bool, error) {
 	if e.cfg.MaxActionsPerHour <= 0 {
-		e.setCircuit(false, 0)
-		return
+		return false, nil
 	}
 	br, err := e.store.Breaker(ctx, breakerKey)
 	if err != nil {
-		if ctx.Err() == nil {
-			e.logger.Error("reading the circuit breaker", "err", err)
-		}
-		return
+		return false, err
 	}
-	n := br.Count(e.now())
-	e.setCircuit(n >= e.cfg.MaxActionsPerHour, n)
+	return br.Count(e.now()) >= e.cfg.MaxActionsPerHour, nil
 }
 
-func (e *Engine) setCircuit(open bool, n int) {
-	if e.metrics.setCircuit(open) {
-		if open {
-			e.logger.Warn("remediation circuit breaker open: no more actions until the hour window clears", "actions_last_hour", n, "max_actions_per_hour", e.cfg.MaxActionsPerHour)
-		} else {
-			e.logger.Info("remediation circuit breaker closed", "actions_last_hour", n, "max_actions_per_hour", e.cfg.MaxActionsPerHour)
-		}
+// noteCircuit logs the circuit breaker opening and closing, once per
+// change whichever engine sees it.
+func (e *Engine) noteCircuit(open bool, why string) {
+	if e.metrics.circuitState.Swap(open) == open {
+		return
+	}
+	if open {
+		e.logger.Warn("remediation circuit breaker open: no more actions until the hour window clears", "reason", why, "max_actions_per_hour", e.cfg.MaxActionsPerHour)
+	} else {
+		e.logger.Info("remediation circuit breaker closed", "max_actions_per_hour", e.cfg.MaxActionsPerHour)
 	}
 }
 
@@ -551,8 +549,9 @@ func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, 
 		rec.Decision, rec.Outcome, rec.Error = DecisionSkip, OutcomeFailure, fmt.Sprintf("recording the attempt: %v", err)
 		return true
 	}
-	if outcome == OutcomeSuppressedCircuitOpen && !rule.dryRun {
-		e.refreshCircuit(ctx)
+	if !rule.dryRun && e.cfg.MaxActionsPerHour > 0 {
+		// Any other outcome got past the breaker.
+		e.noteCircuit(outcome == OutcomeSuppressedCircuitOpen, why)
 	}
 	if outcome != "" {
 		rec.Decision, rec.Outcome, rec.Detail = DecisionSuppress, outcome, why

@@ -14,10 +14,11 @@ import (
 type Metrics struct {
 	alertsReceived *prometheus.CounterVec
 	actions        *prometheus.CounterVec
-	circuitOpen    prometheus.Gauge
 	duration       *prometheus.HistogramVec
-	// circuitState mirrors the gauge, so that the transitions can be
-	// logged once whichever engine sees them.
+	// circuitState is the circuit breaker as last seen by a decision, so
+	// that its transitions are logged once whichever engine sees them.
+	// The cdc_remediation_circuit_open gauge is read from the store at
+	// scrape time instead (collector.RemediationCollector).
 	circuitState atomic.Bool
 }
 
@@ -33,10 +34,6 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "cdc_remediation_actions_total",
 			Help: "Decisions taken on alert episodes, by rule, action and outcome.",
 		}, []string{"rule", "action", "outcome"}),
-		circuitOpen: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "cdc_remediation_circuit_open",
-			Help: "1 while the global circuit breaker stops all actions (max_actions_per_hour reached in the last hour).",
-		}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "cdc_remediation_action_duration_seconds",
 			Help:    "Time from starting an action to its verified outcome.",
@@ -48,9 +45,6 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		return nil, err
 	}
 	if m.actions, err = register(reg, m.actions); err != nil {
-		return nil, err
-	}
-	if m.circuitOpen, err = register(reg, m.circuitOpen); err != nil {
 		return nil, err
 	}
 	if m.duration, err = register(reg, m.duration); err != nil {
@@ -76,14 +70,4 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 		return c, err
 	}
 	return c, nil
-}
-
-// setCircuit sets the breaker gauge and reports whether it changed.
-func (m *Metrics) setCircuit(open bool) bool {
-	v := 0.0
-	if open {
-		v = 1
-	}
-	m.circuitOpen.Set(v)
-	return m.circuitState.Swap(open) != open
 }

@@ -136,6 +136,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 			return nil, fmt.Errorf("remediation: %w", err)
 		}
 		closers = append(closers, eng.Close)
+		rt.Collectors = append(rt.Collectors, collector.NewRemediationCollector(eng))
 		eng.Register(mux) // POST /alerts, GET /api/v1/remediations
 	}
 	rt.Close = func() {
