@@ -53,19 +53,25 @@ func (c *LagCollector) Name() string { return "lag" }
 
 // Collect implements Collector.
 func (c *LagCollector) Collect(ctx context.Context, ch chan<- prometheus.Metric) error {
-	up := c.pingAll(ctx, ch)
+	pings := c.pingAll(ctx, ch)
 	var errs []error
 	var emu sync.Mutex
 	var wg sync.WaitGroup
 	for i := range c.tables {
 		t := &c.tables[i]
-		if !up[t.Target.Database] {
-			continue
+		tp, sp := pings[t.Target.Database], pings[t.Source.Database]
+		if tp == nil || sp == nil {
+			continue // not a configured database: refused by the config
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.collectTable(ctx, t, up[t.Source.Database], ch); err != nil {
+			// A table waits for its own databases only: a hanging one
+			// elsewhere delays nothing here.
+			if !tp.wait(ctx) {
+				return // the target's cdc_db_up 0 says why
+			}
+			if err := c.collectTable(ctx, t, func() bool { return sp.wait(ctx) }, ch); err != nil {
 				emu.Lock()
 				errs = append(errs, fmt.Errorf("table %s: %w", t.Name, err))
 				emu.Unlock()
@@ -73,42 +79,65 @@ func (c *LagCollector) Collect(ctx context.Context, ch chan<- prometheus.Metric)
 		}()
 	}
 	wg.Wait()
-	for name, ok := range up {
-		if !ok {
+	// Every ping ends by ctx's deadline (Ping bounds itself by it), and
+	// must have sent its cdc_db_up before Collect returns and ch closes.
+	for _, name := range sortedNames(pings) {
+		p := pings[name]
+		<-p.done
+		if !p.up {
 			errs = append(errs, fmt.Errorf("database %s is down", name))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// pingAll pings every database concurrently and reports cdc_db_up. A
-// dead or hanging database costs one query timeout, once, instead of
-// one per table.
-func (c *LagCollector) pingAll(ctx context.Context, ch chan<- prometheus.Metric) map[string]bool {
-	names := make([]string, 0, len(c.dbs))
-	for n := range c.dbs {
-		names = append(names, n)
+// dbPing is one database's ping in this scrape.
+type dbPing struct {
+	done chan struct{}
+	up   bool
+}
+
+// wait returns whether the database answered; it gives up (false) at
+// ctx's end.
+func (p *dbPing) wait(ctx context.Context) bool {
+	select {
+	case <-p.done:
+		return p.up
+	case <-ctx.Done():
+		return false
 	}
-	sort.Strings(names)
-	up := make(map[string]bool, len(names))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, n := range names {
-		wg.Add(1)
+}
+
+// pingAll pings every database concurrently, each within min(its query
+// timeout, the scrape's remaining budget), and reports cdc_db_up as each
+// answers or gives up. A dead or hanging database costs one wait, once,
+// and only the tables that use it wait for it.
+func (c *LagCollector) pingAll(ctx context.Context, ch chan<- prometheus.Metric) map[string]*dbPing {
+	pings := make(map[string]*dbPing, len(c.dbs))
+	for n := range c.dbs {
+		pings[n] = &dbPing{done: make(chan struct{})}
+	}
+	for n, p := range pings {
 		go func() {
-			defer wg.Done()
 			err := c.dbs[n].Ping(ctx)
 			if err != nil {
 				c.logger.Warn("database down", "database", n, "err", err)
 			}
-			mu.Lock()
-			up[n] = err == nil
-			mu.Unlock()
+			p.up = err == nil
 			ch <- prometheus.MustNewConstMetric(dbUpDesc, prometheus.GaugeValue, boolValue(err == nil), n)
+			close(p.done)
 		}()
 	}
-	wg.Wait()
-	return up
+	return pings
+}
+
+func sortedNames(m map[string]*dbPing) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func boolValue(b bool) float64 {
@@ -118,7 +147,7 @@ func boolValue(b bool) float64 {
 	return 0
 }
 
-func (c *LagCollector) collectTable(ctx context.Context, t *config.Table, sourceUp bool, ch chan<- prometheus.Metric) error {
+func (c *LagCollector) collectTable(ctx context.Context, t *config.Table, sourceUp func() bool, ch chan<- prometheus.Metric) error {
 	rd, err := c.reader.Read(ctx, *t, sourceUp)
 	if rd.Applied {
 		ch <- prometheus.MustNewConstMetric(tableLastAppliedDesc, prometheus.GaugeValue, seconds(rd.LastApplied), t.Name)

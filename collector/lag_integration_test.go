@@ -236,3 +236,34 @@ func TestPipelineOffsetLagOfTheDemoSource(t *testing.T) {
 	v := waitValue(t, 60*time.Second, series, "near 0 while the source runs", func(v float64) bool { return v < 5 }, off)
 	t.Logf("offset lag: %.3fs", v)
 }
+
+// The real source and target next to a database that accepts connections
+// and never answers, its query_timeout longer than the scrape: the real
+// table's lag is in the first scrape, within its deadline.
+func TestPipelineHangingDatabaseNextToTheRealOnes(t *testing.T) {
+	p := testenv.Need(t)
+	dbs := pipelineDBs(t, p)
+	hang, err := database.Open(context.Background(), config.Database{
+		Name: "hang", Driver: config.DriverPostgres, DSN: config.Secret("postgres://u:pw@" + hangingListener(t) + "/x?sslmode=disable"),
+		MaxOpenConns: 2, QueryTimeout: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hang.Close() })
+	dbs["hang"] = hang
+	stuck := customersTable()
+	stuck.Name, stuck.Source.Database = "stuck", "hang"
+	lc := NewLagCollector([]config.Table{customersTable(), stuck}, dbs, lag.NewReader(dbs, nil), discard())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	out := collect(t, ctx, lc)
+	for _, want := range []string{
+		`cdc_db_up{database="hang"} 0`, `cdc_db_up{database="source"} 1`, `cdc_db_up{database="target"} 1`,
+		`cdc_table_lag_seconds{table="customers"}`, `cdc_table_last_applied_timestamp_seconds{table="stuck"}`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s in\n%s", want, out)
+		}
+	}
+}

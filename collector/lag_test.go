@@ -161,3 +161,48 @@ func TestHangingDatabaseIsDownWithinTheDeadlineAndTheRestIsComplete(t *testing.T
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// A database that accepts connections and never answers, with a query
+// timeout far longer than the scrape: the tables on healthy databases
+// still report their lag in the same scrape, the hanging database
+// reports cdc_db_up 0 in that first scrape, and a table whose source
+// hangs still reports what its healthy target applied.
+func TestHangingDatabaseLongerThanTheScrapeDelaysOnlyItsOwnTables(t *testing.T) {
+	addr := hangingListener(t)
+	hang, err := database.Open(context.Background(), config.Database{
+		Name: "hang", Driver: config.DriverPostgres, DSN: config.Secret("postgres://u:pw@" + addr + "/x?sslmode=disable"),
+		MaxOpenConns: 2, QueryTimeout: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hang.Close()
+	src, smock := mockPostgres(t, "src")
+	tgt, tmock := mockPostgres(t, "tgt")
+	now := time.Now()
+	expectMax(smock, `"inventory"."orders"`, "updated_at", now)
+	expectMax(tmock, `"public"."orders"`, "__source_ts_ms", now.UnixMilli())
+	expectMax(tmock, `"public"."orders"`, "__source_ts_ms", now.UnixMilli())
+	stuck := ordersTable()
+	stuck.Name, stuck.Source.Database = "stuck", "hang"
+	dbs := map[string]*database.DB{"src": src, "tgt": tgt, "hang": hang}
+	c := NewLagCollector([]config.Table{ordersTable(), stuck}, dbs, lag.NewReader(dbs, nil), discard())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	out := collect(t, ctx, c)
+	for _, want := range []string{
+		`cdc_db_up{database="hang"} 0`,
+		`cdc_db_up{database="src"} 1`,
+		`cdc_db_up{database="tgt"} 1`,
+		`cdc_table_lag_seconds{table="orders"} 0`,
+		`cdc_table_last_applied_timestamp_seconds{table="stuck"}`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `abandoned`) || !strings.Contains(out, `cdc_scrape_collector_success{collector="lag"} 0`) {
+		t.Errorf("the collector should finish (failed, for the hanging database) within the scrape:\n%s", out)
+	}
+}

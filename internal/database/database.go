@@ -145,7 +145,8 @@ func (db *DB) Pool() (*sql.DB, error) {
 	return p, nil
 }
 
-// QueryContext bounds ctx by the database's query timeout.
+// QueryContext bounds ctx by the database's query timeout: every wait
+// ends at min(query_timeout, ctx's deadline), the scrape's for a scrape.
 func (db *DB) QueryContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, db.cfg.QueryTimeout)
 }

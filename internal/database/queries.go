@@ -149,7 +149,7 @@ var (
 func (db *DB) queryError(what string, err error) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return fmt.Errorf("database %s: %s: %w after %s: %w", db.cfg.Name, what, ErrTimeout, db.cfg.QueryTimeout, err)
+		return fmt.Errorf("database %s: %s: %w (query_timeout %s, or the scrape's deadline when sooner): %w", db.cfg.Name, what, ErrTimeout, db.cfg.QueryTimeout, err)
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("database %s: %s: %w", db.cfg.Name, what, err)
 	}

@@ -54,7 +54,7 @@ func TestPipelineTimestampWatermarkColumns(t *testing.T) {
 		t.Run(col, func(t *testing.T) {
 			tb := config.Table{Name: "t", Source: config.TableRef{Database: "src", Table: name}, Target: config.TableRef{Database: "tgt", Table: name},
 				WatermarkColumn: col, SourceTimestampColumn: "updated_at"}
-			rd, err := r.Read(ctx, tb, true)
+			rd, err := r.Read(ctx, tb, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

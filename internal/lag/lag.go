@@ -83,11 +83,14 @@ func (r *Reader) HasSourceTime(t config.Table) bool {
 	return src != nil && (src.Driver() == config.DriverSQLServer || t.SourceTimestampColumn != "")
 }
 
-// Read measures table t. With readSource false only the target is read
-// (the caller knows the source is down): Known is then false. An error
-// from the target fails the reading; one from the source comes with
-// the target's part of the reading filled in.
-func (r *Reader) Read(ctx context.Context, t config.Table, readSource bool) (Reading, error) {
+// Read measures table t. sourceUp, when not nil, is asked (from the
+// goroutine reading the source, while the target is read) whether the
+// source can be read: a caller that pings databases passes the wait for
+// the source's ping, so a hanging source delays nothing else. When it
+// says no, only the target is read and Known is false. An error from the
+// target fails the reading; one from the source comes with the target's
+// part of the reading filled in.
+func (r *Reader) Read(ctx context.Context, t config.Table, sourceUp func() bool) (Reading, error) {
 	if r.dbs[t.Target.Database] == nil || r.dbs[t.Source.Database] == nil {
 		return Reading{}, fmt.Errorf("table %s: database %q or %q is not configured", t.Name, t.Source.Database, t.Target.Database)
 	}
@@ -96,11 +99,15 @@ func (r *Reader) Read(ctx context.Context, t config.Table, readSource bool) (Rea
 		ok  bool
 		err error
 	}
-	wantSource := readSource && r.HasSourceTime(t)
+	wantSource := r.HasSourceTime(t)
 	done := make(chan struct{})
 	if wantSource {
 		go func() {
 			defer close(done)
+			if sourceUp != nil && !sourceUp() {
+				wantSource = false
+				return
+			}
 			src.t, src.ok, src.err = r.sourceNewest(ctx, t)
 		}()
 	} else {
@@ -148,7 +155,7 @@ func (r *Reader) Func(t config.Table) func(ctx context.Context) (time.Duration, 
 		return nil
 	}
 	return func(ctx context.Context) (time.Duration, error) {
-		rd, err := r.Read(ctx, t, true)
+		rd, err := r.Read(ctx, t, nil)
 		switch {
 		case err != nil:
 			return 0, err

@@ -58,7 +58,7 @@ func TestReadAcceptsEveryWatermarkType(t *testing.T) {
 			expectMax(smock, "updated_at", newest)
 			expectMax(tmock, "__source_ts_ms", wm)
 			r := NewReader(map[string]*database.DB{"src": src, "tgt": tgt}, nil)
-			rd, err := r.Read(context.Background(), pgTable(), true)
+			rd, err := r.Read(context.Background(), pgTable(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
