@@ -13,6 +13,7 @@ import (
 	amtemplate "github.com/prometheus/alertmanager/template"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
@@ -157,6 +158,11 @@ func (e *Engine) resolve(action string, tmpls map[string]*template.Template, j *
 	}
 	if t.connector = args["connector"]; t.connector == "" {
 		return bad("no connector: set args.connector or give the alert a connector label")
+	}
+	// A name Connect cannot have would reach another URL than the
+	// connector's (/connectors/../pause is /pause): never sent.
+	if err := connectorkind.ValidateName(t.connector); err != nil {
+		return bad("%v", err)
 	}
 	switch action {
 	case ActionRestartTask:
