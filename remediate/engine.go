@@ -94,38 +94,45 @@ type Engine struct {
 	closeOnce sync.Once
 }
 
-// NewEngine checks the rules and returns an engine; Start runs it.
-func NewEngine(o Options) (*Engine, error) {
-	if o.Store == nil {
-		return nil, errors.New("remediation engine: no store")
-	}
+// setDefaults fills in what o leaves unset.
+func (o *Options) setDefaults() error {
 	if o.Metrics == nil {
 		m, err := NewMetrics(nil)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		o.Metrics = m
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Workers <= 0 {
-		o.Workers = 8
-	}
-	if o.VerifyInterval <= 0 {
-		o.VerifyInterval = time.Second
-	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = time.Second
-	}
-	if o.Grace <= 0 {
-		o.Grace = 10 * time.Second
-	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.RequeueDelay <= 0 {
-		o.RequeueDelay = 5 * time.Second
+	if o.Workers <= 0 {
+		o.Workers = 8
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&o.VerifyInterval, time.Second}, {&o.PollInterval, time.Second},
+		{&o.Grace, 10 * time.Second}, {&o.RequeueDelay, 5 * time.Second},
+	} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	return nil
+}
+
+// NewEngine checks the rules and returns an engine; Start runs it.
+func NewEngine(o Options) (*Engine, error) {
+	if o.Store == nil {
+		return nil, errors.New("remediation engine: no store")
+	}
+	if err := o.setDefaults(); err != nil {
+		return nil, err
 	}
 	e := &Engine{
 		cfg: o.Config, byName: map[string]*compiledRule{}, clusters: o.Clusters,

@@ -173,12 +173,10 @@ func claimable(j *Job) bool {
 	return j == nil || j.State == StatePending || (j.State == StateDone && j.Retry)
 }
 
-// Enqueue implements Store. Repeats of known episodes, half the traffic in
-// a typical burst, are answered from read transactions without writing.
-func (s *BoltStore) Enqueue(ctx context.Context, jobs []*Job) (int, error) {
-	if len(jobs) == 0 {
-		return 0, nil
-	}
+// toQueue picks the jobs Enqueue must write: unseen ones, and seen ones
+// whose job finished with a retryable outcome (reopen). Repeats of known
+// episodes are answered from read transactions without writing.
+func (s *BoltStore) toQueue(jobs []*Job) ([]*Job, map[string]bool, error) {
 	var fresh []*Job
 	reopen := map[string]bool{}
 	err := s.inbox.View(func(tx *bolt.Tx) error {
@@ -191,7 +189,7 @@ func (s *BoltStore) Enqueue(ctx context.Context, jobs []*Job) (int, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
 	if len(fresh) < len(jobs) {
 		// Seen before: queue again only what finished with a retryable
@@ -211,8 +209,21 @@ func (s *BoltStore) Enqueue(ctx context.Context, jobs []*Job) (int, error) {
 			return nil
 		})
 		if err != nil {
-			return 0, err
+			return nil, nil, err
 		}
+	}
+	return fresh, reopen, nil
+}
+
+// Enqueue implements Store. Repeats of known episodes, half the traffic in
+// a typical burst, are answered from read transactions without writing.
+func (s *BoltStore) Enqueue(ctx context.Context, jobs []*Job) (int, error) {
+	if len(jobs) == 0 {
+		return 0, nil
+	}
+	fresh, reopen, err := s.toQueue(jobs)
+	if err != nil {
+		return 0, err
 	}
 	if len(fresh) == 0 {
 		return 0, nil
@@ -521,6 +532,19 @@ func (s *BoltStore) Close() error {
 
 // Prune implements Store.
 func (s *BoltStore) Prune(ctx context.Context, before time.Time) (int, error) {
+	n, err := s.pruneState(before)
+	if err != nil {
+		return 0, fmt.Errorf("pruning the remediation store: %w", err)
+	}
+	m, err := s.pruneSeen(before)
+	if err != nil {
+		return n, fmt.Errorf("pruning the remediation inbox: %w", err)
+	}
+	return n + m, nil
+}
+
+// pruneState forgets finished jobs and audit records older than before.
+func (s *BoltStore) pruneState(before time.Time) (int, error) {
 	n := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var old [][]byte
@@ -543,23 +567,22 @@ func (s *BoltStore) Prune(ctx context.Context, before time.Time) (int, error) {
 			}
 			oldAudit = append(oldAudit, append([]byte(nil), k...))
 		}
-		for _, k := range old {
-			if err := tx.Bucket(bucketJobs).Delete(k); err != nil {
-				return err
-			}
+		if err := deleteKeys(tx.Bucket(bucketJobs), old); err != nil {
+			return err
 		}
-		for _, k := range oldAudit {
-			if err := tx.Bucket(bucketAudit).Delete(k); err != nil {
-				return err
-			}
+		if err := deleteKeys(tx.Bucket(bucketAudit), oldAudit); err != nil {
+			return err
 		}
 		n = len(old) + len(oldAudit)
 		return nil
 	})
-	if err != nil {
-		return 0, fmt.Errorf("pruning the remediation store: %w", err)
-	}
-	err = s.inbox.Update(func(tx *bolt.Tx) error {
+	return n, err
+}
+
+// pruneSeen forgets the episodes received before before.
+func (s *BoltStore) pruneSeen(before time.Time) (int, error) {
+	n := 0
+	err := s.inbox.Update(func(tx *bolt.Tx) error {
 		seen := tx.Bucket(bucketSeen)
 		var old [][]byte
 		cut := uint64(before.Unix())
@@ -572,16 +595,17 @@ func (s *BoltStore) Prune(ctx context.Context, before time.Time) (int, error) {
 		if err != nil {
 			return err
 		}
-		for _, k := range old {
-			if err := seen.Delete(k); err != nil {
-				return err
-			}
-		}
-		n += len(old)
-		return nil
+		n = len(old)
+		return deleteKeys(seen, old)
 	})
-	if err != nil {
-		return n, fmt.Errorf("pruning the remediation inbox: %w", err)
+	return n, err
+}
+
+func deleteKeys(b *bolt.Bucket, keys [][]byte) error {
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
 	}
-	return n, nil
+	return nil
 }

@@ -75,30 +75,34 @@ func DecodeMessage(r io.Reader) (*Message, error) {
 		return nil, payloadErr("no alerts")
 	}
 	for i := range m.Alerts {
-		a := &m.Alerts[i]
-		switch a.Status {
-		case store.PhaseFiring, store.PhaseResolved:
-		default:
-			return nil, payloadErr("alerts[%d]: status %q is neither firing nor resolved", i, a.Status)
-		}
-		if len(a.Labels) == 0 {
-			return nil, payloadErr("alerts[%d]: no labels", i)
-		}
-		if a.StartsAt.IsZero() {
-			return nil, payloadErr("alerts[%d]: no startsAt", i)
-		}
-		if a.Status == store.PhaseResolved && a.EndsAt.IsZero() {
-			return nil, payloadErr("alerts[%d]: resolved without endsAt", i)
-		}
-		if a.Fingerprint == "" {
-			ls := make(model.LabelSet, len(a.Labels))
-			for k, v := range a.Labels {
-				ls[model.LabelName(k)] = model.LabelValue(v)
-			}
-			a.Fingerprint = ls.Fingerprint().String()
+		if err := checkAlert(&m.Alerts[i]); err != nil {
+			return nil, payloadErr("alerts[%d]: %s", i, err.Reason)
 		}
 	}
 	return &m, nil
+}
+
+// checkAlert checks one alert and gives it the fingerprint Alertmanager
+// would have computed when it has none.
+func checkAlert(a *template.Alert) *PayloadError {
+	switch {
+	case a.Status != store.PhaseFiring && a.Status != store.PhaseResolved:
+		return &PayloadError{fmt.Sprintf("status %q is neither firing nor resolved", a.Status)}
+	case len(a.Labels) == 0:
+		return &PayloadError{"no labels"}
+	case a.StartsAt.IsZero():
+		return &PayloadError{"no startsAt"}
+	case a.Status == store.PhaseResolved && a.EndsAt.IsZero():
+		return &PayloadError{"resolved without endsAt"}
+	}
+	if a.Fingerprint == "" {
+		ls := make(model.LabelSet, len(a.Labels))
+		for k, v := range a.Labels {
+			ls[model.LabelName(k)] = model.LabelValue(v)
+		}
+		a.Fingerprint = ls.Fingerprint().String()
+	}
+	return nil
 }
 
 func isMaxBytes(err error) bool {
