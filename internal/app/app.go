@@ -111,7 +111,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 	rt.Collectors = append(rt.Collectors, sources.Collectors(cfg, clients, deps.Logger)...)
 
 	// Drift sampling and full reconcile (issue 4): see drift.go.
-	driftCollector, reconciler, err := BuildDrift(cfg, sources, connectByName, deps.Logger)
+	driftCollector, reconciler, err := BuildDrift(cfg, sources, connectByName, deps.Logger, tp)
 	if err != nil {
 		return nil, fmt.Errorf("drift: %w", err)
 	}

@@ -12,13 +12,14 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/drift"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
 
 // BuildDrift builds the drift collector and the reconcile runner (issue
 // 4) over the Runtime's shared pools. The runner is also a collector (the
 // cdc_reconcile_* metrics), serves /api/v1/reconcile, and is what the
 // remediator's reconcile action starts (via reconcile.BoolStarter).
-func BuildDrift(cfg *config.Config, sources *Sources, clusters map[string]*connect.Client, logger *slog.Logger) (*collector.DriftCollector, *reconcile.Runner, error) {
+func BuildDrift(cfg *config.Config, sources *Sources, clusters map[string]*connect.Client, logger *slog.Logger, tp *tracing.Provider) (*collector.DriftCollector, *reconcile.Runner, error) {
 	var kc *kgo.Client
 	if sources.Kafka != nil {
 		kc = sources.Kafka.Kgo()
@@ -41,7 +42,7 @@ func BuildDrift(cfg *config.Config, sources *Sources, clusters map[string]*conne
 			Lag: sources.Lag.Func(tc),
 		})
 	}
-	runner := reconcile.NewRunner(tables, reconcile.Options{}, logger)
+	runner := reconcile.NewRunner(tables, reconcile.Options{Tracing: tp}, logger)
 	return collector.NewDriftCollector(drift.NewSampler(sampled), cfg.Drift.Budget), runner, nil
 }
 

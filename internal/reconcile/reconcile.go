@@ -22,9 +22,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
 
 // Options tune a reconcile. Zero values take the defaults.
@@ -53,6 +55,10 @@ type Options struct {
 	// Progress, when set, is called as work completes (from several
 	// goroutines, never concurrently).
 	Progress func(Progress)
+	// Tracing starts each run's trace (nil: none). A run started by a
+	// caller that is itself traced, the remediator say, continues the
+	// caller's trace.
+	Tracing *tracing.Provider
 }
 
 func (o *Options) defaults() {
@@ -192,7 +198,10 @@ func (r *Reconciler) Run(ctx context.Context) (*Report, error) {
 	start := time.Now()
 	r.report = &Report{Table: r.name, Key: r.plan.KeyNames(), MissingInTarget: []rowhash.Key{}, ExtraInTarget: []rowhash.Key{}, Changed: []rowhash.Key{},
 		NotComparable: r.plan.NotComparable}
-	first, err := r.firstLevel(ctx)
+	sctx, span := tracing.Start(ctx, "reconcile first-level scan")
+	first, err := r.firstLevel(sctx)
+	span.SetAttributes(attribute.Int("segments", len(first)))
+	tracing.End(span, err)
 	if err != nil {
 		return nil, err
 	}
@@ -214,12 +223,18 @@ func (r *Reconciler) Run(ctx context.Context) (*Report, error) {
 				split = append(split, s)
 			}
 		}
-		differing, err = r.splitAll(ctx, split)
+		dctx, span := tracing.Start(ctx, "reconcile drill-down", attribute.Int("level", level), attribute.Int("segments", len(split)))
+		differing, err = r.splitAll(dctx, split)
+		span.SetAttributes(attribute.Int("differing", len(differing)))
+		tracing.End(span, err)
 		if err != nil {
 			return nil, err
 		}
 	}
-	if err := r.fetchAll(ctx, leaves); err != nil {
+	fctx, span := tracing.Start(ctx, "reconcile fetch rows", attribute.Int("segments", len(leaves)))
+	err = r.fetchAll(fctx, leaves)
+	tracing.End(span, err)
+	if err != nil {
 		return nil, err
 	}
 	rep := r.report

@@ -12,8 +12,10 @@ import (
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
 
 // Signaler delivers one Debezium signal to the source connector.
@@ -117,7 +119,11 @@ func Repair(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOption
 		for _, f := range filters {
 			id := newSignalID()
 			data := SnapshotSignal(o.DataCollection, f)
-			if err := o.Signaler.Signal(ctx, id, "execute-snapshot", data); err != nil {
+			sctx, span := tracing.Start(ctx, "repair signal", attribute.String("signal.id", id),
+				attribute.String("signal.channel", res.Channel), attribute.String("data_collection", o.DataCollection))
+			err := o.Signaler.Signal(sctx, id, "execute-snapshot", data)
+			tracing.End(span, err)
+			if err != nil {
 				return res, fmt.Errorf("repair of %s: %w", rep.Table, err)
 			}
 			res.Signals = append(res.Signals, id)

@@ -14,8 +14,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
 
 // Table is what the runner needs to reconcile one configured table.
@@ -53,7 +56,10 @@ var (
 
 // Job is one reconcile as the API shows it.
 type Job struct {
-	ID         string        `json:"id"`
+	ID string `json:"id"`
+	// TraceID names the run's trace in the tracing backend ("" when
+	// tracing is off or the run was not sampled).
+	TraceID    string        `json:"trace_id,omitempty"`
 	Table      string        `json:"table"`
 	Status     string        `json:"status"` // running, succeeded, failed, cancelled
 	Repair     bool          `json:"repair"`
@@ -64,6 +70,7 @@ type Job struct {
 	Report     *Report       `json:"report,omitempty"`
 	cancel     func()        `json:"-"`
 	done       chan struct{} `json:"-"`
+	span       trace.Span    `json:"-"`
 }
 
 // Runner runs reconciles in the background, one per table at a time,
@@ -109,7 +116,7 @@ func NewRunner(tables []Table, opts Options, logger *slog.Logger) *Runner {
 // Start begins a reconcile of table and returns its id at once. The run
 // is not tied to ctx (an HTTP request ends long before the run does);
 // Close cancels it.
-func (r *Runner) Start(_ context.Context, table string, o StartOptions) (string, error) {
+func (r *Runner) Start(caller context.Context, table string, o StartOptions) (string, error) {
 	t, ok := r.tables[table]
 	if !ok {
 		return "", fmt.Errorf("%w %q", ErrUnknownTable, table)
@@ -123,7 +130,11 @@ func (r *Runner) Start(_ context.Context, table string, o StartOptions) (string,
 		return id, fmt.Errorf("%w (id %s)", ErrRunning, id)
 	}
 	ctx, cancel := context.WithCancel(r.ctx)
-	job := &Job{ID: newID(), Table: table, Status: "running", Repair: o.Repair, StartedAt: time.Now().UTC(), cancel: cancel, done: make(chan struct{})}
+	// The run outlives the caller but belongs to its trace.
+	ctx = trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(caller))
+	ctx, span := r.opts.Tracing.Root(ctx, "reconcile", attribute.String("table", table), attribute.Bool("repair", o.Repair))
+	job := &Job{ID: newID(), Table: table, Status: "running", Repair: o.Repair, StartedAt: time.Now().UTC(), cancel: cancel, done: make(chan struct{}), TraceID: tracing.TraceID(ctx), span: span}
+	span.SetAttributes(attribute.String("reconcile.id", job.ID))
 	r.jobs[job.ID] = job
 	r.running[table] = job.ID
 	go r.run(ctx, job, t, o)
@@ -141,6 +152,7 @@ func (r *Runner) run(ctx context.Context, job *Job, t Table, o StartOptions) {
 	defer job.cancel()
 	start := time.Now()
 	rep, err := r.reconcile(ctx, job, t, o)
+	defer tracing.End(job.span, err)
 	now := time.Now().UTC()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -193,7 +205,9 @@ func (r *Runner) reconcile(ctx context.Context, job *Job, t Table, o StartOption
 		return nil, err
 	}
 	if o.Repair {
-		res, err := Repair(ctx, plan, rep, RepairOptions{Signaler: t.Signaler, DataCollection: t.DataCollection, DeleteExtra: o.DeleteExtra})
+		rctx, span := tracing.Start(ctx, "repair", attribute.Int("rows_missing", rep.MissingCount), attribute.Int("rows_changed", rep.ChangedCount))
+		res, err := Repair(rctx, plan, rep, RepairOptions{Signaler: t.Signaler, DataCollection: t.DataCollection, DeleteExtra: o.DeleteExtra})
+		tracing.End(span, err)
 		rep.Repair = res
 		if err != nil {
 			return rep, err

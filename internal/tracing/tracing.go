@@ -228,3 +228,7 @@ func TraceID(ctx context.Context) string {
 	}
 	return sc.TraceID().String()
 }
+
+// FromSDK wraps an SDK provider built elsewhere (a test's span recorder,
+// say) so that it starts runtime roots like a configured one.
+func FromSDK(tp *sdktrace.TracerProvider) *Provider { return &Provider{tp: tp} }
