@@ -98,18 +98,23 @@ func TestPostgresStoreConformance(t *testing.T) { runConformance(t, postgresBack
 
 // runConformance is what every Store must do, whatever keeps it.
 func runConformance(t *testing.T, b backend) {
-	for name, test := range map[string]func(*testing.T, backend){
-		"EnqueueOncePerKey":               testEnqueueOncePerKey,
-		"ClaimOldestFirstOnce":            testClaimOldestFirstOnce,
-		"FinishRecordsOutcomeAndAudit":    testFinishRecordsOutcomeAndAudit,
-		"RetryableOutcomeReopens":         testRetryableOutcomeReopens,
-		"AuditFilters":                    testAuditFilters,
-		"Prune":                           testPrune,
-		"SafetyIsSerialised":              testSafetyIsSerialised,
-		"ConcurrentClaimsTakeEachJobOnce": testConcurrentClaims,
-		"CrashBetweenClaimAndFinish":      testCrashBetweenClaimAndFinish,
+	for _, c := range []struct {
+		name string
+		test func(*testing.T, backend)
+	}{
+		{"EnqueueOncePerKey", testEnqueueOncePerKey},
+		{"ClaimOldestFirstOnce", testClaimOldestFirstOnce},
+		{"FinishRecordsOutcomeAndAudit", testFinishRecordsOutcomeAndAudit},
+		{"RetryableOutcomeReopens", testRetryableOutcomeReopens},
+		{"AuditFilters", testAuditFilters},
+		{"Prune", testPrune},
+		{"SafetyIsSerialised", testSafetyIsSerialised},
+		{"ConcurrentClaimsTakeEachJobOnce", testConcurrentClaims},
+		{"CrashBetweenClaimAndFinish", testCrashBetweenClaimAndFinish},
+		{"CrashAfterBeginKeepsTheWriteAhead", testCrashAfterBegin},
+		{"BeginNeedsTheClaim", testBeginNeedsTheClaim},
 	} {
-		t.Run(name, func(t *testing.T) { test(t, b) })
+		t.Run(c.name, func(t *testing.T) { c.test(t, b) })
 	}
 }
 

@@ -235,10 +235,15 @@ func (s *PostgresStore) Finish(ctx context.Context, job *Job, rec *Record) error
 	return nil
 }
 
-// Job implements Store.
+// Job implements Store. The claim's columns (state, owner, lease) are
+// the truth while a job runs: the stored job is rewritten only on Finish.
 func (s *PostgresStore) Job(ctx context.Context, key string) (*Job, error) {
 	var raw []byte
-	err := s.pool.QueryRow(ctx, `SELECT job FROM cdc_sentinel_remediation_jobs WHERE key = $1`, key).Scan(&raw)
+	var state string
+	var owner *string
+	var until *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT job, state, owner, lease_until FROM cdc_sentinel_remediation_jobs WHERE key = $1`, key).
+		Scan(&raw, &state, &owner, &until)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -248,6 +253,13 @@ func (s *PostgresStore) Job(ctx context.Context, key string) (*Job, error) {
 	var j Job
 	if err := json.Unmarshal(raw, &j); err != nil {
 		return nil, fmt.Errorf("reading job %s: %w", key, err)
+	}
+	j.State, j.Owner, j.LeaseUntil = state, "", time.Time{}
+	if owner != nil {
+		j.Owner = *owner
+	}
+	if until != nil {
+		j.LeaseUntil = *until
 	}
 	return &j, nil
 }
