@@ -50,6 +50,8 @@ func overview() Dashboard {
 		q(`max by (connect_cluster, connector) (cdc_connector_offset_lag_seconds{`+ccCon+`})`, "{{connector}}"))
 	b.timeseries("Dead-lettered records/s", "Records written to each sink's dead-letter topic.", "ops", 12, 8,
 		q(`max by (connector, topic) (rate(cdc_dlq_records_total{`+ccCon+`}[$__rate_interval]))`, "{{connector}} → {{topic}}"))
+	b.timeseries("Sink consumer lag", "Age of the oldest record each sink has not consumed, per topic (CDCSinkConsumerLagHigh).", "s", 12, 8,
+		q(`max by (connector, topic) (cdc_sink_consumer_lag_seconds{`+ccCon+`})`, "{{connector}} ← {{topic}}"))
 	b.timeseries("Estimated drift", "Share of sampled rows confirmed to differ (last 10 checks).", "percentunit", 12, 8,
 		q(`max by (table) (cdc_drift_estimated_mismatch_ratio{`+tbl+`})`, "{{table}}"))
 
@@ -84,6 +86,10 @@ func connectorDetail() Dashboard {
 	b.row("Progress")
 	b.timeseries("Offset lag", "Source connectors: how far the committed offset is behind the source's newest change.", "s", 12, 8,
 		q(`max by (connector) (cdc_connector_offset_lag_seconds{`+ccCon+`})`, "{{connector}}"))
+	b.timeseries("Sink consumer lag (records)", "Sinks: records of each topic the consumer group has not consumed (end offset minus committed offset).", "short", 12, 8,
+		q(`max by (connector, topic) (cdc_sink_consumer_lag_records{`+ccCon+`})`, "{{connector}} ← {{topic}}"))
+	b.timeseries("Sink consumer lag (age)", "Sinks: age of the oldest record of each topic not yet consumed.", "s", 12, 8,
+		q(`max by (connector, topic) (cdc_sink_consumer_lag_seconds{`+ccCon+`})`, "{{connector}} ← {{topic}}"))
 	b.timeseries("Dead-lettered records/s", "Records the sink wrote to its dead-letter topic.", "ops", 12, 8,
 		q(`max by (connector, topic) (rate(cdc_dlq_records_total{`+ccCon+`}[$__rate_interval]))`, "{{connector}} → {{topic}}"))
 	b.stat("Dead-lettered in range", "Records dead-lettered over the dashboard's time range.", "short", f(1), 8, 4,

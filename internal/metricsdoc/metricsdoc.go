@@ -224,7 +224,7 @@ func groupOf(name string) string {
 	titles := map[string]string{
 		"connect": "Kafka Connect", "connector": "Kafka Connect", "table": "Lag", "db": "Databases",
 		"sqlserver": "SQL Server capture", "replication": "PostgreSQL replication slots", "dlq": "Dead-letter queues",
-		"kafka": "Kafka", "vault": "Vault", "drift": "Row drift (sampled)", "reconcile": "Reconcile",
+		"kafka": "Kafka", "sink": "Sink consumer lag", "vault": "Vault", "drift": "Row drift (sampled)", "reconcile": "Reconcile",
 		"remediation": "Remediation", "scrape": "Scrapes", "sentinel": "cdc-sentinel itself",
 	}
 	if t, ok := titles[parts[0]]; ok {

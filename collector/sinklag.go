@@ -1,0 +1,128 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+)
+
+// Sink lag time reads are bounded per scrape: one fetch per lagging
+// partition, a few at a time. The HELP text and docs/metrics.md say so.
+const (
+	sinkLagMaxTimeReads = 200
+	sinkLagParallel     = 8
+)
+
+var (
+	sinkLagRecordsDesc = prometheus.NewDesc("cdc_sink_consumer_lag_records",
+		"Records a sink connector's consumer group has yet to consume on a topic: end offset minus the group's committed offset, summed over the partitions it has committed. Connect commits every offset.flush.interval.ms (60s by default), so up to that much consumed work still counts. Left out when some partition's end offset could not be read.",
+		[]string{"connect_cluster", "connector", "topic"}, nil)
+	sinkLagSecondsDesc = prometheus.NewDesc("cdc_sink_consumer_lag_seconds",
+		"Age of the oldest record a sink connector's consumer group has yet to consume on a topic: now minus the timestamp of the record at the committed offset, the oldest over the topic's partitions (0 when caught up). Costs one fetch of one record batch per lagging partition, at most 200 partitions per scrape; left out when they do not all fit or answer in time. Record timestamps are the producer's clock unless the topic uses LogAppendTime.",
+		[]string{"connect_cluster", "connector", "topic"}, nil)
+)
+
+// GroupLagReader is what the sink lag collector needs from Kafka.
+type GroupLagReader interface {
+	GroupLags(ctx context.Context, groups []string, opts kafka.LagOptions) map[string]kafka.GroupLag
+}
+
+// SinkLagCollector reports how far each sink connector's consumer group
+// is behind its topics, from the Connect listing the scrape shares and
+// the group's committed offsets. It only reads: it neither joins the
+// group nor commits.
+type SinkLagCollector struct {
+	clusters []ConnectLister
+	kafka    GroupLagReader
+	now      func() time.Time
+}
+
+// NewSinkLagCollector watches the sink connectors of clusters.
+func NewSinkLagCollector(k GroupLagReader, clusters ...ConnectLister) *SinkLagCollector {
+	return &SinkLagCollector{clusters: clusters, kafka: k, now: time.Now}
+}
+
+// Name implements Collector.
+func (c *SinkLagCollector) Name() string { return "sink_lag" }
+
+// Collect implements Collector. Each cluster's groups are read as soon as
+// its own listing is in, so a slow cluster holds up only its sinks.
+func (c *SinkLagCollector) Collect(ctx context.Context, ch chan<- prometheus.Metric) error {
+	return fanOut(ctx, c.clusters, ch, c.collectCluster)
+}
+
+func (c *SinkLagCollector) collectCluster(ctx context.Context, cl ConnectLister, ch chan<- prometheus.Metric) error {
+	conns, err := Connectors(ctx, cl)
+	if err != nil {
+		// cdc_connect_up already says so; this cluster's lag is absent.
+		return fmt.Errorf("connect cluster %s: %w", cl.Name(), err)
+	}
+	type sink struct{ name, group string }
+	var sinks []sink
+	var groups []string
+	seen := map[string]bool{}
+	for i := range conns {
+		g := connectorkind.New(conns[i].Name(), conns[i].Type(), conns[i].Info.Config).ConsumerGroup()
+		if g == "" {
+			continue // not a sink
+		}
+		sinks = append(sinks, sink{conns[i].Name(), g})
+		if !seen[g] {
+			seen[g] = true
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	lags := c.kafka.GroupLags(ctx, groups, kafka.LagOptions{MaxTimeReads: sinkLagMaxTimeReads, Parallel: sinkLagParallel})
+	now := c.now()
+	var errs []error
+	reported := map[string]bool{}
+	for _, s := range sinks {
+		gl, ok := lags[s.group]
+		if !ok {
+			continue
+		}
+		if gl.Err != nil {
+			if !reported[s.group] {
+				reported[s.group] = true
+				errs = append(errs, fmt.Errorf("connector %s: %w", s.name, gl.Err))
+			}
+			continue
+		}
+		topics := make([]string, 0, len(gl.Topics))
+		for t := range gl.Topics {
+			topics = append(topics, t)
+		}
+		sort.Strings(topics)
+		for _, t := range topics {
+			tl := gl.Topics[t]
+			if tl.Err != nil {
+				if !reported[s.group+"\x00"+t] {
+					reported[s.group+"\x00"+t] = true
+					errs = append(errs, fmt.Errorf("connector %s, topic %s: %w", s.name, t, tl.Err))
+				}
+				continue
+			}
+			ch <- prometheus.MustNewConstMetric(sinkLagRecordsDesc, prometheus.GaugeValue, float64(tl.Records), cl.Name(), s.name, t)
+			if !tl.OldestKnown {
+				continue
+			}
+			age := 0.0
+			if tl.Records > 0 && !tl.Oldest.IsZero() {
+				// A producer clock ahead of ours would give a negative age.
+				age = max(now.Sub(tl.Oldest).Seconds(), 0)
+			}
+			ch <- prometheus.MustNewConstMetric(sinkLagSecondsDesc, prometheus.GaugeValue, age, cl.Name(), s.name, t)
+		}
+	}
+	return errors.Join(errs...)
+}
