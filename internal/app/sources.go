@@ -72,7 +72,7 @@ func OpenSources(ctx context.Context, cfg *config.Config, deps Deps) (*Sources, 
 }
 
 // Collectors builds the lag, SQL Server, replication slot, offset, DLQ,
-// sink consumer lag and Vault lease collectors that the configuration calls for.
+// DLQ error, sink consumer lag and Vault lease collectors that the configuration calls for.
 func (s *Sources) Collectors(cfg *config.Config, clusters []*connect.Client, logger *slog.Logger) []collector.Collector {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -101,7 +101,10 @@ func (s *Sources) Collectors(cfg *config.Config, clusters []*connect.Client, log
 		for i, c := range clusters {
 			listers[i] = c
 		}
-		cs = append(cs, collector.NewDLQCollector(s.Kafka, listers...), collector.NewSinkLagCollector(s.Kafka, listers...))
+		cs = append(cs,
+			collector.NewDLQCollector(s.Kafka, listers...),
+			collector.NewSinkLagCollector(s.Kafka, listers...),
+			collector.NewDLQErrorsCollector(s.Kafka, listers...))
 	}
 	if len(s.vaults) > 0 {
 		cs = append(cs, vault.NewLeaseCollector(s.vaults...))

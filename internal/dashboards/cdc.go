@@ -92,6 +92,10 @@ func connectorDetail() Dashboard {
 		q(`max by (connector, topic) (cdc_sink_consumer_lag_seconds{`+ccCon+`})`, "{{connector}} ← {{topic}}"))
 	b.timeseries("Dead-lettered records/s", "Records the sink wrote to its dead-letter topic.", "ops", 12, 8,
 		q(`max by (connector, topic) (rate(cdc_dlq_records_total{`+ccCon+`}[$__rate_interval]))`, "{{connector}} → {{topic}}"))
+	b.timeseries("Dead-lettered by reason", "Records dead-lettered per error stage and exception class, from the records' Connect error headers (unknown without errors.deadletterqueue.context.headers.enable=true).", "short", 12, 8,
+		q(`sum by (connector, stage, exception) (max by (connector, topic, stage, exception) (increase(cdc_dlq_errors_total{`+ccCon+`}[$__rate_interval])))`, "{{connector}} {{stage}} {{exception}}"))
+	b.timeseries("DLQ records not classified", "Dead-lettered records cdc-sentinel skipped reading (more than 500 per partition between two scrapes, or deleted by retention first).", "short", 12, 8,
+		q(`max by (connector, topic) (increase(cdc_dlq_errors_skipped_total{`+ccCon+`}[$__rate_interval]))`, "{{connector}} → {{topic}}"))
 	b.stat("Dead-lettered in range", "Records dead-lettered over the dashboard's time range.", "short", f(1), 8, 4,
 		q(`sum(max by (connector, topic) (increase(cdc_dlq_records_total{`+ccCon+`}[$__range])))`, ""))
 	b.stat("Cluster reachable", "1 when cdc-sentinel could list connectors on the cluster.", "short", nil, 8, 4,

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // GroupLag is how far a consumer group is behind the end of each topic
@@ -111,27 +110,25 @@ func (c *Client) GroupLags(ctx context.Context, groups []string, opts LagOptions
 	}
 	sort.Strings(topics)
 	ectx, cancel := share(ctx, 1, 2)
-	ends, listErr := c.adm.ListEndOffsets(ectx, topics...)
+	ends, listErr := c.PartitionEnds(ectx, topics...)
 	cancel()
-	var shardErrs *kadm.ShardErrors
-	if listErr != nil && !(errors.As(listErr, &shardErrs) && !shardErrs.AllFailed) {
-		ends = nil // nothing usable
-	}
+	// endOf is a partition's end offset; errTopicGone when the topic was
+	// deleted (there is nothing left to lag behind).
 	endOf := func(p Partition) (int64, error) {
-		if ends == nil {
-			return 0, fmt.Errorf("end offsets of %s: %w", p.Topic, listErr)
+		if listErr != nil {
+			return 0, listErr
 		}
-		lo, ok := ends.Lookup(p.Topic, p.Partition)
-		if !ok {
-			if tl, ok := ends.Lookup(p.Topic, -1); ok && tl.Err != nil {
-				return 0, tl.Err
-			}
-			return 0, fmt.Errorf("end offset of %s: its leader did not answer", p)
+		tp := ends[p.Topic]
+		if !tp.Exists {
+			return 0, errTopicGone
 		}
-		if lo.Err != nil {
-			return 0, fmt.Errorf("end offset of %s: %w", p, lo.Err)
+		if end, ok := tp.Ends[p.Partition]; ok {
+			return end, nil
 		}
-		return lo.Offset, nil
+		if tp.Err != nil {
+			return 0, tp.Err
+		}
+		return 0, fmt.Errorf("end offset of %s: not listed", p)
 	}
 
 	// Which partitions are behind, and the reads for their next record.
@@ -162,8 +159,8 @@ func (c *Client) GroupLags(ctx context.Context, groups []string, opts LagOptions
 			gone := false
 			for _, p := range byTopic[t] {
 				end, err := endOf(p)
-				if errors.Is(err, kerr.UnknownTopicOrPartition) {
-					gone = true // the topic was deleted: there is nothing to lag behind
+				if errors.Is(err, errTopicGone) {
+					gone = true
 					break
 				}
 				if err != nil {
@@ -225,6 +222,8 @@ func (c *Client) GroupLags(ctx context.Context, groups []string, opts LagOptions
 	}
 	return out
 }
+
+var errTopicGone = errors.New("topic deleted")
 
 // share gives a step num/den of ctx's remaining time, so that a broker
 // that hangs holds up this step only, and the steps after it still run.

@@ -1,0 +1,80 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// TopicPartitions are the end offsets of each partition of a topic.
+type TopicPartitions struct {
+	// Ends holds each readable partition's end offset (high watermark).
+	Ends map[int32]int64
+	// Exists is false when the brokers do not know the topic.
+	Exists bool
+	// Err is set when some partition's end offset could not be read
+	// (its leader did not answer, say); Ends holds the others.
+	Err error
+}
+
+// PartitionEnds reads the end offset of every partition of topics. A
+// broker that does not answer leaves out only the partitions it leads:
+// they are in the topic's Err, and the rest are in Ends.
+func (c *Client) PartitionEnds(ctx context.Context, topics ...string) (map[string]TopicPartitions, error) {
+	out := make(map[string]TopicPartitions, len(topics))
+	if len(topics) == 0 {
+		return out, nil
+	}
+	listed, err := c.adm.ListEndOffsets(ctx, topics...)
+	var shardErrs *kadm.ShardErrors
+	if err != nil && !(errors.As(err, &shardErrs) && !shardErrs.AllFailed) {
+		return nil, fmt.Errorf("listing end offsets: %w", err)
+	}
+	for _, t := range topics {
+		tp := TopicPartitions{Ends: map[int32]int64{}, Exists: true}
+		parts, ok := listed[t]
+		if !ok {
+			tp.Err = fmt.Errorf("end offsets of %s: no answer", t)
+			out[t] = tp
+			continue
+		}
+		for _, p := range parts {
+			switch {
+			case p.Partition == -1 && errors.Is(p.Err, kerr.UnknownTopicOrPartition):
+				tp.Exists = false
+			case p.Err != nil:
+				tp.Err = errors.Join(tp.Err, fmt.Errorf("end offset of %s[%d]: %w", t, p.Partition, p.Err))
+			default:
+				tp.Ends[p.Partition] = p.Offset
+			}
+		}
+		out[t] = tp
+	}
+	// A broker that did not answer: its partitions are missing above
+	// without an error of their own.
+	if shardErrs != nil {
+		for _, se := range shardErrs.Errs {
+			req, ok := se.Req.(*kmsg.ListOffsetsRequest)
+			if !ok {
+				continue
+			}
+			for _, rt := range req.Topics {
+				tp, ok := out[rt.Topic]
+				if !ok {
+					continue
+				}
+				for _, rp := range rt.Partitions {
+					if _, ok := tp.Ends[rp.Partition]; !ok {
+						tp.Err = errors.Join(tp.Err, fmt.Errorf("end offset of %s[%d] from broker %d: %w", rt.Topic, rp.Partition, se.Broker.NodeID, se.Err))
+					}
+				}
+				out[rt.Topic] = tp
+			}
+		}
+	}
+	return out, nil
+}
