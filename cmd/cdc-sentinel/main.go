@@ -86,6 +86,7 @@ var commandAdders = []func(*kingpin.Application, *globals){
 	addConnectors,
 	addReconcile,
 	addDoctor,
+	addDLQ,
 }
 
 func main() {

@@ -16,7 +16,6 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/version"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"golang.org/x/term"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/app"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
@@ -116,10 +115,11 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 		return fail("table %s: %v", f.table, err)
 	}
 	opts := reconcile.Options{Parallel: f.parallel, ScanParallel: f.scanPar, MaxReported: f.maxReported}
-	var bar *progressBar
-	if f.progress == "always" || (f.progress == "auto" && isTerminal(g.stderr)) {
-		bar = &progressBar{w: g.stderr, start: time.Now()}
-		opts.Progress = bar.update
+	bar := newProgressBar(f.progress, g.stderr)
+	if bar != nil {
+		opts.Progress = func(p reconcile.Progress) {
+			bar.draw(p.Phase, p.Done, p.Total, fmt.Sprintf("%d differing", p.Differing))
+		}
 	}
 	rep, err := reconcile.New(f.table, plan, opts).Run(ctx)
 	bar.finish()
@@ -170,39 +170,6 @@ func waitForPool(ctx context.Context, db *database.DB) error {
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
-	}
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// progressBar redraws one line on stderr; nil draws nothing.
-type progressBar struct {
-	w     io.Writer
-	start time.Time
-	last  time.Time
-}
-
-func (b *progressBar) update(p reconcile.Progress) {
-	if time.Since(b.last) < 100*time.Millisecond && p.Done < p.Total {
-		return
-	}
-	b.last = time.Now()
-	const width = 30
-	filled := 0
-	if p.Total > 0 {
-		filled = width * p.Done / p.Total
-	}
-	fmt.Fprintf(b.w, "\r%-5s [%s%s] %d/%d  %d differing  %s ", p.Phase,
-		strings.Repeat("#", filled), strings.Repeat(".", width-filled), p.Done, p.Total, p.Differing,
-		time.Since(b.start).Round(time.Second))
-}
-
-func (b *progressBar) finish() {
-	if b != nil {
-		fmt.Fprint(b.w, "\r\033[K")
 	}
 }
 

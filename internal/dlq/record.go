@@ -55,8 +55,8 @@ type Record struct {
 	// the record's origin and error are then unknown.
 	HasContext bool `json:"has_context"`
 
-	Key   []byte `json:"key"`
-	Value []byte `json:"value"`
+	Key   []byte `json:"-"`
+	Value []byte `json:"-"`
 	// Headers are the record's own headers, without Connect's error
 	// context: what the original record carried.
 	Headers []kgo.RecordHeader `json:"-"`

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeWorkerWithSinks answers GET /connectors/NAME/config for a sink with
+// a DLQ ("with-dlq") and one without ("no-dlq").
+func fakeWorkerWithSinks(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/connectors/with-dlq/config":
+			_ = json.NewEncoder(w).Encode(map[string]string{"connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector", "errors.deadletterqueue.topic.name": "with-dlq-dlq"})
+		case "/connectors/no-dlq/config":
+			_ = json.NewEncoder(w).Encode(map[string]string{"connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector"})
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error_code": 404, "message": "Connector " + r.URL.Path + " not found"})
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func dlqTestConfig(t *testing.T, connectURL string, withKafka bool) string {
+	t.Helper()
+	s := "connect_clusters:\n  - name: prod\n    url: " + connectURL + "\n"
+	if withKafka {
+		s += "kafka:\n  brokers: [127.0.0.1:1]\n  timeout: 1s\n"
+	}
+	path := filepath.Join(t.TempDir(), "cdc-sentinel.yml")
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestDLQCommandErrors(t *testing.T) {
+	url := fakeWorkerWithSinks(t)
+	cfg := dlqTestConfig(t, url, true)
+	noKafka := dlqTestConfig(t, url, false)
+	cases := []struct {
+		name string
+		args []string
+		want string
+		code int
+	}{
+		{"no kafka section", []string{"--config.file=" + noKafka, "dlq", "inspect", "with-dlq"},
+			"has no kafka section: the DLQ is read from Kafka", 2},
+		{"connector without a DLQ", []string{"--config.file=" + cfg, "dlq", "inspect", "no-dlq"},
+			"connector no-dlq has no dead-letter queue (it is not a sink, or errors.deadletterqueue.topic.name is not set)", 1},
+		{"unknown connector", []string{"--config.file=" + cfg, "dlq", "replay", "nope", "--storage.path=" + t.TempDir()},
+			"dlq replay: connector nope on connect cluster prod:", 1},
+		{"not a connector name", []string{"--config.file=" + cfg, "dlq", "inspect", ".."},
+			"dlq inspect: ", 2},
+		{"bad limit", []string{"--config.file=" + cfg, "dlq", "inspect", "with-dlq", "--limit=0"},
+			"--limit must be at least 1, not 0", 2},
+		{"negative from-offset", []string{"--config.file=" + cfg, "dlq", "replay", "with-dlq", "--from-offset=-3"},
+			"--from-offset must be 0 or more, not -3", 2},
+		{"negative max", []string{"--config.file=" + cfg, "dlq", "replay", "with-dlq", "--max=-1"},
+			"--max must be 0 (all) or more, not -1", 2},
+		{"bad output", []string{"--config.file=" + cfg, "dlq", "inspect", "with-dlq", "-o", "yaml"},
+			"enum value must be one of table,json", 2},
+		{"missing connector", []string{"--config.file=" + cfg, "dlq", "inspect"},
+			"required argument 'connector' not provided", 2},
+		{"missing config", []string{"--config.file=/nonexistent.yml", "dlq", "inspect", "with-dlq"},
+			"reading config: open /nonexistent.yml", 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, stderr := runConnectorsCLI(c.args...)
+			if code != c.code || !strings.Contains(stderr, c.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and an error containing %q", code, stderr, c.code, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,463 @@
+package dlq
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+)
+
+// MarkerHeader is added to every record a replay sends, naming the DLQ
+// record it came from ("<dlq topic>/<partition>/<offset>"): after a
+// crash, finding it in the original topic proves that record was sent.
+const MarkerHeader = "cdc-sentinel.replay.of"
+
+// Producer sends records to the partitions they name.
+type Producer interface {
+	Produce(ctx context.Context, recs ...*kgo.Record) error
+}
+
+// ReplayOptions say what to replay and how.
+type ReplayOptions struct {
+	// FromOffset skips the DLQ records below it (in every partition);
+	// 0 starts at the beginning of what the topic still holds.
+	FromOffset int64
+	// Max bounds how many records are sent; 0 sends all.
+	Max int
+	// DryRun reports what would be sent and changes nothing.
+	DryRun bool
+	// CheckSuperseded leaves out a record whose key has a newer record
+	// in its original partition: replaying it would overwrite a newer
+	// change at the target with an older one.
+	CheckSuperseded bool
+	// ScanMax bounds how many records of one original partition the
+	// superseded check and crash recovery read; beyond it the replay
+	// refuses rather than guess.
+	ScanMax int64
+	// BatchSize is how many records are written down and sent at a time.
+	BatchSize int
+	// Progress, when set, is called as the replay advances.
+	Progress func(Progress)
+}
+
+// Progress is how far a replay has got.
+type Progress struct {
+	Phase       string // read, check, replay, recover
+	Done, Total int
+}
+
+// ReplayReport says what a replay did, or would do (DryRun).
+type ReplayReport struct {
+	Connector string `json:"connector"`
+	Topic     string `json:"dlq_topic"`
+	DryRun    bool   `json:"dry_run"`
+	// Replayed counts the records sent (or to send), by original topic.
+	Replayed int            `json:"replayed"`
+	ByTopic  map[string]int `json:"by_topic"`
+	// Recovered counts the records of a batch a crash interrupted that
+	// this run found already sent (Resent: that it sent).
+	Recovered int `json:"recovered"`
+	Resent    int `json:"resent"`
+	// PendingInterrupted is set on a dry run when an interrupted batch
+	// waits to be finished.
+	PendingInterrupted int `json:"pending_interrupted,omitempty"`
+	// AlreadyReplayed were sent by an earlier replay and are left out.
+	AlreadyReplayed int `json:"already_replayed"`
+	// Superseded have a newer record with the same key in their
+	// original partition and are left out.
+	Superseded []Ref `json:"superseded"`
+	// NoContext lack the headers naming their original topic and
+	// partition (errors.deadletterqueue.context.headers.enable=false).
+	NoContext int `json:"no_context"`
+	// More is true when Max stopped the replay before the topic's end.
+	More bool `json:"more"`
+}
+
+// Replayer re-sends one connector's dead-lettered records to their
+// original topics.
+type Replayer struct {
+	src    Source
+	reader Reader
+	prod   Producer
+	ledger *Ledger
+	opts   ReplayOptions
+}
+
+// NewReplayer replays src's records, reading with r, sending with p and
+// remembering with l.
+func NewReplayer(src Source, r Reader, p Producer, l *Ledger, opts ReplayOptions) *Replayer {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 100
+	}
+	if opts.ScanMax <= 0 {
+		opts.ScanMax = 1_000_000
+	}
+	return &Replayer{src: src, reader: r, prod: p, ledger: l, opts: opts}
+}
+
+type candidate struct {
+	ref Ref
+	rec Record
+}
+
+func (c candidate) marker() string {
+	return fmt.Sprintf("%s/%d/%d", c.rec.Topic, c.ref.Partition, c.ref.Offset)
+}
+
+// Run replays. It first finishes a batch a crash interrupted, then sends
+// the records no earlier replay sent, in DLQ order per partition, each
+// batch written down before it is sent and recorded once acknowledged.
+func (r *Replayer) Run(ctx context.Context) (*ReplayReport, error) {
+	rep := &ReplayReport{Connector: r.src.Connector, Topic: r.src.Topic, DryRun: r.opts.DryRun, ByTopic: map[string]int{}, Superseded: []Ref{}}
+	st, err := r.ledger.Load(r.src)
+	if err != nil {
+		return rep, err
+	}
+	if st.Pending != nil {
+		if r.opts.DryRun {
+			rep.PendingInterrupted = len(st.Pending.Refs)
+		} else if err := r.recover(ctx, st.Pending, rep); err != nil {
+			return rep, fmt.Errorf("finishing the interrupted replay batch: %w", err)
+		}
+		for _, ref := range st.Pending.Refs {
+			st.Replayed[ref.Partition] = st.Replayed[ref.Partition].Add(ref.Offset)
+		}
+	}
+
+	cands, err := r.candidates(ctx, st, rep)
+	if err != nil {
+		return rep, err
+	}
+	if r.opts.CheckSuperseded {
+		if cands, err = r.dropSuperseded(ctx, cands, rep); err != nil {
+			return rep, err
+		}
+	}
+	if r.opts.DryRun {
+		for _, c := range cands {
+			rep.Replayed++
+			rep.ByTopic[c.rec.OriginalTopic]++
+		}
+		return rep, nil
+	}
+	for start := 0; start < len(cands); start += r.opts.BatchSize {
+		batch := cands[start:min(start+r.opts.BatchSize, len(cands))]
+		if err := r.send(ctx, batch); err != nil {
+			return rep, err
+		}
+		for _, c := range batch {
+			rep.Replayed++
+			rep.ByTopic[c.rec.OriginalTopic]++
+		}
+		r.progress("replay", rep.Replayed, len(cands))
+	}
+	return rep, nil
+}
+
+func (r *Replayer) progress(phase string, done, total int) {
+	if r.opts.Progress != nil {
+		r.opts.Progress(Progress{Phase: phase, Done: done, Total: total})
+	}
+}
+
+// candidates reads the DLQ and keeps the records that can and should be
+// sent: not sent before, with a known origin.
+func (r *Replayer) candidates(ctx context.Context, st *State, rep *ReplayReport) ([]candidate, error) {
+	ends, err := r.reader.PartitionEnds(ctx, r.src.Topic)
+	if err != nil {
+		return nil, err
+	}
+	tp := ends[r.src.Topic]
+	if !tp.Exists {
+		return nil, fmt.Errorf("DLQ topic %s of connector %s does not exist (Connect creates it with the first dead-lettered record)", r.src.Topic, r.src.Connector)
+	}
+	if tp.Err != nil {
+		return nil, tp.Err
+	}
+	var total int64
+	for _, end := range tp.Ends {
+		total += max(end-r.opts.FromOffset, 0)
+	}
+	var out []candidate
+	read := 0
+	for _, p := range sortedPartitions(tp.Ends) {
+		end := tp.Ends[p]
+		next := r.opts.FromOffset
+		for next < end {
+			res, err := r.reader.ReadRecords(ctx, kafka.Partition{Topic: r.src.Topic, Partition: p}, next, 500)
+			if err != nil {
+				return nil, err
+			}
+			for _, kr := range res.Records {
+				if kr.Offset >= end {
+					break
+				}
+				if r.opts.Max > 0 && len(out) == r.opts.Max {
+					rep.More = true
+					return out, nil
+				}
+				read++
+				rec := Parse(kr)
+				switch {
+				case st.Replayed[p].Contains(kr.Offset):
+					rep.AlreadyReplayed++
+				case rec.OriginalTopic == "" || rec.OriginalPartition < 0:
+					rep.NoContext++
+				default:
+					out = append(out, candidate{Ref{p, kr.Offset}, rec})
+				}
+			}
+			r.progress("read", read, int(total))
+			if res.Next <= next {
+				break
+			}
+			next = res.Next
+		}
+	}
+	return out, nil
+}
+
+// dropSuperseded leaves out the candidates whose key has a newer record
+// in the original partition. It reads each original partition from the
+// oldest candidate's offset to its end, within ScanMax.
+func (r *Replayer) dropSuperseded(ctx context.Context, cands []candidate, rep *ReplayReport) ([]candidate, error) {
+	type origin struct {
+		topic string
+		part  int32
+	}
+	oldest := map[origin]int64{}
+	keys := map[origin]map[string]bool{}
+	for _, c := range cands {
+		o := origin{c.rec.OriginalTopic, c.rec.OriginalPartition}
+		if cur, ok := oldest[o]; !ok || c.rec.OriginalOffset < cur {
+			oldest[o] = c.rec.OriginalOffset
+		}
+		if keys[o] == nil {
+			keys[o] = map[string]bool{}
+		}
+		keys[o][string(c.rec.Key)] = true
+	}
+	origins := make([]origin, 0, len(oldest))
+	for o := range oldest {
+		origins = append(origins, o)
+	}
+	sort.Slice(origins, func(i, j int) bool {
+		if origins[i].topic != origins[j].topic {
+			return origins[i].topic < origins[j].topic
+		}
+		return origins[i].part < origins[j].part
+	})
+	newest := map[origin]map[string]int64{}
+	for i, o := range origins {
+		last := map[string]int64{}
+		next := oldest[o] + 1
+		var scanned int64
+		for {
+			res, err := r.reader.ReadRecords(ctx, kafka.Partition{Topic: o.topic, Partition: o.part}, next, 1000)
+			if err != nil {
+				return nil, fmt.Errorf("checking for newer records in %s[%d]: %w", o.topic, o.part, err)
+			}
+			for _, kr := range res.Records {
+				if keys[o][string(kr.Key)] {
+					last[string(kr.Key)] = kr.Offset
+				}
+			}
+			scanned += int64(len(res.Records))
+			if scanned > r.opts.ScanMax {
+				return nil, fmt.Errorf("checking for newer records in %s[%d] means reading more than %d records from offset %d: "+
+					"replay fewer records (--from-offset, --max), raise --scan-max, or skip the check with --no-superseded-check "+
+					"(an older change may then overwrite a newer one at the target)", o.topic, o.part, r.opts.ScanMax, oldest[o])
+			}
+			if len(res.Records) == 0 || res.Next <= next || (res.End >= 0 && res.Next >= res.End) {
+				break
+			}
+			next = res.Next
+		}
+		newest[o] = last
+		r.progress("check", i+1, len(origins))
+	}
+	kept := cands[:0:0]
+	for _, c := range cands {
+		o := origin{c.rec.OriginalTopic, c.rec.OriginalPartition}
+		if n, ok := newest[o][string(c.rec.Key)]; ok && n > c.rec.OriginalOffset {
+			rep.Superseded = append(rep.Superseded, c.ref)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	// A newer candidate of the same key supersedes an older one too: its
+	// original record was found by the scan above.
+	return kept, nil
+}
+
+// replayRecord is what is sent for a DLQ record: its key, value and own
+// headers, to its original partition, marked with where it came from.
+// The timestamp is left to the producer (now): the original one could be
+// old enough for the topic's retention to delete the record at once.
+func replayRecord(c candidate) *kgo.Record {
+	headers := slices.Clone(c.rec.Headers)
+	headers = slices.DeleteFunc(headers, func(h kgo.RecordHeader) bool { return h.Key == MarkerHeader })
+	headers = append(headers, kgo.RecordHeader{Key: MarkerHeader, Value: []byte(c.marker())})
+	return &kgo.Record{
+		Topic: c.rec.OriginalTopic, Partition: c.rec.OriginalPartition,
+		Key: c.rec.Key, Value: c.rec.Value, Headers: headers,
+	}
+}
+
+// send writes the batch down with the end offsets of its target
+// partitions, sends it, and records it as replayed.
+func (r *Replayer) send(ctx context.Context, batch []candidate) error {
+	topics := map[string]bool{}
+	for _, c := range batch {
+		topics[c.rec.OriginalTopic] = true
+	}
+	names := make([]string, 0, len(topics))
+	for t := range topics {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	ends, err := r.reader.PartitionEnds(ctx, names...)
+	if err != nil {
+		return err
+	}
+	p := &Pending{Targets: map[string]map[int32]int64{}, At: time.Now().UTC()}
+	for _, c := range batch {
+		tp := ends[c.rec.OriginalTopic]
+		if !tp.Exists {
+			return fmt.Errorf("original topic %s of DLQ record %d@%d does not exist", c.rec.OriginalTopic, c.ref.Partition, c.ref.Offset)
+		}
+		end, ok := tp.Ends[c.rec.OriginalPartition]
+		if !ok {
+			return fmt.Errorf("original partition %s[%d] of DLQ record %d@%d: no end offset: %v", c.rec.OriginalTopic, c.rec.OriginalPartition, c.ref.Partition, c.ref.Offset, tp.Err)
+		}
+		if p.Targets[c.rec.OriginalTopic] == nil {
+			p.Targets[c.rec.OriginalTopic] = map[int32]int64{}
+		}
+		p.Targets[c.rec.OriginalTopic][c.rec.OriginalPartition] = end
+		p.Refs = append(p.Refs, c.ref)
+	}
+	if err := r.ledger.Begin(r.src, p); err != nil {
+		return err
+	}
+	recs := make([]*kgo.Record, len(batch))
+	for i, c := range batch {
+		recs[i] = replayRecord(c)
+	}
+	if err := r.prod.Produce(ctx, recs...); err != nil {
+		// The batch stays pending: the next run finds out which of it
+		// arrived and sends only the rest.
+		return fmt.Errorf("sending %d records (the next replay finishes this batch): %w", len(recs), err)
+	}
+	return r.ledger.Commit(r.src, p.Refs, "replayed")
+}
+
+// recover finishes a batch a crash interrupted: the records whose marker
+// is found past the end offsets written down were sent; the others are
+// read from the DLQ again and sent now.
+func (r *Replayer) recover(ctx context.Context, p *Pending, rep *ReplayReport) error {
+	found := map[string]bool{}
+	done := 0
+	for topic, parts := range p.Targets {
+		for part, from := range parts {
+			next := from
+			var scanned int64
+			for {
+				res, err := r.reader.ReadRecords(ctx, kafka.Partition{Topic: topic, Partition: part}, next, 1000)
+				if err != nil {
+					return fmt.Errorf("looking for replayed records in %s[%d]: %w", topic, part, err)
+				}
+				for _, kr := range res.Records {
+					for _, h := range kr.Headers {
+						if h.Key == MarkerHeader {
+							found[string(h.Value)] = true
+						}
+					}
+				}
+				scanned += int64(len(res.Records))
+				if scanned > r.opts.ScanMax {
+					return fmt.Errorf("looking for replayed records in %s[%d] means reading more than %d records from offset %d; raise --scan-max", topic, part, r.opts.ScanMax, from)
+				}
+				if len(res.Records) == 0 || res.Next <= next || (res.End >= 0 && res.Next >= res.End) {
+					break
+				}
+				next = res.Next
+			}
+			done++
+			r.progress("recover", done, len(p.Refs))
+		}
+	}
+	var missing []*kgo.Record
+	for _, ref := range p.Refs {
+		res, err := r.reader.ReadRecords(ctx, kafka.Partition{Topic: r.src.Topic, Partition: ref.Partition}, ref.Offset, 1)
+		if err != nil {
+			return err
+		}
+		if len(res.Records) == 0 || res.Records[0].Offset != ref.Offset {
+			return fmt.Errorf("DLQ record %d@%d of the interrupted batch is gone (retention?): cannot tell whether to send it", ref.Partition, ref.Offset)
+		}
+		c := candidate{ref, Parse(res.Records[0])}
+		if found[c.marker()] {
+			rep.Recovered++
+			continue
+		}
+		missing = append(missing, replayRecord(c))
+	}
+	if len(missing) > 0 {
+		if err := r.prod.Produce(ctx, missing...); err != nil {
+			return fmt.Errorf("sending %d records: %w", len(missing), err)
+		}
+		rep.Resent = len(missing)
+		for _, m := range missing {
+			rep.ByTopic[m.Topic]++
+		}
+	}
+	return r.ledger.Commit(r.src, p.Refs, "recovered "+strconv.Itoa(rep.Recovered)+", resent "+strconv.Itoa(len(missing)))
+}
+
+// WriteText prints the report for a person.
+func (rep *ReplayReport) WriteText(w io.Writer) {
+	verb := "replayed"
+	if rep.DryRun {
+		verb = "would replay"
+	}
+	fmt.Fprintf(w, "connector %s, DLQ topic %s: %s %d records", rep.Connector, rep.Topic, verb, rep.Replayed)
+	if len(rep.ByTopic) > 0 {
+		var parts []string
+		for _, t := range sortedKeys(rep.ByTopic) {
+			parts = append(parts, fmt.Sprintf("%s: %d", t, rep.ByTopic[t]))
+		}
+		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
+	}
+	fmt.Fprintln(w)
+	if rep.Recovered+rep.Resent > 0 {
+		fmt.Fprintf(w, "finished an interrupted batch: %d were already sent, %d sent now\n", rep.Recovered, rep.Resent)
+	}
+	if rep.PendingInterrupted > 0 {
+		fmt.Fprintf(w, "an interrupted batch of %d records waits: a replay without --dry-run finishes it first\n", rep.PendingInterrupted)
+	}
+	fmt.Fprintf(w, "left out: %d already replayed, %d superseded by a newer record of the same key, %d without context headers\n",
+		rep.AlreadyReplayed, len(rep.Superseded), rep.NoContext)
+	if rep.NoContext > 0 {
+		fmt.Fprintln(w, "records without context headers cannot be replayed: their original topic is unknown (errors.deadletterqueue.context.headers.enable=true records it)")
+	}
+	if rep.More {
+		fmt.Fprintln(w, "more records remain: run again to continue (--max limited this run)")
+	}
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

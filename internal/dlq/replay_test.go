@@ -1,0 +1,343 @@
+package dlq
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+)
+
+// memKafka is an in-memory Kafka: topics of partitions of records.
+type memKafka struct {
+	mu   sync.Mutex
+	logs map[kafka.Partition][]*kgo.Record
+	// failAfter, when >= 0, makes Produce write that many records and
+	// then fail, as a crash in the middle of a batch would.
+	failAfter int
+	produced  int
+}
+
+func newMemKafka() *memKafka {
+	return &memKafka{logs: map[kafka.Partition][]*kgo.Record{}, failAfter: -1}
+}
+
+func (m *memKafka) append(r *kgo.Record) {
+	p := kafka.Partition{Topic: r.Topic, Partition: r.Partition}
+	c := *r
+	c.Offset = int64(len(m.logs[p]))
+	if c.Timestamp.IsZero() {
+		c.Timestamp = time.Unix(1_800_000_000, 0).Add(time.Duration(c.Offset) * time.Second)
+	}
+	m.logs[p] = append(m.logs[p], &c)
+}
+
+func (m *memKafka) PartitionEnds(_ context.Context, topics ...string) (map[string]kafka.TopicPartitions, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]kafka.TopicPartitions{}
+	for _, t := range topics {
+		tp := kafka.TopicPartitions{Ends: map[int32]int64{}}
+		for p, l := range m.logs {
+			if p.Topic == t {
+				tp.Exists = true
+				tp.Ends[p.Partition] = int64(len(l))
+			}
+		}
+		out[t] = tp
+	}
+	return out, nil
+}
+
+func (m *memKafka) ReadRecords(_ context.Context, p kafka.Partition, from int64, max int) (kafka.ReadResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.logs[p]
+	res := kafka.ReadResult{Next: from, End: int64(len(l)), Start: 0}
+	for o := from; o < int64(len(l)) && len(res.Records) < max; o++ {
+		res.Records = append(res.Records, l[o])
+		res.Next = o + 1
+	}
+	return res, nil
+}
+
+func (m *memKafka) Produce(_ context.Context, recs ...*kgo.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range recs {
+		if m.failAfter >= 0 && m.produced >= m.failAfter {
+			return errors.New("broker connection lost")
+		}
+		m.append(r)
+		m.produced++
+	}
+	return nil
+}
+
+// orig produces a record to the original topic; dead dead-letters it the
+// way Connect does: the same key and value, with context headers.
+func (m *memKafka) orig(topic string, part int32, key, value string) *kgo.Record {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.append(&kgo.Record{Topic: topic, Partition: part, Key: []byte(key), Value: []byte(value), Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t1")}}})
+	l := m.logs[kafka.Partition{Topic: topic, Partition: part}]
+	return l[len(l)-1]
+}
+
+func (m *memKafka) dead(dlqTopic string, r *kgo.Record, withContext bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d := &kgo.Record{Topic: dlqTopic, Key: r.Key, Value: r.Value, Headers: append([]kgo.RecordHeader{}, r.Headers...)}
+	if withContext {
+		d.Headers = append(d.Headers,
+			kgo.RecordHeader{Key: HeaderTopic, Value: []byte(r.Topic)},
+			kgo.RecordHeader{Key: HeaderPartition, Value: fmt.Appendf(nil, "%d", r.Partition)},
+			kgo.RecordHeader{Key: HeaderOffset, Value: fmt.Appendf(nil, "%d", r.Offset)},
+			kgo.RecordHeader{Key: HeaderStage, Value: []byte("TASK_PUT")},
+			kgo.RecordHeader{Key: HeaderException, Value: []byte("java.sql.SQLException")},
+			kgo.RecordHeader{Key: HeaderExceptionMessage, Value: []byte("column \"x\" does not exist")},
+		)
+	}
+	m.append(d)
+}
+
+func (m *memKafka) records(topic string, part int32) []*kgo.Record {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]*kgo.Record{}, m.logs[kafka.Partition{Topic: topic, Partition: part}]...)
+}
+
+var src = Source{Cluster: "prod", Connector: "pg-sink", Topic: "pg-sink-dlq"}
+
+func ledger(t *testing.T, dir string) *Ledger {
+	t.Helper()
+	l, err := OpenLedger(filepath.Join(dir, LedgerFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func replay(t *testing.T, k *memKafka, dir string, opts ReplayOptions) (*ReplayReport, error) {
+	t.Helper()
+	l := ledger(t, dir)
+	defer l.Close()
+	return NewReplayer(src, k, k, l, opts).Run(context.Background())
+}
+
+func markers(recs []*kgo.Record) []string {
+	var out []string
+	for _, r := range recs {
+		for _, h := range r.Headers {
+			if h.Key == MarkerHeader {
+				out = append(out, string(h.Value))
+			}
+		}
+	}
+	return out
+}
+
+func TestReplaySendsEachRecordToItsOriginalPartitionOnce(t *testing.T) {
+	k, dir := newMemKafka(), t.TempDir()
+	a := k.orig("sql.dbo.orders", 1, "k1", "v1")
+	b := k.orig("sql.dbo.orders", 1, "k2", "v2")
+	c := k.orig("sql.dbo.customers", 0, "k3", "v3")
+	for _, r := range []*kgo.Record{a, b, c} {
+		k.dead(src.Topic, r, true)
+	}
+	k.dead(src.Topic, k.orig("sql.dbo.orders", 0, "k4", "v4"), false) // no context headers
+
+	rep, err := replay(t, k, dir, ReplayOptions{CheckSuperseded: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Replayed != 3 || rep.ByTopic["sql.dbo.orders"] != 2 || rep.ByTopic["sql.dbo.customers"] != 1 || rep.NoContext != 1 {
+		t.Errorf("report %+v", rep)
+	}
+	orders := k.records("sql.dbo.orders", 1)
+	if len(orders) != 4 || string(orders[2].Value) != "v1" || string(orders[3].Key) != "k2" {
+		t.Fatalf("orders[1] after replay: %d records", len(orders))
+	}
+	for _, h := range orders[2].Headers {
+		if strings.HasPrefix(h.Key, HeaderPrefix) {
+			t.Errorf("Connect's error headers must not be sent back: %s", h.Key)
+		}
+	}
+	if got := markers(orders[2:]); len(got) != 2 || got[0] != "pg-sink-dlq/0/0" || got[1] != "pg-sink-dlq/0/1" {
+		t.Errorf("markers %v", got)
+	}
+	if string(orders[2].Headers[0].Value) != "t1" {
+		t.Errorf("the record's own headers must be kept: %+v", orders[2].Headers)
+	}
+
+	rep, err = replay(t, k, dir, ReplayOptions{CheckSuperseded: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Replayed != 0 || rep.AlreadyReplayed != 3 || len(k.records("sql.dbo.orders", 1)) != 4 {
+		t.Errorf("a second replay must send nothing: %+v", rep)
+	}
+}
+
+func TestReplayLeavesOutRecordsWithANewerChangeOfTheSameKey(t *testing.T) {
+	k, dir := newMemKafka(), t.TempDir()
+	old := k.orig("t", 0, "k1", "old")
+	k.dead(src.Topic, old, true)
+	k.orig("t", 0, "k1", "newer") // applied fine later
+	k.dead(src.Topic, k.orig("t", 0, "k2", "only"), true)
+	first := k.orig("t", 0, "k3", "first")
+	second := k.orig("t", 0, "k3", "second")
+	k.dead(src.Topic, first, true)
+	k.dead(src.Topic, second, true) // both dead-lettered: only the newer goes
+
+	rep, err := replay(t, k, dir, ReplayOptions{CheckSuperseded: true, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Replayed != 2 || len(rep.Superseded) != 2 || rep.Superseded[0] != (Ref{0, 0}) || rep.Superseded[1] != (Ref{0, 2}) {
+		t.Errorf("dry run: %+v", rep)
+	}
+	if n := len(k.records("t", 0)); n != 5 {
+		t.Errorf("a dry run must send nothing: %d records", n)
+	}
+	rep, err = replay(t, k, dir, ReplayOptions{})
+	if err != nil || rep.Replayed != 4 {
+		t.Errorf("without the check every record goes: %+v, %v", rep, err)
+	}
+}
+
+func TestReplayMaxAndFromOffset(t *testing.T) {
+	k, dir := newMemKafka(), t.TempDir()
+	for i := range 5 {
+		k.dead(src.Topic, k.orig("t", 0, fmt.Sprint("k", i), "v"), true)
+	}
+	rep, err := replay(t, k, dir, ReplayOptions{Max: 2, FromOffset: 1})
+	if err != nil || rep.Replayed != 2 || !rep.More {
+		t.Fatalf("%+v, %v", rep, err)
+	}
+	if got := markers(k.records("t", 0)); fmt.Sprint(got) != "[pg-sink-dlq/0/1 pg-sink-dlq/0/2]" {
+		t.Errorf("sent %v", got)
+	}
+	rep, err = replay(t, k, dir, ReplayOptions{})
+	if err != nil || rep.Replayed != 3 || rep.AlreadyReplayed != 2 || rep.More {
+		t.Fatalf("the next run sends what is left, offset 0 included: %+v, %v", rep, err)
+	}
+}
+
+func TestReplayInterruptedMidBatchIsFinishedWithoutSendingTwice(t *testing.T) {
+	k, dir := newMemKafka(), t.TempDir()
+	for i := range 7 {
+		k.dead(src.Topic, k.orig("t", 0, fmt.Sprint("k", i), "v"), true)
+	}
+	k.failAfter = 3 // the connection drops after 3 of the batch were written
+	if _, err := replay(t, k, dir, ReplayOptions{BatchSize: 5}); err == nil {
+		t.Fatal("a failed send must fail the replay")
+	}
+	if got := markers(k.records("t", 0)); len(got) != 3 {
+		t.Fatalf("before recovery: %v", got)
+	}
+	dry, err := replay(t, k, dir, ReplayOptions{DryRun: true})
+	if err != nil || dry.PendingInterrupted != 5 {
+		t.Errorf("a dry run must say a batch waits: %+v, %v", dry, err)
+	}
+	k.failAfter = -1
+	rep, err := replay(t, k, dir, ReplayOptions{BatchSize: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Recovered != 3 || rep.Resent != 2 || rep.Replayed != 2 {
+		t.Errorf("recovery: %+v", rep)
+	}
+	got := markers(k.records("t", 0))
+	seen := map[string]int{}
+	for _, m := range got {
+		seen[m]++
+	}
+	if len(got) != 7 || len(seen) != 7 {
+		t.Errorf("each of the 7 DLQ records must be sent exactly once: %v", got)
+	}
+}
+
+func TestLedgerIsHeldByOneReplayAtATime(t *testing.T) {
+	dir := t.TempDir()
+	l := ledger(t, dir)
+	defer l.Close()
+	_, err := OpenLedger(filepath.Join(dir, LedgerFile))
+	if !errors.Is(err, ErrLedgerBusy) {
+		t.Errorf("second open: %v, want ErrLedgerBusy", err)
+	}
+}
+
+func TestRanges(t *testing.T) {
+	var r Ranges
+	for _, o := range []int64{5, 3, 4, 9, 4, 10, 0} {
+		r = r.Add(o)
+	}
+	if fmt.Sprint(r) != "[[0 1] [3 6] [9 11]]" {
+		t.Errorf("merged %v", r)
+	}
+	for o, want := range map[int64]bool{0: true, 1: false, 2: false, 3: true, 5: true, 6: false, 10: true, 11: false} {
+		if r.Contains(o) != want {
+			t.Errorf("Contains(%d) = %v", o, !want)
+		}
+	}
+}
+
+func TestInspectShowsTheNewestRecordsWithTheirOrigin(t *testing.T) {
+	k := newMemKafka()
+	for i := range 5 {
+		k.dead(src.Topic, k.orig("t", 0, fmt.Sprint("k", i), fmt.Sprint("v", i)), true)
+	}
+	k.dead(src.Topic, &kgo.Record{Topic: "t", Key: []byte{0xff, 0x00}, Value: nil}, false)
+	in, err := Inspect(context.Background(), k, "pg-sink", src.Topic, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Total != 6 || len(in.Records) != 3 || in.Records[0].Offset != 3 || in.Records[1].OriginalOffset != 4 {
+		t.Fatalf("%+v", in)
+	}
+	var table bytes.Buffer
+	if err := in.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"6 records, showing the newest 3", "0@4", "t[0]@4", "TASK_PUT", "SQLException", `column "x" does not exist`, "context.headers.enable=true"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+	var js bytes.Buffer
+	if err := in.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Total   int64 `json:"total"`
+		Records []map[string]any
+	}
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	last := doc.Records[2]
+	if doc.Total != 6 || last["key"] != "/wA=" || last["key_encoding"] != "base64" || last["value"] != nil || last["has_context"] != false {
+		t.Errorf("json record %v", last)
+	}
+	first := doc.Records[0]
+	if first["original_topic"] != "t" || first["value"] != "v3" || first["value_encoding"] != "text" || first["exception_class"] != "java.sql.SQLException" || first["dlq_offset"] != float64(3) {
+		t.Errorf("json record %v", first)
+	}
+}
+
+func TestInspectMissingTopic(t *testing.T) {
+	_, err := Inspect(context.Background(), newMemKafka(), "pg-sink", "nope", 10)
+	if err == nil || !strings.Contains(err.Error(), "does not exist yet") {
+		t.Errorf("err = %v", err)
+	}
+}
