@@ -8,11 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
-	"time"
 
 	amtemplate "github.com/prometheus/alertmanager/template"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
@@ -20,11 +20,7 @@ import (
 // Connect is what the actions need from a Kafka Connect cluster;
 // *connect.Client implements it.
 type Connect interface {
-	Status(ctx context.Context, name string) (*connect.Status, error)
-	RestartTask(ctx context.Context, name string, task int) error
-	RestartConnector(ctx context.Context, name string, opts connect.RestartOptions) (*connect.Status, error)
-	Pause(ctx context.Context, name string) error
-	Resume(ctx context.Context, name string) error
+	connectaction.Client
 }
 
 // Reconciler starts a table's full reconcile (the drift package's runner
@@ -70,6 +66,25 @@ type target struct {
 	table     string
 	restart   connect.RestartOptions
 	repair    bool
+	// expect is what the action leads to, decided by connectaction from
+	// the status the precheck read.
+	expect connectaction.Expectation
+}
+
+// connectAction is the connector action t stands for.
+func (t *target) connectAction() connectaction.Action {
+	a := connectaction.Action{Connector: t.connector, Task: t.task, Restart: t.restart}
+	switch t.action {
+	case ActionRestartTask:
+		a.Kind = connectaction.RestartTask
+	case ActionRestartConnector:
+		a.Kind = connectaction.Restart
+	case ActionPauseConnector:
+		a.Kind = connectaction.Pause
+	case ActionResumeConnector:
+		a.Kind = connectaction.Resume
+	}
+	return a
 }
 
 // key names what an action touches, for cooldowns and attempt counts.
@@ -207,12 +222,25 @@ func (e *Engine) precheck(ctx context.Context, t *target) (string, string, error
 	if err != nil {
 		return "", "", fmt.Errorf("reading the status of %s: %w", t.connector, err)
 	}
+	if t.action == ActionRestartTask && st.Task(t.task) == nil {
+		// Not refused: the task may be listed again after a rebalance.
+		return "", "", fmt.Errorf("connector %s has no task %d (tasks: %s)", t.connector, t.task, taskList(st))
+	}
+	// What the action leads to from this state, and whether it can do
+	// anything at all, is connectaction's to decide, the same for the
+	// remediator and the connectors command.
+	expect, err := connectaction.Expect(t.connectAction(), st)
+	var refused *connectaction.Refusal
+	if errors.As(err, &refused) {
+		return OutcomeNotNeeded, refused.Reason, nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	t.expect = expect
 	switch t.action {
 	case ActionRestartTask:
 		task := st.Task(t.task)
-		if task == nil {
-			return "", "", fmt.Errorf("connector %s has no task %d (tasks: %s)", t.connector, t.task, taskList(st))
-		}
 		if task.State != connect.StateFailed {
 			return OutcomeNotNeeded, fmt.Sprintf("task %d is %s", t.task, task.State), nil
 		}
@@ -234,10 +262,10 @@ func (e *Engine) precheck(ctx context.Context, t *target) (string, string, error
 		}
 		if len(failed) == 0 {
 			if st.Connector.State == connect.StateRunning && (t.restart.OnlyFailed || allTasks(st, connect.StateRunning)) {
-				return OutcomeNotNeeded, "connector and tasks are " + describe(st), nil
+				return OutcomeNotNeeded, "connector and tasks are " + connectaction.DescribeState(st), nil
 			}
 			if t.restart.OnlyFailed {
-				return OutcomeNotNeeded, "nothing is FAILED: " + describe(st), nil
+				return OutcomeNotNeeded, "nothing is FAILED: " + connectaction.DescribeState(st), nil
 			}
 		}
 		// Not retryable only when every failure is: one restartable
@@ -247,11 +275,14 @@ func (e *Engine) precheck(ctx context.Context, t *target) (string, string, error
 			for _, tr := range traces {
 				c := classifyTrace(tr)
 				if c == "" {
-					return "", "", nil
+					classes = nil
+					break
 				}
 				classes = append(classes, c+": "+connect.RootCause(tr))
 			}
-			return OutcomeNotRetryable, "failed on " + strings.Join(classes, "; "), nil
+			if classes != nil {
+				return OutcomeNotRetryable, "failed on " + strings.Join(classes, "; "), nil
+			}
 		}
 	case ActionPauseConnector:
 		switch st.Connector.State {
@@ -270,17 +301,7 @@ func (e *Engine) precheck(ctx context.Context, t *target) (string, string, error
 
 // perform takes the action. It returns a detail for the audit record.
 func (e *Engine) perform(ctx context.Context, t *target) (string, error) {
-	switch t.action {
-	case ActionRestartTask:
-		return "", t.client.RestartTask(ctx, t.connector, t.task)
-	case ActionRestartConnector:
-		_, err := t.client.RestartConnector(ctx, t.connector, t.restart)
-		return "", err
-	case ActionPauseConnector:
-		return "", t.client.Pause(ctx, t.connector)
-	case ActionResumeConnector:
-		return "", t.client.Resume(ctx, t.connector)
-	case ActionReconcile:
+	if t.action == ActionReconcile {
 		if e.reconciler == nil {
 			return "", errors.New("reconcile not configured")
 		}
@@ -290,114 +311,25 @@ func (e *Engine) perform(ctx context.Context, t *target) (string, error) {
 		}
 		return "reconcile started: " + id, nil
 	}
-	return "", fmt.Errorf("unknown action %q", t.action)
-}
-
-// verify polls the status until the action shows its effect or the
-// verify timeout passes. Status reaches the REST API through the status
-// topic, so the first reads may still show the old state.
-func (e *Engine) verify(ctx context.Context, t *target) (string, error) {
-	if t.action == ActionReconcile {
-		return "", nil // the reconcile reports on its own run
-	}
-	ctx, cancel := context.WithTimeout(ctx, e.cfg.VerifyTimeout)
-	defer cancel()
-	var last string
-	var lastErr error
-	// A task that is RUNNING on one read may fail again on the same
-	// record a second later: success needs the state held over
-	// verifyReads consecutive reads.
-	held := 0
-	for {
-		st, err := t.client.Status(ctx, t.connector)
-		if err == nil {
-			ok, desc := reached(t, st)
-			if ok {
-				if held++; held >= verifyReads {
-					return desc, nil
-				}
-			} else {
-				if held > 0 {
-					if tr := failedTrace(st); tr != "" {
-						return "", fmt.Errorf("failed again right after the action: %s: %s", desc, connect.RootCause(tr))
-					}
-				}
-				held = 0
-			}
-			last, lastErr = desc, nil
-		} else if ctx.Err() == nil {
-			lastErr = err
-		}
-		select {
-		case <-ctx.Done():
-			if lastErr != nil {
-				return "", fmt.Errorf("not verified within %s: %w", e.cfg.VerifyTimeout, lastErr)
-			}
-			return "", fmt.Errorf("not verified within %s: %s", e.cfg.VerifyTimeout, last)
-		case <-time.After(e.verifyInterval):
-		}
-	}
+	return "", connectaction.Send(ctx, t.client, t.connectAction())
 }
 
 // verifyReads is how many consecutive status reads must show an action's
 // effect before it counts as verified.
 const verifyReads = 3
 
-func failedTrace(st *connect.Status) string {
-	if st.Connector.State == connect.StateFailed {
-		return st.Connector.Trace
+// verify waits, through connectaction, until the action shows its
+// effect or the verify timeout passes. The detail names instances that
+// stayed FAILED through it, as Connect leaves them.
+func (e *Engine) verify(ctx context.Context, t *target) (string, error) {
+	if t.action == ActionReconcile {
+		return "", nil // the reconcile reports on its own run
 	}
-	for _, t := range st.Tasks {
-		if t.State == connect.StateFailed {
-			return t.Trace
-		}
+	r := connectaction.Wait(ctx, t.client, t.expect, connectaction.Options{Timeout: e.cfg.VerifyTimeout, PollInterval: e.verifyInterval, Settle: verifyReads})
+	if !r.OK {
+		return "", r.Err
 	}
-	return ""
-}
-
-// reached says whether st shows the action's intended state.
-func reached(t *target, st *connect.Status) (bool, string) {
-	switch t.action {
-	case ActionRestartTask:
-		task := st.Task(t.task)
-		if task == nil {
-			return false, fmt.Sprintf("task %d not listed", t.task)
-		}
-		return task.State == connect.StateRunning, fmt.Sprintf("task %d is %s", t.task, task.State)
-	case ActionRestartConnector, ActionResumeConnector:
-		ok := st.Connector.State == connect.StateRunning && allTasks(st, connect.StateRunning)
-		if t.action == ActionRestartConnector && !t.restart.IncludeTasks {
-			ok = st.Connector.State == connect.StateRunning
-		}
-		return ok, describe(st)
-	case ActionPauseConnector:
-		// A FAILED task does not go to PAUSED until restarted.
-		ok := st.Connector.State == connect.StatePaused
-		for _, task := range st.Tasks {
-			if task.State != connect.StatePaused && task.State != connect.StateFailed {
-				ok = false
-			}
-		}
-		return ok, describe(st)
-	}
-	return false, "unknown action"
-}
-
-func allTasks(st *connect.Status, state string) bool {
-	for _, t := range st.Tasks {
-		if t.State != state {
-			return false
-		}
-	}
-	return true
-}
-
-func describe(st *connect.Status) string {
-	parts := []string{"connector " + st.Connector.State}
-	for _, t := range st.Tasks {
-		parts = append(parts, fmt.Sprintf("task %d %s", t.ID, t.State))
-	}
-	return strings.Join(parts, ", ")
+	return r.Detail(), nil
 }
 
 func taskList(st *connect.Status) string {
@@ -410,4 +342,13 @@ func taskList(st *connect.Status) string {
 		return "none"
 	}
 	return strings.Join(ids, ", ")
+}
+
+func allTasks(st *connect.Status, state string) bool {
+	for _, t := range st.Tasks {
+		if t.State != state {
+			return false
+		}
+	}
+	return true
 }

@@ -42,7 +42,7 @@ func TestRestartConnectorAndReconcileArguments(t *testing.T) {
       match: ['alertname="CDCConnectorFailed"']
       action: restart_connector
 `, []string{"alertname", "CDCConnectorFailed", "connector", "sink"}, nil, OutcomeSuccess,
-			[]string{"restart_connector sink includeTasks=true onlyFailed=true"}, "connector RUNNING, task 0 RUNNING, task 1 RUNNING"},
+			[]string{"restart_connector sink includeTasks=true onlyFailed=true"}, "connector RUNNING, 2 tasks RUNNING"},
 		{"reconcile without a runner", `
   rules:
     - name: r

@@ -232,7 +232,7 @@ func TestVerificationFailureIsRecorded(t *testing.T) {
 	start := h.clock.Now().Add(-time.Minute)
 	h.notify(firing(start, taskAlert(start)...))
 	recs := h.waitAudit(1)
-	if recs[0].Outcome != OutcomeFailure || !strings.Contains(recs[0].Error, "not verified within 2s: task 0 is FAILED") {
+	if recs[0].Outcome != OutcomeFailure || !strings.Contains(recs[0].Error, "not reached within 2s: wanted task 0 RUNNING, but task 0 is FAILED") {
 		t.Fatalf("record: %+v", recs[0])
 	}
 }

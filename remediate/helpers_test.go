@@ -121,6 +121,16 @@ func (f *fakeConnect) Pause(_ context.Context, name string) error {
 	return nil
 }
 
+func (f *fakeConnect) Stop(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "stop "+name)
+	if s := f.statuses[name]; s != nil {
+		s.Connector.State, s.Tasks = connect.StateStopped, nil
+	}
+	return nil
+}
+
 func (f *fakeConnect) Resume(_ context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -139,7 +140,7 @@ remediation:
 		t.Fatalf("pause: %+v", rec)
 	}
 	if s, _ := client.Status(ctx, name); s.Connector.State != connect.StatePaused {
-		t.Fatalf("after the pause: %s", describe(s))
+		t.Fatalf("after the pause: %s", connectaction.DescribeState(s))
 	}
 	h.clock.Set(time.Now())
 	h.notify(resolved(dlq, time.Now().Add(-time.Second)))
@@ -174,7 +175,7 @@ func waitState(t *testing.T, c *connect.Client, name string, within time.Duratio
 	}
 	desc := "no status"
 	if last != nil {
-		desc = describe(last)
+		desc = connectaction.DescribeState(last)
 		for _, tk := range last.Tasks {
 			if tk.Trace != "" {
 				desc += "; " + strings.SplitN(tk.Trace, "\n", 2)[0]

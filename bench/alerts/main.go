@@ -61,6 +61,7 @@ func (m *memConnect) RestartConnector(context.Context, string, connect.RestartOp
 }
 func (m *memConnect) Pause(context.Context, string) error  { return nil }
 func (m *memConnect) Resume(context.Context, string) error { return nil }
+func (m *memConnect) Stop(context.Context, string) error   { return nil }
 
 const rules = `
 connect_clusters:

@@ -143,15 +143,18 @@ func addConnectorsList(parent *kingpin.CmdClause, cc *connectorsCmd) {
 
 // actionResult is one connector's outcome in --output=json.
 type actionResult struct {
-	Connector      string  `json:"connector"`
-	OK             bool    `json:"ok"`
-	State          string  `json:"state,omitempty"`
+	Connector string `json:"connector"`
+	OK        bool   `json:"ok"`
+	State     string `json:"state,omitempty"`
+	// Note names instances that stayed FAILED through the action (a
+	// FAILED task does not pause or resume until it is restarted).
+	Note           string  `json:"note,omitempty"`
 	ElapsedSeconds float64 `json:"elapsed_seconds"`
 	Error          string  `json:"error,omitempty"`
 }
 
 func newActionResult(r ops.Result) actionResult {
-	out := actionResult{Connector: r.Connector, OK: r.OK, State: r.State, ElapsedSeconds: r.Elapsed.Seconds()}
+	out := actionResult{Connector: r.Connector, OK: r.OK, State: r.State, Note: r.Note, ElapsedSeconds: r.Elapsed.Seconds()}
 	if r.Err != nil {
 		out.Error = r.Err.Error()
 	}

@@ -29,10 +29,10 @@ func TestActionsReachTheWantedStateDespiteALaggingStatus(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(string(tc.action)+" from "+tc.from, func(t *testing.T) {
 			f, c := newFake(t)
-			f.lag = 3
-			conn := f.add("sink-a", jdbcSink, tc.from, 2)
+			f.Lag = 3
+			conn := f.Add("sink-a", jdbcSink, tc.from, 2)
 			if tc.from == connect.StateStopped {
-				conn.status.Tasks = nil
+				conn.Status.Tasks = nil
 			}
 			op := New(c, fastOptions)
 			targets, err := op.Resolve(context.Background(), []string{"sink-a"}, false)
@@ -48,7 +48,7 @@ func TestActionsReachTheWantedStateDespiteALaggingStatus(t *testing.T) {
 			}
 			// Three stale reads, then two agreeing ones: success must not
 			// be declared on the stale reads.
-			if n := len(f.requestsMatching("GET /connectors/sink-a/status")); n < 5 {
+			if n := len(f.Requests("GET /connectors/sink-a/status")); n < 5 {
 				t.Errorf("declared success after %d status reads; the first 3 were stale", n)
 			}
 		})
@@ -58,7 +58,7 @@ func TestActionsReachTheWantedStateDespiteALaggingStatus(t *testing.T) {
 func TestRestartIncludesTasks(t *testing.T) {
 	for _, onlyFailed := range []bool{false, true} {
 		f, c := newFake(t)
-		f.add("sink-a", jdbcSink, connect.StateRunning, 1)
+		f.Add("sink-a", jdbcSink, connect.StateRunning, 1)
 		opts := fastOptions
 		opts.OnlyFailed = onlyFailed
 		op := New(c, opts)
@@ -66,7 +66,7 @@ func TestRestartIncludesTasks(t *testing.T) {
 		if res := op.Do(context.Background(), Restart, targets); !res[0].OK {
 			t.Fatalf("restart: %v", res[0].Err)
 		}
-		reqs := f.requestsMatching("POST /connectors/sink-a/restart")
+		reqs := f.Requests("POST /connectors/sink-a/restart")
 		want := "includeTasks=true&onlyFailed=false"
 		if onlyFailed {
 			want = "includeTasks=true&onlyFailed=true"
@@ -85,32 +85,13 @@ func TestActionFailures(t *testing.T) {
 		wantErr string
 	}{
 		{
-			name:   "a failed task never pauses",
-			action: Pause,
-			setup: func(f *fakeConnect) {
-				c := f.add("sink-a", jdbcSink, connect.StateRunning, 2)
-				c.status.Tasks[1].State = connect.StateFailed
-				c.status.Tasks[1].Trace = "org.apache.kafka.connect.errors.ConnectException: boom\n\tat Foo.bar"
-			},
-			wantErr: "task 1 FAILED (org.apache.kafka.connect.errors.ConnectException: boom): pause cannot complete: a FAILED task does not pause until it is restarted",
-		},
-		{
-			name:   "resume leaves a failed task failed",
-			action: Resume,
-			setup: func(f *fakeConnect) {
-				c := f.add("sink-a", jdbcSink, connect.StatePaused, 1)
-				c.status.Tasks[0].State = connect.StateFailed
-			},
-			wantErr: "task 0 FAILED: resume cannot complete: resume does not restart FAILED tasks",
-		},
-		{
 			name:   "a restarted task fails again",
 			action: Restart,
 			setup: func(f *fakeConnect) {
-				f.add("sink-a", jdbcSink, connect.StateFailed, 1)
-				f.after = func(c *fakeConnector, _ string) {
-					c.status.Tasks[0].State = connect.StateFailed
-					c.status.Tasks[0].Trace = "java.sql.SQLException: password authentication failed"
+				f.Add("sink-a", jdbcSink, connect.StateFailed, 1)
+				f.After = func(c *fakeConnector, _ string) {
+					c.Status.Tasks[0].State = connect.StateFailed
+					c.Status.Tasks[0].Trace = "java.sql.SQLException: password authentication failed"
 				}
 			},
 			wantErr: "task 0 FAILED (java.sql.SQLException: password authentication failed): restart did not bring it back",
@@ -119,8 +100,8 @@ func TestActionFailures(t *testing.T) {
 			name:   "a stopped connector is not restarted",
 			action: Restart,
 			setup: func(f *fakeConnect) {
-				c := f.add("sink-a", jdbcSink, connect.StateStopped, 0)
-				c.status.Tasks = nil
+				c := f.Add("sink-a", jdbcSink, connect.StateStopped, 0)
+				c.Status.Tasks = nil
 			},
 			wantErr: "is STOPPED: a stopped connector has no tasks to restart; resume it instead",
 		},
@@ -128,17 +109,17 @@ func TestActionFailures(t *testing.T) {
 			name:   "the state is never reached",
 			action: Pause,
 			setup: func(f *fakeConnect) {
-				f.add("sink-a", jdbcSink, connect.StateRunning, 1)
-				f.after = func(c *fakeConnector, _ string) { setAll(&c.status, connect.StateRunning) }
+				f.Add("sink-a", jdbcSink, connect.StateRunning, 1)
+				f.After = func(c *fakeConnector, _ string) { setAll(&c.Status, connect.StateRunning) }
 			},
-			wantErr: "not reached after 200ms: wanted connector and tasks PAUSED, but connector is RUNNING (last seen: connector RUNNING, 1 task RUNNING)",
+			wantErr: "not reached within 200ms: wanted connector and tasks PAUSED, but connector is RUNNING (last seen: connector RUNNING, 1 task RUNNING)",
 		},
 		{
 			name:   "the connector is deleted while waiting",
 			action: Stop,
 			setup: func(f *fakeConnect) {
-				f.add("sink-a", jdbcSink, connect.StateRunning, 1)
-				f.after = func(c *fakeConnector, _ string) { c.deleted = true }
+				f.Add("sink-a", jdbcSink, connect.StateRunning, 1)
+				f.After = func(c *fakeConnector, _ string) { c.Deleted = true }
 			},
 			wantErr: "was deleted while waiting for connector STOPPED with no tasks",
 		},
@@ -146,8 +127,8 @@ func TestActionFailures(t *testing.T) {
 			name:   "the worker refuses the request",
 			action: Pause,
 			setup: func(f *fakeConnect) {
-				f.add("sink-a", jdbcSink, connect.StateRunning, 1)
-				f.fail["/connectors/sink-a/pause"] = true
+				f.Add("sink-a", jdbcSink, connect.StateRunning, 1)
+				f.Fail["/connectors/sink-a/pause"] = true
 			},
 			wantErr: "pausing: connect cluster fake: PUT /connectors/sink-a/pause: 500: worker on fire",
 		},
@@ -179,9 +160,9 @@ func TestActionFailures(t *testing.T) {
 
 func TestResolve(t *testing.T) {
 	f, c := newFake(t)
-	f.add("sink-a", jdbcSink, connect.StateRunning, 1)
-	f.add("sink-b", jdbcSink, connect.StateRunning, 1)
-	f.add("just-created", jdbcSink, connect.StateRunning, 1).unlisted = true
+	f.Add("sink-a", jdbcSink, connect.StateRunning, 1)
+	f.Add("sink-b", jdbcSink, connect.StateRunning, 1)
+	f.Add("just-created", jdbcSink, connect.StateRunning, 1).Unlisted = true
 	op := New(c, fastOptions)
 	ctx := context.Background()
 
@@ -224,11 +205,11 @@ func TestResolve(t *testing.T) {
 		t.Errorf("unknown connector error %v does not match connect.ErrNotFound", err)
 	}
 	// Nothing may change when one name is wrong.
-	if reqs := f.requestsMatching("PUT "); len(reqs) > 0 {
+	if reqs := f.Requests("PUT "); len(reqs) > 0 {
 		t.Errorf("requests sent despite an unknown name: %v", reqs)
 	}
 
-	f.fail["/connectors"] = true
+	f.Fail["/connectors"] = true
 	if _, err := op.Resolve(ctx, []string{"sink-a"}, false); err == nil || !strings.Contains(err.Error(), "listing connectors: connect cluster fake: GET /connectors: 500: worker on fire") {
 		t.Errorf("listing failure gave %v", err)
 	}
@@ -236,11 +217,11 @@ func TestResolve(t *testing.T) {
 
 func TestDoActsOnEveryTargetAndReportsEachInOrder(t *testing.T) {
 	f, c := newFake(t)
-	f.lag = 1
+	f.Lag = 1
 	for _, n := range []string{"a", "b", "c", "d", "e"} {
-		f.add(n, jdbcSink, connect.StateRunning, 1)
+		f.Add(n, jdbcSink, connect.StateRunning, 1)
 	}
-	f.conn["c"].status.Tasks[0].State = connect.StateFailed
+	f.Conn["c"].Status.Tasks[0].State = connect.StateFailed
 	op := New(c, Options{Timeout: time.Second, PollInterval: 5 * time.Millisecond, FailedGrace: 50 * time.Millisecond, Concurrency: 2})
 	targets, err := op.Resolve(context.Background(), nil, true)
 	if err != nil {
@@ -251,24 +232,10 @@ func TestDoActsOnEveryTargetAndReportsEachInOrder(t *testing.T) {
 		if res[i].Connector != want {
 			t.Errorf("result %d is %s, want %s", i, res[i].Connector, want)
 		}
-		if ok := want != "c"; res[i].OK != ok {
-			t.Errorf("%s: OK=%v, want %v (%v)", want, res[i].OK, ok, res[i].Err)
-		}
-	}
-}
-
-func TestDescribeState(t *testing.T) {
-	cases := []struct {
-		status connect.Status
-		want   string
-	}{
-		{connect.Status{Connector: connect.Instance{State: "STOPPED"}}, "connector STOPPED, no tasks"},
-		{connect.Status{Connector: connect.Instance{State: "RUNNING"}, Tasks: []connect.TaskInfo{{ID: 0, State: "RUNNING"}}}, "connector RUNNING, 1 task RUNNING"},
-		{connect.Status{Connector: connect.Instance{State: "RUNNING"}, Tasks: []connect.TaskInfo{{ID: 1, State: "FAILED"}, {ID: 0, State: "RUNNING"}}}, "connector RUNNING, tasks 0 RUNNING, 1 FAILED"},
-	}
-	for _, tc := range cases {
-		if got := describeState(&tc.status); got != tc.want {
-			t.Errorf("describeState = %q, want %q", got, tc.want)
+		// c's FAILED task stays FAILED: the pause still succeeds, and
+		// says so.
+		if !res[i].OK || (want == "c") != (res[i].Note != "") {
+			t.Errorf("%s: OK=%v note %q (%v)", want, res[i].OK, res[i].Note, res[i].Err)
 		}
 	}
 }
@@ -285,8 +252,8 @@ func names(cs []connect.Connector) []string {
 // and left alone by --all; the others are acted on.
 func TestDoNeverActsOnAnUnaddressableName(t *testing.T) {
 	f, c := newFake(t)
-	f.add("good", jdbcSink, connect.StateRunning, 1)
-	f.add("..", jdbcSink, connect.StateRunning, 1)
+	f.Add("good", jdbcSink, connect.StateRunning, 1)
+	f.Add("..", jdbcSink, connect.StateRunning, 1)
 	op := New(c, fastOptions)
 	targets, err := op.Resolve(context.Background(), nil, true)
 	if err != nil {
@@ -305,9 +272,48 @@ func TestDoNeverActsOnAnUnaddressableName(t *testing.T) {
 			}
 		}
 	}
-	for _, req := range f.requestsMatching("PUT ") {
+	for _, req := range f.Requests("PUT ") {
 		if req != "PUT /connectors/good/pause?" {
 			t.Errorf("unexpected request %s", req)
 		}
+	}
+}
+
+// Connect leaves a FAILED task FAILED through pause and resume: the
+// action succeeds and names the task, with the first line of its trace.
+func TestPauseAndResumeNameTheTaskThatStaysFailed(t *testing.T) {
+	for _, tc := range []struct {
+		action Action
+		from   string
+		state  string
+		note   string
+	}{
+		{Pause, connect.StateRunning, "connector PAUSED, tasks 0 PAUSED, 1 FAILED",
+			"task 1 (org.apache.kafka.connect.errors.ConnectException: boom) still FAILED (a FAILED instance does not pause; it stays FAILED until it is restarted"},
+		{Resume, connect.StatePaused, "connector RUNNING, tasks 0 RUNNING, 1 FAILED",
+			"task 1 (org.apache.kafka.connect.errors.ConnectException: boom) still FAILED (resume does not restart FAILED instances"},
+	} {
+		t.Run(string(tc.action), func(t *testing.T) {
+			f, c := newFake(t)
+			f.Lag = 2
+			conn := f.Add("sink-a", jdbcSink, tc.from, 2)
+			conn.Status.Tasks[1].State = connect.StateFailed
+			conn.Status.Tasks[1].Trace = "org.apache.kafka.connect.errors.ConnectException: boom\n\tat Foo.bar"
+			op := New(c, fastOptions)
+			targets, err := op.Resolve(context.Background(), []string{"sink-a"}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := op.Do(context.Background(), tc.action, targets)[0]
+			if !res.OK {
+				t.Fatalf("%s failed: %v", tc.action, res.Err)
+			}
+			if res.State != tc.state || !strings.Contains(res.Note, tc.note) {
+				t.Errorf("state %q note %q, want %q and %q", res.State, res.Note, tc.state, tc.note)
+			}
+			if !strings.Contains(res.String(), "task 1") {
+				t.Errorf("output %q does not name the failed task", res)
+			}
+		})
 	}
 }

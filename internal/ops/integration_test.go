@@ -13,6 +13,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -78,7 +79,7 @@ func TestRealWorkerLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := describeState(s); got != want {
+		if got := connectaction.DescribeState(s); got != want {
 			t.Fatalf("after %s the worker reports %q, want %q", action, got, want)
 		}
 		t.Logf("%s: %s in %s", action, res.State, res.Elapsed)

@@ -13,8 +13,8 @@ import (
 // order seen, so a terminal can show the connector moving.
 func TestOnStateReportsEachStateChange(t *testing.T) {
 	f, c := newFake(t)
-	f.lag = 3
-	f.add("sink-a", jdbcSink, connect.StateRunning, 2)
+	f.Lag = 3
+	f.Add("sink-a", jdbcSink, connect.StateRunning, 2)
 	var mu sync.Mutex
 	var seen []string
 	opts := fastOptions

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
 
@@ -63,7 +63,7 @@ func (o *Operator) Scale(ctx context.Context, name string, tasks int, force bool
 		res.Warnings = append(res.Warnings, why)
 	}
 	if res.Previous == want {
-		res.Unchanged, res.OK, res.State = true, true, describeState(status)
+		res.Unchanged, res.OK, res.State = true, true, connectaction.DescribeState(status)
 		return res, nil
 	}
 	// Only tasks.max changes: the PUT replaces the whole configuration,
@@ -76,41 +76,11 @@ func (o *Operator) Scale(ctx context.Context, name string, tasks int, force bool
 	if _, err := o.client.PutConfig(ctx, name, next); err != nil {
 		return nil, fmt.Errorf("updating configuration of %s: %w", name, err)
 	}
-	// A paused connector stays paused with its new tasks; anything else
-	// (a FAILED connector included: new task configurations restart its
-	// tasks) should come back running.
-	t := target{state: connect.StateRunning, minTasks: 1, tasksMax: want, what: "scale"}
-	switch status.Connector.State {
-	case connect.StateStopped:
-		t = target{}
-	case connect.StatePaused:
-		t.state, t.minTasks = connect.StatePaused, 0
+	e, err := connectaction.Expect(connectaction.Action{Kind: connectaction.Scale, Connector: name, TasksMax: tasks}, status)
+	if err != nil {
+		return nil, err
 	}
-	if t.tasksMax == "" {
-		// A stopped connector has no tasks to count; wait for the
-		// definition alone.
-		res.Result = o.waitConfig(ctx, name, want, start)
-		return res, nil
-	}
-	res.Result = o.wait(ctx, name, t, start)
+	res.Result = result(name, connectaction.Wait(ctx, o.client, e, o.waitOptions(name)))
+	res.Elapsed = time.Since(start)
 	return res, nil
-}
-
-// waitConfig waits until the definition carries tasks.max=want.
-func (o *Operator) waitConfig(ctx context.Context, name, want string, start time.Time) Result {
-	ctx, cancel := context.WithTimeout(ctx, o.opts.Timeout)
-	defer cancel()
-	tick := time.NewTicker(o.opts.PollInterval)
-	defer tick.Stop()
-	for {
-		cfg, err := o.client.Config(ctx, name)
-		if err == nil && cfg["tasks.max"] == want {
-			return Result{Connector: name, OK: true, State: "tasks.max=" + want + " (connector STOPPED, no tasks)", Elapsed: time.Since(start)}
-		}
-		select {
-		case <-ctx.Done():
-			return Result{Connector: name, Elapsed: time.Since(start), Err: fmt.Errorf("not reached after %s: tasks.max=%s", o.opts.Timeout, want)}
-		case <-tick.C:
-		}
-	}
 }

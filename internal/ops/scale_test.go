@@ -15,10 +15,10 @@ func TestScaleChangesOnlyTasksMaxAndWaitsForTheNewTasks(t *testing.T) {
 	for _, from := range []string{connect.StateRunning, connect.StatePaused} {
 		t.Run("from "+from, func(t *testing.T) {
 			f, c := newFake(t)
-			f.lag = 2
-			conn := f.add("sink-a", jdbcSink, from, 1)
-			conn.config["topics.regex"] = `demo\.inventory\.(.*)`
-			conn.config["connection.password"] = "s3cret"
+			f.Lag = 2
+			conn := f.Add("sink-a", jdbcSink, from, 1)
+			conn.Config["topics.regex"] = `demo\.inventory\.(.*)`
+			conn.Config["connection.password"] = "s3cret"
 			res, err := New(c, fastOptions).Scale(context.Background(), "sink-a", 3, false)
 			if err != nil {
 				t.Fatal(err)
@@ -31,12 +31,12 @@ func TestScaleChangesOnlyTasksMaxAndWaitsForTheNewTasks(t *testing.T) {
 			}
 			want := map[string]string{"name": "sink-a", "connector.class": jdbcSink, "tasks.max": "3", "topics": "sink-a",
 				"topics.regex": `demo\.inventory\.(.*)`, "connection.password": "s3cret"}
-			if len(conn.config) != len(want) {
-				t.Errorf("config after scale %v, want %v", conn.config, want)
+			if len(conn.Config) != len(want) {
+				t.Errorf("config after scale %v, want %v", conn.Config, want)
 			}
 			for k, v := range want {
-				if conn.config[k] != v {
-					t.Errorf("config %s = %q, want %q", k, conn.config[k], v)
+				if conn.Config[k] != v {
+					t.Errorf("config %s = %q, want %q", k, conn.Config[k], v)
 				}
 			}
 		})
@@ -45,32 +45,32 @@ func TestScaleChangesOnlyTasksMaxAndWaitsForTheNewTasks(t *testing.T) {
 
 func TestScaleOfAStoppedConnectorWaitsForTheConfigOnly(t *testing.T) {
 	f, c := newFake(t)
-	conn := f.add("sink-a", jdbcSink, connect.StateStopped, 1)
-	conn.status.Tasks = nil
+	conn := f.Add("sink-a", jdbcSink, connect.StateStopped, 1)
+	conn.Status.Tasks = nil
 	res, err := New(c, fastOptions).Scale(context.Background(), "sink-a", 2, false)
 	if err != nil || !res.OK {
 		t.Fatalf("scale = %+v, %v", res, err)
 	}
-	if conn.config["tasks.max"] != "2" {
-		t.Errorf("tasks.max = %s, want 2", conn.config["tasks.max"])
+	if conn.Config["tasks.max"] != "2" {
+		t.Errorf("tasks.max = %s, want 2", conn.Config["tasks.max"])
 	}
 }
 
 func TestScaleToTheCurrentValueSendsNothing(t *testing.T) {
 	f, c := newFake(t)
-	f.add("sink-a", jdbcSink, connect.StateRunning, 2)
+	f.Add("sink-a", jdbcSink, connect.StateRunning, 2)
 	res, err := New(c, fastOptions).Scale(context.Background(), "sink-a", 2, false)
 	if err != nil || !res.Unchanged || !res.OK {
 		t.Fatalf("scale = %+v, %v; want unchanged", res, err)
 	}
-	if reqs := f.requestsMatching("PUT "); len(reqs) != 0 {
+	if reqs := f.Requests("PUT "); len(reqs) != 0 {
 		t.Errorf("sent %v", reqs)
 	}
 }
 
 func TestScaleErrors(t *testing.T) {
 	f, c := newFake(t)
-	f.add("sink-a", jdbcSink, connect.StateRunning, 1)
+	f.Add("sink-a", jdbcSink, connect.StateRunning, 1)
 	op := New(c, fastOptions)
 	cases := []struct {
 		name  string
@@ -84,13 +84,13 @@ func TestScaleErrors(t *testing.T) {
 		{"sink-a", 2, "/connectors/sink-a/config", "reading configuration of sink-a: connect cluster fake: GET /connectors/sink-a/config: 500: worker on fire"},
 	}
 	for _, tc := range cases {
-		f.fail = map[string]bool{tc.fail: tc.fail != ""}
+		f.Fail = map[string]bool{tc.fail: tc.fail != ""}
 		_, err := op.Scale(context.Background(), tc.name, tc.tasks, false)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Scale(%s, %d) = %v, want %q", tc.name, tc.tasks, err, tc.want)
 		}
 	}
-	if reqs := f.requestsMatching("PUT "); len(reqs) != 0 {
+	if reqs := f.Requests("PUT "); len(reqs) != 0 {
 		t.Errorf("failed scales still sent %v", reqs)
 	}
 }
@@ -119,9 +119,9 @@ func TestScaleAboveTheConnectorsTaskLimit(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f, c := newFake(t)
-			conn := f.add("src", tc.class, connect.StateRunning, 1)
+			conn := f.Add("src", tc.class, connect.StateRunning, 1)
 			for k, v := range tc.cfg {
-				conn.config[k] = v
+				conn.Config[k] = v
 			}
 			op := New(c, fastOptions)
 			_, err := op.Scale(context.Background(), "src", tc.tasks, false)
@@ -129,7 +129,7 @@ func TestScaleAboveTheConnectorsTaskLimit(t *testing.T) {
 			if !errors.As(err, &limit) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Scale = %v, want a refusal with %q", err, tc.want)
 			}
-			if reqs := f.requestsMatching("PUT "); len(reqs) != 0 {
+			if reqs := f.Requests("PUT "); len(reqs) != 0 {
 				t.Fatalf("a refused scale sent %v", reqs)
 			}
 			res, err := op.Scale(context.Background(), "src", tc.tasks, true)
@@ -139,15 +139,15 @@ func TestScaleAboveTheConnectorsTaskLimit(t *testing.T) {
 			if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "is above") {
 				t.Errorf("forced scale warnings %q", res.Warnings)
 			}
-			if conn.config["tasks.max"] != strconv.Itoa(tc.tasks) {
-				t.Errorf("forced scale left tasks.max=%s", conn.config["tasks.max"])
+			if conn.Config["tasks.max"] != strconv.Itoa(tc.tasks) {
+				t.Errorf("forced scale left tasks.max=%s", conn.Config["tasks.max"])
 			}
 		})
 	}
 	// Within the limit nothing is refused or warned about.
 	f, c := newFake(t)
-	conn := f.add("src", connectorkind.ClassSQLServer, connect.StateRunning, 1)
-	conn.config["database.names"] = "a,b"
+	conn := f.Add("src", connectorkind.ClassSQLServer, connect.StateRunning, 1)
+	conn.Config["database.names"] = "a,b"
 	res, err := New(c, fastOptions).Scale(context.Background(), "src", 2, false)
 	if err != nil || len(res.Warnings) != 0 {
 		t.Errorf("scale within the limit = %+v, %v", res, err)

@@ -1,0 +1,195 @@
+package connectaction
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+)
+
+// Options tune how an action's effect is awaited.
+type Options struct {
+	// Timeout bounds the wait.
+	Timeout time.Duration
+	// PollInterval is the time between two status reads.
+	PollInterval time.Duration
+	// Settle is how many consecutive reads must show the effect: a task
+	// that starts RUNNING and fails a second later is not a success.
+	Settle int
+	// FailedGrace is how long an instance the action should have brought
+	// to its state may show FAILED before waiting stops early: right
+	// after a restart the status may still show the failure being fixed.
+	FailedGrace time.Duration
+	// OnState, when set, is told each new state seen while waiting, and
+	// each failed read that is retried.
+	OnState func(state string)
+}
+
+// DefaultOptions are used for zero fields.
+var DefaultOptions = Options{Timeout: 60 * time.Second, PollInterval: 500 * time.Millisecond, Settle: 2, FailedGrace: 5 * time.Second}
+
+func (o Options) withDefaults() Options {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultOptions.Timeout
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultOptions.PollInterval
+	}
+	if o.Settle <= 0 {
+		o.Settle = DefaultOptions.Settle
+	}
+	if o.FailedGrace <= 0 {
+		o.FailedGrace = DefaultOptions.FailedGrace
+	}
+	return o
+}
+
+// Result is the verdict on one action.
+type Result struct {
+	// OK is true when the action took effect.
+	OK bool
+	// State describes the last status read.
+	State string
+	// Note names instances that stayed FAILED through the action, as
+	// Connect does; they do not make it fail.
+	Note string
+	// Err says why the action did not take effect (or was refused).
+	Err error
+	// Sent is true when the request reached the worker.
+	Sent    bool
+	Elapsed time.Duration
+}
+
+// Detail is the state with the note, for output and audit records.
+func (r Result) Detail() string {
+	if r.Note == "" {
+		return r.State
+	}
+	if r.State == "" {
+		return r.Note
+	}
+	return r.State + "; " + r.Note
+}
+
+// Run reads the connector's status, sends the action and waits for its
+// effect. Scale is not run here: its request is a whole configuration.
+func Run(ctx context.Context, c Client, a Action, o Options) Result {
+	start := time.Now()
+	before, err := c.Status(ctx, a.Connector)
+	if err != nil {
+		return Result{Err: fmt.Errorf("reading the status of %s: %w", a.Connector, err), Elapsed: time.Since(start)}
+	}
+	e, err := Expect(a, before)
+	if err != nil {
+		return Result{Err: err, State: DescribeState(before), Elapsed: time.Since(start)}
+	}
+	if err := Send(ctx, c, a); err != nil {
+		return Result{Err: err, Elapsed: time.Since(start)}
+	}
+	r := Wait(ctx, c, e, o)
+	r.Elapsed = time.Since(start)
+	return r
+}
+
+// Wait polls the status until e holds for Settle consecutive reads, an
+// instance the action should have brought back stays FAILED past
+// FailedGrace or fails again right after holding, or the timeout passes.
+// The request has been sent.
+func Wait(ctx context.Context, c Client, e Expectation, o Options) Result {
+	o = o.withDefaults()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	var (
+		streak      int
+		failedSince time.Time
+		last        string
+		why         string
+	)
+	done := func(r Result) Result {
+		r.Sent, r.Elapsed = true, time.Since(start)
+		return r
+	}
+	tick := time.NewTicker(o.PollInterval)
+	defer tick.Stop()
+	for {
+		st, info, err := read(ctx, c, e)
+		switch {
+		case errors.Is(err, connect.ErrNotFound):
+			return done(Result{State: last, Err: fmt.Errorf("was deleted while waiting for %s", e.Describe())})
+		case err != nil && ctx.Err() == nil:
+			// A worker restarting or a rebalance: keep reading until the
+			// timeout rather than give up on one failed read.
+			why = err.Error()
+			o.report("reading the status failed, retrying: " + why)
+		case err == nil:
+			if now := DescribeState(st); now != last {
+				o.report(now)
+				last = now
+			}
+			ok, reason := e.reached(st, info)
+			failure := e.unexpectedFailure(st)
+			switch {
+			case ok:
+				streak++
+				if streak >= o.Settle {
+					return done(Result{OK: true, State: last, Note: e.stillFailed(st)})
+				}
+			case failure != "" && streak > 0:
+				return done(Result{State: last, Err: fmt.Errorf("%s right after the %s took effect: it failed again", failure, e.Action.Kind)})
+			default:
+				streak, why = 0, reason
+			}
+			if failure != "" && !ok {
+				if failedSince.IsZero() {
+					failedSince = time.Now()
+				} else if time.Since(failedSince) >= o.FailedGrace {
+					return done(Result{State: last, Err: fmt.Errorf("%s: %s did not bring it back; see the trace with `connectors list` or the worker log", failure, e.Action.Kind)})
+				}
+			} else {
+				failedSince = time.Time{}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			msg := fmt.Sprintf("not reached within %s: wanted %s", o.Timeout, e.Describe())
+			if why != "" {
+				msg += ", but " + why
+			}
+			if last != "" {
+				msg += " (last seen: " + last + ")"
+			}
+			return done(Result{State: last, Err: errors.New(msg)})
+		case <-tick.C:
+		}
+	}
+}
+
+func (o Options) report(state string) {
+	if o.OnState != nil {
+		o.OnState(state)
+	}
+}
+
+// read returns the connector's status, and its definition when the
+// expectation needs it.
+func read(ctx context.Context, c Client, e Expectation) (*connect.Status, *connect.Info, error) {
+	st, err := c.Status(ctx, e.Action.Connector)
+	if err != nil {
+		return nil, nil, err
+	}
+	if e.tasksMax == "" {
+		return st, nil, nil
+	}
+	ir, ok := c.(InfoReader)
+	if !ok {
+		return nil, nil, fmt.Errorf("cannot read the definition of %s to see tasks.max applied", e.Action.Connector)
+	}
+	info, err := ir.Info(ctx, e.Action.Connector)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, info, nil
+}
