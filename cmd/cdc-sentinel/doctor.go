@@ -15,6 +15,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/doctor"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/server"
 )
 
 func addDoctor(a *kingpin.Application, g *globals) {
@@ -24,11 +25,21 @@ func addDoctor(a *kingpin.Application, g *globals) {
 	outputFlag(cmd, output)
 	cluster := cmd.Flag("connect-cluster", "Examine only this connect_clusters entry (default: all).").String()
 	timeout := cmd.Flag("timeout", "Bound on the whole run.").Default("2m").Duration()
-	g.handle(cmd, func() int { return runDoctor(g, *output, *cluster, *timeout) })
+	// The serve flags that decide who can reach /alerts, given the same
+	// values as serve has, so doctor judges the same exposure.
+	var listen server.Listen
+	cmd.Flag("web.listen-address", "The listen addresses serve runs with, to judge whether /alerts is reachable beyond this host.").Default(DefaultListenAddress).StringsVar(&listen.Addresses)
+	cmd.Flag("web.config.file", "The web config serve runs with, to judge whether /alerts requires authentication.").StringVar(&listen.WebConfigFile)
+	g.handle(cmd, func() int { return runDoctor(g, *output, *cluster, *timeout, listen) })
 }
 
-func runDoctor(g *globals, output, clusterName string, timeout time.Duration) int {
+func runDoctor(g *globals, output, clusterName string, timeout time.Duration, listen server.Listen) int {
 	cfg, err := config.Load(g.configFile)
+	if err != nil {
+		fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
+		return 2
+	}
+	exposure, err := server.AlertsExposureWarning(listen)
 	if err != nil {
 		fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
 		return 2
@@ -47,7 +58,7 @@ func runDoctor(g *globals, output, clusterName string, timeout time.Duration) in
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	d := &doctor.Doctor{Config: cfg}
+	d := &doctor.Doctor{Config: cfg, AlertsExposure: exposure}
 	for _, cc := range clusters {
 		c, err := connect.New(cc, connect.WithUserAgent("cdc-sentinel/"+version.Version))
 		if err != nil {

@@ -138,7 +138,7 @@ func TestDoctorUnreachableClusterIsAFinding(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cfg := writeFile(t, t.TempDir(), "c.yml", fmt.Sprintf("connect_clusters: [{name: gone, url: 'http://%s', timeout: 2s}]\n", addr))
-	out, _, code := runBinary(t, "--config.file="+cfg, "doctor", "--output=json")
+	out, _, code := runBinary(t, "--config.file="+cfg, "doctor", "--output=json", "--web.listen-address=127.0.0.1:19641")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
@@ -215,5 +215,33 @@ func TestConnectorsValidateBinary(t *testing.T) {
 	_, errOut, code = runBinary(t, "--config.file="+dir+"/none.yml", "connectors", "validate", good)
 	if code != 2 || !strings.Contains(errOut, "none.yml") {
 		t.Errorf("missing config: exit %d, %q", code, errOut)
+	}
+}
+
+// Served on every interface without a web config, /alerts is open to
+// anyone: doctor says so; on loopback or with basic auth it does not.
+func TestDoctorWarnsOfUnauthenticatedAlerts(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "c.yml", "connect_clusters: [{name: gone, url: 'http://127.0.0.1:1', timeout: 1s}]\n")
+	auth := writeFile(t, dir, "web.yml", "basic_auth_users:\n  alertmanager: $2y$10$Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9v\n")
+	for _, c := range []struct {
+		args []string
+		warn bool
+	}{
+		{nil, true},
+		{[]string{"--web.listen-address=127.0.0.1:19641"}, false},
+		{[]string{"--web.config.file=" + auth}, false},
+	} {
+		out, errOut, _ := runBinary(t, append([]string{"--config.file=" + cfg, "doctor", "-o", "json"}, c.args...)...)
+		d := decodeDoctor(t, out)
+		found := false
+		for _, f := range d.Findings {
+			if f.Check == "alerts-unauthenticated" && f.Severity == "warning" {
+				found = true
+			}
+		}
+		if found != c.warn {
+			t.Errorf("%v: alerts-unauthenticated found=%v, want %v\n%s%s", c.args, found, c.warn, out, errOut)
+		}
 	}
 }

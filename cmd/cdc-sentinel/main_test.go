@@ -420,3 +420,42 @@ func TestLandingPageHasNoDeadLinks(t *testing.T) {
 		t.Error("--web.enable-pprof does not link the profiles")
 	}
 }
+
+// Serving /alerts without authentication beyond loopback is logged loudly
+// at start; on loopback it is not.
+func TestServeWarnsOfUnauthenticatedAlerts(t *testing.T) {
+	connect := fakeConnect(t)
+	cfg := writeFile(t, t.TempDir(), "c.yml", "connect_clusters:\n  - name: local\n    url: "+connect.URL+"\n")
+	for _, c := range []struct {
+		all  bool
+		warn bool
+	}{{false, false}, {true, true}} {
+		addr := freeAddr(t)
+		if c.all {
+			addr = addr[strings.LastIndex(addr, ":"):] // every interface
+		}
+		logs := &bytes.Buffer{}
+		cmd := exec.Command(binary, "--config.file="+cfg, "--web.listen-address="+addr, "--storage.path="+t.TempDir())
+		cmd.Stdout, cmd.Stderr = logs, logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			resp, err := http.Get("http://127.0.0.1" + addr[strings.LastIndex(addr, ":"):] + "/-/ready")
+			if err == nil {
+				resp.Body.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("server did not come up: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if got := strings.Contains(logs.String(), "INSECURE: POST /alerts") && strings.Contains(logs.String(), "WITHOUT AUTHENTICATION"); got != c.warn {
+			t.Errorf("listening on %s: warning logged=%v, want %v\n%s", addr, got, c.warn, logs)
+		}
+	}
+}

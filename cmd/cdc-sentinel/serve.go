@@ -28,6 +28,8 @@ type serveFlags struct {
 	scrapeTimeoutOffset time.Duration
 	defaultTimeout      time.Duration
 	enablePprof         bool
+	disableExporter     bool
+	maxRequests         int
 }
 
 func addServe(a *kingpin.Application, g *globals) {
@@ -43,6 +45,8 @@ func addServe(a *kingpin.Application, g *globals) {
 	cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.metricsPath)
 	cmd.Flag("scrape.timeout-offset", "Taken off Prometheus's scrape timeout so the answer arrives in time.").Default("500ms").DurationVar(&f.scrapeTimeoutOffset)
 	cmd.Flag("web.enable-pprof", "Serve Go profiling endpoints under /debug/pprof/ and link them from the landing page.").Default("false").BoolVar(&f.enablePprof)
+	cmd.Flag("web.disable-exporter-metrics", "Exclude the Go runtime (go_*) and process (process_*) metrics, as node_exporter's flag does.").BoolVar(&f.disableExporter)
+	cmd.Flag("web.max-requests", "Maximum number of scrapes served at once; more get 503. 0 disables the limit.").Default("40").IntVar(&f.maxRequests)
 	cmd.Flag("scrape.default-timeout", "Scrape deadline when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("10s").DurationVar(&f.defaultTimeout)
 	g.handle(cmd, func() int { return serve(g, f) })
 }
@@ -79,6 +83,9 @@ func serve(g *globals, f *serveFlags) int {
 		DefaultScrapeTimeout: f.defaultTimeout,
 		LandingPage:          landing,
 		EnablePprof:          f.enablePprof,
+
+		DisableExporterMetrics: f.disableExporter,
+		MaxRequests:            f.maxRequests,
 	})
 	deps := app.Deps{
 		Logger:      logger,
@@ -87,6 +94,15 @@ func serve(g *globals, f *serveFlags) int {
 		Registerer:  srv.Registry(),
 	}
 	srv.SetBuild(app.Builder(deps))
+	warning, err := server.AlertsExposureWarning(server.Listen{Addresses: *f.web.WebListenAddresses, SystemdSocket: *f.web.WebSystemdSocket, WebConfigFile: *f.web.WebConfigFile})
+	if err != nil {
+		fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
+		return exitUsage
+	}
+	if warning != "" {
+		// Loud on purpose: the default listens on every interface.
+		logger.Warn("INSECURE: " + warning)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := srv.Reload(ctx); err != nil {

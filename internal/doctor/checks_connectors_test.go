@@ -129,3 +129,11 @@ tables: [{name: orders, source: {database: s, table: inventory.orders}, target: 
 	mustFind(t, r, CheckConnectUnreachable, "cluster:c", Error, "connection refused", "connect_clusters[].url")
 	mustNotFind(t, r, CheckTableNotCovered, "table:orders")
 }
+
+func TestUnauthenticatedAlertsIsAWarning(t *testing.T) {
+	d := &Doctor{Config: mustParse(t, "connect_clusters: [{name: c, url: 'http://x:8083'}]\n"),
+		Clusters: []Cluster{{Name: "c", Client: fakeCluster{}}}, AlertsExposure: "POST /alerts ... WITHOUT AUTHENTICATION on :19641"}
+	mustFind(t, d.Run(context.Background()), CheckAlertsUnauthenticated, "server:/alerts", Warning, "WITHOUT AUTHENTICATION", "--web.config.file")
+	d.AlertsExposure = ""
+	mustNotFind(t, d.Run(context.Background()), CheckAlertsUnauthenticated, "server:/alerts")
+}

@@ -37,6 +37,9 @@ type Doctor struct {
 	Databases map[string]*database.DB
 	// Kafka is nil when the configuration has no kafka section.
 	Kafka TopicLister
+	// AlertsExposure is server.AlertsExposureWarning for the serve flags
+	// doctor was given: "" when /alerts is authenticated or loopback only.
+	AlertsExposure string
 }
 
 // run is the state of one Run: what was read, and the findings so far.
@@ -87,6 +90,10 @@ func (d *Doctor) Run(ctx context.Context) Report {
 	r.checkSlots(ctx)
 	r.checkSQLServerJobs(ctx)
 	r.checkSQLServerVersion(ctx)
+	if d.AlertsExposure != "" {
+		r.add(Finding{Check: CheckAlertsUnauthenticated, Severity: Warning, Target: "server:/alerts", Message: d.AlertsExposure,
+			Fix: "serve with --web.config.file=deploy/web/web-config.yml (TLS and basic auth; set the same credentials in Alertmanager's http_config, as deploy/alertmanager/alertmanager.yml shows), or listen on 127.0.0.1 only"})
+	}
 	return newReport(r.findings, len(r.connectors), len(d.Config.Tables), len(r.alive))
 }
 

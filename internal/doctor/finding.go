@@ -65,6 +65,7 @@ const (
 	CheckSQLServerVersion      = "sqlserver-version"
 	CheckTableNotCovered       = "table-not-covered"
 	CheckConnectorUnconfigured = "connector-table-not-configured"
+	CheckAlertsUnauthenticated = "alerts-unauthenticated"
 )
 
 // Finding is one problem, or one fact worth knowing.

@@ -193,7 +193,7 @@ func Render(ms []Metric) string {
 	b.WriteString("Generated from the code by `go run ./internal/metricsdoc/gen` — do not edit by hand;\n")
 	b.WriteString("`go test ./internal/metricsdoc` fails when this file is stale.\n\n")
 	b.WriteString("Besides these, cdc-sentinel exports `cdc_sentinel_build_info` (version, revision, branch, goversion),\n")
-	b.WriteString("and the standard Go (`go_*`) and process (`process_*`) metrics.\n\n")
+	b.WriteString("and the standard Go (`go_*`) and process (`process_*`) metrics, left out with `--web.disable-exporter-metrics`.\n\n")
 	groups := map[string][]Metric{}
 	var order []string
 	for _, m := range ms {

@@ -107,6 +107,12 @@ type Options struct {
 	LandingPage http.Handler
 	// Timeouts bound each connection; zero fields take the defaults.
 	Timeouts Timeouts
+	// DisableExporterMetrics leaves out the Go runtime (go_*) and process
+	// (process_*) metrics, as node_exporter's flag of the same name does.
+	DisableExporterMetrics bool
+	// MaxRequests bounds the scrapes served at once; more get 503. Zero
+	// or less: no bound.
+	MaxRequests int
 	// EnablePprof serves Go's profiles under /debug/pprof/ (they reveal
 	// internals and cost CPU, so only when asked for).
 	EnablePprof bool
@@ -166,6 +172,9 @@ type Server struct {
 	reload  sync.Mutex
 	self    *prometheus.Registry
 
+	// inflight holds a token per scrape in progress, when bounded.
+	inflight chan struct{}
+
 	reloadSuccess   prometheus.Gauge
 	reloadTimestamp prometheus.Gauge
 	reloadsTotal    *prometheus.CounterVec
@@ -195,10 +204,14 @@ func New(opts Options) *Server {
 	}, []string{"outcome"})
 	s.self.MustRegister(
 		versioncollector.NewCollector("cdc_sentinel"),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		s.reloadSuccess, s.reloadTimestamp, s.reloadsTotal,
 	)
+	if !opts.DisableExporterMetrics {
+		s.self.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if opts.MaxRequests > 0 {
+		s.inflight = make(chan struct{}, opts.MaxRequests)
+	}
 	return s
 }
 
@@ -379,6 +392,15 @@ func (s *Server) scrapeContext(r *http.Request) (context.Context, context.Cancel
 }
 
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.inflight != nil {
+		select {
+		case s.inflight <- struct{}{}:
+			defer func() { <-s.inflight }()
+		default:
+			http.Error(w, fmt.Sprintf("Limit of concurrent requests reached (%d), try again later.", cap(s.inflight)), http.StatusServiceUnavailable)
+			return
+		}
+	}
 	ctx, cancel, err := s.scrapeContext(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
