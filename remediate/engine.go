@@ -167,7 +167,7 @@ func NewEngine(o Options) (*Engine, error) {
 	for _, r := range e.rules {
 		for _, a := range []string{r.cfg.Action, r.cfg.OnResolved} {
 			if a != "" {
-				for _, o := range Outcomes {
+				for _, o := range allOutcomes {
 					e.metrics.actions.WithLabelValues(r.cfg.Name, a, o)
 				}
 			}

@@ -28,8 +28,8 @@ const (
 	OutcomeInterrupted = "interrupted"
 )
 
-// Outcomes lists every outcome, so that metrics can be initialised.
-var Outcomes = []string{
+// allOutcomes lists every outcome, so that metrics can be initialised.
+var allOutcomes = []string{
 	OutcomeSuccess, OutcomeFailure, OutcomeDryRun, OutcomeSuppressedCooldown,
 	OutcomeSuppressedMaxAttempts, OutcomeSuppressedCircuitOpen, OutcomeSuppressedStale,
 	OutcomeNotNeeded, OutcomeNotRetryable, OutcomeInvalidArgs, OutcomeInterrupted,
