@@ -14,8 +14,11 @@ import (
 
 	amtemplate "github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/webhook"
 )
@@ -48,6 +51,8 @@ type Options struct {
 	Now func() time.Time
 	// OnClose runs once the engine no longer uses the store.
 	OnClose func()
+	// Tracing traces notifications and decisions; nil traces nothing.
+	Tracing *tracing.Provider
 }
 
 type compiledRule struct {
@@ -79,6 +84,7 @@ type Engine struct {
 	lease          time.Duration
 	now            func() time.Time
 	onClose        func()
+	tracing        *tracing.Provider
 	// afterSend, when set (by tests), runs right after an action was
 	// sent and before its outcome is known: where a crash hurts most.
 	afterSend func(*store.Job)
@@ -138,7 +144,7 @@ func NewEngine(o Options) (*Engine, error) {
 		cfg: o.Config, byName: map[string]*compiledRule{}, clusters: o.Clusters,
 		reconciler: o.Reconciler, store: o.Store, metrics: o.Metrics, logger: o.Logger,
 		replica: o.Replica, workers: o.Workers, verifyInterval: o.VerifyInterval,
-		pollInterval: o.PollInterval, grace: o.Grace, requeueDelay: o.RequeueDelay, now: o.Now, onClose: o.OnClose,
+		pollInterval: o.PollInterval, grace: o.Grace, requeueDelay: o.RequeueDelay, now: o.Now, onClose: o.OnClose, tracing: o.Tracing,
 		wake: make(chan struct{}, 1), runCtx: context.Background(), done: make(chan struct{}),
 	}
 	// A lease outlives the slowest action: the Connect client's retries,
@@ -185,6 +191,10 @@ func (e *Engine) Receive(ctx context.Context, alerts amtemplate.Alerts) (int, er
 	for i := range alerts {
 		a := &alerts[i]
 		e.metrics.alertsReceived.WithLabelValues(a.Status).Inc()
+		actx, span := tracing.Start(ctx, "alert", attribute.String("alert.name", a.Labels["alertname"]),
+			attribute.String("alert.fingerprint", a.Fingerprint), attribute.String("alert.status", a.Status),
+			attribute.String("alert.starts_at", a.StartsAt.UTC().Format(time.RFC3339)))
+		parent := tracing.TraceParent(actx)
 		lset := make(model.LabelSet, len(a.Labels))
 		for k, v := range a.Labels {
 			lset[model.LabelName(k)] = model.LabelValue(v)
@@ -193,15 +203,17 @@ func (e *Engine) Receive(ctx context.Context, alerts amtemplate.Alerts) (int, er
 			if !r.cfg.Matchers.Matches(lset) {
 				continue
 			}
+			span.AddEvent("rule matched", trace.WithAttributes(attribute.String("rule", r.cfg.Name)))
 			// The resolved job is queued even without on_resolved: it
 			// tells the safety state the target is healthy again.
 			jobs = append(jobs, &store.Job{
 				Key:         store.JobKey(a.Fingerprint, a.StartsAt, r.cfg.Name, a.Status),
 				Fingerprint: a.Fingerprint, StartsAt: a.StartsAt, EndsAt: a.EndsAt,
 				Labels: a.Labels, Annotations: a.Annotations,
-				Rule: r.cfg.Name, Phase: a.Status, ReceivedAt: now,
+				Rule: r.cfg.Name, Phase: a.Status, ReceivedAt: now, TraceParent: parent,
 			})
 		}
+		span.End()
 	}
 	n, err := e.store.Enqueue(ctx, jobs)
 	if err != nil {
@@ -215,7 +227,7 @@ func (e *Engine) Receive(ctx context.Context, alerts amtemplate.Alerts) (int, er
 
 // Register serves the webhook and the audit trail on mux.
 func (e *Engine) Register(mux *http.ServeMux) {
-	webhook.Register(mux, e, e, webhook.Options{MaxBodyBytes: e.cfg.MaxBodyBytes, Logger: e.logger, Now: e.now})
+	webhook.Register(mux, e, e, webhook.Options{MaxBodyBytes: e.cfg.MaxBodyBytes, Logger: e.logger, Now: e.now, Tracing: e.tracing})
 }
 
 // Audit lists audit records, newest first.
@@ -358,9 +370,13 @@ func (e *Engine) noteCircuit(open bool, why string) {
 
 // process decides one job, acts if it should, and records the outcome.
 func (e *Engine) process(ctx context.Context, j *store.Job) {
+	ctx, span := e.tracing.Root(tracing.WithTraceParent(ctx, j.TraceParent), "remediation job",
+		attribute.String("rule", j.Rule), attribute.String("phase", j.Phase), attribute.String("job", j.Key))
+	defer span.End()
 	rec := &store.Record{
 		Alert: alertRef(j), Rule: j.Rule, Phase: j.Phase,
 		ReceivedAt: j.ReceivedAt, StartedAt: e.now(), Replica: e.replica,
+		TraceID: tracing.TraceID(ctx),
 	}
 	if j.Started != nil {
 		e.interrupted(ctx, j)
@@ -393,7 +409,10 @@ func (e *Engine) process(ctx context.Context, j *store.Job) {
 		}
 	}
 	rec.Action, rec.DryRun = action, rule.dryRun
-	retry := e.decide(ctx, rule, action, j, rec)
+	dctx, dspan := tracing.Start(ctx, "rule decision", attribute.String("rule", rule.cfg.Name), attribute.String("action", action))
+	retry := e.decide(dctx, rule, action, j, rec)
+	dspan.SetAttributes(attribute.String("decision", rec.Decision), attribute.String("outcome", rec.Outcome), attribute.String("target", rec.Target))
+	dspan.End()
 	// Alertmanager sends a resolved notification once: a retryable
 	// on_resolved (cooldown, circuit open, Connect down) would otherwise
 	// never run, and the connector its firing action paused would stay
@@ -532,7 +551,10 @@ func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, 
 		return false
 	}
 	rec.Target = t.key()
-	outcome, detail, err := e.precheck(ctx, t)
+	pctx, pspan := tracing.Start(ctx, "live-state pre-check", attribute.String("target", t.key()))
+	outcome, detail, err := e.precheck(pctx, t)
+	pspan.SetAttributes(attribute.String("outcome", outcome), attribute.String("detail", detail))
+	tracing.End(pspan, err)
 	if err != nil {
 		// Nothing was done: Connect may be back by the next delivery.
 		rec.Decision, rec.Outcome, rec.Error = DecisionSkip, OutcomeFailure, err.Error()
@@ -592,16 +614,21 @@ func (e *Engine) act(ctx context.Context, t *target, j *store.Job, rec *store.Re
 		return !errors.Is(err, store.ErrClaimLost)
 	}
 	start := time.Now()
-	detail, err := e.perform(ctx, t)
+	actx, aspan := tracing.Start(ctx, "action "+t.action, attribute.String("target", t.key()), attribute.String("action.description", describeAction(t)))
+	detail, err := e.perform(actx, t)
+	tracing.End(aspan, err)
 	if e.afterSend != nil {
 		e.afterSend(j)
 	}
 	if err == nil {
 		var vdetail string
-		vdetail, err = e.verify(ctx, t)
+		vctx, vspan := tracing.Start(ctx, "verify", attribute.String("target", t.key()))
+		vdetail, err = e.verify(vctx, t)
+		vspan.SetAttributes(attribute.String("detail", vdetail))
+		tracing.End(vspan, err)
 		detail = joinDetail(detail, vdetail)
 	}
-	e.metrics.duration.WithLabelValues(t.action).Observe(time.Since(start).Seconds())
+	e.metrics.observeDuration(t.action, time.Since(start).Seconds(), tracing.TraceID(ctx))
 	rec.Detail = detail
 	if err != nil {
 		rec.Outcome, rec.Error = OutcomeFailure, err.Error()
@@ -620,6 +647,9 @@ func (e *Engine) act(ctx context.Context, t *target, j *store.Job, rec *store.Re
 func (e *Engine) interrupted(ctx context.Context, j *store.Job) {
 	rec := *j.Started
 	rec.Decision, rec.Outcome, rec.Error = DecisionAct, OutcomeInterrupted, ""
+	if id := tracing.TraceID(ctx); id != "" {
+		rec.TraceID = id
+	}
 	rec.Detail = joinDetail(rec.Detail, fmt.Sprintf(
 		"interrupted: %s recorded this action as about to be sent at %s and never recorded its outcome (it stopped or lost the job's lease); whether it took effect is unknown, so it is not sent again for this episode (found by %s)",
 		rec.Replica, rec.StartedAt.UTC().Format(time.RFC3339), e.replica))
@@ -689,7 +719,10 @@ func (e *Engine) finish(ctx context.Context, j *store.Job, rec *store.Record, re
 	j.FinishedAt = e.now()
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
-	if err := e.store.Finish(fctx, j, rec); err != nil {
+	fctx, span := tracing.Start(fctx, "audit write")
+	err := e.store.Finish(fctx, j, rec)
+	tracing.End(span, err)
+	if err != nil {
 		e.logger.Error("recording a remediation outcome; the job will run again after a restart", "job", j.Key, "err", err)
 	}
 	if rec == nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
@@ -160,6 +161,8 @@ type harness struct {
 	// afterSend, when set, is the engine's hook right after a send.
 	afterSend  func(*store.Job)
 	reconciler Reconciler
+	// tracing, when set, traces the engine.
+	tracing *tracing.Provider
 }
 
 const baseConfig = `
@@ -181,6 +184,13 @@ func parseConfig(t testing.TB, remediationYAML string) *config.Config {
 
 func newHarness(t testing.TB, rulesYAML string, conn Connect) *harness {
 	t.Helper()
+	return newHarnessWith(t, rulesYAML, conn)
+}
+
+// newHarnessWith is newHarness with settings applied before the engine
+// starts.
+func newHarnessWith(t testing.TB, rulesYAML string, conn Connect, opts ...func(*harness)) *harness {
+	t.Helper()
 	h := &harness{
 		t: t, cfg: parseConfig(t, rulesYAML), conn: conn,
 		// A day behind the wall clock: Alertmanager's notifier decides
@@ -194,6 +204,9 @@ func newHarness(t testing.TB, rulesYAML string, conn Connect) *harness {
 		t.Fatal(err)
 	}
 	h.metrics = m
+	for _, o := range opts {
+		o(h)
+	}
 	h.start()
 	t.Cleanup(h.stop)
 	return h
@@ -212,7 +225,7 @@ func (h *harness) start() {
 		Config: h.cfg.Remediation, Clusters: map[string]Connect{h.clusterName: h.conn}, Reconciler: h.reconciler,
 		Store: h.store, Metrics: h.metrics, Replica: fmt.Sprintf("test-%p", h),
 		VerifyInterval: 10 * time.Millisecond, PollInterval: 20 * time.Millisecond, RequeueDelay: 20 * time.Millisecond,
-		Now: h.clock.Now,
+		Now: h.clock.Now, Tracing: h.tracing,
 	})
 	if err != nil {
 		h.t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
@@ -70,6 +71,8 @@ func (h *Host) Metrics() *Metrics { return h.metrics }
 type Dependencies struct {
 	Clusters   map[string]Connect
 	Reconciler Reconciler
+	// Tracing traces notifications and decisions; nil traces nothing.
+	Tracing *tracing.Provider
 }
 
 // Engine builds and starts an engine for cfg. Close it to release the store.
@@ -81,7 +84,7 @@ func (h *Host) Engine(ctx context.Context, cfg config.Remediation, deps Dependen
 	e, err := NewEngine(Options{
 		Config: cfg, Clusters: deps.Clusters, Reconciler: deps.Reconciler,
 		Store: st, Metrics: h.metrics, Logger: h.logger.With("component", "remediation"),
-		Replica: h.replica, OnClose: func() { h.release(key) },
+		Replica: h.replica, OnClose: func() { h.release(key) }, Tracing: deps.Tracing,
 	})
 	if err != nil {
 		h.release(key)

@@ -71,3 +71,14 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 	}
 	return c, nil
 }
+
+// observeDuration records how long an action took; with a trace id the
+// sample carries it as an exemplar, linking the histogram to the trace.
+func (m *Metrics) observeDuration(action string, seconds float64, traceID string) {
+	o := m.duration.WithLabelValues(action)
+	if eo, ok := o.(prometheus.ExemplarObserver); ok && traceID != "" {
+		eo.ObserveWithExemplar(seconds, prometheus.Labels{"trace_id": traceID})
+		return
+	}
+	o.Observe(seconds)
+}

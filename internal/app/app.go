@@ -131,7 +131,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 			clusters[name] = c
 		}
 		// The reconcile action starts the drift runner's reconciles.
-		eng, err := deps.Remediation.Engine(ctx, cfg.Remediation, remediate.Dependencies{Clusters: clusters, Reconciler: reconcile.BoolStarter{Runner: reconciler}})
+		eng, err := deps.Remediation.Engine(ctx, cfg.Remediation, remediate.Dependencies{Clusters: clusters, Reconciler: reconcile.BoolStarter{Runner: reconciler}, Tracing: tp})
 		if err != nil {
 			return nil, fmt.Errorf("remediation: %w", err)
 		}

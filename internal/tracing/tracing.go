@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -232,3 +233,24 @@ func TraceID(ctx context.Context) string {
 // FromSDK wraps an SDK provider built elsewhere (a test's span recorder,
 // say) so that it starts runtime roots like a configured one.
 func FromSDK(tp *sdktrace.TracerProvider) *Provider { return &Provider{tp: tp} }
+
+// TraceParent is the W3C traceparent of the span ctx carries, or "" when
+// nothing is traced: what a queued job keeps to continue its trace later.
+func TraceParent(ctx context.Context) string {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return ""
+	}
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	return carrier.Get("traceparent")
+}
+
+// WithTraceParent returns ctx carrying the span context a TraceParent
+// string names, as the parent of the next span started; ctx unchanged for
+// "" or a malformed value.
+func WithTraceParent(ctx context.Context, traceparent string) context.Context {
+	if traceparent == "" {
+		return ctx
+	}
+	return propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": traceparent})
+}

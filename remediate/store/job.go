@@ -40,6 +40,9 @@ type Job struct {
 	Owner      string    `json:"owner,omitempty"`
 	LeaseUntil time.Time `json:"lease_until,omitempty"`
 	FinishedAt time.Time `json:"finished_at,omitempty"`
+	// TraceParent is the W3C traceparent of the alert's span when the job
+	// was queued, so the action taken later belongs to the same trace.
+	TraceParent string `json:"trace_parent,omitempty"`
 	// Requeues counts how often the engine put a resolved job back in
 	// the queue itself (see Engine.requeue).
 	Requeues int `json:"requeues,omitempty"`
@@ -96,4 +99,7 @@ type Record struct {
 	StartedAt  time.Time         `json:"started_at"`
 	FinishedAt time.Time         `json:"finished_at"`
 	Replica    string            `json:"replica,omitempty"`
+	// TraceID names the decision's trace in the tracing backend ("" when
+	// tracing is off or the trace was not sampled).
+	TraceID string `json:"trace_id,omitempty"`
 }

@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
@@ -39,6 +42,8 @@ type Options struct {
 	Logger       *slog.Logger
 	// Now is the clock for relative since= queries; tests set it.
 	Now func() time.Time
+	// Tracing starts a trace per notification; nil traces nothing.
+	Tracing *tracing.Provider
 }
 
 // Register serves POST /alerts (the webhook) and GET /api/v1/remediations
@@ -75,9 +80,14 @@ func (h *alertsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST an Alertmanager webhook notification here.", http.StatusMethodNotAllowed)
 		return
 	}
+	// A caller that sends a traceparent (a proxy, a test) is continued.
+	ctx := propagation.TraceContext{}.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ctx, span := h.opts.Tracing.Root(ctx, "webhook notification", attribute.String("http.route", AlertsPath))
+	defer span.End()
 	limit := h.opts.MaxBodyBytes
 	msg, err := DecodeMessage(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
+		tracing.End(span, err)
 		if isMaxBytes(err) {
 			http.Error(w, fmt.Sprintf("body larger than max_body_bytes (%d)", limit), http.StatusRequestEntityTooLarge)
 			return
@@ -85,8 +95,12 @@ func (h *alertsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	n, err := h.recv.Receive(r.Context(), msg.Alerts)
+	span.SetAttributes(attribute.String("alertmanager.receiver", msg.Receiver), attribute.String("alertmanager.status", msg.Status),
+		attribute.String("alertmanager.group_key", msg.GroupKey), attribute.Int("alerts", len(msg.Alerts)))
+	n, err := h.recv.Receive(ctx, msg.Alerts)
+	span.SetAttributes(attribute.Int("queued", n))
 	if err != nil {
+		tracing.End(span, err)
 		// 5xx makes Alertmanager send the notification again.
 		h.opts.Logger.Error("alerts not recorded; Alertmanager will retry", "group_key", msg.GroupKey, "err", err)
 		http.Error(w, "alerts not recorded: "+err.Error(), http.StatusInternalServerError)
