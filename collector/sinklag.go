@@ -67,22 +67,34 @@ func (c *SinkLagCollector) collectCluster(ctx context.Context, cl ConnectLister,
 	type sink struct{ name, group string }
 	var sinks []sink
 	var groups []string
-	seen := map[string]bool{}
+	// readers are the sinks reading with each group: a group's commits
+	// on a topic none of them consumes any more (topics changed) are
+	// left out, or their lag would grow for ever.
+	readers := map[string][]*connectorkind.Connector{}
 	for i := range conns {
-		g := connectorkind.New(conns[i].Name(), conns[i].Type(), conns[i].Info.Config).ConsumerGroup()
+		kc := connectorkind.New(conns[i].Name(), conns[i].Type(), conns[i].Info.Config)
+		g := kc.ConsumerGroup()
 		if g == "" {
 			continue // not a sink
 		}
 		sinks = append(sinks, sink{conns[i].Name(), g})
-		if !seen[g] {
-			seen[g] = true
+		if len(readers[g]) == 0 {
 			groups = append(groups, g)
 		}
+		readers[g] = append(readers[g], kc)
 	}
 	if len(groups) == 0 {
 		return nil
 	}
-	lags := c.kafka.GroupLags(ctx, groups, kafka.LagOptions{MaxTimeReads: sinkLagMaxTimeReads, Parallel: sinkLagParallel})
+	keep := func(group, topic string) bool {
+		for _, kc := range readers[group] {
+			if kc.Consumes(topic) {
+				return true
+			}
+		}
+		return false
+	}
+	lags := c.kafka.GroupLags(ctx, groups, kafka.LagOptions{MaxTimeReads: sinkLagMaxTimeReads, Parallel: sinkLagParallel, Keep: keep})
 	now := c.now()
 	var errs []error
 	reported := map[string]bool{}

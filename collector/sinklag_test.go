@@ -29,7 +29,13 @@ func (f *fakeGroupLags) GroupLags(ctx context.Context, groups []string, opts kaf
 	out := map[string]kafka.GroupLag{}
 	for _, g := range groups {
 		if gl, ok := f.lags[g]; ok {
-			out[g] = gl
+			kept := kafka.GroupLag{Group: gl.Group, Err: gl.Err, Topics: map[string]kafka.TopicLag{}}
+			for t, tl := range gl.Topics {
+				if opts.Keep == nil || opts.Keep(g, t) {
+					kept.Topics[t] = tl
+				}
+			}
+			out[g] = kept
 		}
 	}
 	return out
@@ -37,6 +43,7 @@ func (f *fakeGroupLags) GroupLags(ctx context.Context, groups []string, opts kaf
 
 func sink(name string, cfg map[string]string) connect.Connector {
 	c := conn(name, "sink", "io.confluent.connect.jdbc.JdbcSinkConnector", "RUNNING")
+	c.Info.Config["topics.regex"] = `sql\.dbo\..*|t\d?`
 	for k, v := range cfg {
 		c.Info.Config[k] = v
 	}
@@ -54,6 +61,7 @@ func TestSinkLagCollectorReportsRecordsAndAgePerTopic(t *testing.T) {
 	k := &fakeGroupLags{lags: map[string]kafka.GroupLag{
 		"connect-orders-sink": {Group: "connect-orders-sink", Topics: map[string]kafka.TopicLag{
 			"sql.dbo.orders":    {Records: 120, Oldest: now.Add(-90 * time.Second), OldestKnown: true},
+			"old.topic":         {Records: 999, OldestKnown: true}, // committed long ago, no longer consumed
 			"sql.dbo.customers": {Records: 0, OldestKnown: true},
 		}},
 		"my-group": {Group: "my-group", Topics: map[string]kafka.TopicLag{
@@ -78,6 +86,9 @@ func TestSinkLagCollectorReportsRecordsAndAgePerTopic(t *testing.T) {
 	}
 	if strings.Contains(out, `cdc_sink_consumer_lag_seconds{connect_cluster="prod",connector="custom-sink"`) {
 		t.Errorf("an unknown age must be left out, not reported:\n%s", out)
+	}
+	if strings.Contains(out, `topic="old.topic"`) {
+		t.Errorf("a topic the sink no longer consumes must be left out:\n%s", out)
 	}
 	if strings.Contains(out, `connector="src"`) || strings.Contains(out, `connector="idle-sink"`) {
 		t.Errorf("sources and groups without commits have no lag series:\n%s", out)

@@ -47,6 +47,9 @@ type LagOptions struct {
 	MaxTimeReads int
 	// Parallel is how many of those reads run at once.
 	Parallel int
+	// Keep, when set, says which of a group's committed topics to report:
+	// a consumer's old commits outlive its interest in a topic.
+	Keep func(group, topic string) bool
 }
 
 // GroupLags reads the lag of groups: their committed offsets from the
@@ -88,6 +91,9 @@ func (c *Client) GroupLags(ctx context.Context, groups []string, opts LagOptions
 			}
 			if o.At < 0 {
 				return // no commit: the consumer has not started on it
+			}
+			if opts.Keep != nil && !opts.Keep(g, o.Topic) {
+				return
 			}
 			cm[Partition{o.Topic, o.Partition}] = o.At
 			topicSet[o.Topic] = true
