@@ -17,7 +17,7 @@ import (
 // These tests run against the local pipeline's real Kafka broker, on
 // topics and groups of their own.
 
-func realKafka(t *testing.T) *Client {
+func realKafka(t testing.TB) *Client {
 	t.Helper()
 	p := testenv.Need(t)
 	if p.KafkaBrokers == "" {
@@ -31,7 +31,7 @@ func realKafka(t *testing.T) *Client {
 	return c
 }
 
-func brokers(t *testing.T) []string {
+func brokers(t testing.TB) []string {
 	return strings.Split(testenv.Need(t).KafkaBrokers, ",")
 }
 
