@@ -109,6 +109,13 @@ func (r *run) checkSinkErrors(c *connector) {
 		}
 		r.add(Finding{Check: CheckSinkErrorsTolerance, Severity: Warning, Target: c.target(), Message: msg, Fix: fix})
 	}
+	if dlq != "" && tolerance == "all" && !strings.EqualFold(c.Get(connectorkind.KeyDLQHeaders, "false"), "true") {
+		// Without context headers a dead-lettered record does not say
+		// where it came from or why it failed.
+		r.add(Finding{Check: CheckSinkDLQHeaders, Severity: Warning, Target: c.target(),
+			Message: fmt.Sprintf("the dead-letter topic %s gets no context headers: its records do not say their original topic, partition and offset or the error, so cdc_dlq_errors_total counts them as unknown and dlq replay cannot send them back", dlq),
+			Fix:     "set errors.deadletterqueue.context.headers.enable=true"})
+	}
 	if dlq == "" {
 		sev, msg := Warning, "no dead-letter queue (errors.deadletterqueue.topic.name unset): records that fail are not kept anywhere to inspect or replay"
 		if tolerance == "all" {

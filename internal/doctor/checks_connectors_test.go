@@ -13,7 +13,7 @@ import (
 func TestConnectorChecks(t *testing.T) {
 	good := map[string]string{
 		"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "a", "errors.tolerance": "all",
-		"errors.deadletterqueue.topic.name": "s-dlq",
+		"errors.deadletterqueue.topic.name": "s-dlq", "errors.deadletterqueue.context.headers.enable": "true",
 	}
 	with := func(base map[string]string, kv ...string) map[string]string {
 		out := map[string]string{}
@@ -45,6 +45,10 @@ func TestConnectorChecks(t *testing.T) {
 			CheckSinkErrorsTolerance, Warning, "never written with tolerance none", "errors.tolerance=all"},
 		{"tolerance none is the default", connect.TypeSink, with(good, "errors.tolerance", ""),
 			CheckSinkErrorsTolerance, Warning, "(the default)", "errors.tolerance=all"},
+		{"DLQ without context headers", connect.TypeSink, with(good, "errors.deadletterqueue.context.headers.enable", ""),
+			CheckSinkDLQHeaders, Warning, "gets no context headers", "errors.deadletterqueue.context.headers.enable=true"},
+		{"DLQ with context headers off", connect.TypeSink, with(good, "errors.deadletterqueue.context.headers.enable", "false"),
+			CheckSinkDLQHeaders, Warning, "dlq replay cannot send them back", "errors.deadletterqueue.context.headers.enable=true"},
 		{"sink with neither has no DLQ", connect.TypeSink, map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "a"},
 			CheckSinkDLQ, Warning, "no dead-letter queue", "errors.deadletterqueue.topic.name=s-dlq"},
 		{"source without heartbeat", connect.TypeSource, with(pgSource, "heartbeat.interval.ms", ""),
@@ -74,7 +78,7 @@ func TestConnectorChecks(t *testing.T) {
 func TestHealthyConnectorsHaveNoFindings(t *testing.T) {
 	d := &Doctor{Config: mustParse(t, "connect_clusters: [{name: c, url: 'http://x:8083'}]\n"),
 		Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{
-			conn("sink", connect.TypeSink, map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "dlq"}),
+			conn("sink", connect.TypeSink, map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "dlq", "errors.deadletterqueue.context.headers.enable": "true"}),
 			conn("src", connect.TypeSource, map[string]string{"connector.class": connectorkind.ClassSQLServer, "heartbeat.interval.ms": "5000", "signal.data.collection": "shop.dbo.sig", "database.names": "shop", "tasks.max": "1"}),
 		}}}},
 		Kafka: fakeTopics{"dlq": true}}

@@ -53,6 +53,7 @@ const (
 	CheckDatabaseUnreachable   = "database-unreachable"
 	CheckConnectorFailed       = "connector-failed"
 	CheckSinkDLQ               = "sink-dlq"
+	CheckSinkDLQHeaders        = "sink-dlq-headers"
 	CheckSinkErrorsTolerance   = "sink-errors-tolerance"
 	CheckDLQTopicMissing       = "dlq-topic-missing"
 	CheckSourceHeartbeat       = "source-heartbeat"

@@ -75,7 +75,7 @@ tables:
 	})
 	sink := conn("wh-sink", connect.TypeSink, map[string]string{
 		"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "erp.shop.dbo.orders", "connection.url": "jdbc:postgresql://pg:5432/wh",
-		"errors.tolerance": "all", "errors.deadletterqueue.topic.name": "wh-dlq",
+		"errors.tolerance": "all", "errors.deadletterqueue.topic.name": "wh-dlq", "errors.deadletterqueue.context.headers.enable": "true",
 	})
 	d := &Doctor{Config: cfg,
 		Clusters:  []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{src, sink}}}},
