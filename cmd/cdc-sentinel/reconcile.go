@@ -5,23 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/version"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/app"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 type reconcileFlags struct {
@@ -86,33 +81,20 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 	}
 	defer sources.Close()
 	for _, name := range []string{tc.Source.Database, tc.Target.Database} {
-		if err := waitForPool(ctx, sources.DBs[name]); err != nil {
-			return fail("%v", err)
+		if err := sources.DBs[name].WaitForPool(ctx, 30*time.Second); err != nil {
+			return fail("database %s: %v", name, err)
 		}
 	}
-	var kc *kgo.Client
-	if sources.Kafka != nil {
-		kc = sources.Kafka.Kgo()
-	}
-	table, err := reconcile.TableFromConfig(*tc, sources.DBs, kc)
+	clusters, _, err := app.ConnectClients(cfg, "cdc-sentinel/"+version.Version)
 	if err != nil {
 		return fail("%v", err)
 	}
-	if clusters, _, err := app.ConnectClients(cfg, "cdc-sentinel/"+version.Version); err == nil {
-		// Compare temporal columns at the precision the source connector
-		// lets through, as the drift sampler does.
-		table.PlanOptions.Path = reconcile.TimePath(*tc, app.ConnectorConfig(cfg, clusters))
+	table, err := app.ReconcileTable(cfg, *tc, sources, clusters)
+	if err != nil {
+		return fail("%v", err)
 	}
 	if f.repair && table.Signaler == nil {
 		return usage("table %q has no signal configured: --repair needs tables[].signal (a signal table or Kafka signal topic)", f.table)
-	}
-	src, tgt, err := table.Sides()
-	if err != nil {
-		return fail("%v", err)
-	}
-	plan, err := rowhash.NewPlan(ctx, src, tgt, table.PlanOptions)
-	if err != nil {
-		return fail("table %s: %v", f.table, err)
 	}
 	opts := reconcile.Options{Parallel: f.parallel, ScanParallel: f.scanPar, MaxReported: f.maxReported}
 	bar := newProgressBar(f.progress, g.stderr)
@@ -121,9 +103,9 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 			bar.draw(p.Phase, p.Done, p.Total, fmt.Sprintf("%d differing", p.Differing))
 		}
 	}
-	rep, err := reconcile.New(f.table, plan, opts).Run(ctx)
+	rep, err := table.Run(ctx, reconcile.StartOptions{Repair: f.repair, DeleteExtra: f.deleteExtra}, opts)
 	bar.finish()
-	if err != nil {
+	if rep == nil {
 		if errors.Is(err, context.Canceled) {
 			return fail("interrupted")
 		}
@@ -133,13 +115,9 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 	if rep.Differing() > 0 && !f.repair {
 		code = exitFailed
 	}
-	if f.repair && rep.Differing() > 0 {
-		res, err := reconcile.Repair(ctx, plan, rep, reconcile.RepairOptions{Signaler: table.Signaler, DataCollection: table.DataCollection, DeleteExtra: f.deleteExtra})
-		rep.Repair = res
-		if err != nil {
-			fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: %v\n", err)
-			code = exitFailed
-		}
+	if err != nil { // the repair failed; the report says what it did
+		fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: %v\n", err)
+		code = exitFailed
 	}
 	switch f.output {
 	case "json":
@@ -149,55 +127,7 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 			return fail("%v", err)
 		}
 	default:
-		printReport(g.stdout, rep)
+		rep.WriteText(g.stdout)
 	}
 	return code
-}
-
-// waitForPool waits for a Vault-backed database's first credentials.
-func waitForPool(ctx context.Context, db *database.DB) error {
-	if db == nil {
-		return fmt.Errorf("database not configured")
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, err := db.Pool()
-		if err == nil || !errors.Is(err, database.ErrNoPool) || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func printReport(w io.Writer, r *reconcile.Report) {
-	fmt.Fprintf(w, "table %s: %d source rows, %d target rows, %.1fs (%s buckets, %d queries)\n",
-		r.Table, r.RowsSource, r.RowsTarget, r.DurationSeconds, r.Mode, r.Queries)
-	fmt.Fprintf(w, "missing in target: %d, extra in target: %d, changed: %d\n", r.MissingCount, r.ExtraCount, r.ChangedCount)
-	if r.Differing() > 0 {
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "KIND\t%s\n", strings.ToUpper(strings.Join(r.Key, "\t")))
-		for _, l := range []struct {
-			kind string
-			keys []rowhash.Key
-		}{{"missing", r.MissingInTarget}, {"extra", r.ExtraInTarget}, {"changed", r.Changed}} {
-			for _, k := range l.keys {
-				vals := make([]string, len(r.Key))
-				for i, c := range r.Key {
-					vals[i] = fmt.Sprint(k[c])
-				}
-				fmt.Fprintf(tw, "%s\t%s\n", l.kind, strings.Join(vals, "\t"))
-			}
-		}
-		tw.Flush()
-		if r.Truncated {
-			fmt.Fprintln(w, "(list truncated: raise --max-reported to see every row)")
-		}
-	}
-	if rp := r.Repair; rp != nil {
-		fmt.Fprintf(w, "repair: %d rows re-sent in %d signal(s) through %s; %d target-only rows deleted\n", rp.RowsResent, len(rp.Signals), rp.Channel, rp.RowsDeleted)
-	}
 }

@@ -101,7 +101,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 	})
 	rt.Collectors = append(rt.Collectors, collector.NewConnectCollector(listers...))
 
-	// Lag, DLQ and source health (issue 3). The databases are opened once
+	// Lag, DLQ and source health. The databases are opened once
 	// per Runtime; drift and reconcile share the same pools: sources.DBs.
 	sources, err := OpenSources(ctx, cfg, deps)
 	if err != nil {
@@ -110,7 +110,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 	closers = append(closers, sources.Close)
 	rt.Collectors = append(rt.Collectors, sources.Collectors(cfg, clients, deps.Logger)...)
 
-	// Drift sampling and full reconcile (issue 4): see drift.go.
+	// Drift sampling and full reconcile: see drift.go.
 	driftCollector, reconciler, err := BuildDrift(cfg, sources, connectByName, deps.Logger, tp)
 	if err != nil {
 		return nil, fmt.Errorf("drift: %w", err)
@@ -122,7 +122,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 	rt.API = mux
 	reconciler.Register(mux) // POST /api/v1/reconcile, GET /api/v1/reconcile/{id}
 
-	// Remediation (issue 5): the webhook receiver and its audit trail.
+	// Remediation: the webhook receiver and its audit trail.
 	// The engine is per configuration; its store and metrics live in
 	// deps.Remediation and survive the reload.
 	if deps.Remediation != nil {

@@ -15,23 +15,18 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
 
-// BuildDrift builds the drift collector and the reconcile runner (issue
-// 4) over the Runtime's shared pools. The runner is also a collector (the
+// BuildDrift builds the drift collector and the reconcile runner over
+// the Runtime's shared pools. The runner is also a collector (the
 // cdc_reconcile_* metrics), serves /api/v1/reconcile, and is what the
 // remediator's reconcile action starts (via reconcile.BoolStarter).
 func BuildDrift(cfg *config.Config, sources *Sources, clusters map[string]*connect.Client, logger *slog.Logger, tp *tracing.Provider) (*collector.DriftCollector, *reconcile.Runner, error) {
-	var kc *kgo.Client
-	if sources.Kafka != nil {
-		kc = sources.Kafka.Kgo()
-	}
 	var tables []reconcile.Table
 	var sampled []drift.Table
 	for _, tc := range cfg.Tables {
-		t, err := reconcile.TableFromConfig(tc, sources.DBs, kc)
+		t, err := ReconcileTable(cfg, tc, sources, clusters)
 		if err != nil {
-			return nil, nil, fmt.Errorf("table %s: %w", tc.Name, err)
+			return nil, nil, err
 		}
-		t.PlanOptions.Path = reconcile.TimePath(tc, ConnectorConfig(cfg, clusters))
 		tables = append(tables, t)
 		d := config.Drift{}
 		if tc.Drift != nil {
@@ -44,6 +39,22 @@ func BuildDrift(cfg *config.Config, sources *Sources, clusters map[string]*conne
 	}
 	runner := reconcile.NewRunner(tables, reconcile.Options{Tracing: tp}, logger)
 	return collector.NewDriftCollector(drift.NewSampler(sampled), cfg.Drift.Budget), runner, nil
+}
+
+// ReconcileTable is one configured table as drift and reconcile compare
+// it, over sources' pools: temporal columns at the precision the source
+// connector (read from clusters) lets through.
+func ReconcileTable(cfg *config.Config, tc config.Table, sources *Sources, clusters map[string]*connect.Client) (reconcile.Table, error) {
+	var kc *kgo.Client
+	if sources.Kafka != nil {
+		kc = sources.Kafka.Kgo()
+	}
+	t, err := reconcile.TableFromConfig(tc, sources.DBs, kc)
+	if err != nil {
+		return reconcile.Table{}, fmt.Errorf("table %s: %w", tc.Name, err)
+	}
+	t.PlanOptions.Path = reconcile.TimePath(tc, ConnectorConfig(cfg, clusters))
+	return t, nil
 }
 
 // ConnectorConfig reads connector configurations from the configured

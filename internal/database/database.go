@@ -5,6 +5,7 @@ package database
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -157,4 +158,21 @@ func (db *DB) Close() error {
 		return p.Close()
 	}
 	return nil
+}
+
+// WaitForPool waits up to max for a Vault-backed database's first
+// credentials; a database with a static DSN has its pool at once.
+func (db *DB) WaitForPool(ctx context.Context, max time.Duration) error {
+	deadline := time.Now().Add(max)
+	for {
+		_, err := db.Pool()
+		if err == nil || !errors.Is(err, ErrNoPool) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

@@ -186,34 +186,13 @@ func (r *Runner) run(ctx context.Context, job *Job, t Table, o StartOptions) {
 }
 
 func (r *Runner) reconcile(ctx context.Context, job *Job, t Table, o StartOptions) (*Report, error) {
-	src, tgt, err := t.Sides()
-	if err != nil {
-		return nil, err
-	}
-	plan, err := rowhash.NewPlan(ctx, src, tgt, t.PlanOptions)
-	if err != nil {
-		return nil, fmt.Errorf("table %s: %w", t.Name, err)
-	}
 	opts := r.opts
 	opts.Progress = func(p Progress) {
 		r.mu.Lock()
 		job.Progress = p
 		r.mu.Unlock()
 	}
-	rep, err := New(t.Name, plan, opts).Run(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if o.Repair {
-		rctx, span := tracing.Start(ctx, "repair", attribute.Int("rows_missing", rep.MissingCount), attribute.Int("rows_changed", rep.ChangedCount))
-		res, err := Repair(rctx, plan, rep, RepairOptions{Signaler: t.Signaler, DataCollection: t.DataCollection, DeleteExtra: o.DeleteExtra})
-		tracing.End(span, err)
-		rep.Repair = res
-		if err != nil {
-			return rep, err
-		}
-	}
-	return rep, nil
+	return t.Run(ctx, o, opts)
 }
 
 // Get returns a copy of the job.

@@ -1,0 +1,74 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
+)
+
+// Run compares the table once, every row, and when o.Repair repairs what
+// differs through the table's signal channel. It is what the runner (the
+// API and the remediator) and the reconcile command both do. A repair
+// that fails returns the report, with what the repair did, and the error.
+func (t Table) Run(ctx context.Context, o StartOptions, opts Options) (*Report, error) {
+	src, tgt, err := t.Sides()
+	if err != nil {
+		return nil, err
+	}
+	plan, err := rowhash.NewPlan(ctx, src, tgt, t.PlanOptions)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: %w", t.Name, err)
+	}
+	rep, err := New(t.Name, plan, opts).Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if o.Repair && rep.Differing() > 0 {
+		rctx, span := tracing.Start(ctx, "repair", attribute.Int("rows_missing", rep.MissingCount), attribute.Int("rows_changed", rep.ChangedCount))
+		res, err := Repair(rctx, plan, rep, RepairOptions{Signaler: t.Signaler, DataCollection: t.DataCollection, DeleteExtra: o.DeleteExtra})
+		tracing.End(span, err)
+		rep.Repair = res
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// WriteText writes the report for a terminal: counts, then one line per
+// differing row, then what a repair did.
+func (r *Report) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "table %s: %d source rows, %d target rows, %.1fs (%s buckets, %d queries)\n",
+		r.Table, r.RowsSource, r.RowsTarget, r.DurationSeconds, r.Mode, r.Queries)
+	fmt.Fprintf(w, "missing in target: %d, extra in target: %d, changed: %d\n", r.MissingCount, r.ExtraCount, r.ChangedCount)
+	if r.Differing() > 0 {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "KIND\t%s\n", strings.ToUpper(strings.Join(r.Key, "\t")))
+		for _, l := range []struct {
+			kind string
+			keys []rowhash.Key
+		}{{"missing", r.MissingInTarget}, {"extra", r.ExtraInTarget}, {"changed", r.Changed}} {
+			for _, k := range l.keys {
+				vals := make([]string, len(r.Key))
+				for i, c := range r.Key {
+					vals[i] = fmt.Sprint(k[c])
+				}
+				fmt.Fprintf(tw, "%s\t%s\n", l.kind, strings.Join(vals, "\t"))
+			}
+		}
+		tw.Flush()
+		if r.Truncated {
+			fmt.Fprintln(w, "(list truncated: raise --max-reported to see every row)")
+		}
+	}
+	if rp := r.Repair; rp != nil {
+		fmt.Fprintf(w, "repair: %d rows re-sent in %d signal(s) through %s; %d target-only rows deleted\n", rp.RowsResent, len(rp.Signals), rp.Channel, rp.RowsDeleted)
+	}
+}
