@@ -174,7 +174,9 @@ func NewEngine(o Options) (*Engine, error) {
 		for _, a := range []string{r.cfg.Action, r.cfg.OnResolved} {
 			if a != "" {
 				for _, o := range allOutcomes {
-					e.metrics.actions.WithLabelValues(r.cfg.Name, a, o)
+					// Without a target: the rule's series exist, at 0,
+					// before its first decision.
+					e.metrics.actions.WithLabelValues(r.cfg.Name, a, o, "", "", "")
 				}
 			}
 		}
@@ -729,7 +731,7 @@ func (e *Engine) finish(ctx context.Context, j *store.Job, rec *store.Record, re
 		return
 	}
 	if count && e.byName[rec.Rule] != nil {
-		e.metrics.actions.WithLabelValues(rec.Rule, rec.Action, rec.Outcome).Inc()
+		e.metrics.countAction(rec.Rule, rec.Action, rec.Outcome, rec.Arguments)
 	}
 	level := slog.LevelInfo
 	switch rec.Outcome {

@@ -57,8 +57,8 @@ func TestDuplicatesOfOneEpisodeActOnce(t *testing.T) {
 	if got := testutil.ToFloat64(h.metrics.alertsReceived.WithLabelValues("firing")); got != 5 {
 		t.Errorf("alerts received firing = %v, want 5", got)
 	}
-	if got := testutil.ToFloat64(h.metrics.actions.WithLabelValues("restart-failed-task", "restart_task", "success")); got != 1 {
-		t.Errorf("actions success = %v, want 1", got)
+	if got := testutil.ToFloat64(h.metrics.actions.WithLabelValues("restart-failed-task", "restart_task", "success", "main", "sink", "")); got != 1 {
+		t.Errorf("actions success on connector sink of cluster main = %v, want 1", got)
 	}
 }
 

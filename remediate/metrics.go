@@ -22,6 +22,15 @@ type Metrics struct {
 	circuitState atomic.Bool
 }
 
+// countAction counts one decision on its target, so that a dashboard or
+// an alert can say which connector or table remediation is (not) fixing.
+// The target labels come from the decision's resolved arguments: only
+// those a rule's action uses, so their values are the configured clusters
+// and what alerts name.
+func (m *Metrics) countAction(rule, action, outcome string, args map[string]string) {
+	m.actions.WithLabelValues(rule, action, outcome, args["connect_cluster"], args["connector"], args["table"]).Inc()
+}
+
 // NewMetrics registers the remediator's metrics on reg. Registering twice on
 // one registry returns the metrics already there.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
@@ -32,8 +41,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"status"}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cdc_remediation_actions_total",
-			Help: "Decisions taken on alert episodes, by rule, action and outcome.",
-		}, []string{"rule", "action", "outcome"}),
+			Help: "Decisions taken on alert episodes, by rule, action, outcome and the target acted on (connect_cluster and connector, or table; empty when the decision named none).",
+		}, []string{"rule", "action", "outcome", "connect_cluster", "connector", "table"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "cdc_remediation_action_duration_seconds",
 			Help:    "Time from starting an action to its verified outcome.",

@@ -47,6 +47,7 @@ type testFile struct {
 	} `yaml:"tests"`
 }
 
+// ruleFiles are the rule files every installation loads.
 func ruleFiles(t *testing.T) []string {
 	t.Helper()
 	files, err := filepath.Glob("cdc-sentinel.*.yml")
@@ -56,9 +57,20 @@ func ruleFiles(t *testing.T) []string {
 	return files
 }
 
+// allRuleFiles adds the optional ones (rules/optional/), which users
+// opt in to and which are held to the same checks.
+func allRuleFiles(t *testing.T) []string {
+	t.Helper()
+	optional, err := filepath.Glob("optional/cdc-sentinel.*.yml")
+	if err != nil || len(optional) == 0 {
+		t.Fatalf("no optional rule files optional/cdc-sentinel.*.yml: %v", err)
+	}
+	return append(ruleFiles(t), optional...)
+}
+
 func loadRules(t *testing.T) (alerts, records []rule) {
 	t.Helper()
-	for _, f := range ruleFiles(t) {
+	for _, f := range allRuleFiles(t) {
 		var rf ruleFile
 		readYAML(t, f, &rf)
 		for _, g := range rf.Groups {
@@ -94,7 +106,7 @@ func runPromtool(t *testing.T, args ...string) {
 }
 
 func TestPromtoolCheckRules(t *testing.T) {
-	runPromtool(t, append([]string{"check", "rules"}, ruleFiles(t)...)...)
+	runPromtool(t, append([]string{"check", "rules"}, allRuleFiles(t)...)...)
 }
 
 func TestPromtoolTestRules(t *testing.T) {
@@ -113,6 +125,7 @@ var requiredAlerts = []string{
 	"CDCReplicationSlotLagHigh", "CDCDeadLetterQueueSpike", "CDCRowDriftDetected",
 	"CDCReconcileFailed", "CDCRemediationFailing", "CDCRemediationCircuitOpen",
 	"CDCSentinelDown", "CDCSentinelCollectorFailing",
+	"CDCConnectorUnassigned", "CDCConnectorTaskUnassigned",
 }
 
 func TestRequiredAlertsExist(t *testing.T) {
@@ -243,6 +256,8 @@ var identifying = map[string][]string{
 	"cdc_sqlserver_capture_latency_seconds": {"database"},
 	"cdc_db_up":                             {"database"},
 	"cdc_scrape_collector_success":          {"collector"},
+	// What a remediation failed on; empty for a target that has none.
+	"cdc_remediation_actions_total": {"connect_cluster", "connector", "table"},
 }
 
 func TestAlertsKeepTheLabelsThatIdentifyWhatIsBroken(t *testing.T) {

@@ -43,6 +43,8 @@ func (r *run) checkState(c *connector) {
 	case connect.StateFailed:
 		r.add(Finding{Check: CheckConnectorFailed, Severity: Error, Target: c.target(),
 			Message: "connector is FAILED" + traceLine(c.status.Connector.Trace), Fix: restart, Trace: c.status.Connector.Trace})
+	case connect.StateUnassigned:
+		r.add(unassigned(c.target(), "connector"))
 	case connect.StatePaused, connect.StateStopped:
 		r.add(Finding{Check: CheckConnectorFailed, Severity: Info, Target: c.target(),
 			Message: "connector is " + c.status.Connector.State + ": it moves no data until resumed",
@@ -53,7 +55,21 @@ func (r *run) checkState(c *connector) {
 			r.add(Finding{Check: CheckConnectorFailed, Severity: Error, Target: taskTarget(c.cluster, c.Name, t.ID),
 				Message: "task is FAILED" + traceLine(t.Trace), Fix: restart, Trace: t.Trace})
 		}
+		if t.State == connect.StateUnassigned {
+			r.add(unassigned(taskTarget(c.cluster, c.Name, t.ID), "task"))
+		}
 	}
+}
+
+// unassigned: no worker runs the connector or task. That is normal for
+// moments during a rebalance, and for up to the worker's
+// scheduled.rebalance.max.delay.ms (default 5 minutes) after a worker
+// leaves, while Connect waits for it to come back; one check cannot tell
+// which, so it is a warning (CDCConnectorUnassigned fires when it lasts).
+func unassigned(target, what string) Finding {
+	return Finding{Check: CheckConnectorUnassigned, Severity: Warning, Target: target,
+		Message: what + " is UNASSIGNED: no worker runs it, so it moves no data; this is normal only during a rebalance or for up to scheduled.rebalance.max.delay.ms (default 5m) after a worker left",
+		Fix:     "if it stays UNASSIGNED, check that every worker of the cluster is up and has joined the group (the workers' logs, GET / on each); Connect reassigns a departed worker's work once scheduled.rebalance.max.delay.ms has passed"}
 }
 
 // command is this tool's own command line for an action on c, naming the

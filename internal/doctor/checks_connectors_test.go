@@ -123,6 +123,22 @@ func TestFailedConnectorAndTask(t *testing.T) {
 	mustFind(t, r, CheckConnectorFailed, "task:c/s/0", Error, "does not exist", "cdc-sentinel connectors restart s --connect-cluster=c --only-failed")
 }
 
+func TestUnassignedConnectorAndTask(t *testing.T) {
+	c := conn("s", connect.TypeSink, map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "d"})
+	c.Status.Connector.State = connect.StateUnassigned
+	c.Status.Tasks = []connect.TaskInfo{{ID: 0, State: connect.StateRunning}, {ID: 1, State: connect.StateUnassigned}}
+	d := &Doctor{Config: mustParse(t, "connect_clusters: [{name: c, url: 'http://x:8083'}]\n"),
+		Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{c}}}}}
+	r := d.Run(context.Background())
+	mustFind(t, r, CheckConnectorUnassigned, "connector:c/s", Warning, "connector is UNASSIGNED: no worker runs it", "scheduled.rebalance.max.delay.ms")
+	mustFind(t, r, CheckConnectorUnassigned, "task:c/s/1", Warning, "task is UNASSIGNED", "every worker of the cluster is up")
+	for _, f := range r.Findings {
+		if f.Check == CheckConnectorUnassigned && f.Target == "task:c/s/0" {
+			t.Errorf("a RUNNING task is reported UNASSIGNED: %+v", f)
+		}
+	}
+}
+
 func TestUnreachableClusterIsAnErrorAndSkipsCoverage(t *testing.T) {
 	cfg := mustParse(t, `connect_clusters: [{name: c, url: 'http://x:8083'}]
 databases: [{name: s, driver: postgres, dsn: 'postgres://u:p@h:5432/s'}, {name: t, driver: postgres, dsn: 'postgres://u:p@h:5432/t'}]

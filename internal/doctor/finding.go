@@ -52,6 +52,7 @@ const (
 	CheckKafkaUnreachable      = "kafka-unreachable"
 	CheckDatabaseUnreachable   = "database-unreachable"
 	CheckConnectorFailed       = "connector-failed"
+	CheckConnectorUnassigned   = "connector-unassigned"
 	CheckSinkDLQ               = "sink-dlq"
 	CheckSinkDLQHeaders        = "sink-dlq-headers"
 	CheckSinkErrorsTolerance   = "sink-errors-tolerance"
