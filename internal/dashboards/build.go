@@ -23,10 +23,22 @@ func newDashboard(uid, title, description string, vars ...Variable) *builder {
 		Templating:  Templating{List: append([]Variable{datasourceVar()}, vars...)},
 		Annotations: Annotations{List: []any{}},
 		Links: []Link{{Title: "cdc-sentinel", Type: "dashboards", Tags: []string{tag},
-			AsDropdown: true, IncludeVars: true, KeepTime: true}},
+			AsDropdown: true, IncludeVars: true, KeepTime: true},
+			// Grafana cannot know where cdc-sentinel answers: the
+			// sentinel_url variable says, and the link opens the decisions
+			// taken since the start of the dashboard's range.
+			{Title: "Remediation audit log", Type: "link", Tags: []string{},
+				URL:     "${sentinel_url}/api/v1/remediations?since=${__from:date:iso}",
+				Tooltip: "cdc-sentinel's /api/v1/remediations: every decision, its target, outcome and error", TargetBlank: true}},
 	}
+	b.d.Templating.List = append(b.d.Templating.List, sentinelURLVar)
 	return b
 }
+
+// sentinelURLVar is where cdc-sentinel's HTTP API answers, for the audit
+// link; a text box, so each Grafana can set its own.
+var sentinelURLVar = Variable{Name: "sentinel_url", Label: "cdc-sentinel URL", Type: "textbox",
+	Query: "http://cdc-sentinel:19641", Options: []any{}}
 
 func datasourceVar() Variable {
 	return Variable{Name: "datasource", Label: "Data source", Type: "datasource", Query: "prometheus", Options: []any{}}
@@ -134,12 +146,23 @@ func (b *builder) stat(title, description, unit string, red *float64, w, h int, 
 	}, w, h)
 }
 
-// table lists an instant query's series, one row each.
-func (b *builder) table(title, description string, w, h int, qs ...query) {
+// table lists an instant query's series, one row each, with the labels
+// that say what and the value in unit. A table whose value is only a
+// state set's 1 passes valueName "": the column is hidden.
+func (b *builder) table(title, description, unit, valueName string, w, h int, qs ...query) {
+	rename := map[string]any{}
+	exclude := map[string]any{"Time": true, "__name__": true, "job": true, "instance": true}
+	if valueName == "" {
+		exclude["Value"] = true
+	} else {
+		rename["Value"] = valueName
+	}
 	b.add(Panel{
 		Type: "table", Title: title, Description: description, Targets: targets(qs, true),
-		FieldConfig: &FieldCfg{Defaults: FieldDefaults{Mappings: []any{}}, Overrides: []any{}},
+		FieldConfig: &FieldCfg{Defaults: FieldDefaults{Unit: unit, Mappings: []any{}}, Overrides: []any{}},
 		Options:     map[string]any{"showHeader": true, "cellHeight": "sm"},
+		Transformations: []any{map[string]any{"id": "organize", "options": map[string]any{
+			"excludeByName": exclude, "renameByName": rename}}},
 	}, w, h)
 }
 
@@ -148,7 +171,8 @@ func (b *builder) table(title, description string, w, h int, qs ...query) {
 func (b *builder) stateTimeline(title, description string, w, h int, qs ...query) {
 	b.add(Panel{
 		Type: "state-timeline", Title: title, Description: description, Targets: targets(qs, false),
-		FieldConfig: &FieldCfg{Defaults: FieldDefaults{Mappings: []any{},
+		// The value is a state set's 1: the legend names the state.
+		FieldConfig: &FieldCfg{Defaults: FieldDefaults{Unit: "none", Mappings: []any{},
 			Color: map[string]any{"mode": "palette-classic"}}, Overrides: []any{}},
 		Options: map[string]any{"mergeValues": true, "showValue": "never", "rowHeight": 0.9,
 			"legend": map[string]any{"displayMode": "list", "placement": "bottom", "showLegend": true}},

@@ -119,6 +119,10 @@ func TestEveryDashboardQueryParsesAndNamesExportedMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	recorded, err := monitoring.RecordingRules("../../rules")
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Prometheus's own series that dashboards may show.
 	prometheusOwn := []string{"ALERTS", "ALERTS_FOR_STATE", "up"}
 	used := map[string]bool{}
@@ -159,8 +163,8 @@ func TestEveryDashboardQueryParsesAndNamesExportedMetrics(t *testing.T) {
 			}
 			for _, n := range names {
 				used[n] = true
-				if !exported[n] && !slices.Contains(prometheusOwn, n) {
-					t.Errorf("%s: metric %s is not exported by cdc-sentinel\n%s", name, n, q)
+				if !exported[n] && !recorded[n] && !slices.Contains(prometheusOwn, n) {
+					t.Errorf("%s: metric %s is neither exported by cdc-sentinel nor recorded by rules/\n%s", name, n, q)
 				}
 			}
 		}
@@ -173,6 +177,91 @@ func TestEveryDashboardQueryParsesAndNamesExportedMetrics(t *testing.T) {
 	} {
 		if !used[want] {
 			t.Errorf("no dashboard shows %s", want)
+		}
+	}
+	// rules/cdc-sentinel.recording.yml says the dashboards use its rules.
+	for r := range recorded {
+		if !used[r] {
+			t.Errorf("recording rule %s is used by no dashboard", r)
+		}
+	}
+}
+
+// Every panel that shows a number says in what: Grafana cannot tell
+// seconds from records, and a table's value column is no exception.
+func TestEveryPanelHasAUnit(t *testing.T) {
+	for name, d := range loadCommitted(t) {
+		walkPanels(d["panels"], func(p map[string]any) {
+			if p["type"] == "row" {
+				return
+			}
+			fc, _ := p["fieldConfig"].(map[string]any)
+			defaults, _ := fc["defaults"].(map[string]any)
+			if unit, _ := defaults["unit"].(string); unit == "" {
+				t.Errorf("%s: %s panel %q has no unit", name, p["type"], p["title"])
+			}
+		})
+	}
+}
+
+// queriesOf lists the expressions of a dashboard's panels.
+func queriesOf(d map[string]any) []string {
+	var out []string
+	walkPanels(d["panels"], func(p map[string]any) {
+		targets, _ := p["targets"].([]any)
+		for _, tg := range targets {
+			if e, _ := tg.(map[string]any)["expr"].(string); e != "" {
+				out = append(out, e)
+			}
+		}
+	})
+	return out
+}
+
+// The questions on call asks, and where the dashboards answer them.
+func TestDashboardsAnswerTheOnCallQuestions(t *testing.T) {
+	all := loadCommitted(t)
+	overview := strings.Join(queriesOf(all["cdc-sentinel-overview.json"]), "\n")
+	connector := all["cdc-sentinel-connector.json"]
+
+	// What is broken: failed connectors, not only tasks.
+	if !strings.Contains(overview, `cdc_connect_connectors:count{connect_cluster=~"$connect_cluster",state="FAILED"}`) {
+		t.Error("the overview does not count FAILED connectors")
+	}
+	// Since when: the time each alert's condition began.
+	for _, name := range []string{"cdc-sentinel-overview.json", "cdc-sentinel-connector.json", "cdc-sentinel-remediation.json"} {
+		if !strings.Contains(strings.Join(queriesOf(all[name]), "\n"), "time() - max by (alertname") {
+			t.Errorf("%s does not say since when each broken thing is broken", name)
+		}
+	}
+	// Which table lags: a table of tables, worst first.
+	if !strings.Contains(overview, "sort_desc(table:cdc_table_lag_seconds:max") {
+		t.Error("the overview does not list tables by lag")
+	}
+	// Is remediation acting on this connector: every remediation query of
+	// the connector dashboard filters by $connector.
+	n := 0
+	for _, q := range queriesOf(connector) {
+		if strings.Contains(q, "cdc_remediation_") {
+			n++
+			if !strings.Contains(q, `connector=~"$connector"`) {
+				t.Errorf("connector dashboard: remediation query ignores $connector:\n%s", q)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("the connector dashboard shows no remediation")
+	}
+	// Where the decisions are explained: a link to the audit API.
+	for name, d := range all {
+		found := false
+		for _, l := range d["links"].([]any) {
+			if u, _ := l.(map[string]any)["url"].(string); strings.Contains(u, "/api/v1/remediations") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s has no link to the remediation audit API", name)
 		}
 	}
 }

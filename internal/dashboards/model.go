@@ -42,11 +42,15 @@ type Annotations struct {
 	List []any `json:"list"`
 }
 
-// Link is a dashboard link: the other cdc-sentinel dashboards, by tag.
+// Link is a dashboard link: the other cdc-sentinel dashboards, by tag,
+// or a URL (cdc-sentinel's audit API).
 type Link struct {
 	Title       string   `json:"title"`
 	Type        string   `json:"type"`
 	Tags        []string `json:"tags"`
+	URL         string   `json:"url,omitempty"`
+	Tooltip     string   `json:"tooltip,omitempty"`
+	TargetBlank bool     `json:"targetBlank,omitempty"`
 	AsDropdown  bool     `json:"asDropdown"`
 	IncludeVars bool     `json:"includeVars"`
 	KeepTime    bool     `json:"keepTime"`
@@ -97,7 +101,9 @@ type Panel struct {
 	FieldConfig *FieldCfg   `json:"fieldConfig,omitempty"`
 	Options     any         `json:"options,omitempty"`
 	Collapsed   *bool       `json:"collapsed,omitempty"`
-	Panels      []Panel     `json:"panels,omitempty"`
+	// Transformations shape a table: the labels to show, in order.
+	Transformations []any   `json:"transformations,omitempty"`
+	Panels          []Panel `json:"panels,omitempty"`
 }
 
 type Target struct {
