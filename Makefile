@@ -17,7 +17,7 @@ DEMO_ADDR ?= 127.0.0.1:19641
 # worker restarts from disturbing another's assertions.
 TEST_FLAGS ?= -race -count=1 -p 1 -timeout 40m
 
-.PHONY: all build test unit fuzz demo demo-down lint tools pipeline crossbuild docker bench generate generate-prometheusrule check-generated
+.PHONY: all build test unit fuzz demo demo-down lint tools pipeline crossbuild docker bench generate check-generated
 
 all: build
 
@@ -60,10 +60,13 @@ lint:
 	$(TOOLS) golangci-lint
 	$(CACHE)/bin/golangci-lint run ./...
 
-# Regenerates what is generated from the code (the metrics reference);
-# tests fail when a generated file is stale.
-generate: generate-prometheusrule
+# Regenerates what is generated: the metrics reference from the code, and
+# rules/, dashboards/ and deploy/kubernetes/prometheusrule.yaml from the
+# monitoring mixin (mixin/, jsonnet, evaluated by go-jsonnet). Tests fail
+# when a generated file is stale.
+generate:
 	$(GO) run ./internal/metricsdoc/gen
+	$(GO) run ./tools/mixin
 
 crossbuild:
 	@for p in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64; do \
@@ -78,10 +81,5 @@ docker:
 	  --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg BRANCH=$(BRANCH) \
 	  --build-arg BUILD_DATE=$(shell date -u +%Y%m%d-%H:%M:%S) .
 
-# deploy/kubernetes/prometheusrule.yaml from rules/*.yml (part of
-# `make generate`); deploy's tests fail while it is stale.
-generate-prometheusrule:
-	$(GO) run ./tools/gen-prometheusrule -rules rules -out deploy/kubernetes/prometheusrule.yaml
-
 check-generated:
-	$(GO) test -count=1 -run TestPrometheusRuleIsUpToDate ./deploy/
+	$(GO) test -count=1 -run 'TestGeneratedFilesAreCurrent|TestPrometheusRuleIsUpToDate' ./internal/mixin/ ./deploy/

@@ -1,0 +1,252 @@
+// cdc-sentinel's alerting rules.
+//
+// Labels. Every alert keeps the labels that say what is broken
+// (connect_cluster, connector, task, table, database, slot, topic): the
+// remediator acts on exactly those, and Alertmanager groups by them. The
+// connector and table alerts aggregate with max by (...) so that two
+// cdc-sentinel replicas scraping the same pipeline give one alert, not two;
+// job and instance stay only on the alerts about cdc-sentinel itself.
+//
+// Severity: critical = data has stopped flowing or will be lost; warning =
+// degraded, or a human decision is needed; info = context for other alerts.
+local u = import '../lib/utils.libsonnet';
+
+{
+  local cfg = $._config,
+  local s(metric, extra='') = u.selector(metric, [cfg.cdcSentinelSelector, extra]),
+  local alert(name, expr, forDur, severity, summary, description) =
+    { alert: name, expr: expr } + u.forClause(forDur) + {
+      labels: { severity: severity },
+      annotations: {
+        summary: summary,
+        description: description,
+        runbook_url: u.runbook(cfg.runbookURLBase, name),
+      },
+    },
+  // needsHuman are the remediation outcomes a human must look at: the
+  // action failed, the failure is one a restart cannot fix, the attempts
+  // are used up, or the rule's arguments do not fit the alert.
+  local needsHuman = 'outcome=~"failure|not_retryable|suppressed_max_attempts|invalid_args"',
+
+  prometheusAlerts+:: {
+    groups+: [
+      u.group('cdc-sentinel.connect', [
+        // cdc-sentinel cannot list connectors on the cluster's REST API.
+        alert(
+          'CDCConnectClusterDown',
+          'max by (connect_cluster) (%s) == 0' % s('cdc_connect_up'),
+          cfg.connectClusterDownFor, 'critical',
+          'Kafka Connect cluster {{ $labels.connect_cluster }} is unreachable',
+          'cdc-sentinel has not been able to list connectors on Kafka Connect cluster {{ $labels.connect_cluster }} for %s. Connector and task states are unknown and no remediation can act on this cluster.' % cfg.connectClusterDownFor,
+        ),
+        alert(
+          'CDCConnectorFailed',
+          'max by (connect_cluster, connector) (%s) == 1' % s('cdc_connect_connector_state', 'state="FAILED"'),
+          cfg.connectorFailedFor, 'critical',
+          'Connector {{ $labels.connector }} on {{ $labels.connect_cluster }} has FAILED',
+          'The connector instance of {{ $labels.connector }} on Kafka Connect cluster {{ $labels.connect_cluster }} is in state FAILED; its tasks are not (re)configured until it runs again.',
+        ),
+        alert(
+          'CDCConnectorTaskFailed',
+          'max by (connect_cluster, connector, task) (%s) == 1' % s('cdc_connect_task_state', 'state="FAILED"'),
+          cfg.connectorFailedFor, 'critical',
+          'Task {{ $labels.task }} of connector {{ $labels.connector }} on {{ $labels.connect_cluster }} has FAILED',
+          'Task {{ $labels.task }} of connector {{ $labels.connector }} on Kafka Connect cluster {{ $labels.connect_cluster }} is in state FAILED: the records of its partitions are not being processed.',
+        ),
+        // PAUSED only: STOPPED (Kafka 3.5+) is a deliberate, lasting state
+        // (the connector is shut down and holds no tasks), so it is not
+        // "forgotten"; CDCConnectorStopped is there to opt in to.
+        alert(
+          'CDCConnectorPausedTooLong',
+          'max by (connect_cluster, connector) (%s) == 1' % s('cdc_connect_connector_state', 'state="PAUSED"'),
+          cfg.connectorPausedFor, 'warning',
+          'Connector {{ $labels.connector }} on {{ $labels.connect_cluster }} has been PAUSED for over %s' % cfg.connectorPausedFor,
+          "Connector {{ $labels.connector }} on Kafka Connect cluster {{ $labels.connect_cluster }} has been PAUSED for more than %s. Changes pile up in Kafka (sink) or in the source's log (source) while it stays so." % cfg.connectorPausedFor,
+        ),
+        // UNASSIGNED is normal for moments during a rebalance, and for up
+        // to scheduled.rebalance.max.delay.ms (default 5m) after a worker
+        // leaves, while Connect waits for it to come back. Longer than
+        // that, no worker runs the connector and nothing will on its own.
+        alert(
+          'CDCConnectorUnassigned',
+          'max by (connect_cluster, connector) (%s) == 1' % s('cdc_connect_connector_state', 'state="UNASSIGNED"'),
+          cfg.connectorUnassignedFor, 'critical',
+          'Connector {{ $labels.connector }} on {{ $labels.connect_cluster }} has been UNASSIGNED for over %s' % cfg.connectorUnassignedFor,
+          "No worker of Kafka Connect cluster {{ $labels.connect_cluster }} has run the connector instance of {{ $labels.connector }} for more than %s, longer than Connect's default wait for a departed worker (5m). Its tasks are not reconfigured while it stays so." % cfg.connectorUnassignedFor,
+        ),
+        alert(
+          'CDCConnectorTaskUnassigned',
+          'max by (connect_cluster, connector, task) (%s) == 1' % s('cdc_connect_task_state', 'state="UNASSIGNED"'),
+          cfg.connectorUnassignedFor, 'critical',
+          'Task {{ $labels.task }} of connector {{ $labels.connector }} on {{ $labels.connect_cluster }} has been UNASSIGNED for over %s' % cfg.connectorUnassignedFor,
+          'No worker of Kafka Connect cluster {{ $labels.connect_cluster }} has run task {{ $labels.task }} of connector {{ $labels.connector }} for more than %s: the records of its partitions are not being processed.' % cfg.connectorUnassignedFor,
+        ),
+        // increase() per scrape target first, then max across replicas.
+        alert(
+          'CDCDeadLetterQueueSpike',
+          'max by (connect_cluster, connector, topic) (increase(%s[%s])) > %d' % [s('cdc_dlq_records_total'), cfg.dlqSpikeWindow, cfg.dlqSpikeRecords],
+          '0s', 'critical',
+          'Connector {{ $labels.connector }} dead-lettered {{ $value | humanize }} records in %s' % cfg.dlqSpikeWindow,
+          'Sink connector {{ $labels.connector }} on {{ $labels.connect_cluster }} wrote {{ $value | humanize }} records to its dead-letter topic {{ $labels.topic }} in the last %s (threshold %d). With errors.tolerance=all these rows are skipped at the target: it is silently diverging.' % [cfg.dlqSpikeWindow, cfg.dlqSpikeRecords],
+        ),
+      ], cfg.connectRuleInterval),
+
+      u.group('cdc-sentinel.lag', [
+        alert(
+          'CDCSinkConsumerLagHigh',
+          'max by (connect_cluster, connector, topic) (%s) > %d' % [s('cdc_sink_consumer_lag_seconds'), cfg.sinkConsumerLagSeconds],
+          cfg.sinkConsumerLagFor, 'warning',
+          'Sink {{ $labels.connector }} has not consumed {{ $labels.topic }} for {{ $value | humanizeDuration }}',
+          'The oldest record of topic {{ $labels.topic }} that sink connector {{ $labels.connector }} on {{ $labels.connect_cluster }} has not consumed was written {{ $value | humanizeDuration }} ago (threshold %s, for %s): the sink is paused, failing or not keeping up, and its target is at least that far behind.' % [u.duration(cfg.sinkConsumerLagSeconds), cfg.sinkConsumerLagFor],
+        ),
+        alert(
+          'CDCTableLagHigh',
+          'max by (table) (%s) > %d' % [s('cdc_table_lag_seconds'), cfg.tableLagSeconds],
+          cfg.tableLagFor, 'warning',
+          'Table {{ $labels.table }} is {{ $value | humanizeDuration }} behind its source',
+          'The newest change applied to the target of table {{ $labels.table }} is {{ $value | humanizeDuration }} older than the newest change committed at the source (threshold %ds, for %s).' % [cfg.tableLagSeconds, cfg.tableLagFor],
+        ),
+        alert(
+          'CDCCaptureLatencyHigh',
+          'max by (database) (%s) > %d' % [s('cdc_sqlserver_capture_latency_seconds'), cfg.captureLatencySeconds],
+          cfg.captureLatencyFor, 'warning',
+          'SQL Server CDC capture on {{ $labels.database }} is {{ $value | humanizeDuration }} behind the log',
+          'sys.dm_cdc_log_scan_sessions on database {{ $labels.database }} reports a capture latency of {{ $value | humanizeDuration }} (threshold %ds, for %s): the capture job is not keeping up with the transaction log, so Debezium cannot see recent changes.' % [cfg.captureLatencySeconds, cfg.captureLatencyFor],
+        ),
+        // No scan session has ended for a few polling intervals while the
+        // log holds changes not yet captured. An idle database (nothing to
+        // capture) does not fire it.
+        alert(
+          'CDCCaptureJobStopped',
+          |||
+            (time() - max by (database) (%(last)s))
+              > %(n)d * max by (database) (%(poll)s) + %(slack)d
+            and on (database) max by (database) (%(waiting)s) == 1
+          ||| % {
+            last: s('cdc_sqlserver_last_scan_timestamp_seconds'),
+            poll: s('cdc_sqlserver_capture_polling_interval_seconds'),
+            waiting: s('cdc_sqlserver_log_waiting_for_capture'),
+            n: cfg.captureJobStoppedPollingIntervals,
+            slack: cfg.captureJobStoppedSlackSeconds,
+          },
+          cfg.captureJobStoppedFor, 'critical',
+          'SQL Server CDC capture on {{ $labels.database }} has stopped',
+          'The capture job of database {{ $labels.database }} has not finished a log scan for {{ $value | humanizeDuration }} (more than %d polling intervals plus %s, for %s) while the transaction log holds changes it has not captured: no change reaches Debezium, and the log cannot be truncated.' % [cfg.captureJobStoppedPollingIntervals, u.duration(cfg.captureJobStoppedSlackSeconds), cfg.captureJobStoppedFor],
+        ),
+        alert(
+          'CDCReplicationSlotLagHigh',
+          'max by (database, slot) (%s) > %d' % [s('cdc_replication_slot_lag_bytes'), cfg.slotLagBytes],
+          cfg.slotLagFor, 'warning',
+          'Replication slot {{ $labels.slot }} on {{ $labels.database }} is {{ $value | humanize1024 }}B behind',
+          "Replication slot {{ $labels.slot }} on PostgreSQL database {{ $labels.database }} has not confirmed {{ $value | humanize1024 }}B of WAL (threshold %s, for %s). The server keeps that WAL until the slot's consumer catches up; the disk may fill." % [u.bytes(cfg.slotLagBytes), cfg.slotLagFor],
+        ),
+        alert(
+          'CDCReplicationSlotInactive',
+          'max by (database, slot) (%s) == 0' % s('cdc_replication_slot_active'),
+          cfg.slotInactiveFor, 'warning',
+          'Replication slot {{ $labels.slot }} on {{ $labels.database }} has had no consumer for %s' % cfg.slotInactiveFor,
+          'Nobody is reading replication slot {{ $labels.slot }} on PostgreSQL database {{ $labels.database }}: the source connector is down, paused or gone, and the server retains WAL for the slot meanwhile.',
+        ),
+        alert(
+          'CDCDatabaseDown',
+          'max by (database) (%s) == 0' % s('cdc_db_up'),
+          cfg.databaseDownFor, 'critical',
+          'cdc-sentinel cannot query database {{ $labels.database }}',
+          "cdc-sentinel's queries against database {{ $labels.database }} have failed for %s. Lag, drift and capture-health metrics of the tables on it are missing, so the alerts built on them cannot fire." % cfg.databaseDownFor,
+        ),
+      ]),
+
+      u.group('cdc-sentinel.drift', [
+        // The gauge answers for the latest sampled check; the counter keeps
+        // confirmed mismatches visible between checks. Both are per table.
+        alert(
+          'CDCRowDriftDetected',
+          |||
+            max by (table) (%s) > 0
+            or
+            max by (table) (increase(%s[%s])) > 0
+          ||| % [s('cdc_drift_estimated_mismatch_ratio'), s('cdc_drift_rows_mismatched_total'), cfg.driftWindow],
+          '0s', 'warning',
+          'Target rows of table {{ $labels.table }} differ from the source',
+          "Sampled row-hash checks of table {{ $labels.table }} found rows that are missing, extra or changed in the target, confirmed on a recheck after the table's lag: the target has diverged from the source.",
+        ),
+        alert(
+          'CDCReconcileFailed',
+          'max by (table) (increase(%s[%s])) > 0' % [s('cdc_reconcile_runs_total', 'outcome=~"error|failure"'), cfg.reconcileFailedWindow],
+          '0s', 'warning',
+          'A reconcile of table {{ $labels.table }} failed',
+          'At least one full reconcile of table {{ $labels.table }} ended in failure in the last %s; differing rows were not (all) found or repaired.' % cfg.reconcileFailedWindow,
+        ),
+      ]),
+
+      u.group('cdc-sentinel.remediation', [
+        // Per target (connect_cluster, connector, table), so the alert
+        // names what is still broken. A target's series is born at its
+        // first decision, which increase() cannot see; the second half
+        // catches series new in the window.
+        alert(
+          'CDCRemediationFailing',
+          |||
+            sum by (connect_cluster, connector, table, rule, action, outcome) (
+              increase(%(m)s[%(w)s])
+            ) > 0
+            or
+            sum by (connect_cluster, connector, table, rule, action, outcome) (
+              %(m)s
+              unless
+              %(m)s offset %(w)s
+            ) > 0
+          ||| % { m: s('cdc_remediation_actions_total', needsHuman), w: cfg.remediationFailingWindow },
+          '0s', 'warning',
+          'Remediation rule {{ $labels.rule }} ({{ $labels.action }}) ended {{ $labels.outcome }}{{ with $labels.connector }} on connector {{ . }}{{ end }}{{ with $labels.table }} on table {{ . }}{{ end }}',
+          'In the last %s remediation rule {{ $labels.rule }} ended {{ $value | humanize }} time(s) with outcome {{ $labels.outcome }} on action {{ $labels.action }}{{ with $labels.connector }} for connector {{ . }}{{ end }}{{ with $labels.table }} for table {{ . }}{{ end }}. The problem it answers is not being fixed automatically; see the audit log at /api/v1/remediations.' % cfg.remediationFailingWindow,
+        ),
+        alert(
+          'CDCRemediationCircuitOpen',
+          'max by (job, instance) (%s) == 1' % s('cdc_remediation_circuit_open'),
+          '0s', 'critical',
+          'cdc-sentinel {{ $labels.instance }} has stopped all remediation (circuit open)',
+          "cdc-sentinel at {{ $labels.instance }} reached max_actions_per_hour and takes no action until the hour's count falls. Something is failing over and over; alerts are recorded but nothing is repaired.",
+        ),
+      ]),
+
+      u.group('cdc-sentinel.self', [
+        alert(
+          'CDCSentinelDown',
+          'up{%s} == 0' % cfg.sentinelJobSelector,
+          cfg.sentinelDownFor, 'critical',
+          'cdc-sentinel {{ $labels.instance }} is down',
+          'Prometheus has not been able to scrape cdc-sentinel at {{ $labels.instance }} for %s. Every CDC alert built on its metrics is blind, and no remediation runs from this instance.' % cfg.sentinelDownFor,
+        ),
+        alert(
+          'CDCSentinelCollectorFailing',
+          'max by (job, instance, collector) (%s) == 0' % s('cdc_scrape_collector_success'),
+          cfg.collectorFailingFor, 'warning',
+          'cdc-sentinel collector {{ $labels.collector }} on {{ $labels.instance }} is failing',
+          'Collector {{ $labels.collector }} of cdc-sentinel at {{ $labels.instance }} has failed every scrape for %s; its metrics are missing or partial and the alerts built on them cannot fire. The cdc-sentinel log says why.' % cfg.collectorFailingFor,
+        ),
+        alert(
+          'CDCSentinelConfigReloadFailed',
+          'max by (job, instance) (%s) == 0' % s('cdc_sentinel_config_last_reload_successful'),
+          cfg.configReloadFailedFor, 'warning',
+          'cdc-sentinel {{ $labels.instance }} runs a stale configuration',
+          'The last configuration reload of cdc-sentinel at {{ $labels.instance }} failed; it keeps running the previous configuration. Run `cdc-sentinel check-config` on the file to see every error.',
+        ),
+      ]),
+    ] + (if cfg.connectorStoppedAlert then [$.optionalAlerts.stopped] else []),
+  },
+
+  // Alerts to opt in to through _config; rules/optional/ holds them
+  // rendered, for those who load rule files.
+  optionalAlerts:: {
+    stopped: u.group('cdc-sentinel.connect.optional', [
+      alert(
+        'CDCConnectorStopped',
+        'max by (connect_cluster, connector) (%s) == 1' % s('cdc_connect_connector_state', 'state="STOPPED"'),
+        cfg.connectorStoppedFor, 'warning',
+        'Connector {{ $labels.connector }} on {{ $labels.connect_cluster }} has been STOPPED for over %s' % cfg.connectorStoppedFor,
+        "Connector {{ $labels.connector }} on Kafka Connect cluster {{ $labels.connect_cluster }} has been STOPPED for more than %s. It moves no data until resumed; changes pile up in Kafka (sink) or in the source's log (source) meanwhile." % cfg.connectorStoppedFor,
+      ),
+    ]),
+  },
+}

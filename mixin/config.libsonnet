@@ -1,0 +1,79 @@
+// The knobs of the cdc-sentinel mixin. Override any of them when you
+// import it, e.g.
+//
+//   (import 'cdc-sentinel-mixin/mixin.libsonnet') + {
+//     _config+:: { cdcSentinelSelector: 'job="cdc-sentinel",namespace="cdc"' },
+//   }
+//
+// The files committed under rules/, dashboards/ and deploy/kubernetes/ are
+// this mixin rendered with these defaults (`make generate`).
+{
+  _config+:: {
+    // Label matchers added to every selector of a cdc-sentinel metric, for
+    // a Prometheus that scrapes several cdc-sentinel deployments apart
+    // (e.g. 'namespace="cdc"'). Empty: every cdc_* series.
+    cdcSentinelSelector: '',
+    // The scrape job CDCSentinelDown watches with up{...}. The Prometheus
+    // Operator names the job after the Service (cdc-sentinel in
+    // deploy/kubernetes); deploy/prometheus/prometheus.yml uses the same.
+    sentinelJobSelector: 'job="cdc-sentinel"',
+
+    // Where each alert's runbook_url points: the base, then the alert name
+    // in lower case.
+    runbookURLBase: 'https://github.com/cdc-sentinel/cdc-sentinel/blob/main/docs/runbooks.md#',
+
+    // How long each condition must hold before its alert fires, and the
+    // thresholds (see docs/runbooks.md, "Changing thresholds").
+    connectClusterDownFor: '2m',
+    // A FAILED task stays FAILED until restarted: this only rides over
+    // the status topic's propagation between workers.
+    connectorFailedFor: '30s',
+    connectorPausedFor: '30m',
+    // Above the workers' scheduled.rebalance.max.delay.ms (default 5m),
+    // during which a departed worker's connectors and tasks stay
+    // UNASSIGNED by design.
+    connectorUnassignedFor: '10m',
+    // STOPPED is a deliberate state: alert on it only if asked to.
+    connectorStoppedAlert: false,
+    connectorStoppedFor: '1h',
+    dlqSpikeRecords: 50,
+    dlqSpikeWindow: '5m',
+    tableLagSeconds: 300,
+    tableLagFor: '5m',
+    sinkConsumerLagSeconds: 300,
+    sinkConsumerLagFor: '10m',
+    captureLatencySeconds: 120,
+    captureLatencyFor: '10m',
+    // A capture job is stopped when no scan session has ended for this
+    // many polling intervals plus the slack while the log holds changes
+    // not yet captured (an idle database does not fire it).
+    captureJobStoppedPollingIntervals: 3,
+    captureJobStoppedSlackSeconds: 60,
+    captureJobStoppedFor: '5m',
+    slotLagBytes: 1073741824,
+    slotLagFor: '10m',
+    slotInactiveFor: '15m',
+    databaseDownFor: '2m',
+    driftWindow: '15m',
+    reconcileFailedWindow: '1h',
+    remediationFailingWindow: '15m',
+    sentinelDownFor: '2m',
+    collectorFailingFor: '5m',
+    configReloadFailedFor: '5m',
+
+    // Evaluation interval of the Kafka Connect alert group (empty: the
+    // Prometheus global evaluation_interval).
+    connectRuleInterval: '',
+    recordingRuleInterval: '30s',
+
+    // Grafana.
+    dashboardTags: ['cdc-sentinel'],
+    dashboardRefresh: '30s',
+    dashboardTimeFrom: 'now-6h',
+    dashboardTimezone: '',
+    dashboardUIDPrefix: 'cdc-sentinel',
+    // Where Grafana users reach cdc-sentinel's HTTP API, for the link to
+    // the remediation audit log (a text box on every dashboard).
+    sentinelURL: 'http://cdc-sentinel:19641',
+  },
+}
