@@ -224,14 +224,7 @@ remediation:
 func (s stack) failedTaskRestarted(t *testing.T) {
 	p := s.p
 	name := p.prefix + "_fail"
-	p.exec(t, p.env.TargetDSN,
-		fmt.Sprintf(`CREATE TABLE %s (id int PRIMARY KEY, v text, CONSTRAINT %[1]s_reject CHECK (v <> 'poison'))`, name))
-	p.execCleanup(t, p.env.TargetDSN, "DROP TABLE IF EXISTS "+name)
-	p.createTopics(t, name)
-	cfg := p.sinkConfig(name, name)
-	cfg["errors.tolerance"] = "none"
-	p.createConnector(t, name, cfg)
-	p.waitTaskState(t, name, "RUNNING", 60*time.Second)
+	p.fragileSink(t, name)
 
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -246,7 +239,7 @@ func (s stack) failedTaskRestarted(t *testing.T) {
 	tl.mark(t, failedAt, "task FAILED (seen on Connect's REST API)")
 
 	// The cause goes away; the task stays FAILED until someone restarts it.
-	p.exec(t, p.env.TargetDSN, fmt.Sprintf(`ALTER TABLE %s DROP CONSTRAINT %[1]s_reject`, name))
+	p.healSink(t, name)
 
 	var rec auditRecord
 	// The audit record proves the whole path: Prometheus fired, Alertmanager

@@ -169,6 +169,26 @@ func (p *pipeline) createConnector(t *testing.T, name string, cfg map[string]str
 	})
 }
 
+// fragileSink creates a running JDBC sink from topic name into table name
+// whose target refuses the value "poison" (a CHECK constraint) and whose
+// task fails on it (errors.tolerance=none); healSink removes the cause.
+func (p *pipeline) fragileSink(t *testing.T, name string) {
+	t.Helper()
+	p.exec(t, p.env.TargetDSN,
+		fmt.Sprintf(`CREATE TABLE %s (id int PRIMARY KEY, v text, CONSTRAINT %[1]s_reject CHECK (v <> 'poison'))`, name))
+	p.execCleanup(t, p.env.TargetDSN, "DROP TABLE IF EXISTS "+name)
+	p.createTopics(t, name)
+	cfg := p.sinkConfig(name, name)
+	cfg["errors.tolerance"] = "none"
+	p.createConnector(t, name, cfg)
+	p.waitTaskState(t, name, "RUNNING", 2*time.Minute)
+}
+
+func (p *pipeline) healSink(t *testing.T, name string) {
+	t.Helper()
+	p.exec(t, p.env.TargetDSN, fmt.Sprintf(`ALTER TABLE %s DROP CONSTRAINT %[1]s_reject`, name))
+}
+
 // state returns the connector's state and its first task's (or "").
 func (p *pipeline) state(ctx context.Context, name string) (connector, task string, trace string, err error) {
 	st, err := p.connect.Status(ctx, name)

@@ -131,6 +131,9 @@ type intervals struct {
 	groupWait, groupInterval, repeatInterval time.Duration
 }
 
+// shipped keeps the example configs' own intervals: only addresses change.
+var shipped = intervals{}
+
 var fast = intervals{
 	scrape: 2 * time.Second, eval: 2 * time.Second,
 	groupWait: time.Second, groupInterval: 2 * time.Second, repeatInterval: time.Minute,
@@ -172,8 +175,10 @@ func prometheusConfig(t *testing.T, dir, sentinelAddr, alertmanagerAddr string, 
 	if global == nil {
 		t.Fatalf("%s: no global section", src)
 	}
-	global["scrape_interval"] = iv.scrape.String()
-	global["evaluation_interval"] = iv.eval.String()
+	if iv != shipped {
+		global["scrape_interval"] = iv.scrape.String()
+		global["evaluation_interval"] = iv.eval.String()
+	}
 	srcDir, _ := filepath.Abs(filepath.Dir(src))
 	files, _ := cfg["rule_files"].([]any)
 	if len(files) == 0 {
@@ -189,8 +194,10 @@ func prometheusConfig(t *testing.T, dir, sentinelAddr, alertmanagerAddr string, 
 	if len(scrapes) == 0 {
 		t.Fatalf("%s has no scrape config", src)
 	}
-	job := scrapes[0].(map[string]any)
-	job["scrape_timeout"] = iv.scrape.String() // may not exceed the interval
+	if iv != shipped {
+		job := scrapes[0].(map[string]any)
+		job["scrape_timeout"] = iv.scrape.String() // may not exceed the interval
+	}
 	setFirstTarget(t, cfg, "scrape_configs", sentinelAddr)
 	out := filepath.Join(dir, "prometheus.yml")
 	writeYAML(t, out, cfg)
@@ -240,7 +247,9 @@ func alertmanagerConfig(t *testing.T, dir, sentinelAddr string, iv intervals) st
 	if route == nil {
 		t.Fatalf("%s: no route", src)
 	}
-	setIntervals(route)
+	if iv != shipped {
+		setIntervals(route)
+	}
 	found := false
 	receivers, _ := cfg["receivers"].([]any)
 	for _, r := range receivers {
@@ -275,36 +284,48 @@ type sample struct {
 }
 
 func promQuery(ctx context.Context, promURL, q string) ([]sample, error) {
+	var result []struct {
+		Metric map[string]string `json:"metric"`
+		Value  [2]any            `json:"value"`
+	}
+	if err := promAPIQuery(ctx, promURL, q, &result); err != nil {
+		return nil, err
+	}
+	out := make([]sample, 0, len(result))
+	for _, r := range result {
+		s, _ := r.Value[1].(string)
+		v, _ := strconv.ParseFloat(s, 64)
+		out = append(out, sample{Labels: r.Metric, Value: v})
+	}
+	return out, nil
+}
+
+// promAPIQuery runs an instant query and decodes data.result into result.
+func promAPIQuery(ctx context.Context, promURL, q string, result any) error {
 	u := promURL + "/api/v1/query?query=" + url.QueryEscape(q)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
 	var body struct {
 		Status string `json:"status"`
 		Error  string `json:"error"`
 		Data   struct {
-			Result []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]any            `json:"value"`
-			} `json:"result"`
+			Result json.RawMessage `json:"result"`
 		} `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, fmt.Errorf("query %q: %w", q, err)
+		return fmt.Errorf("query %q: %w", q, err)
 	}
 	if body.Status != "success" {
-		return nil, fmt.Errorf("query %q: %s", q, body.Error)
+		return fmt.Errorf("query %q: %s", q, body.Error)
 	}
-	out := make([]sample, 0, len(body.Data.Result))
-	for _, r := range body.Data.Result {
-		s, _ := r.Value[1].(string)
-		v, _ := strconv.ParseFloat(s, 64)
-		out = append(out, sample{Labels: r.Metric, Value: v})
+	if err := json.Unmarshal(body.Data.Result, result); err != nil {
+		return fmt.Errorf("query %q: %w", q, err)
 	}
-	return out, nil
+	return nil
 }
 
 // amAlerts lists Alertmanager's active alerts matching filter

@@ -25,9 +25,13 @@
     // How long each condition must hold before its alert fires, and the
     // thresholds (see docs/runbooks.md, "Changing thresholds").
     connectClusterDownFor: '2m',
-    // A FAILED task stays FAILED until restarted: this only rides over
-    // the status topic's propagation between workers.
-    connectorFailedFor: '30s',
+    // 0s: fire at the first evaluation that sees FAILED. A FAILED
+    // connector or task stays FAILED until restarted, so waiting cannot
+    // tell a lasting failure from a passing one; the one transient is a
+    // worker's stale view while a restart propagates through the status
+    // topic, and the remediator re-reads the live state from Connect
+    // before it acts (a task no longer FAILED is "not needed").
+    connectorFailedFor: '0s',
     connectorPausedFor: '30m',
     // Above the workers' scheduled.rebalance.max.delay.ms (default 5m),
     // during which a departed worker's connectors and tasks stay
@@ -62,8 +66,11 @@
     configReloadFailedFor: '5m',
 
     // Evaluation interval of the Kafka Connect alert group (empty: the
-    // Prometheus global evaluation_interval).
-    connectRuleInterval: '',
+    // Prometheus global evaluation_interval). Half the example scrape
+    // interval (30s), so a scraped FAILED is seen within 15s: these are
+    // the alerts the remediator restarts on, and the group is a handful of
+    // cheap expressions.
+    connectRuleInterval: '15s',
     recordingRuleInterval: '30s',
 
     // Grafana.

@@ -24,7 +24,7 @@ import (
 // optional alerts are rendered from the mixin's own definition, so that
 // the file in rules/optional/ is what _config would switch on.
 const render = `
-local m = import 'mixin.libsonnet';
+local m = (import 'mixin.libsonnet') + { _config+:: std.parseJson(std.extVar('config')) };
 {
   alerts: m.prometheusAlerts,
   recording: m.prometheusRules,
@@ -72,7 +72,21 @@ const PrometheusRulePath = "deploy/kubernetes/prometheusrule.yaml"
 // Render evaluates the mixin in root/mixin and returns every generated
 // file, keyed by its path relative to root.
 func Render(root string) (map[string][]byte, error) {
+	return RenderWith(root, nil)
+}
+
+// RenderWith renders the mixin with config merged into its _config, as a
+// user's override would be (e.g. {"connectorFailedFor": "30s"}).
+func RenderWith(root string, config map[string]any) (map[string][]byte, error) {
+	if config == nil {
+		config = map[string]any{}
+	}
+	cfg, err := json.Marshal(config)
+	if err != nil {
+		return nil, fmt.Errorf("mixin config: %w", err)
+	}
 	vm := jsonnet.MakeVM()
+	vm.ExtVar("config", string(cfg))
 	vm.Importer(&jsonnet.FileImporter{JPaths: []string{filepath.Join(root, "mixin")}})
 	out, err := vm.EvaluateAnonymousSnippet("render.jsonnet", render)
 	if err != nil {
