@@ -25,7 +25,7 @@ build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cdc-sentinel
 
 tools:
-	$(TOOLS) promtool prometheus alertmanager
+	$(TOOLS) promtool prometheus alertmanager jaeger
 
 pipeline:
 	$(PIPELINE) install
@@ -54,6 +54,7 @@ demo-down:
 	-pkill -f "$(BIN) .*--web.listen-address=$(DEMO_ADDR)" || true
 	-pkill -f "bin/prometheus --config.file=deploy/prometheus/prometheus.yml" || true
 	-pkill -f "bin/alertmanager --config.file=deploy/alertmanager/alertmanager.yml" || true
+	-pkill -f "bin/jaeger --config deploy/demo/jaeger.yml" || true
 	$(PIPELINE) down
 
 lint:

@@ -16,6 +16,15 @@ sed -e "s#@CONNECT_URL@#$CDC_CONNECT_URL#g" \
     -e "s#@TARGET_DSN@#$CDC_TARGET_DSN#g" \
     -e "s#@KAFKA_BROKERS@#$CDC_KAFKA_BROKERS#g" \
     deploy/demo/cdc-sentinel.yml > "$CONFIG"
+
+# Jaeger (built by scripts/install-tools.sh) receives the demo's traces.
+TOOLS_BIN=${CDC_SENTINEL_CACHE:-$HOME/.cache/cdc-sentinel}/bin
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+TRACING=""
+if [ -x "$TOOLS_BIN/jaeger" ] && port_free 4318 && port_free 16686 && port_free 4317 && port_free 16685; then
+  printf '\ntracing:\n  endpoint: http://127.0.0.1:4318\n' >> "$CONFIG"
+  TRACING=1
+fi
 "$BIN" check-config --config.file="$CONFIG"
 
 # Lag reads max(__source_ts_ms) of each target table on every scrape; the
@@ -28,12 +37,16 @@ done
 # Prometheus and Alertmanager (built by scripts/install-tools.sh) run the
 # example configs from deploy/ as they are, so the demo closes the loop:
 # alerts from rules/ reach cdc-sentinel's /alerts and the remediator acts.
-TOOLS_BIN=${CDC_SENTINEL_CACHE:-$HOME/.cache/cdc-sentinel}/bin
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 LOOP=""
+if [ -n "$TRACING" ]; then
+  "$TOOLS_BIN/jaeger" --config deploy/demo/jaeger.yml > "$DEMO/jaeger.log" 2>&1 &
+  pids+=($!)
+  LOOP="
+    Jaeger         http://127.0.0.1:16686/   (traces of scrapes, remediations, reconciles; log $DEMO/jaeger.log)"
+fi
 if [ "$ADDR" = "127.0.0.1:19641" ] && [ -x "$TOOLS_BIN/prometheus" ] && [ -x "$TOOLS_BIN/alertmanager" ]; then
   if port_free 9090 && port_free 9093; then
     mkdir -p "$DEMO/prometheus" "$DEMO/alertmanager"
@@ -45,7 +58,7 @@ if [ "$ADDR" = "127.0.0.1:19641" ] && [ -x "$TOOLS_BIN/prometheus" ] && [ -x "$T
       --storage.tsdb.path="$DEMO/prometheus" --web.listen-address=127.0.0.1:9090 \
       > "$DEMO/prometheus.log" 2>&1 &
     pids+=($!)
-    LOOP="
+    LOOP="$LOOP
     Prometheus     http://127.0.0.1:9090/alerts   (rules/, log $DEMO/prometheus.log)
     Alertmanager   http://127.0.0.1:9093/api/v2/alerts   (routes to /alerts, log $DEMO/alertmanager.log)"
   else
