@@ -9,6 +9,7 @@
 package reconcile
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -98,6 +99,10 @@ type Report struct {
 	MissingInTarget []rowhash.Key `json:"missing_in_target"`
 	ExtraInTarget   []rowhash.Key `json:"extra_in_target"`
 	Changed         []rowhash.Key `json:"changed"`
+	// ChangedColumns names, for each reported changed row, the columns
+	// whose values differ (found by comparing each column's canonical
+	// encoding on the changed rows only).
+	ChangedColumns []ColumnDiff `json:"changed_columns"`
 	DurationSeconds float64       `json:"duration_seconds"`
 	// Counts are exact even when the lists are truncated.
 	MissingCount int  `json:"missing_count"`
@@ -112,6 +117,12 @@ type Report struct {
 	// NotComparable are columns left out because their values cannot be
 	// compared exactly along the table's path, with the reason.
 	NotComparable []rowhash.Excluded `json:"not_comparable,omitempty"`
+}
+
+// ColumnDiff is one changed row and the columns that differ in it.
+type ColumnDiff struct {
+	Key     rowhash.Key `json:"key"`
+	Columns []string    `json:"columns"`
 }
 
 // Differing is the number of differing rows.
@@ -196,7 +207,7 @@ func (r *Reconciler) cond(i int, seg segment) string {
 // Run compares the whole table.
 func (r *Reconciler) Run(ctx context.Context) (*Report, error) {
 	start := time.Now()
-	r.report = &Report{Table: r.name, Key: r.plan.KeyNames(), MissingInTarget: []rowhash.Key{}, ExtraInTarget: []rowhash.Key{}, Changed: []rowhash.Key{},
+	r.report = &Report{Table: r.name, Key: r.plan.KeyNames(), MissingInTarget: []rowhash.Key{}, ExtraInTarget: []rowhash.Key{}, Changed: []rowhash.Key{}, ChangedColumns: []ColumnDiff{},
 		NotComparable: r.plan.NotComparable}
 	sctx, span := tracing.Start(ctx, "reconcile first-level scan")
 	first, err := r.firstLevel(sctx)
@@ -241,6 +252,7 @@ func (r *Reconciler) Run(ctx context.Context) (*Report, error) {
 	for _, l := range [][]rowhash.Key{rep.MissingInTarget, rep.ExtraInTarget, rep.Changed} {
 		sortKeys(l, rep.Key)
 	}
+	slices.SortFunc(rep.ChangedColumns, func(a, b ColumnDiff) int { return compareKeys(a.Key, b.Key, rep.Key) })
 	rep.Queries = r.queries.Load()
 	rep.DurationSeconds = time.Since(start).Seconds()
 	return rep, nil
@@ -657,6 +669,7 @@ func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
 	}
 	src, tgt := got[0], got[1]
 	var missing, extra, changed []rowhash.Key
+	var changedEnc []string
 	for k, s := range src {
 		t, ok := tgt[k]
 		switch {
@@ -664,6 +677,17 @@ func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
 			missing = append(missing, r.key(0, s))
 		case t.h != s.h:
 			changed = append(changed, r.key(0, s))
+			changedEnc = append(changedEnc, k)
+		}
+	}
+	var diffs []ColumnDiff
+	if len(changedEnc) > 0 {
+		cols, err := r.changedColumns(ctx, segs, changedEnc)
+		if err != nil {
+			return err
+		}
+		for i, k := range changedEnc {
+			diffs = append(diffs, ColumnDiff{Key: changed[i], Columns: cols[k]})
 		}
 	}
 	for k, t := range tgt {
@@ -691,7 +715,81 @@ func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
 			r.reportedCounts++
 		}
 	}
+	// The column detail follows the changed keys that made the report.
+	n := len(rep.Changed) - len(rep.ChangedColumns)
+	rep.ChangedColumns = append(rep.ChangedColumns, diffs[:min(n, len(diffs))]...)
 	return nil
+}
+
+// changedColumns reads the changed rows' segments again, this time with
+// each column's canonical encoding, and names the columns that differ
+// per key encoding. It runs only when rows changed, so identical tables
+// pay nothing; the query is the row fetch with more columns.
+func (r *Reconciler) changedColumns(ctx context.Context, segs []segment, keys []string) (map[string][]string, error) {
+	want := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		want[k] = true
+	}
+	var vals [2]map[string][][]byte
+	g, gctx := errgroup.WithContext(ctx)
+	for i := 0; i < 2; i++ {
+		g.Go(func() error {
+			side, cols := r.side(i)
+			conds := make([]string, len(segs))
+			for j, s := range segs {
+				conds[j] = "(" + r.cond(i, s) + ")"
+			}
+			extra := []string{r.keyEnc[i] + " AS kenc"}
+			for j, c := range cols {
+				extra = append(extra, fmt.Sprintf("%s AS c%d", side.Dialect.Encode([]rowhash.Column{c}), j))
+			}
+			q := side.Dialect.Hashed(side.Table, cols, extra, strings.Join(conds, " OR "))
+			r.queries.Add(1)
+			rows, err := side.DB.QueryContext(gctx, q)
+			if err != nil {
+				return fmt.Errorf("%s: column values of %s: %w", sideName(i), side.Table, err)
+			}
+			defer rows.Close()
+			out := map[string][][]byte{}
+			for rows.Next() {
+				var kenc string
+				v := make([][]byte, len(cols))
+				var a, b int64
+				dest := []any{&kenc}
+				for j := range v {
+					dest = append(dest, &v[j])
+				}
+				dest = append(dest, &a, &b)
+				if err := rows.Scan(dest...); err != nil {
+					return fmt.Errorf("%s: column values of %s: %w", sideName(i), side.Table, err)
+				}
+				if want[kenc] {
+					out[kenc] = v
+				}
+			}
+			vals[i] = out
+			return rows.Err()
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	names := make([]string, len(r.plan.SourceCols))
+	for j, c := range r.plan.SourceCols {
+		names[j] = c.Name
+	}
+	diff := map[string][]string{}
+	for k := range want {
+		s, t := vals[0][k], vals[1][k]
+		cols := []string{}
+		for j := range names {
+			if j >= len(s) || j >= len(t) || !bytes.Equal(s[j], t[j]) || (s[j] == nil) != (t[j] == nil) {
+				cols = append(cols, names[j])
+			}
+		}
+		diff[k] = cols
+	}
+	return diff, nil
 }
 
 func (r *Reconciler) key(i int, f fetched) rowhash.Key {
@@ -709,14 +807,16 @@ func (r *Reconciler) key(i int, f fetched) rowhash.Key {
 
 // sortKeys orders keys column by column, numbers numerically.
 func sortKeys(keys []rowhash.Key, cols []string) {
-	slices.SortFunc(keys, func(a, b rowhash.Key) int {
-		for _, c := range cols {
-			if d := compareValue(a[c], b[c]); d != 0 {
-				return d
-			}
+	slices.SortFunc(keys, func(a, b rowhash.Key) int { return compareKeys(a, b, cols) })
+}
+
+func compareKeys(a, b rowhash.Key, cols []string) int {
+	for _, c := range cols {
+		if d := compareValue(a[c], b[c]); d != 0 {
+			return d
 		}
-		return 0
-	})
+	}
+	return 0
 }
 
 func compareValue(a, b any) int {

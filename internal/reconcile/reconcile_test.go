@@ -128,6 +128,13 @@ func TestReconcileFindsEveryKindOfDifference(t *testing.T) {
 		if got, want := keyStrings(rep.Changed, "id"), []string{"101", "700", "1234", "3000"}; !slices.Equal(got, want) {
 			t.Errorf("leaf %d: changed %v, want %v", opts.LeafRows, got, want)
 		}
+		var cols []string
+		for _, d := range rep.ChangedColumns {
+			cols = append(cols, fmt.Sprintf("%v:%v", d.Key["id"], d.Columns))
+		}
+		if want := []string{"101:[amount]", "700:[note]", "1234:[ts]", "3000:[name]"}; !slices.Equal(cols, want) {
+			t.Errorf("leaf %d: changed columns %v, want %v", opts.LeafRows, cols, want)
+		}
 		if rep.RowsSource != 5000 || rep.RowsTarget != 4999 {
 			t.Errorf("rows %d/%d, want 5000/4999", rep.RowsSource, rep.RowsTarget)
 		}
@@ -187,7 +194,7 @@ func TestReconcileIdenticalAndEmpty(t *testing.T) {
 	b, _ := json.Marshal(rep)
 	var m map[string]any
 	json.Unmarshal(b, &m)
-	for _, k := range []string{"table", "rows_source", "rows_target", "missing_in_target", "extra_in_target", "changed", "duration_seconds"} {
+	for _, k := range []string{"table", "rows_source", "rows_target", "missing_in_target", "extra_in_target", "changed", "changed_columns", "duration_seconds"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON report lacks %q: %s", k, b)
 		}
