@@ -17,7 +17,7 @@ DEMO_ADDR ?= 127.0.0.1:19641
 # worker restarts from disturbing another's assertions.
 TEST_FLAGS ?= -race -count=1 -p 1 -timeout 40m
 
-.PHONY: all build test unit fuzz demo demo-down lint tools pipeline crossbuild docker bench generate check-generated
+.PHONY: all build test unit fuzz reliability demo demo-down lint tools pipeline crossbuild docker bench generate check-generated
 
 all: build
 
@@ -46,6 +46,15 @@ unit:
 FUZZTIME ?= 10s
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
+
+# The fault-injection suite (reliability/): Toxiproxy between cdc-sentinel
+# and Connect, PostgreSQL and Kafka; kill -9 during remediation; load and
+# soak. Uses the local pipeline when it is up, else a private PostgreSQL
+# and a stand-in Connect worker. Writes its figures to RELIABILITY_REPORT.
+RELIABILITY_REPORT ?= $(CURDIR)/reliability/last-run.md
+reliability:
+	$(TOOLS) toxiproxy
+	RELIABILITY_REPORT=$(RELIABILITY_REPORT) $(GO) test -tags reliability -count=1 -v -timeout 90m ./reliability/
 
 demo: build tools pipeline
 	scripts/demo.sh $(BIN) $(DEMO_ADDR)

@@ -7,6 +7,8 @@ set -euo pipefail
 PROMETHEUS_VERSION=${PROMETHEUS_VERSION:-v0.316.0}
 ALERTMANAGER_VERSION=${ALERTMANAGER_VERSION:-v0.35.0}
 GOLANGCI_LINT_VERSION=${GOLANGCI_LINT_VERSION:-v2.15.0}
+# @latest resolves to an old v2.5.0 on some proxies: pin the version.
+TOXIPROXY_VERSION=${TOXIPROXY_VERSION:-v2.12.0}
 # The jaeger module v1.76.0 is Jaeger v2.13 (the v2 binary ships from the v1 module path).
 JAEGER_VERSION=${JAEGER_VERSION:-v1.76.0}
 CACHE=${CDC_SENTINEL_CACHE:-$HOME/.cache/cdc-sentinel}
@@ -76,6 +78,21 @@ build_golangci_lint() {
   stamp golangci-lint "$GOLANGCI_LINT_VERSION"
 }
 
+# Toxiproxy (TCP fault injection) for `make reliability`: its server and
+# CLI, installed as toxiproxy-server and toxiproxy-cli.
+build_toxiproxy() {
+  fresh toxiproxy-server "$TOXIPROXY_VERSION" && fresh toxiproxy-cli "$TOXIPROXY_VERSION" && return 0
+  log "building toxiproxy $TOXIPROXY_VERSION"
+  local work; work=$(mktemp -d)
+  trap 'rm -rf "$work"' RETURN
+  GOBIN="$work" go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION" \
+    "github.com/Shopify/toxiproxy/v2/cmd/cli@$TOXIPROXY_VERSION" \
+    || die "go install of toxiproxy $TOXIPROXY_VERSION failed"
+  mv "$work/server" "$BIN/toxiproxy-server" && mv "$work/cli" "$BIN/toxiproxy-cli"
+  stamp toxiproxy-server "$TOXIPROXY_VERSION"
+  stamp toxiproxy-cli "$TOXIPROXY_VERSION"
+}
+
 tools=("$@")
 [ ${#tools[@]} -gt 0 ] || tools=(promtool prometheus alertmanager)
 for t in "${tools[@]}"; do
@@ -84,7 +101,8 @@ for t in "${tools[@]}"; do
     alertmanager) build_alertmanager ;;
     jaeger) build_jaeger ;;
     golangci-lint) build_golangci_lint ;;
-    *) die "unknown tool $t (want prometheus, promtool, alertmanager, jaeger or golangci-lint)" ;;
+    toxiproxy) build_toxiproxy ;;
+    *) die "unknown tool $t (want prometheus, promtool, alertmanager, jaeger, golangci-lint or toxiproxy)" ;;
   esac
 done
 echo "$BIN"

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
 // These tests build and run the real binary, the way users run it.
@@ -162,15 +163,7 @@ func TestUnknownFlagIsAUsageError(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func freeAddr(t *testing.T) string { return testenv.FreeAddr(t) }
 
 // fakeConnect answers the expanded listing with one running connector.
 func fakeConnect(t *testing.T) *httptest.Server {

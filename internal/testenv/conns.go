@@ -43,3 +43,15 @@ func Eventually(t testing.TB, deadline time.Duration, cond func() bool, what fun
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// FreeAddr reserves a loopback port and gives it back for a process the
+// test starts to listen on.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}

@@ -29,6 +29,20 @@ func Integration() bool { return os.Getenv("CDC_INTEGRATION") == "1" }
 // CDC_INTEGRATION=1) when the pipeline is not up.
 func Need(t testing.TB) *Pipeline {
 	t.Helper()
+	p, ok := Load()
+	if !ok {
+		msg := "local pipeline not up (run scripts/pipeline/pipeline.sh up, or make test)"
+		if Integration() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return p
+}
+
+// Load reads where the local pipeline listens from the environment and
+// the pipeline's env file; ok is false when no pipeline is described.
+func Load() (p *Pipeline, ok bool) {
 	dir := os.Getenv("CDC_PIPELINE_DIR")
 	if dir == "" {
 		dir = "/tmp/cdc-sentinel-pipeline"
@@ -50,7 +64,7 @@ func Need(t testing.TB) *Pipeline {
 		}
 		return env[k]
 	}
-	p := &Pipeline{
+	p = &Pipeline{
 		Dir:          dir,
 		ConnectURL:   get("CDC_CONNECT_URL"),
 		KafkaBrokers: get("CDC_KAFKA_BROKERS"),
@@ -58,12 +72,5 @@ func Need(t testing.TB) *Pipeline {
 		TargetDSN:    get("CDC_TARGET_DSN"),
 		Env:          env,
 	}
-	if p.ConnectURL == "" || p.SourceDSN == "" {
-		msg := "local pipeline not up (run scripts/pipeline/pipeline.sh up, or make test)"
-		if Integration() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return p
+	return p, p.ConnectURL != "" && p.SourceDSN != ""
 }

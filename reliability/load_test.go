@@ -1,0 +1,230 @@
+//go:build reliability
+
+package reliability
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+type loadResult struct {
+	duration         time.Duration
+	posts            int64
+	distinct         int
+	non2xx, fivexx   int64
+	p50, p99         time.Duration
+	reloads, failedR int64
+	scrapes, lateS   int64
+	lost, doubled    int
+	bad, bad5xx      int64         // malformed bodies posted, and those answered 5xx
+	drained          time.Duration // from the end of the load until every episode was decided
+}
+
+type soakResult struct {
+	duration                 time.Duration
+	samples                  int
+	firstG, lastG, maxG      float64
+	firstRSS, lastRSS, maxRS float64
+	flat                     bool
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
+		return d
+	}
+	return def
+}
+
+// runLoad posts webhook notifications from several senders at once,
+// drawn from a pool of 200 episodes (so most are duplicates), while the
+// configuration is reloaded every second and Prometheus scrapes every
+// second.
+func runLoad(t *testing.T, e *env, r *report) {
+	s := newSentinel(e.bin, e.faultConfig(t), t.TempDir())
+	s.start(t)
+	defer s.stop()
+	dur := envDuration("RELIABILITY_LOAD", 30*time.Second)
+	const senders, pool = 8, 200
+	startsAt := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), dur)
+	defer cancel()
+
+	var res loadResult
+	var mu sync.Mutex
+	var lat []time.Duration
+	sent := make([]atomic.Bool, pool)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: senders}}
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := rand.IntN(pool)
+				body := alertBody("ReliabilityProbe", fmt.Sprintf("load-%d", i), startsAt, probeLabels)
+				t0 := time.Now()
+				resp, err := client.Post("http://"+s.addr+"/alerts", "application/json", bytes.NewReader(body))
+				took := time.Since(t0)
+				atomic.AddInt64(&res.posts, 1)
+				if err != nil {
+					atomic.AddInt64(&res.non2xx, 1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode >= 300 {
+					atomic.AddInt64(&res.non2xx, 1)
+				}
+				if resp.StatusCode >= 500 {
+					atomic.AddInt64(&res.fivexx, 1)
+				} else if resp.StatusCode < 300 {
+					sent[i].Store(true)
+				}
+				mu.Lock()
+				lat = append(lat, took)
+				mu.Unlock()
+			}
+		}()
+	}
+	// One sender posts malformed notifications among the good ones:
+	// truncated, bytes flipped, wrong types.
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		good := alertBody("ReliabilityProbe", "bad", startsAt, probeLabels)
+		for ctx.Err() == nil {
+			b := append([]byte(nil), good...)
+			switch rand.IntN(3) {
+			case 0:
+				b = b[:rand.IntN(len(b))]
+			case 1:
+				for range 1 + rand.IntN(8) {
+					b[rand.IntN(len(b))] = byte(rand.IntN(256))
+				}
+			case 2:
+				b = bytes.Replace(b, []byte(`"fingerprint":"bad"`), []byte(`"fingerprint":7`), 1)
+			}
+			resp, err := client.Post("http://"+s.addr+"/alerts", "application/json", bytes.NewReader(b))
+			atomic.AddInt64(&res.bad, 1)
+			if err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode >= 500 {
+					atomic.AddInt64(&res.bad5xx, 1)
+				}
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			atomic.AddInt64(&res.reloads, 1)
+			if err := s.reload(); err != nil {
+				atomic.AddInt64(&res.failedR, 1)
+			}
+			sleepCtx(ctx, time.Second)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			sc, err := s.scrapeWith(scrapeTimeout)
+			atomic.AddInt64(&res.scrapes, 1)
+			if err != nil || sc.took > scrapeTimeout || sc.status != http.StatusOK {
+				atomic.AddInt64(&res.lateS, 1)
+			}
+			sleepCtx(ctx, time.Second)
+		}
+	}()
+	wg.Wait()
+	res.duration = dur
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if n := len(lat); n > 0 {
+		res.p50, res.p99 = lat[n/2], lat[n*99/100]
+	}
+	var episodes []string
+	for i := range pool {
+		if sent[i].Load() {
+			episodes = append(episodes, fmt.Sprintf("load-%d", i))
+		}
+	}
+	res.distinct = len(episodes)
+	var recs []auditRecord
+	drainStart := time.Now()
+	eventually(5*time.Minute, func() bool {
+		var err error
+		recs, err = s.audit()
+		return err == nil && decidedAll(recs, episodes)
+	})
+	res.drained = time.Since(drainStart)
+	res.lost, res.doubled = tally(recs, episodes)
+	r.load = &res
+	if res.bad5xx > 0 {
+		t.Errorf("load: %d of %d malformed notifications answered 5xx", res.bad5xx, res.bad)
+	}
+	if res.fivexx > 0 || res.lost > 0 || res.doubled > 0 || res.lateS > 0 || res.failedR > 0 {
+		t.Errorf("load: %d 5xx, %d lost, %d doubled, %d late scrapes, %d failed reloads", res.fivexx, res.lost, res.doubled, res.lateS, res.failedR)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// runSoak keeps scraping and posting for a while and samples the
+// process's goroutines and resident memory: both must stay flat.
+func runSoak(t *testing.T, e *env, r *report) {
+	s := newSentinel(e.bin, e.faultConfig(t), t.TempDir())
+	s.start(t)
+	defer s.stop()
+	dur := envDuration("RELIABILITY_SOAK", 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), dur)
+	defer cancel()
+	go func() {
+		n := 0
+		for ctx.Err() == nil {
+			n++
+			body := alertBody("ReliabilityProbe", fmt.Sprintf("soak-%d", n%50), time.Now().Truncate(time.Hour), probeLabels)
+			resp, err := http.Post("http://"+s.addr+"/alerts", "application/json", bytes.NewReader(body))
+			if err == nil {
+				resp.Body.Close()
+			}
+			sleepCtx(ctx, 200*time.Millisecond)
+		}
+	}()
+	res := soakResult{duration: dur}
+	for ctx.Err() == nil {
+		sc, err := s.scrapeWith(scrapeTimeout)
+		if err == nil {
+			g, _ := sc.value("go_goroutines", nil)
+			rss, _ := sc.value("process_resident_memory_bytes", nil)
+			if res.samples == 0 {
+				res.firstG, res.firstRSS = g, rss
+			}
+			res.samples++
+			res.lastG, res.lastRSS = g, rss
+			res.maxG, res.maxRS = max(res.maxG, g), max(res.maxRS, rss)
+		}
+		sleepCtx(ctx, time.Second)
+	}
+	// Flat: no more than a few goroutines and a quarter more memory at the
+	// end than after the first scrape.
+	res.flat = res.lastG <= res.firstG+10 && res.lastRSS <= res.firstRSS*1.25+8<<20
+	r.soak = &res
+	if !res.flat {
+		t.Errorf("soak: goroutines %v → %v, RSS %.1f → %.1f MiB", res.firstG, res.lastG, res.firstRSS/(1<<20), res.lastRSS/(1<<20))
+	}
+}
