@@ -231,7 +231,13 @@ func setFirstTarget(t *testing.T, cfg map[string]any, key, addr string) {
 // the test's cdc-sentinel.
 func alertmanagerConfig(t *testing.T, dir, sentinelAddr string, iv intervals) string {
 	t.Helper()
-	src := filepath.Join(repoRoot, "deploy", "alertmanager", "alertmanager.yml")
+	return alertmanagerConfigFrom(t, filepath.Join(repoRoot, "deploy", "alertmanager", "alertmanager.yml"), dir, sentinelAddr, iv)
+}
+
+// alertmanagerConfigFrom is alertmanagerConfig for a variant of the
+// example config written to src.
+func alertmanagerConfigFrom(t *testing.T, src, dir, sentinelAddr string, iv intervals) string {
+	t.Helper()
 	cfg := readYAMLMap(t, src)
 	var setIntervals func(r map[string]any)
 	setIntervals = func(r map[string]any) {
