@@ -2,11 +2,13 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
@@ -28,6 +30,7 @@ func TestRealDLQErrorsCountsWhatTheSinkDeadLettered(t *testing.T) {
 	// A DLQ left by an earlier run would be counted from its end; delete
 	// it so that this run also covers a topic created while watched.
 	deleteTopic(t, k, dlqTopic)
+	createTopic(t, k, name)
 	testSink(t, p, c, name, "it_dlqerrors", map[string]string{
 		"schema.evolution":                                "basic",
 		"errors.tolerance":                                "all",
@@ -86,4 +89,19 @@ func deleteTopic(t *testing.T, k *kafka.Client, topic string) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("topic %s still there after 30s", topic)
+}
+
+// createTopic creates a topic of one partition for a test's own sink
+// (franz-go does not create topics by producing to them).
+func createTopic(t *testing.T, k *kafka.Client, topic string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := kadm.NewClient(k.Kgo()).CreateTopic(ctx, 1, 1, nil, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		t.Fatalf("creating topic %s: %v", topic, err)
+	}
 }

@@ -49,6 +49,7 @@ func TestRealSinkLagGrowsWhilePausedAndDrainsOnResume(t *testing.T) {
 	db := targetDB(t, p)
 	db.Exec(`DROP TABLE IF EXISTS it_sinklag`)
 	t.Cleanup(func() { db.Exec(`DROP TABLE IF EXISTS it_sinklag`) })
+	createTopic(t, k, topic)
 	testSink(t, p, c, name, "it_sinklag", map[string]string{"schema.evolution": "basic"})
 
 	records := `cdc_sink_consumer_lag_records{connect_cluster="local",connector="` + name + `",topic="` + topic + `"}`
@@ -121,6 +122,7 @@ func TestRealSinkLagFollowsTheOverriddenGroup(t *testing.T) {
 	db := targetDB(t, p)
 	db.Exec(`DROP TABLE IF EXISTS it_sinklag_group`)
 	t.Cleanup(func() { db.Exec(`DROP TABLE IF EXISTS it_sinklag_group`) })
+	createTopic(t, k, name)
 	testSink(t, p, c, name, "it_sinklag_group", map[string]string{"schema.evolution": "basic", "consumer.override.group.id": "it-sinklag-custom-group"})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

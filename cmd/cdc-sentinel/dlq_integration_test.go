@@ -35,7 +35,7 @@ func TestRealDLQInspectAndReplayAfterAFix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kc, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(p.KafkaBrokers, ",")...))
+	kc, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(p.KafkaBrokers, ",")...), kgo.AllowAutoTopicCreation())
 	if err != nil {
 		t.Fatal(err)
 	}

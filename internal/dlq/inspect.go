@@ -99,14 +99,14 @@ func (in *Inspection) WriteTable(w io.Writer) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DLQ\tTIME\tORIGINAL\tSTAGE\tEXCEPTION\tMESSAGE")
+	fmt.Fprintln(tw, "DLQ\tTIME\tORIGINAL\tSTAGE\tEXCEPTION\tERROR")
 	for _, r := range in.Records {
 		orig := "-"
 		if r.OriginalTopic != "" {
 			orig = fmt.Sprintf("%s[%d]@%d", r.OriginalTopic, r.OriginalPartition, r.OriginalOffset)
 		}
 		fmt.Fprintf(tw, "%d@%d\t%s\t%s\t%s\t%s\t%s\n", r.Partition, r.Offset, r.Timestamp.UTC().Format(time.RFC3339),
-			orig, dash(r.Stage), dash(shortClass(r.ExceptionClass)), dash(oneLine(r.ExceptionMessage, 100)))
+			orig, dash(r.Stage), dash(shortClass(r.ExceptionClass)), dash(oneLine(r.Error(), 120)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -115,6 +115,19 @@ func (in *Inspection) WriteTable(w io.Writer) error {
 		fmt.Fprintln(w, "records without context: set errors.deadletterqueue.context.headers.enable=true on the connector to record their origin and error")
 	}
 	return nil
+}
+
+// Error says what went wrong in one line: the root cause when the stack
+// trace names one that the message does not already say, then the
+// message.
+func (r *Record) Error() string {
+	switch {
+	case r.RootCause == "" || strings.Contains(r.ExceptionMessage, r.RootCause):
+		return r.ExceptionMessage
+	case r.ExceptionMessage == "":
+		return r.RootCause
+	}
+	return r.RootCause + " (surfaced as: " + r.ExceptionMessage + ")"
 }
 
 // jsonRecord is a Record as `dlq inspect -o json` prints it. Key and

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 )
 
 // Kafka Connect's DeadLetterQueueReporter writes these headers when the
@@ -50,6 +52,9 @@ type Record struct {
 	ExecutingClass   string `json:"executing_class,omitempty"`
 	ExceptionClass   string `json:"exception_class,omitempty"`
 	ExceptionMessage string `json:"exception_message,omitempty"`
+	// RootCause is the innermost cause in the stack trace header (what to
+	// fix first; the message is often only where it surfaced).
+	RootCause string `json:"root_cause,omitempty"`
 
 	// HasContext is false when the connector wrote no context headers:
 	// the record's origin and error are then unknown.
@@ -100,9 +105,11 @@ func Parse(r *kgo.Record) Record {
 			out.ExceptionClass = v
 		case HeaderExceptionMessage:
 			out.ExceptionMessage = v
+		case HeaderStacktrace:
+			// Only its root cause is kept: the trace is long, and it stays
+			// in the topic.
+			out.RootCause = connect.RootCause(v)
 		}
-		// The stack trace is left out: it is long and the message and
-		// class say what an operator needs; it stays in the topic.
 	}
 	return out
 }

@@ -19,7 +19,7 @@ func TestParseReadsConnectsContextHeaders(t *testing.T) {
 		{Key: "__connect.errors.class.name", Value: []byte("io.confluent.connect.avro.AvroConverter")},
 		{Key: "__connect.errors.exception.class.name", Value: []byte("org.apache.kafka.connect.errors.DataException")},
 		{Key: "__connect.errors.exception.message", Value: []byte("Failed to deserialize data")},
-		{Key: "__connect.errors.exception.stacktrace", Value: []byte("org.apache...\n\tat ...")},
+		{Key: "__connect.errors.exception.stacktrace", Value: []byte("org.apache.kafka.connect.errors.DataException: Failed to deserialize data\n\tat a.b(C.java:1)\nCaused by: org.apache.kafka.common.errors.SerializationException: Unknown magic byte!\n\tat d.e(F.java:2)\n")},
 	}}
 	got := Parse(r)
 	if !got.HasContext || got.OriginalTopic != "sql.dbo.orders" || got.OriginalPartition != 2 || got.OriginalOffset != 12345 ||
@@ -27,6 +27,12 @@ func TestParseReadsConnectsContextHeaders(t *testing.T) {
 		got.ExecutingClass != "io.confluent.connect.avro.AvroConverter" ||
 		got.ExceptionClass != "org.apache.kafka.connect.errors.DataException" || got.ExceptionMessage != "Failed to deserialize data" {
 		t.Errorf("parsed %+v", got)
+	}
+	if got.RootCause != "org.apache.kafka.common.errors.SerializationException: Unknown magic byte!" {
+		t.Errorf("root cause %q", got.RootCause)
+	}
+	if e := got.Error(); e != "org.apache.kafka.common.errors.SerializationException: Unknown magic byte! (surfaced as: Failed to deserialize data)" {
+		t.Errorf("error line %q", e)
 	}
 	if len(got.Headers) != 1 || got.Headers[0].Key != "app" {
 		t.Errorf("the record's own headers, without Connect's context: %+v", got.Headers)
