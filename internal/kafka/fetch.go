@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -242,12 +243,43 @@ func (c *Client) RecordTimes(ctx context.Context, positions map[Partition]int64,
 	if parallel < 1 {
 		parallel = 1
 	}
-	results := make([]TimeResult, len(jobs))
-	sem := make(chan struct{}, parallel)
-	done := make(chan struct{})
+	// First one Fetch per leader for all its partitions: a broker serves
+	// one connection's requests one at a time, so per-partition fetches
+	// would queue. A partition that comes back without a whole record
+	// (its first batch is larger than its share) is fetched alone after.
+	byLeader := map[int32][]int{}
 	for i, j := range jobs {
+		byLeader[j.r.leader] = append(byLeader[j.r.leader], i)
+	}
+	results := make([]TimeResult, len(jobs))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for leader, idx := range byLeader {
+		wg.Add(1)
 		go func() {
-			defer func() { done <- struct{}{} }()
+			defer wg.Done()
+			items := make([]fetchItem, len(idx))
+			for k, i := range idx {
+				items[k] = fetchItem{jobs[i].p, jobs[i].r, jobs[i].off}
+			}
+			got := c.firstRecords(ctx, leader, items)
+			mu.Lock()
+			defer mu.Unlock()
+			for k, i := range idx {
+				results[i] = got[k]
+			}
+		}()
+	}
+	wg.Wait()
+
+	sem := make(chan struct{}, parallel)
+	for i, j := range jobs {
+		if results[i].Err == nil && !results[i].Time.IsZero() {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
@@ -268,9 +300,7 @@ func (c *Client) RecordTimes(ctx context.Context, positions map[Partition]int64,
 			}
 		}()
 	}
-	for range jobs {
-		<-done
-	}
+	wg.Wait()
 	for i, j := range jobs {
 		out[j.p] = results[i]
 	}
@@ -282,4 +312,82 @@ type TimeResult struct {
 	Time   time.Time
 	Offset int64
 	Err    error
+}
+
+type fetchItem struct {
+	p   Partition
+	r   route
+	off int64
+}
+
+// firstRecordShare is what one partition may take of a shared Fetch:
+// more than a typical producer batch (16 KiB by default), and the whole
+// answer stays within firstRecordsMax.
+const (
+	firstRecordShare = 64 << 10
+	firstRecordsMax  = 16 << 20
+)
+
+// firstRecords reads, in one Fetch to leader, the record at or after each
+// item's offset. Items it could not settle (no whole record came back,
+// or an error) have a zero result; the caller fetches them alone.
+func (c *Client) firstRecords(ctx context.Context, leader int32, items []fetchItem) []TimeResult {
+	out := make([]TimeResult, len(items))
+	req := kmsg.NewPtrFetchRequest()
+	req.MaxWaitMillis = 0
+	req.MinBytes = 0
+	req.MaxBytes = int32(min(len(items)*firstRecordShare, firstRecordsMax))
+	type key struct {
+		topic string
+		part  int32
+	}
+	at := map[key]int{}
+	byID := map[[16]byte]string{}
+	topicIdx := map[string]int{}
+	for k, it := range items {
+		ti, ok := topicIdx[it.p.Topic]
+		if !ok {
+			rt := kmsg.NewFetchRequestTopic()
+			rt.Topic, rt.TopicID = it.p.Topic, it.r.topicID
+			req.Topics = append(req.Topics, rt)
+			ti = len(req.Topics) - 1
+			topicIdx[it.p.Topic] = ti
+			byID[it.r.topicID] = it.p.Topic
+		}
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition = it.p.Partition
+		rp.FetchOffset = it.off
+		rp.PartitionMaxBytes = firstRecordShare
+		rp.CurrentLeaderEpoch = it.r.epoch
+		req.Topics[ti].Partitions = append(req.Topics[ti].Partitions, rp)
+		at[key{it.p.Topic, it.p.Partition}] = k
+	}
+	kresp, err := c.kgo.Broker(int(leader)).RetriableRequest(ctx, req)
+	if err != nil {
+		return out
+	}
+	resp := kresp.(*kmsg.FetchResponse)
+	if kerr.ErrorForCode(resp.ErrorCode) != nil {
+		return out
+	}
+	for i := range resp.Topics {
+		name := resp.Topics[i].Topic
+		if name == "" {
+			name = byID[resp.Topics[i].TopicID]
+		}
+		for j := range resp.Topics[i].Partitions {
+			raw := &resp.Topics[i].Partitions[j]
+			k, ok := at[key{name, raw.Partition}]
+			if !ok {
+				continue
+			}
+			fp, _ := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{
+				Offset: items[k].off, Topic: name, Partition: raw.Partition,
+			}, raw, kgo.DefaultDecompressor(), nil)
+			if fp.Err == nil && len(fp.Records) > 0 {
+				out[k] = TimeResult{Time: fp.Records[0].Timestamp, Offset: fp.Records[0].Offset}
+			}
+		}
+	}
+	return out
 }
