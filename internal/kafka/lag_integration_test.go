@@ -170,3 +170,31 @@ func TestReadRecordsReadsOnlyAndFromTheStart(t *testing.T) {
 		t.Fatalf("reading at the end: %d records, next %d, err %v", len(res.Records), res.Next, err)
 	}
 }
+
+// A partition whose next batch is larger than its share of the shared
+// Fetch still gets its time: whole in the shared Fetch when the broker
+// takes it first, else read alone after.
+func TestRecordTimesReadsABatchLargerThanItsShare(t *testing.T) {
+	c := realKafka(t)
+	topic := freshTopic(t, c, 2)
+	base := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	produceTo(t, c, topic, 1, 3, base)
+	pc, err := kgo.NewClient(kgo.SeedBrokers(brokers(t)...), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchMaxBytes(4<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	big := &kgo.Record{Topic: topic, Partition: 0, Value: make([]byte, 3*firstRecordShare), Timestamp: base.Add(time.Hour)}
+	if err := pc.ProduceSync(ctx, big).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	got := c.RecordTimes(ctx, map[Partition]int64{{topic, 0}: 0, {topic, 1}: 1}, 2)
+	if r := got[Partition{topic, 0}]; r.Err != nil || !r.Time.Equal(base.Add(time.Hour)) {
+		t.Errorf("large batch: %+v", r)
+	}
+	if r := got[Partition{topic, 1}]; r.Err != nil || !r.Time.Equal(base.Add(time.Second)) || r.Offset != 1 {
+		t.Errorf("small batch: %+v", r)
+	}
+}
