@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/alecthomas/kingpin/v2"
 
@@ -32,11 +33,18 @@ type checkProblem struct {
 }
 
 func addCheckConfig(a *kingpin.Application, g *globals) {
-	cmd := a.Command("check-config", "Validate the configuration file and exit; print every error with its line and key path."+exitHelp+" An invalid file is a configuration error (2).")
+	cmd := a.Command("check-config", "Validate the configuration file, and the DSN files it names, and exit; print every error with its line and key path."+exitHelp+" An invalid file is a configuration error (2).")
 	var output string
 	outputFlag(cmd, &output)
 	g.handle(cmd, func() int {
 		cfg, err := config.Load(g.configFile)
+		if err == nil {
+			// The DSN files too, parsed as serve will parse them.
+			var data []byte
+			if data, err = os.ReadFile(g.configFile); err == nil {
+				err = config.CheckFiles(g.configFile, data, cfg)
+			}
+		}
 		res := checkResult{File: g.configFile, Valid: err == nil, Errors: []checkProblem{}}
 		if err != nil {
 			res.Errors = problems(g.configFile, err)

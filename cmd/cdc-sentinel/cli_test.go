@@ -101,3 +101,14 @@ func TestCheckConfigJSONOutput(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 }
+
+// A DSN file serve would refuse makes check-config fail too.
+func TestCheckConfigParsesDSNFiles(t *testing.T) {
+	dir := t.TempDir()
+	dsnFile := writeFile(t, dir, "dsn", "postgres://u:hunter2@db:port/app\n")
+	f := writeFile(t, dir, "c.yml", "databases:\n  - {name: a, driver: postgres, dsn_file: "+dsnFile+"}\n")
+	_, errOut, code := runBinary(t, "check-config", "--config.file="+f)
+	if code != 2 || !strings.Contains(errOut, "c.yml:2: databases[0].dsn_file: "+dsnFile+" does not hold a valid postgres DSN") || strings.Contains(errOut, "hunter") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}

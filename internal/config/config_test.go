@@ -156,3 +156,39 @@ func TestEveryLoadErrorIsErrInvalid(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// check-config reads the DSN files too: one serve would refuse is not
+// called valid, and its content is never shown.
+func TestCheckFilesParsesDSNFiles(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	bad := filepath.Join(dir, "bad")
+	os.WriteFile(good, []byte("postgres://u:hunter2@db:5432/app\n"), 0o600)
+	os.WriteFile(bad, []byte("postgres://u:hunter2@db:port/app\n"), 0o600)
+	doc := "databases:\n  - {name: a, driver: postgres, dsn_file: " + good + "}\n  - {name: b, driver: postgres, dsn_file: " + bad + "}\n" +
+		"  - {name: c, driver: sqlserver, dsn_file: " + filepath.Join(dir, "missing") + "}\n" +
+		"remediation:\n  store: {type: postgres, dsn_file: " + bad + "}\n"
+	cfg, err := Parse("t.yml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = CheckFiles("t.yml", []byte(doc), cfg)
+	if err == nil {
+		t.Fatal("bad DSN files passed")
+	}
+	for _, want := range []string{
+		"t.yml:3: databases[1].dsn_file: " + bad + " does not hold a valid postgres DSN",
+		"t.yml:4: databases[2].dsn_file: cannot be read here:",
+		"t.yml:6: remediation.store.dsn_file: " + bad + " does not hold a valid PostgreSQL DSN",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "databases[0]") || strings.Contains(err.Error(), "hunter") {
+		t.Errorf("error blames the good file or shows a secret:\n%v", err)
+	}
+	if !errors.Is(err, ErrInvalid) {
+		t.Error("not ErrInvalid")
+	}
+}
