@@ -1,9 +1,6 @@
 package doctor
 
 import (
-	"strconv"
-	"strings"
-
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
@@ -26,11 +23,4 @@ func (c *connector) target() string { return connectorTarget(c.cluster, c.Name) 
 // the dialect's default schema when it has none.
 func qualified(driver, name string) (schema, table string) {
 	return connectorkind.SplitTable(driver, name)
-}
-
-func atoi(s string, def int) int {
-	if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
-		return n
-	}
-	return def
 }

@@ -6,7 +6,6 @@ package monitoring
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -17,16 +16,6 @@ import (
 // Exported is the set of metric names cdc-sentinel exposes, as a
 // Prometheus query sees them (histograms with _bucket, _sum and _count).
 type Exported map[string]bool
-
-// Names lists the set, sorted.
-func (e Exported) Names() []string {
-	out := make([]string, 0, len(e))
-	for n := range e {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // ExportedMetrics collects the metric names cdc-sentinel exports: the
 // cdc_* metrics declared in the Go sources under root (read by

@@ -102,8 +102,8 @@ type Report struct {
 	// ChangedColumns names, for each reported changed row, the columns
 	// whose values differ (found by comparing each column's canonical
 	// encoding on the changed rows only).
-	ChangedColumns []ColumnDiff `json:"changed_columns"`
-	DurationSeconds float64       `json:"duration_seconds"`
+	ChangedColumns  []ColumnDiff `json:"changed_columns"`
+	DurationSeconds float64      `json:"duration_seconds"`
 	// Counts are exact even when the lists are truncated.
 	MissingCount int  `json:"missing_count"`
 	ExtraCount   int  `json:"extra_count"`

@@ -208,11 +208,6 @@ func Filters(d rowhash.Dialect, keyCols []rowhash.Column, keys []rowhash.Key, co
 	return out, nil
 }
 
-// KeyCondition is a WHERE condition matching exactly keys, in d's SQL.
-func KeyCondition(d rowhash.Dialect, keyCols []rowhash.Column, keys []rowhash.Key) (string, error) {
-	return filter(d, keyCols, keys)
-}
-
 func filter(d rowhash.Dialect, keyCols []rowhash.Column, keys []rowhash.Key) (string, error) {
 	terms, err := keyTerms(d, keyCols, keys)
 	if err != nil {

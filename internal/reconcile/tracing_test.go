@@ -18,8 +18,10 @@ func TestAReconcileContinuesItsCallersTraceAndNamesItInTheResult(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	r := NewRunner([]Table{{
-		Name:  "customers",
-		Sides: func() (rowhash.Side, rowhash.Side, error) { return rowhash.Side{}, rowhash.Side{}, errors.New("source unreachable") },
+		Name: "customers",
+		Sides: func() (rowhash.Side, rowhash.Side, error) {
+			return rowhash.Side{}, rowhash.Side{}, errors.New("source unreachable")
+		},
 	}}, Options{Tracing: tracing.FromSDK(tp)}, nil)
 	defer r.Close()
 

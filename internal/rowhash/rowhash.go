@@ -194,15 +194,6 @@ func HashBytes(enc []byte) Hash {
 	return Hash{A: int32(binary.BigEndian.Uint32(sum[0:4])), B: int32(binary.BigEndian.Uint32(sum[4:8]))}
 }
 
-// HashRow encodes and hashes a row.
-func HashRow(kinds []Kind, values []Value) (Hash, error) {
-	enc, err := EncodeRow(kinds, values)
-	if err != nil {
-		return Hash{}, err
-	}
-	return HashBytes(enc), nil
-}
-
 // KeyHash is the 31-bit bucket hash of an encoded key: the first four
 // bytes of its MD5 with the sign bit cleared. It depends on the key's
 // bytes only, never on a collation, so both engines put a key in the same

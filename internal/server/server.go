@@ -224,9 +224,6 @@ func (s *Server) SetBuild(b BuildFunc) { s.opts.Build = b }
 // their own counters across scrapes (the remediator, say) register there.
 func (s *Server) Registry() *prometheus.Registry { return s.self }
 
-// Runtime returns the Runtime in force, or nil before the first load.
-func (s *Server) Runtime() *Runtime { return s.current.Load() }
-
 // Reload loads the config file and swaps in a Runtime built from it. On
 // any error the running Runtime stays in force.
 func (s *Server) Reload(ctx context.Context) error {
