@@ -188,3 +188,14 @@ func compileList(list string) []pattern {
 	}
 	return out
 }
+
+// SignalDataCollection is the data collection a repair's signal names
+// for table of database (a database of driver, named database on its
+// server): configured when set, else the table as the driver's Debezium
+// source names it.
+func SignalDataCollection(driver, database, table, configured string) string {
+	if configured != "" {
+		return configured
+	}
+	return SourceFor(driver).DataCollection(database, table)
+}

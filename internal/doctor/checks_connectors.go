@@ -20,12 +20,14 @@ func (r *run) checkConnector(c *connector) {
 func (r *run) checkConfiguration(c *connector) {
 	if c.IsSink() {
 		r.checkSinkErrors(c)
+		r.checkJDBCSink(c)
 	}
 	if c.IsDebeziumSource() {
 		r.checkHeartbeat(c)
 		r.checkSourceSignal(c)
 	}
 	r.checkTasksMax(c)
+	r.checkConverters(c)
 }
 
 // StaticFindings are the findings about one connector configuration that
@@ -196,7 +198,12 @@ func (r *run) checkTasksMax(c *connector) {
 // rows, need the signal table even when signals arrive through Kafka (the
 // snapshot's watermarks are written to it).
 func (r *run) checkSourceSignal(c *connector) {
-	if c.SignalTable() != "" {
+	if st := c.SignalTable(); st != "" {
+		if _, _, _, ok := c.Kind().ParseDataCollection(st); !ok && c.Kind() != connectorkind.Unknown {
+			r.add(Finding{Check: CheckSignal, Severity: Error, Target: c.target(),
+				Message: fmt.Sprintf("signal.data.collection=%s is not named the way the %s names tables (%s): it never finds its signal table, so incremental snapshots and repairs do not run", st, c.Kind(), c.Kind().DataCollectionFormat()),
+				Fix:     fmt.Sprintf("set signal.data.collection=%s", c.Kind().DataCollection(firstNonEmpty(firstOf(c.DatabaseNames()), "<database>"), st))})
+		}
 		return
 	}
 	r.add(Finding{Check: CheckSignal, Severity: Warning, Target: c.target(),
@@ -212,4 +219,11 @@ func signalTableDDL(driver, table string) string {
 		ddl += fmt.Sprintf("\nEXEC sys.sp_cdc_enable_table @source_schema = N'%s', @source_name = N'%s', @role_name = NULL;", schema, name)
 	}
 	return ddl
+}
+
+func firstOf(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
 }

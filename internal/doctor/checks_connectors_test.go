@@ -78,7 +78,8 @@ func TestConnectorChecks(t *testing.T) {
 func TestHealthyConnectorsHaveNoFindings(t *testing.T) {
 	d := &Doctor{Config: mustParse(t, "connect_clusters: [{name: c, url: 'http://x:8083'}]\n"),
 		Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{
-			conn("sink", connect.TypeSink, map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "dlq", "errors.deadletterqueue.context.headers.enable": "true"}),
+			conn("sink", connect.TypeSink, map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "dlq", "errors.deadletterqueue.context.headers.enable": "true",
+				"insert.mode": "upsert", "primary.key.mode": "record_key", "delete.enabled": "true", "schema.evolution": "basic"}),
 			conn("src", connect.TypeSource, map[string]string{"connector.class": connectorkind.ClassSQLServer, "heartbeat.interval.ms": "5000", "signal.data.collection": "shop.dbo.sig", "database.names": "shop", "tasks.max": "1"}),
 		}}}},
 		Kafka: fakeTopics{"dlq": true}}

@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 )
 
@@ -31,7 +33,9 @@ func (r *run) checkCoverage(ctx context.Context) {
 		}
 		if len(r.sinking(t)) == 0 {
 			r.add(r.uncoveredSink(t))
+			continue
 		}
+		r.checkSinkTargets(t)
 	}
 	r.checkUnconfiguredSources(ctx)
 	r.checkUnconfiguredSinks()
@@ -440,6 +444,7 @@ func (r *run) checkSignal(ctx context.Context, t *config.Table) {
 				fmt.Sprintf("set tables[].signal.topic_prefix of %s to %s", t.Name, prefix))
 		}
 	}
+	r.checkDataCollection(t, c)
 	if coll == "" {
 		// The connector-level finding says how to add one; say here why
 		// this table's repair fails.
@@ -517,4 +522,76 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// checkDataCollection: Debezium ignores a snapshot signal for a data
+// collection it does not capture, so a repair that names the table wrong
+// (dbo.orders to the SQL Server source, which names it
+// database.dbo.orders) re-sends nothing and reports success.
+func (r *run) checkDataCollection(t *config.Table, c *connector) {
+	db := r.d.Databases[t.Source.Database]
+	k := c.Kind()
+	if db == nil || !k.IsSource() {
+		return
+	}
+	coll := connectorkind.SignalDataCollection(db.Driver(), db.Endpoint().Database, t.Source.Table, t.Signal.DataCollection)
+	right := k.DataCollection(c.DatabaseNameFor(db), t.Source.Table)
+	fix := fmt.Sprintf("set tables[].signal.data_collection of %s to %s", t.Name, right)
+	bad := func(sev Severity, msg string) {
+		r.add(Finding{Check: CheckSignal, Severity: sev, Target: tableTarget(t.Name), Message: msg, Fix: fix})
+	}
+	dbName, schema, table, ok := k.ParseDataCollection(coll)
+	if !ok {
+		bad(Error, fmt.Sprintf("repair signals name data collection %s, but the %s names tables %s: Debezium ignores the snapshot and the repair re-sends nothing", coll, k, k.DataCollectionFormat()))
+		return
+	}
+	if dbName == "" {
+		dbName = c.DatabaseNameFor(db)
+	} else if names := c.DatabaseNames(); len(names) > 0 && !slices.ContainsFunc(names, func(n string) bool { return connectorkind.SameName(db.Driver(), n, dbName) }) {
+		bad(Error, fmt.Sprintf("repair signals name data collection %s in database %s, which connector %s does not capture (it reads %s): Debezium ignores the snapshot", coll, dbName, c.Name, strings.Join(names, ",")))
+		return
+	}
+	if !c.Captures(dbName, schema, table) {
+		bad(Error, fmt.Sprintf("repair signals name data collection %s, which connector %s does not capture (check its table.include.list): Debezium ignores the snapshot and the repair re-sends nothing", coll, c.Name))
+		return
+	}
+	wantSchema, wantTable := qualified(db.Driver(), t.Source.Table)
+	if !strings.EqualFold(schema, wantSchema) || !strings.EqualFold(table, wantTable) {
+		bad(Warning, fmt.Sprintf("repair signals name data collection %s, not the table's source %s.%s: a repair would re-send another table's rows", coll, wantSchema, wantTable))
+	}
+}
+
+// checkSinkTargets: a sink that reads the table's topic but names its
+// target table differently (table.name.format on the Confluent sink,
+// collection.name.format on Debezium's, which also turns the topic's dots
+// into underscores) fills another table than the one lag, drift and
+// repair watch. Skipped when a transform renames the topics.
+func (r *run) checkSinkTargets(t *config.Table) {
+	tgt := r.d.Databases[t.Target.Database]
+	if tgt == nil {
+		return
+	}
+	wantSchema, wantTable := qualified(tgt.Driver(), t.Target.Table)
+	for _, c := range r.sinking(t) {
+		if !c.Kind().IsJDBCSink() || c.RoutesTopics() {
+			continue
+		}
+		for _, topic := range r.topicsOf(t) {
+			table, ok := c.TargetTable(topic)
+			if !c.Consumes(topic) || !ok {
+				continue
+			}
+			// A name of three or more parts carries a catalog (the
+			// database), which PostgreSQL does not accept from another
+			// database: it is never the configured table.
+			schema, name := qualified(tgt.Driver(), table)
+			if strings.Count(table, ".") < 2 && strings.EqualFold(schema, wantSchema) && strings.EqualFold(name, wantTable) {
+				continue
+			}
+			setting := c.TableFormatSetting()
+			r.add(Finding{Check: CheckSinkConfig, Severity: Warning, Target: tableTarget(t.Name),
+				Message: fmt.Sprintf("sink %s writes topic %s to table %s (%s=%s), not to tables[].target.table %s: lag, drift and repair watch a table the sink does not fill", c.Name, topic, table, setting, c.Get(setting, "${topic}"), t.Target.Table),
+				Fix:     fmt.Sprintf("set %s of %s to %s (or route the topic to it), or set tables[].target.table of %s to %s", setting, c.Name, t.Target.Table, t.Name, table)})
+		}
+	}
 }

@@ -56,6 +56,8 @@ const (
 	CheckSinkDLQ               = "sink-dlq"
 	CheckSinkDLQHeaders        = "sink-dlq-headers"
 	CheckSinkErrorsTolerance   = "sink-errors-tolerance"
+	CheckSinkConfig            = "sink-config"
+	CheckConverter             = "converter"
 	CheckDLQTopicMissing       = "dlq-topic-missing"
 	CheckSourceHeartbeat       = "source-heartbeat"
 	CheckSourceTasksMax        = "source-tasks-max"

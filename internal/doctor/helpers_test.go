@@ -7,6 +7,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 )
 
 // fakeCluster serves a fixed connector listing, or an error.
@@ -84,4 +85,20 @@ func dump(r Report) string {
 		b.WriteString("  " + f.Severity.String() + " " + f.Check + " " + f.Target + ": " + f.Message + "\n")
 	}
 	return b.String()
+}
+
+// openDatabases opens the configuration's databases (lazily: nothing
+// connects until a check queries one).
+func openDatabases(t *testing.T, cfg *config.Config) map[string]*database.DB {
+	t.Helper()
+	dbs := map[string]*database.DB{}
+	for _, dc := range cfg.Databases {
+		db, err := database.Open(context.Background(), dc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[dc.Name] = db
+	}
+	return dbs
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
@@ -120,15 +119,7 @@ func (e *pipelineEnv) createStopped(t *testing.T, name string, cfg map[string]st
 func (e *pipelineEnv) doctor(t *testing.T, yml string) (*Doctor, *config.Config) {
 	t.Helper()
 	cfg := mustParse(t, yml)
-	dbs := map[string]*database.DB{}
-	for _, dc := range cfg.Databases {
-		db, err := database.Open(context.Background(), dc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		dbs[dc.Name] = db
-	}
+	dbs := openDatabases(t, cfg)
 	d := &Doctor{Config: cfg, Clusters: []Cluster{{Name: "local", Client: e.client}}, Databases: dbs}
 	if cfg.Kafka != nil {
 		k, err := kafka.New(*cfg.Kafka)

@@ -76,6 +76,7 @@ tables:
 	sink := conn("wh-sink", connect.TypeSink, map[string]string{
 		"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "erp.shop.dbo.orders", "connection.url": "jdbc:postgresql://pg:5432/wh",
 		"errors.tolerance": "all", "errors.deadletterqueue.topic.name": "wh-dlq", "errors.deadletterqueue.context.headers.enable": "true",
+		"insert.mode": "upsert", "primary.key.mode": "record_key", "delete.enabled": "true", "schema.evolution": "basic",
 	})
 	d := &Doctor{Config: cfg,
 		Clusters:  []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{src, sink}}}},
@@ -145,4 +146,31 @@ func TestSQLServerHealthyPipelineIsClean(t *testing.T) {
 	if err := mock.ExpectationsWereMet(); err != nil {
 		t.Error(err)
 	}
+}
+
+// Debezium's SQL Server source names data collections
+// database.schema.table and ignores a snapshot signal for anything else:
+// doctor flags a repair signal naming a table the connector does not
+// capture.
+func TestSQLServerSignalDataCollection(t *testing.T) {
+	healthy := mssqlState{dbCDC: true, tracked: true, instances: 1, jobs: []string{"capture", "cleanup"}, agent: "Running"}
+	for _, tc := range []struct {
+		collection string
+		sev        Severity
+		msg        string
+	}{
+		{"dbo.orders", Error, "repair signals name data collection dbo.orders, but the Debezium SQL Server source names tables <database>.<schema>.<table>"},
+		{"shop.dbo.customers", Error, "repair signals name data collection shop.dbo.customers, which connector shop-src does not capture"},
+		{"crm.dbo.orders", Error, "in database crm, which connector shop-src does not capture (it reads shop)"},
+	} {
+		t.Run(tc.collection, func(t *testing.T) {
+			d, _ := mssqlDoctor(t, healthy, "1")
+			d.Config.Tables[0].Signal.DataCollection = tc.collection
+			r := d.Run(context.Background())
+			mustFind(t, r, CheckSignal, "table:orders", tc.sev, tc.msg, "set tables[].signal.data_collection of orders to shop.dbo.orders")
+		})
+	}
+	d, _ := mssqlDoctor(t, healthy, "1")
+	d.Config.Tables[0].Signal.DataCollection = "SHOP.dbo.orders"
+	mustNotFind(t, d.Run(context.Background()), CheckSignal, "table:orders")
 }

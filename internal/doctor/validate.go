@@ -152,7 +152,7 @@ func validateFile(ctx context.Context, v Validator, path string) FileResult {
 			res.FieldErrors = append(res.FieldErrors, FieldError{Field: field, Message: msg, Source: "worker"})
 		}
 	}
-	res.FieldErrors = append(res.FieldErrors, localFieldErrors(cfg)...)
+	res.FieldErrors = append(res.FieldErrors, localFieldErrors(name, cfg)...)
 	sort.SliceStable(res.FieldErrors, func(i, j int) bool { return res.FieldErrors[i].Field < res.FieldErrors[j].Field })
 	res.Advice = append(res.Advice, StaticFindings(name, cfg)...)
 	res.Valid = len(res.FieldErrors) == 0
@@ -164,6 +164,8 @@ func validateFile(ctx context.Context, v Validator, path string) FileResult {
 // lists. The connector's own parsing is lenient: an unknown insert.mode
 // is read as insert (JdbcSinkConnectorConfig.InsertMode.parse), so an
 // upsert pipeline silently turns into one that fails on existing keys.
+// The Confluent and Aiven sinks declare theirs as enumerations, which the
+// worker checks.
 var jdbcSinkEnums = []struct {
 	key    string
 	values []string
@@ -174,28 +176,34 @@ var jdbcSinkEnums = []struct {
 	{"schema.evolution", []string{"none", "basic"}, "the worker does not check this value"},
 }
 
-func localFieldErrors(cfg map[string]string) []FieldError {
-	if connectorkind.Of(cfg[connectorkind.KeyClass]) != connectorkind.DebeziumJDBCSink {
+// localFieldErrors are values the worker accepts but the connector
+// refuses or misreads.
+func localFieldErrors(name string, cfg map[string]string) []FieldError {
+	c := connectorkind.New(name, "", cfg)
+	if !c.Kind().IsJDBCSink() {
 		return nil
 	}
 	var out []FieldError
-	for _, e := range jdbcSinkEnums {
-		v, ok := cfg[e.key]
-		if !ok {
-			continue
-		}
-		valid := false
-		for _, allowed := range e.values {
-			valid = valid || strings.EqualFold(strings.TrimSpace(v), allowed)
-		}
-		if !valid {
-			out = append(out, FieldError{Field: e.key, Source: "cdc-sentinel",
-				Message: fmt.Sprintf("invalid value %q: must be one of %s (%s)", v, strings.Join(e.values, ", "), e.effect)})
+	if c.Kind() == connectorkind.DebeziumJDBCSink {
+		for _, e := range jdbcSinkEnums {
+			v, ok := cfg[e.key]
+			if !ok {
+				continue
+			}
+			valid := false
+			for _, allowed := range e.values {
+				valid = valid || strings.EqualFold(strings.TrimSpace(v), allowed)
+			}
+			if !valid {
+				out = append(out, FieldError{Field: e.key, Source: "cdc-sentinel",
+					Message: fmt.Sprintf("invalid value %q: must be one of %s (%s)", v, strings.Join(e.values, ", "), e.effect)})
+			}
 		}
 	}
-	if strings.EqualFold(cfg["delete.enabled"], "true") && !strings.EqualFold(cfg["primary.key.mode"], "record_key") {
+	// Both sinks refuse to start with deletes on and any other key mode.
+	if c.DeleteEnabled() && c.KeyMode() != "record_key" {
 		out = append(out, FieldError{Field: "delete.enabled", Source: "cdc-sentinel",
-			Message: fmt.Sprintf("delete.enabled=true needs primary.key.mode=record_key (it is %q)", cfg["primary.key.mode"])})
+			Message: fmt.Sprintf("delete.enabled=true needs %s=record_key (it is %s); the %s refuses to start", c.KeyModeSetting(), c.KeyMode(), c.Kind())})
 	}
 	return out
 }

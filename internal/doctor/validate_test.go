@@ -161,12 +161,12 @@ func TestValidateFiles(t *testing.T) {
 
 func TestValidTablesHaveNoLocalErrors(t *testing.T) {
 	cfg := map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "insert.mode": "UPSERT", "primary.key.mode": "record_key", "delete.enabled": "true", "schema.evolution": "basic"}
-	if errs := localFieldErrors(cfg); len(errs) != 0 {
+	if errs := localFieldErrors("s", cfg); len(errs) != 0 {
 		t.Errorf("valid JDBC sink settings flagged: %+v", errs)
 	}
-	cfg["connector.class"] = "io.confluent.connect.jdbc.JdbcSinkConnector"
+	cfg["connector.class"] = "com.example.OtherSink"
 	cfg["insert.mode"] = "merge"
-	if errs := localFieldErrors(cfg); len(errs) != 0 {
+	if errs := localFieldErrors("s", cfg); len(errs) != 0 {
 		t.Errorf("another connector's settings checked: %+v", errs)
 	}
 }

@@ -44,13 +44,10 @@ func TableFromConfig(t config.Table, dbs map[string]*database.DB, kafka *kgo.Cli
 		PlanOptions: PlanOptions(t),
 	}
 	if s := t.Signal; s != nil {
-		out.DataCollection = s.DataCollection
-		if out.DataCollection == "" {
-			// SQL Server data collections carry the database name:
-			// database.schema.table, not the schema.table a PostgreSQL
-			// source uses.
-			out.DataCollection = connectorkind.SourceFor(srcDB.Driver()).DataCollection(srcDB.Endpoint().Database, t.Source.Table)
-		}
+		// SQL Server data collections carry the database name:
+		// database.schema.table, not the schema.table a PostgreSQL
+		// source uses.
+		out.DataCollection = connectorkind.SignalDataCollection(srcDB.Driver(), srcDB.Endpoint().Database, t.Source.Table, s.DataCollection)
 		switch {
 		case s.Table != "":
 			out.Signaler = lazyTableSignaler{db: srcDB, dialect: sd, table: s.Table}
