@@ -26,6 +26,7 @@ import (
 // subcommands live here, except `validate`, which connectors_validate.go
 // registers through addConnectorsValidate.
 type connectorsCmd struct {
+	sayMu   sync.Mutex
 	g       *globals
 	cluster string
 	timeout time.Duration
@@ -70,7 +71,15 @@ func (cc *connectorsCmd) client() (*connect.Client, error) {
 	if err != nil {
 		return nil, usageErr{fmt.Errorf("%s: %w", cc.g.configFile, err)}
 	}
-	return connect.New(cluster, connect.WithUserAgent("cdc-sentinel/"+version.Version))
+	opts := []connect.Option{connect.WithUserAgent("cdc-sentinel/" + version.Version)}
+	if isTerminal(cc.g.stderr) {
+		// A worker that is rebalancing answers 409 for a while: say why
+		// nothing seems to happen.
+		opts = append(opts, connect.WithRetryNotify(func(method, path string, err error, wait time.Duration) {
+			cc.say("%s %s: %v; retrying in %s", method, path, err, wait)
+		}))
+	}
+	return connect.New(cluster, opts...)
 }
 
 func (cc *connectorsCmd) operator() (*ops.Operator, error) {
@@ -106,12 +115,15 @@ func (cc *connectorsCmd) progress() func(connector, state string) {
 	if !isTerminal(cc.g.stderr) {
 		return nil
 	}
-	var mu sync.Mutex
-	return func(connector, state string) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(cc.g.stderr, "%s  %s: %s\n", time.Now().Format("15:04:05"), connector, state)
-	}
+	return func(connector, state string) { cc.say("%s: %s", connector, state) }
+}
+
+// say writes one timestamped progress line to stderr; calls may come from
+// several connectors' waits at once.
+func (cc *connectorsCmd) say(format string, args ...any) {
+	cc.sayMu.Lock()
+	defer cc.sayMu.Unlock()
+	fmt.Fprintf(cc.g.stderr, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
 
 func addConnectorsList(parent *kingpin.CmdClause, cc *connectorsCmd) {

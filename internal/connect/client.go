@@ -33,6 +33,8 @@ type Client struct {
 	timeout time.Duration
 	retry   Retry
 	agent   string
+	// onRetry, when set, hears of each retry before its wait.
+	onRetry func(method, path string, err error, wait time.Duration)
 	bufs    sync.Pool
 	// closed makes every connection that is freed from now on close
 	// instead of idling, so one still in use at Close does not outlive it.
@@ -56,6 +58,13 @@ type Option func(*Client)
 
 // WithRetry replaces DefaultRetry.
 func WithRetry(r Retry) Option { return func(c *Client) { c.retry = r } }
+
+// WithRetryNotify has notify told of each retry (a 409 from a rebalancing
+// worker, say) before the client waits to send the request again; the CLI
+// shows them on a terminal.
+func WithRetryNotify(notify func(method, path string, err error, wait time.Duration)) Option {
+	return func(c *Client) { c.onRetry = notify }
+}
 
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.agent = ua } }
@@ -148,6 +157,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		status, err := c.once(ctx, method, path, query, payload, out, ok)
 		if !retryable(err) || attempt >= c.retry.Attempts {
 			return status, err
+		}
+		if c.onRetry != nil {
+			c.onRetry(method, path, err, wait)
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -295,3 +295,25 @@ func TestOther500IsNotRetried(t *testing.T) {
 		t.Errorf("%d calls, want 1", calls.Load())
 	}
 }
+
+func TestRetryNotifyHearsEachRetry(t *testing.T) {
+	var calls atomic.Int32
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) < 3 {
+			w.WriteHeader(http.StatusConflict)
+			w.Write([]byte(`{"error_code":409,"message":"rebalance in progress"}`))
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
+	var heard []string
+	WithRetryNotify(func(method, path string, err error, wait time.Duration) {
+		heard = append(heard, method+" "+path+": "+err.Error())
+	})(c)
+	if err := c.Pause(context.Background(), "sink"); err != nil {
+		t.Fatal(err)
+	}
+	if len(heard) != 2 || !strings.Contains(heard[0], "PUT /connectors/sink/pause") || !strings.Contains(heard[0], "rebalance in progress") {
+		t.Errorf("heard %q, want two 409 retries of PUT /connectors/sink/pause", heard)
+	}
+}
