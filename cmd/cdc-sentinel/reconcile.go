@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/app"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 type reconcileFlags struct {
@@ -24,6 +26,7 @@ type reconcileFlags struct {
 	output      string
 	repair      bool
 	deleteExtra bool
+	maxDeletes  int
 	parallel    int
 	scanPar     int
 	maxReported int
@@ -37,7 +40,8 @@ func addReconcile(a *kingpin.Application, g *globals) {
 	outputFlag(cmd, &f.output)
 	g.logFlags(cmd)
 	cmd.Flag("repair", "Re-send missing and changed rows with a Debezium incremental snapshot limited to their keys.").BoolVar(&f.repair)
-	cmd.Flag("delete-extra", "With --repair, also delete rows that exist only in the target.").BoolVar(&f.deleteExtra)
+	cmd.Flag("delete-extra", "With --repair, also delete rows that exist only in the target (refused when a key column cannot round-trip exactly between the engines; lists the keys before deleting).").BoolVar(&f.deleteExtra)
+	cmd.Flag("max-deletes", "Most target-only rows --delete-extra deletes; above it nothing is deleted.").Default(strconv.Itoa(reconcile.DefaultMaxDeletes)).IntVar(&f.maxDeletes)
 	cmd.Flag("parallel", "Segments compared at once (each runs one query per side).").Default("2").IntVar(&f.parallel)
 	cmd.Flag("scan-parallel", "Queries per side for the first full checksum scan; 0: as many as PostgreSQL would use for one parallel scan of the table (max_parallel_workers_per_gather + 1), 1 on SQL Server. Lower it to spare a busy source.").Default("0").IntVar(&f.scanPar)
 	cmd.Flag("max-reported", "Most differing rows listed in the report (counts stay exact).").Default("100000").IntVar(&f.maxReported)
@@ -53,6 +57,9 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 	usage := func(format string, args ...any) int {
 		fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: "+format+"\n", args...)
 		return exitUsage
+	}
+	if f.maxDeletes < 1 {
+		return usage("--max-deletes must be at least 1, not %d", f.maxDeletes)
 	}
 	if f.deleteExtra && !f.repair {
 		return usage("--delete-extra needs --repair")
@@ -103,7 +110,14 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 			bar.draw(p.Phase, p.Done, p.Total, fmt.Sprintf("%d differing", p.Differing))
 		}
 	}
-	rep, err := table.Run(ctx, reconcile.StartOptions{Repair: f.repair, DeleteExtra: f.deleteExtra}, opts)
+	rep, err := table.Run(ctx, reconcile.StartOptions{Repair: f.repair, DeleteExtra: f.deleteExtra, MaxDeletes: f.maxDeletes,
+		BeforeDelete: func(keys []rowhash.Key) {
+			fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: deleting %d target-only rows of %s:\n", len(keys), f.table)
+			for _, k := range keys {
+				b, _ := json.Marshal(k)
+				fmt.Fprintf(g.stderr, "  %s\n", b)
+			}
+		}}, opts)
 	bar.finish()
 	if rep == nil {
 		if errors.Is(err, context.Canceled) {

@@ -2,20 +2,24 @@ package config
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
 // Table is one replicated table: where it comes from, where it lands, and
 // how its rows are identified and compared.
 type Table struct {
-	Name                  string   `yaml:"name"`
-	Source                TableRef `yaml:"source"`
-	Target                TableRef `yaml:"target"`
-	Key                   []string `yaml:"key,omitempty"`
-	Columns               []string `yaml:"columns,omitempty"`
-	IgnoreColumns         []string `yaml:"ignore_columns,omitempty"`
-	WatermarkColumn       string   `yaml:"watermark_column,omitempty"`
-	SourceTimestampColumn string   `yaml:"source_timestamp_column,omitempty"`
+	Name            string   `yaml:"name"`
+	Source          TableRef `yaml:"source"`
+	Target          TableRef `yaml:"target"`
+	Key             []string `yaml:"key,omitempty"`
+	Columns         []string `yaml:"columns,omitempty"`
+	IgnoreColumns   []string `yaml:"ignore_columns,omitempty"`
+	WatermarkColumn string   `yaml:"watermark_column,omitempty"`
+	// Filter is a SQL condition scoping the compared rows, applied on
+	// both sides unless source.filter or target.filter overrides it.
+	Filter                string `yaml:"filter,omitempty"`
+	SourceTimestampColumn string `yaml:"source_timestamp_column,omitempty"`
 	// Drift overrides the global drift settings for this table.
 	Drift *Drift `yaml:"drift,omitempty"`
 	// Signal says how repairs reach the source connector.
@@ -32,6 +36,21 @@ type Table struct {
 type TableRef struct {
 	Database string `yaml:"database"`
 	Table    string `yaml:"table"`
+	// Filter overrides the table's filter on this side (in its SQL).
+	Filter string `yaml:"filter,omitempty"`
+	// DeletedColumn (target only) marks soft-deleted rows, as
+	// ExtractNewRecordState with delete.handling.mode=rewrite writes
+	// __deleted: true or 'true' counts as absent.
+	DeletedColumn string `yaml:"deleted_column,omitempty"`
+}
+
+// FilterOf is the filter in force on one side: its own, else the
+// table's.
+func (t Table) FilterOf(ref TableRef) string {
+	if ref.Filter != "" {
+		return ref.Filter
+	}
+	return t.Filter
 }
 
 // Signal is the Debezium signalling channel used to re-send rows: the
@@ -97,6 +116,14 @@ func (t *Table) validate(v *validator, p string, dbs map[string]*Database, c *Co
 		}
 		if ref.Table == "" {
 			v.fail(p+"."+side+".table", "required")
+		}
+	}
+	if t.Source.DeletedColumn != "" {
+		v.fail(p+".source.deleted_column", "only for the target: the sink writes soft deletes there")
+	}
+	for _, f := range [][2]string{{"filter", t.Filter}, {"source.filter", t.Source.Filter}, {"target.filter", t.Target.Filter}} {
+		if strings.Contains(f[1], ";") {
+			v.fail(p+"."+f[0], "a single SQL condition, without ';'")
 		}
 	}
 	if src := dbs[t.Source.Database]; src != nil && src.Driver == DriverSQLServer && t.SourceTimestampColumn != "" {

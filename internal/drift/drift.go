@@ -328,7 +328,7 @@ func keySelect(d rowhash.Dialect, kc []rowhash.Column) []string {
 // tables, never a scan of the whole table.
 func sampleQuery(plan *rowhash.Plan, i, n int) string {
 	side, _ := sideOf(plan, i)
-	return side.Dialect.Sample(side.Table, plan.EstRows, n, keySelect(side.Dialect, keyCols(plan, i)), "")
+	return side.Dialect.Sample(side.Table, plan.EstRows, n, keySelect(side.Dialect, keyCols(plan, i)), side.Where(""))
 }
 
 // lookupQuery fetches, hashed, the rows of side i whose encoded keys are
@@ -340,7 +340,7 @@ func lookupQuery(plan *rowhash.Plan, i int, encs []string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", side.Table, err)
 	}
-	return side.Dialect.Hashed(side.Table, cols, keySelect(side.Dialect, kc), cond), nil
+	return side.Dialect.Hashed(side.Table, cols, keySelect(side.Dialect, kc), side.Where(cond)), nil
 }
 
 // keyed is one fetched row: its key columns' text forms and its hash.
@@ -506,7 +506,7 @@ func fetchByLeadingKey(ctx context.Context, plan *rowhash.Plan, i int, vals []in
 	kc := keyCols(plan, i)
 	d := side.Dialect
 	cond, arg := d.IntIn(kc[0].Name, vals)
-	rows, err := side.DB.QueryContext(ctx, d.Hashed(side.Table, cols, keySelect(d, kc), cond), arg)
+	rows, err := side.DB.QueryContext(ctx, d.Hashed(side.Table, cols, keySelect(d, kc), side.Where(cond)), arg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", side.Table, err)
 	}

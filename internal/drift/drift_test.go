@@ -324,3 +324,37 @@ func TestNonIntegerKeysNeverScanTheTable(t *testing.T) {
 		}
 	}
 }
+
+// Sampling honours the filter and the soft-delete column: rows outside
+// the filter and rows the sink marked deleted are neither drawn nor
+// looked up.
+func TestSamplerHonoursFilterAndSoftDeletes(t *testing.T) {
+	src, tgt, name := scratch(t, 300)
+	for _, db := range []*sql.DB{src, tgt} {
+		if _, err := db.Exec("ALTER TABLE " + name + " ADD COLUMN __deleted text"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		"UPDATE " + name + " SET note = 'other' WHERE part = 'p2'",        // outside the filter
+		"INSERT INTO " + name + " VALUES (1000, 'p0', 1, 'gone', 'true')", // soft-deleted
+		"UPDATE " + name + " SET __deleted = 'false' WHERE id < 100",      // live, said so
+	} {
+		if _, err := tgt.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tb := table(src, tgt, name, 1000)
+	tb.Sides = func() (rowhash.Side, rowhash.Side, error) {
+		return rowhash.Side{DB: src, Dialect: rowhash.Postgres{}, Table: name, Filter: "part <> 'p2'"},
+			rowhash.Side{DB: tgt, Dialect: rowhash.Postgres{}, Table: name, Filter: "part <> 'p2'", DeletedColumn: "__deleted"}, nil
+	}
+	tb.PlanOptions = rowhash.PlanOptions{Ignore: []string{"__deleted"}}
+	st := NewSampler([]Table{tb}).Check(context.Background())["t"]
+	if st.Err != nil {
+		t.Fatal(st.Err)
+	}
+	if st.Checked != 200 || st.Pending != 0 {
+		t.Errorf("checked %v rows with %d suspects, want the 200 rows in scope and none", st.Checked, st.Pending)
+	}
+}

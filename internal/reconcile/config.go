@@ -39,7 +39,8 @@ func TableFromConfig(t config.Table, dbs map[string]*database.DB, kafka *kgo.Cli
 			if err != nil {
 				return rowhash.Side{}, rowhash.Side{}, err
 			}
-			return rowhash.Side{DB: sp, Dialect: sd, Table: t.Source.Table}, rowhash.Side{DB: tp, Dialect: td, Table: t.Target.Table}, nil
+			return rowhash.Side{DB: sp, Dialect: sd, Table: t.Source.Table, Filter: t.FilterOf(t.Source)},
+				rowhash.Side{DB: tp, Dialect: td, Table: t.Target.Table, Filter: t.FilterOf(t.Target), DeletedColumn: t.Target.DeletedColumn}, nil
 		},
 		PlanOptions: PlanOptions(t),
 	}
@@ -62,11 +63,15 @@ func TableFromConfig(t config.Table, dbs map[string]*database.DB, kafka *kgo.Cli
 }
 
 // PlanOptions are the compared columns a table's config asks for. The
-// watermark column is the sink's own and never compared.
+// watermark and soft-delete columns are the sink's own and never
+// compared.
 func PlanOptions(t config.Table) rowhash.PlanOptions {
 	ignore := append([]string{}, t.IgnoreColumns...)
 	if t.WatermarkColumn != "" {
 		ignore = append(ignore, t.WatermarkColumn)
+	}
+	if t.Target.DeletedColumn != "" {
+		ignore = append(ignore, t.Target.DeletedColumn)
 	}
 	return rowhash.PlanOptions{Key: t.Key, Columns: t.Columns, Ignore: ignore, Path: TimePath(t, nil)}
 }

@@ -460,7 +460,7 @@ func (r *Reconciler) aggregateOn(ctx context.Context, db queryer, i int, cond, b
 	if db == nil {
 		db = side.DB
 	}
-	q := side.Dialect.Aggregate(side.Dialect.Hashed(side.Table, cols, []string{bucket + " AS bkt"}, cond))
+	q := side.Dialect.Aggregate(side.Dialect.Hashed(side.Table, cols, []string{bucket + " AS bkt"}, side.Where(cond)))
 	r.queries.Add(1)
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
@@ -627,7 +627,7 @@ func (r *Reconciler) fetchRows(ctx context.Context, i int, segs []segment) (map[
 	for j, k := range r.keyCols[i] {
 		extra = append(extra, fmt.Sprintf("%s AS k%d", side.Dialect.Text(k), j))
 	}
-	q := side.Dialect.Hashed(side.Table, cols, extra, strings.Join(conds, " OR "))
+	q := side.Dialect.Hashed(side.Table, cols, extra, side.Where(strings.Join(conds, " OR ")))
 	r.queries.Add(1)
 	rows, err := side.DB.QueryContext(ctx, q)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,12 +80,26 @@ type RepairOptions struct {
 	// DataCollection is the table as the source connector names it.
 	DataCollection string
 	// DeleteExtra deletes rows that exist only in the target. Without it
-	// they are reported only: a re-snapshot cannot delete them.
+	// they are reported only: a re-snapshot cannot delete them. It is
+	// refused when a key column cannot round-trip exactly between the
+	// engines (rowhash.Plan.ExactKeys), and when more than MaxDeletes rows
+	// would go.
 	DeleteExtra bool
+	// MaxDeletes caps the rows one repair deletes (DefaultMaxDeletes
+	// when 0); above it nothing is deleted.
+	MaxDeletes int
+	// BeforeDelete, when set, is shown the keys about to be deleted
+	// (those still only in the target when checked again) before any is.
+	BeforeDelete func(keys []rowhash.Key)
 	// MaxSignalBytes bounds one signal's data (the demo signal table's
 	// data column is varchar(2048)); larger key sets are split.
 	MaxSignalBytes int
 }
+
+// DefaultMaxDeletes is how many target-only rows one repair deletes at
+// most unless told otherwise: deleting is the one repair that cannot be
+// undone by re-sending from the source.
+const DefaultMaxDeletes = 100
 
 // RepairResult is what a repair did.
 type RepairResult struct {
@@ -92,6 +107,12 @@ type RepairResult struct {
 	Signals     []string `json:"signal_ids"`
 	RowsResent  int      `json:"rows_resent"`
 	RowsDeleted int      `json:"rows_deleted"`
+	// DeletedKeys are the keys of the rows deleted from the target.
+	DeletedKeys []rowhash.Key `json:"deleted_keys,omitempty"`
+	// ExtraSkipped counts target-only rows not deleted because, checked
+	// again just before, they were in the source by then or gone from
+	// the target.
+	ExtraSkipped int `json:"extra_skipped,omitempty"`
 }
 
 // Repair re-sends the report's missing and changed rows through an
@@ -131,23 +152,129 @@ func Repair(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOption
 		res.RowsResent = len(resend)
 	}
 	if o.DeleteExtra && len(rep.ExtraInTarget) > 0 {
-		tgt := plan.Target
-		keyCols := plan.KeyCols(plan.TargetCols)
-		for start := 0; start < len(rep.ExtraInTarget); start += 500 {
-			part := rep.ExtraInTarget[start:min(start+500, len(rep.ExtraInTarget))]
-			cond, err := filter(tgt.Dialect, keyCols, part)
-			if err != nil {
-				return res, err
-			}
-			r, err := tgt.DB.ExecContext(ctx, "DELETE FROM "+tgt.Dialect.QuoteTable(tgt.Table)+" WHERE "+cond)
-			if err != nil {
-				return res, fmt.Errorf("repair of %s: deleting target-only rows: %w", rep.Table, err)
-			}
-			n, _ := r.RowsAffected()
-			res.RowsDeleted += int(n)
+		if err := deleteExtra(ctx, plan, rep, o, res); err != nil {
+			return res, fmt.Errorf("repair of %s: %w", rep.Table, err)
 		}
 	}
 	return res, nil
+}
+
+// deleteExtra deletes the report's target-only rows, safely: only when
+// every key column round-trips exactly between the engines, at most
+// MaxDeletes rows, and only rows that are, checked again just before,
+// still in the target (in scope, not soft-deleted) and still not in the
+// source, so a row that arrived since the comparison is never deleted.
+func deleteExtra(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOptions, res *RepairResult) error {
+	if err := plan.ExactKeys(); err != nil {
+		return fmt.Errorf("target-only rows are not deleted: %w", err)
+	}
+	limit := o.MaxDeletes
+	if limit <= 0 {
+		limit = DefaultMaxDeletes
+	}
+	if n := len(rep.ExtraInTarget); n > limit {
+		return fmt.Errorf("%d target-only rows, more than the %d one repair may delete: nothing deleted (review the report's extra_in_target, then raise --max-deletes)", n, limit)
+	}
+	keys, err := stillExtra(ctx, plan, rep.ExtraInTarget)
+	if err != nil {
+		return err
+	}
+	res.ExtraSkipped = len(rep.ExtraInTarget) - len(keys)
+	if len(keys) == 0 {
+		return nil
+	}
+	if o.BeforeDelete != nil {
+		o.BeforeDelete(keys)
+	}
+	tgt := plan.Target
+	keyCols := plan.KeyCols(plan.TargetCols)
+	for start := 0; start < len(keys); start += 500 {
+		part := keys[start:min(start+500, len(keys))]
+		cond, err := filter(tgt.Dialect, keyCols, part)
+		if err != nil {
+			return err
+		}
+		r, err := tgt.DB.ExecContext(ctx, "DELETE FROM "+tgt.Dialect.QuoteTable(tgt.Table)+" WHERE "+tgt.Where(cond))
+		if err != nil {
+			return fmt.Errorf("deleting target-only rows: %w", err)
+		}
+		n, _ := r.RowsAffected()
+		res.RowsDeleted += int(n)
+		res.DeletedKeys = append(res.DeletedKeys, part...)
+	}
+	return nil
+}
+
+// stillExtra reads keys (target text forms) again from the target, by
+// their own values, and drops those the source now has, looked up by
+// their canonical encoding.
+func stillExtra(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) ([]rowhash.Key, error) {
+	tgt, src := plan.Target, plan.Source
+	tk, sk := plan.KeyCols(plan.TargetCols), plan.KeyCols(plan.SourceCols)
+	cond, err := filter(tgt.Dialect, tk, keys)
+	if err != nil {
+		return nil, err
+	}
+	sel := tgt.Dialect.Encode(tk)
+	for _, c := range tk {
+		sel += ", " + tgt.Dialect.Text(c)
+	}
+	rows, err := tgt.DB.QueryContext(ctx, "SELECT "+sel+" FROM "+tgt.Dialect.QuoteTable(tgt.Table)+" WHERE "+tgt.Where(cond))
+	if err != nil {
+		return nil, fmt.Errorf("target-only rows, read again: %w", err)
+	}
+	inTarget := map[string]rowhash.Key{}
+	for rows.Next() {
+		var enc string
+		texts := make([]sql.NullString, len(tk))
+		dest := []any{&enc}
+		for i := range texts {
+			dest = append(dest, &texts[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("target-only rows, read again: %w", err)
+		}
+		k := rowhash.Key{}
+		for i, c := range tk {
+			if texts[i].Valid {
+				k[plan.SourceCols[plan.Key[i]].Name] = rowhash.KeyValue(c, texts[i].String)
+			}
+		}
+		inTarget[enc] = k
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("target-only rows, read again: %w", err)
+	}
+	encs := slices.Sorted(maps.Keys(inTarget))
+	if len(encs) > 0 {
+		look, err := rowhash.Lookup(src.Dialect, sk, encs)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := src.DB.QueryContext(ctx, "SELECT "+src.Dialect.Encode(sk)+" FROM "+src.Dialect.QuoteTable(src.Table)+" WHERE "+src.Where(look))
+		if err != nil {
+			return nil, fmt.Errorf("target-only rows, looked up in the source: %w", err)
+		}
+		for rows.Next() {
+			var enc string
+			if err := rows.Scan(&enc); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("target-only rows, looked up in the source: %w", err)
+			}
+			delete(inTarget, enc)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("target-only rows, looked up in the source: %w", err)
+		}
+	}
+	out := make([]rowhash.Key, 0, len(inTarget))
+	for _, enc := range slices.Sorted(maps.Keys(inTarget)) {
+		out = append(out, inTarget[enc])
+	}
+	return out, nil
 }
 
 // newSignalID is a random UUID: 36 characters fit the varchar(42) id

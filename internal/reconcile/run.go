@@ -32,7 +32,8 @@ func (t Table) Run(ctx context.Context, o StartOptions, opts Options) (*Report, 
 	}
 	if o.Repair && rep.Differing() > 0 {
 		rctx, span := tracing.Start(ctx, "repair", attribute.Int("rows_missing", rep.MissingCount), attribute.Int("rows_changed", rep.ChangedCount))
-		res, err := Repair(rctx, plan, rep, RepairOptions{Signaler: t.Signaler, DataCollection: t.DataCollection, DeleteExtra: o.DeleteExtra})
+		res, err := Repair(rctx, plan, rep, RepairOptions{Signaler: t.Signaler, DataCollection: t.DataCollection,
+			DeleteExtra: o.DeleteExtra, MaxDeletes: o.MaxDeletes, BeforeDelete: o.BeforeDelete})
 		tracing.End(span, err)
 		rep.Repair = res
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -40,6 +41,11 @@ type StartOptions struct {
 	Repair bool
 	// DeleteExtra also deletes target-only rows (only with Repair).
 	DeleteExtra bool
+	// MaxDeletes caps them (DefaultMaxDeletes when 0).
+	MaxDeletes int
+	// BeforeDelete is shown the keys about to be deleted (see
+	// RepairOptions).
+	BeforeDelete func(keys []rowhash.Key)
 }
 
 // Starter is what the remediator uses: start a reconcile and follow it.
@@ -260,6 +266,14 @@ func (r *Runner) handleStart(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	o := StartOptions{Repair: q.Get("repair") == "true", DeleteExtra: q.Get("delete_extra") == "true"}
+	if m := q.Get("max_deletes"); m != "" {
+		n, err := strconv.Atoi(m)
+		if err != nil || n < 1 {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "max_deletes must be a number of rows, at least 1"})
+			return
+		}
+		o.MaxDeletes = n
+	}
 	if o.DeleteExtra && !o.Repair {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "delete_extra=true needs repair=true"})
 		return

@@ -58,6 +58,9 @@ func (p *Plan) KeyRange(ctx context.Context) (lo, hi int64, ok bool, err error) 
 			cols = p.TargetCols
 		}
 		q := KeyRangeQuery(s.Dialect, s.Table, cols[p.Key[0]].Name)
+		if w := s.Where(""); w != "" {
+			q += " WHERE " + w
+		}
 		go func() {
 			if err := s.DB.QueryRowContext(ctx, q).Scan(&mins[i], &maxs[i]); err != nil {
 				errs <- fmt.Errorf("%s: key range of %s: %w", [2]string{"source", "target"}[i], s.Table, err)

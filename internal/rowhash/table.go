@@ -14,6 +14,40 @@ type Side struct {
 	DB      *sql.DB
 	Dialect Dialect
 	Table   string
+	// Filter is a condition in this side's SQL scoping the rows
+	// compared (tables[].filter); empty for all rows.
+	Filter string
+	// DeletedColumn marks soft-deleted rows (ExtractNewRecordState with
+	// delete.handling.mode=rewrite writes __deleted): rows where it is
+	// true or 'true' count as absent.
+	DeletedColumn string
+}
+
+// Where is cond restricted to the rows this side compares: those its
+// filter selects and not soft-deleted. Every query reading compared rows
+// goes through it.
+func (s Side) Where(cond string) string {
+	var parts []string
+	for _, c := range []string{s.Filter, s.notDeleted(), cond} {
+		if c != "" {
+			parts = append(parts, "("+c+")")
+		}
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// notDeleted is the condition of a live row: the deleted column NULL or
+// anything but true ('true' as ExtractNewRecordState writes it in text,
+// true or 1 in a boolean or bit column).
+func (s Side) notDeleted() string {
+	if s.DeletedColumn == "" {
+		return ""
+	}
+	q := s.Dialect.QuoteIdent(s.DeletedColumn)
+	if _, ok := s.Dialect.(SQLServer); ok {
+		return "ISNULL(LOWER(CONVERT(varchar(5), " + q + ")), 'false') NOT IN ('true', '1')"
+	}
+	return "coalesce(lower(" + q + "::text), 'false') NOT IN ('true', 't', '1')"
 }
 
 // Described is a table as its database's catalog gives it.
@@ -396,4 +430,33 @@ func (p Postgres) Chunks(ctx context.Context, db *sql.DB, table string, n int) (
 		}
 	}
 	return out, nil
+}
+
+// ExactKeys returns an error naming the first key column whose values do
+// not round-trip exactly between the engines: one whose comparison maps
+// distinct source values to one encoding (trailing spaces dropped,
+// timestamps rounded to microseconds or milliseconds, text parsed as an
+// instant). Deleting a target row on such a key could delete a good row.
+func (p *Plan) ExactKeys() error {
+	for _, i := range p.Key {
+		sc, tc := p.SourceCols[i], p.TargetCols[i]
+		var why string
+		switch sc.Kind {
+		case KindChar:
+			why = "trailing spaces are dropped before comparing, so 'a' and 'a ' are one key"
+		case KindTimestamp, KindTimestampTZ, KindTime:
+			switch {
+			case sc.Time.Millis:
+				why = "values are compared at milliseconds"
+			case sourceDigits(sc) > 6:
+				why = fmt.Sprintf("its %d fractional digits are compared at microseconds", sourceDigits(sc))
+			case tc.Time.Stored == StoredISOText:
+				why = "the target holds it as text, compared as the instant PostgreSQL parses"
+			}
+		}
+		if why != "" {
+			return fmt.Errorf("key column %q cannot round-trip exactly between the engines: %s", sc.Name, why)
+		}
+	}
+	return nil
 }
