@@ -743,7 +743,7 @@ func (r *Reconciler) changedColumns(ctx context.Context, segs []segment, keys []
 			for j, c := range cols {
 				extra = append(extra, fmt.Sprintf("%s AS c%d", side.Dialect.Encode([]rowhash.Column{c}), j))
 			}
-			q := side.Dialect.Hashed(side.Table, cols, extra, strings.Join(conds, " OR "))
+			q := side.Dialect.Hashed(side.Table, cols, extra, side.Where(strings.Join(conds, " OR ")))
 			r.queries.Add(1)
 			rows, err := side.DB.QueryContext(gctx, q)
 			if err != nil {
