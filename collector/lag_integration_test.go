@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -252,15 +253,33 @@ func TestPipelineHangingDatabaseNextToTheRealOnes(t *testing.T) {
 	}
 	t.Cleanup(func() { hang.Close() })
 	dbs["hang"] = hang
-	stuck := customersTable()
+	// A table of its own, so the test needs only the two databases.
+	name := fmt.Sprintf("public.lag_hang_%d", time.Now().UnixNano())
+	now := time.Now()
+	for db, q := range map[string]string{
+		"source": "CREATE TABLE " + name + " (id int PRIMARY KEY, updated_at timestamptz); INSERT INTO " + name + " VALUES (1, '" + now.Format(time.RFC3339Nano) + "')",
+		"target": "CREATE TABLE " + name + " (id int PRIMARY KEY, __source_ts_ms bigint); INSERT INTO " + name + " VALUES (1, " + fmt.Sprint(now.UnixMilli()) + ")",
+	} {
+		pool, err := dbs[db].Pool()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pool.Exec("DROP TABLE IF EXISTS " + name) })
+	}
+	own := config.Table{Name: "customers", Source: config.TableRef{Database: "source", Table: name}, Target: config.TableRef{Database: "target", Table: name},
+		WatermarkColumn: config.DefaultWatermarkColumn, SourceTimestampColumn: "updated_at"}
+	stuck := own
 	stuck.Name, stuck.Source.Database = "stuck", "hang"
-	lc := NewLagCollector([]config.Table{customersTable(), stuck}, dbs, lag.NewReader(dbs, nil), discard())
+	lc := NewLagCollector([]config.Table{own, stuck}, dbs, lag.NewReader(dbs, nil), discard())
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	out := collect(t, ctx, lc)
 	for _, want := range []string{
 		`cdc_db_up{database="hang"} 0`, `cdc_db_up{database="source"} 1`, `cdc_db_up{database="target"} 1`,
-		`cdc_table_lag_seconds{table="customers"}`, `cdc_table_last_applied_timestamp_seconds{table="stuck"}`,
+		`cdc_table_lag_seconds{table="customers"} 0`, `cdc_table_last_applied_timestamp_seconds{table="stuck"}`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %s in\n%s", want, out)
