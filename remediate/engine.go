@@ -743,5 +743,5 @@ func (e *Engine) finish(ctx context.Context, j *store.Job, rec *store.Record, re
 		"status", rec.Alert.Status, "rule", rec.Rule, "action", rec.Action, "arguments", rec.Arguments,
 		"target", rec.Target, "dry_run", rec.DryRun, "decision", rec.Decision, "outcome", rec.Outcome,
 		"detail", rec.Detail, "error", rec.Error, "received_at", rec.ReceivedAt,
-		"started_at", rec.StartedAt, "finished_at", rec.FinishedAt, "replica", rec.Replica)
+		"started_at", rec.StartedAt, "finished_at", rec.FinishedAt, "replica", rec.Replica, "trace_id", rec.TraceID)
 }
