@@ -143,7 +143,7 @@ func TestSinkLagDeadClusterAffectsOnlyItsOwnSinks(t *testing.T) {
 	live := &fakeCluster{name: "prod", conns: []connect.Connector{sink("a", nil)}}
 	dead := &fakeCluster{name: "dr", delay: time.Hour}
 	k := &fakeGroupLags{lags: map[string]kafka.GroupLag{"connect-a": {Topics: map[string]kafka.TopicLag{"t": {Records: 2, OldestKnown: true, Oldest: time.Now()}}}}}
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	out := collect(t, ctx, NewSinkLagCollector(k, live, dead))
 	if !strings.Contains(out, `cdc_sink_consumer_lag_records{connect_cluster="prod",connector="a",topic="t"} 2`) {
