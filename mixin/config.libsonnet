@@ -46,6 +46,11 @@
     tableLagFor: '5m',
     sinkConsumerLagSeconds: 300,
     sinkConsumerLagFor: '10m',
+    // The records lag must have moved within this window: Connect commits
+    // a partition's offset only past records that reached the task, so a
+    // dead-lettered or filtered record at the end of an idle partition
+    // stays "unconsumed" for ever without the sink being behind.
+    sinkConsumerLagMovedWithin: '10m',
     captureLatencySeconds: 120,
     captureLatencyFor: '10m',
     // A capture job is stopped when no scan session has ended for this
