@@ -3,14 +3,19 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
@@ -104,4 +109,78 @@ func createTopic(t *testing.T, k *kafka.Client, topic string) {
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		t.Fatalf("creating topic %s: %v", topic, err)
 	}
+}
+
+// What reading DLQ reasons costs a scrape on the real broker: 500 new
+// dead-lettered records (the per-scrape bound, with Connect's context
+// headers and a 2 KiB stack trace each) against the baseline of a scrape
+// that finds none.
+//
+//	CDC_INTEGRATION=1 go test -run XXX -bench DLQErrorsScrape -benchtime 20x ./collector/
+func BenchmarkDLQErrorsScrape(b *testing.B) {
+	p := testenv.Need(b)
+	k, err := kafka.New(config.Kafka{Brokers: strings.Split(p.KafkaBrokers, ","), Timeout: 10 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer k.Close()
+	topic := fmt.Sprintf("it-dlq-bench-%d", time.Now().UnixNano())
+	adm := kadm.NewClient(k.Kgo())
+	if _, err := adm.CreateTopic(context.Background(), 1, 1, nil, topic); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { adm.DeleteTopics(context.Background(), topic) })
+	cluster := &fakeCluster{name: "prod", conns: []connect.Connector{sinkWithDLQ("s", topic)}}
+	c := NewDLQErrorsCollector(k, cluster)
+	scrape := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ch := make(chan prometheus.Metric, 100)
+		go func() {
+			for range ch {
+			}
+		}()
+		if err := c.Collect(ctx, ch); err != nil {
+			b.Fatal(err)
+		}
+		close(ch)
+	}
+	trace := []byte(strings.Repeat("\tat org.apache.kafka.connect.runtime.WorkerSinkTask.convertAndTransformRecord(WorkerSinkTask.java:550)\n", 20))
+	var recs []*kgo.Record
+	for i := range dlqReadPerPartition {
+		recs = append(recs, &kgo.Record{Topic: topic, Value: fmt.Appendf(nil, `{"id":%d,"payload":"a change event of a typical size"}`, i), Headers: []kgo.RecordHeader{
+			{Key: "__connect.errors.topic", Value: []byte("sql.dbo.orders")},
+			{Key: "__connect.errors.partition", Value: []byte("0")},
+			{Key: "__connect.errors.offset", Value: fmt.Appendf(nil, "%d", i)},
+			{Key: "__connect.errors.stage", Value: []byte("VALUE_CONVERTER")},
+			{Key: "__connect.errors.exception.class.name", Value: []byte("org.apache.kafka.connect.errors.DataException")},
+			{Key: "__connect.errors.exception.message", Value: []byte("Converting byte[] to Kafka Connect data failed due to serialization error")},
+			{Key: "__connect.errors.exception.stacktrace", Value: trace},
+		}})
+	}
+	produce := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		fresh := make([]*kgo.Record, len(recs)) // a produced record keeps its context
+		for i, r := range recs {
+			fresh[i] = &kgo.Record{Topic: r.Topic, Value: r.Value, Headers: r.Headers}
+		}
+		if err := k.Kgo().ProduceSync(ctx, fresh...).FirstErr(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	scrape() // starts watching at the end
+	b.Run("baseline-nothing-new", func(b *testing.B) {
+		for b.Loop() {
+			scrape()
+		}
+	})
+	b.Run("500-new-records", func(b *testing.B) {
+		for range b.N {
+			b.StopTimer()
+			produce()
+			b.StartTimer()
+			scrape()
+		}
+	})
 }
