@@ -89,6 +89,7 @@ func (cc *connectorsCmd) operator() (*ops.Operator, error) {
 	}
 	opts := ops.DefaultOptions
 	opts.Timeout = cc.timeout
+	opts.OnState = cc.progress()
 	return ops.New(c, opts), nil
 }
 
