@@ -176,6 +176,10 @@ func (p Postgres) Field(c Column) string {
 		if c.Kind != KindTime && c.Time.Stored == StoredNative && isTimestamptz(c.Type) {
 			c.Kind = KindTimestampTZ
 		}
+		if c.Kind == KindTime {
+			// 24:00:00 is midnight (MicrosPerDay).
+			return "(" + p.pgMicros(c, q) + " % " + strconv.FormatInt(MicrosPerDay, 10) + ")::text"
+		}
 		return p.pgMicros(c, q) + "::text"
 	case KindDate:
 		if c.Time.Stored == StoredEpochDays {
@@ -367,11 +371,13 @@ func (s SQLServer) Field(c Column) string {
 	case KindDate:
 		return "CONVERT(varchar(10), DATEDIFF(day, CAST('1970-01-01' AS date), " + q + "))"
 	case KindTime:
+		// Rounding up past 23:59:59.999999 gives midnight (MicrosPerDay).
 		epoch, v := "CAST('00:00' AS time(7))", "CAST("+q+" AS time(7))"
+		wrap := " % " + strconv.FormatInt(MicrosPerDay, 10) + ")"
 		if c.Time.Millis {
-			return "CONVERT(varchar(20), " + sqlServerMillis(epoch, v, c.Time.Floor) + ")"
+			return "CONVERT(varchar(20), " + sqlServerMillis(epoch, v, c.Time.Floor) + wrap
 		}
-		return "CONVERT(varchar(20), " + roundedMicros(epoch, v) + ")"
+		return "CONVERT(varchar(20), " + roundedMicros(epoch, v) + wrap
 	case KindUUID:
 		// varchar, not char(36): ISNULL returns its first argument's type,
 		// and a char(36) would pad the NULL marker to 36 characters.

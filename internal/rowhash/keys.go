@@ -529,6 +529,10 @@ func (s SQLServer) Match(c Column, field string) (Match, error) {
 		typ := "time(" + strconv.Itoa(scale) + ")"
 		m.Lo = "CAST('" + clockOf(from, 7) + "' AS " + typ + ")"
 		m.Hi = "CAST('" + clockOf(to, 7) + "' AS " + typ + ")"
+		if d < tick {
+			// Midnight is also the end of the day rounded up.
+			m.Expr = "(" + m.SQL() + " OR " + m.Col + " >= CAST('" + clockOf(24*time.Hour-tick, 7) + "' AS " + typ + "))"
+		}
 	case KindUUID:
 		if c.Type == "uniqueidentifier" {
 			m.In = []string{"CAST('" + field + "' AS uniqueidentifier)"}

@@ -118,7 +118,7 @@ func TestPostgresMatch(t *testing.T) {
 		{Column{Name: "c", Type: "text", Kind: KindChar, Width: 4}, "2:ab", `"c" IN ('ab', 'ab  ')`},
 		{Column{Name: "c", Type: "character", Kind: KindChar, Width: 4}, "2:ab", `"c" = 'ab'`},
 		{Column{Name: "b", Type: "boolean", Kind: KindBool}, "f", `"b" = false`},
-		{Column{Name: "t", Type: "time without time zone", Kind: KindTime}, "86400000000", `"t" = '24:00:00.000000'`},
+		{Column{Name: "t", Type: "time without time zone", Kind: KindTime}, "0", `"t" = '00:00:00.000000'`},
 	} {
 		m, err := p.Match(tc.col, tc.field)
 		if err != nil {

@@ -142,7 +142,7 @@ func AppendField(dst []byte, k Kind, v Value) ([]byte, error) {
 		}
 	case KindTime:
 		if d, ok := v.(time.Duration); ok {
-			return strconv.AppendInt(dst, roundMicros(d.Nanoseconds()), 10), nil
+			return strconv.AppendInt(dst, roundMicros(d.Nanoseconds())%MicrosPerDay, 10), nil
 		}
 	case KindUUID:
 		switch x := v.(type) {
@@ -217,6 +217,11 @@ func (s *Sum) Add(h Hash) {
 	s.A += int64(h.A)
 	s.B += int64(h.B)
 }
+
+// MicrosPerDay wraps times of day: a time(7) of 23:59:59.9999995 or later
+// rounds to midnight, which is what Debezium's JDBC sink writes (a
+// java.time.LocalTime cannot be 24:00), so both sides encode it as 0.
+const MicrosPerDay = 86_400_000_000
 
 // EpochMicros is t as microseconds since 1970-01-01 00:00 UTC, rounded
 // half up (towards +inf) the way PostgreSQL rounds a timestamp given more

@@ -204,7 +204,7 @@ func AppendColumn(dst []byte, c Column, v Value) ([]byte, error) {
 		}
 	case time.Duration:
 		if c.Kind == KindTime {
-			return strconv.AppendInt(dst, ms(int64(x/time.Second), int64(x%time.Second)), 10), nil
+			return strconv.AppendInt(dst, ms(int64(x/time.Second), int64(x%time.Second))%MicrosPerDay, 10), nil
 		}
 	}
 	return AppendField(dst, c.Kind, v)
