@@ -1,5 +1,3 @@
-//go:build reliability
-
 package reliability
 
 import (
@@ -137,9 +135,13 @@ func (tp *toxiproxy) heal(proxy string, f fault) error {
 
 // ---- the cdc-sentinel process ----------------------------------------
 
-// buildBinary builds cdc-sentinel once per run.
+// buildBinary builds cdc-sentinel once per run; CDC_SENTINEL_BINARY
+// names an already built one instead (an older release, say, to compare).
 func buildBinary(t testing.TB, dir string) string {
 	t.Helper()
+	if bin := os.Getenv("CDC_SENTINEL_BINARY"); bin != "" {
+		return bin
+	}
 	bin := filepath.Join(dir, "cdc-sentinel")
 	cmd := exec.Command("go", "build", "-o", bin, "../cmd/cdc-sentinel")
 	if out, err := cmd.CombinedOutput(); err != nil {

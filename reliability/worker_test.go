@@ -1,5 +1,3 @@
-//go:build reliability
-
 package reliability
 
 import (
@@ -23,6 +21,9 @@ type standIn struct {
 
 	mu       sync.Mutex
 	restarts map[string]int // connector → restarts asked for
+	// onRestart, when set, is called with the connector of every restart
+	// before it is answered.
+	onRestart func(connector string)
 }
 
 func startStandIn(t testing.TB) *standIn {
@@ -72,7 +73,11 @@ func (w *standIn) serve(rw http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && len(parts) >= 3 && parts[len(parts)-1] == "restart":
 		w.mu.Lock()
 		w.restarts[parts[1]]++
+		hook := w.onRestart
 		w.mu.Unlock()
+		if hook != nil {
+			hook(parts[1])
+		}
 		rw.WriteHeader(http.StatusNoContent)
 	case r.Method == http.MethodPut && len(parts) == 3:
 		rw.WriteHeader(http.StatusAccepted)
@@ -80,6 +85,13 @@ func (w *standIn) serve(rw http.ResponseWriter, r *http.Request) {
 		rw.WriteHeader(http.StatusNotFound)
 		_, _ = fmt.Fprintf(rw, `{"error_code":404,"message":"no %s"}`, r.URL.Path)
 	}
+}
+
+// notify sets the hook called on every restart.
+func (w *standIn) notify(f func(connector string)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.onRestart = f
 }
 
 func (w *standIn) restartsOf(connector string) int {
