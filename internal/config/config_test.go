@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -190,5 +191,20 @@ func TestCheckFilesParsesDSNFiles(t *testing.T) {
 	}
 	if !errors.Is(err, ErrInvalid) {
 		t.Error("not ErrInvalid")
+	}
+}
+
+// A mis-indented line far down a long file is still named, not the line
+// where its enclosing block began.
+func TestMisindentedLineInALongFile(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("connect_clusters:\n")
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&b, "  - name: c%d\n    url: http://x:8083\n", i)
+	}
+	b.WriteString("   timeout: 5s\n")
+	_, err := Parse("big.yml", []byte(b.String()))
+	if err == nil || !strings.HasPrefix(err.Error(), "big.yml:2002: not valid YAML") {
+		t.Errorf("error = %v, want it at line 2002", err)
 	}
 }

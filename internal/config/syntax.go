@@ -11,16 +11,13 @@ import (
 
 var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// maxPrefixSearch bounds the line search below; a config longer than this
-// gets the parser's own line.
-const maxPrefixSearch = 5000
-
 // syntaxError reports a file that is not YAML at the line that is wrong.
 // For an indentation mistake the parser names the line where the
 // enclosing block began ("line 1: did not find expected key" for a key
-// indented one space too few on line 4), so the file is parsed again a
-// line at a time: the first prefix that fails with the same problem ends
-// at the culprit.
+// indented one space too few on line 4), so prefixes of the file are
+// parsed again: the shortest one that fails with the same problem ends at
+// the culprit. Prefixes that end before it parse (block YAML cut at a line
+// end stays valid), so a binary search finds it in a few parses.
 func syntaxError(name string, data []byte, err error) error {
 	m := yamlErrLine.FindStringSubmatch(err.Error())
 	if m == nil {
@@ -29,18 +26,26 @@ func syntaxError(name string, data []byte, err error) error {
 	line, _ := strconv.Atoi(m[1])
 	problem := m[2]
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	if len(lines) <= maxPrefixSearch {
-		for end := line; end <= len(lines); end++ {
-			var n yaml.Node
-			perr := yaml.Unmarshal(bytes.Join(lines[:end], nil), &n)
-			if perr == nil {
-				continue
-			}
-			if pm := yamlErrLine.FindStringSubmatch(perr.Error()); pm != nil && pm[2] == problem {
-				line = end
-				break
+	same := func(end int) bool {
+		var n yaml.Node
+		perr := yaml.Unmarshal(bytes.Join(lines[:end], nil), &n)
+		if perr == nil {
+			return false
+		}
+		pm := yamlErrLine.FindStringSubmatch(perr.Error())
+		return pm != nil && pm[2] == problem
+	}
+	if line >= 1 && line <= len(lines) {
+		lo, hi := line, len(lines)
+		for lo < hi {
+			mid := (lo + hi) / 2
+			if same(mid) {
+				hi = mid
+			} else {
+				lo = mid + 1
 			}
 		}
+		line = hi
 	}
 	hint := ""
 	if problem == "did not find expected key" || problem == "did not find expected '-' indicator" || strings.Contains(problem, "not allowed in this context") {
