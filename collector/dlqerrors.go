@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -121,12 +122,18 @@ func (c *DLQErrorsCollector) collectCluster(ctx context.Context, cl ConnectListe
 		topics = append(topics, t)
 	}
 	sort.Strings(topics)
-	ends, err := c.kafka.PartitionEnds(ctx, topics...)
+	// The end offsets get a third of the time left: a broker that does
+	// not answer then costs only the topics it leads, and the others are
+	// still read.
+	ectx, cancel := context.WithTimeout(ctx, timeLeft(ctx)/3)
+	ends, err := c.kafka.PartitionEnds(ectx, topics...)
+	cancel()
 	if err != nil {
 		return fmt.Errorf("connect cluster %s: DLQ topics: %w", cluster, err)
 	}
-	var errs []error
-	for _, t := range topics {
+	// Topics are read side by side, so one whose leader hangs holds up
+	// only its own series.
+	return fanOut(ctx, topics, ch, func(ctx context.Context, t string, ch chan<- prometheus.Metric) error {
 		tp := ends[t]
 		if !tp.Exists {
 			// Created with the first dead-lettered record: nothing yet.
@@ -134,15 +141,23 @@ func (c *DLQErrorsCollector) collectCluster(ctx context.Context, cl ConnectListe
 			c.known[dlqTopicKey{cluster, t}] = true
 			c.mu.Unlock()
 			c.emit(ch, cluster, t, byTopic[t])
-			continue
+			return nil
 		}
 		if err := c.readTopic(ctx, cluster, t, byTopic[t], tp); err != nil {
-			errs = append(errs, err)
-			continue
+			return err
 		}
 		c.emit(ch, cluster, t, byTopic[t])
+		return nil
+	})
+}
+
+// timeLeft is how long ctx has until its deadline (an hour without one:
+// outside a scrape nothing needs cutting short).
+func timeLeft(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return time.Until(dl)
 	}
-	return errors.Join(errs...)
+	return time.Hour
 }
 
 // readTopic counts the records added to the partitions of topic since

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -22,11 +23,12 @@ type fakeDLQ struct {
 	start   map[kafka.Partition]int64 // first offset still there (retention)
 	endsErr error
 	readErr map[kafka.Partition]error
-	reads   []int64 // from offsets asked
+	hang    map[string]bool // topics whose reads wait for ctx
+	reads   []int64         // from offsets asked
 }
 
 func newFakeDLQ() *fakeDLQ {
-	return &fakeDLQ{logs: map[kafka.Partition][]*kgo.Record{}, start: map[kafka.Partition]int64{}, readErr: map[kafka.Partition]error{}}
+	return &fakeDLQ{logs: map[kafka.Partition][]*kgo.Record{}, start: map[kafka.Partition]int64{}, readErr: map[kafka.Partition]error{}, hang: map[string]bool{}}
 }
 
 // add appends n dead-lettered records to topic[partition], with the
@@ -70,7 +72,16 @@ func (f *fakeDLQ) PartitionEnds(_ context.Context, topics ...string) (map[string
 	return out, nil
 }
 
-func (f *fakeDLQ) ReadRecords(_ context.Context, p kafka.Partition, from int64, max int) (kafka.ReadResult, error) {
+func (f *fakeDLQ) ReadRecords(ctx context.Context, p kafka.Partition, from int64, max int) (kafka.ReadResult, error) {
+	f.mu.Lock()
+	hang := f.hang[p.Topic]
+	f.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+	}
+	if ctx.Err() != nil {
+		return kafka.ReadResult{Next: from}, ctx.Err()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads = append(f.reads, from)
@@ -289,5 +300,24 @@ func TestDLQErrorsOverlappingScrapesCountOnce(t *testing.T) {
 	wg.Wait()
 	if out := collect(t, context.Background(), c); !strings.Contains(out, `topic="s-dlq"} 50`) {
 		t.Errorf("concurrent scrapes must not count a record twice:\n%s", out)
+	}
+}
+
+func TestDLQErrorsTopicWhoseLeaderHangsHoldsUpOnlyItself(t *testing.T) {
+	k := newFakeDLQ()
+	k.add("a-dlq", 0, 1, "a", "TASK_PUT", "E")
+	k.add("b-dlq", 0, 1, "b", "TASK_PUT", "E")
+	c := NewDLQErrorsCollector(k, dlqCluster(sinkWithDLQ("a", "a-dlq"), sinkWithDLQ("b", "b-dlq")))
+	collect(t, context.Background(), c)
+	k.add("a-dlq", 0, 2, "a", "TASK_PUT", "E")
+	k.add("b-dlq", 0, 2, "b", "TASK_PUT", "E")
+	k.mu.Lock()
+	k.hang["a-dlq"] = true // sorted first: read first if topics were read in turn
+	k.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	out := collect(t, ctx, c)
+	if !strings.Contains(out, `connector="b",exception="E",stage="TASK_PUT",topic="b-dlq"} 2`) || strings.Contains(out, `topic="a-dlq"`) {
+		t.Errorf("b must be reported while a hangs:\n%s", out)
 	}
 }
