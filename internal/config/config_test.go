@@ -208,3 +208,36 @@ func TestMisindentedLineInALongFile(t *testing.T) {
 		t.Errorf("error = %v, want it at line 2002", err)
 	}
 }
+
+// Anchors and merge keys share settings between sections, as YAML allows.
+func TestMergeKeysAreAccepted(t *testing.T) {
+	doc := `tls: &tls
+  ca_file: /ca.pem
+connect_clusters:
+  - name: a
+    url: https://x:8083
+    tls_config:
+      <<: *tls
+      server_name: x
+`
+	if _, err := Parse("t.yml", []byte(doc)); err == nil || err.Error() != `t.yml:1: top level: unknown key "tls"` {
+		t.Fatalf("want only the unknown top-level key reported, got %v", err)
+	}
+	doc = `connect_clusters:
+  - &base
+    name: a
+    url: https://x:8083
+    timeout: 5s
+  - <<: *base
+    name: b
+    timeout: soon
+`
+	_, err := Parse("t.yml", []byte(doc))
+	if err == nil || err.Error() != `t.yml:8: connect_clusters[1].timeout: want a duration such as 30s or 5m, got "soon"` {
+		t.Fatalf("error = %v", err)
+	}
+	cfg, err := Parse("t.yml", []byte(strings.Replace(doc, "soon", "7s", 1)))
+	if err != nil || cfg.ConnectClusters[1].URL != "https://x:8083" || cfg.ConnectClusters[1].Timeout != 7*time.Second {
+		t.Fatalf("merged config %+v, %v", cfg, err)
+	}
+}

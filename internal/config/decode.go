@@ -79,6 +79,10 @@ func (v *validator) checkNode(n *yaml.Node, t reflect.Type, path, want string, b
 			return
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
+			if isMerge(n.Content[i]) {
+				v.checkMerge(n.Content[i+1], t, path, want, bad)
+				continue
+			}
 			v.checkNode(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), "", bad)
 		}
 	default:
@@ -89,6 +93,10 @@ func (v *validator) checkNode(n *yaml.Node, t reflect.Type, path, want string, b
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key := n.Content[i].Value
+			if isMerge(n.Content[i]) {
+				v.checkMerge(n.Content[i+1], t, path, want, bad)
+				continue
+			}
 			f, ok := fields[key]
 			if !ok {
 				bad[join(path, key)] = true
@@ -98,6 +106,26 @@ func (v *validator) checkNode(n *yaml.Node, t reflect.Type, path, want string, b
 			v.checkNode(n.Content[i+1], f.Type, join(path, key), f.Tag.Get("want"), bad)
 		}
 	}
+}
+
+// isMerge tells a "<<" merge key, which brings in the keys of an anchored
+// mapping (or of each in a list of them).
+func isMerge(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && (k.Tag == "!!merge" || (k.Value == "<<" && k.Tag == ""))
+}
+
+// checkMerge checks merged mappings as part of the mapping at path.
+func (v *validator) checkMerge(n *yaml.Node, t reflect.Type, path, want string, bad map[string]bool) {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind == yaml.SequenceNode {
+		for _, item := range n.Content {
+			v.checkNode(item, t, path, want, bad)
+		}
+		return
+	}
+	v.checkNode(n, t, path, want, bad)
 }
 
 // yamlFields maps each key a struct accepts to its field, inlined structs
