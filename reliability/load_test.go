@@ -28,6 +28,10 @@ type loadResult struct {
 	lost, doubled    int
 	bad, bad5xx      int64         // malformed bodies posted, and those answered 5xx
 	drained          time.Duration // from the end of the load until every episode was decided
+	// goroutines and fds over the pre-load baseline once settled after
+	// the load and its reloads, and whether they settled.
+	goroutineDelta, fdDelta float64
+	settled                 bool
 }
 
 type soakResult struct {
@@ -55,6 +59,13 @@ func runLoad(t *testing.T, e *env, r *report) {
 	defer s.stop()
 	dur := envDuration("RELIABILITY_LOAD", 30*time.Second)
 	const senders, pool = 8, 200
+	for range 3 {
+		_, _ = s.scrapeWith(scrapeTimeout)
+	}
+	baseG, baseFD, err := s.self()
+	if err != nil {
+		t.Fatal(err)
+	}
 	startsAt := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
@@ -168,7 +179,16 @@ func runLoad(t *testing.T, e *env, r *report) {
 	})
 	res.drained = time.Since(drainStart)
 	res.lost, res.doubled = tally(recs, episodes)
+	client.CloseIdleConnections()
+	res.settled = eventually(90*time.Second, func() bool {
+		g, fd, err := s.self()
+		res.goroutineDelta, res.fdDelta = g-baseG, fd-baseFD
+		return err == nil && g <= baseG+10 && fd <= baseFD+4
+	})
 	r.load = &res
+	if !res.settled {
+		t.Errorf("load: %d reloads later, goroutines %+.0f and fds %+.0f over the baseline", res.reloads, res.goroutineDelta, res.fdDelta)
+	}
 	if res.bad5xx > 0 {
 		t.Errorf("load: %d of %d malformed notifications answered 5xx", res.bad5xx, res.bad)
 	}

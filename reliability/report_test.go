@@ -76,6 +76,7 @@ func (r *report) write(t *testing.T) {
 		fmt.Fprintf(&b, "| … every episode decided after the load ended | %v |\n", l.drained.Round(time.Second))
 		fmt.Fprintf(&b, "| … non-2xx / 5xx answers to good posts | %d / %d |\n", l.non2xx, l.fivexx)
 		fmt.Fprintf(&b, "| … reloads (failed) / scrapes (late or failed) | %d (%d) / %d (%d) |\n", l.reloads, l.failedR, l.scrapes, l.lateS)
+		fmt.Fprintf(&b, "| … goroutines / fds over the pre-load baseline after the load and its reloads (settled) | %+.0f / %+.0f (%v) |\n", l.goroutineDelta, l.fdDelta, l.settled)
 		fmt.Fprintf(&b, "| … episodes lost / decided twice | %d / %d |\n", l.lost, l.doubled)
 		fmt.Fprintf(&b, "| bad inputs tried: malformed webhook bodies during load (answered 5xx) | %d (%d) |\n", l.bad, l.bad5xx)
 	}
