@@ -94,7 +94,9 @@ local u = import '../lib/utils.libsonnet';
       u.group('cdc-sentinel.lag', [
         alert(
           'CDCSinkConsumerLagHigh',
-          'max by (connect_cluster, connector, topic) (%s) > %d and on (connect_cluster, connector, topic) max by (connect_cluster, connector, topic) (changes(%s[%s])) > 0' % [s('cdc_sink_consumer_lag_seconds'), cfg.sinkConsumerLagSeconds, s('cdc_sink_consumer_lag_records'), cfg.sinkConsumerLagMovedWithin],
+          // A STOPPED sink was stopped on purpose (CDCConnectorStopped, if
+          // wanted, says so): its lag is expected.
+          'max by (connect_cluster, connector, topic) (%s) > %d and on (connect_cluster, connector, topic) max by (connect_cluster, connector, topic) (changes(%s[%s])) > 0 unless on (connect_cluster, connector) max by (connect_cluster, connector) (%s) == 1' % [s('cdc_sink_consumer_lag_seconds'), cfg.sinkConsumerLagSeconds, s('cdc_sink_consumer_lag_records'), cfg.sinkConsumerLagMovedWithin, s('cdc_connect_connector_state', 'state="STOPPED"')],
           cfg.sinkConsumerLagFor, 'warning',
           'Sink {{ $labels.connector }} has not consumed {{ $labels.topic }} for {{ $value | humanizeDuration }}',
           'The oldest record of topic {{ $labels.topic }} that sink connector {{ $labels.connector }} on {{ $labels.connect_cluster }} has not consumed was written {{ $value | humanizeDuration }} ago while new records keep arriving (threshold %s, for %s): the sink is paused, failing or not keeping up, and its target is at least that far behind.' % [u.duration(cfg.sinkConsumerLagSeconds), cfg.sinkConsumerLagFor],
