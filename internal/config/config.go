@@ -228,6 +228,8 @@ type validator struct {
 	// skip holds the paths whose values were of the wrong type: they were
 	// reported already, and validation would only call them missing.
 	skip map[string]bool
+	// aliases counts the YAML aliases checkTypes followed.
+	aliases int
 }
 
 func (v *validator) fail(path, format string, args ...any) {

@@ -241,3 +241,17 @@ connect_clusters:
 		t.Fatalf("merged config %+v, %v", cfg, err)
 	}
 }
+
+// An anchor that contains an alias to itself ends in an error, not a
+// crash.
+func TestSelfReferencingAnchorIsAnError(t *testing.T) {
+	for _, doc := range []string{
+		"connect_clusters: &a [*a]\n",
+		"kafka: &k {brokers: [k:9092], <<: *k}\n",
+		"tables: &t [{name: x, drift: *t}]\n",
+	} {
+		if _, err := Parse("t.yml", []byte(doc)); err == nil {
+			t.Errorf("%q loaded", doc)
+		}
+	}
+}
