@@ -158,9 +158,13 @@ func TestKVRefreshPicksUpRotatedPassword(t *testing.T) {
 }
 
 func TestDynamicCredentialsRenewedThenReplacedBeforeExpiry(t *testing.T) {
+	// Vault's lifetime watcher gives up renewing a fraction of the lease
+	// before its end, on the wall clock: leases of several seconds leave
+	// the swap a margin that a loaded machine does not eat (with a 2s
+	// lease it arrived 0.2s late under load).
 	f := newFakeVault(t)
-	f.leaseTTL = 2 * time.Second
-	f.maxTTL = 5 * time.Second
+	f.leaseTTL = 6 * time.Second
+	f.maxTTL = 14 * time.Second
 	rec := &recorder{}
 	var logs syncBuffer
 	s := startSource(t, vaultConfig(f, func(c *config.Vault) {
@@ -172,12 +176,12 @@ func TestDynamicCredentialsRenewedThenReplacedBeforeExpiry(t *testing.T) {
 		t.Fatalf("first credentials: applied %q", got)
 	}
 	exp, ok := s.LeaseExpiry()
-	if !ok || time.Until(exp) <= 0 || time.Until(exp) > 2*time.Second {
-		t.Fatalf("lease expiry %v (ok %v), want within the 2s lease", exp, ok)
+	if !ok || time.Until(exp) <= 0 || time.Until(exp) > 6*time.Second {
+		t.Fatalf("lease expiry %v (ok %v), want within the 6s lease", exp, ok)
 	}
 	// The lease is renewed until the max TTL caps it; then new credentials
 	// must be in place before the first lease's end.
-	waitFor(t, "second credentials", 8*time.Second, func() bool { return len(rec.all()) >= 2 })
+	waitFor(t, "second credentials", time.Minute, func() bool { return len(rec.all()) >= 2 })
 	var firstEnd time.Time
 	f.with(func(f *fakeVault) {
 		if f.renewals == 0 {
