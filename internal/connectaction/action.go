@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
 
 // Kind is what an action does.
@@ -245,7 +246,7 @@ func (e Expectation) Describe() string {
 // definition) shows the action's effect; when not, why.
 func (e Expectation) reached(st *connect.Status, info *connect.Info) (bool, string) {
 	if e.tasksMax != "" && info != nil {
-		if got := info.Config["tasks.max"]; got != e.tasksMax {
+		if got := info.Config[connectorkind.KeyTasksMax]; got != e.tasksMax {
 			return false, "configuration not applied yet (tasks.max=" + got + ")"
 		}
 	}

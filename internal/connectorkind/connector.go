@@ -218,6 +218,9 @@ func (c *Connector) SignalChannels() map[string]bool {
 // SignalTable is signal.data.collection, as the connector names it.
 func (c *Connector) SignalTable() string { return c.Get(KeySignalTable, "") }
 
+// SignalKafkaTopic is signal.kafka.topic ("" when unset).
+func (c *Connector) SignalKafkaTopic() string { return c.Get(KeySignalTopic, "") }
+
 // HeartbeatMillis is heartbeat.interval.ms (0: no heartbeats, Debezium's
 // default).
 func (c *Connector) HeartbeatMillis() int { return atoi(c.Config[KeyHeartbeat], 0) }

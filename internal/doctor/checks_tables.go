@@ -423,7 +423,7 @@ func (r *run) checkSignal(ctx context.Context, t *config.Table) {
 	}
 	if s.Table != "" {
 		if !channels["source"] {
-			bad(fmt.Sprintf("signals go to table %s but connector %s does not read the source channel (signal.enabled.channels=%s)", s.Table, c.Name, c.Get("signal.enabled.channels", "source")),
+			bad(fmt.Sprintf("signals go to table %s but connector %s does not read the source channel (signal.enabled.channels=%s)", s.Table, c.Name, c.Get(connectorkind.KeySignalChannels, "source")),
 				fmt.Sprintf("add source to signal.enabled.channels of %s", c.Name))
 		}
 		if coll != "" && !sameTable(coll, s.Table) {
@@ -435,11 +435,11 @@ func (r *run) checkSignal(ctx context.Context, t *config.Table) {
 		if !channels["kafka"] {
 			bad(fmt.Sprintf("signals go to Kafka topic %s but connector %s does not read the kafka channel", s.KafkaTopic, c.Name),
 				fmt.Sprintf("on %s set signal.enabled.channels=source,kafka and signal.kafka.topic=%s", c.Name, s.KafkaTopic))
-		} else if kt := c.Get("signal.kafka.topic", ""); kt != "" && kt != s.KafkaTopic {
+		} else if kt := c.SignalKafkaTopic(); kt != "" && kt != s.KafkaTopic {
 			bad(fmt.Sprintf("signals go to Kafka topic %s but connector %s reads %s", s.KafkaTopic, c.Name, kt),
 				fmt.Sprintf("set tables[].signal.kafka_topic of %s to %s", t.Name, kt))
 		}
-		if prefix := c.Get("topic.prefix", ""); prefix != "" && prefix != s.TopicPrefix {
+		if prefix := c.TopicPrefix(); prefix != "" && prefix != s.TopicPrefix {
 			bad(fmt.Sprintf("Kafka signals are keyed %q but connector %s has topic.prefix=%s and ignores them", s.TopicPrefix, c.Name, prefix),
 				fmt.Sprintf("set tables[].signal.topic_prefix of %s to %s", t.Name, prefix))
 		}
