@@ -228,8 +228,8 @@ type validator struct {
 	// skip holds the paths whose values were of the wrong type: they were
 	// reported already, and validation would only call them missing.
 	skip map[string]bool
-	// aliases counts the YAML aliases checkTypes followed.
-	aliases int
+	// nodes counts the values checkTypes visited, aliases expanded.
+	nodes int
 }
 
 func (v *validator) fail(path, format string, args ...any) {

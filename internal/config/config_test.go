@@ -255,3 +255,18 @@ func TestSelfReferencingAnchorIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// Aliases to lists of aliases expand exponentially; the check stops at a
+// bound instead of walking them all.
+func TestAliasBombIsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("x0: &a0 [" + strings.Repeat("k:1,", 9) + "k:1]\n")
+	for i := 1; i < 8; i++ {
+		fmt.Fprintf(&b, "x%d: &a%d [%s*a%d]\n", i, i, strings.Repeat(fmt.Sprintf("*a%d,", i-1), 9), i-1)
+	}
+	b.WriteString("kafka: {brokers: *a7}\n")
+	_, err := Parse("t.yml", []byte(b.String()))
+	if err == nil {
+		t.Fatal("loaded")
+	}
+}

@@ -35,19 +35,20 @@ func (v *validator) checkTypes(doc *yaml.Node) map[string]bool {
 	return bad
 }
 
-// maxAliases bounds the aliases followed in one document: an anchor may
-// contain an alias to itself, and a chain of them can expand without end.
-const maxAliases = 10000
+// maxNodes bounds the values checked in one document, aliases expanded:
+// a few aliases to lists of aliases expand exponentially ("billion
+// laughs"). A real configuration has a few thousand.
+const maxNodes = 100000
 
 func (v *validator) checkNode(n *yaml.Node, t reflect.Type, path, want string, bad map[string]bool) {
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		if v.aliases++; v.aliases > maxAliases {
-			if v.aliases == maxAliases+1 {
-				bad[path] = true
-				v.failAt(n.Line, path, "too many aliases (more than %d): is an anchor used inside itself?", maxAliases)
-			}
-			return
+	if v.nodes++; v.nodes > maxNodes {
+		if v.nodes == maxNodes+1 {
+			bad[path] = true
+			v.failAt(n.Line, path, "the document expands to more than %d values: are aliases nested too deep?", maxNodes)
 		}
+		return
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
 	for t.Kind() == reflect.Pointer {
@@ -128,9 +129,6 @@ func isMerge(k *yaml.Node) bool {
 // checkMerge checks merged mappings as part of the mapping at path.
 func (v *validator) checkMerge(n *yaml.Node, t reflect.Type, path, want string, bad map[string]bool) {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		if v.aliases++; v.aliases > maxAliases {
-			return
-		}
 		n = n.Alias
 	}
 	if n.Kind == yaml.SequenceNode {
