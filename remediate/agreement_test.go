@@ -41,30 +41,36 @@ func TestCommandAndRemediatorAgreeOnEveryActionAndState(t *testing.T) {
 		}},
 		{"all failed", connect.StateFailed, nil},
 	}
+	task1 := 1
 	actions := []struct {
 		name       string
 		cli        ops.Action
 		onlyFailed bool
+		task       *int
 		rule       string
 	}{
-		{"pause", ops.Pause, false, ActionPauseConnector},
-		{"resume", ops.Resume, false, ActionResumeConnector},
-		{"restart", ops.Restart, false, ActionRestartConnector},
-		{"restart --only-failed", ops.Restart, true, ActionRestartConnector},
+		{"pause", ops.Pause, false, nil, ActionPauseConnector},
+		{"resume", ops.Resume, false, nil, ActionResumeConnector},
+		{"restart", ops.Restart, false, nil, ActionRestartConnector},
+		{"restart --only-failed", ops.Restart, true, nil, ActionRestartConnector},
+		{"restart --task=1", ops.Restart, false, &task1, ActionRestartTask},
 	}
 	// want is the verdict the table expects from the command: "ok",
 	// "ok, naming <what stays FAILED>" or "refused: <reason>".
 	want := map[string]string{
-		"pause/running, task 1 failed":  "ok, naming task 1",
-		"pause/paused, task 1 failed":   "ok, naming task 1",
-		"pause/connector failed":        "ok, naming the connector",
-		"pause/all failed":              "ok, naming the connector, task 0",
-		"resume/running, task 1 failed": "ok, naming task 1",
-		"resume/paused, task 1 failed":  "ok, naming task 1",
-		"resume/connector failed":       "ok, naming the connector",
-		"resume/all failed":             "ok, naming the connector, task 0",
-		"restart/stopped":               "refused: connector is STOPPED: a stopped connector has no tasks to restart; resume it instead",
-		"restart --only-failed/stopped": "refused: connector is STOPPED: a stopped connector has no tasks to restart; resume it instead",
+		"pause/running, task 1 failed":      "ok, naming task 1",
+		"pause/paused, task 1 failed":       "ok, naming task 1",
+		"pause/connector failed":            "ok, naming the connector",
+		"pause/all failed":                  "ok, naming the connector, task 0",
+		"resume/running, task 1 failed":     "ok, naming task 1",
+		"resume/paused, task 1 failed":      "ok, naming task 1",
+		"resume/connector failed":           "ok, naming the connector",
+		"resume/all failed":                 "ok, naming the connector, task 0",
+		"restart/stopped":                   "refused: connector is STOPPED: a stopped connector has no tasks to restart; resume it instead",
+		"restart --only-failed/stopped":     "refused: connector is STOPPED: a stopped connector has no tasks to restart; resume it instead",
+		"restart --task=1/stopped":          "refused: connector sink has no task 1 (tasks: none)",
+		"restart --task=1/connector failed": "ok, naming the connector",
+		"restart --task=1/all failed":       "ok, naming the connector, task 0",
 	}
 	opts := ops.Options{Timeout: 3 * time.Second, PollInterval: 2 * time.Millisecond, Settle: 2, FailedGrace: time.Second}
 	start := func(t *testing.T, s int) (*connecttest.Fake, *connect.Client) {
@@ -83,7 +89,7 @@ func TestCommandAndRemediatorAgreeOnEveryActionAndState(t *testing.T) {
 				// The command.
 				_, cc := start(t, s)
 				o := opts
-				o.OnlyFailed = a.onlyFailed
+				o.OnlyFailed, o.Task = a.onlyFailed, a.task
 				op := ops.New(cc, o)
 				targets, err := op.Resolve(context.Background(), []string{"sink"}, false)
 				if err != nil {
@@ -94,11 +100,17 @@ func TestCommandAndRemediatorAgreeOnEveryActionAndState(t *testing.T) {
 				// The remediator.
 				_, rc := start(t, s)
 				e := &Engine{cfg: config.Remediation{VerifyTimeout: opts.Timeout}, verifyInterval: opts.PollInterval}
-				tg := &target{action: a.rule, cluster: "fake", client: rc, connector: "sink",
+				tg := &target{action: a.rule, cluster: "fake", client: rc, connector: "sink", task: task1,
 					restart: connect.RestartOptions{IncludeTasks: true, OnlyFailed: a.onlyFailed}}
 				outcome, detail, err := e.precheck(context.Background(), tg)
 				if err != nil {
-					t.Fatal(err)
+					// The remediator retries a task that is not listed
+					// (a rebalance may bring it back); the command
+					// refuses it with the same reason.
+					if !strings.Contains(verdict(cli), err.Error()) {
+						t.Errorf("remediator could not act (%v) but the command: %s", err, cli)
+					}
+					return
 				}
 				acted := outcome == ""
 				if acted {

@@ -207,12 +207,18 @@ func addConnectorsAction(parent *kingpin.CmdClause, cc *connectorsCmd, action op
 	var output string
 	outputFlag(cmd, &output)
 	var onlyFailed *bool
+	var task *int
+	var taskSet bool
 	if action == ops.Restart {
 		onlyFailed = cmd.Flag("only-failed", "Restart only the FAILED connector instance and tasks (includeTasks=true&onlyFailed=true).").Bool()
+		task = cmd.Flag("task", "Restart only this task (POST /connectors/NAME/tasks/ID/restart); it comes back in the connector's state, PAUSED for a paused connector.").PlaceHolder("ID").IsSetByUser(&taskSet).Int()
 	}
 	cc.g.handle(cmd, func() int {
 		if err := checkTargets(*names, *all); err != nil {
 			return cc.fail(err)
+		}
+		if taskSet && (*all || *onlyFailed || *task < 0) {
+			return cc.fail(usageErr{fmt.Errorf("--task needs named connectors, a task id of 0 or more, and no --only-failed (got --task=%d)", *task)})
 		}
 		c, err := cc.client()
 		if err != nil {
@@ -223,6 +229,9 @@ func addConnectorsAction(parent *kingpin.CmdClause, cc *connectorsCmd, action op
 		opts.OnState = cc.progress()
 		if onlyFailed != nil {
 			opts.OnlyFailed = *onlyFailed
+		}
+		if taskSet {
+			opts.Task = task
 		}
 		op := ops.New(c, opts)
 		ctx, stop := cc.context()

@@ -73,6 +73,8 @@ func TestConnectorsCommandErrors(t *testing.T) {
 			`unknown connect cluster "qa" (configured: dr, prod)`},
 		{"no names and no --all", []string{"--config.file=" + one, "connectors", "restart"},
 			"name at least one connector, or pass --all"},
+		{"--task with --only-failed", []string{"--config.file=" + one, "connectors", "restart", "orders-sink", "--task=0", "--only-failed"},
+			"--task needs named connectors, a task id of 0 or more, and no --only-failed"},
 		{"dot-segment name", []string{"--config.file=" + one, "connectors", "pause", ".."},
 			`connector name ".." is a URL dot segment`},
 		{"scale to zero", []string{"--config.file=" + one, "connectors", "scale", "orders-sink", "--tasks=0"},

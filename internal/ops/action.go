@@ -59,6 +59,8 @@ type Options struct {
 	FailedGrace time.Duration
 	// OnlyFailed makes restart touch only the FAILED instances.
 	OnlyFailed bool
+	// Task, when set, makes restart restart only this task.
+	Task *int
 	// Concurrency bounds the connectors acted on and polled at once, so
 	// that --all on a large cluster does not flood the workers.
 	Concurrency int
@@ -228,6 +230,9 @@ func (o *Operator) do(ctx context.Context, action Action, name string) Result {
 	}
 	a := connectaction.Action{Kind: connectaction.Kind(action), Connector: name,
 		Restart: connect.RestartOptions{IncludeTasks: true, OnlyFailed: o.opts.OnlyFailed}}
+	if action == Restart && o.opts.Task != nil {
+		a.Kind, a.Task = connectaction.RestartTask, *o.opts.Task
+	}
 	return result(name, connectaction.Run(ctx, o.client, a, o.waitOptions(name)))
 }
 
