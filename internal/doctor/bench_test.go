@@ -30,7 +30,8 @@ func BenchmarkCoverage(b *testing.B) {
 			conn(fmt.Sprintf("src%d", s), connect.TypeSource, map[string]string{"connector.class": connectorkind.ClassPostgres, "database.dbname": "app", "topic.prefix": "p",
 				"table.include.list": strings.Join(inc, ","), "heartbeat.interval.ms": "1", "signal.data.collection": "inv.sig"}),
 			conn(fmt.Sprintf("sink%d", s), connect.TypeSink, map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics.regex": `p\.inv\.(` + strings.Join(names, "|") + `)`,
-				"connection.url": "jdbc:postgresql://pg:5432/wh", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "d"}))
+				"connection.url": "jdbc:postgresql://pg:5432/wh", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "d",
+				"collection.name.format": "${source.table}"}))
 	}
 	dbs := map[string]*database.DB{}
 	for name, dsn := range map[string]string{"src": "postgres://u:p@pg:5432/app", "dst": "postgres://u:p@pg:5432/wh"} {
