@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -61,8 +62,10 @@ func fakeConnectWithAFailedTask(t *testing.T) *httptest.Server {
 func startJaeger(t *testing.T) (otlpHTTP, query string) {
 	bin := promtool.Tool(t, "jaeger", "JAEGER")
 	dir := t.TempDir()
-	otlpGRPC := freeAddr(t)
-	otlpHTTP, query = freeAddr(t), freeAddr(t)
+	// Four distinct ports: addresses taken one at a time may repeat.
+	addrs := distinctFreeAddrs(t, 4)
+	otlpGRPC, queryGRPC := addrs[0], addrs[1]
+	otlpHTTP, query = addrs[2], addrs[3]
 	cfg := fmt.Sprintf(`service:
   extensions: [jaeger_storage, jaeger_query]
   pipelines:
@@ -96,7 +99,7 @@ receivers:
 exporters:
   jaeger_storage_exporter:
     trace_storage: memstore
-`, freeAddr(t), query, otlpGRPC, otlpHTTP)
+`, queryGRPC, query, otlpGRPC, otlpHTTP)
 	path := filepath.Join(dir, "jaeger.yml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -104,6 +107,26 @@ exporters:
 	p := start(t, "jaeger", bin, "--config", path)
 	p.waitReady(t, "http://"+query+"/api/services", 2*time.Minute)
 	return otlpHTTP, query
+}
+
+// distinctFreeAddrs returns n loopback addresses nobody listens on, all
+// different: the listeners stay open until every port is chosen.
+func distinctFreeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().String())
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return out
 }
 
 type jaegerTrace struct {
