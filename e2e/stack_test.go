@@ -24,15 +24,31 @@ import (
 // repoRoot is the module root, where deploy/ and rules/ live.
 const repoRoot = ".."
 
-// freeAddr returns a loopback address nobody listens on.
+// handedOut remembers the ports freeAddr gave, so two calls never give
+// the same one (the kernel may offer a just-closed port again).
+var handedOut = struct {
+	sync.Mutex
+	ports map[string]bool
+}{ports: map[string]bool{}}
+
+// freeAddr returns a loopback address nobody listens on, never one it
+// returned before in this test binary.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if !handedOut.ports[addr] {
+			handedOut.ports[addr] = true
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // process is a child process whose output goes to a log file that the
