@@ -390,6 +390,7 @@ type auditRecord struct {
 	ReceivedAt time.Time         `json:"received_at"`
 	StartedAt  time.Time         `json:"started_at"`
 	FinishedAt time.Time         `json:"finished_at"`
+	TraceID    string            `json:"trace_id"`
 }
 
 func audit(ctx context.Context, sentinelURL, rule string) ([]auditRecord, error) {

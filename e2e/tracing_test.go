@@ -194,7 +194,7 @@ tracing:
 
 	var traceID string
 	eventually(t, "the restart is audited with its trace id", 2*time.Minute, func(ctx context.Context) (bool, error) {
-		recs, err := auditWithTraces(ctx, sentinelURL)
+		recs, err := audit(ctx, sentinelURL, "restart-failed-task")
 		if err != nil || len(recs) == 0 {
 			return false, err
 		}
@@ -244,25 +244,4 @@ tracing:
 		}
 		return true, nil
 	})
-}
-
-type tracedRecord struct {
-	Outcome string `json:"outcome"`
-	Detail  string `json:"detail"`
-	Error   string `json:"error"`
-	TraceID string `json:"trace_id"`
-}
-
-func auditWithTraces(ctx context.Context, sentinelURL string) ([]tracedRecord, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, sentinelURL+"/api/v1/remediations", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var out []tracedRecord
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return nil, err
-	}
-	return out, nil
 }
