@@ -218,7 +218,7 @@ func (e *Engine) precheck(ctx context.Context, t *target) (string, string, error
 	case ActionReconcile:
 		return "", "", nil
 	}
-	st, err := t.client.Status(ctx, t.connector)
+	st, err := connectaction.ReadStatus(ctx, t.client, t.connector)
 	if err != nil {
 		return "", "", fmt.Errorf("reading the status of %s: %w", t.connector, err)
 	}

@@ -2,6 +2,7 @@ package connectaction_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +126,60 @@ func TestDescribeState(t *testing.T) {
 		if got := connectaction.DescribeState(&tc.status); got != tc.want {
 			t.Errorf("DescribeState = %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// notYetStarted is a connector that is defined but whose status the
+// worker writes only after a few reads, as right after it was created;
+// until then Connect answers the status with a 404.
+type notYetStarted struct {
+	connecttest.NopActions
+	defined  bool
+	unknowns int
+	reads    int
+}
+
+func (n *notYetStarted) Status(_ context.Context, name string) (*connect.Status, error) {
+	n.reads++
+	if n.reads <= n.unknowns {
+		return nil, &connect.APIError{Cluster: "local", Method: "GET", Path: "/connectors/" + name + "/status", Status: 404, Message: "No status found for connector " + name}
+	}
+	st := status(connect.StateRunning, connect.StateRunning)
+	return &st, nil
+}
+
+func (n *notYetStarted) Info(_ context.Context, name string) (*connect.Info, error) {
+	if !n.defined {
+		return nil, &connect.APIError{Cluster: "local", Method: "GET", Path: "/connectors/" + name, Status: 404, Message: "Connector " + name + " not found"}
+	}
+	return &connect.Info{Name: name}, nil
+}
+
+// Connect answers "No status found" both for an unknown connector and for
+// one it has not started yet. An action on a new connector waits for its
+// status; one on an unknown connector fails at once.
+func TestAnActionOnANewConnectorWaitsForItsStatus(t *testing.T) {
+	c := &notYetStarted{defined: true, unknowns: 3}
+	r := connectaction.Run(context.Background(), c, connectaction.Action{Kind: connectaction.Resume, Connector: "sink"}, fast)
+	if !r.OK || r.State != "connector RUNNING, 1 task RUNNING" {
+		t.Fatalf("resume of a new connector: %+v", r)
+	}
+
+	c = &notYetStarted{defined: false, unknowns: 1 << 30}
+	r = connectaction.Run(context.Background(), c, connectaction.Action{Kind: connectaction.Resume, Connector: "sink"}, fast)
+	if r.OK || r.Sent || !errors.Is(r.Err, connect.ErrNotFound) || c.reads != 1 {
+		t.Fatalf("resume of an unknown connector: %+v after %d reads", r, c.reads)
+	}
+}
+
+// A connector that never gets a status is given up on at the timeout,
+// saying why.
+func TestAConnectorThatNeverReportsAStatusTimesOut(t *testing.T) {
+	c := &notYetStarted{defined: true, unknowns: 1 << 30}
+	o := fast
+	o.Timeout = 50 * time.Millisecond
+	r := connectaction.Run(context.Background(), c, connectaction.Action{Kind: connectaction.Pause, Connector: "sink"}, o)
+	if r.OK || r.Sent || !errors.Is(r.Err, connectaction.ErrNoStatusYet) || !strings.Contains(r.Err.Error(), "no worker has reported its status yet") {
+		t.Fatalf("got %+v", r)
 	}
 }

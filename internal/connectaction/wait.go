@@ -77,7 +77,7 @@ func (r Result) Detail() string {
 // effect. Scale is not run here: its request is a whole configuration.
 func Run(ctx context.Context, c Client, a Action, o Options) Result {
 	start := time.Now()
-	before, err := c.Status(ctx, a.Connector)
+	before, err := firstStatus(ctx, c, a.Connector, o)
 	if err != nil {
 		return Result{Err: fmt.Errorf("reading the status of %s: %w", a.Connector, err), Elapsed: time.Since(start)}
 	}
@@ -176,7 +176,7 @@ func (o Options) report(state string) {
 // read returns the connector's status, and its definition when the
 // expectation needs it.
 func read(ctx context.Context, c Client, e Expectation) (*connect.Status, *connect.Info, error) {
-	st, err := c.Status(ctx, e.Action.Connector)
+	st, err := ReadStatus(ctx, c, e.Action.Connector)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -192,4 +192,53 @@ func read(ctx context.Context, c Client, e Expectation) (*connect.Status, *conne
 		return nil, nil, err
 	}
 	return st, info, nil
+}
+
+// ErrNoStatusYet matches a connector that exists but whose status no
+// worker has written yet: right after it was created, or while a
+// rebalance assigns it. Connect answers both this and an unknown
+// connector with the same 404 ("No status found for connector"), so only
+// a read of its definition tells them apart.
+var ErrNoStatusYet = errors.New("no status reported yet")
+
+// ReadStatus reads a connector's status. A 404 is checked against the
+// connector's definition when the client can read it: a connector that
+// is defined has no status yet (ErrNoStatusYet, worth waiting for), one
+// that is not is unknown (connect.ErrNotFound).
+func ReadStatus(ctx context.Context, c Client, name string) (*connect.Status, error) {
+	st, err := c.Status(ctx, name)
+	if !errors.Is(err, connect.ErrNotFound) {
+		return st, err
+	}
+	ir, ok := c.(InfoReader)
+	if !ok {
+		return nil, err
+	}
+	if _, ierr := ir.Info(ctx, name); ierr != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("connector %s is defined but no worker has reported its status yet: %w", name, ErrNoStatusYet)
+}
+
+// firstStatus is the status an action starts from. A connector that has
+// no status yet is waited for, within the action's timeout: acting on it
+// before its worker has started it would decide from nothing.
+func firstStatus(ctx context.Context, c Client, name string, o Options) (*connect.Status, error) {
+	o = o.withDefaults()
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	tick := time.NewTicker(o.PollInterval)
+	defer tick.Stop()
+	for {
+		st, err := ReadStatus(ctx, c, name)
+		if !errors.Is(err, ErrNoStatusYet) {
+			return st, err
+		}
+		o.report("waiting for the worker to report a status")
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (waited %s)", err, o.Timeout)
+		case <-tick.C:
+		}
+	}
 }
