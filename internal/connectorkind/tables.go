@@ -2,9 +2,11 @@ package connectorkind
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 )
 
 // SplitTable splits a configured table name into schema and table, with
@@ -198,4 +200,17 @@ func SignalDataCollection(driver, database, table, configured string) string {
 		return configured
 	}
 	return SourceFor(driver).DataCollection(database, table)
+}
+
+// CapturesTable reports whether c is a Debezium source that captures
+// table (as configured: schema.table, or a bare name in the driver's
+// default schema) of db: it reads from db, judged among every configured
+// database dbs, and its filters select the table. Doctor's findings and
+// the time precision drift and reconcile compare at both rest on it.
+func (c *Connector) CapturesTable(dbs []*database.DB, db *database.DB, table string) bool {
+	if !c.IsDebeziumSource() || !slices.Contains(c.DatabasesOf(dbs), db) {
+		return false
+	}
+	schema, name := SplitTable(db.Driver(), table)
+	return c.Captures(c.DatabaseNameFor(db), schema, name)
 }

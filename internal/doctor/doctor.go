@@ -221,10 +221,9 @@ func (r *run) findCapturing(t *config.Table) []*connector {
 	if db == nil {
 		return nil
 	}
-	schema, table := qualified(db.Driver(), t.Source.Table)
 	var out []*connector
-	for _, c := range r.sourcesOf(t.Source.Database) {
-		if c.Captures(c.DatabaseNameFor(db), schema, table) {
+	for _, c := range r.connectors {
+		if c.CapturesTable(r.allDatabases(), db, t.Source.Table) {
 			out = append(out, c)
 		}
 	}

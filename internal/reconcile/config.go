@@ -76,32 +76,32 @@ func PlanOptions(t config.Table) rowhash.PlanOptions {
 	return rowhash.PlanOptions{Key: t.Key, Columns: t.Columns, Ignore: ignore, Path: TimePath(t, nil)}
 }
 
-// ConnectorConfig reads a connector's live configuration from a
-// configured Connect cluster (cluster "" when the table does not name
-// one).
-type ConnectorConfig func(ctx context.Context, cluster, connector string) (map[string]string, error)
+// SourceConfig gives the live configuration of the Debezium source
+// connector that captures a table, and its name; name is "" when no
+// configured Connect cluster runs one.
+type SourceConfig func(ctx context.Context, t config.Table) (name string, cfg map[string]string, err error)
 
 // TimePath says how a table's temporal values travel: compare.time_precision,
 // and the time.precision.mode of its source connector, read live through
-// cfg when the table names the connector (signal.connector). Without it
-// the mode is unknown and Debezium's default, adaptive, is assumed; the
-// sink's representation is read from the target column types.
-//
-// Which connector captures a table and which sink writes it is connector
-// knowledge with one home; when that can be asked, this lookup asks it
-// instead of relying on signal.connector.
-func TimePath(t config.Table, cfg ConnectorConfig) func(ctx context.Context) (rowhash.Path, error) {
+// src (the connector named in signal.connector, else the one found
+// capturing the table). Without a source the mode is unknown and
+// Debezium's default, adaptive, is assumed; the sink's representation is
+// read from the target column types.
+func TimePath(t config.Table, src SourceConfig) func(ctx context.Context) (rowhash.Path, error) {
 	return func(ctx context.Context) (rowhash.Path, error) {
 		var p rowhash.Path
 		if t.Compare != nil {
 			p.Precision = t.Compare.TimePrecision
 		}
-		if cfg == nil || t.Signal == nil || t.Signal.Connector == "" {
+		if src == nil {
 			return p, nil
 		}
-		c, err := cfg(ctx, t.Signal.ConnectCluster, t.Signal.Connector)
+		name, c, err := src(ctx, t)
 		if err != nil {
-			return p, fmt.Errorf("source connector %s: %w", t.Signal.Connector, err)
+			return p, err
+		}
+		if name == "" {
+			return p, nil
 		}
 		p.Mode = c["time.precision.mode"]
 		if p.Mode == "" {

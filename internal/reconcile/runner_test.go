@@ -147,28 +147,30 @@ func TestFilters(t *testing.T) {
 }
 
 // The time path takes compare.time_precision from the table and the mode
-// from the live configuration of the connector the table names.
+// from the live configuration of its source connector.
 func TestTimePathReadsTheSourceConnector(t *testing.T) {
-	tc := config.Table{Name: "orders", Compare: &config.Compare{TimePrecision: "ms"},
-		Signal: &config.Signal{Connector: "inventory-source", ConnectCluster: "main"}}
-	var asked string
-	cfg := func(_ context.Context, cluster, name string) (map[string]string, error) {
-		asked = cluster + "/" + name
-		return map[string]string{"time.precision.mode": "connect"}, nil
+	tc := config.Table{Name: "orders", Compare: &config.Compare{TimePrecision: "ms"}}
+	src := func(_ context.Context, t config.Table) (string, map[string]string, error) {
+		return "inventory-source", map[string]string{"time.precision.mode": "connect"}, nil
 	}
-	p, err := TimePath(tc, cfg)(context.Background())
+	p, err := TimePath(tc, src)(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if asked != "main/inventory-source" || p.Mode != rowhash.ModeConnect || p.Precision != rowhash.PrecisionMillis {
-		t.Errorf("asked %s, path %+v", asked, p)
+	if p.Mode != rowhash.ModeConnect || p.Precision != rowhash.PrecisionMillis {
+		t.Errorf("path %+v", p)
 	}
-	tc.Signal = nil
-	if p, _ = TimePath(tc, cfg)(context.Background()); p.Mode != "" {
-		t.Errorf("a table naming no connector got mode %q", p.Mode)
+	none := func(context.Context, config.Table) (string, map[string]string, error) { return "", nil, nil }
+	if p, _ = TimePath(tc, none)(context.Background()); p.Mode != "" {
+		t.Errorf("a table with no source connector got mode %q", p.Mode)
 	}
-	failing := func(context.Context, string, string) (map[string]string, error) { return nil, errors.New("503") }
-	tc.Signal = &config.Signal{Connector: "gone"}
+	unset := func(context.Context, config.Table) (string, map[string]string, error) { return "s", map[string]string{}, nil }
+	if p, _ = TimePath(tc, unset)(context.Background()); p.Mode != rowhash.ModeAdaptive {
+		t.Errorf("a source without time.precision.mode got mode %q, want Debezium's default", p.Mode)
+	}
+	failing := func(context.Context, config.Table) (string, map[string]string, error) {
+		return "", nil, errors.New("source connector gone: 503")
+	}
 	if _, err := TimePath(tc, failing)(context.Background()); err == nil || !strings.Contains(err.Error(), "source connector gone") {
 		t.Errorf("error %v", err)
 	}

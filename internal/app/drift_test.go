@@ -1,0 +1,100 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
+)
+
+// sqlServerShop is a configured SQL Server database "shop" (never
+// dialled: pools connect lazily).
+func sqlServerShop(t *testing.T) map[string]*database.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), config.Database{Name: "erp", Driver: config.DriverSQLServer,
+		DSN: "sqlserver://u:p@127.0.0.1:1433?database=shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return map[string]*database.DB{"erp": db}
+}
+
+func sqlServerSource(f *connecttest.Fake, name, include, mode string) {
+	c := f.Add(name, connectorkind.ClassSQLServer, connect.StateRunning, 1)
+	c.Status.Type = "source"
+	c.Config["database.names"] = "shop"
+	c.Config["table.include.list"] = include
+	if mode != "" {
+		c.Config["time.precision.mode"] = mode
+	}
+}
+
+// A table whose signal names no connector still gets the precision its
+// real source lets through: the Debezium source capturing it is found on
+// the clusters, so a SQL Server source in connect mode (milliseconds)
+// does not make every datetime2 row look changed.
+func TestTheTimePathFindsTheSourceCapturingTheTable(t *testing.T) {
+	f, client := connecttest.New(t)
+	sqlServerSource(f, "billing-source", `dbo\.invoices`, "adaptive")
+	sqlServerSource(f, "shop-source", `dbo\.orders,dbo\.customers`, "connect")
+	cfg := &config.Config{ConnectClusters: []config.ConnectCluster{{Name: "fake"}}}
+	clusters := map[string]*connect.Client{"fake": client}
+	tc := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"}}
+
+	path := reconcile.TimePath(tc, SourceConfig(cfg, sqlServerShop(t), clusters))
+	p, err := path(context.Background())
+	if err != nil || p.Mode != "connect" {
+		t.Fatalf("path %+v, %v: want the connect mode of shop-source", p, err)
+	}
+	// Found once; later samples read only that connector's config.
+	lists := len(f.Requests("GET /connectors?"))
+	if _, err := path(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.Requests("GET /connectors?")); got != lists {
+		t.Errorf("listed the connectors again (%d listings)", got)
+	}
+
+	// The remembered connector is gone: look again.
+	f.Lock()
+	f.Conn["shop-source"].Deleted = true
+	f.Unlock()
+	sqlServerSource(f, "shop-source-v2", `dbo\.orders`, "adaptive_time_microseconds")
+	if p, err = path(context.Background()); err != nil || p.Mode != "adaptive_time_microseconds" {
+		t.Fatalf("after the source was replaced: %+v, %v", p, err)
+	}
+
+	// No source captures the table: Debezium's default is assumed.
+	other := config.Table{Name: "audit", Source: config.TableRef{Database: "erp", Table: "dbo.audit_log"}}
+	if p, err = reconcile.TimePath(other, SourceConfig(cfg, sqlServerShop(t), clusters))(context.Background()); err != nil || p.Mode != "" {
+		t.Fatalf("uncaptured table: %+v, %v", p, err)
+	}
+}
+
+// Two sources capture the table with different modes: which one wrote
+// the target cannot be guessed, so the user is asked to name it.
+func TestTwoSourcesThatDisagreeOnPrecisionMustBeNamed(t *testing.T) {
+	f, client := connecttest.New(t)
+	sqlServerSource(f, "a-source", `dbo\.orders`, "connect")
+	sqlServerSource(f, "b-source", `dbo\..*`, "")
+	cfg := &config.Config{ConnectClusters: []config.ConnectCluster{{Name: "fake"}}}
+	tc := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"}}
+	_, err := reconcile.TimePath(tc, SourceConfig(cfg, sqlServerShop(t), map[string]*connect.Client{"fake": client}))(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "table orders is captured by fake/a-source, fake/b-source with different time.precision.mode settings: name its source in tables[].signal.connector") {
+		t.Fatalf("got %v", err)
+	}
+
+	// Named, it is read directly, whatever else captures the table.
+	tc.Signal = &config.Signal{Connector: "b-source"}
+	p, err := reconcile.TimePath(tc, SourceConfig(cfg, sqlServerShop(t), map[string]*connect.Client{"fake": client}))(context.Background())
+	if err != nil || p.Mode != "adaptive" {
+		t.Fatalf("named source: %+v, %v", p, err)
+	}
+}
