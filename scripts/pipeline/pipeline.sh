@@ -18,7 +18,9 @@
 #
 # Environment (defaults): CDC_SENTINEL_CACHE ($HOME/.cache/cdc-sentinel), CDC_PIPELINE_DIR
 # (/tmp/cdc-sentinel-pipeline), CDC_PG_PORT (55432), CDC_KAFKA_PORT (39092), CDC_KAFKA_CONTROLLER_PORT
-# (39093), CDC_CONNECT_PORT (38083).
+# (39093), CDC_CONNECT_PORT (38083), CDC_KAFKA_FAULTS_PORT (39094) and CDC_KAFKA_FAULTS_PROXY_PORT (39095):
+# Kafka's fault-injection listener, bound on the first and advertised as the second, where a Toxiproxy
+# in front of it listens (nothing listens there unless a test starts one).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,6 +44,8 @@ PG_PORT=${CDC_PG_PORT:-55432}
 KAFKA_PORT=${CDC_KAFKA_PORT:-39092}
 CONTROLLER_PORT=${CDC_KAFKA_CONTROLLER_PORT:-39093}
 CONNECT_PORT=${CDC_CONNECT_PORT:-38083}
+FAULTS_PORT=${CDC_KAFKA_FAULTS_PORT:-39094}
+FAULTS_PROXY_PORT=${CDC_KAFKA_FAULTS_PROXY_PORT:-39095}
 HOST=127.0.0.1
 CONNECT_URL="http://$HOST:$CONNECT_PORT"
 PG_USER=cdc
@@ -342,14 +346,25 @@ java_opts_common() {
 }
 
 kafka_up() {
-  step "Kafka broker (KRaft) on $HOST:$KAFKA_PORT, controller $HOST:$CONTROLLER_PORT"
+  step "Kafka broker (KRaft) on $HOST:$KAFKA_PORT, controller $HOST:$CONTROLLER_PORT, fault listener $HOST:$FAULTS_PORT"
   mkdir -p "$KAFKA_DIR" "$LOGS"
   sed -e "s#@HOST@#$HOST#g; s#@KAFKA_PORT@#$KAFKA_PORT#g; s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g; s#@DATA@#$KAFKA_DIR/data#g" \
+      -e "s#@FAULTS_PORT@#$FAULTS_PORT#g; s#@FAULTS_PROXY_PORT@#$FAULTS_PROXY_PORT#g" \
     "$HERE/config/server.properties" > "$KAFKA_DIR/server.properties"
+  # A broker started from another configuration (an older pipeline.sh, say, without the fault
+  # listener) is restarted once so that `up` always leaves the configuration this script describes;
+  # kafka.started.properties is the configuration the running broker was started with.
+  if kafka_running && ! cmp -s "$KAFKA_DIR/server.properties" "$KAFKA_DIR/kafka.started.properties"; then
+    log "  the running broker was started with another configuration: restarting it"
+    stop_pid "$KAFKA_DIR/kafka.pid" "kafka.Kafka" "Kafka broker" 40
+  fi
   if kafka_running; then
     ok "already running (pid $(cat "$KAFKA_DIR/kafka.pid"))"
   else
-    port_open "$KAFKA_PORT" && die "port $KAFKA_PORT is already used by another process"
+    local p
+    for p in "$KAFKA_PORT" "$CONTROLLER_PORT" "$FAULTS_PORT"; do
+      wait_for 30 "port $p to be free (another process holds it)" "$LOGS/kafka.log" port_free "$p"
+    done
     if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
       local cid
       cid=$(java -cp "$(kafka_classpath)" $(java_opts_common) kafka.tools.StorageTool random-uuid 2>>"$LOGS/kafka.log") \
@@ -359,6 +374,7 @@ kafka_up() {
         || die "kafka-storage format failed" "$LOGS/kafka.log"
       ok "log dir formatted (cluster id $cid)"
     fi
+    cp "$KAFKA_DIR/server.properties" "$KAFKA_DIR/kafka.started.properties"
     start_bg "$KAFKA_DIR/kafka.pid" "$LOGS/kafka.log" \
       java -Xms256m -Xmx512m $(java_opts_common) -cp "$(kafka_classpath)" kafka.Kafka "$KAFKA_DIR/server.properties"
     ok "started (pid $(cat "$KAFKA_DIR/kafka.pid"))"
@@ -366,9 +382,11 @@ kafka_up() {
   kafka_wait
 }
 
+port_free() { ! port_open "$1"; }
+
 kafka_ready() {
   kafka_running || die "Kafka process exited" "$LOGS/kafka.log"
-  port_open "$KAFKA_PORT"
+  port_open "$KAFKA_PORT" && port_open "$FAULTS_PORT"
 }
 
 kafka_wait() { wait_for 60 "the Kafka broker" "$LOGS/kafka.log" kafka_ready; ok "broker accepts connections"; }
@@ -484,6 +502,8 @@ export CDC_PIPELINE_DIR=$RUN
 export CDC_PIPELINE_SCRIPT=$HERE/pipeline.sh
 export CDC_CONNECT_URL=$CONNECT_URL
 export CDC_KAFKA_BROKERS=$HOST:$KAFKA_PORT
+export CDC_KAFKA_FAULTS_LISTENER=$HOST:$FAULTS_PORT
+export CDC_KAFKA_FAULTS_ADVERTISED=$HOST:$FAULTS_PROXY_PORT
 export CDC_PG_HOST=$HOST
 export CDC_PG_PORT=$PG_PORT
 export CDC_PG_USER=$PG_USER
@@ -541,7 +561,7 @@ cmd_status() {
   local rc=0 st
   if pg_running && pg_ready; then echo "postgres   RUNNING  $HOST:$PG_PORT  data=$PG_DATA"
   else echo "postgres   DOWN"; rc=1; fi
-  if kafka_running && port_open "$KAFKA_PORT"; then echo "kafka      RUNNING  $HOST:$KAFKA_PORT  pid=$(cat "$KAFKA_DIR/kafka.pid")"
+  if kafka_running && port_open "$KAFKA_PORT"; then echo "kafka      RUNNING  $HOST:$KAFKA_PORT  pid=$(cat "$KAFKA_DIR/kafka.pid")  fault listener $HOST:$FAULTS_PORT advertised as $HOST:$FAULTS_PROXY_PORT"
   else echo "kafka      DOWN"; rc=1; fi
   if connect_running && curl -sf --max-time 5 "$CONNECT_URL/connectors" >/dev/null 2>&1; then
     echo "connect    RUNNING  $CONNECT_URL  pid=$(cat "$CONNECT_DIR/connect.pid")"
