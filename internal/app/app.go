@@ -116,7 +116,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 		return nil, fmt.Errorf("drift: %w", err)
 	}
 	closers = append(closers, reconciler.Close)
-	rt.Collectors = append(rt.Collectors, driftCollector, reconciler)
+	rt.Collectors = append(rt.Collectors, driftCollector, collector.NewReconcileCollector(reconciler))
 
 	mux := http.NewServeMux()
 	rt.API = mux

@@ -14,10 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/readings"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
@@ -94,14 +94,7 @@ type Runner struct {
 	jobs     map[string]*Job
 	finished []string
 	running  map[string]string // table → job id
-	stats    map[string]*tableStats
-}
-
-type tableStats struct {
-	runs        map[string]float64 // outcome → count
-	differing   map[string]float64 // kind → rows, last success
-	lastSuccess time.Time
-	duration    float64
+	stats    map[string]*readings.ReconcileTable
 }
 
 // NewRunner returns a runner for the given tables.
@@ -111,10 +104,10 @@ func NewRunner(tables []Table, opts Options, logger *slog.Logger) *Runner {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	r := &Runner{tables: map[string]Table{}, opts: opts, logger: logger, ctx: ctx, stop: stop, keep: 100,
-		jobs: map[string]*Job{}, running: map[string]string{}, stats: map[string]*tableStats{}}
+		jobs: map[string]*Job{}, running: map[string]string{}, stats: map[string]*readings.ReconcileTable{}}
 	for _, t := range tables {
 		r.tables[t.Name] = t
-		r.stats[t.Name] = &tableStats{runs: map[string]float64{}, differing: map[string]float64{}}
+		r.stats[t.Name] = &readings.ReconcileTable{Table: t.Name}
 	}
 	return r
 }
@@ -166,24 +159,23 @@ func (r *Runner) run(ctx context.Context, job *Job, t Table, o StartOptions) {
 	job.FinishedAt = &now
 	job.Report = rep
 	st := r.stats[t.Name]
-	st.duration = time.Since(start).Seconds()
-	outcome := "success"
+	st.Duration = time.Since(start)
 	switch {
 	case err != nil && ctx.Err() != nil:
-		job.Status, outcome = "cancelled", "cancelled"
+		job.Status = "cancelled"
 		job.Error = err.Error()
+		st.Cancelled++
 	case err != nil:
-		job.Status, outcome = "failed", "error"
+		job.Status = "failed"
 		job.Error = err.Error()
+		st.Failed++
 	default:
 		job.Status = "succeeded"
-		st.lastSuccess = now
-		st.differing["missing"] = float64(rep.MissingCount)
-		st.differing["extra"] = float64(rep.ExtraCount)
-		st.differing["changed"] = float64(rep.ChangedCount)
+		st.Succeeded++
+		st.LastSuccess = now
+		st.Missing, st.Extra, st.Changed = int64(rep.MissingCount), int64(rep.ExtraCount), int64(rep.ChangedCount)
 	}
-	st.runs[outcome]++
-	r.logger.Info("reconcile finished", "table", t.Name, "id", job.ID, "status", job.Status, "duration_seconds", st.duration, "err", err)
+	r.logger.Info("reconcile finished", "table", t.Name, "id", job.ID, "status", job.Status, "duration_seconds", st.Duration.Seconds(), "err", err)
 	r.finished = append(r.finished, job.ID)
 	for len(r.finished) > r.keep {
 		delete(r.jobs, r.finished[0])
@@ -301,50 +293,18 @@ func (r *Runner) handleGet(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusOK, j)
 }
 
-var (
-	runsDesc = prometheus.NewDesc("cdc_reconcile_runs_total",
-		"Reconcile runs since cdc-sentinel started, by outcome (success, error, cancelled).", []string{"table", "outcome"}, nil)
-	differingDesc = prometheus.NewDesc("cdc_reconcile_rows_differing",
-		"Rows that differed between source and target in the last successful reconcile, by kind (missing, extra, changed).", []string{"table", "kind"}, nil)
-	lastSuccessDesc = prometheus.NewDesc("cdc_reconcile_last_success_timestamp_seconds",
-		"When the last successful reconcile of the table finished.", []string{"table"}, nil)
-	durationDesc = prometheus.NewDesc("cdc_reconcile_duration_seconds",
-		"How long the last reconcile of the table took.", []string{"table"}, nil)
-	runningDesc = prometheus.NewDesc("cdc_reconcile_running",
-		"Whether a reconcile of the table is running.", []string{"table"}, nil)
-)
-
-// Name implements collector.Collector.
-func (r *Runner) Name() string { return "reconcile" }
-
-// Collect implements collector.Collector: state kept by the runner,
-// written as constant metrics at scrape time.
-func (r *Runner) Collect(_ context.Context, ch chan<- prometheus.Metric) error {
+// ReconcileTables gives what the runner knows of each configured
+// table's runs, ordered by table; collector.ReconcileCollector reports it
+// at scrape time.
+func (r *Runner) ReconcileTables() []readings.ReconcileTable {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	names := make([]string, 0, len(r.stats))
-	for n := range r.stats {
-		names = append(names, n)
+	out := make([]readings.ReconcileTable, 0, len(r.stats))
+	for name, st := range r.stats {
+		t := *st
+		_, t.Running = r.running[name]
+		out = append(out, t)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		st := r.stats[n]
-		for _, o := range []string{"success", "error", "cancelled"} {
-			ch <- prometheus.MustNewConstMetric(runsDesc, prometheus.CounterValue, st.runs[o], n, o)
-		}
-		running := 0.0
-		if _, ok := r.running[n]; ok {
-			running = 1
-		}
-		ch <- prometheus.MustNewConstMetric(runningDesc, prometheus.GaugeValue, running, n)
-		if st.lastSuccess.IsZero() {
-			continue
-		}
-		for _, k := range []string{"missing", "extra", "changed"} {
-			ch <- prometheus.MustNewConstMetric(differingDesc, prometheus.GaugeValue, st.differing[k], n, k)
-		}
-		ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(st.lastSuccess.UnixNano())/1e9, n)
-		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, st.duration, n)
-	}
-	return nil
+	sort.Slice(out, func(i, j int) bool { return out[i].Table < out[j].Table })
+	return out
 }

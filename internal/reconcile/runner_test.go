@@ -6,24 +6,15 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/readings"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
-
-// collectorAdapter lets testutil gather the runner's scrape-time metrics.
-type collectorAdapter struct{ r *Runner }
-
-func (collectorAdapter) Describe(chan<- *prometheus.Desc) {}
-func (c collectorAdapter) Collect(ch chan<- prometheus.Metric) {
-	c.r.Collect(context.Background(), ch)
-}
 
 func TestRunnerAPI(t *testing.T) {
 	release := make(chan struct{})
@@ -69,12 +60,8 @@ func TestRunnerAPI(t *testing.T) {
 	if code, body := post("table=customers&repair=true"); code != http.StatusBadRequest || !strings.Contains(body["error"], "signal") {
 		t.Errorf("repair without a signal: %d %v, want 400 naming the signal config", code, body)
 	}
-	if err := testutil.CollectAndCompare(collectorAdapter{r}, strings.NewReader(`
-# HELP cdc_reconcile_running Whether a reconcile of the table is running.
-# TYPE cdc_reconcile_running gauge
-cdc_reconcile_running{table="customers"} 1
-`), "cdc_reconcile_running"); err != nil {
-		t.Error(err)
+	if got, want := r.ReconcileTables(), []readings.ReconcileTable{{Table: "customers", Running: true}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("while running: %+v, want %+v", got, want)
 	}
 
 	close(release)
@@ -96,14 +83,9 @@ cdc_reconcile_running{table="customers"} 1
 	if resp, _ := http.Get(srv.URL + "/api/v1/reconcile/unknown"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown id: %d", resp.StatusCode)
 	}
-	if err := testutil.CollectAndCompare(collectorAdapter{r}, strings.NewReader(`
-# HELP cdc_reconcile_runs_total Reconcile runs since cdc-sentinel started, by outcome (success, error, cancelled).
-# TYPE cdc_reconcile_runs_total counter
-cdc_reconcile_runs_total{outcome="cancelled",table="customers"} 0
-cdc_reconcile_runs_total{outcome="error",table="customers"} 1
-cdc_reconcile_runs_total{outcome="success",table="customers"} 0
-`), "cdc_reconcile_runs_total"); err != nil {
-		t.Error(err)
+	got := r.ReconcileTables()
+	if len(got) != 1 || got[0].Failed != 1 || got[0].Succeeded != 0 || got[0].Cancelled != 0 || got[0].Running || !got[0].LastSuccess.IsZero() {
+		t.Errorf("after a failed run: %+v, want one failure, not running, no success", got)
 	}
 }
 

@@ -1,0 +1,24 @@
+// Package readings holds the plain values that the packages owning some
+// state hand to collector/ at scrape time. It lets the collectors read
+// that state without importing its owners: the scrape path must not
+// link the reconcile and repair code, and the owners need not know
+// about Prometheus.
+package readings
+
+import "time"
+
+// ReconcileTable is what the reconcile runner knows of one table's runs
+// since cdc-sentinel started.
+type ReconcileTable struct {
+	Table string
+	// Runs finished, by outcome.
+	Succeeded, Failed, Cancelled uint64
+	// Running is true while a run of the table is under way.
+	Running bool
+	// LastSuccess is when the last successful run finished; zero until
+	// one has. Missing, Extra and Changed are the rows it found differing.
+	LastSuccess             time.Time
+	Missing, Extra, Changed int64
+	// Duration is how long the last finished run took, whatever its outcome.
+	Duration time.Duration
+}
