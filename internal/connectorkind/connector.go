@@ -25,8 +25,13 @@ const (
 	KeySignalTable    = "signal.data.collection"
 	KeySignalChannels = "signal.enabled.channels"
 	KeySignalTopic    = "signal.kafka.topic"
-	KeyTopicPrefix    = "topic.prefix"
-	KeyConnectionURL  = "connection.url"
+	// Debezium's notifications: with "sink" among the enabled channels the
+	// connector writes each incremental snapshot's progress (started,
+	// per-chunk, table scan completed, completed) to the sink topic.
+	KeyNotificationChannels = "notification.enabled.channels"
+	KeyNotificationTopic    = "notification.sink.topic.name"
+	KeyTopicPrefix          = "topic.prefix"
+	KeyConnectionURL        = "connection.url"
 )
 
 // Connector types as Kafka Connect reports them.
@@ -220,6 +225,30 @@ func (c *Connector) SignalTable() string { return c.Get(KeySignalTable, "") }
 
 // SignalKafkaTopic is signal.kafka.topic ("" when unset).
 func (c *Connector) SignalKafkaTopic() string { return c.Get(KeySignalTopic, "") }
+
+// NotificationChannels are the enabled notification channels (none by
+// default).
+func (c *Connector) NotificationChannels() map[string]bool {
+	out := map[string]bool{}
+	for _, ch := range SplitList(c.Get(KeyNotificationChannels, "")) {
+		out[strings.ToLower(ch)] = true
+	}
+	return out
+}
+
+// NotificationTopic is the topic the connector writes its notifications
+// to: notification.sink.topic.name when the sink channel is enabled, ""
+// otherwise (Debezium then sends none there).
+func (c *Connector) NotificationTopic() string {
+	if !c.NotificationChannels()[NotificationChannelSink] {
+		return ""
+	}
+	return c.Get(KeyNotificationTopic, "")
+}
+
+// NotificationChannelSink is the channel that writes notifications to a
+// Kafka topic, the one cdc-sentinel can follow.
+const NotificationChannelSink = "sink"
 
 // HeartbeatMillis is heartbeat.interval.ms (0: no heartbeats, Debezium's
 // default).

@@ -25,6 +25,7 @@ func (r *run) checkConfiguration(c *connector) {
 	if c.IsDebeziumSource() {
 		r.checkHeartbeat(c)
 		r.checkSourceSignal(c)
+		r.checkNotifications(c)
 	}
 	r.checkTasksMax(c)
 	r.checkConverters(c)
@@ -209,6 +210,26 @@ func (r *run) checkSourceSignal(c *connector) {
 	r.add(Finding{Check: CheckSignal, Severity: Warning, Target: c.target(),
 		Message: "no signal table (signal.data.collection unset): incremental snapshots cannot run, so repair cannot re-send rows through this connector",
 		Fix:     "create a signal table and set signal.data.collection=<schema>.debezium_signal and signal.enabled.channels=source:\n" + signalTableDDL(c.Driver(), "<schema>.debezium_signal")})
+}
+
+// checkNotifications: a repair re-sends rows through an incremental
+// snapshot; only with the sink notification channel does the connector
+// say when that snapshot started, how far it got and whether it
+// finished, so cdc-sentinel can show a repair's progress and report one
+// that never completes.
+func (r *run) checkNotifications(c *connector) {
+	topic := firstNonEmpty(c.TopicPrefix(), "<topic.prefix>") + ".notifications"
+	if !c.NotificationChannels()[connectorkind.NotificationChannelSink] {
+		r.add(Finding{Check: CheckNotification, Severity: Info, Target: c.target(),
+			Message: "the sink notification channel is off (notification.enabled.channels has no sink): a repair's incremental snapshot cannot be followed, so the reconcile API cannot show its progress or report one that never completes",
+			Fix:     fmt.Sprintf("set notification.enabled.channels=sink and notification.sink.topic.name=%s, and tables[].signal.notification_topic to the same topic", topic)})
+		return
+	}
+	if c.NotificationTopic() == "" {
+		r.add(Finding{Check: CheckNotification, Severity: Error, Target: c.target(),
+			Message: "notification.enabled.channels has sink but notification.sink.topic.name is unset: Debezium refuses this configuration",
+			Fix:     "set notification.sink.topic.name=" + topic})
+	}
 }
 
 // signalTableDDL is Debezium's documented signal table layout.

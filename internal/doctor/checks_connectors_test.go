@@ -29,8 +29,10 @@ func TestConnectorChecks(t *testing.T) {
 		}
 		return out
 	}
-	pgSource := map[string]string{"connector.class": connectorkind.ClassPostgres, "heartbeat.interval.ms": "10000", "signal.data.collection": "inventory.debezium_signal", "database.dbname": "db"}
-	mssql := map[string]string{"connector.class": connectorkind.ClassSQLServer, "heartbeat.interval.ms": "10000", "signal.data.collection": "shop.dbo.debezium_signal", "database.names": "shop,crm"}
+	pgSource := map[string]string{"connector.class": connectorkind.ClassPostgres, "heartbeat.interval.ms": "10000", "signal.data.collection": "inventory.debezium_signal", "database.dbname": "db",
+		"topic.prefix": "pg", "notification.enabled.channels": "sink", "notification.sink.topic.name": "pg.notifications"}
+	mssql := map[string]string{"connector.class": connectorkind.ClassSQLServer, "heartbeat.interval.ms": "10000", "signal.data.collection": "shop.dbo.debezium_signal", "database.names": "shop,crm",
+		"topic.prefix": "ms", "notification.enabled.channels": "log,sink", "notification.sink.topic.name": "ms.notifications"}
 	cases := []struct {
 		name     string
 		typ      string
@@ -59,6 +61,12 @@ func TestConnectorChecks(t *testing.T) {
 			CheckSourceTasksMax, Warning, "tasks.max is 4 but the Debezium SQL Server source runs at most one task per database, and database.names lists 2", "tasks.max=2"},
 		{"source without signal table", connect.TypeSource, with(pgSource, "signal.data.collection", ""),
 			CheckSignal, Warning, "incremental snapshots cannot run", "signal.data.collection=<schema>.debezium_signal"},
+		{"source without the sink notification channel", connect.TypeSource, with(pgSource, "notification.enabled.channels", ""),
+			CheckNotification, Info, "cannot be followed", "notification.enabled.channels=sink and notification.sink.topic.name=pg.notifications"},
+		{"SQL Server source with only the log channel", connect.TypeSource, with(mssql, "notification.enabled.channels", "log"),
+			CheckNotification, Info, "never completes", "notification.sink.topic.name=ms.notifications"},
+		{"sink channel without its topic", connect.TypeSource, with(pgSource, "notification.sink.topic.name", ""),
+			CheckNotification, Error, "refuses", "notification.sink.topic.name=pg.notifications"},
 		{"SQL Server signal table must be CDC-enabled", connect.TypeSource, with(mssql, "signal.data.collection", ""),
 			CheckSignal, Warning, "incremental snapshots cannot run", "sys.sp_cdc_enable_table"},
 	}
@@ -80,7 +88,8 @@ func TestHealthyConnectorsHaveNoFindings(t *testing.T) {
 		Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{
 			conn("sink", connect.TypeSink, map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "a", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "dlq", "errors.deadletterqueue.context.headers.enable": "true",
 				"insert.mode": "upsert", "primary.key.mode": "record_key", "delete.enabled": "true", "schema.evolution": "basic"}),
-			conn("src", connect.TypeSource, map[string]string{"connector.class": connectorkind.ClassSQLServer, "heartbeat.interval.ms": "5000", "signal.data.collection": "shop.dbo.sig", "database.names": "shop", "tasks.max": "1"}),
+			conn("src", connect.TypeSource, map[string]string{"connector.class": connectorkind.ClassSQLServer, "heartbeat.interval.ms": "5000", "signal.data.collection": "shop.dbo.sig", "database.names": "shop", "tasks.max": "1",
+				"notification.enabled.channels": "sink", "notification.sink.topic.name": "shop.notifications"}),
 		}}}},
 		Kafka: fakeTopics{"dlq": true}}
 	r := d.Run(context.Background())

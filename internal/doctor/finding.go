@@ -64,6 +64,7 @@ const (
 	CheckTableNotCaptured      = "table-not-captured"
 	CheckWatermarkColumn       = "watermark-column"
 	CheckSignal                = "signal"
+	CheckNotification          = "notification"
 	CheckReplicationSlot       = "replication-slot"
 	CheckCDCJobs               = "cdc-jobs"
 	CheckSQLServerVersion      = "sqlserver-version"
