@@ -70,7 +70,20 @@ type Signal struct {
 	// connector names it (internal/connectorkind), filled in where the
 	// database's name is known.
 	DataCollection string `yaml:"data_collection,omitempty"`
+	// NotificationTopic is the connector's notification.sink.topic.name,
+	// where it reports a repair's incremental snapshot; empty means read
+	// it from the connector's live configuration when Connect can be
+	// asked.
+	NotificationTopic string `yaml:"notification_topic,omitempty"`
+	// RepairTimeout is how long a repair's incremental snapshot may take
+	// before it is reported as never completing (DefaultRepairTimeout).
+	RepairTimeout time.Duration `yaml:"repair_timeout,omitempty"`
 }
+
+// DefaultRepairTimeout is how long a repair's incremental snapshot may
+// run before it is reported as timed out: a repair re-sends only the
+// differing rows, so even a large one takes minutes, not hours.
+const DefaultRepairTimeout = 30 * time.Minute
 
 // Compare tunes how a table's values are compared.
 type Compare struct {
@@ -94,6 +107,9 @@ const DefaultWatermarkColumn = "__source_ts_ms"
 func (t *Table) applyDefaults(global Drift) {
 	if t.WatermarkColumn == "" {
 		t.WatermarkColumn = DefaultWatermarkColumn
+	}
+	if t.Signal != nil && t.Signal.RepairTimeout == 0 {
+		t.Signal.RepairTimeout = DefaultRepairTimeout
 	}
 	eff := global
 	if t.Drift != nil {
@@ -158,6 +174,12 @@ func (t *Table) validate(v *validator, p string, dbs map[string]*Database, c *Co
 		}
 		if s.KafkaTopic != "" && c.Kafka == nil {
 			v.fail(p+".signal.kafka_topic", "needs the kafka section")
+		}
+		if s.NotificationTopic != "" && c.Kafka == nil {
+			v.fail(p+".signal.notification_topic", "needs the kafka section: notifications are read from Kafka")
+		}
+		if s.RepairTimeout < 0 {
+			v.fail(p+".signal.repair_timeout", "must be positive")
 		}
 		if s.ConnectCluster != "" && c.ConnectCluster(s.ConnectCluster) == nil {
 			v.fail(p+".signal.connect_cluster", "unknown connect cluster %q", s.ConnectCluster)
