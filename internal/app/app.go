@@ -17,6 +17,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/server"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/vault"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate"
 )
 
@@ -33,6 +34,9 @@ type Deps struct {
 	// reloads; Builder creates it when nil. Without it Build serves no
 	// /alerts.
 	Remediation *remediate.Host
+	// VaultRequests counts the requests made to Vault across reloads;
+	// Builder creates it when nil.
+	VaultRequests *vault.Requests
 }
 
 // Builder returns a server.BuildFunc closing over deps.
@@ -43,6 +47,9 @@ func Builder(deps Deps) server.BuildFunc {
 			deps.Logger.Error("remediation disabled", "err", err)
 		}
 		deps.Remediation = host
+	}
+	if deps.VaultRequests == nil {
+		deps.VaultRequests = &vault.Requests{}
 	}
 	return func(ctx context.Context, cfg *config.Config) (*server.Runtime, error) {
 		return Build(ctx, cfg, deps)

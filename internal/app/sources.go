@@ -24,8 +24,9 @@ type Sources struct {
 	// the drift recheck alike.
 	Lag *lag.Reader
 	// Kafka is nil when the config has no kafka section.
-	Kafka  *kafka.Client
-	vaults []*vault.Source
+	Kafka         *kafka.Client
+	vaults        []*vault.Source
+	vaultRequests *vault.Requests
 }
 
 // OpenSources opens every configured database (pools connect lazily, so
@@ -36,8 +37,10 @@ func OpenSources(ctx context.Context, cfg *config.Config, deps Deps) (*Sources, 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Sources{DBs: map[string]*database.DB{}}
-	var metrics *vault.Metrics
+	s := &Sources{DBs: map[string]*database.DB{}, vaultRequests: deps.VaultRequests}
+	if s.vaultRequests == nil {
+		s.vaultRequests = &vault.Requests{}
+	}
 	for _, dc := range cfg.Databases {
 		db, err := database.Open(ctx, dc)
 		if err != nil {
@@ -48,10 +51,7 @@ func OpenSources(ctx context.Context, cfg *config.Config, deps Deps) (*Sources, 
 		if dc.Vault == nil {
 			continue
 		}
-		if metrics == nil {
-			metrics = vault.NewMetrics(deps.Registerer)
-		}
-		src, err := vault.New(dc.Name, *dc.Vault, db.Swap, vault.Options{Logger: logger, Metrics: metrics})
+		src, err := vault.New(dc.Name, *dc.Vault, db.Swap, vault.Options{Logger: logger, Requests: s.vaultRequests})
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -72,7 +72,7 @@ func OpenSources(ctx context.Context, cfg *config.Config, deps Deps) (*Sources, 
 }
 
 // Collectors builds the lag, SQL Server, replication slot, offset, DLQ,
-// DLQ error, sink consumer lag and Vault lease collectors that the configuration calls for.
+// DLQ error, sink consumer lag and Vault collectors that the configuration calls for.
 func (s *Sources) Collectors(cfg *config.Config, clusters []*connect.Client, logger *slog.Logger) []collector.Collector {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -107,7 +107,11 @@ func (s *Sources) Collectors(cfg *config.Config, clusters []*connect.Client, log
 			collector.NewDLQErrorsCollector(s.Kafka, listers...))
 	}
 	if len(s.vaults) > 0 {
-		cs = append(cs, vault.NewLeaseCollector(s.vaults...))
+		leases := make([]collector.VaultLeaseReader, len(s.vaults))
+		for i, v := range s.vaults {
+			leases[i] = v
+		}
+		cs = append(cs, collector.NewVaultCollector(s.vaultRequests, leases...))
 	}
 	return cs
 }

@@ -146,7 +146,9 @@ func TestTimePathReadsTheSourceConnector(t *testing.T) {
 	if p, _ = TimePath(tc, none)(context.Background()); p.Mode != "" {
 		t.Errorf("a table with no source connector got mode %q", p.Mode)
 	}
-	unset := func(context.Context, config.Table) (string, map[string]string, error) { return "s", map[string]string{}, nil }
+	unset := func(context.Context, config.Table) (string, map[string]string, error) {
+		return "s", map[string]string{}, nil
+	}
 	if p, _ = TimePath(tc, unset)(context.Background()); p.Mode != rowhash.ModeAdaptive {
 		t.Errorf("a source without time.precision.mode got mode %q, want Debezium's default", p.Mode)
 	}

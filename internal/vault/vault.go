@@ -10,61 +10,46 @@ package vault
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/template"
 	"time"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 )
 
-// Metrics are process-wide counters shared by every Source, kept across
-// reloads.
-type Metrics struct {
-	requests *prometheus.CounterVec
+// Requests counts the HTTP requests made to Vault, by outcome. One is
+// shared by every Source and kept across reloads, so that it counts the
+// process's requests; collector.VaultCollector reports it at scrape time.
+type Requests struct {
+	succeeded, failed atomic.Uint64
 }
 
-// NewMetrics registers cdc_vault_requests_total on reg; registering again
-// (after a reload) returns the counters already there.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "cdc_vault_requests_total",
-		Help: "HTTP requests cdc-sentinel made to Vault (logins, secret reads, lease renewals), by outcome: success, or error for a transport failure or a non-2xx answer.",
-	}, []string{"outcome"})
-	if reg != nil {
-		if err := reg.Register(requests); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				requests = are.ExistingCollector.(*prometheus.CounterVec)
-			}
-		}
-	}
-	requests.WithLabelValues("success")
-	requests.WithLabelValues("error")
-	return &Metrics{requests: requests}
+// VaultRequests gives the requests counted so far.
+func (r *Requests) VaultRequests() (succeeded, failed uint64) {
+	return r.succeeded.Load(), r.failed.Load()
 }
 
 // countingTransport counts every request by outcome.
 type countingTransport struct {
 	next     http.RoundTripper
-	requests *prometheus.CounterVec
+	requests *Requests
 }
 
 func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(r)
-	outcome := "success"
 	if err != nil || resp.StatusCode >= 300 {
-		outcome = "error"
+		t.requests.failed.Add(1)
+	} else {
+		t.requests.succeeded.Add(1)
 	}
-	t.requests.WithLabelValues(outcome).Inc()
 	return resp, err
 }
 
@@ -78,8 +63,10 @@ func (t *countingTransport) CloseIdleConnections() {
 
 // Options tune a Source; zero values take defaults.
 type Options struct {
-	Logger  *slog.Logger
-	Metrics *Metrics
+	Logger *slog.Logger
+	// Requests counts the Source's requests to Vault; when nil the
+	// Source counts them in a Requests of its own.
+	Requests *Requests
 	// RetryMin and RetryMax bound the backoff after a failed fetch.
 	RetryMin, RetryMax time.Duration
 	// FirstFetchTimeout bounds the synchronous first fetch in Start.
@@ -110,8 +97,8 @@ func New(name string, cfg config.Vault, apply func(dsn string) error, opts Optio
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.Metrics == nil {
-		opts.Metrics = NewMetrics(nil)
+	if opts.Requests == nil {
+		opts.Requests = &Requests{}
 	}
 	if opts.RetryMin == 0 {
 		opts.RetryMin = time.Second
@@ -132,7 +119,7 @@ func New(name string, cfg config.Vault, apply func(dsn string) error, opts Optio
 			return nil, fmt.Errorf("vault for database %s: tls: %w", name, err)
 		}
 	}
-	vc.HttpClient.Transport = &countingTransport{next: vc.HttpClient.Transport, requests: opts.Metrics.requests}
+	vc.HttpClient.Transport = &countingTransport{next: vc.HttpClient.Transport, requests: opts.Requests}
 	client, err := api.NewClient(vc)
 	if err != nil {
 		return nil, fmt.Errorf("vault for database %s: %w", name, err)

@@ -11,9 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 )
 
@@ -90,9 +87,9 @@ func vaultConfig(f *fakeVault, mutate func(*config.Vault)) config.Vault {
 	return c
 }
 
-func startSource(t *testing.T, cfg config.Vault, rec *recorder, reg prometheus.Registerer, logs *syncBuffer) *Source {
+func startSource(t *testing.T, cfg config.Vault, rec *recorder, requests *Requests, logs *syncBuffer) *Source {
 	t.Helper()
-	opts := Options{Metrics: NewMetrics(reg), RetryMin: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond, FirstFetchTimeout: 2 * time.Second}
+	opts := Options{Requests: requests, RetryMin: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond, FirstFetchTimeout: 2 * time.Second}
 	if logs != nil {
 		opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -109,10 +106,10 @@ func TestKVWholeDSN(t *testing.T) {
 	f := newFakeVault(t)
 	f.kv["cdc/orders"] = map[string]any{"dsn": "postgres://app:s3cret@db:5432/orders"}
 	rec := &recorder{}
-	reg := prometheus.NewRegistry()
+	requests := &Requests{}
 	s := startSource(t, vaultConfig(f, func(c *config.Vault) {
 		c.KV = &config.VaultKV{Path: "cdc/orders", DSNKey: "dsn"}
-	}), rec, reg, nil)
+	}), rec, requests, nil)
 
 	if got := rec.all(); len(got) != 1 || got[0] != "postgres://app:s3cret@db:5432/orders" {
 		t.Fatalf("applied %q, want the DSN from the secret", got)
@@ -120,8 +117,8 @@ func TestKVWholeDSN(t *testing.T) {
 	if _, ok := s.LeaseExpiry(); ok {
 		t.Error("a KV secret has no lease, but a lease expiry is reported")
 	}
-	if n := testutil.ToFloat64(NewMetrics(reg).requests.WithLabelValues("success")); n < 1 {
-		t.Errorf("cdc_vault_requests_total{outcome=success} = %v, want ≥ 1", n)
+	if n, _ := requests.VaultRequests(); n < 1 {
+		t.Errorf("%d requests counted as succeeded, want ≥ 1", n)
 	}
 }
 
@@ -308,10 +305,10 @@ func TestFailuresNameTheProblemAndNeverTheSecret(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(f)
 			}
-			reg := prometheus.NewRegistry()
+			requests := &Requests{}
 			var logs syncBuffer
 			rec := &recorder{}
-			startSource(t, vaultConfig(f, tt.cfg), rec, reg, &logs)
+			startSource(t, vaultConfig(f, tt.cfg), rec, requests, &logs)
 			if len(rec.all()) != 0 {
 				t.Fatal("credentials applied despite the failure")
 			}
@@ -322,8 +319,8 @@ func TestFailuresNameTheProblemAndNeverTheSecret(t *testing.T) {
 			if strings.Contains(out, "wrong-secret") || strings.Contains(out, "the-right-one") {
 				t.Errorf("a secret reached the log:\n%s", out)
 			}
-			if n := testutil.ToFloat64(NewMetrics(reg).requests.WithLabelValues("error")); tt.httpError && n < 1 {
-				t.Errorf("cdc_vault_requests_total{outcome=error} = %v, want ≥ 1", n)
+			if _, n := requests.VaultRequests(); tt.httpError && n < 1 {
+				t.Errorf("%d requests counted as failed, want ≥ 1", n)
 			}
 		})
 	}
@@ -339,30 +336,6 @@ func TestRetriesUntilVaultAnswers(t *testing.T) {
 	}), rec, nil, nil)
 	waitFor(t, "credentials after Vault recovers", 10*time.Second, func() bool { return len(rec.all()) == 1 })
 }
-
-func TestLeaseCollector(t *testing.T) {
-	f := newFakeVault(t)
-	rec := &recorder{}
-	s := startSource(t, vaultConfig(f, func(c *config.Vault) {
-		c.Database = &config.VaultDatabase{Role: "cdc"}
-		c.DSNTemplate = "x={{ .Username }} y={{ .Password }}"
-	}), rec, nil, nil)
-	exp, _ := s.LeaseExpiry()
-	ch := make(chan prometheus.Metric, 4)
-	if err := NewLeaseCollector(s).Collect(context.Background(), ch); err != nil {
-		t.Fatal(err)
-	}
-	close(ch)
-	m := <-ch
-	if got := testutil.ToFloat64(constCollector{m}); int64(got) != exp.Unix() {
-		t.Errorf("cdc_vault_lease_expiry_timestamp_seconds = %v, want %v", got, exp.Unix())
-	}
-}
-
-type constCollector struct{ m prometheus.Metric }
-
-func (c constCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.m.Desc() }
-func (c constCollector) Collect(ch chan<- prometheus.Metric) { ch <- c.m }
 
 func TestDSNTemplateErrors(t *testing.T) {
 	if _, err := ParseDSNTemplate("postgres://{{ .Username "); err == nil || !strings.Contains(err.Error(), "dsn_template is not a valid template") {
