@@ -21,7 +21,10 @@
 #   bench/reconcile/run.sh run       # measure
 #
 # Env: ROWS (10000000), PGURL (postgres://cdc:cdc@127.0.0.1:55432),
-# REPEAT (3), SKIP_RELADIFF=1, WORK (/tmp/cdc-sentinel-bench-reconcile).
+# REPEAT (3), SKIP_RELADIFF=1, WORK (/tmp/cdc-sentinel-bench-reconcile),
+# BASELINE_REV (a git revision: its cdc-sentinel is built too and measured
+# as "baseline" right after each run of this tree's, so a regression shows
+# as two ratios to the same floor).
 #
 # Last run (REPEAT=3, 2 cores shared with other builds, load 4-8; the
 # full table and what each change bought are in docs/drift.md
@@ -102,6 +105,16 @@ sentinel() {
   "$WORK/cdc-sentinel" reconcile --config.file="$WORK/bench.yml" --table=bench --output=json >"$WORK/report.json"
 }
 
+baseline() {
+  "$WORK/cdc-sentinel-baseline" reconcile --config.file="$WORK/bench.yml" --table=bench --output=json >"$WORK/report-baseline.json"
+}
+
+build_baseline() {
+  rm -rf "$WORK/baseline-src" && mkdir -p "$WORK/baseline-src"
+  git -C "$ROOT" archive "$BASELINE_REV" | tar -x -C "$WORK/baseline-src"
+  (cd "$WORK/baseline-src" && go build -o "$WORK/cdc-sentinel-baseline" ./cmd/cdc-sentinel)
+}
+
 reladiff_run() { # extra reladiff flags...
   reladiff "${PGURL/postgres:/postgresql:}/$SRC_DB" t "${PGURL/postgres:/postgresql:}/$TGT_DB" t -k id -c name -c amount -c created_at -c flag -c note \
     --assume-unique-key --json "$@" >"$WORK/reladiff.jsonl"
@@ -115,7 +128,7 @@ measure() {
   local t0 t1 rc=0
   t0=$(date +%s.%N)
   # Functions run in a child bash so /usr/bin/time sees the whole tree.
-  /usr/bin/time -f "%M" -o "$WORK/rss" bash -c "$(declare -f q floor_scan sentinel reladiff_run); $*" 2>"$WORK/stderr" || rc=$?
+  /usr/bin/time -f "%M" -o "$WORK/rss" bash -c "$(declare -f q floor_scan sentinel baseline reladiff_run); $*" 2>"$WORK/stderr" || rc=$?
   # reladiff logs some crashes ("ERROR - ...") and still exits 0.
   if [ $rc = 0 ] && grep -q ' ERROR - ' "$WORK/stderr"; then rc=99; fi
   t1=$(date +%s.%N)
@@ -151,6 +164,7 @@ PY
 
 run() {
   (cd "$ROOT" && go build -o "$WORK/cdc-sentinel" ./cmd/cdc-sentinel)
+  if [ -n "${BASELINE_REV:-}" ]; then build_baseline; fi
   cat >"$WORK/bench.yml" <<YML
 connect_clusters:
   - name: local
@@ -172,6 +186,9 @@ YML
       measure $case floor floor_scan
       measure $case sentinel sentinel
       echo "             sentinel found $(python3 -c "import json;r=json.load(open('$WORK/report.json'));print(len(r['missing_in_target']),'missing',len(r['extra_in_target']),'extra',len(r['changed']),'changed,',r['queries'],'queries')")"
+      if [ -n "${BASELINE_REV:-}" ]; then
+        measure $case baseline baseline
+      fi
       if [ "${SKIP_RELADIFF:-}" != 1 ]; then
         if [ $case = b ] && [ "$i" = 1 ]; then
           measure $case reladiff-sorted reladiff_run

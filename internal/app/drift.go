@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -71,17 +72,38 @@ func ReconcileTable(cfg *config.Config, tc config.Table, sources *Sources, clust
 // table on the configured clusters. The found connector is remembered
 // per table and looked for again only when it is gone, so a drift sample
 // costs one configuration read, as with a named connector.
+//
+// Finding it is best effort: a table that names no connector must not
+// lose its drift series because Connect is down. When the search or the
+// read fails, the last configuration seen for the table is used (none,
+// so Debezium's default, before one was seen), and Connect is not asked
+// again for that table for a while, so a hung cluster does not eat every
+// drift sample's budget.
 func SourceConfig(cfg *config.Config, dbs map[string]*database.DB, clusters map[string]*connect.Client) reconcile.SourceConfig {
-	f := &sourceFinder{cfg: cfg, dbs: dbs, clusters: clusters, found: map[string]foundSource{}}
+	f := &sourceFinder{cfg: cfg, dbs: dbs, clusters: clusters, found: map[string]foundSource{}, now: time.Now}
 	return f.config
 }
 
-type foundSource struct{ cluster, name string }
+// errAmbiguousSource is a configuration problem, not a failure to reach
+// Connect: two sources that disagree cannot both describe the table.
+var errAmbiguousSource = errors.New("name its source in tables[].signal.connector")
+
+// retrySearchAfter is how long Connect is not asked again for a table's
+// source after a failed search or read.
+const retrySearchAfter = time.Minute
+
+type foundSource struct {
+	cluster, name string
+	config        map[string]string
+	// failedAt is when asking Connect last failed; zero after a success.
+	failedAt time.Time
+}
 
 type sourceFinder struct {
 	cfg      *config.Config
 	dbs      map[string]*database.DB
 	clusters map[string]*connect.Client
+	now      func() time.Time
 
 	mu    sync.Mutex
 	found map[string]foundSource
@@ -96,25 +118,45 @@ func (f *sourceFinder) config(ctx context.Context, t config.Table) (string, map[
 		return t.Signal.Connector, c, nil
 	}
 	f.mu.Lock()
-	known, ok := f.found[t.Name]
+	known := f.found[t.Name]
 	f.mu.Unlock()
-	if ok {
+	if !known.failedAt.IsZero() && f.now().Sub(known.failedAt) < retrySearchAfter {
+		return known.name, known.config, nil
+	}
+	if known.name != "" {
 		c, err := f.read(ctx, known.cluster, known.name)
-		if err == nil {
+		switch {
+		case err == nil:
+			known.config, known.failedAt = c, time.Time{}
+			f.remember(t.Name, known)
 			return known.name, c, nil
-		}
-		if !errors.Is(err, connect.ErrNotFound) {
-			return "", nil, fmt.Errorf("source connector %s: %w", known.name, err)
+		case !errors.Is(err, connect.ErrNotFound):
+			return f.failed(t.Name, known)
 		}
 	}
-	src, c, err := f.find(ctx, t)
-	if err != nil || src.name == "" {
+	src, err := f.find(ctx, t)
+	if errors.Is(err, errAmbiguousSource) {
 		return "", nil, err
 	}
+	if err != nil {
+		return f.failed(t.Name, known)
+	}
+	f.remember(t.Name, src)
+	return src.name, src.config, nil
+}
+
+// failed keeps what was last known of the table's source, asked again
+// after retrySearchAfter.
+func (f *sourceFinder) failed(table string, known foundSource) (string, map[string]string, error) {
+	known.failedAt = f.now()
+	f.remember(table, known)
+	return known.name, known.config, nil
+}
+
+func (f *sourceFinder) remember(table string, s foundSource) {
 	f.mu.Lock()
-	f.found[t.Name] = src
+	f.found[table] = s
 	f.mu.Unlock()
-	return src.name, c, nil
 }
 
 func (f *sourceFinder) read(ctx context.Context, cluster, name string) (map[string]string, error) {
@@ -131,10 +173,10 @@ func (f *sourceFinder) read(ctx context.Context, cluster, name string) (map[stri
 // find looks for the sources capturing t on every configured cluster.
 // Two that disagree on time.precision.mode cannot both be right about
 // the table's values: the user must name one.
-func (f *sourceFinder) find(ctx context.Context, t config.Table) (foundSource, map[string]string, error) {
+func (f *sourceFinder) find(ctx context.Context, t config.Table) (foundSource, error) {
 	db := f.dbs[t.Source.Database]
 	if db == nil {
-		return foundSource{}, nil, nil
+		return foundSource{}, nil
 	}
 	all := make([]*database.DB, 0, len(f.dbs))
 	for _, name := range slices.Sorted(maps.Keys(f.dbs)) {
@@ -142,7 +184,6 @@ func (f *sourceFinder) find(ctx context.Context, t config.Table) (foundSource, m
 	}
 	var (
 		hits  []foundSource
-		cfgs  []map[string]string
 		modes = map[string]bool{}
 	)
 	for _, cc := range f.cfg.ConnectClusters {
@@ -152,26 +193,25 @@ func (f *sourceFinder) find(ctx context.Context, t config.Table) (foundSource, m
 		}
 		conns, err := client.Connectors(ctx)
 		if err != nil {
-			return foundSource{}, nil, fmt.Errorf("looking for the source connector of table %s: %w", t.Name, err)
+			return foundSource{}, fmt.Errorf("looking for the source connector of table %s: %w", t.Name, err)
 		}
 		for _, conn := range conns {
 			k := connectorkind.New(conn.Name(), conn.Type(), conn.Info.Config)
 			if k.CapturesTable(all, db, t.Source.Table) {
-				hits = append(hits, foundSource{cluster: cc.Name, name: k.Name})
-				cfgs = append(cfgs, conn.Info.Config)
+				hits = append(hits, foundSource{cluster: cc.Name, name: k.Name, config: conn.Info.Config})
 				modes[k.Get("time.precision.mode", rowhash.ModeAdaptive)] = true
 			}
 		}
 	}
 	switch {
 	case len(hits) == 0:
-		return foundSource{}, nil, nil
+		return foundSource{}, nil
 	case len(modes) > 1:
 		names := make([]string, len(hits))
 		for i, h := range hits {
 			names[i] = h.cluster + "/" + h.name
 		}
-		return foundSource{}, nil, fmt.Errorf("table %s is captured by %s with different time.precision.mode settings: name its source in tables[].signal.connector", t.Name, strings.Join(names, ", "))
+		return foundSource{}, fmt.Errorf("table %s is captured by %s with different time.precision.mode settings: %w", t.Name, strings.Join(names, ", "), errAmbiguousSource)
 	}
-	return hits[0], cfgs[0], nil
+	return hits[0], nil
 }

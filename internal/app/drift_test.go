@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
@@ -96,5 +97,46 @@ func TestTwoSourcesThatDisagreeOnPrecisionMustBeNamed(t *testing.T) {
 	p, err := reconcile.TimePath(tc, SourceConfig(cfg, sqlServerShop(t), map[string]*connect.Client{"fake": client}))(context.Background())
 	if err != nil || p.Mode != "adaptive" {
 		t.Fatalf("named source: %+v, %v", p, err)
+	}
+}
+
+// Connect being down must not take the drift series of a table that names
+// no connector with it: the last mode seen is kept (Debezium's default
+// before any was), and Connect is not asked again for a while.
+func TestASourceSearchThatFailsKeepsWhatWasKnown(t *testing.T) {
+	f, client := connecttest.New(t)
+	sqlServerSource(f, "shop-source", `dbo\.orders`, "connect")
+	cfg := &config.Config{ConnectClusters: []config.ConnectCluster{{Name: "fake"}}}
+	tc := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"}}
+	now := time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC)
+	finder := &sourceFinder{cfg: cfg, dbs: sqlServerShop(t), clusters: map[string]*connect.Client{"fake": client},
+		found: map[string]foundSource{}, now: func() time.Time { return now }}
+	path := reconcile.TimePath(tc, finder.config)
+
+	f.Lock()
+	f.Fail["/connectors"] = true
+	f.Unlock()
+	if p, err := path(context.Background()); err != nil || p.Mode != "" {
+		t.Fatalf("Connect down before anything was known: %+v, %v", p, err)
+	}
+	asked := len(f.Requests(""))
+	now = now.Add(retrySearchAfter / 2)
+	if _, err := path(context.Background()); err != nil || len(f.Requests("")) != asked {
+		t.Fatalf("asked Connect again %d times within the pause (%v)", len(f.Requests(""))-asked, err)
+	}
+
+	f.Lock()
+	f.Fail["/connectors"] = false
+	f.Unlock()
+	now = now.Add(retrySearchAfter)
+	if p, err := path(context.Background()); err != nil || p.Mode != "connect" {
+		t.Fatalf("Connect back: %+v, %v", p, err)
+	}
+
+	f.Lock()
+	f.Fail["/connectors/shop-source/config"] = true
+	f.Unlock()
+	if p, err := path(context.Background()); err != nil || p.Mode != "connect" {
+		t.Fatalf("the source's config unreadable: %+v, %v; want the mode last seen", p, err)
 	}
 }
