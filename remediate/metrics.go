@@ -1,11 +1,11 @@
 package remediate
 
 import (
-	"errors"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/promreg"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
@@ -50,35 +50,19 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"action"}),
 	}
 	var err error
-	if m.alertsReceived, err = register(reg, m.alertsReceived); err != nil {
+	if m.alertsReceived, err = promreg.Register(reg, m.alertsReceived); err != nil {
 		return nil, err
 	}
-	if m.actions, err = register(reg, m.actions); err != nil {
+	if m.actions, err = promreg.Register(reg, m.actions); err != nil {
 		return nil, err
 	}
-	if m.duration, err = register(reg, m.duration); err != nil {
+	if m.duration, err = promreg.Register(reg, m.duration); err != nil {
 		return nil, err
 	}
 	for _, s := range []string{store.PhaseFiring, store.PhaseResolved} {
 		m.alertsReceived.WithLabelValues(s)
 	}
 	return m, nil
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if reg == nil {
-		return c, nil
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
 
 // observeDuration records how long an action took; with a trace id the

@@ -8,9 +8,9 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/metricsdoc"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/promreg"
 )
 
 // Exported is the set of metric names cdc-sentinel exposes, as a
@@ -42,7 +42,11 @@ func ExportedMetrics(root string) (Exported, error) {
 			out[m.Name+"_sum"], out[m.Name+"_count"] = true, true
 		}
 	}
-	for _, n := range runtimeCollectorNames() {
+	names, err := runtimeCollectorNames()
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
 		out[n] = true
 	}
 	return out, nil
@@ -50,9 +54,13 @@ func ExportedMetrics(root string) (Exported, error) {
 
 // runtimeCollectorNames are the metrics of the Go and process collectors
 // that the server registers, gathered from the collectors themselves.
-func runtimeCollectorNames() []string {
+func runtimeCollectorNames() ([]string, error) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, c := range promreg.RuntimeCollectors() {
+		if _, err := promreg.Register(reg, c); err != nil {
+			return nil, err
+		}
+	}
 	// Gather fails for the process collector where /proc is missing; the
 	// families gathered are still returned.
 	mfs, _ := reg.Gather()
@@ -67,5 +75,5 @@ func runtimeCollectorNames() []string {
 			out = append(out, name+"_sum", name+"_count")
 		}
 	}
-	return out
+	return out, nil
 }

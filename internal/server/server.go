@@ -18,12 +18,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cdc-sentinel/cdc-sentinel/collector"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/promreg"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
 
@@ -202,12 +202,16 @@ func New(opts Options) *Server {
 		Name: "cdc_sentinel_config_reloads_total",
 		Help: "Configuration loads by outcome.",
 	}, []string{"outcome"})
-	s.self.MustRegister(
-		versioncollector.NewCollector("cdc_sentinel"),
-		s.reloadSuccess, s.reloadTimestamp, s.reloadsTotal,
-	)
+	own := []prometheus.Collector{versioncollector.NewCollector("cdc_sentinel"), s.reloadSuccess, s.reloadTimestamp, s.reloadsTotal}
 	if !opts.DisableExporterMetrics {
-		s.self.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		own = append(own, promreg.RuntimeCollectors()...)
+	}
+	for _, c := range own {
+		if _, err := promreg.Register(s.self, c); err != nil {
+			// A fresh registry and a fixed set of collectors: only a
+			// programming error gets here, and every test would show it.
+			panic(err)
+		}
 	}
 	if opts.MaxRequests > 0 {
 		s.inflight = make(chan struct{}, opts.MaxRequests)
@@ -411,7 +415,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		defer span.End()
 		// A fresh registry per scrape carries this scrape's deadline.
 		reg := prometheus.NewRegistry()
-		if err := reg.Register(collector.NewExporter(ctx, s.logger, rt.Collectors...)); err != nil {
+		if _, err := promreg.Register(reg, collector.NewExporter(ctx, s.logger, rt.Collectors...)); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
