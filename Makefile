@@ -49,11 +49,14 @@ fuzz:
 
 # The fault-injection suite (reliability/): Toxiproxy between cdc-sentinel
 # and Connect, PostgreSQL and Kafka; kill -9 during remediation; load and
-# soak. Uses the local pipeline when it is up, else a private PostgreSQL
-# and a stand-in Connect worker. Writes its figures to RELIABILITY_REPORT.
+# soak. Brings the local pipeline up (its Kafka has the fault-injection
+# listener) and runs against it; RELIABILITY_PRIVATE=1 runs on a private
+# PostgreSQL and a stand-in Connect worker instead, without Kafka.
+# Writes its figures to RELIABILITY_REPORT.
 RELIABILITY_REPORT ?= $(CURDIR)/reliability/last-run.md
 reliability:
 	$(TOOLS) toxiproxy
+	[ -n "$(RELIABILITY_PRIVATE)" ] || $(MAKE) pipeline
 	RELIABILITY_REPORT=$(RELIABILITY_REPORT) $(GO) test -tags reliability -count=1 -v -timeout 90m ./reliability/
 
 demo: build tools pipeline

@@ -21,6 +21,8 @@ type faultResult struct {
 	late           int           // scrapes that overran the deadline or failed
 	maxScrape      time.Duration // slowest scrape under the fault
 	otherPartsDown []string      // parts other than the faulted one seen down
+	blanked        []string      // healthy-time series of other parts missing under the fault
+	faultedDown    int           // timely scrapes that saw the faulted part down (-1: it has no up series)
 	recovered      bool          // every part back up after healing
 	alertStatus    int           // final status of the episode posted during the fault
 	alertTries     int
@@ -54,6 +56,12 @@ func runFaults(t *testing.T, e *env, r *report) {
 		t.Fatal(err)
 	}
 	r.baseGoroutines, r.baseFDs = baseG, baseFD
+	healthy, err := s.scrapeWith(scrapeTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseSeries := seriesOf(healthy)
+	r.baseSeries = len(baseSeries)
 
 	proxies := make([]string, 0, len(e.proxies))
 	for p := range e.proxies {
@@ -75,10 +83,13 @@ func runFaults(t *testing.T, e *env, r *report) {
 		for i, f := range faults {
 			fp := fmt.Sprintf("fault-%s-%d", proxy, i)
 			episodes = append(episodes, fp)
-			res := runFault(t, e, s, parts, proxy, f, fp, baseG, baseFD)
+			res := runFault(t, e, s, parts, baseSeries, proxy, f, fp, baseG, baseFD)
 			r.faults = append(r.faults, res)
 			if len(res.otherPartsDown) > 0 {
 				t.Errorf("%s on %s: other parts went down: %v", f.name, proxy, res.otherPartsDown)
+			}
+			if len(res.blanked) > 0 {
+				t.Errorf("%s on %s: series of other parts went missing: %v", f.name, proxy, res.blanked)
 			}
 			if res.late > 0 {
 				t.Errorf("%s on %s: %d of %d scrapes overran the %v deadline (slowest %v)", f.name, proxy, res.late, res.scrapes, scrapeTimeout, res.maxScrape)
@@ -115,8 +126,11 @@ func runFaults(t *testing.T, e *env, r *report) {
 
 var probeLabels = map[string]string{"connect_cluster": "local", "connector": "orders-sink", "task": "0", "severity": "critical"}
 
-func runFault(t *testing.T, e *env, s *sentinel, parts map[string]func(scrape) (float64, bool), proxy string, f fault, fp string, baseG, baseFD float64) faultResult {
+func runFault(t *testing.T, e *env, s *sentinel, parts map[string]func(scrape) (float64, bool), baseSeries map[string]series, proxy string, f fault, fp string, baseG, baseFD float64) faultResult {
 	res := faultResult{proxy: proxy, fault: f.name}
+	if _, ok := parts[proxy]; !ok {
+		res.faultedDown = -1
+	}
 	if err := e.tp.inject(proxy, f); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +144,7 @@ func runFault(t *testing.T, e *env, s *sentinel, parts map[string]func(scrape) (
 		defer cancel()
 		res.alertStatus, res.alertTries = deliver(ctx, func() string { return s.addr }, alertBody("ReliabilityProbe", fp, time.Now(), probeLabels))
 	}()
-	down := map[string]bool{}
+	down, blanked := map[string]bool{}, map[string]bool{}
 	for range scrapesPerFault {
 		sc, err := s.scrapeWith(scrapeTimeout)
 		res.scrapes++
@@ -140,11 +154,21 @@ func runFault(t *testing.T, e *env, s *sentinel, parts map[string]func(scrape) (
 			continue
 		}
 		for part, read := range parts {
+			v, ok := read(sc)
 			if part == proxy {
+				if !ok || v != 1 {
+					res.faultedDown++
+				}
 				continue
 			}
-			if v, ok := read(sc); !ok || v != 1 {
+			if !ok || v != 1 {
 				down[part] = true
+			}
+		}
+		have := seriesOf(sc)
+		for k, ser := range baseSeries {
+			if _, ok := have[k]; !ok && !dependsOn(ser, proxy) {
+				blanked[ser.name] = true
 			}
 		}
 	}
@@ -152,6 +176,10 @@ func runFault(t *testing.T, e *env, s *sentinel, parts map[string]func(scrape) (
 		res.otherPartsDown = append(res.otherPartsDown, p)
 	}
 	sort.Strings(res.otherPartsDown)
+	for n := range blanked {
+		res.blanked = append(res.blanked, n)
+	}
+	sort.Strings(res.blanked)
 	if err := e.tp.heal(proxy, f); err != nil {
 		t.Fatal(err)
 	}
@@ -257,4 +285,61 @@ func errorLines(log string) string {
 		out = out[len(out)-60:]
 	}
 	return strings.Join(out, "\n")
+}
+
+// series is one sample's identity in a scrape.
+type series struct {
+	name   string
+	labels map[string]string
+}
+
+// seriesOf lists the pipeline series of a scrape (not the process's own
+// Go, process and per-collector figures, whose values and presence
+// follow the collectors' success by design).
+func seriesOf(sc scrape) map[string]series {
+	out := map[string]series{}
+	for name, mf := range sc.families {
+		if !strings.HasPrefix(name, "cdc_") || strings.HasPrefix(name, "cdc_scrape_") || strings.HasPrefix(name, "cdc_sentinel_") || strings.HasPrefix(name, "cdc_remediation_") {
+			continue
+		}
+		for _, m := range mf.Metric {
+			l := map[string]string{}
+			keys := []string{}
+			for _, lp := range m.Label {
+				l[lp.GetName()] = lp.GetValue()
+				keys = append(keys, lp.GetName()+"="+lp.GetValue())
+			}
+			sort.Strings(keys)
+			out[name+"{"+strings.Join(keys, ",")+"}"] = series{name: name, labels: l}
+		}
+	}
+	return out
+}
+
+// dependsOn says whether a series needs the part behind proxy: only
+// those may go missing while it is faulted.
+func dependsOn(s series, proxy string) bool {
+	has := func(prefixes ...string) bool {
+		for _, p := range prefixes {
+			if strings.HasPrefix(s.name, p) {
+				return true
+			}
+		}
+		return false
+	}
+	switch proxy {
+	case "connect":
+		// Connector states, and whatever is found through Connect: DLQ
+		// topics, committed offsets, the sink's consumer group.
+		return has("cdc_connect_", "cdc_dlq_", "cdc_connector_offset_", "cdc_sink_consumer_")
+	case "kafka":
+		return has("cdc_dlq_", "cdc_sink_consumer_")
+	case "pg-source":
+		// The offset lag compares the committed offset with the source's
+		// newest change.
+		return s.labels["database"] == "source" || has("cdc_table_", "cdc_drift_", "cdc_replication_slot_", "cdc_sqlserver_", "cdc_connector_offset_")
+	case "pg-target":
+		return s.labels["database"] == "target" || has("cdc_table_", "cdc_drift_")
+	}
+	return false
 }

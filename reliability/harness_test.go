@@ -90,10 +90,13 @@ func (tp *toxiproxy) call(method, path string, body any) error {
 	return nil
 }
 
-// proxy creates a proxy to upstream and returns its listen address.
-func (tp *toxiproxy) proxy(t testing.TB, name, upstream string) string {
+// proxy creates a proxy to upstream on listen (a free port when empty)
+// and returns its listen address.
+func (tp *toxiproxy) proxy(t testing.TB, name, listen, upstream string) string {
 	t.Helper()
-	listen := freeAddr(t)
+	if listen == "" {
+		listen = freeAddr(t)
+	}
 	if err := tp.call(http.MethodPost, "/proxies", map[string]any{"name": name, "listen": listen, "upstream": upstream, "enabled": true}); err != nil {
 		t.Fatal(err)
 	}

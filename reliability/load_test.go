@@ -36,10 +36,14 @@ type loadResult struct {
 
 type soakResult struct {
 	duration                 time.Duration
-	samples                  int
+	samples, late            int
 	firstG, lastG, maxG      float64
 	firstRSS, lastRSS, maxRS float64
-	flat                     bool
+	// warmG/warmRSS and endG/endRSS are the highest values in the first
+	// and in the last tenth of the soak: flat means the end is no higher
+	// than the warmed-up start, whatever a single sample does.
+	warmG, endG, warmRSS, endRSS float64
+	flat                         bool
 }
 
 func envDuration(name string, def time.Duration) time.Duration {
@@ -210,7 +214,7 @@ func runSoak(t *testing.T, e *env, r *report) {
 	s := newSentinel(e.bin, e.faultConfig(t), t.TempDir())
 	s.start(t)
 	defer s.stop()
-	dur := envDuration("RELIABILITY_SOAK", 2*time.Minute)
+	dur := envDuration("RELIABILITY_SOAK", 10*time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
 	go func() {
@@ -226,25 +230,44 @@ func runSoak(t *testing.T, e *env, r *report) {
 		}
 	}()
 	res := soakResult{duration: dur}
+	type sample struct {
+		at     time.Duration
+		g, rss float64
+	}
+	var samples []sample
+	start := time.Now()
 	for ctx.Err() == nil {
 		sc, err := s.scrapeWith(scrapeTimeout)
+		if err != nil || sc.took > scrapeTimeout {
+			res.late++
+		}
 		if err == nil {
 			g, _ := sc.value("go_goroutines", nil)
 			rss, _ := sc.value("process_resident_memory_bytes", nil)
-			if res.samples == 0 {
-				res.firstG, res.firstRSS = g, rss
-			}
-			res.samples++
-			res.lastG, res.lastRSS = g, rss
+			samples = append(samples, sample{time.Since(start), g, rss})
 			res.maxG, res.maxRS = max(res.maxG, g), max(res.maxRS, rss)
 		}
 		sleepCtx(ctx, time.Second)
 	}
+	res.samples = len(samples)
+	if len(samples) == 0 {
+		t.Fatal("soak: no scrape answered")
+	}
+	res.firstG, res.firstRSS = samples[0].g, samples[0].rss
+	res.lastG, res.lastRSS = samples[len(samples)-1].g, samples[len(samples)-1].rss
+	for _, sm := range samples {
+		if sm.at <= dur/10 {
+			res.warmG, res.warmRSS = max(res.warmG, sm.g), max(res.warmRSS, sm.rss)
+		}
+		if sm.at >= dur-dur/10 {
+			res.endG, res.endRSS = max(res.endG, sm.g), max(res.endRSS, sm.rss)
+		}
+	}
 	// Flat: no more than a few goroutines and a quarter more memory at the
-	// end than after the first scrape.
-	res.flat = res.lastG <= res.firstG+10 && res.lastRSS <= res.firstRSS*1.25+8<<20
+	// end than once warmed up.
+	res.flat = res.endG <= res.warmG+10 && res.endRSS <= res.warmRSS*1.25+8<<20 && res.late == 0
 	r.soak = &res
 	if !res.flat {
-		t.Errorf("soak: goroutines %v → %v, RSS %.1f → %.1f MiB", res.firstG, res.lastG, res.firstRSS/(1<<20), res.lastRSS/(1<<20))
+		t.Errorf("soak: goroutines %v → %v, RSS %.1f → %.1f MiB (highest of the first and last tenth), %d scrapes late or failed", res.warmG, res.endG, res.warmRSS/(1<<20), res.endRSS/(1<<20), res.late)
 	}
 }

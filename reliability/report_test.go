@@ -19,6 +19,7 @@ type report struct {
 	upstream                map[string]string
 	started                 time.Time
 	baseGoroutines, baseFDs float64
+	baseSeries              int
 	faults                  []faultResult
 	faultEpisodes           int
 	faultLost, faultDoubled int
@@ -48,7 +49,7 @@ func (r *report) write(t *testing.T) {
 
 	survived, late, leaks, spill := 0, 0, 0, 0
 	for _, f := range r.faults {
-		ok := f.late == 0 && len(f.otherPartsDown) == 0 && f.recovered && f.leakSettled && f.alertStatus == 200
+		ok := f.late == 0 && len(f.otherPartsDown) == 0 && len(f.blanked) == 0 && f.recovered && f.leakSettled && f.alertStatus == 200
 		if ok {
 			survived++
 		}
@@ -56,14 +57,14 @@ func (r *report) write(t *testing.T) {
 		if !f.leakSettled {
 			leaks++
 		}
-		if len(f.otherPartsDown) > 0 {
+		if len(f.otherPartsDown) > 0 || len(f.blanked) > 0 {
 			spill++
 		}
 	}
 	b.WriteString("| figure | value |\n|---|---|\n")
 	fmt.Fprintf(&b, "| faults survived (scrapes in time, only the faulted part's series changed, recovered, no leak, alert taken) | %d of %d |\n", survived, len(r.faults))
 	fmt.Fprintf(&b, "| scrapes over the %v deadline under faults | %d of %d |\n", scrapeTimeout, late, len(r.faults)*scrapesPerFault)
-	fmt.Fprintf(&b, "| faults where another part's series changed | %d |\n", spill)
+	fmt.Fprintf(&b, "| faults where another part's series changed (its `*_up` left 1, or one of the %d pipeline series of a healthy scrape that does not need the faulted part went missing) | %d |\n", r.baseSeries, spill)
 	fmt.Fprintf(&b, "| faults after which goroutines/fds did not settle back to baseline (%.0f goroutines, %.0f fds) | %d |\n", r.baseGoroutines, r.baseFDs, leaks)
 	fmt.Fprintf(&b, "| alert episodes posted during faults: lost / decided twice (all decided %v after the last fault) | %d / %d of %d |\n", r.faultAuditWait.Round(time.Second), r.faultLost, r.faultDoubled, r.faultEpisodes)
 	for _, c := range r.crashes {
@@ -81,15 +82,19 @@ func (r *report) write(t *testing.T) {
 		fmt.Fprintf(&b, "| bad inputs tried: malformed webhook bodies during load (answered 5xx) | %d (%d) |\n", l.bad, l.bad5xx)
 	}
 	if s := r.soak; s != nil {
-		fmt.Fprintf(&b, "| soak %v: goroutines first → last (max) | %.0f → %.0f (%.0f) |\n", s.duration, s.firstG, s.lastG, s.maxG)
-		fmt.Fprintf(&b, "| … resident memory first → last (max) | %.1f → %.1f (%.1f) MiB, flat: %v |\n", s.firstRSS/(1<<20), s.lastRSS/(1<<20), s.maxRS/(1<<20), s.flat)
+		fmt.Fprintf(&b, "| soak %v (%d scrapes, %d late or failed): goroutines first → last (max); highest in the first → last tenth | %.0f → %.0f (%.0f); %.0f → %.0f |\n", s.duration, s.samples, s.late, s.firstG, s.lastG, s.maxG, s.warmG, s.endG)
+		fmt.Fprintf(&b, "| … resident memory first → last (max); highest in the first → last tenth | %.1f → %.1f (%.1f) MiB; %.1f → %.1f MiB, flat: %v |\n", s.firstRSS/(1<<20), s.lastRSS/(1<<20), s.maxRS/(1<<20), s.warmRSS/(1<<20), s.endRSS/(1<<20), s.flat)
 	}
 	seeds := countSeeds()
 	fmt.Fprintf(&b, "| bad inputs tried: committed fuzz seed inputs (run by every `go test`) | %d |\n", seeds)
-	b.WriteString("\nPer fault:\n\n| proxy | fault | slowest scrape | late | other parts down | recovered | goroutines/fds after | alert (tries) |\n|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("\nPer fault (faulted part down: scrapes that saw its own `*_up` 0, showing the fault reached it):\n\n| proxy | fault | slowest scrape | late | faulted part down | other parts down or blanked | recovered | goroutines/fds after | alert (tries) |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, f := range r.faults {
-		fmt.Fprintf(&b, "| %s | %s | %v | %d/%d | %s | %v | %+.0f / %+.0f | %d (%d) |\n", f.proxy, f.fault, f.maxScrape.Round(10*time.Millisecond),
-			f.late, f.scrapes, orNone(f.otherPartsDown), f.recovered, f.goroutineDelta, f.fdDelta, f.alertStatus, f.alertTries)
+		faultedDown := "n/a (no up series)"
+		if f.faultedDown >= 0 {
+			faultedDown = fmt.Sprintf("%d/%d", f.faultedDown, f.scrapes-f.late)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %v | %d/%d | %s | %s | %v | %+.0f / %+.0f | %d (%d) |\n", f.proxy, f.fault, f.maxScrape.Round(10*time.Millisecond),
+			f.late, f.scrapes, faultedDown, orNone(append(append([]string{}, f.otherPartsDown...), f.blanked...)), f.recovered, f.goroutineDelta, f.fdDelta, f.alertStatus, f.alertTries)
 	}
 	out := os.Getenv("RELIABILITY_REPORT")
 	if out == "" {

@@ -3,14 +3,19 @@
 package reliability
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
@@ -76,30 +81,97 @@ func reachable(rawURL string) bool {
 }
 
 // usePipeline puts the proxies in front of the shared pipeline's real
-// Connect worker, PostgreSQL and Kafka.
+// Connect worker, PostgreSQL and Kafka. Only cdc-sentinel's own
+// connections go through them: the pipeline's internal ones (Connect to
+// Kafka and to PostgreSQL) are never faulted.
 func (e *env) usePipeline(t *testing.T, p *testenv.Pipeline) {
 	e.mode = "pipeline"
 	cu, _ := url.Parse(p.ConnectURL)
-	e.addProxy(t, "connect", cu.Host, "Kafka Connect worker (pipeline)")
+	e.addProxy(t, "connect", "", cu.Host, "Kafka Connect worker (pipeline)")
 	src, _ := url.Parse(p.SourceDSN)
 	tgt, _ := url.Parse(p.TargetDSN)
-	e.addProxy(t, "pg-source", src.Host, "PostgreSQL source (pipeline)")
-	e.addProxy(t, "pg-target", tgt.Host, "PostgreSQL target (pipeline)")
-	e.addProxy(t, "pg-store", tgt.Host, "PostgreSQL remediation store (pipeline target database)")
-	e.addProxy(t, "kafka", strings.Split(p.KafkaBrokers, ",")[0], "Kafka bootstrap (pipeline)")
+	e.addProxy(t, "pg-source", "", src.Host, "PostgreSQL source (pipeline)")
+	e.addProxy(t, "pg-target", "", tgt.Host, "PostgreSQL target (pipeline)")
+	store := createStoreDatabase(t, p.TargetDSN)
+	e.addProxy(t, "pg-store", "", store.Host, "PostgreSQL remediation store (pipeline server, a database of its own)")
+	e.addKafkaProxy(t, p)
 	through := func(dsn *url.URL, proxy string) string {
 		c := *dsn
 		c.Host = e.proxies[proxy]
 		return c.String()
 	}
-	e.storeDirect = p.TargetDSN
+	e.storeDirect = store.String()
 	e.extraYAML = fmt.Sprintf(`databases:
-  - {name: source, driver: postgres, dsn: %q, query_timeout: 3s}
+  - {name: source, driver: postgres, dsn: %q, query_timeout: 3s, connectors: [%s]}
   - {name: target, driver: postgres, dsn: %q, query_timeout: 3s}
 kafka:
   brokers: [%s]
-`, through(src, "pg-source"), through(tgt, "pg-target"), e.proxies["kafka"])
-	e.extraYAML += storeYAML(through(tgt, "pg-store"))
+tables:
+  - name: customers
+    source: {database: source, table: inventory.customers}
+    target: {database: target, table: public.customers}
+    source_timestamp_column: updated_at
+  - name: orders
+    source: {database: source, table: inventory.orders}
+    target: {database: target, table: public.orders}
+    key: [customer_id, order_no]
+    source_timestamp_column: updated_at
+`, through(src, "pg-source"), p.Env["CDC_SOURCE_CONNECTOR"], through(tgt, "pg-target"), e.proxies["kafka"])
+	e.extraYAML += storeYAML(through(store, "pg-store"))
+}
+
+// addKafkaProxy puts a proxy at the address the pipeline's broker
+// advertises for its fault-injection listener, forwarding to that
+// listener. A proxy in front of the bootstrap address alone would see
+// only the first connection: every later one goes to the address the
+// metadata answer advertises, here the proxy itself.
+func (e *env) addKafkaProxy(t *testing.T, p *testenv.Pipeline) {
+	listener, advertised := p.Env["CDC_KAFKA_FAULTS_LISTENER"], p.Env["CDC_KAFKA_FAULTS_ADVERTISED"]
+	if listener == "" || advertised == "" {
+		t.Fatalf("the pipeline's Kafka has no fault-injection listener (CDC_KAFKA_FAULTS_LISTENER/ADVERTISED missing from %s/env): run scripts/pipeline/pipeline.sh up, which restarts the broker with it", p.Dir)
+	}
+	e.addProxy(t, "kafka", advertised, listener, "Kafka broker (pipeline, fault-injection listener advertised at the proxy)")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.proxies["kafka"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m, err := kadm.NewClient(cl).BrokerMetadata(ctx)
+	if err != nil {
+		t.Fatalf("Kafka metadata through the proxy %s: %v", e.proxies["kafka"], err)
+	}
+	for _, b := range m.Brokers {
+		if got := net.JoinHostPort(b.Host, fmt.Sprint(b.Port)); got != advertised {
+			t.Fatalf("through the proxy, Kafka advertises broker %d at %s, not at the proxy %s: later connections would bypass the faults", b.NodeID, got, advertised)
+		}
+	}
+}
+
+// createStoreDatabase creates a database of its own for this run's
+// remediation store on the pipeline's PostgreSQL (so no earlier run's
+// episodes or cooldowns carry over, and the pipeline's databases are left
+// alone) and drops it afterwards.
+func createStoreDatabase(t *testing.T, targetDSN string) *url.URL {
+	db, err := sql.Open("pgx", targetDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("cdc_reliability_%d", time.Now().UnixNano())
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		db.Close()
+		t.Fatalf("creating the store database on the pipeline's PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() {
+		defer db.Close()
+		if _, err := db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+		}
+	})
+	u, _ := url.Parse(targetDSN)
+	u.Path = "/" + name
+	return u
 }
 
 // usePrivate starts a throwaway PostgreSQL and uses the stand-in worker
@@ -112,10 +184,10 @@ func (e *env) usePrivate(t *testing.T) {
 	}
 	pg.psql(t, "source", "CREATE TABLE orders (id int PRIMARY KEY, note text, updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO orders (id, note) SELECT g, 'n' FROM generate_series(1, 1000) g")
 	pg.psql(t, "target", "CREATE TABLE orders (id int PRIMARY KEY, note text, updated_at timestamptz, __source_ts_ms bigint); INSERT INTO orders SELECT g, 'n', now(), (extract(epoch from now()) * 1000)::bigint FROM generate_series(1, 1000) g")
-	e.addProxy(t, "connect", e.worker.addr, "Kafka Connect worker (stand-in)")
-	e.addProxy(t, "pg-source", pg.addr, "PostgreSQL source (private)")
-	e.addProxy(t, "pg-target", pg.addr, "PostgreSQL target (private)")
-	e.addProxy(t, "pg-store", pg.addr, "PostgreSQL remediation store (private)")
+	e.addProxy(t, "connect", "", e.worker.addr, "Kafka Connect worker (stand-in)")
+	e.addProxy(t, "pg-source", "", pg.addr, "PostgreSQL source (private)")
+	e.addProxy(t, "pg-target", "", pg.addr, "PostgreSQL target (private)")
+	e.addProxy(t, "pg-store", "", pg.addr, "PostgreSQL remediation store (private)")
 	e.storeDirect = pgDSN(pg.addr, "store")
 	e.extraYAML = fmt.Sprintf(`databases:
   - {name: source, driver: postgres, dsn: %q, query_timeout: 3s}
@@ -144,8 +216,8 @@ func storeYAML(dsn string) string {
 `, dsn)
 }
 
-func (e *env) addProxy(t *testing.T, name, upstream, what string) {
-	e.proxies[name] = e.tp.proxy(t, name, upstream)
+func (e *env) addProxy(t *testing.T, name, listen, upstream, what string) {
+	e.proxies[name] = e.tp.proxy(t, name, listen, upstream)
 	e.upstream[name] = what
 }
 
