@@ -19,6 +19,10 @@ var (
 		"How long the last reconcile of the table took.", []string{"table"}, nil)
 	reconcileRunningDesc = prometheus.NewDesc("cdc_reconcile_running",
 		"Whether a reconcile of the table is running.", []string{"table"}, nil)
+	reconcileRepairRowsDesc = prometheus.NewDesc("cdc_reconcile_repair_rows_total",
+		"Rows repairs re-sent through incremental snapshots, as the source connector's notifications count them (total_rows_scanned of each table scan).", []string{"table"}, nil)
+	reconcileRepairsDesc = prometheus.NewDesc("cdc_reconcile_repairs_total",
+		"Repairs followed to their end through the source connector's notifications, by outcome (completed, aborted, failed, timed_out).", []string{"table", "outcome"}, nil)
 )
 
 // ReconcileReader gives the reconcile runs of every configured table,
@@ -51,6 +55,13 @@ func (c *ReconcileCollector) Collect(_ context.Context, ch chan<- prometheus.Met
 			ch <- prometheus.MustNewConstMetric(reconcileRunsDesc, prometheus.CounterValue, float64(r.n), t.Table, r.outcome)
 		}
 		ch <- prometheus.MustNewConstMetric(reconcileRunningDesc, prometheus.GaugeValue, boolValue(t.Running), t.Table)
+		ch <- prometheus.MustNewConstMetric(reconcileRepairRowsDesc, prometheus.CounterValue, float64(t.RepairRows), t.Table)
+		for _, r := range []struct {
+			outcome string
+			n       uint64
+		}{{"completed", t.RepairsCompleted}, {"aborted", t.RepairsAborted}, {"failed", t.RepairsFailed}, {"timed_out", t.RepairsTimedOut}} {
+			ch <- prometheus.MustNewConstMetric(reconcileRepairsDesc, prometheus.CounterValue, float64(r.n), t.Table, r.outcome)
+		}
 		if t.LastSuccess.IsZero() {
 			continue
 		}

@@ -19,7 +19,8 @@ func (f fakeReconcileRuns) ReconcileTables() []readings.ReconcileTable { return 
 func TestReconcileRunsAreReportedFromTheReader(t *testing.T) {
 	c := scrapeOnce{NewReconcileCollector(fakeReconcileRuns{
 		{Table: "customers", Failed: 1, Running: true},
-		{Table: "orders", Succeeded: 2, Cancelled: 1, LastSuccess: time.Unix(1700000000, 500e6), Missing: 3, Extra: 1, Changed: 2, Duration: 1500 * time.Millisecond},
+		{Table: "orders", Succeeded: 2, Cancelled: 1, LastSuccess: time.Unix(1700000000, 500e6), Missing: 3, Extra: 1, Changed: 2, Duration: 1500 * time.Millisecond,
+			RepairRows: 7, RepairsCompleted: 1, RepairsTimedOut: 1},
 	})}
 	want := `
 # HELP cdc_reconcile_duration_seconds How long the last reconcile of the table took.
@@ -28,6 +29,20 @@ cdc_reconcile_duration_seconds{table="orders"} 1.5
 # HELP cdc_reconcile_last_success_timestamp_seconds When the last successful reconcile of the table finished.
 # TYPE cdc_reconcile_last_success_timestamp_seconds gauge
 cdc_reconcile_last_success_timestamp_seconds{table="orders"} 1.7000000005e+09
+# HELP cdc_reconcile_repair_rows_total Rows repairs re-sent through incremental snapshots, as the source connector's notifications count them (total_rows_scanned of each table scan).
+# TYPE cdc_reconcile_repair_rows_total counter
+cdc_reconcile_repair_rows_total{table="customers"} 0
+cdc_reconcile_repair_rows_total{table="orders"} 7
+# HELP cdc_reconcile_repairs_total Repairs followed to their end through the source connector's notifications, by outcome (completed, aborted, failed, timed_out).
+# TYPE cdc_reconcile_repairs_total counter
+cdc_reconcile_repairs_total{outcome="aborted",table="customers"} 0
+cdc_reconcile_repairs_total{outcome="aborted",table="orders"} 0
+cdc_reconcile_repairs_total{outcome="completed",table="customers"} 0
+cdc_reconcile_repairs_total{outcome="completed",table="orders"} 1
+cdc_reconcile_repairs_total{outcome="failed",table="customers"} 0
+cdc_reconcile_repairs_total{outcome="failed",table="orders"} 0
+cdc_reconcile_repairs_total{outcome="timed_out",table="customers"} 0
+cdc_reconcile_repairs_total{outcome="timed_out",table="orders"} 1
 # HELP cdc_reconcile_rows_differing Rows that differed between source and target in the last successful reconcile, by kind (missing, extra, changed).
 # TYPE cdc_reconcile_rows_differing gauge
 cdc_reconcile_rows_differing{kind="changed",table="orders"} 2

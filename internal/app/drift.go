@@ -62,7 +62,9 @@ func ReconcileTable(cfg *config.Config, tc config.Table, sources *Sources, clust
 	if err != nil {
 		return reconcile.Table{}, fmt.Errorf("table %s: %w", tc.Name, err)
 	}
-	t.PlanOptions.Path = reconcile.TimePath(tc, SourceConfig(cfg, sources.DBs, clusters))
+	src := SourceConfig(cfg, sources.DBs, clusters)
+	t.PlanOptions.Path = reconcile.TimePath(tc, src)
+	t.Notifications = reconcile.NotificationsOf(tc, sources.Kafka, src)
 	return t, nil
 }
 

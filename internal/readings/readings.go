@@ -21,4 +21,9 @@ type ReconcileTable struct {
 	Missing, Extra, Changed int64
 	// Duration is how long the last finished run took, whatever its outcome.
 	Duration time.Duration
+	// RepairRows are the rows repairs re-sent, as the source connector's
+	// notifications count them (total_rows_scanned of each table scan).
+	RepairRows uint64
+	// Repairs followed to their end, by outcome.
+	RepairsCompleted, RepairsAborted, RepairsFailed, RepairsTimedOut uint64
 }

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -9,6 +10,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
@@ -58,8 +60,42 @@ func TableFromConfig(t config.Table, dbs map[string]*database.DB, kafka *kgo.Cli
 			}
 			out.Signaler = KafkaSignaler{Client: kafka, Topic: s.KafkaTopic, TopicPrefix: s.TopicPrefix}
 		}
+		out.RepairTimeout = s.RepairTimeout
 	}
 	return out, nil
+}
+
+// NotificationsOf finds, when a repair starts, the topic the table's
+// source connector reports its incremental snapshots on:
+// signal.notification_topic, else the connector's own sink notification
+// settings read live through src (connectorkind knows them). kc is nil
+// when the config has no kafka section.
+func NotificationsOf(t config.Table, kc *kafka.Client, src SourceConfig) func(ctx context.Context) (NotificationSource, error) {
+	return func(ctx context.Context) (NotificationSource, error) {
+		if kc == nil {
+			return nil, errors.New("no kafka section: the connector's notifications are read from Kafka")
+		}
+		var topic string
+		if t.Signal != nil {
+			topic = t.Signal.NotificationTopic
+		}
+		if topic == "" {
+			if src == nil {
+				return nil, errors.New("no signal.notification_topic and no source connector to read it from")
+			}
+			name, cfg, err := src(ctx, t)
+			if err != nil {
+				return nil, fmt.Errorf("reading the source connector's notification settings: %w", err)
+			}
+			if name == "" {
+				return nil, errors.New("no source connector found capturing the table: set signal.notification_topic")
+			}
+			if topic = connectorkind.New(name, "", cfg).NotificationTopic(); topic == "" {
+				return nil, fmt.Errorf("source connector %s does not send notifications to Kafka: set notification.enabled.channels=sink and notification.sink.topic.name", name)
+			}
+		}
+		return KafkaNotifications{Client: kc, Name: topic}, nil
+	}
 }
 
 // PlanOptions are the compared columns a table's config asks for. The

@@ -60,6 +60,11 @@ type Options struct {
 	// caller that is itself traced, the remediator say, continues the
 	// caller's trace.
 	Tracing *tracing.Provider
+	// RepairPoll is how often the runner reads the notification topic
+	// while it follows a repair (default 1s); Now is its clock (default
+	// time.Now). Tests set both.
+	RepairPoll time.Duration
+	Now        func() time.Time
 }
 
 func (o *Options) defaults() {

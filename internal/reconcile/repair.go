@@ -113,6 +113,8 @@ type RepairResult struct {
 	// again just before, they were in the source by then or gone from
 	// the target.
 	ExtraSkipped int `json:"extra_skipped,omitempty"`
+	// follow is where the runner follows the repair's snapshots from.
+	follow *follow
 }
 
 // Repair re-sends the report's missing and changed rows through an

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
@@ -32,15 +34,47 @@ func (t Table) Run(ctx context.Context, o StartOptions, opts Options) (*Report, 
 	}
 	if o.Repair && rep.Differing() > 0 {
 		rctx, span := tracing.Start(ctx, "repair", attribute.Int("rows_missing", rep.MissingCount), attribute.Int("rows_changed", rep.ChangedCount))
+		var fl *follow
+		if rep.MissingCount+rep.ChangedCount > 0 && t.Signaler != nil {
+			fl = t.markNotifications(rctx)
+		}
 		res, err := Repair(rctx, plan, rep, RepairOptions{Signaler: t.Signaler, DataCollection: t.DataCollection,
 			DeleteExtra: o.DeleteExtra, MaxDeletes: o.MaxDeletes, BeforeDelete: o.BeforeDelete})
 		tracing.End(span, err)
+		if res != nil && len(res.Signals) > 0 {
+			res.follow = fl
+		}
 		rep.Repair = res
 		if err != nil {
 			return rep, err
 		}
 	}
 	return rep, nil
+}
+
+// markNotifications notes where the notification topic ends before the
+// repair's signals go out, so none of its snapshots' notifications can be
+// missed. A repair that cannot be followed still runs; why it cannot is
+// shown in its progress.
+func (t Table) markNotifications(ctx context.Context) *follow {
+	_, kafkaSignals := t.Signaler.(KafkaSignaler)
+	fl := &follow{anyID: kafkaSignals, timeout: cmp.Or(t.RepairTimeout, config.DefaultRepairTimeout)}
+	if t.Notifications == nil {
+		fl.unavailable = "the table's repairs are not followed (no notification topic known)"
+		return fl
+	}
+	src, err := t.Notifications(ctx)
+	if err != nil {
+		fl.unavailable = err.Error()
+		return fl
+	}
+	cur, err := src.Mark(ctx)
+	if err != nil {
+		fl.unavailable = err.Error()
+		return fl
+	}
+	fl.src, fl.cursor = src, cur
+	return fl
 }
 
 // WriteText writes the report for a terminal: counts, then one line per

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -32,6 +33,12 @@ type Table struct {
 	// Signaler re-sends rows on repair; nil when no signal is configured.
 	Signaler       Signaler
 	DataCollection string
+	// Notifications finds the topic the source connector reports a
+	// repair's snapshots on (nil: repairs are not followed);
+	// RepairTimeout is how long a repair may take before it is reported
+	// as never completing (config.DefaultRepairTimeout when 0).
+	Notifications func(ctx context.Context) (NotificationSource, error)
+	RepairTimeout time.Duration
 }
 
 // StartOptions are one run's choices.
@@ -65,18 +72,22 @@ type Job struct {
 	ID string `json:"id"`
 	// TraceID names the run's trace in the tracing backend ("" when
 	// tracing is off or the run was not sampled).
-	TraceID    string        `json:"trace_id,omitempty"`
-	Table      string        `json:"table"`
-	Status     string        `json:"status"` // running, succeeded, failed, cancelled
-	Repair     bool          `json:"repair"`
-	StartedAt  time.Time     `json:"started_at"`
-	FinishedAt *time.Time    `json:"finished_at,omitempty"`
-	Progress   Progress      `json:"progress"`
-	Error      string        `json:"error,omitempty"`
-	Report     *Report       `json:"report,omitempty"`
-	cancel     func()        `json:"-"`
-	done       chan struct{} `json:"-"`
-	span       trace.Span    `json:"-"`
+	TraceID    string     `json:"trace_id,omitempty"`
+	Table      string     `json:"table"`
+	Status     string     `json:"status"` // running, succeeded, failed, cancelled
+	Repair     bool       `json:"repair"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Progress   Progress   `json:"progress"`
+	Error      string     `json:"error,omitempty"`
+	Report     *Report    `json:"report,omitempty"`
+	// RepairProgress follows the incremental snapshots a repair started,
+	// after the job itself has succeeded, until they complete or time
+	// out.
+	RepairProgress *RepairProgress `json:"repair_progress,omitempty"`
+	cancel         func()          `json:"-"`
+	done           chan struct{}   `json:"-"`
+	span           trace.Span      `json:"-"`
 }
 
 // Runner runs reconciles in the background, one per table at a time,
@@ -95,6 +106,8 @@ type Runner struct {
 	finished []string
 	running  map[string]string // table → job id
 	stats    map[string]*readings.ReconcileTable
+	// following counts the repairs being followed, for Close.
+	following sync.WaitGroup
 }
 
 // NewRunner returns a runner for the given tables.
@@ -176,6 +189,9 @@ func (r *Runner) run(ctx context.Context, job *Job, t Table, o StartOptions) {
 		st.Missing, st.Extra, st.Changed = int64(rep.MissingCount), int64(rep.ExtraCount), int64(rep.ChangedCount)
 	}
 	r.logger.Info("reconcile finished", "table", t.Name, "id", job.ID, "status", job.Status, "duration_seconds", st.Duration.Seconds(), "err", err)
+	if rep != nil && rep.Repair != nil && rep.Repair.follow != nil {
+		r.startFollowing(job, t, rep.Repair)
+	}
 	r.finished = append(r.finished, job.ID)
 	for len(r.finished) > r.keep {
 		delete(r.jobs, r.finished[0])
@@ -221,6 +237,97 @@ func (r *Runner) Wait(ctx context.Context, id string) (Job, error) {
 	return got, nil
 }
 
+// startFollowing shows the repair's progress in the job and follows its
+// snapshots in the background. Called with r.mu held.
+func (r *Runner) startFollowing(job *Job, t Table, res *RepairResult) {
+	fl := res.follow
+	now := r.now()
+	tr := newRepairTracker("", t.DataCollection, res.Signals, fl.anyID, now, fl.timeout)
+	if fl.unavailable != "" {
+		tr.finish(RepairUnavailable, fl.unavailable, now)
+		p := tr.p
+		job.RepairProgress = &p
+		r.logger.Info("repair progress cannot be followed", "table", t.Name, "id", job.ID, "reason", fl.unavailable)
+		return
+	}
+	tr.p.NotificationTopic = fl.src.Topic()
+	p := tr.p
+	job.RepairProgress = &p
+	r.following.Add(1)
+	go r.follow(job, t.Name, fl, tr)
+}
+
+// follow reads the notification topic until the repair's snapshots end
+// or its deadline passes. Every record is read, so a malformed one is
+// counted in the progress, never lost.
+func (r *Runner) follow(job *Job, table string, fl *follow, tr *repairTracker) {
+	defer r.following.Done()
+	poll := cmp.Or(r.opts.RepairPoll, time.Second)
+	timer := time.NewTimer(poll)
+	defer timer.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-timer.C:
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, max(poll, 10*time.Second))
+		ns, bad, err := fl.src.Read(ctx, &fl.cursor)
+		cancel()
+		now := r.now()
+		r.mu.Lock()
+		var rows int64
+		for _, n := range ns {
+			got, _ := tr.apply(n, now)
+			rows += got
+		}
+		for _, b := range bad {
+			tr.malformed(b)
+			r.logger.Warn("unreadable notification", "table", table, "id", job.ID, "err", b)
+		}
+		if err != nil {
+			tr.p.Error = err.Error()
+		} else if !tr.p.Final() {
+			tr.p.Error = ""
+		}
+		tr.expire(now)
+		st := r.stats[table]
+		st.RepairRows += uint64(rows)
+		p := tr.p
+		job.RepairProgress = &p
+		if p.Final() {
+			switch p.Status {
+			case RepairCompleted:
+				st.RepairsCompleted++
+			case RepairAborted:
+				st.RepairsAborted++
+			case RepairFailed:
+				st.RepairsFailed++
+			case RepairTimedOut:
+				st.RepairsTimedOut++
+			}
+		}
+		r.mu.Unlock()
+		if p.Final() {
+			log := r.logger.Info
+			if p.Status != RepairCompleted {
+				log = r.logger.Warn
+			}
+			log("repair finished", "table", table, "id", job.ID, "repair_status", p.Status, "rows_scanned", p.RowsScanned,
+				"snapshots_completed", p.SnapshotsCompleted, "snapshots", p.Snapshots, "last_notification", p.LastNotification, "err", p.Error)
+			return
+		}
+		timer.Reset(poll)
+	}
+}
+
+func (r *Runner) now() time.Time {
+	if r.opts.Now != nil {
+		return r.opts.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
 // Close cancels running reconciles and waits for them to stop.
 func (r *Runner) Close() {
 	r.stop()
@@ -233,6 +340,7 @@ func (r *Runner) Close() {
 	for _, w := range waits {
 		<-w
 	}
+	r.following.Wait()
 }
 
 // Register mounts the API on mux:
