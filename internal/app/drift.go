@@ -47,7 +47,7 @@ func BuildDrift(cfg *config.Config, sources *Sources, clusters map[string]*conne
 		})
 	}
 	runner := reconcile.NewRunner(tables, reconcile.Options{Tracing: tp}, logger)
-	return collector.NewDriftCollector(drift.NewSampler(sampled), cfg.Drift.Budget), runner, nil
+	return collector.NewDriftCollector(drift.NewSampler(sampled, logger), cfg.Drift.Budget), runner, nil
 }
 
 // ReconcileTable is one configured table as drift and reconcile compare

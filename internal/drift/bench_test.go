@@ -19,7 +19,7 @@ func BenchmarkSample20Tables(b *testing.B) {
 		tb.Drift.MinInterval = time.Nanosecond // every check samples
 		tables = append(tables, tb)
 	}
-	s := NewSampler(tables)
+	s := NewSampler(tables, nil)
 	ctx := context.Background()
 	s.Check(ctx)                    // plans the tables
 	before := checked(s.Check(ctx)) // a first sample

@@ -8,13 +8,16 @@
 package drift
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,6 +63,41 @@ type Stats struct {
 
 const windowChecks = 10
 
+// Mismatch is one confirmed mismatch as the sampler records it (a
+// warning in the log, one per row): the row's key and, for a changed
+// row, the names of the columns that differ, found by the same
+// per-column pass as reconcile's changed_columns. Column values are
+// never recorded: they may be sensitive.
+type Mismatch struct {
+	Table string
+	Kind  string
+	Key   rowhash.Key
+	// Columns are at most maxColumns names; MoreColumns counts the rest.
+	Columns     []string
+	MoreColumns int
+}
+
+// LogValue makes the record one group in the log: a nested object in
+// the JSON format, mismatch.* keys in logfmt.
+func (m Mismatch) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("table", m.Table), slog.String("kind", m.Kind), slog.Any("key", m.Key)}
+	if m.Kind == Changed {
+		attrs = append(attrs, slog.Any("columns", m.Columns))
+		if m.MoreColumns > 0 {
+			attrs = append(attrs, slog.Int("more_columns", m.MoreColumns))
+		}
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// Bounds on what one check records, so a table that diverged wholesale
+// cannot flood the log: maxRecorded rows per check (the rest are counted
+// in one summary line), maxColumns column names per row.
+const (
+	maxRecorded = 20
+	maxColumns  = 32
+)
+
 type suspect struct {
 	key rowhash.Key
 	due time.Time
@@ -70,6 +108,7 @@ type window struct{ checked, confirmed float64 }
 // state is one table's cached results; mu serialises its checks.
 type state struct {
 	t        Table
+	logger   *slog.Logger
 	mu       sync.Mutex
 	plan     *rowhash.Plan
 	stats    Stats
@@ -99,13 +138,17 @@ type Sampler struct {
 }
 
 // NewSampler returns a sampler; tables with drift disabled are skipped.
-func NewSampler(tables []Table) *Sampler {
+// Confirmed mismatches are recorded through logger (nil: not recorded).
+func NewSampler(tables []Table, logger *slog.Logger) *Sampler {
 	s := &Sampler{now: time.Now}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	for _, t := range tables {
 		if !t.Drift.Enabled() {
 			continue
 		}
-		s.tables = append(s.tables, &state{t: t, stats: Stats{Mismatched: map[string]float64{}}, suspects: map[string]suspect{}})
+		s.tables = append(s.tables, &state{t: t, logger: logger, stats: Stats{Mismatched: map[string]float64{}}, suspects: map[string]suspect{}})
 	}
 	return s
 }
@@ -254,7 +297,7 @@ func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time
 }
 
 // recheck compares the suspects whose time has come again; those still
-// differing are confirmed and counted.
+// differing are confirmed, counted and recorded.
 func (st *state) recheck(ctx context.Context, plan *rowhash.Plan, now func() time.Time) error {
 	dueKeys := map[string]rowhash.Key{}
 	for enc, sp := range st.suspects {
@@ -266,6 +309,26 @@ func (st *state) recheck(ctx context.Context, plan *rowhash.Plan, now func() tim
 	if err != nil {
 		return fmt.Errorf("table %s: recheck: %w", st.t.Name, err)
 	}
+	// Recorded in a stable order: by kind (Kinds), then encoded key.
+	recorded := slices.SortedFunc(maps.Keys(found), func(a, b string) int {
+		if c := cmp.Compare(slices.Index(Kinds, found[a]), slices.Index(Kinds, found[b])); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	recorded = recorded[:min(len(recorded), maxRecorded)]
+	var changed []string
+	for _, enc := range recorded {
+		if found[enc] == Changed {
+			changed = append(changed, enc)
+		}
+	}
+	var cols map[string][]string
+	if len(changed) > 0 {
+		if cols, err = plan.ChangedColumns(ctx, changed); err != nil {
+			return fmt.Errorf("table %s: recheck: changed columns: %w", st.t.Name, err)
+		}
+	}
 	for enc := range dueKeys {
 		delete(st.suspects, enc)
 		if kind, ok := found[enc]; ok {
@@ -274,6 +337,18 @@ func (st *state) recheck(ctx context.Context, plan *rowhash.Plan, now func() tim
 				st.windows[len(st.windows)-1].confirmed++
 			}
 		}
+	}
+	for _, enc := range recorded {
+		m := Mismatch{Table: st.t.Name, Kind: found[enc], Key: dueKeys[enc]}
+		if c := cols[enc]; len(c) > maxColumns {
+			m.Columns, m.MoreColumns = c[:maxColumns], len(c)-maxColumns
+		} else {
+			m.Columns = c
+		}
+		st.logger.Warn("drift mismatch confirmed", "mismatch", m)
+	}
+	if n := len(found) - len(recorded); n > 0 {
+		st.logger.Warn("drift mismatches confirmed but not recorded one by one", "table", st.t.Name, "count", n)
 	}
 	st.ratio()
 	return nil

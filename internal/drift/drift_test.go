@@ -3,7 +3,9 @@ package drift
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -81,7 +83,7 @@ func TestSamplerConfirmsOnlyPersistentDifferences(t *testing.T) {
 	mustExec(tgt, "UPDATE "+name+" SET v = 99 WHERE id = 30")               // in flight: fixed before the recheck
 	mustExec(tgt, "UPDATE "+name+" SET v = v::numeric(20,6) WHERE id = 40") // scale only: equal
 
-	s := NewSampler([]Table{table(src, tgt, name, 1000)})
+	s := NewSampler([]Table{table(src, tgt, name, 1000)}, nil)
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
 	s.now = c.now
 	st := s.Check(context.Background())["t"]
@@ -132,7 +134,7 @@ func TestSamplerConfirmsOnlyPersistentDifferences(t *testing.T) {
 func TestSamplerReportsErrorsAndKeepsCache(t *testing.T) {
 	src, tgt, name := scratch(t, 10)
 	tb := table(src, tgt, name+"_absent", 10)
-	st := NewSampler([]Table{tb}).Check(context.Background())["t"]
+	st := NewSampler([]Table{tb}, nil).Check(context.Background())["t"]
 	if st.Err == nil {
 		t.Fatal("a missing table gave no error")
 	}
@@ -196,7 +198,7 @@ func TestSamplerByKeyOnLargeTable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st := NewSampler([]Table{table(src, tgt, name, 500)}).Check(context.Background())["t"]
+	st := NewSampler([]Table{table(src, tgt, name, 500)}, nil).Check(context.Background())["t"]
 	if st.Err != nil {
 		t.Fatal(st.Err)
 	}
@@ -239,7 +241,7 @@ func TestSamplerMatchesKeysWhateverTheirTextForm(t *testing.T) {
 	})
 	for suffix, wantPending := range map[string]int{"_u": 0, "_c": 1} {
 		tb := table(src, tgt, name+suffix, 100)
-		st := NewSampler([]Table{tb}).Check(context.Background())["t"]
+		st := NewSampler([]Table{tb}, nil).Check(context.Background())["t"]
 		if st.Err != nil {
 			t.Fatal(st.Err)
 		}
@@ -318,7 +320,7 @@ func TestNonIntegerKeysNeverScanTheTable(t *testing.T) {
 			}
 		}
 		// And the sampler finds the tables equal.
-		st := NewSampler([]Table{tb}).Check(ctx)["t"]
+		st := NewSampler([]Table{tb}, nil).Check(ctx)["t"]
 		if st.Err != nil || st.Pending != 0 {
 			t.Errorf("%s: %+v", suffix, st)
 		}
@@ -350,11 +352,82 @@ func TestSamplerHonoursFilterAndSoftDeletes(t *testing.T) {
 			rowhash.Side{DB: tgt, Dialect: rowhash.Postgres{}, Table: name, Filter: "part <> 'p2'", DeletedColumn: "__deleted"}, nil
 	}
 	tb.PlanOptions = rowhash.PlanOptions{Ignore: []string{"__deleted"}}
-	st := NewSampler([]Table{tb}).Check(context.Background())["t"]
+	st := NewSampler([]Table{tb}, nil).Check(context.Background())["t"]
 	if st.Err != nil {
 		t.Fatal(st.Err)
 	}
 	if st.Checked != 200 || st.Pending != 0 {
 		t.Errorf("checked %v rows with %d suspects, want the 200 rows in scope and none", st.Checked, st.Pending)
+	}
+}
+
+// A confirmed mismatch is recorded with its key and, for a changed row,
+// the names of the columns that differ (never their values); a check
+// records at most maxRecorded rows one by one and counts the rest.
+func TestSamplerRecordsChangedColumnsOfConfirmedMismatches(t *testing.T) {
+	src, tgt, name := scratch(t, 100)
+	for _, q := range []string{
+		"UPDATE " + name + " SET v = 4242, note = 'secret-value' WHERE id = 7", // changed: v, note
+		"UPDATE " + name + " SET note = NULL WHERE id = 8",                     // changed: note
+		"DELETE FROM " + name + " WHERE id = 1",                                // missing
+		// 25 more changed rows: past the per-check bound. Rows are recorded
+		// by kind, then encoded key: 1, 7 and 8 are among the first 20.
+		"UPDATE " + name + " SET v = -1 WHERE id BETWEEN 75 AND 99",
+	} {
+		if _, err := tgt.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	s := NewSampler([]Table{table(src, tgt, name, 1000)}, logger)
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	s.now = c.now
+	if st := s.Check(context.Background())["t"]; st.Err != nil || st.Pending != 28 {
+		t.Fatalf("first check: %d pending, err %v; want 28 pending", st.Pending, st.Err)
+	}
+	if buf.Len() != 0 {
+		t.Fatalf("suspects recorded before their recheck: %s", buf.String())
+	}
+	c.t = c.t.Add(time.Minute)
+	if st := s.Check(context.Background())["t"]; st.Err != nil || st.Mismatched[Changed] != 27 || st.Mismatched[Missing] != 1 {
+		t.Fatalf("recheck: %+v", st)
+	}
+	type record struct {
+		Msg      string `json:"msg"`
+		Count    int    `json:"count"`
+		Mismatch struct {
+			Table   string         `json:"table"`
+			Kind    string         `json:"kind"`
+			Key     map[string]any `json:"key"`
+			Columns []string       `json:"columns"`
+		} `json:"mismatch"`
+	}
+	got := map[string]string{}
+	var records, summary int
+	for line := range strings.Lines(buf.String()) {
+		var r record
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		if r.Mismatch.Kind == "" {
+			summary += r.Count
+			continue
+		}
+		records++
+		got[fmt.Sprint(r.Mismatch.Key["id"])] = fmt.Sprintf("%s %s %v", r.Mismatch.Table, r.Mismatch.Kind, r.Mismatch.Columns)
+	}
+	if records != maxRecorded || summary != 28-maxRecorded {
+		t.Errorf("%d rows recorded and %d counted in a summary, want %d and %d", records, summary, maxRecorded, 28-maxRecorded)
+	}
+	for id, want := range map[string]string{"7": "t changed [v note]", "8": "t changed [note]", "1": "t missing []"} {
+		if got[id] != want {
+			t.Errorf("id %s recorded as %q, want %q", id, got[id], want)
+		}
+	}
+	for _, v := range []string{"secret-value", "4242"} {
+		if strings.Contains(buf.String(), v) {
+			t.Errorf("a column value (%s) reached the log: %s", v, buf.String())
+		}
 	}
 }

@@ -18,7 +18,7 @@ func TestRecheckWaitsForTheTablesLag(t *testing.T) {
 	tb := table(src, tgt, name, 1000)
 	calls := 0
 	tb.Lag = func(context.Context) (time.Duration, error) { calls++; return 5 * time.Minute, nil }
-	s := NewSampler([]Table{tb})
+	s := NewSampler([]Table{tb}, nil)
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
 	s.now = c.now
 	if st := s.Check(context.Background())["t"]; st.Err != nil || st.Pending != 1 || calls != 1 {

@@ -9,7 +9,6 @@
 package reconcile
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -161,6 +160,9 @@ type Reconciler struct {
 	reportMu       sync.Mutex
 	report         *Report
 	reportedCounts int
+	// noColumnPass leaves changed_columns empty: only benchmarks set it,
+	// to measure the column pass against its absence in one run.
+	noColumnPass bool
 }
 
 // New prepares a reconcile of the planned table; name labels the report.
@@ -686,8 +688,8 @@ func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
 		}
 	}
 	var diffs []ColumnDiff
-	if len(changedEnc) > 0 {
-		cols, err := r.changedColumns(ctx, segs, changedEnc)
+	if len(changedEnc) > 0 && !r.noColumnPass {
+		cols, err := r.changedColumns(ctx, changedEnc)
 		if err != nil {
 			return err
 		}
@@ -726,75 +728,12 @@ func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
 	return nil
 }
 
-// changedColumns reads the changed rows' segments again, this time with
-// each column's canonical encoding, and names the columns that differ
-// per key encoding. It runs only when rows changed, so identical tables
-// pay nothing; the query is the row fetch with more columns.
-func (r *Reconciler) changedColumns(ctx context.Context, segs []segment, keys []string) (map[string][]string, error) {
-	want := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		want[k] = true
-	}
-	var vals [2]map[string][][]byte
-	g, gctx := errgroup.WithContext(ctx)
-	for i := 0; i < 2; i++ {
-		g.Go(func() error {
-			side, cols := r.side(i)
-			conds := make([]string, len(segs))
-			for j, s := range segs {
-				conds[j] = "(" + r.cond(i, s) + ")"
-			}
-			extra := []string{r.keyEnc[i] + " AS kenc"}
-			for j, c := range cols {
-				extra = append(extra, fmt.Sprintf("%s AS c%d", side.Dialect.Encode([]rowhash.Column{c}), j))
-			}
-			q := side.Dialect.Hashed(side.Table, cols, extra, side.Where(strings.Join(conds, " OR ")))
-			r.queries.Add(1)
-			rows, err := side.DB.QueryContext(gctx, q)
-			if err != nil {
-				return fmt.Errorf("%s: column values of %s: %w", sideName(i), side.Table, err)
-			}
-			defer rows.Close()
-			out := map[string][][]byte{}
-			for rows.Next() {
-				var kenc string
-				v := make([][]byte, len(cols))
-				var a, b int64
-				dest := []any{&kenc}
-				for j := range v {
-					dest = append(dest, &v[j])
-				}
-				dest = append(dest, &a, &b)
-				if err := rows.Scan(dest...); err != nil {
-					return fmt.Errorf("%s: column values of %s: %w", sideName(i), side.Table, err)
-				}
-				if want[kenc] {
-					out[kenc] = v
-				}
-			}
-			vals[i] = out
-			return rows.Err()
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	names := make([]string, len(r.plan.SourceCols))
-	for j, c := range r.plan.SourceCols {
-		names[j] = c.Name
-	}
-	diff := map[string][]string{}
-	for k := range want {
-		s, t := vals[0][k], vals[1][k]
-		cols := []string{}
-		for j := range names {
-			if j >= len(s) || j >= len(t) || !bytes.Equal(s[j], t[j]) || (s[j] == nil) != (t[j] == nil) {
-				cols = append(cols, names[j])
-			}
-		}
-		diff[k] = cols
-	}
-	return diff, nil
+// changedColumns names the columns that differ in the changed rows,
+// through the plan's one per-column pass. It runs only when rows
+// changed, so identical tables pay nothing.
+func (r *Reconciler) changedColumns(ctx context.Context, keys []string) (map[string][]string, error) {
+	r.queries.Add(int64(2 * ((len(keys) + rowhash.ColumnPassKeys - 1) / rowhash.ColumnPassKeys)))
+	return r.plan.ChangedColumns(ctx, keys)
 }
 
 func (r *Reconciler) key(i int, f fetched) rowhash.Key {

@@ -1,0 +1,85 @@
+package reconcile
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
+)
+
+// BenchmarkColumnPass is what the per-column pass (changed_columns) costs
+// a reconcile: the same 200,000-row table, identical and with 100 changed
+// rows, reconciled with and without the pass, interleaved in one run
+// (with -count=N the four cases alternate N times). On identical tables
+// the pass never runs, so the two must cost the same.
+//
+//	flock -o /tmp/cdc-pipeline.lock env CDC_INTEGRATION=1 \
+//	  go test -run '^$' -bench ColumnPass -count 6 ./internal/reconcile/
+func BenchmarkColumnPass(b *testing.B) {
+	const rows = 200000
+	p := testenv.Need(b)
+	var dbs [2]*sql.DB
+	for i, dsn := range []string{p.SourceDSN, p.TargetDSN} {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		dbs[i] = db
+	}
+	name := fmt.Sprintf("public.reconcile_bench_%d", time.Now().UnixNano())
+	b.Cleanup(func() {
+		for _, db := range dbs {
+			db.Exec("DROP TABLE IF EXISTS " + name)
+			db.Close()
+		}
+	})
+	for _, db := range dbs {
+		for _, q := range []string{
+			// UNLOGGED: no WAL for the pipeline's walsender to decode.
+			"CREATE UNLOGGED TABLE " + name + " (id bigint PRIMARY KEY, name text, amount numeric(12,2), ts timestamp(6), flag boolean, note text)",
+			fmt.Sprintf(`INSERT INTO %s SELECT g, 'customer ' || g, (g %% 100000)::numeric / 100,
+				timestamp '2020-01-01' + g * interval '1.000001 second', g %% 3 = 0,
+				CASE WHEN g %% 5 = 0 THEN NULL ELSE md5(g::text) END FROM generate_series(1, %d) g`, name, rows),
+			"VACUUM ANALYZE " + name,
+		} {
+			if _, err := db.Exec(q); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	ctx := context.Background()
+	plan, err := rowhash.NewPlan(ctx,
+		rowhash.Side{DB: dbs[0], Dialect: rowhash.Postgres{}, Table: name},
+		rowhash.Side{DB: dbs[1], Dialect: rowhash.Postgres{}, Table: name},
+		rowhash.PlanOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B, columnPass bool, wantChanged int) {
+		for b.Loop() {
+			r := New("t", plan, Options{})
+			r.noColumnPass = !columnPass
+			rep, err := r.Run(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if rep.ChangedCount != wantChanged {
+				b.Fatalf("%d changed rows, want %d", rep.ChangedCount, wantChanged)
+			}
+			if columnPass && len(rep.ChangedColumns) != wantChanged {
+				b.Fatalf("%d changed_columns, want %d", len(rep.ChangedColumns), wantChanged)
+			}
+		}
+	}
+	b.Run("identical/without", func(b *testing.B) { run(b, false, 0) })
+	b.Run("identical/with", func(b *testing.B) { run(b, true, 0) })
+	if _, err := dbs[1].Exec("UPDATE " + name + " SET amount = amount + 1 WHERE id % 2000 = 7"); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("changed100/without", func(b *testing.B) { run(b, false, 100) })
+	b.Run("changed100/with", func(b *testing.B) { run(b, true, 100) })
+}
