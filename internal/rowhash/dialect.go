@@ -367,7 +367,7 @@ func (s SQLServer) Field(c Column) string {
 		if c.Time.Millis {
 			return "CONVERT(varchar(20), " + sqlServerMillis(epoch, v, c.Time.Floor) + ")"
 		}
-		return "CONVERT(varchar(20), " + roundedMicros(epoch, v) + ")"
+		return "CONVERT(varchar(20), " + sqlServerMicros(epoch, v, c.Time.Floor) + ")"
 	case KindDate:
 		return "CONVERT(varchar(10), DATEDIFF(day, CAST('1970-01-01' AS date), " + q + "))"
 	case KindTime:
@@ -377,7 +377,7 @@ func (s SQLServer) Field(c Column) string {
 		if c.Time.Millis {
 			return "CONVERT(varchar(20), " + sqlServerMillis(epoch, v, c.Time.Floor) + wrap
 		}
-		return "CONVERT(varchar(20), " + roundedMicros(epoch, v) + wrap
+		return "CONVERT(varchar(20), " + sqlServerMicros(epoch, v, c.Time.Floor) + wrap
 	case KindUUID:
 		// varchar, not char(36): ISNULL returns its first argument's type,
 		// and a char(36) would pad the NULL marker to 36 characters.
@@ -406,6 +406,17 @@ func utf8Text(q string) string {
 // which overflows (msg 517) at 9999-12-31 23:59:59.9999995 and later.
 func roundedMicros(epoch, v string) string {
 	return "(DATEDIFF_BIG(microsecond, " + epoch + ", " + v + ") + CASE WHEN DATEPART(nanosecond, " + v + ") % 1000 >= 500 THEN 1 ELSE 0 END)"
+}
+
+// sqlServerMicros is the microseconds from epoch to v, rounded
+// (roundedMicros) or, for floor, truncated: DATEDIFF_BIG counts the
+// microsecond boundaries crossed, which truncates from an epoch at or
+// before v (every time of day, from midnight).
+func sqlServerMicros(epoch, v string, floor bool) string {
+	if floor {
+		return "DATEDIFF_BIG(microsecond, " + epoch + ", " + v + ")"
+	}
+	return roundedMicros(epoch, v)
 }
 
 func (s SQLServer) Encode(cols []Column) string {

@@ -25,6 +25,8 @@ func TestSQLServerFieldConversions(t *testing.T) {
 		{Column{Name: "d", Type: "decimal", Kind: KindDecimal}, []string{"CONVERT(varchar(60), [d])", "PATINDEX('%[^0]%'"}},
 		{Column{Name: "t", Type: "datetime2", Kind: KindTimestamp}, []string{"DATEDIFF_BIG(microsecond", "DATEPART(nanosecond, [t]) % 1000 >= 500"}},
 		{Column{Name: "t", Type: "datetime", Kind: KindTimestamp}, []string{"CAST(CAST([t] AS datetime2(3)) AS datetime2(7))"}},
+		// adaptive_time_microseconds: a time(7) truncated to microseconds.
+		{Column{Name: "t", Type: "time", Scale: 7, Kind: KindTime, Time: TimeRule{Floor: true}}, []string{"CONVERT(varchar(20), DATEDIFF_BIG(microsecond, CAST('00:00' AS time(7)), CAST([t] AS time(7))) % 86400000000)"}},
 		{Column{Name: "o", Type: "datetimeoffset", Kind: KindTimestampTZ}, []string{"'1970-01-01 00:00:00 +00:00' AS datetimeoffset(7)"}},
 		{Column{Name: "u", Type: "uniqueidentifier", Kind: KindUUID}, []string{"LOWER(CONVERT(varchar(36), [u]))"}},
 		{Column{Name: "b", Type: "bit", Kind: KindBool}, []string{"WHEN 1 THEN 't' WHEN 0 THEN 'f'"}},

@@ -37,9 +37,11 @@ type TimeRule struct {
 	Stored Storage
 	// Millis compares whole milliseconds instead of microseconds.
 	Millis bool
-	// Floor truncates to the unit, as Kafka Connect's Timestamp and Time
-	// do (java.util.Date keeps whole milliseconds); otherwise values are
-	// rounded half up, as pgjdbc rounds nanoseconds into timestamp(6).
+	// Floor truncates to the unit (milliseconds with Millis, else
+	// microseconds), as Kafka Connect's Timestamp and Time do
+	// (java.util.Date keeps whole milliseconds) and as Debezium's
+	// MicroTime does (nanoseconds / 1000); otherwise values are rounded
+	// half up, as pgjdbc rounds nanoseconds into timestamp(6).
 	Floor bool
 }
 
@@ -169,6 +171,11 @@ func decideTime(sc, tc Column, p Path) (k Kind, src, tgt TimeRule, reason string
 			src.Millis, src.Floor = true, true
 			break
 		}
+		if unit == StoredEpochMicros && sd > 6 {
+			// adaptive_time_microseconds sends a time(7) as MicroTime:
+			// its nanoseconds divided by 1,000, truncated.
+			src.Floor = true
+		}
 		if tgt.Stored == StoredNative && tc.Scale >= 0 && tc.Scale < 6 && tc.Scale < sd {
 			if tc.Scale != 3 {
 				return 0, src, tgt, fmt.Sprintf("the target column keeps %d fractional digits of the source's %d; set compare.time_precision to compare at ms or us", tc.Scale, sd)
@@ -187,6 +194,19 @@ func decideTime(sc, tc Column, p Path) (k Kind, src, tgt TimeRule, reason string
 // for temporal columns its rule (milliseconds, truncation). It is the Go
 // reference of Dialect.Field over c.
 func AppendColumn(dst []byte, c Column, v Value) ([]byte, error) {
+	if v != nil && c.Time.Floor && !c.Time.Millis {
+		// Whole microseconds, truncated.
+		switch x := v.(type) {
+		case time.Time:
+			if c.Kind == KindTimestamp || c.Kind == KindTimestampTZ {
+				return strconv.AppendInt(dst, x.Unix()*1e6+int64(x.Nanosecond())/1000, 10), nil
+			}
+		case time.Duration:
+			if c.Kind == KindTime {
+				return strconv.AppendInt(dst, int64(x/time.Microsecond)%MicrosPerDay, 10), nil
+			}
+		}
+	}
 	if v == nil || !c.Time.Millis {
 		return AppendField(dst, c.Kind, v)
 	}
@@ -242,8 +262,8 @@ func pgDiv(a string, b int64, floor bool) string {
 }
 
 // pgMicros is the int8 microseconds of a PostgreSQL temporal column held
-// as r.Stored, rounded half up from nanoseconds; for r.Millis, whole
-// milliseconds (as microseconds) by r.Floor.
+// as r.Stored, rounded half up from nanoseconds (truncated for r.Floor);
+// for r.Millis, whole milliseconds (as microseconds) by r.Floor.
 func (p Postgres) pgMicros(c Column, q string) string {
 	r := c.Time
 	var us string
@@ -256,7 +276,7 @@ func (p Postgres) pgMicros(c Column, q string) string {
 		if r.Millis {
 			return "(" + pgDiv(q+"::int8", 1_000_000, r.Floor) + " * 1000)"
 		}
-		us = pgDiv(q+"::int8", 1000, false)
+		us = pgDiv(q+"::int8", 1000, r.Floor)
 	default:
 		if r.Stored == StoredISOText {
 			q = "(" + q + ")::timestamptz"
@@ -299,6 +319,8 @@ func describeRule(r TimeRule) string {
 		parts = append(parts, "milliseconds, truncated")
 	case r.Millis:
 		parts = append(parts, "milliseconds, rounded")
+	case r.Floor:
+		parts = append(parts, "microseconds, truncated")
 	default:
 		parts = append(parts, "microseconds")
 	}

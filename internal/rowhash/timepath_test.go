@@ -16,6 +16,7 @@ func TestDecideTime(t *testing.T) {
 		return Column{Name: "c", Type: typ, Scale: scale, Kind: k}
 	}
 	us, msFloor, msRound := TimeRule{}, TimeRule{Millis: true, Floor: true}, TimeRule{Millis: true}
+	usFloor := TimeRule{Floor: true}
 	cases := []struct {
 		name     string
 		src, tgt Column
@@ -34,7 +35,10 @@ func TestDecideTime(t *testing.T) {
 		{"Confluent sink: datetime2(6) as BIGINT µs", ss("datetime2", 6), pg("bigint", -1), Path{}, KindTimestamp, us, TimeRule{Stored: StoredEpochMicros}, ""},
 		{"Confluent sink: datetime2(3) as BIGINT ms", ss("datetime2", 3), pg("bigint", -1), Path{}, KindTimestamp, us, TimeRule{Stored: StoredEpochMillis}, ""},
 		{"Confluent sink: datetime as BIGINT ms", ss("datetime", -1), pg("bigint", -1), Path{}, KindTimestamp, us, TimeRule{Stored: StoredEpochMillis}, ""},
-		{"Confluent sink: time(7) adaptive_time_microseconds as µs", ss("time", 7), pg("bigint", -1), Path{Mode: ModeAdaptiveMicros}, KindTime, us, TimeRule{Stored: StoredEpochMicros}, ""},
+		{"Confluent sink: time(7) adaptive_time_microseconds as µs, truncated", ss("time", 7), pg("bigint", -1), Path{Mode: ModeAdaptiveMicros}, KindTime, usFloor, TimeRule{Stored: StoredEpochMicros, Floor: true}, ""},
+		{"Debezium sink: time(7) adaptive_time_microseconds, truncated", ss("time", 7), pg("time without time zone", 6), Path{Mode: ModeAdaptiveMicros}, KindTime, usFloor, usFloor, ""},
+		{"time(6) adaptive_time_microseconds is exact", ss("time", 6), pg("time without time zone", 6), Path{Mode: ModeAdaptiveMicros}, KindTime, us, us, ""},
+		{"datetime2(7) adaptive_time_microseconds is a NanoTimestamp", ss("datetime2", 7), pg("bigint", -1), Path{Mode: ModeAdaptiveMicros}, KindTimestamp, us, TimeRule{Stored: StoredEpochNanos}, ""},
 		{"Confluent sink: time(7) adaptive as ns", ss("time", 7), pg("bigint", -1), Path{Mode: ModeAdaptive}, KindTime, us, TimeRule{Stored: StoredEpochNanos}, ""},
 		{"Confluent sink: date as INT days", ss("date", 0), pg("integer", -1), Path{}, KindDate, us, TimeRule{Stored: StoredEpochDays}, ""},
 		{"Confluent sink: datetimeoffset as ISO text", ss("datetimeoffset", 7), pg("text", -1), Path{}, KindTimestampTZ, us, TimeRule{Stored: StoredISOText}, ""},
@@ -91,5 +95,21 @@ func TestAppendColumnAtMilliseconds(t *testing.T) {
 	got, _ := AppendColumn(nil, Column{Kind: KindTime, Time: TimeRule{Millis: true, Floor: true}}, 5*time.Second+1_999_999*time.Nanosecond)
 	if string(got) != "5001000" {
 		t.Errorf("time at ms: %s", got)
+	}
+	// Microseconds truncated, as Debezium's MicroTime sends a time(7):
+	// 23:59:59.9999999 stays on the same day, 500 ns is 0.
+	for v, want := range map[time.Duration]string{
+		24*time.Hour - 100*time.Nanosecond: "86399999999",
+		500 * time.Nanosecond:              "0",
+		1_999 * time.Nanosecond:            "1",
+	} {
+		got, _ := AppendColumn(nil, Column{Kind: KindTime, Time: TimeRule{Floor: true}}, v)
+		if string(got) != want {
+			t.Errorf("time %v at µs, truncated: %s, want %s", v, got, want)
+		}
+	}
+	got, _ = AppendColumn(nil, Column{Kind: KindTimestamp, Time: TimeRule{Floor: true}}, time.Date(2024, 1, 2, 3, 4, 5, 123_456_900, time.UTC))
+	if string(got) != "1704164645123456" {
+		t.Errorf("timestamp at µs, truncated: %s", got)
 	}
 }
