@@ -101,12 +101,14 @@ floor_scan() { # both sides at once, as the tools run them
   wait $p1 $p2
 }
 
+# Exit 1 means differences were found (the CLI convention), which case
+# (b) expects; only other codes are failures.
 sentinel() {
-  "$WORK/cdc-sentinel" reconcile --config.file="$WORK/bench.yml" --table=bench --output=json >"$WORK/report.json"
+  "$WORK/cdc-sentinel" reconcile --config.file="$WORK/bench.yml" --table=bench --output=json >"$WORK/report.json" || [ $? = 1 ]
 }
 
 baseline() {
-  "$WORK/cdc-sentinel-baseline" reconcile --config.file="$WORK/bench.yml" --table=bench --output=json >"$WORK/report-baseline.json"
+  "$WORK/cdc-sentinel-baseline" reconcile --config.file="$WORK/bench.yml" --table=bench --output=json >"$WORK/report-baseline.json" || [ $? = 1 ]
 }
 
 build_baseline() {
