@@ -65,12 +65,44 @@ func (c *Client) GroupLags(ctx context.Context, groups []string, opts LagOptions
 	if len(groups) == 0 {
 		return out
 	}
-
-	// Committed offsets, per group from its coordinator.
 	cctx, cancel := share(ctx, 1, 3)
-	fetched := c.adm.FetchManyOffsets(cctx, groups...)
+	committed, topics := c.committedOffsets(cctx, groups, opts.Keep, out)
 	cancel()
-	committed := map[string]map[Partition]int64{}
+	if len(topics) == 0 {
+		return out
+	}
+	ectx, cancel := share(ctx, 1, 2)
+	endOf := c.endOffsets(ectx, topics)
+	cancel()
+	reads := timeReads{budget: opts.MaxTimeReads, positions: map[Partition]int64{}}
+	for _, g := range groups {
+		cm, ok := committed[g]
+		if !ok {
+			continue
+		}
+		gl := out[g]
+		gl.Topics = topicLags(g, cm, endOf, &reads)
+		out[g] = gl
+	}
+	if len(reads.positions) == 0 {
+		return out
+	}
+	// The next record of each lagging partition, with what time is left
+	// but a margin for the caller to report.
+	tctx, cancel := share(ctx, 9, 10)
+	times := c.RecordTimes(tctx, reads.positions, opts.Parallel)
+	cancel()
+	fillOldest(out, reads.lagging, times)
+	return out
+}
+
+// committedOffsets reads each group's committed offsets from its
+// coordinator, keeping those keep accepts. A group that cannot be read
+// gets its error in out; every other group gets an empty entry there and
+// its offsets in committed. topics are the committed topics, sorted.
+func (c *Client) committedOffsets(ctx context.Context, groups []string, keep func(group, topic string) bool, out map[string]GroupLag) (committed map[string]map[Partition]int64, topics []string) {
+	fetched := c.adm.FetchManyOffsets(ctx, groups...)
+	committed = map[string]map[Partition]int64{}
 	topicSet := map[string]bool{}
 	for _, g := range groups {
 		r, ok := fetched[g]
@@ -92,7 +124,7 @@ func (c *Client) GroupLags(ctx context.Context, groups []string, opts LagOptions
 			if o.At < 0 {
 				return // no commit: the consumer has not started on it
 			}
-			if opts.Keep != nil && !opts.Keep(g, o.Topic) {
+			if keep != nil && !keep(g, o.Topic) {
 				return
 			}
 			cm[Partition{o.Topic, o.Partition}] = o.At
@@ -105,22 +137,19 @@ func (c *Client) GroupLags(ctx context.Context, groups []string, opts LagOptions
 		committed[g] = cm
 		out[g] = GroupLag{Group: g, Topics: map[string]TopicLag{}}
 	}
-	if len(topicSet) == 0 {
-		return out
-	}
-
-	// End offsets of the committed partitions, per leader.
-	topics := make([]string, 0, len(topicSet))
 	for t := range topicSet {
 		topics = append(topics, t)
 	}
 	sort.Strings(topics)
-	ectx, cancel := share(ctx, 1, 2)
-	ends, listErr := c.PartitionEnds(ectx, topics...)
-	cancel()
-	// endOf is a partition's end offset; errTopicGone when the topic was
-	// deleted (there is nothing left to lag behind).
-	endOf := func(p Partition) (int64, error) {
+	return committed, topics
+}
+
+// endOffsets lists the end offsets of topics from their leaders and
+// returns a partition's end offset; errTopicGone when the topic was
+// deleted (there is nothing left to lag behind).
+func (c *Client) endOffsets(ctx context.Context, topics []string) func(Partition) (int64, error) {
+	ends, listErr := c.PartitionEnds(ctx, topics...)
+	return func(p Partition) (int64, error) {
 		if listErr != nil {
 			return 0, listErr
 		}
@@ -136,76 +165,88 @@ func (c *Client) GroupLags(ctx context.Context, groups []string, opts LagOptions
 		}
 		return 0, fmt.Errorf("end offset of %s: not listed", p)
 	}
+}
 
-	// Which partitions are behind, and the reads for their next record.
-	type key struct {
-		group string
-		p     Partition
+// groupPartition is one lagging partition of one group.
+type groupPartition struct {
+	group string
+	p     Partition
+}
+
+// timeReads collects the partitions whose next record is read for the
+// time lag, within a budget of reads.
+type timeReads struct {
+	budget    int
+	positions map[Partition]int64
+	lagging   []groupPartition
+}
+
+// add plans the reads of a topic's lagging partitions; false when they do
+// not all fit in the budget, and then none is read.
+func (r *timeReads) add(group string, behind []Partition, committed map[Partition]int64) bool {
+	if len(r.positions)+len(behind) > r.budget {
+		return false
 	}
-	positions := map[Partition]int64{}
-	var lagging []key
-	for _, g := range groups {
-		cm, ok := committed[g]
-		if !ok {
+	for _, p := range behind {
+		r.positions[p] = committed[p]
+		r.lagging = append(r.lagging, groupPartition{group, p})
+	}
+	return true
+}
+
+// topicLags sums one group's record lag per topic from its committed
+// offsets cm, and plans the reads of its lagging partitions' next
+// records. Deleted topics are left out.
+func topicLags(group string, cm map[Partition]int64, endOf func(Partition) (int64, error), reads *timeReads) map[string]TopicLag {
+	byTopic := map[string][]Partition{}
+	for p := range cm {
+		byTopic[p.Topic] = append(byTopic[p.Topic], p)
+	}
+	names := make([]string, 0, len(byTopic))
+	for t := range byTopic {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	out := map[string]TopicLag{}
+	for _, t := range names {
+		tl, behind, gone := topicLag(byTopic[t], cm, endOf)
+		if gone {
 			continue
 		}
-		gl := out[g]
-		byTopic := map[string][]Partition{}
-		for p := range cm {
-			byTopic[p.Topic] = append(byTopic[p.Topic], p)
+		if tl.Err != nil {
+			tl.OldestKnown = false
+		} else if len(behind) > 0 && !reads.add(group, behind, cm) {
+			tl.OldestKnown = false
 		}
-		names := make([]string, 0, len(byTopic))
-		for t := range byTopic {
-			names = append(names, t)
-		}
-		sort.Strings(names)
-		for _, t := range names {
-			tl := TopicLag{OldestKnown: true}
-			var behind []Partition
-			gone := false
-			for _, p := range byTopic[t] {
-				end, err := endOf(p)
-				if errors.Is(err, errTopicGone) {
-					gone = true
-					break
-				}
-				if err != nil {
-					tl.Err = err
-					continue
-				}
-				if d := end - cm[p]; d > 0 {
-					tl.Records += d
-					behind = append(behind, p)
-				}
-			}
-			if gone {
-				continue
-			}
-			if tl.Err != nil {
-				tl.OldestKnown = false
-			} else if len(behind) > 0 {
-				if len(positions)+len(behind) > opts.MaxTimeReads {
-					tl.OldestKnown = false
-				} else {
-					for _, p := range behind {
-						positions[p] = cm[p]
-						lagging = append(lagging, key{g, p})
-					}
-				}
-			}
-			gl.Topics[t] = tl
-		}
-		out[g] = gl
+		out[t] = tl
 	}
-	if len(positions) == 0 {
-		return out
-	}
+	return out
+}
 
-	// The next record of each lagging partition, with what time is left
-	// but a margin for the caller to report.
-	tctx, cancel := share(ctx, 9, 10)
-	times := c.RecordTimes(tctx, positions, opts.Parallel)
-	cancel()
+// topicLag sums the record lag over one topic's partitions and names
+// those behind; gone when the topic was deleted.
+func topicLag(partitions []Partition, cm map[Partition]int64, endOf func(Partition) (int64, error)) (tl TopicLag, behind []Partition, gone bool) {
+	tl.OldestKnown = true
+	for _, p := range partitions {
+		end, err := endOf(p)
+		if errors.Is(err, errTopicGone) {
+			return tl, nil, true
+		}
+		if err != nil {
+			tl.Err = err
+			continue
+		}
+		if d := end - cm[p]; d > 0 {
+			tl.Records += d
+			behind = append(behind, p)
+		}
+	}
+	return tl, behind, false
+}
+
+// fillOldest sets each topic's oldest unconsumed record time from the
+// records read, and clears it where it is not known.
+func fillOldest(out map[string]GroupLag, lagging []groupPartition, times map[Partition]TimeResult) {
 	for _, k := range lagging {
 		gl := out[k.group]
 		tl := gl.Topics[k.p.Topic]
@@ -226,7 +267,6 @@ func (c *Client) GroupLags(ctx context.Context, groups []string, opts LagOptions
 			}
 		}
 	}
-	return out
 }
 
 var errTopicGone = errors.New("topic deleted")

@@ -187,28 +187,10 @@ type PlanOptions struct {
 // NewPlan describes both sides and pairs their columns. Columns only in
 // the target (the sink's __source_ts_ms, say) are not compared.
 func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
-	type res struct {
-		d   *Described
-		err error
+	src, tgt, sd, td, err := describeBoth(ctx, src, tgt)
+	if err != nil {
+		return nil, err
 	}
-	var err error
-	if src, err = withVersion(ctx, src); err != nil {
-		return nil, fmt.Errorf("source: %w", err)
-	}
-	if tgt, err = withVersion(ctx, tgt); err != nil {
-		return nil, fmt.Errorf("target: %w", err)
-	}
-	ch := make(chan res, 1)
-	go func() { d, err := Describe(ctx, tgt); ch <- res{d, err} }()
-	sd, serr := Describe(ctx, src)
-	tr := <-ch
-	if serr != nil {
-		return nil, fmt.Errorf("source: %w", serr)
-	}
-	if tr.err != nil {
-		return nil, fmt.Errorf("target: %w", tr.err)
-	}
-	td := tr.d
 	key := o.Key
 	if len(key) == 0 {
 		key = sd.Key
@@ -216,7 +198,72 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 	if len(key) == 0 {
 		return nil, fmt.Errorf("source %s has no primary key: set the table's key in the configuration", src.Table)
 	}
-	names := o.Columns
+	var path Path
+	if o.Path != nil {
+		if path, err = o.Path(ctx); err != nil {
+			return nil, fmt.Errorf("time precision path: %w", err)
+		}
+	}
+	p := &Plan{Source: src, Target: tgt, EstRows: max(sd.EstRows, td.EstRows)}
+	for _, n := range comparedNames(sd, o.Columns, key) {
+		isKey := slices.Contains(key, n)
+		if slices.Contains(o.Ignore, n) && !isKey {
+			continue
+		}
+		sc, tc, reason, err := pairColumn(n, sd, td, p, path, isKey)
+		if err != nil {
+			return nil, err
+		}
+		if reason != "" {
+			p.NotComparable = append(p.NotComparable, Excluded{n, reason})
+			continue
+		}
+		if isKey {
+			p.Key = append(p.Key, len(p.SourceCols))
+		}
+		p.SourceCols = append(p.SourceCols, sc)
+		p.TargetCols = append(p.TargetCols, tc)
+	}
+	if err := orderKey(p, key); err != nil {
+		return nil, err
+	}
+	if err := checkVersions(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// describeBoth learns each side's server version and describes both
+// tables, the two at once.
+func describeBoth(ctx context.Context, src, tgt Side) (Side, Side, *Described, *Described, error) {
+	type res struct {
+		d   *Described
+		err error
+	}
+	var err error
+	if src, err = withVersion(ctx, src); err != nil {
+		return src, tgt, nil, nil, fmt.Errorf("source: %w", err)
+	}
+	if tgt, err = withVersion(ctx, tgt); err != nil {
+		return src, tgt, nil, nil, fmt.Errorf("target: %w", err)
+	}
+	ch := make(chan res, 1)
+	go func() { d, err := Describe(ctx, tgt); ch <- res{d, err} }()
+	sd, serr := Describe(ctx, src)
+	tr := <-ch
+	if serr != nil {
+		return src, tgt, nil, nil, fmt.Errorf("source: %w", serr)
+	}
+	if tr.err != nil {
+		return src, tgt, nil, nil, fmt.Errorf("target: %w", tr.err)
+	}
+	return src, tgt, sd, tr.d, nil
+}
+
+// comparedNames are the columns to compare: those configured, or every
+// source column, with the key columns first when they are missing.
+func comparedNames(sd *Described, configured, key []string) []string {
+	names := configured
 	if len(names) == 0 {
 		for _, c := range sd.Columns {
 			names = append(names, c.Name)
@@ -227,85 +274,74 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 			names = append([]string{k}, names...)
 		}
 	}
-	find := func(cols []Column, name string) (Column, bool) {
-		for _, c := range cols {
-			if c.Name == name {
-				return c, true
-			}
-		}
-		// Debezium's sink may fold case; accept a case-insensitive match.
-		for _, c := range cols {
-			if strings.EqualFold(c.Name, name) {
-				return c, true
-			}
-		}
-		return Column{}, false
-	}
-	var path Path
-	if o.Path != nil {
-		var err error
-		if path, err = o.Path(ctx); err != nil {
-			return nil, fmt.Errorf("time precision path: %w", err)
+	return names
+}
+
+// findColumn finds a column by name; Debezium's sink may fold case, so a
+// case-insensitive match is accepted when there is no exact one.
+func findColumn(cols []Column, name string) (Column, bool) {
+	for _, c := range cols {
+		if c.Name == name {
+			return c, true
 		}
 	}
-	p := &Plan{Source: src, Target: tgt, EstRows: max(sd.EstRows, td.EstRows)}
-	for _, n := range names {
-		if slices.Contains(o.Ignore, n) && !slices.Contains(key, n) {
-			continue
+	for _, c := range cols {
+		if strings.EqualFold(c.Name, name) {
+			return c, true
 		}
-		sc, ok := find(sd.Columns, n)
-		if !ok {
-			return nil, fmt.Errorf("column %q is not in source table %s", n, src.Table)
-		}
-		tc, ok := find(td.Columns, n)
-		if !ok {
-			return nil, fmt.Errorf("column %q is not in target table %s (add it to ignore_columns to skip it)", n, tgt.Table)
-		}
-		isKey := slices.Contains(key, n)
-		if sc.Kind == KindInvalid {
-			_, err := src.Dialect.KindOf(sc.Type)
-			return nil, fmt.Errorf("source column %q: %w", n, err)
-		}
-		if tc.Kind == KindInvalid {
-			if sc.Kind == KindDecimal && isFloat(tc.Type) && !isKey {
-				p.NotComparable = append(p.NotComparable, Excluded{n, "the target holds a binary float (decimal.handling.mode=double), which cannot equal the source's decimal exactly"})
-				continue
-			}
-			_, err := tgt.Dialect.KindOf(tc.Type)
-			return nil, fmt.Errorf("target column %q: %w", n, err)
-		}
-		var k Kind
-		if isTemporal(sc.Kind) {
-			var reason string
-			k, sc.Time, tc.Time, reason = decideTime(sc, tc, path)
-			if reason != "" {
-				if isKey {
-					return nil, fmt.Errorf("key column %q cannot be compared exactly: %s", n, reason)
-				}
-				p.NotComparable = append(p.NotComparable, Excluded{n, reason})
-				continue
-			}
-		} else {
-			var err error
-			if k, err = Pair(sc.Kind, tc.Kind); err != nil {
-				return nil, fmt.Errorf("column %q: %w (ignore it with ignore_columns)", n, err)
-			}
-		}
-		sc.Kind, tc.Kind = k, k
-		if k == KindChar && !isFixed(tc.Type) {
-			// The sink pads to the source's width, not to its own.
-			tc.Width = -1
-			if isFixed(sc.Type) {
-				tc.Width = sc.Width
-			}
-		}
-		if isKey {
-			p.Key = append(p.Key, len(p.SourceCols))
-		}
-		p.SourceCols = append(p.SourceCols, sc)
-		p.TargetCols = append(p.TargetCols, tc)
 	}
-	// Key order follows the configured key, not the column order.
+	return Column{}, false
+}
+
+// pairColumn pairs column n of both sides under the kind they are
+// compared as. A non-empty reason means the column cannot be compared
+// exactly along this path and is left out; it is an error for a key.
+func pairColumn(n string, sd, td *Described, p *Plan, path Path, isKey bool) (sc, tc Column, reason string, err error) {
+	sc, ok := findColumn(sd.Columns, n)
+	if !ok {
+		return sc, tc, "", fmt.Errorf("column %q is not in source table %s", n, p.Source.Table)
+	}
+	tc, ok = findColumn(td.Columns, n)
+	if !ok {
+		return sc, tc, "", fmt.Errorf("column %q is not in target table %s (add it to ignore_columns to skip it)", n, p.Target.Table)
+	}
+	if sc.Kind == KindInvalid {
+		_, err := p.Source.Dialect.KindOf(sc.Type)
+		return sc, tc, "", fmt.Errorf("source column %q: %w", n, err)
+	}
+	if tc.Kind == KindInvalid {
+		if sc.Kind == KindDecimal && isFloat(tc.Type) && !isKey {
+			return sc, tc, "the target holds a binary float (decimal.handling.mode=double), which cannot equal the source's decimal exactly", nil
+		}
+		_, err := p.Target.Dialect.KindOf(tc.Type)
+		return sc, tc, "", fmt.Errorf("target column %q: %w", n, err)
+	}
+	var k Kind
+	if isTemporal(sc.Kind) {
+		k, sc.Time, tc.Time, reason = decideTime(sc, tc, path)
+		if reason != "" {
+			if isKey {
+				return sc, tc, "", fmt.Errorf("key column %q cannot be compared exactly: %s", n, reason)
+			}
+			return sc, tc, reason, nil
+		}
+	} else if k, err = Pair(sc.Kind, tc.Kind); err != nil {
+		return sc, tc, "", fmt.Errorf("column %q: %w (ignore it with ignore_columns)", n, err)
+	}
+	sc.Kind, tc.Kind = k, k
+	if k == KindChar && !isFixed(tc.Type) {
+		// The sink pads to the source's width, not to its own.
+		tc.Width = -1
+		if isFixed(sc.Type) {
+			tc.Width = sc.Width
+		}
+	}
+	return sc, tc, "", nil
+}
+
+// orderKey puts the plan's key columns in the configured key's order (not
+// the column order) and refuses binary keys.
+func orderKey(p *Plan, key []string) error {
 	ordered := make([]int, 0, len(key))
 	for _, k := range key {
 		for _, i := range p.Key {
@@ -317,13 +353,10 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 	p.Key = ordered
 	for _, i := range p.Key {
 		if p.SourceCols[i].Kind == KindBytes {
-			return nil, fmt.Errorf("key column %q: binary keys are not supported", p.SourceCols[i].Name)
+			return fmt.Errorf("key column %q: binary keys are not supported", p.SourceCols[i].Name)
 		}
 	}
-	if err := checkVersions(p); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return nil
 }
 
 func isFloat(typ string) bool {

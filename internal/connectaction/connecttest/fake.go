@@ -128,13 +128,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(parts) == 1 && parts[0] == "connectors" {
-		out := map[string]any{}
-		for name, c := range f.Conn {
-			if !c.Deleted && !c.Unlisted {
-				out[name] = map[string]any{"status": c.Status, "info": c.info()}
-			}
-		}
-		writeJSON(w, http.StatusOK, out)
+		f.serveListing(w)
 		return
 	}
 	if len(parts) < 2 || parts[0] != "connectors" {
@@ -146,42 +140,33 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error_code": 404, "message": "Connector " + parts[1] + " not found"})
 		return
 	}
-	rest := strings.Join(parts[2:], "/")
-	switch r.Method + " " + rest {
-	case "GET status":
-		if c.pending != nil {
-			if c.reads >= f.Lag {
-				c.Status, c.pending, c.reads = *c.pending, nil, 0
-			} else {
-				c.reads++
-			}
+	f.serveConnector(w, r, c, parts[2:])
+}
+
+// serveListing answers GET /connectors?expand=status&expand=info.
+func (f *Fake) serveListing(w http.ResponseWriter) {
+	out := map[string]any{}
+	for name, c := range f.Conn {
+		if !c.Deleted && !c.Unlisted {
+			out[name] = map[string]any{"status": c.Status, "info": c.info()}
 		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// serveConnector answers the requests under /connectors/{name}/; rest is
+// the path after the name.
+func (f *Fake) serveConnector(w http.ResponseWriter, r *http.Request, c *Connector, rest []string) {
+	switch r.Method + " " + strings.Join(rest, "/") {
+	case "GET status":
+		f.readStatus(c)
 		writeJSON(w, http.StatusOK, c.Status)
 	case "GET ":
 		writeJSON(w, http.StatusOK, c.info())
 	case "GET config":
 		writeJSON(w, http.StatusOK, c.Config)
 	case "PUT config":
-		var cfg map[string]string
-		if err := json.NewDecoder(r.Body).Decode(&cfg); err != nil {
-			f.t.Errorf("PUT config: %v", err)
-		}
-		c.Config = cfg
-		f.act(c, "config", func(next *connect.Status) {
-			// New task configurations restart every task in the
-			// connector's target state; a stopped connector has none.
-			if next.Connector.State == connect.StateStopped {
-				return
-			}
-			state := restarted(next.Connector.State)
-			next.Connector.State = state
-			n, _ := strconv.Atoi(cfg["tasks.max"])
-			next.Tasks = nil
-			for i := 0; i < n; i++ {
-				next.Tasks = append(next.Tasks, connect.TaskInfo{ID: i, State: state, WorkerID: "w1:8083"})
-			}
-		})
-		writeJSON(w, http.StatusOK, c.info())
+		f.putConfig(w, r, c)
 	case "PUT pause":
 		f.act(c, "pause", func(next *connect.Status) { follow(next, connect.StatePaused, c) })
 		w.WriteHeader(http.StatusAccepted)
@@ -196,68 +181,114 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	case "POST restart":
 		q := r.URL.Query()
-		includeTasks, onlyFailed := q.Get("includeTasks") == "true", q.Get("onlyFailed") == "true"
-		prior := c.Status.Connector.State
-		if prior == connect.StateStopped {
-			// Nothing runs to restart; the target state stays STOPPED.
-			writeJSON(w, http.StatusAccepted, c.Status)
-			return
-		}
-		state := restarted(prior)
-		restartConn := !onlyFailed || prior == connect.StateFailed
-		restartTask := func(t connect.TaskInfo) bool { return includeTasks && (!onlyFailed || t.State == connect.StateFailed) }
-		if !includeTasks && !onlyFailed {
-			// The old form restarts only the connector instance and
-			// answers 204 with no body, the status unchanged meanwhile.
-			f.act(c, "restart", func(next *connect.Status) { next.Connector.State, next.Connector.Trace = state, "" })
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		// KIP-745: the herder records RESTARTING for the instances it
-		// restarts before answering, so no read shows the old state.
-		restarting := clone(c.Status)
-		if restartConn {
-			restarting.Connector.State = connect.StateRestarting
-		}
-		for i, t := range restarting.Tasks {
-			if restartTask(t) {
-				restarting.Tasks[i].State = connect.StateRestarting
-			}
-		}
-		old := c.Status
-		c.Status = restarting
-		f.act(c, "restart", func(next *connect.Status) {
-			*next = clone(old)
-			if restartConn {
-				next.Connector.State, next.Connector.Trace = state, ""
-			}
-			for i, t := range next.Tasks {
-				if restartTask(t) {
-					next.Tasks[i].State, next.Tasks[i].Trace = state, ""
-				}
-			}
-		})
-		writeJSON(w, http.StatusAccepted, restarting)
+		f.restartConnector(w, c, q.Get("includeTasks") == "true", q.Get("onlyFailed") == "true")
 	default:
-		if len(parts) == 5 && parts[2] == "tasks" && parts[4] == "restart" && r.Method == http.MethodPost {
-			id, err := strconv.Atoi(parts[3])
-			if err != nil || c.Status.Task(id) == nil {
-				writeJSON(w, http.StatusNotFound, map[string]any{"error_code": 404, "message": "Task not found"})
-				return
-			}
-			state := restarted(c.Status.Connector.State)
-			f.act(c, "restart_task", func(next *connect.Status) {
-				for i := range next.Tasks {
-					if next.Tasks[i].ID == id {
-						next.Tasks[i].State, next.Tasks[i].Trace = state, ""
-					}
-				}
-			})
-			w.WriteHeader(http.StatusNoContent)
+		if len(rest) == 3 && rest[0] == "tasks" && rest[2] == "restart" && r.Method == http.MethodPost {
+			f.restartTask(w, c, rest[1])
 			return
 		}
 		http.NotFound(w, r)
 	}
+}
+
+// readStatus counts one status read, showing a pending change once Lag
+// reads have passed.
+func (f *Fake) readStatus(c *Connector) {
+	if c.pending == nil {
+		return
+	}
+	if c.reads >= f.Lag {
+		c.Status, c.pending, c.reads = *c.pending, nil, 0
+		return
+	}
+	c.reads++
+}
+
+// putConfig answers PUT /connectors/{name}/config.
+func (f *Fake) putConfig(w http.ResponseWriter, r *http.Request, c *Connector) {
+	var cfg map[string]string
+	if err := json.NewDecoder(r.Body).Decode(&cfg); err != nil {
+		f.t.Errorf("PUT config: %v", err)
+	}
+	c.Config = cfg
+	f.act(c, "config", func(next *connect.Status) {
+		// New task configurations restart every task in the
+		// connector's target state; a stopped connector has none.
+		if next.Connector.State == connect.StateStopped {
+			return
+		}
+		state := restarted(next.Connector.State)
+		next.Connector.State = state
+		n, _ := strconv.Atoi(cfg["tasks.max"])
+		next.Tasks = nil
+		for i := 0; i < n; i++ {
+			next.Tasks = append(next.Tasks, connect.TaskInfo{ID: i, State: state, WorkerID: "w1:8083"})
+		}
+	})
+	writeJSON(w, http.StatusOK, c.info())
+}
+
+// restartConnector answers POST /connectors/{name}/restart.
+func (f *Fake) restartConnector(w http.ResponseWriter, c *Connector, includeTasks, onlyFailed bool) {
+	prior := c.Status.Connector.State
+	if prior == connect.StateStopped {
+		// Nothing runs to restart; the target state stays STOPPED.
+		writeJSON(w, http.StatusAccepted, c.Status)
+		return
+	}
+	state := restarted(prior)
+	if !includeTasks && !onlyFailed {
+		// The old form restarts only the connector instance and
+		// answers 204 with no body, the status unchanged meanwhile.
+		f.act(c, "restart", func(next *connect.Status) { next.Connector.State, next.Connector.Trace = state, "" })
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	restartConn := !onlyFailed || prior == connect.StateFailed
+	restartTask := func(t connect.TaskInfo) bool { return includeTasks && (!onlyFailed || t.State == connect.StateFailed) }
+	// KIP-745: the herder records RESTARTING for the instances it
+	// restarts before answering, so no read shows the old state.
+	restarting := clone(c.Status)
+	if restartConn {
+		restarting.Connector.State = connect.StateRestarting
+	}
+	for i, t := range restarting.Tasks {
+		if restartTask(t) {
+			restarting.Tasks[i].State = connect.StateRestarting
+		}
+	}
+	old := c.Status
+	c.Status = restarting
+	f.act(c, "restart", func(next *connect.Status) {
+		*next = clone(old)
+		if restartConn {
+			next.Connector.State, next.Connector.Trace = state, ""
+		}
+		for i, t := range next.Tasks {
+			if restartTask(t) {
+				next.Tasks[i].State, next.Tasks[i].Trace = state, ""
+			}
+		}
+	})
+	writeJSON(w, http.StatusAccepted, restarting)
+}
+
+// restartTask answers POST /connectors/{name}/tasks/{id}/restart.
+func (f *Fake) restartTask(w http.ResponseWriter, c *Connector, task string) {
+	id, err := strconv.Atoi(task)
+	if err != nil || c.Status.Task(id) == nil {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error_code": 404, "message": "Task not found"})
+		return
+	}
+	state := restarted(c.Status.Connector.State)
+	f.act(c, "restart_task", func(next *connect.Status) {
+		for i := range next.Tasks {
+			if next.Tasks[i].ID == id {
+				next.Tasks[i].State, next.Tasks[i].Trace = state, ""
+			}
+		}
+	})
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // restarted is the state a restarted instance comes back in: the
