@@ -36,7 +36,7 @@ type RepairProgress struct {
 	RowsScanned       int64  `json:"rows_scanned"`
 	CurrentCollection string `json:"current_collection,omitempty"`
 	// LastProcessedKey and MaximumKey are the last chunk's position, as
-	// Debezium writes them (e.g. "[42]").
+	// Debezium writes them (the key's value, "42", for a one-column key).
 	LastProcessedKey string `json:"last_processed_key,omitempty"`
 	MaximumKey       string `json:"maximum_key,omitempty"`
 	// TableScanStatus is the last TABLE_SCAN_COMPLETED status (SUCCEEDED,

@@ -1,0 +1,232 @@
+package reconcile
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/cdc-sentinel/cdc-sentinel/collector"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
+)
+
+// asPrometheus lets testutil scrape a cdc-sentinel collector.
+type asPrometheus struct{ c collector.Collector }
+
+func (a asPrometheus) Describe(chan<- *prometheus.Desc) {}
+func (a asPrometheus) Collect(ch chan<- prometheus.Metric) {
+	_ = a.c.Collect(context.Background(), ch)
+}
+
+// TestPipelineRepairProgressFollowsDebeziumNotifications runs on the
+// real pipeline, with a PostgreSQL source connector of its own (its own
+// slot, publication, topic prefix, signal table and notification topic,
+// the sink notification channel on): a reconcile finds two rows missing
+// and one changed in the target, the repair's incremental snapshot is
+// followed through the connector's notifications to its completion, and
+// the API and cdc_reconcile_repair_rows_total show it.
+func TestPipelineRepairProgressFollowsDebeziumNotifications(t *testing.T) {
+	p := testenv.Need(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	id := fmt.Sprintf("%d_%d", os.Getpid(), time.Now().UnixNano()%1_000_000)
+	schema, slot, pub := "it_progress_"+id, "it_progress_slot_"+id, "it_progress_pub_"+id
+	prefix := "itprog" + id
+	topic := prefix + ".notifications"
+	name := "it-progress-" + id
+	open := func(dsn string) *sql.DB {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	src, tgt := open(p.SourceDSN), open(p.TargetDSN)
+	exec := func(db *sql.DB, stmts ...string) {
+		t.Helper()
+		for _, s := range stmts {
+			if _, err := db.ExecContext(ctx, s); err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+		}
+	}
+	cl, err := connect.New(config.ConnectCluster{Name: "local", URL: p.ConnectURL, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := kafka.New(config.Kafka{Brokers: strings.Split(p.KafkaBrokers, ","), Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kc.Close)
+
+	// Cleanups run last-first: the connector goes before its slot.
+	t.Cleanup(func() {
+		bg := context.Background()
+		_, _ = src.ExecContext(bg, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+		_, _ = src.ExecContext(bg, "DROP PUBLICATION IF EXISTS "+pub)
+		_, _ = tgt.ExecContext(bg, "DROP TABLE IF EXISTS public."+schema)
+		for i := 0; i < 30; i++ { // the slot stays active a moment after the task stops
+			_, err := src.ExecContext(bg, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", slot)
+			if err == nil {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		_, _ = kadm.NewClient(kc.Kgo()).DeleteTopics(bg, topic, prefix+"."+schema+".items")
+	})
+	exec(src,
+		"CREATE SCHEMA "+schema,
+		"CREATE TABLE "+schema+".items (id int PRIMARY KEY, name text NOT NULL)",
+		"CREATE TABLE "+schema+".debezium_signal (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048) NULL)",
+		"INSERT INTO "+schema+".items SELECT g, 'item ' || g FROM generate_series(1, 20) g",
+		"CREATE PUBLICATION "+pub+" FOR TABLE "+schema+".items, "+schema+".debezium_signal")
+	// The target holds the rows as a sink would have written them, less
+	// two, and one changed.
+	exec(tgt,
+		"CREATE TABLE public."+schema+" (id int PRIMARY KEY, name text NOT NULL)",
+		"INSERT INTO public."+schema+" SELECT g, 'item ' || g FROM generate_series(1, 20) g WHERE g NOT IN (4, 11)",
+		"UPDATE public."+schema+" SET name = 'stale' WHERE id = 17")
+
+	host := p.Env["CDC_PG_HOST"]
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if _, err := cl.PutConfig(ctx, name, map[string]string{
+		"connector.class":   "io.debezium.connector.postgresql.PostgresConnector",
+		"tasks.max":         "1",
+		"database.hostname": host, "database.port": p.Env["CDC_PG_PORT"],
+		"database.user": p.Env["CDC_PG_USER"], "database.password": p.Env["CDC_PG_PASSWORD"], "database.dbname": "source",
+		"topic.prefix": prefix, "plugin.name": "pgoutput",
+		"slot.name": slot, "publication.name": pub, "publication.autocreate.mode": "disabled",
+		"table.include.list":                        schema + ".items",
+		"snapshot.mode":                             "no_data",
+		"signal.enabled.channels":                   "source",
+		"signal.data.collection":                    schema + ".debezium_signal",
+		"notification.enabled.channels":             "sink",
+		"notification.sink.topic.name":              topic,
+		"incremental.snapshot.chunk.size":           "2",
+		"key.converter":                             "org.apache.kafka.connect.json.JsonConverter",
+		"value.converter":                           "org.apache.kafka.connect.json.JsonConverter",
+		"topic.creation.default.replication.factor": "1",
+		"topic.creation.default.partitions":         "1",
+		"poll.interval.ms":                          "100",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cl.Delete(context.Background(), name); err != nil {
+			t.Errorf("deleting %s: %v", name, err)
+		}
+	})
+	// Signals are read from the slot: wait until it is streaming.
+	testenv.Eventually(t, 90*time.Second, func() bool {
+		var active bool
+		err := src.QueryRowContext(ctx, "SELECT active FROM pg_replication_slots WHERE slot_name = $1", slot).Scan(&active)
+		return err == nil && active
+	}, func() string { return "the connector's slot " + slot + " never became active" })
+
+	tab := Table{
+		Name: "items",
+		Sides: func() (rowhash.Side, rowhash.Side, error) {
+			return rowhash.Side{DB: src, Dialect: rowhash.Postgres{}, Table: schema + ".items"},
+				rowhash.Side{DB: tgt, Dialect: rowhash.Postgres{}, Table: "public." + schema}, nil
+		},
+		Signaler:       TableSignaler{DB: src, Dialect: rowhash.Postgres{}, Table: schema + ".debezium_signal"},
+		DataCollection: schema + ".items",
+		RepairTimeout:  3 * time.Minute,
+	}
+	// The topic comes from the connector's own settings, read live.
+	tab.Notifications = NotificationsOf(config.Table{Name: "items", Signal: &config.Signal{Connector: name}}, kc,
+		func(ctx context.Context, _ config.Table) (string, map[string]string, error) {
+			c, err := cl.Config(ctx, name)
+			return name, c, err
+		})
+	r := NewRunner([]Table{tab}, Options{RepairPoll: 200 * time.Millisecond}, nil)
+	defer r.Close()
+	mux := http.NewServeMux()
+	r.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	resp, err := http.Post(srv.URL+"/api/v1/reconcile?table=items&repair=true", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started map[string]string
+	json.NewDecoder(resp.Body).Decode(&started)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("start: %s %v", resp.Status, started)
+	}
+	seen := map[string]bool{}
+	var job Job
+	testenv.Eventually(t, 3*time.Minute, func() bool {
+		resp, err := http.Get(srv.URL + "/api/v1/reconcile/" + started["id"])
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		job = Job{}
+		if json.NewDecoder(resp.Body).Decode(&job) != nil || job.RepairProgress == nil {
+			return false
+		}
+		seen[job.RepairProgress.Status] = true
+		return job.RepairProgress.Final()
+	}, func() string { b, _ := json.Marshal(job); return "repair never ended: " + string(b) })
+	b, _ := json.MarshalIndent(job.RepairProgress, "", "  ")
+	t.Logf("statuses seen %v; final progress %s", seen, b)
+	rp := job.RepairProgress
+	if job.Status != "succeeded" || job.Report.MissingCount != 2 || job.Report.ChangedCount != 1 || len(job.Report.Repair.Signals) != 1 {
+		t.Fatalf("job %s, report %+v", job.Status, job.Report)
+	}
+	if rp.Status != RepairCompleted || rp.NotificationTopic != topic || rp.SnapshotsCompleted != 1 || rp.RowsScanned != 3 ||
+		rp.LastNotification != NotifyCompleted || rp.TableScanStatus != "SUCCEEDED" || rp.Malformed != 0 {
+		t.Fatalf("repair progress %s", b)
+	}
+	// The topic holds the whole sequence for the repair's signal, each
+	// record readable.
+	res, err := kc.ReadRecords(ctx, kafka.Partition{Topic: topic}, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for i, rec := range res.Records {
+		if i == 0 {
+			t.Logf("first notification record: %s", rec.Value)
+		}
+		n, err := ParseNotification(rec.Value)
+		if err != nil {
+			t.Fatalf("record %d: %v", rec.Offset, err)
+		}
+		if n.ID == job.Report.Repair.Signals[0] && (len(types) == 0 || types[len(types)-1] != n.Type) {
+			types = append(types, n.Type)
+		}
+	}
+	if got := strings.Join(types, " "); got != "STARTED IN_PROGRESS TABLE_SCAN_COMPLETED COMPLETED" {
+		t.Errorf("notification types for the signal: %s", got)
+	}
+	want := fmt.Sprintf(`
+# HELP cdc_reconcile_repair_rows_total Rows repairs re-sent through incremental snapshots, as the source connector's notifications count them (total_rows_scanned of each table scan).
+# TYPE cdc_reconcile_repair_rows_total counter
+cdc_reconcile_repair_rows_total{table="items"} %d
+`, 3)
+	if err := testutil.CollectAndCompare(asPrometheus{collector.NewReconcileCollector(r)}, strings.NewReader(want), "cdc_reconcile_repair_rows_total"); err != nil {
+		t.Fatal(err)
+	}
+}
