@@ -65,6 +65,7 @@
     databaseDownFor: '2m',
     driftWindow: '15m',
     reconcileFailedWindow: '1h',
+    repairNotCompletedWindow: '1h',
     remediationFailingWindow: '15m',
     sentinelDownFor: '2m',
     collectorFailingFor: '5m',

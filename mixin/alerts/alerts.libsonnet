@@ -179,6 +179,17 @@ local u = import '../lib/utils.libsonnet';
           'A reconcile of table {{ $labels.table }} failed',
           'At least one full reconcile of table {{ $labels.table }} ended in failure in the last %s; differing rows were not (all) found or repaired.' % cfg.reconcileFailedWindow,
         ),
+        // A repair's signals went out but the source connector's
+        // notifications say its incremental snapshot did not finish: the
+        // rows were not (all) re-sent. The counter exists at 0 for every
+        // table from the start, so increase() sees the first one.
+        alert(
+          'CDCRepairNotCompleted',
+          'max by (table, outcome) (increase(%s[%s])) > 0' % [s('cdc_reconcile_repairs_total', 'outcome=~"timed_out|aborted|failed"'), cfg.repairNotCompletedWindow],
+          '0s', 'warning',
+          'A repair of table {{ $labels.table }} did not complete ({{ $labels.outcome }})',
+          "In the last %s a repair of table {{ $labels.table }} sent its signals, but the source connector's incremental snapshot ended {{ $labels.outcome }}: the differing rows were not (all) re-sent." % cfg.repairNotCompletedWindow,
+        ),
       ]),
 
       u.group('cdc-sentinel.remediation', [
