@@ -25,8 +25,8 @@ import (
 )
 
 // BuildDrift builds the drift collector and the reconcile runner over
-// the Runtime's shared pools. The runner is also a collector (the
-// cdc_reconcile_* metrics), serves /api/v1/reconcile, and is what the
+// the Runtime's shared pools. The runner is read by the reconcile
+// collector (the cdc_reconcile_* metrics), serves /api/v1/reconcile, and is what the
 // remediator's reconcile action starts (via reconcile.BoolStarter).
 func BuildDrift(cfg *config.Config, sources *Sources, clusters map[string]*connect.Client, logger *slog.Logger, tp *tracing.Provider) (*collector.DriftCollector, *reconcile.Runner, error) {
 	var tables []reconcile.Table

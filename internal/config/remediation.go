@@ -125,28 +125,7 @@ func (r *Remediation) validate(v *validator, p string, c *Config) {
 	if r.MaxBodyBytes < 0 {
 		v.fail(p+".max_body_bytes", "must not be negative")
 	}
-	switch r.Store.Type {
-	case "bolt":
-		// A DSN beside the default type means the user meant postgres;
-		// ignoring it would keep each replica on its own file.
-		if r.Store.DSN != "" {
-			v.fail(p+".store.dsn", "only for type postgres; the store type is bolt (a file under --storage.path)")
-		}
-		if r.Store.DSNFile != "" {
-			v.fail(p+".store.dsn_file", "only for type postgres; the store type is bolt (a file under --storage.path)")
-		}
-	case "postgres":
-		if (r.Store.DSN == "") == (r.Store.DSNFile == "") {
-			v.fail(p+".store", "exactly one of dsn and dsn_file is required for the postgres store")
-		}
-		if r.Store.DSN != "" {
-			if err := dsn.CheckPostgresPool(r.Store.DSN.Reveal()); err != nil {
-				v.fail(p+".store.dsn", "not a valid PostgreSQL DSN (the value is not shown: it holds credentials)")
-			}
-		}
-	default:
-		v.fail(p+".store.type", "%q is not one of bolt, postgres", r.Store.Type)
-	}
+	r.Store.validate(v, p+".store")
 	names := map[string]bool{}
 	for i := range r.Rules {
 		rule := &r.Rules[i]
@@ -157,47 +136,84 @@ func (r *Remediation) validate(v *validator, p string, c *Config) {
 			v.fail(rp+".name", "duplicate rule name %q", rule.Name)
 		}
 		names[rule.Name] = true
-		if len(rule.Match) == 0 {
-			v.fail(rp+".match", "at least one matcher is required")
+		rule.validate(v, rp)
+	}
+}
+
+func (s *RemediationStore) validate(v *validator, p string) {
+	switch s.Type {
+	case "bolt":
+		// A DSN beside the default type means the user meant postgres;
+		// ignoring it would keep each replica on its own file.
+		if s.DSN != "" {
+			v.fail(p+".dsn", "only for type postgres; the store type is bolt (a file under --storage.path)")
 		}
-		for j, m := range rule.Match {
-			ms, err := labels.ParseMatchers(m)
-			if err != nil {
-				v.fail(fmt.Sprintf("%s.match[%d]", rp, j), "invalid matcher %q: %v", m, err)
-				continue
-			}
-			rule.Matchers = append(rule.Matchers, ms...)
+		if s.DSNFile != "" {
+			v.fail(p+".dsn_file", "only for type postgres; the store type is bolt (a file under --storage.path)")
 		}
-		if !isAction(rule.Action) {
-			v.fail(rp+".action", "%q is not one of %v", rule.Action, Actions)
+	case "postgres":
+		if (s.DSN == "") == (s.DSNFile == "") {
+			v.fail(p, "exactly one of dsn and dsn_file is required for the postgres store")
 		}
-		if rule.OnResolved != "" && !isAction(rule.OnResolved) {
-			v.fail(rp+".on_resolved", "%q is not one of %v", rule.OnResolved, Actions)
-		}
-		keys := make([]string, 0, len(rule.Args))
-		for k := range rule.Args {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if !isRuleArg(k) {
-				v.fail(rp+".args."+k, "unknown argument %q; known: %v", k, RuleArgs)
-				continue
-			}
-			if _, err := template.New(k).Option("missingkey=zero").Parse(rule.Args[k]); err != nil {
-				v.fail(rp+".args."+k, "invalid template: %v", err)
+		if s.DSN != "" {
+			if err := dsn.CheckPostgresPool(s.DSN.Reveal()); err != nil {
+				v.fail(p+".dsn", "not a valid PostgreSQL DSN (the value is not shown: it holds credentials)")
 			}
 		}
-		if rule.Cooldown < 0 {
-			v.fail(rp+".cooldown", "must not be negative")
+	default:
+		v.fail(p+".type", "%q is not one of bolt, postgres", s.Type)
+	}
+}
+
+// validate checks one rule but its name, whose uniqueness is the
+// remediation section's to check; it fills in the parsed matchers.
+func (rule *Rule) validate(v *validator, rp string) {
+	if len(rule.Match) == 0 {
+		v.fail(rp+".match", "at least one matcher is required")
+	}
+	for j, m := range rule.Match {
+		ms, err := labels.ParseMatchers(m)
+		if err != nil {
+			v.fail(fmt.Sprintf("%s.match[%d]", rp, j), "invalid matcher %q: %v", m, err)
+			continue
 		}
-		if rule.MaxAttempts < 0 {
-			v.fail(rp+".max_attempts", "must not be negative")
+		rule.Matchers = append(rule.Matchers, ms...)
+	}
+	if !isAction(rule.Action) {
+		v.fail(rp+".action", "%q is not one of %v", rule.Action, Actions)
+	}
+	if rule.OnResolved != "" && !isAction(rule.OnResolved) {
+		v.fail(rp+".on_resolved", "%q is not one of %v", rule.OnResolved, Actions)
+	}
+	rule.validateArgs(v, rp)
+	if rule.Cooldown < 0 {
+		v.fail(rp+".cooldown", "must not be negative")
+	}
+	if rule.MaxAttempts < 0 {
+		v.fail(rp+".max_attempts", "must not be negative")
+	}
+	if b := rule.Backoff; b != nil && b.Initial <= 0 {
+		v.fail(rp+".backoff.initial", "must be positive")
+	} else if b != nil && b.Max != 0 && b.Max < b.Initial {
+		v.fail(rp+".backoff.max", "must not be less than initial (%s)", b.Initial)
+	}
+}
+
+// validateArgs checks that each argument is known and a valid template,
+// in the order of their names so the errors come out the same each time.
+func (rule *Rule) validateArgs(v *validator, rp string) {
+	keys := make([]string, 0, len(rule.Args))
+	for k := range rule.Args {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !isRuleArg(k) {
+			v.fail(rp+".args."+k, "unknown argument %q; known: %v", k, RuleArgs)
+			continue
 		}
-		if b := rule.Backoff; b != nil && b.Initial <= 0 {
-			v.fail(rp+".backoff.initial", "must be positive")
-		} else if b != nil && b.Max != 0 && b.Max < b.Initial {
-			v.fail(rp+".backoff.max", "must not be less than initial (%s)", b.Initial)
+		if _, err := template.New(k).Option("missingkey=zero").Parse(rule.Args[k]); err != nil {
+			v.fail(rp+".args."+k, "invalid template: %v", err)
 		}
 	}
 }

@@ -91,7 +91,8 @@ type Job struct {
 }
 
 // Runner runs reconciles in the background, one per table at a time,
-// serves the reconcile API and exports the cdc_reconcile_* metrics.
+// serves the reconcile API and keeps each table's runs, which
+// collector.ReconcileCollector reports as the cdc_reconcile_* metrics.
 type Runner struct {
 	tables map[string]Table
 	opts   Options

@@ -84,83 +84,142 @@ func AppendField(dst []byte, k Kind, v Value) ([]byte, error) {
 	if v == nil {
 		return append(dst, Null...), nil
 	}
+	var (
+		out []byte
+		ok  bool
+		err error
+	)
 	switch k {
 	case KindInt:
-		switch x := v.(type) {
-		case int:
-			return strconv.AppendInt(dst, int64(x), 10), nil
-		case int32:
-			return strconv.AppendInt(dst, int64(x), 10), nil
-		case int64:
-			return strconv.AppendInt(dst, x, 10), nil
-		case uint32:
-			return strconv.AppendUint(dst, uint64(x), 10), nil
-		}
+		out, ok = appendInt(dst, v)
 	case KindDecimal:
-		switch x := v.(type) {
-		case string:
-			s, err := CanonicalDecimal(x)
-			if err != nil {
-				return dst, err
-			}
-			return append(dst, s...), nil
-		case *big.Rat:
-			if x == nil {
-				return append(dst, Null...), nil
-			}
-			s, err := CanonicalDecimal(x.FloatString(40))
-			if err != nil {
-				return dst, err
-			}
-			return append(dst, s...), nil
-		}
+		out, ok, err = appendDecimal(dst, v)
 	case KindBool:
-		if b, ok := v.(bool); ok {
-			if b {
-				return append(dst, 't'), nil
-			}
-			return append(dst, 'f'), nil
-		}
+		out, ok = appendBool(dst, v)
 	case KindText, KindChar:
-		if s, ok := v.(string); ok {
-			if k == KindChar {
-				s = strings.TrimRight(s, " ")
-			}
-			dst = strconv.AppendInt(dst, int64(len(s)), 10)
-			dst = append(dst, ':')
-			return append(dst, s...), nil
-		}
-	case KindTimestamp, KindTimestampTZ:
-		if t, ok := v.(time.Time); ok {
-			return strconv.AppendInt(dst, EpochMicros(t), 10), nil
-		}
-	case KindDate:
-		if t, ok := v.(time.Time); ok {
-			y, m, d := t.Date()
-			days := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
-			return strconv.AppendInt(dst, days, 10), nil
-		}
-	case KindTime:
-		if d, ok := v.(time.Duration); ok {
-			return strconv.AppendInt(dst, roundMicros(d.Nanoseconds())%MicrosPerDay, 10), nil
-		}
+		out, ok = appendText(dst, k, v)
+	case KindTimestamp, KindTimestampTZ, KindDate, KindTime:
+		out, ok = appendTemporal(dst, k, v)
 	case KindUUID:
-		switch x := v.(type) {
-		case [16]byte:
-			return append(dst, formatUUID(x)...), nil
-		case string:
-			return append(dst, strings.ToLower(x)...), nil
-		}
+		out, ok = appendUUID(dst, v)
 	case KindBytes:
-		if b, ok := v.([]byte); ok {
-			const hexdigits = "0123456789abcdef"
-			for _, c := range b {
-				dst = append(dst, hexdigits[c>>4], hexdigits[c&15])
-			}
-			return dst, nil
-		}
+		out, ok = appendHex(dst, v)
 	}
-	return dst, fmt.Errorf("rowhash: a %T cannot be encoded as %s", v, k)
+	switch {
+	case err != nil:
+		return dst, err
+	case !ok:
+		return dst, fmt.Errorf("rowhash: a %T cannot be encoded as %s", v, k)
+	}
+	return out, nil
+}
+
+// The append* functions below encode one kind; ok is false for a Go type
+// the kind does not take.
+
+func appendInt(dst []byte, v Value) ([]byte, bool) {
+	switch x := v.(type) {
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10), true
+	case int32:
+		return strconv.AppendInt(dst, int64(x), 10), true
+	case int64:
+		return strconv.AppendInt(dst, x, 10), true
+	case uint32:
+		return strconv.AppendUint(dst, uint64(x), 10), true
+	}
+	return dst, false
+}
+
+func appendDecimal(dst []byte, v Value) ([]byte, bool, error) {
+	var lit string
+	switch x := v.(type) {
+	case string:
+		lit = x
+	case *big.Rat:
+		if x == nil {
+			return append(dst, Null...), true, nil
+		}
+		lit = x.FloatString(40)
+	default:
+		return dst, false, nil
+	}
+	s, err := CanonicalDecimal(lit)
+	if err != nil {
+		return dst, true, err
+	}
+	return append(dst, s...), true, nil
+}
+
+func appendBool(dst []byte, v Value) ([]byte, bool) {
+	b, ok := v.(bool)
+	switch {
+	case !ok:
+		return dst, false
+	case b:
+		return append(dst, 't'), true
+	}
+	return append(dst, 'f'), true
+}
+
+// appendText writes the length in bytes, a colon and the text; a CHAR
+// loses its trailing padding first.
+func appendText(dst []byte, k Kind, v Value) ([]byte, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return dst, false
+	}
+	if k == KindChar {
+		s = strings.TrimRight(s, " ")
+	}
+	dst = strconv.AppendInt(dst, int64(len(s)), 10)
+	dst = append(dst, ':')
+	return append(dst, s...), true
+}
+
+// appendTemporal writes timestamps as epoch microseconds, dates as days
+// since the epoch and times of day as microseconds since midnight.
+func appendTemporal(dst []byte, k Kind, v Value) ([]byte, bool) {
+	if k == KindTime {
+		d, ok := v.(time.Duration)
+		if !ok {
+			return dst, false
+		}
+		return strconv.AppendInt(dst, roundMicros(d.Nanoseconds())%MicrosPerDay, 10), true
+	}
+	t, ok := v.(time.Time)
+	if !ok {
+		return dst, false
+	}
+	if k == KindDate {
+		y, m, d := t.Date()
+		days := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
+		return strconv.AppendInt(dst, days, 10), true
+	}
+	return strconv.AppendInt(dst, EpochMicros(t), 10), true
+}
+
+func appendUUID(dst []byte, v Value) ([]byte, bool) {
+	switch x := v.(type) {
+	case [16]byte:
+		return append(dst, formatUUID(x)...), true
+	case string:
+		return append(dst, strings.ToLower(x)...), true
+	}
+	return dst, false
+}
+
+// appendHex writes bytes as lower-case hex.
+func appendHex(dst []byte, v Value) ([]byte, bool) {
+	b, ok := v.([]byte)
+	if !ok {
+		return dst, false
+	}
+	const hexdigits = "0123456789abcdef"
+	for _, c := range b {
+		dst = append(dst, hexdigits[c>>4], hexdigits[c&15])
+	}
+	return dst, true
 }
 
 // EncodeRow is the canonical encoding of a whole row: the fields in

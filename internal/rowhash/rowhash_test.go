@@ -2,6 +2,7 @@ package rowhash
 
 import (
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 )
@@ -56,9 +57,47 @@ func TestAppendField(t *testing.T) {
 	}
 }
 
+// Each kind's other accepted Go types, which the table above does not
+// reach.
+func TestAppendFieldOtherGoTypes(t *testing.T) {
+	uuid := [16]byte{0xa0, 0xee, 0xbc, 0x99, 0x9c, 0x0b, 0x4e, 0xf8, 0xbb, 0x6d, 0x6b, 0xb9, 0xbd, 0x38, 0x0a, 0x11}
+	cases := []struct {
+		kind Kind
+		v    Value
+		want string
+	}{
+		{KindInt, 7, "7"},
+		{KindInt, int32(-7), "-7"},
+		{KindInt, uint32(4000000000), "4000000000"},
+		{KindDecimal, (*big.Rat)(nil), "N"},
+		{KindBool, false, "f"},
+		{KindTimestampTZ, time.Date(1970, 1, 1, 1, 0, 0, 0, time.FixedZone("CET", 3600)), "0"},
+		{KindUUID, uuid, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"},
+	}
+	for _, tc := range cases {
+		got, err := AppendField([]byte("x|"), tc.kind, tc.v)
+		if err != nil {
+			t.Errorf("%s %T: %v", tc.kind, tc.v, err)
+			continue
+		}
+		if string(got) != "x|"+tc.want {
+			t.Errorf("%s %T: got %q, want %q after the prefix", tc.kind, tc.v, got, tc.want)
+		}
+	}
+}
+
 func TestAppendFieldRejectsWrongType(t *testing.T) {
-	if _, err := AppendField(nil, KindInt, "7"); err == nil {
-		t.Fatal("a string encoded as int: want an error")
+	for _, k := range []Kind{KindInt, KindDecimal, KindBool, KindText, KindChar, KindTimestamp, KindTimestampTZ, KindDate, KindTime, KindUUID, KindBytes} {
+		got, err := AppendField([]byte("x"), k, struct{}{})
+		if err == nil || !strings.Contains(err.Error(), "cannot be encoded as") {
+			t.Errorf("a struct{} encoded as %s: err %v, want one naming the kind", k, err)
+		}
+		if string(got) != "x" {
+			t.Errorf("%s: a rejected value changed the buffer to %q", k, got)
+		}
+	}
+	if _, err := AppendField(nil, KindDecimal, "1,5"); err == nil {
+		t.Fatal("1,5 encoded as a decimal: want an error")
 	}
 	if _, err := CanonicalDecimal("1,5"); err == nil {
 		t.Fatal("1,5 accepted as a decimal")
