@@ -3,7 +3,10 @@
 package dashboards
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/monitoring"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/webhook"
 )
 
 // The dashboards are rendered from mixin/ (internal/mixin checks they are
@@ -294,4 +299,51 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// auditRecorder is an audit reader that keeps the query it was asked.
+type auditRecorder struct{ q *store.AuditQuery }
+
+func (a auditRecorder) Audit(_ context.Context, q store.AuditQuery) ([]store.Record, error) {
+	*a.q = q
+	return nil, nil
+}
+
+// Every audit link asks only what the audit API accepts, and the
+// connector dashboard's narrows it to the chosen connectors and
+// clusters: served by the real handler with the variables substituted
+// as Grafana does (csv format; All is the variables' allValue '.*').
+func TestAuditLinksAreAcceptedByTheAuditAPI(t *testing.T) {
+	for name, d := range loadCommitted(t) {
+		for _, l := range d["links"].([]any) {
+			u, _ := l.(map[string]any)["url"].(string)
+			_, query, ok := strings.Cut(u, webhook.AuditPath+"?")
+			if !ok {
+				continue
+			}
+			for _, tc := range []struct {
+				connector, cluster string
+				want               []string
+			}{{"sink-a,sink-b", "east", []string{"sink-a", "sink-b"}}, {".*", ".*", nil}} {
+				q := strings.NewReplacer("${__from:date:iso}", "2025-01-01T00:00:00.000Z",
+					"${connector:csv}", tc.connector, "${connect_cluster:csv}", tc.cluster).Replace(query)
+				var got store.AuditQuery
+				w := httptest.NewRecorder()
+				webhook.Handler(nil, auditRecorder{&got}, webhook.Options{}).ServeHTTP(w, httptest.NewRequest(http.MethodGet, webhook.AuditPath+"?"+q, nil))
+				if w.Code != http.StatusOK {
+					t.Errorf("%s: the audit link's query %q answered %d: %s", name, q, w.Code, w.Body)
+					continue
+				}
+				if name != "cdc-sentinel-connector.json" {
+					continue
+				}
+				if !slices.Equal(got.Connectors, tc.want) {
+					t.Errorf("connector dashboard, connector %q: the audit link filters by %q, want %q", tc.connector, got.Connectors, tc.want)
+				}
+				if tc.want != nil && !slices.Equal(got.ConnectClusters, []string{tc.cluster}) {
+					t.Errorf("connector dashboard, cluster %q: the audit link filters by %q", tc.cluster, got.ConnectClusters)
+				}
+			}
+		}
+	}
 }

@@ -75,13 +75,30 @@ func TestAuditAPIFiltersAndValidates(t *testing.T) {
 	start := h.clock.Now().Add(-time.Minute)
 	h.notify(firing(start, taskAlert(start)...))
 	h.waitAudit(1)
-	for q, want := range map[string]string{
-		"":                          `"outcome":"not_needed"`,
-		"?rule=restart-failed-task": `"rule":"restart-failed-task"`,
-		"?rule=other":               `[]`,
-		"?limit=0":                  `limit "0" is not a positive integer`,
-		"?since=yesterday":          `since "yesterday" is neither`,
-		"?since=1h&limit=5":         `"action":"restart_task"`,
+	for q, want := range map[string]struct {
+		code int
+		body string
+	}{
+		"":                          {200, `"outcome":"not_needed"`},
+		"?rule=restart-failed-task": {200, `"rule":"restart-failed-task"`},
+		"?rule=other":               {200, `[]`},
+		"?limit=0":                  {400, `limit "0" is not a positive integer`},
+		"?since=yesterday":          {400, `since "yesterday" is neither`},
+		"?since=1h&limit=5":         {200, `"action":"restart_task"`},
+		// The alert's connector label; lists, repeated or comma-separated.
+		"?connector=sink":                       {200, `"connector":"sink"`},
+		"?connector=other":                      {200, `[]`},
+		"?connector=other,sink":                 {200, `"connector":"sink"`},
+		"?connector=other&connector=sink":       {200, `"connector":"sink"`},
+		"?connector=.*&outcome=not_needed":      {200, `"connector":"sink"`}, // Grafana's All
+		"?connector=sink&connect_cluster=other": {200, `[]`},
+		"?outcome=success":                      {200, `[]`},
+		"?outcome=not_needed,failure":           {200, `"outcome":"not_needed"`},
+		"?outcome=sucess":                       {400, `outcome "sucess" is not one of success, failure,`},
+		"?connector=":                           {400, `connector "": an empty name`},
+		"?connector=sink,":                      {400, `connector "sink,": an empty name`},
+		"?conector=sink":                        {400, `unknown query parameter "conector"; known: connect_cluster, connector, limit, outcome, rule, since`},
+		"?var-connector=sink":                   {400, `unknown query parameter "var-connector"`},
 	} {
 		resp, err := http.Get(h.srv.URL + "/api/v1/remediations" + q)
 		if err != nil {
@@ -89,8 +106,8 @@ func TestAuditAPIFiltersAndValidates(t *testing.T) {
 		}
 		body := readAll(resp)
 		resp.Body.Close()
-		if !strings.Contains(body, want) {
-			t.Errorf("%q: %s; want %s", q, body, want)
+		if resp.StatusCode != want.code || !strings.Contains(body, want.body) {
+			t.Errorf("%q: %d %s; want %d and %s", q, resp.StatusCode, body, want.code, want.body)
 		}
 	}
 }

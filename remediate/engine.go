@@ -229,7 +229,7 @@ func (e *Engine) Receive(ctx context.Context, alerts amtemplate.Alerts) (int, er
 
 // Register serves the webhook and the audit trail on mux.
 func (e *Engine) Register(mux *http.ServeMux) {
-	webhook.Register(mux, e, e, webhook.Options{MaxBodyBytes: e.cfg.MaxBodyBytes, Logger: e.logger, Now: e.now, Tracing: e.tracing})
+	webhook.Register(mux, e, e, webhook.Options{MaxBodyBytes: e.cfg.MaxBodyBytes, Logger: e.logger, Now: e.now, Tracing: e.tracing, Outcomes: allOutcomes})
 }
 
 // Audit lists audit records, newest first.

@@ -155,7 +155,7 @@ local u = import '../lib/utils.libsonnet';
              [q('sum(increase(%s[$__range])) or vector(0)' % s('cdc_remediation_actions_total', m([ccCon, needsHuman])))]),
       g.timeseries('Remediation decisions', 'Each decision of the remediator on these connectors, by rule, action and outcome; details in the audit log (link above).', 'short', 12, 8,
                    [q('sum by (connector, rule, action, outcome) (increase(%s[$__rate_interval])) > 0' % s('cdc_remediation_actions_total', ccCon), '{{connector}}: {{rule}} {{action}} {{outcome}}')]),
-    ]),
+    ], '&connect_cluster=${connect_cluster:csv}&connector=${connector:csv}'),
 
     'cdc-sentinel-tables.json': g.dashboard(cfg, uid('tables'), 'CDC table lag and drift',
                                             "Per table: replication lag, sampled drift, full reconciles, and the health of the source's capture.",

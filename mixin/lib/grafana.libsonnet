@@ -149,7 +149,10 @@ local panel(type, title, description, w, h, fields) = {
   // textVar is a free-text variable with a default.
   textVar(name, label, default):: { name: name, label: label, type: 'textbox', query: default, refresh: 0, includeAll: false, multi: false, sort: 0, hide: 0, current: {}, options: [] },
 
-  dashboard(cfg, uid, title, description, vars, items):: {
+  // auditFilter is appended to the audit link's query: the dashboard's
+  // variables as the audit API's filters (Grafana's csv format; its All,
+  // the variables' allValue '.*', means no filter there too).
+  dashboard(cfg, uid, title, description, vars, items, auditFilter=''):: {
     uid: uid,
     title: title,
     description: description,
@@ -167,12 +170,12 @@ local panel(type, title, description, w, h, fields) = {
       { title: 'cdc-sentinel', type: 'dashboards', tags: cfg.dashboardTags, asDropdown: true, includeVars: true, keepTime: true },
       // Grafana cannot know where cdc-sentinel answers: the sentinel_url
       // variable says, and the link opens the decisions taken since the
-      // start of the dashboard's range.
+      // start of the dashboard's range (narrowed by auditFilter).
       {
         title: 'Remediation audit log',
         type: 'link',
         tags: [],
-        url: '${sentinel_url}/api/v1/remediations?since=${__from:date:iso}',
+        url: '${sentinel_url}/api/v1/remediations?since=${__from:date:iso}' + auditFilter,
         tooltip: "cdc-sentinel's /api/v1/remediations: every decision, its target, outcome and error",
         targetBlank: true,
         asDropdown: false,

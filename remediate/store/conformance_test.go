@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -107,6 +108,7 @@ func runConformance(t *testing.T, b backend) {
 		{"FinishRecordsOutcomeAndAudit", testFinishRecordsOutcomeAndAudit},
 		{"RetryableOutcomeReopens", testRetryableOutcomeReopens},
 		{"AuditFilters", testAuditFilters},
+		{"AuditFiltersByConnectorClusterOutcome", testAuditFiltersByTarget},
 		{"Prune", testPrune},
 		{"SafetyIsSerialised", testSafetyIsSerialised},
 		{"ConcurrentClaimsTakeEachJobOnce", testConcurrentClaims},
@@ -314,6 +316,54 @@ func testAuditFilters(t *testing.T, b backend) {
 	recs, _ = s.Audit(ctx, AuditQuery{Limit: 10, Since: t0.Add(4 * time.Minute)})
 	if len(recs) != 2 {
 		t.Fatalf("since: %+v", recs)
+	}
+}
+
+// Connector and cluster match the alert's label or the action's
+// argument; each filter takes a list, and filters combine.
+func testAuditFiltersByTarget(t *testing.T, b backend) {
+	s := b.open(t)
+	ctx := context.Background()
+	recs := []*Record{
+		{Detail: "0", Outcome: "success", Alert: AlertRef{Labels: map[string]string{"connector": "orders-sink", "connect_cluster": "east"}}},
+		{Detail: "1", Outcome: "failure", Alert: AlertRef{Labels: map[string]string{"connector": "orders-sink", "connect_cluster": "west"}}},
+		{Detail: "2", Outcome: "success", Arguments: map[string]string{"connector": "customers-sink", "connect_cluster": "east"}},
+		{Detail: "3", Outcome: "suppressed_cooldown", Alert: AlertRef{Labels: map[string]string{"table": "orders"}}},
+	}
+	for i, r := range recs {
+		enqueue(t, s, job(i))
+		r.Rule, r.FinishedAt = "r", t0.Add(time.Duration(i)*time.Minute)
+		finish(t, s, claim(t, s, "a", 1)[0], r.Outcome, false, r)
+	}
+	for _, tc := range []struct {
+		q    AuditQuery
+		want string
+	}{
+		{AuditQuery{Connectors: []string{"orders-sink"}}, "1 0"},
+		{AuditQuery{Connectors: []string{"customers-sink"}}, "2"},
+		{AuditQuery{Connectors: []string{"orders-sink", "customers-sink"}}, "2 1 0"},
+		{AuditQuery{Connectors: []string{"nope"}}, ""},
+		{AuditQuery{ConnectClusters: []string{"east"}}, "2 0"},
+		{AuditQuery{Connectors: []string{"orders-sink"}, ConnectClusters: []string{"west"}}, "1"},
+		{AuditQuery{Outcomes: []string{"success"}}, "2 0"},
+		{AuditQuery{Outcomes: []string{"suppressed_cooldown", "failure"}}, "3 1"},
+		{AuditQuery{Connectors: []string{"orders-sink"}, Outcomes: []string{"success"}, Rule: "r"}, "0"},
+		{AuditQuery{Connectors: []string{"orders-sink"}, Limit: 1}, "1"},
+	} {
+		if tc.q.Limit == 0 {
+			tc.q.Limit = 10
+		}
+		got, err := s.Audit(ctx, tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var details []string
+		for _, r := range got {
+			details = append(details, r.Detail)
+		}
+		if strings.Join(details, " ") != tc.want {
+			t.Errorf("%+v: records %q, want %q", tc.q, strings.Join(details, " "), tc.want)
+		}
 	}
 }
 

@@ -340,9 +340,15 @@ func (s *PostgresStore) Backlog(ctx context.Context) (int, error) {
 
 // Audit implements Store.
 func (s *PostgresStore) Audit(ctx context.Context, q AuditQuery) ([]Record, error) {
+	// Each list filter is off when its array is empty; the record's
+	// jsonb holds the alert's labels and the action's arguments (see
+	// AuditQuery.match, the same filter for the bbolt store).
 	rows, err := s.pool.Query(ctx, `SELECT record FROM cdc_sentinel_remediation_audit
 		WHERE ($1 = '' OR rule = $1) AND ($2::timestamptz IS NULL OR finished_at >= $2)
-		ORDER BY id DESC LIMIT $3`, q.Rule, nullTime(q.Since), q.Limit)
+		AND (cardinality($4::text[]) = 0 OR record->'alert'->'labels'->>'connector' = ANY($4) OR record->'arguments'->>'connector' = ANY($4))
+		AND (cardinality($5::text[]) = 0 OR record->'alert'->'labels'->>'connect_cluster' = ANY($5) OR record->'arguments'->>'connect_cluster' = ANY($5))
+		AND (cardinality($6::text[]) = 0 OR record->>'outcome' = ANY($6))
+		ORDER BY id DESC LIMIT $3`, q.Rule, nullTime(q.Since), q.Limit, nonNil(q.Connectors), nonNil(q.ConnectClusters), nonNil(q.Outcomes))
 	if err != nil {
 		return nil, fmt.Errorf("reading the audit trail: %w", err)
 	}
@@ -360,6 +366,14 @@ func (s *PostgresStore) Audit(ctx context.Context, q AuditQuery) ([]Record, erro
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// nonNil sends an empty list as an empty array, never NULL.
+func nonNil(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
 }
 
 func nullTime(t time.Time) *time.Time {

@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -69,16 +70,45 @@ const Retention = 30 * 24 * time.Hour
 // outcome is not written over the job.
 var ErrClaimLost = errors.New("the job's lease ran out and another replica took it")
 
-// AuditQuery filters the audit trail.
+// AuditQuery filters the audit trail. Empty lists match everything; a
+// record matches a list when it names one of its values.
 type AuditQuery struct {
 	Limit int
 	Rule  string
 	Since time.Time
+	// Connectors and ConnectClusters match the alert's connector and
+	// connect_cluster labels, or the action's argument of that name (a
+	// rule may name its target by argument, and a decision not to act
+	// has only the alert).
+	Connectors      []string
+	ConnectClusters []string
+	// Outcomes match the record's outcome.
+	Outcomes []string
 }
 
 func (q AuditQuery) match(r *Record) bool {
 	if q.Rule != "" && r.Rule != q.Rule {
 		return false
 	}
+	if !namesOneOf(r, "connector", q.Connectors) || !namesOneOf(r, "connect_cluster", q.ConnectClusters) {
+		return false
+	}
+	if len(q.Outcomes) > 0 && !slices.Contains(q.Outcomes, r.Outcome) {
+		return false
+	}
 	return q.Since.IsZero() || !r.FinishedAt.Before(q.Since)
+}
+
+// namesOneOf tells whether r's alert label or action argument key is one
+// of vals (any record, for no vals).
+func namesOneOf(r *Record, key string, vals []string) bool {
+	if len(vals) == 0 {
+		return true
+	}
+	for _, v := range []string{r.Alert.Labels[key], r.Arguments[key]} {
+		if v != "" && slices.Contains(vals, v) {
+			return true
+		}
+	}
+	return false
 }

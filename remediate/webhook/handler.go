@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
@@ -44,6 +48,9 @@ type Options struct {
 	Now func() time.Time
 	// Tracing starts a trace per notification; nil traces nothing.
 	Tracing *tracing.Provider
+	// Outcomes are the outcomes an audit record can have: an outcome=
+	// filter naming another is refused. Empty accepts any.
+	Outcomes []string
 }
 
 // Register serves POST /alerts (the webhook) and GET /api/v1/remediations
@@ -115,17 +122,50 @@ type auditHandler struct {
 	opts  Options
 }
 
+// auditParams are the audit API's query parameters; any other is refused,
+// so a misspelt filter never silently lists everything.
+var auditParams = []string{"connect_cluster", "connector", "limit", "outcome", "rule", "since"}
+
+// anyName is what Grafana sends for a multi-value variable set to All
+// (the shipped dashboards' allValue): no filter.
+const anyName = ".*"
+
 // ServeHTTP lists audit records, newest first. Query parameters: limit
-// (default 100, at most 1000), rule, and since (RFC 3339 time or a
-// duration back from now, like 1h).
+// (default 100, at most 1000), rule, since (RFC 3339 time or a duration
+// back from now, like 1h), and connector, connect_cluster and outcome,
+// each repeatable or a comma-separated list.
 func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		http.Error(w, "GET only.", http.StatusMethodNotAllowed)
 		return
 	}
-	q := store.AuditQuery{Limit: 100, Rule: r.URL.Query().Get("rule")}
-	if v := r.URL.Query().Get("limit"); v != "" {
+	params := r.URL.Query()
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		if !slices.Contains(auditParams, k) {
+			http.Error(w, fmt.Sprintf("unknown query parameter %q; known: %s", k, strings.Join(auditParams, ", ")), http.StatusBadRequest)
+			return
+		}
+	}
+	q := store.AuditQuery{Limit: 100, Rule: params.Get("rule")}
+	var err error
+	if q.Connectors, err = nameList(params, "connector"); err == nil {
+		q.ConnectClusters, err = nameList(params, "connect_cluster")
+	}
+	if err == nil {
+		q.Outcomes, err = nameList(params, "outcome")
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	for _, o := range q.Outcomes {
+		if len(h.opts.Outcomes) > 0 && !slices.Contains(h.opts.Outcomes, o) {
+			http.Error(w, fmt.Sprintf("outcome %q is not one of %s", o, strings.Join(h.opts.Outcomes, ", ")), http.StatusBadRequest)
+			return
+		}
+	}
+	if v := params.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
 			http.Error(w, fmt.Sprintf("limit %q is not a positive integer", v), http.StatusBadRequest)
@@ -133,7 +173,7 @@ func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		q.Limit = min(n, 1000)
 	}
-	if v := r.URL.Query().Get("since"); v != "" {
+	if v := params.Get("since"); v != "" {
 		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 			q.Since = t
 		} else if d, err := time.ParseDuration(v); err == nil && d > 0 {
@@ -153,4 +193,24 @@ func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(recs)
+}
+
+// nameList is the names a list parameter gives: every value of key,
+// each split on commas (Grafana's csv format). An empty name is an
+// error; Grafana's All (anyName) means no filter.
+func nameList(params url.Values, key string) ([]string, error) {
+	var out []string
+	for _, v := range params[key] {
+		for n := range strings.SplitSeq(v, ",") {
+			n = strings.TrimSpace(n)
+			switch n {
+			case "":
+				return nil, fmt.Errorf("%s %q: an empty name (give one or more names, comma-separated)", key, v)
+			case anyName:
+				return nil, nil
+			}
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
