@@ -384,6 +384,26 @@ func (r *run) checkSignals(ctx context.Context) {
 	}
 }
 
+// checkNotificationTopic: a table that names the topic its repairs'
+// progress is read from must name the one the connector writes to, or
+// every repair ends timed_out with nothing heard.
+func (r *run) checkNotificationTopic(t *config.Table, c *connector) {
+	want := t.Signal.NotificationTopic
+	if want == "" {
+		return
+	}
+	switch got := c.NotificationTopic(); {
+	case got == "":
+		r.add(Finding{Check: CheckNotification, Severity: Warning, Target: tableTarget(t.Name),
+			Message: fmt.Sprintf("repair progress is read from topic %s, but connector %s sends no notifications to Kafka: every repair of the table will end timed_out", want, c.Name),
+			Fix:     fmt.Sprintf("on %s set notification.enabled.channels=sink and notification.sink.topic.name=%s", c.Name, want)})
+	case got != want:
+		r.add(Finding{Check: CheckNotification, Severity: Warning, Target: tableTarget(t.Name),
+			Message: fmt.Sprintf("repair progress is read from topic %s, but connector %s writes its notifications to %s: every repair of the table will end timed_out", want, c.Name, got),
+			Fix:     fmt.Sprintf("set tables[].signal.notification_topic of %s to %s, or leave it out to read the connector's", t.Name, got)})
+	}
+}
+
 func (r *run) noSignal(i int, t *config.Table) Finding {
 	f := Finding{Check: CheckSignal, Severity: Warning, Target: tableTarget(t.Name),
 		Message: "no signal configured (tables[].signal unset): repair cannot ask the source connector to re-send rows of this table"}
@@ -445,6 +465,7 @@ func (r *run) checkSignal(ctx context.Context, t *config.Table) {
 		}
 	}
 	r.checkDataCollection(t, c)
+	r.checkNotificationTopic(t, c)
 	if coll == "" {
 		// The connector-level finding says how to add one; say here why
 		// this table's repair fails.

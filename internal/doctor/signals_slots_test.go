@@ -82,3 +82,43 @@ tables:
 		})
 	}
 }
+
+// A table's notification_topic must be the topic its connector writes
+// notifications to; left out, the connector's own is read.
+func TestNotificationTopicMismatches(t *testing.T) {
+	base := map[string]string{"connector.class": connectorkind.ClassPostgres, "database.dbname": "app", "topic.prefix": "app",
+		"heartbeat.interval.ms": "1000", "signal.data.collection": "public.sig"}
+	sink := map[string]string{"notification.enabled.channels": "sink", "notification.sink.topic.name": "app.notifications"}
+	for k, v := range base {
+		sink[k] = v
+	}
+	cases := []struct {
+		name, signal string
+		cfg          map[string]string
+		msg, fix     string
+	}{
+		{"channel off", "{connector: src, table: public.sig, notification_topic: app.notifications}", base,
+			"connector src sends no notifications to Kafka", "notification.enabled.channels=sink and notification.sink.topic.name=app.notifications"},
+		{"other topic", "{connector: src, table: public.sig, notification_topic: wrong}", sink,
+			"writes its notifications to app.notifications", "notification_topic of orders to app.notifications"},
+		{"same topic", "{connector: src, table: public.sig, notification_topic: app.notifications}", sink, "", ""},
+		{"left out", "{connector: src, table: public.sig}", base, "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := mustParse(t, `connect_clusters: [{name: c, url: 'http://x:8083'}]
+kafka: {brokers: ['k:9092']}
+databases: [{name: a, driver: postgres, dsn: 'postgres://u:p@pg:5432/app'}, {name: b, driver: postgres, dsn: 'postgres://u:p@pg:5432/wh'}]
+tables:
+  - {name: orders, source: {database: a, table: public.orders}, target: {database: b, table: orders}, signal: `+tc.signal+`}
+`)
+			d := &Doctor{Config: cfg, Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{conn("src", connect.TypeSource, tc.cfg)}}}}}
+			r := d.Run(context.Background())
+			if tc.msg == "" {
+				mustNotFind(t, r, CheckNotification, "table:orders")
+				return
+			}
+			mustFind(t, r, CheckNotification, "table:orders", Warning, tc.msg, tc.fix)
+		})
+	}
+}
