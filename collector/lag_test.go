@@ -4,44 +4,15 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/DATA-DOG/go-sqlmock"
-
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/lag"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lag/lagtest"
 )
-
-func mockPostgres(t *testing.T, name string) (*database.DB, sqlmock.Sqlmock) {
-	t.Helper()
-	pool, mock, err := sqlmock.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mock.MatchExpectationsInOrder(false)
-	t.Cleanup(func() { pool.Close() })
-	return database.NewWithPool(config.Database{Name: name, Driver: config.DriverPostgres, MaxOpenConns: 2, QueryTimeout: time.Second}, pool), mock
-}
-
-func expectMax(mock sqlmock.Sqlmock, table, column string, v any) {
-	q := regexp.QuoteMeta(`SELECT MAX("` + column + `") FROM ` + table)
-	mock.ExpectQuery(q).WillReturnRows(sqlmock.NewRows([]string{"max"}).AddRow(v))
-	mock.ExpectQuery(`pg_index`).WillReturnRows(sqlmock.NewRows([]string{"exists"}).AddRow(true))
-}
-
-func ordersTable() config.Table {
-	return config.Table{
-		Name:                  "orders",
-		Source:                config.TableRef{Database: "src", Table: "inventory.orders"},
-		Target:                config.TableRef{Database: "tgt", Table: "public.orders"},
-		WatermarkColumn:       "__source_ts_ms",
-		SourceTimestampColumn: "updated_at",
-	}
-}
 
 func TestTableLag(t *testing.T) {
 	newest := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -60,12 +31,12 @@ func TestTableLag(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src, smock := mockPostgres(t, "src")
-			tgt, tmock := mockPostgres(t, "tgt")
-			expectMax(smock, `"inventory"."orders"`, "updated_at", tt.sourceMax)
-			expectMax(tmock, `"public"."orders"`, "__source_ts_ms", tt.targetMax)
+			src, smock := lagtest.MockDB(t, "src", config.DriverPostgres)
+			tgt, tmock := lagtest.MockDB(t, "tgt", config.DriverPostgres)
+			lagtest.ExpectMax(smock, lagtest.OrdersSource, "updated_at", tt.sourceMax)
+			lagtest.ExpectMax(tmock, lagtest.OrdersTarget, "__source_ts_ms", tt.targetMax)
 			dbs := map[string]*database.DB{"src": src, "tgt": tgt}
-			c := NewLagCollector([]config.Table{ordersTable()}, dbs, lag.NewReader(dbs, nil), discard())
+			c := NewLagCollector([]config.Table{lagtest.OrdersTable()}, dbs, lag.NewReader(dbs, nil), discard())
 			out := collect(t, context.Background(), c)
 			if tt.wantLag != "" {
 				if want := `cdc_table_lag_seconds{table="orders"} ` + tt.wantLag + "\n"; !strings.Contains(out, want) {
@@ -126,16 +97,7 @@ func TestHangingDatabaseIsDownWithinTheDeadlineAndTheRestIsComplete(t *testing.T
 		t.Fatal(err)
 	}
 	defer dead.Close()
-	src, smock := mockPostgres(t, "src")
-	tgt, tmock := mockPostgres(t, "tgt")
-	now := time.Now()
-	expectMax(smock, `"inventory"."orders"`, "updated_at", now)
-	expectMax(tmock, `"public"."orders"`, "__source_ts_ms", now.UnixMilli())
-	expectMax(tmock, `"public"."orders"`, "__source_ts_ms", now.UnixMilli())
-	stuck := ordersTable()
-	stuck.Name, stuck.Source.Database = "stuck", "dead"
-	dbs := map[string]*database.DB{"src": src, "tgt": tgt, "dead": dead}
-	c := NewLagCollector([]config.Table{ordersTable(), stuck}, dbs, lag.NewReader(dbs, nil), discard())
+	c := ordersAndAStuckTable(t, dead)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -162,6 +124,23 @@ func TestHangingDatabaseIsDownWithinTheDeadlineAndTheRestIsComplete(t *testing.T
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
+// ordersAndAStuckTable collects the lag of two tables: orders, between
+// healthy databases that answer once each (the target twice: both tables
+// apply there), and stuck, whose source is db.
+func ordersAndAStuckTable(t *testing.T, db *database.DB) *LagCollector {
+	t.Helper()
+	src, smock := lagtest.MockDB(t, "src", config.DriverPostgres)
+	tgt, tmock := lagtest.MockDB(t, "tgt", config.DriverPostgres)
+	now := time.Now()
+	lagtest.ExpectMax(smock, lagtest.OrdersSource, "updated_at", now)
+	lagtest.ExpectMax(tmock, lagtest.OrdersTarget, "__source_ts_ms", now.UnixMilli())
+	lagtest.ExpectMax(tmock, lagtest.OrdersTarget, "__source_ts_ms", now.UnixMilli())
+	stuck := lagtest.OrdersTable()
+	stuck.Name, stuck.Source.Database = "stuck", db.Name()
+	dbs := map[string]*database.DB{"src": src, "tgt": tgt, db.Name(): db}
+	return NewLagCollector([]config.Table{lagtest.OrdersTable(), stuck}, dbs, lag.NewReader(dbs, nil), discard())
+}
+
 // A database that accepts connections and never answers, with a query
 // timeout far longer than the scrape: the tables on healthy databases
 // still report their lag in the same scrape, the hanging database
@@ -177,16 +156,7 @@ func TestHangingDatabaseLongerThanTheScrapeDelaysOnlyItsOwnTables(t *testing.T) 
 		t.Fatal(err)
 	}
 	defer hang.Close()
-	src, smock := mockPostgres(t, "src")
-	tgt, tmock := mockPostgres(t, "tgt")
-	now := time.Now()
-	expectMax(smock, `"inventory"."orders"`, "updated_at", now)
-	expectMax(tmock, `"public"."orders"`, "__source_ts_ms", now.UnixMilli())
-	expectMax(tmock, `"public"."orders"`, "__source_ts_ms", now.UnixMilli())
-	stuck := ordersTable()
-	stuck.Name, stuck.Source.Database = "stuck", "hang"
-	dbs := map[string]*database.DB{"src": src, "tgt": tgt, "hang": hang}
-	c := NewLagCollector([]config.Table{ordersTable(), stuck}, dbs, lag.NewReader(dbs, nil), discard())
+	c := ordersAndAStuckTable(t, hang)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

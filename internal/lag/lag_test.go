@@ -11,34 +11,9 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lag/lagtest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
-
-func mockDB(t *testing.T, name, driver string) (*database.DB, sqlmock.Sqlmock) {
-	t.Helper()
-	pool, mock, err := sqlmock.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mock.MatchExpectationsInOrder(false)
-	t.Cleanup(func() { pool.Close() })
-	return database.NewWithPool(config.Database{Name: name, Driver: driver, MaxOpenConns: 2, QueryTimeout: time.Second}, pool), mock
-}
-
-func expectMax(mock sqlmock.Sqlmock, column string, v any) {
-	mock.ExpectQuery(regexp.QuoteMeta(`SELECT MAX("` + column + `")`)).WillReturnRows(sqlmock.NewRows([]string{"max"}).AddRow(v))
-	mock.ExpectQuery(`pg_index`).WillReturnRows(sqlmock.NewRows([]string{"exists"}).AddRow(true))
-}
-
-func pgTable() config.Table {
-	return config.Table{
-		Name:                  "orders",
-		Source:                config.TableRef{Database: "src", Table: "inventory.orders"},
-		Target:                config.TableRef{Database: "tgt", Table: "public.orders"},
-		WatermarkColumn:       "__source_ts_ms",
-		SourceTimestampColumn: "updated_at",
-	}
-}
 
 // The watermark column may be epoch milliseconds (Debezium's ts_ms) or a
 // timestamp / timestamptz (a TimestampConverter in the sink's
@@ -53,21 +28,21 @@ func TestReadAcceptsEveryWatermarkType(t *testing.T) {
 		"numeric milliseconds as []byte": []byte("1714564710000"),
 	} {
 		t.Run(name, func(t *testing.T) {
-			src, smock := mockDB(t, "src", config.DriverPostgres)
-			tgt, tmock := mockDB(t, "tgt", config.DriverPostgres)
-			expectMax(smock, "updated_at", newest)
-			expectMax(tmock, "__source_ts_ms", wm)
+			src, smock := lagtest.MockDB(t, "src", config.DriverPostgres)
+			tgt, tmock := lagtest.MockDB(t, "tgt", config.DriverPostgres)
+			lagtest.ExpectMax(smock, lagtest.OrdersSource, "updated_at", newest)
+			lagtest.ExpectMax(tmock, lagtest.OrdersTarget, "__source_ts_ms", wm)
 			r := NewReader(map[string]*database.DB{"src": src, "tgt": tgt}, nil)
-			rd, err := r.Read(context.Background(), pgTable(), nil)
+			rd, err := r.Read(context.Background(), lagtest.OrdersTable(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !rd.Known || rd.Lag != 90*time.Second || !rd.Applied || !rd.LastApplied.Equal(behind) {
 				t.Errorf("got %+v, want 90s behind %v", rd, behind)
 			}
-			f := r.Func(pgTable())
-			expectMax(smock, "updated_at", newest)
-			expectMax(tmock, "__source_ts_ms", wm)
+			f := r.Func(lagtest.OrdersTable())
+			lagtest.ExpectMax(smock, lagtest.OrdersSource, "updated_at", newest)
+			lagtest.ExpectMax(tmock, lagtest.OrdersTarget, "__source_ts_ms", wm)
 			if d, err := f(context.Background()); err != nil || d != 90*time.Second {
 				t.Errorf("Func gave %v, %v; want the same 90s as Read", d, err)
 			}
@@ -76,20 +51,20 @@ func TestReadAcceptsEveryWatermarkType(t *testing.T) {
 }
 
 func TestFuncBeforeAnythingWasApplied(t *testing.T) {
-	src, smock := mockDB(t, "src", config.DriverPostgres)
-	tgt, tmock := mockDB(t, "tgt", config.DriverPostgres)
-	expectMax(smock, "updated_at", time.Now())
-	expectMax(tmock, "__source_ts_ms", nil)
+	src, smock := lagtest.MockDB(t, "src", config.DriverPostgres)
+	tgt, tmock := lagtest.MockDB(t, "tgt", config.DriverPostgres)
+	lagtest.ExpectMax(smock, lagtest.OrdersSource, "updated_at", time.Now())
+	lagtest.ExpectMax(tmock, lagtest.OrdersTarget, "__source_ts_ms", nil)
 	r := NewReader(map[string]*database.DB{"src": src, "tgt": tgt}, nil)
-	if _, err := r.Func(pgTable())(context.Background()); !errors.Is(err, ErrNothingApplied) {
+	if _, err := r.Func(lagtest.OrdersTable())(context.Background()); !errors.Is(err, ErrNothingApplied) {
 		t.Fatalf("error %v, want ErrNothingApplied", err)
 	}
 }
 
 func TestFuncIsNilWithoutASourceTime(t *testing.T) {
-	src, _ := mockDB(t, "src", config.DriverPostgres)
-	tgt, _ := mockDB(t, "tgt", config.DriverPostgres)
-	tb := pgTable()
+	src, _ := lagtest.MockDB(t, "src", config.DriverPostgres)
+	tgt, _ := lagtest.MockDB(t, "tgt", config.DriverPostgres)
+	tb := lagtest.OrdersTable()
 	tb.SourceTimestampColumn = ""
 	if f := NewReader(map[string]*database.DB{"src": src, "tgt": tgt}, nil).Func(tb); f != nil {
 		t.Error("a PostgreSQL table without source_timestamp_column got a lag function")
@@ -100,8 +75,8 @@ func TestFuncIsNilWithoutASourceTime(t *testing.T) {
 // table's newest LSN time is the source side, for the metric and for the
 // drift recheck alike.
 func TestSQLServerSourceLagFromTheChangeTable(t *testing.T) {
-	src, smock := mockDB(t, "erp", config.DriverSQLServer)
-	tgt, tmock := mockDB(t, "tgt", config.DriverPostgres)
+	src, smock := lagtest.MockDB(t, "erp", config.DriverSQLServer)
+	tgt, tmock := lagtest.MockDB(t, "tgt", config.DriverPostgres)
 	smock.ExpectQuery(regexp.QuoteMeta(database.CaptureInstanceQuery)).WithArgs("[dbo].[orders]").
 		WillReturnRows(sqlmock.NewRows([]string{"capture_instance"}).AddRow("dbo_orders"))
 	smock.ExpectQuery(regexp.QuoteMeta(database.CaptureKeyQuery)).WithArgs("dbo_orders").
@@ -111,7 +86,7 @@ func TestSQLServerSourceLagFromTheChangeTable(t *testing.T) {
 	// 14:00:42 server time at UTC+2 is 12:00:42 UTC.
 	smock.ExpectQuery(regexp.QuoteMeta(database.NewestChangeQuery(database.CaptureInstance{Name: "dbo_orders", Key: []string{"id"}}, false))).
 		WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(time.Date(2024, 5, 1, 14, 0, 42, 0, time.UTC), int64(120)))
-	expectMax(tmock, "__source_ts_ms", time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC).UnixMilli())
+	lagtest.ExpectMax(tmock, lagtest.OrdersTarget, "__source_ts_ms", time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC).UnixMilli())
 	tb := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"},
 		Target: config.TableRef{Database: "tgt", Table: "public.orders"}, WatermarkColumn: "__source_ts_ms"}
 	r := NewReader(map[string]*database.DB{"erp": src, "tgt": tgt}, nil)
