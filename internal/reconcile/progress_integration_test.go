@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-sentinel/cdc-sentinel/collector"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
@@ -228,5 +229,51 @@ cdc_reconcile_repair_rows_total{table="items"} %d
 `, 3)
 	if err := testutil.CollectAndCompare(asPrometheus{collector.NewReconcileCollector(r)}, strings.NewReader(want), "cdc_reconcile_repair_rows_total"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The connector creates its notification topic with its first
+// notification, which can come after the mark: a topic that did not
+// exist then is read from its start, and a malformed record is returned
+// as such, never dropped.
+func TestPipelineNotificationTopicCreatedAfterTheMark(t *testing.T) {
+	p := testenv.Need(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	kc, err := kafka.New(config.Kafka{Brokers: strings.Split(p.KafkaBrokers, ","), Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	topic := fmt.Sprintf("it-progress-late-%d-%d", os.Getpid(), time.Now().UnixNano())
+	src := KafkaNotifications{Client: kc, Name: topic}
+	cur, err := src.Mark(ctx)
+	if err != nil || len(cur) != 0 {
+		t.Fatalf("mark of a missing topic: %v %v", cur, err)
+	}
+	adm := kadm.NewClient(kc.Kgo())
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = adm.DeleteTopics(context.Background(), topic) })
+	for _, v := range []string{
+		`{"id":"s1","type":"STARTED","aggregate_type":"Incremental Snapshot","additional_data":{},"timestamp":1}`,
+		`not a notification`,
+		`{"id":"s1","type":"COMPLETED","aggregate_type":"Incremental Snapshot","additional_data":{},"timestamp":2}`,
+	} {
+		if err := kc.Kgo().ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ns []Notification
+	var bad []error
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		got, b, err := src.Read(ctx, &cur)
+		ns, bad = append(ns, got...), append(bad, b...)
+		return err == nil && len(ns)+len(bad) == 3
+	}, func() string { return fmt.Sprintf("read %d notifications, %d bad", len(ns), len(bad)) })
+	if len(ns) != 2 || ns[0].Type != NotifyStarted || ns[1].Type != NotifyCompleted || len(bad) != 1 ||
+		!strings.Contains(bad[0].Error(), "offset 1") || cur[0] != 3 {
+		t.Fatalf("notifications %+v, bad %v, cursor %v", ns, bad, cur)
 	}
 }
