@@ -12,15 +12,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/dlq/dlqtest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 )
 
 // fakeDLQ is an in-memory Kafka holding DLQ topics of one partition
-// each (partition 1 too, when a test adds records to it).
+// each (partition 1 too, when a test adds records to it), whose reads
+// can fail or hang.
 type fakeDLQ struct {
+	*dlqtest.Log
 	mu      sync.Mutex
-	logs    map[kafka.Partition][]*kgo.Record
-	start   map[kafka.Partition]int64 // first offset still there (retention)
 	endsErr error
 	readErr map[kafka.Partition]error
 	hang    map[string]bool // topics whose reads wait for ctx
@@ -28,48 +29,29 @@ type fakeDLQ struct {
 }
 
 func newFakeDLQ() *fakeDLQ {
-	return &fakeDLQ{logs: map[kafka.Partition][]*kgo.Record{}, start: map[kafka.Partition]int64{}, readErr: map[kafka.Partition]error{}, hang: map[string]bool{}}
+	return &fakeDLQ{Log: dlqtest.NewLog(), readErr: map[kafka.Partition]error{}, hang: map[string]bool{}}
 }
 
 // add appends n dead-lettered records to topic[partition], with the
 // context headers Connect writes (none when stage is "").
 func (f *fakeDLQ) add(topic string, partition int32, n int, connector, stage, exception string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	p := kafka.Partition{Topic: topic, Partition: partition}
 	for range n {
-		r := &kgo.Record{Topic: topic, Partition: partition, Offset: int64(len(f.logs[p])), Value: []byte("bad")}
+		r := &kgo.Record{Topic: topic, Partition: partition, Value: []byte("bad")}
 		if stage != "" {
-			r.Headers = []kgo.RecordHeader{
-				{Key: "__connect.errors.topic", Value: []byte("orders")},
-				{Key: "__connect.errors.connector.name", Value: []byte(connector)},
-				{Key: "__connect.errors.stage", Value: []byte(stage)},
-				{Key: "__connect.errors.exception.class.name", Value: []byte(exception)},
-				{Key: "__connect.errors.exception.message", Value: []byte("row 42: secret value")},
-			}
+			r.Headers = dlqtest.ErrorContext{Topic: "orders", Connector: connector, Stage: stage, Exception: exception, Message: "row 42: secret value"}.Headers()
 		}
-		f.logs[p] = append(f.logs[p], r)
+		f.Append(r)
 	}
 }
 
-func (f *fakeDLQ) PartitionEnds(_ context.Context, topics ...string) (map[string]kafka.TopicPartitions, error) {
+func (f *fakeDLQ) PartitionEnds(ctx context.Context, topics ...string) (map[string]kafka.TopicPartitions, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.endsErr != nil {
-		return nil, f.endsErr
+	err := f.endsErr
+	f.mu.Unlock()
+	if err != nil {
+		return nil, err
 	}
-	out := map[string]kafka.TopicPartitions{}
-	for _, t := range topics {
-		tp := kafka.TopicPartitions{Ends: map[int32]int64{}}
-		for p, recs := range f.logs {
-			if p.Topic == t {
-				tp.Exists = true
-				tp.Ends[p.Partition] = int64(len(recs))
-			}
-		}
-		out[t] = tp
-	}
-	return out, nil
+	return f.Log.PartitionEnds(ctx, topics...)
 }
 
 func (f *fakeDLQ) ReadRecords(ctx context.Context, p kafka.Partition, from int64, max int) (kafka.ReadResult, error) {
@@ -83,26 +65,13 @@ func (f *fakeDLQ) ReadRecords(ctx context.Context, p kafka.Partition, from int64
 		return kafka.ReadResult{Next: from}, ctx.Err()
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.reads = append(f.reads, from)
-	if err := f.readErr[p]; err != nil {
+	err := f.readErr[p]
+	f.mu.Unlock()
+	if err != nil {
 		return kafka.ReadResult{Next: from}, err
 	}
-	log := f.logs[p]
-	from = max64(from, f.start[p])
-	res := kafka.ReadResult{Next: from, End: int64(len(log))}
-	for o := from; o < int64(len(log)) && len(res.Records) < max; o++ {
-		res.Records = append(res.Records, log[o])
-		res.Next = o + 1
-	}
-	return res, nil
-}
-
-func max64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
+	return f.Log.ReadRecords(ctx, p, from, max)
 }
 
 func dlqCluster(sinks ...connect.Connector) *fakeCluster {
@@ -181,7 +150,7 @@ func TestDLQErrorsRetentionGapIsSkipped(t *testing.T) {
 	c := NewDLQErrorsCollector(k, dlqCluster(sinkWithDLQ("s", "s-dlq")))
 	collect(t, context.Background(), c)
 	k.add("s-dlq", 0, 10, "s", "TASK_PUT", "E")
-	k.start[kafka.Partition{Topic: "s-dlq"}] = 5 // offsets 1-4 deleted before they were read
+	k.Trim(kafka.Partition{Topic: "s-dlq"}, 5) // offsets 1-4 deleted before they were read
 	out := collect(t, context.Background(), c)
 	for _, want := range []string{
 		`cdc_dlq_errors_total{connect_cluster="prod",connector="s",exception="E",stage="TASK_PUT",topic="s-dlq"} 6`,

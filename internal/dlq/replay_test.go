@@ -10,17 +10,17 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/dlq/dlqtest"
 )
 
-// memKafka is an in-memory Kafka: topics of partitions of records.
+// memKafka is an in-memory Kafka that can fail part way through a
+// produce.
 type memKafka struct {
-	mu   sync.Mutex
-	logs map[kafka.Partition][]*kgo.Record
+	*dlqtest.Log
+	mu sync.Mutex
 	// failAfter, when >= 0, makes Produce write that many records and
 	// then fail, as a crash in the middle of a batch would.
 	failAfter int
@@ -28,46 +28,7 @@ type memKafka struct {
 }
 
 func newMemKafka() *memKafka {
-	return &memKafka{logs: map[kafka.Partition][]*kgo.Record{}, failAfter: -1}
-}
-
-func (m *memKafka) append(r *kgo.Record) {
-	p := kafka.Partition{Topic: r.Topic, Partition: r.Partition}
-	c := *r
-	c.Offset = int64(len(m.logs[p]))
-	if c.Timestamp.IsZero() {
-		c.Timestamp = time.Unix(1_800_000_000, 0).Add(time.Duration(c.Offset) * time.Second)
-	}
-	m.logs[p] = append(m.logs[p], &c)
-}
-
-func (m *memKafka) PartitionEnds(_ context.Context, topics ...string) (map[string]kafka.TopicPartitions, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := map[string]kafka.TopicPartitions{}
-	for _, t := range topics {
-		tp := kafka.TopicPartitions{Ends: map[int32]int64{}}
-		for p, l := range m.logs {
-			if p.Topic == t {
-				tp.Exists = true
-				tp.Ends[p.Partition] = int64(len(l))
-			}
-		}
-		out[t] = tp
-	}
-	return out, nil
-}
-
-func (m *memKafka) ReadRecords(_ context.Context, p kafka.Partition, from int64, max int) (kafka.ReadResult, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	l := m.logs[p]
-	res := kafka.ReadResult{Next: from, End: int64(len(l)), Start: 0}
-	for o := from; o < int64(len(l)) && len(res.Records) < max; o++ {
-		res.Records = append(res.Records, l[o])
-		res.Next = o + 1
-	}
-	return res, nil
+	return &memKafka{Log: dlqtest.NewLog(), failAfter: -1}
 }
 
 func (m *memKafka) Produce(_ context.Context, recs ...*kgo.Record) error {
@@ -77,7 +38,7 @@ func (m *memKafka) Produce(_ context.Context, recs ...*kgo.Record) error {
 		if m.failAfter >= 0 && m.produced >= m.failAfter {
 			return errors.New("broker connection lost")
 		}
-		m.append(r)
+		m.Append(r)
 		m.produced++
 	}
 	return nil
@@ -86,34 +47,18 @@ func (m *memKafka) Produce(_ context.Context, recs ...*kgo.Record) error {
 // orig produces a record to the original topic; dead dead-letters it the
 // way Connect does: the same key and value, with context headers.
 func (m *memKafka) orig(topic string, part int32, key, value string) *kgo.Record {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.append(&kgo.Record{Topic: topic, Partition: part, Key: []byte(key), Value: []byte(value), Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t1")}}})
-	l := m.logs[kafka.Partition{Topic: topic, Partition: part}]
-	return l[len(l)-1]
+	return m.Append(&kgo.Record{Topic: topic, Partition: part, Key: []byte(key), Value: []byte(value), Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t1")}}})
 }
 
 func (m *memKafka) dead(dlqTopic string, r *kgo.Record, withContext bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	d := &kgo.Record{Topic: dlqTopic, Key: r.Key, Value: r.Value, Headers: append([]kgo.RecordHeader{}, r.Headers...)}
 	if withContext {
-		d.Headers = append(d.Headers,
-			kgo.RecordHeader{Key: HeaderTopic, Value: []byte(r.Topic)},
-			kgo.RecordHeader{Key: HeaderPartition, Value: fmt.Appendf(nil, "%d", r.Partition)},
-			kgo.RecordHeader{Key: HeaderOffset, Value: fmt.Appendf(nil, "%d", r.Offset)},
-			kgo.RecordHeader{Key: HeaderStage, Value: []byte("TASK_PUT")},
-			kgo.RecordHeader{Key: HeaderException, Value: []byte("java.sql.SQLException")},
-			kgo.RecordHeader{Key: HeaderExceptionMessage, Value: []byte("column \"x\" does not exist")},
-		)
+		d.Headers = append(d.Headers, dlqtest.ErrorContext{
+			Topic: r.Topic, Partition: fmt.Sprint(r.Partition), Offset: fmt.Sprint(r.Offset),
+			Stage: "TASK_PUT", Exception: "java.sql.SQLException", Message: "column \"x\" does not exist",
+		}.Headers()...)
 	}
-	m.append(d)
-}
-
-func (m *memKafka) records(topic string, part int32) []*kgo.Record {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]*kgo.Record{}, m.logs[kafka.Partition{Topic: topic, Partition: part}]...)
+	m.Append(d)
 }
 
 var src = Source{Cluster: "prod", Connector: "pg-sink", Topic: "pg-sink-dlq"}
@@ -163,7 +108,7 @@ func TestReplaySendsEachRecordToItsOriginalPartitionOnce(t *testing.T) {
 	if rep.Replayed != 3 || rep.ByTopic["sql.dbo.orders"] != 2 || rep.ByTopic["sql.dbo.customers"] != 1 || rep.NoContext != 1 {
 		t.Errorf("report %+v", rep)
 	}
-	orders := k.records("sql.dbo.orders", 1)
+	orders := k.Records("sql.dbo.orders", 1)
 	if len(orders) != 4 || string(orders[2].Value) != "v1" || string(orders[3].Key) != "k2" {
 		t.Fatalf("orders[1] after replay: %d records", len(orders))
 	}
@@ -183,7 +128,7 @@ func TestReplaySendsEachRecordToItsOriginalPartitionOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Replayed != 0 || rep.AlreadyReplayed != 3 || len(k.records("sql.dbo.orders", 1)) != 4 {
+	if rep.Replayed != 0 || rep.AlreadyReplayed != 3 || len(k.Records("sql.dbo.orders", 1)) != 4 {
 		t.Errorf("a second replay must send nothing: %+v", rep)
 	}
 }
@@ -206,7 +151,7 @@ func TestReplayLeavesOutRecordsWithANewerChangeOfTheSameKey(t *testing.T) {
 	if rep.Replayed != 2 || len(rep.Superseded) != 2 || rep.Superseded[0] != (Ref{0, 0}) || rep.Superseded[1] != (Ref{0, 2}) {
 		t.Errorf("dry run: %+v", rep)
 	}
-	if n := len(k.records("t", 0)); n != 5 {
+	if n := len(k.Records("t", 0)); n != 5 {
 		t.Errorf("a dry run must send nothing: %d records", n)
 	}
 	rep, err = replay(t, k, dir, ReplayOptions{})
@@ -224,7 +169,7 @@ func TestReplayMaxAndFromOffset(t *testing.T) {
 	if err != nil || rep.Replayed != 2 || !rep.More {
 		t.Fatalf("%+v, %v", rep, err)
 	}
-	if got := markers(k.records("t", 0)); fmt.Sprint(got) != "[pg-sink-dlq/0/1 pg-sink-dlq/0/2]" {
+	if got := markers(k.Records("t", 0)); fmt.Sprint(got) != "[pg-sink-dlq/0/1 pg-sink-dlq/0/2]" {
 		t.Errorf("sent %v", got)
 	}
 	rep, err = replay(t, k, dir, ReplayOptions{})
@@ -242,7 +187,7 @@ func TestReplayInterruptedMidBatchIsFinishedWithoutSendingTwice(t *testing.T) {
 	if _, err := replay(t, k, dir, ReplayOptions{BatchSize: 5}); err == nil {
 		t.Fatal("a failed send must fail the replay")
 	}
-	if got := markers(k.records("t", 0)); len(got) != 3 {
+	if got := markers(k.Records("t", 0)); len(got) != 3 {
 		t.Fatalf("before recovery: %v", got)
 	}
 	dry, err := replay(t, k, dir, ReplayOptions{DryRun: true})
@@ -257,7 +202,7 @@ func TestReplayInterruptedMidBatchIsFinishedWithoutSendingTwice(t *testing.T) {
 	if rep.Recovered != 3 || rep.Resent != 2 || rep.Replayed != 2 {
 		t.Errorf("recovery: %+v", rep)
 	}
-	got := markers(k.records("t", 0))
+	got := markers(k.Records("t", 0))
 	seen := map[string]int{}
 	for _, m := range got {
 		seen[m]++
