@@ -214,6 +214,7 @@ tables:
 		{"DLQ topic missing", CheckDLQTopicMissing, "connector:local/" + name("sink-dlq"), Warning, name("missing-dlq") + " does not exist", "--topic " + name("missing-dlq")},
 		{"source without heartbeat", CheckSourceHeartbeat, src, Warning, "no heartbeat", "heartbeat.interval.ms=10000"},
 		{"source without signal table", CheckSignal, src, Warning, "signal.data.collection unset", "signal.enabled.channels=source"},
+		{"source without the sink notification channel", CheckNotification, src, Info, "cannot be followed", "notification.sink.topic.name=" + prefix + ".notifications"},
 		{"table not in publication", CheckTableNotCaptured, "table:unpublished", Error, "not in publication " + pub, fmt.Sprintf(`ALTER PUBLICATION "%s" ADD TABLE "%s"."unpublished";`, pub, schema)},
 		{"target without watermark column", CheckWatermarkColumn, "table:captured", Warning, "no watermark column __source_ts_ms", "transforms.unwrap.add.fields=source.ts_ms"},
 		{"target table missing", CheckWatermarkColumn, "table:orphan", Error, "does not exist", "tables[].target.table of orphan"},
@@ -258,6 +259,9 @@ tables:
 			t.Errorf("demo pipeline: %s %s %s: %s", f.Severity, f.Check, f.Target, f.Message)
 		}
 	}
+	// The demo source sends its notifications to Kafka, so repairs can be
+	// followed.
+	mustNotFind(t, r, CheckNotification, "connector:local/demo-source")
 	if r.Summary.Tables != 2 || r.Summary.Databases != 2 || r.Summary.Connectors < 2 {
 		t.Errorf("summary %+v", r.Summary)
 	}
