@@ -31,18 +31,26 @@ build_prometheus() {
   stamp "$tool" "$PROMETHEUS_VERSION"
 }
 
+# copy_module MODULE VERSION WORK NAME: a writable copy of MODULE@VERSION
+# from the module proxy at WORK/NAME, for the modules `go install` cannot
+# build as published (UI assets left out, a replace directive). WORK is a
+# scratch directory the caller removes.
+copy_module() {
+  local module=$1 version=$2 work=$3 name=$4 src
+  ( cd "$work" && go mod init tmp >/dev/null 2>&1 \
+      && GOFLAGS=-mod=mod go mod download "$module@$version" ) \
+    || die "downloading $module $version failed"
+  src=$(cd "$work" && go mod download -json "$module@$version" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -d "$src" ] || die "$module $version: module directory not found"
+  cp -r "$src" "$work/$name" && chmod -R u+w "$work/$name"
+}
+
 build_alertmanager() {
   fresh alertmanager "$ALERTMANAGER_VERSION" && return 0
   log "building alertmanager $ALERTMANAGER_VERSION (web UI replaced by a placeholder)"
   local work; work=$(mktemp -d)
   trap 'rm -rf "$work"' RETURN
-  ( cd "$work" && go mod init tmp >/dev/null 2>&1 \
-      && GOFLAGS=-mod=mod go mod download "github.com/prometheus/alertmanager@$ALERTMANAGER_VERSION" ) \
-    || die "downloading alertmanager $ALERTMANAGER_VERSION failed"
-  local src
-  src=$(cd "$work" && go mod download -json "github.com/prometheus/alertmanager@$ALERTMANAGER_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-  [ -d "$src" ] || die "alertmanager module directory not found"
-  cp -r "$src" "$work/am" && chmod -R u+w "$work/am"
+  copy_module github.com/prometheus/alertmanager "$ALERTMANAGER_VERSION" "$work" am
   # The UI assets are not published in the module; the API does not need them.
   mkdir -p "$work/am/ui/app/dist"
   echo '<!doctype html><title>Alertmanager</title>' > "$work/am/ui/app/dist/index.html"
@@ -56,15 +64,9 @@ build_jaeger() {
   log "building jaeger $JAEGER_VERSION (Jaeger v2, in-memory storage; takes minutes once)"
   local work; work=$(mktemp -d)
   trap 'rm -rf "$work"' RETURN
-  ( cd "$work" && go mod init tmp >/dev/null 2>&1 \
-      && GOFLAGS=-mod=mod go mod download "github.com/jaegertracing/jaeger@$JAEGER_VERSION" ) \
-    || die "downloading jaeger $JAEGER_VERSION failed"
-  local src
-  src=$(cd "$work" && go mod download -json "github.com/jaegertracing/jaeger@$JAEGER_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-  [ -d "$src" ] || die "jaeger module directory not found"
   # Its go.mod carries a replace directive, so `go install` refuses it:
   # build from a writable copy instead.
-  cp -r "$src" "$work/jaeger" && chmod -R u+w "$work/jaeger"
+  copy_module github.com/jaegertracing/jaeger "$JAEGER_VERSION" "$work" jaeger
   ( cd "$work/jaeger" && go mod download && go build -o "$BIN/jaeger" ./cmd/jaeger ) \
     || die "building jaeger failed"
   stamp jaeger "$JAEGER_VERSION"
