@@ -7,6 +7,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 )
 
 var t0 = time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
@@ -261,5 +264,48 @@ func TestRunnerShowsWhyARepairIsNotFollowed(t *testing.T) {
 	j, _ := r.Get(id)
 	if p := j.RepairProgress; p == nil || p.Status != RepairUnavailable || !strings.Contains(p.Error, "does not send notifications") {
 		t.Fatalf("%+v", p)
+	}
+}
+
+// Where a repair's notifications are read from, and each reason a user
+// can meet for not following it, in words that say what to set.
+func TestNotificationsOf(t *testing.T) {
+	kc, err := kafka.New(config.Kafka{Brokers: []string{"127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	live := func(name string, cfg map[string]string, err error) SourceConfig {
+		return func(context.Context, config.Table) (string, map[string]string, error) { return name, cfg, err }
+	}
+	sink := map[string]string{"notification.enabled.channels": "log,SINK", "notification.sink.topic.name": "live.notifications"}
+	for name, tc := range map[string]struct {
+		topic string
+		kc    *kafka.Client
+		src   SourceConfig
+		want  string // topic, or the error
+	}{
+		"configured topic wins":   {"conf.notifications", kc, live("src", sink, nil), "conf.notifications"},
+		"read from the connector": {"", kc, live("src", sink, nil), "live.notifications"},
+		"no kafka section":        {"conf.notifications", nil, nil, "no kafka section"},
+		"channel off":             {"", kc, live("src", map[string]string{"notification.enabled.channels": "log"}, nil), "source connector src does not send notifications to Kafka: set notification.enabled.channels=sink"},
+		"topic unset":             {"", kc, live("src", map[string]string{"notification.enabled.channels": "sink"}, nil), "does not send notifications to Kafka"},
+		"no connector found":      {"", kc, live("", nil, nil), "set signal.notification_topic"},
+		"connect unreachable":     {"", kc, live("", nil, errors.New("connection refused")), "reading the source connector's notification settings: connection refused"},
+		"nothing to ask":          {"", kc, nil, "no signal.notification_topic and no source connector"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tab := config.Table{Name: "orders", Signal: &config.Signal{Connector: "src", NotificationTopic: tc.topic}}
+			src, err := NotificationsOf(tab, tc.kc, tc.src)(context.Background())
+			got := ""
+			if err != nil {
+				got = err.Error()
+			} else {
+				got = src.Topic()
+			}
+			if !strings.Contains(got, tc.want) {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
