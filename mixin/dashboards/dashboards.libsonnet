@@ -192,6 +192,9 @@ local u = import '../lib/utils.libsonnet';
                     q('max by (table) (%s)' % s('cdc_reconcile_running', tbl), '{{table}} running')]),
       g.stat('Since last successful reconcile', 'Worst age of the last successful reconcile among the selected tables.', 's', null, 8, 4,
              [q('max(time() - %s)' % s('cdc_reconcile_last_success_timestamp_seconds', tbl))]),
+      g.timeseries('Repairs', "Rows re-sent by repairs' incremental snapshots, and repairs ended by outcome, from the source connector's notifications.", 'short', 8, 8,
+                   [q('max by (table) (increase(%s[$__rate_interval]))' % s('cdc_reconcile_repair_rows_total', tbl), '{{table}} rows re-sent'),
+                    q('max by (table, outcome) (increase(%s[$__rate_interval]))' % s('cdc_reconcile_repairs_total', tbl), '{{table}} {{outcome}}')]),
 
       g.row('Source capture'),
       g.timeseries('Replication slot lag', "WAL not yet confirmed by each PostgreSQL slot's consumer.", 'bytes', 8, 8,
