@@ -66,7 +66,12 @@ func (rt *Runtime) release() {
 	last := rt.retired && rt.refs == 0
 	rt.mu.Unlock()
 	if last {
-		rt.close()
+		// Closed apart from the request that happened to be the last
+		// user: closing waits for the pools' abandoned queries and the
+		// Kafka client's requests, and a scrape's answer is only complete
+		// when its handler returns, so closing inline made scrapes that
+		// overlapped a reload overrun their deadline.
+		go rt.close()
 	}
 }
 
