@@ -186,7 +186,7 @@ func (s *sentinel) start(t testing.TB) {
 	t.Helper()
 	s.addr = freeAddr(t)
 	s.cmd = exec.Command(s.bin, "--config.file="+s.config, "--storage.path="+s.storage,
-		"--web.listen-address="+s.addr, "--log.level=debug")
+		"--web.listen-address="+s.addr, "--log.level=debug", "--web.enable-pprof")
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -222,6 +222,18 @@ func (s *sentinel) stop() {
 			s.kill()
 		}
 	}
+}
+
+// goroutineDump is the process's goroutines grouped by stack, to tell
+// what a leak is made of.
+func (s *sentinel) goroutineDump() string {
+	resp, err := http.Get("http://" + s.addr + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return string(b)
 }
 
 func (s *sentinel) reload() error {

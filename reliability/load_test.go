@@ -157,6 +157,7 @@ func runLoad(t *testing.T, e *env, r *report) {
 			atomic.AddInt64(&res.scrapes, 1)
 			if err != nil || sc.took > scrapeTimeout || sc.status != http.StatusOK {
 				atomic.AddInt64(&res.lateS, 1)
+				t.Logf("load: scrape at %s late or failed: took %v, status %d, error %v", time.Now().UTC().Format("15:04:05.000"), sc.took, sc.status, err)
 			}
 			sleepCtx(ctx, time.Second)
 		}
@@ -191,13 +192,13 @@ func runLoad(t *testing.T, e *env, r *report) {
 	})
 	r.load = &res
 	if !res.settled {
-		t.Errorf("load: %d reloads later, goroutines %+.0f and fds %+.0f over the baseline", res.reloads, res.goroutineDelta, res.fdDelta)
+		t.Errorf("load: %d reloads later, goroutines %+.0f and fds %+.0f over the baseline; goroutines:\n%s", res.reloads, res.goroutineDelta, res.fdDelta, s.goroutineDump())
 	}
 	if res.bad5xx > 0 {
 		t.Errorf("load: %d of %d malformed notifications answered 5xx", res.bad5xx, res.bad)
 	}
 	if res.fivexx > 0 || res.lost > 0 || res.doubled > 0 || res.lateS > 0 || res.failedR > 0 {
-		t.Errorf("load: %d 5xx, %d lost, %d doubled, %d late scrapes, %d failed reloads", res.fivexx, res.lost, res.doubled, res.lateS, res.failedR)
+		t.Errorf("load: %d 5xx, %d lost, %d doubled, %d late scrapes, %d failed reloads\nlog:\n%s", res.fivexx, res.lost, res.doubled, res.lateS, res.failedR, errorLines(s.logs.String()))
 	}
 }
 
