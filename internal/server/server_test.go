@@ -31,23 +31,25 @@ func (b *blockingCollector) Collect(ctx context.Context, ch chan<- prometheus.Me
 	return nil
 }
 
-func TestReloadWaitsForScrapesOfTheOldRuntime(t *testing.T) {
+// scrapeAcrossReload loads a first runtime holding first and closing
+// with closeFirst, starts a scrape, and reloads once the scrape is inside
+// first; done closes when the scrape's handler has returned.
+func scrapeAcrossReload(t *testing.T, first *blockingCollector, closeFirst func()) (done chan struct{}) {
+	t.Helper()
 	cfgFile := filepath.Join(t.TempDir(), "c.yml")
 	os.WriteFile(cfgFile, []byte("connect_clusters: []\n"), 0o600)
-	var closed atomic.Bool
-	first := &blockingCollector{started: make(chan struct{}), release: make(chan struct{}), closed: &closed}
 	builds := 0
 	s := New(Options{Logger: slog.New(slog.DiscardHandler), ConfigFile: cfgFile, Build: func(ctx context.Context, cfg *config.Config) (*Runtime, error) {
 		builds++
 		if builds == 1 {
-			return &Runtime{Config: cfg, Collectors: []collector.Collector{first}, Close: func() { closed.Store(true) }}, nil
+			return &Runtime{Config: cfg, Collectors: []collector.Collector{first}, Close: closeFirst}, nil
 		}
 		return &Runtime{Config: cfg}, nil
 	}})
 	if err := s.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
+	done = make(chan struct{})
 	go func() {
 		defer close(done)
 		s.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil))
@@ -56,6 +58,13 @@ func TestReloadWaitsForScrapesOfTheOldRuntime(t *testing.T) {
 	if err := s.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return done
+}
+
+func TestReloadWaitsForScrapesOfTheOldRuntime(t *testing.T) {
+	var closed atomic.Bool
+	first := &blockingCollector{started: make(chan struct{}), release: make(chan struct{}), closed: &closed}
+	done := scrapeAcrossReload(t, first, func() { closed.Store(true) })
 	if closed.Load() {
 		t.Fatal("the old runtime was closed while a scrape was still using it")
 	}
@@ -77,36 +86,15 @@ func TestReloadWaitsForScrapesOfTheOldRuntime(t *testing.T) {
 // wait for that runtime to close: its answer is complete only when the
 // handler returns, and closing waits for pools and clients to drain.
 func TestScrapeDoesNotWaitForItsRetiredRuntimeToClose(t *testing.T) {
-	cfgFile := filepath.Join(t.TempDir(), "c.yml")
-	os.WriteFile(cfgFile, []byte("connect_clusters: []\n"), 0o600)
 	var closed atomic.Bool
 	first := &blockingCollector{started: make(chan struct{}), release: make(chan struct{}), closed: &closed}
 	closing, unblock := make(chan struct{}), make(chan struct{})
 	defer close(unblock)
-	builds := 0
-	s := New(Options{Logger: slog.New(slog.DiscardHandler), ConfigFile: cfgFile, Build: func(ctx context.Context, cfg *config.Config) (*Runtime, error) {
-		builds++
-		if builds == 1 {
-			return &Runtime{Config: cfg, Collectors: []collector.Collector{first}, Close: func() {
-				close(closing)
-				<-unblock // a pool still draining an abandoned query
-				closed.Store(true)
-			}}, nil
-		}
-		return &Runtime{Config: cfg}, nil
-	}})
-	if err := s.Reload(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil))
-	}()
-	<-first.started
-	if err := s.Reload(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	done := scrapeAcrossReload(t, first, func() {
+		close(closing)
+		<-unblock // a pool still draining an abandoned query
+		closed.Store(true)
+	})
 	close(first.release)
 	select {
 	case <-done:
