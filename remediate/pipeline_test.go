@@ -2,20 +2,18 @@ package remediate
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -31,12 +29,9 @@ func TestRealPipelineRestartsAFailedSinkTaskAndPausesOnDLQ(t *testing.T) {
 	// The orders topic: customers may hold other tests' poison records.
 	name, table := "rem-sink-"+suffix, "rem_orders_"+suffix
 
-	target, err := sql.Open("pgx", p.TargetDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Closed after the cleanups below, which use it.
-	t.Cleanup(func() { target.Close() })
+	// Closed after the cleanups below, which use them.
+	target := p.TargetDB(t)
+	kc := p.KafkaClient(t)
 	// note is text upstream: integer here makes every insert fail.
 	if _, err := target.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE %s (customer_id integer, order_no text, amount numeric(12,2),
 		note integer, created_at timestamp, updated_at timestamptz, __source_ts_ms bigint, PRIMARY KEY (customer_id, order_no))`, table)); err != nil {
@@ -44,10 +39,7 @@ func TestRealPipelineRestartsAFailedSinkTaskAndPausesOnDLQ(t *testing.T) {
 	}
 	t.Cleanup(func() { _, _ = target.ExecContext(context.Background(), "DROP TABLE IF EXISTS "+table) })
 
-	client, err := connect.New(config.ConnectCluster{Name: "local", URL: p.ConnectURL, Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := connecttest.Local(t, p)
 	demo, err := client.Config(ctx, p.Env["CDC_SINK_CONNECTOR"])
 	if err != nil {
 		t.Fatalf("reading demo-sink's config to copy its connection settings: %v", err)
@@ -68,17 +60,14 @@ func TestRealPipelineRestartsAFailedSinkTaskAndPausesOnDLQ(t *testing.T) {
 	// Runs after the connector is deleted (cleanups run last-first): the
 	// sink's consumer group would otherwise stay in Kafka.
 	t.Cleanup(func() {
-		if cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(p.KafkaBrokers, ",")...)); err == nil {
-			// The worker leaves the group a moment after the delete;
-			// until then Kafka answers NON_EMPTY_GROUP.
-			for i := 0; i < 30; i++ {
-				resp, err := kadm.NewClient(cl).DeleteGroups(context.Background(), "connect-"+name)
-				if err == nil && resp.Error() == nil {
-					break
-				}
-				time.Sleep(500 * time.Millisecond)
+		// The worker leaves the group a moment after the delete; until
+		// then Kafka answers NON_EMPTY_GROUP.
+		for i := 0; i < 30; i++ {
+			resp, err := kadm.NewClient(kc).DeleteGroups(context.Background(), "connect-"+name)
+			if err == nil && resp.Error() == nil {
+				break
 			}
-			cl.Close()
+			time.Sleep(500 * time.Millisecond)
 		}
 	})
 	if _, err := client.PutConfig(ctx, name, cfg); err != nil {

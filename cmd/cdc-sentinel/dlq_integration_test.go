@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,12 +10,10 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -31,21 +28,10 @@ func TestRealDLQInspectAndReplayAfterAFix(t *testing.T) {
 	defer cancel()
 	name, table := "it-dlqreplay", "it_dlqreplay"
 	dlqTopic := name + "-dlq"
-	cc, err := connect.New(config.ConnectCluster{Name: "local", URL: p.ConnectURL, Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(p.KafkaBrokers, ",")...), kgo.AllowAutoTopicCreation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kc.Close()
+	cc := connecttest.Local(t, p)
+	kc := p.KafkaClient(t, kgo.AllowAutoTopicCreation())
 	adm := kadm.NewClient(kc)
-	db, err := sql.Open("pgx", p.TargetDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := p.TargetDB(t)
 	cleanup := func() {
 		_ = cc.Delete(context.Background(), name)
 		adm.DeleteTopics(context.Background(), name, dlqTopic)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
 // Fake is a Connect worker whose connectors' state the test controls.
@@ -361,4 +362,16 @@ func (NopActions) Stop(context.Context, string) error             { return nil }
 func (NopActions) RestartTask(context.Context, string, int) error { return nil }
 func (NopActions) RestartConnector(context.Context, string, connect.RestartOptions) (*connect.Status, error) {
 	return nil, nil
+}
+
+// Local is a client of the local pipeline's real Connect worker, for
+// integration tests.
+func Local(t testing.TB, p *testenv.Pipeline) *connect.Client {
+	t.Helper()
+	c, err := connect.New(config.ConnectCluster{Name: "local", URL: p.ConnectURL, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }
