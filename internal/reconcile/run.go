@@ -35,7 +35,7 @@ func (t Table) Run(ctx context.Context, o StartOptions, opts Options) (*Report, 
 	if o.Repair && rep.Differing() > 0 {
 		rctx, span := tracing.Start(ctx, "repair", attribute.Int("rows_missing", rep.MissingCount), attribute.Int("rows_changed", rep.ChangedCount))
 		var fl *follow
-		if rep.MissingCount+rep.ChangedCount > 0 && t.Signaler != nil {
+		if o.follow && rep.MissingCount+rep.ChangedCount > 0 && t.Signaler != nil {
 			fl = t.markNotifications(rctx)
 		}
 		res, err := Repair(rctx, plan, rep, RepairOptions{Signaler: t.Signaler, DataCollection: t.DataCollection,

@@ -53,6 +53,10 @@ type StartOptions struct {
 	// BeforeDelete is shown the keys about to be deleted (see
 	// RepairOptions).
 	BeforeDelete func(keys []rowhash.Key)
+	// follow notes the notification topic's end before a repair's
+	// signals, for the runner to follow them; the one-shot command does
+	// not follow, so it never waits on Kafka for that.
+	follow bool
 }
 
 // Starter is what the remediator uses: start a reconcile and follow it.
@@ -207,6 +211,7 @@ func (r *Runner) reconcile(ctx context.Context, job *Job, t Table, o StartOption
 		job.Progress = p
 		r.mu.Unlock()
 	}
+	o.follow = true
 	return t.Run(ctx, o, opts)
 }
 
