@@ -124,16 +124,8 @@ func (t *Table) validate(v *validator, p string, dbs map[string]*Database, c *Co
 	if t.Name == "" {
 		v.fail(p+".name", "required")
 	}
-	for side, ref := range map[string]TableRef{"source": t.Source, "target": t.Target} {
-		if ref.Database == "" {
-			v.fail(p+"."+side+".database", "required")
-		} else if dbs[ref.Database] == nil {
-			v.fail(p+"."+side+".database", "unknown database %q", ref.Database)
-		}
-		if ref.Table == "" {
-			v.fail(p+"."+side+".table", "required")
-		}
-	}
+	t.Source.validate(v, p+".source", dbs)
+	t.Target.validate(v, p+".target", dbs)
 	if t.Source.DeletedColumn != "" {
 		v.fail(p+".source.deleted_column", "only for the target: the sink writes soft deletes there")
 	}
@@ -162,28 +154,45 @@ func (t *Table) validate(v *validator, p string, dbs map[string]*Database, c *Co
 			v.fail(p+".compare.time_precision", "%q is not one of auto, ms, us", c.TimePrecision)
 		}
 	}
-	if s := t.Signal; s != nil {
-		if s.Connector == "" {
-			v.fail(p+".signal.connector", "required")
-		}
-		if (s.Table == "") == (s.KafkaTopic == "") {
-			v.fail(p+".signal", "exactly one of table and kafka_topic is required")
-		}
-		if s.KafkaTopic != "" && s.TopicPrefix == "" {
-			v.fail(p+".signal.topic_prefix", "required with kafka_topic: Debezium ignores signals not keyed by topic.prefix")
-		}
-		if s.KafkaTopic != "" && c.Kafka == nil {
-			v.fail(p+".signal.kafka_topic", "needs the kafka section")
-		}
-		if s.NotificationTopic != "" && c.Kafka == nil {
-			v.fail(p+".signal.notification_topic", "needs the kafka section: notifications are read from Kafka")
-		}
-		if s.RepairTimeout < 0 {
-			v.fail(p+".signal.repair_timeout", "must be positive")
-		}
-		if s.ConnectCluster != "" && c.ConnectCluster(s.ConnectCluster) == nil {
-			v.fail(p+".signal.connect_cluster", "unknown connect cluster %q", s.ConnectCluster)
-		}
+	if t.Signal != nil {
+		t.Signal.validate(v, p+".signal", c)
+	}
+}
+
+// validate checks that the reference names a configured database and a
+// table in it.
+func (r TableRef) validate(v *validator, p string, dbs map[string]*Database) {
+	if r.Database == "" {
+		v.fail(p+".database", "required")
+	} else if dbs[r.Database] == nil {
+		v.fail(p+".database", "unknown database %q", r.Database)
+	}
+	if r.Table == "" {
+		v.fail(p+".table", "required")
+	}
+}
+
+func (s *Signal) validate(v *validator, p string, c *Config) {
+	if s.Connector == "" {
+		v.fail(p+".connector", "required")
+	}
+	if (s.Table == "") == (s.KafkaTopic == "") {
+		v.fail(p, "exactly one of table and kafka_topic is required")
+	}
+	if s.KafkaTopic != "" && s.TopicPrefix == "" {
+		v.fail(p+".topic_prefix", "required with kafka_topic: Debezium ignores signals not keyed by topic.prefix")
+	}
+	if s.KafkaTopic != "" && c.Kafka == nil {
+		v.fail(p+".kafka_topic", "needs the kafka section")
+	}
+	if s.NotificationTopic != "" && c.Kafka == nil {
+		v.fail(p+".notification_topic", "needs the kafka section: notifications are read from Kafka")
+	}
+	if s.RepairTimeout < 0 {
+		v.fail(p+".repair_timeout", "must be positive")
+	}
+	if s.ConnectCluster != "" && c.ConnectCluster(s.ConnectCluster) == nil {
+		v.fail(p+".connect_cluster", "unknown connect cluster %q", s.ConnectCluster)
 	}
 }
 
