@@ -240,50 +240,11 @@ func (e *Engine) precheck(ctx context.Context, t *target) (string, string, error
 	t.expect = expect
 	switch t.action {
 	case ActionRestartTask:
-		task := st.Task(t.task)
-		if task.State != connect.StateFailed {
-			return OutcomeNotNeeded, fmt.Sprintf("task %d is %s", t.task, task.State), nil
-		}
-		if class := classifyTrace(task.Trace); class != "" {
-			return OutcomeNotRetryable, fmt.Sprintf("task %d failed on %s, which a restart cannot fix: %s", t.task, class, connect.RootCause(task.Trace)), nil
-		}
+		outcome, reason := taskRestartNeeded(st, t.task)
+		return outcome, reason, nil
 	case ActionRestartConnector:
-		var failed []string
-		var traces []string
-		if st.Connector.State == connect.StateFailed {
-			failed = append(failed, "connector")
-			traces = append(traces, st.Connector.Trace)
-		}
-		for _, task := range st.Tasks {
-			if task.State == connect.StateFailed && t.restart.IncludeTasks {
-				failed = append(failed, fmt.Sprintf("task %d", task.ID))
-				traces = append(traces, task.Trace)
-			}
-		}
-		if len(failed) == 0 {
-			if st.Connector.State == connect.StateRunning && (t.restart.OnlyFailed || allTasks(st, connect.StateRunning)) {
-				return OutcomeNotNeeded, "connector and tasks are " + connectaction.DescribeState(st), nil
-			}
-			if t.restart.OnlyFailed {
-				return OutcomeNotNeeded, "nothing is FAILED: " + connectaction.DescribeState(st), nil
-			}
-		}
-		// Not retryable only when every failure is: one restartable
-		// failure is worth the restart.
-		if len(traces) > 0 {
-			var classes []string
-			for _, tr := range traces {
-				c := classifyTrace(tr)
-				if c == "" {
-					classes = nil
-					break
-				}
-				classes = append(classes, c+": "+connect.RootCause(tr))
-			}
-			if classes != nil {
-				return OutcomeNotRetryable, "failed on " + strings.Join(classes, "; "), nil
-			}
-		}
+		outcome, reason := connectorRestartNeeded(st, t.restart)
+		return outcome, reason, nil
 	case ActionPauseConnector:
 		switch st.Connector.State {
 		case connect.StatePaused, connect.StateStopped:
@@ -297,6 +258,63 @@ func (e *Engine) precheck(ctx context.Context, t *target) (string, string, error
 		}
 	}
 	return "", "", nil
+}
+
+// taskRestartNeeded says whether restarting task id can help: not when it
+// has not failed, nor when its failure is one a restart cannot fix.
+func taskRestartNeeded(st *connect.Status, id int) (outcome, reason string) {
+	task := st.Task(id)
+	if task.State != connect.StateFailed {
+		return OutcomeNotNeeded, fmt.Sprintf("task %d is %s", id, task.State)
+	}
+	if class := classifyTrace(task.Trace); class != "" {
+		return OutcomeNotRetryable, fmt.Sprintf("task %d failed on %s, which a restart cannot fix: %s", id, class, connect.RootCause(task.Trace))
+	}
+	return "", ""
+}
+
+// connectorRestartNeeded says whether a connector restart of this kind
+// can help: not when nothing it restarts has failed and all runs, nor
+// when every failure it would restart is one a restart cannot fix.
+func connectorRestartNeeded(st *connect.Status, o connect.RestartOptions) (outcome, reason string) {
+	var failed, traces []string
+	if st.Connector.State == connect.StateFailed {
+		failed = append(failed, "connector")
+		traces = append(traces, st.Connector.Trace)
+	}
+	for _, task := range st.Tasks {
+		if task.State == connect.StateFailed && o.IncludeTasks {
+			failed = append(failed, fmt.Sprintf("task %d", task.ID))
+			traces = append(traces, task.Trace)
+		}
+	}
+	if len(failed) == 0 {
+		if st.Connector.State == connect.StateRunning && (o.OnlyFailed || allTasks(st, connect.StateRunning)) {
+			return OutcomeNotNeeded, "connector and tasks are " + connectaction.DescribeState(st)
+		}
+		if o.OnlyFailed {
+			return OutcomeNotNeeded, "nothing is FAILED: " + connectaction.DescribeState(st)
+		}
+	}
+	if classes := unfixableFailures(traces); classes != nil {
+		return OutcomeNotRetryable, "failed on " + strings.Join(classes, "; ")
+	}
+	return "", ""
+}
+
+// unfixableFailures classifies each trace; nil unless every one is a
+// failure a restart cannot fix (one restartable failure is worth the
+// restart).
+func unfixableFailures(traces []string) []string {
+	var classes []string
+	for _, tr := range traces {
+		c := classifyTrace(tr)
+		if c == "" {
+			return nil
+		}
+		classes = append(classes, c+": "+connect.RootCause(tr))
+	}
+	return classes
 }
 
 // perform takes the action. It returns a detail for the audit record.
