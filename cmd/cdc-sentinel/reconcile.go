@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -58,14 +59,8 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 		fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: "+format+"\n", args...)
 		return exitUsage
 	}
-	if f.maxDeletes < 1 {
-		return usage("--max-deletes must be at least 1, not %d", f.maxDeletes)
-	}
-	if f.deleteExtra && !f.repair {
-		return usage("--delete-extra needs --repair")
-	}
-	if f.scanPar < 0 {
-		return usage("--scan-parallel must be 0 (automatic) or a number of queries per side, not %d", f.scanPar)
+	if err := f.check(); err != nil {
+		return usage("%v", err)
 	}
 	cfg, err := config.Load(g.configFile)
 	if err != nil {
@@ -73,11 +68,7 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 	}
 	tc := cfg.Table(f.table)
 	if tc == nil {
-		var names []string
-		for _, t := range cfg.Tables {
-			names = append(names, t.Name)
-		}
-		return usage("no table %q in %s (configured: %s)", f.table, g.configFile, strings.Join(names, ", "))
+		return usage("no table %q in %s (configured: %s)", f.table, g.configFile, strings.Join(tableNames(cfg), ", "))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -133,15 +124,42 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 		fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: %v\n", err)
 		code = exitFailed
 	}
-	switch f.output {
-	case "json":
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return fail("%v", err)
-		}
-	default:
-		rep.WriteText(g.stdout)
+	if err := writeReport(g.stdout, f.output, rep); err != nil {
+		return fail("%v", err)
 	}
 	return code
+}
+
+// check refuses flag combinations that make no sense, before anything
+// is opened.
+func (f *reconcileFlags) check() error {
+	switch {
+	case f.maxDeletes < 1:
+		return fmt.Errorf("--max-deletes must be at least 1, not %d", f.maxDeletes)
+	case f.deleteExtra && !f.repair:
+		return errors.New("--delete-extra needs --repair")
+	case f.scanPar < 0:
+		return fmt.Errorf("--scan-parallel must be 0 (automatic) or a number of queries per side, not %d", f.scanPar)
+	}
+	return nil
+}
+
+func tableNames(cfg *config.Config) []string {
+	names := make([]string, 0, len(cfg.Tables))
+	for _, t := range cfg.Tables {
+		names = append(names, t.Name)
+	}
+	return names
+}
+
+// writeReport writes the report as -o asks: JSON (everything, for
+// programs) or text.
+func writeReport(w io.Writer, output string, rep *reconcile.Report) error {
+	if output != "json" {
+		rep.WriteText(w)
+		return nil
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
 }

@@ -14,6 +14,7 @@ func TestReconcileRejectsBadFlags(t *testing.T) {
 	}{
 		{[]string{"--delete-extra"}, "--delete-extra needs --repair"},
 		{[]string{"--scan-parallel=-1"}, "--scan-parallel must be 0 (automatic) or a number of queries per side, not -1"},
+		{[]string{"--repair", "--delete-extra", "--max-deletes=0"}, "--max-deletes must be at least 1, not 0"},
 	}
 	for _, tc := range cases {
 		args := append([]string{"reconcile", "--config.file=/nonexistent.yml", "--table=t"}, tc.args...)
