@@ -110,11 +110,7 @@ func pgColumns() []pgColumn {
 // that the in-database encoding and hash equal the Go reference.
 func TestPostgresHashEqualsReference(t *testing.T) {
 	p := testenv.Need(t)
-	db, err := sql.Open("pgx", p.TargetDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := p.TargetDB(t)
 	ctx := context.Background()
 	cols := pgColumns()
 	table := fmt.Sprintf("rowhash_prop_%d", time.Now().UnixNano())
@@ -218,11 +214,7 @@ func TestPostgresHashEqualsReference(t *testing.T) {
 // row once.
 func TestPostgresChunksShareOneSnapshot(t *testing.T) {
 	p := testenv.Need(t)
-	db, err := sql.Open("pgx", p.TargetDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := p.TargetDB(t)
 	ctx := context.Background()
 	table := fmt.Sprintf("rowhash_chunks_%d", time.Now().UnixNano())
 	if _, err := db.ExecContext(ctx, "CREATE TABLE "+table+" AS SELECT g AS id, repeat('x', 200) AS pad FROM generate_series(1, 2000) g"); err != nil {
@@ -326,11 +318,7 @@ func TestPostgresCharPaddingIsNotAChange(t *testing.T) {
 // as the Go reference encodes the SQL Server value under the same rule.
 func TestPostgresTemporalRepresentations(t *testing.T) {
 	p := testenv.Need(t)
-	db, err := sql.Open("pgx", p.TargetDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := p.TargetDB(t)
 	ctx := context.Background()
 	values := []time.Time{
 		time.Date(2024, 3, 31, 1, 59, 59, 999_999_700, time.UTC), // rounds up across a second

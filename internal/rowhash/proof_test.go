@@ -192,11 +192,7 @@ func proveThroughSink(t *testing.T, m proofMode) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("pgx", p.TargetDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := p.TargetDB(t)
 	cleanup := func() {
 		_ = cc.Delete(context.Background(), name)
 		kadm.NewClient(kc.Kgo()).DeleteTopics(context.Background(), topic)
