@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -36,9 +35,9 @@ type Client struct {
 	// onRetry, when set, hears of each retry before its wait.
 	onRetry func(method, path string, err error, wait time.Duration)
 	bufs    sync.Pool
-	// closed makes every connection that is freed from now on close
-	// instead of idling, so one still in use at Close does not outlive it.
-	closed atomic.Bool
+	// conns tracks the connections of the HTTP client New builds, so
+	// Close releases every one; nil with WithHTTPClient.
+	conns *conns
 }
 
 // Retry bounds the retries of requests answered 409: Connect says 409 while
@@ -83,7 +82,8 @@ func New(cfg config.ConnectCluster, opts ...Option) (*Client, error) {
 		o(c)
 	}
 	if c.http == nil {
-		hc, err := promcfg.NewClientFromConfig(cfg.HTTPClientConfig(), "connect_"+cfg.Name)
+		c.conns = newConns()
+		hc, err := promcfg.NewClientFromConfig(cfg.HTTPClientConfig(), "connect_"+cfg.Name, promcfg.WithDialContextFunc(c.conns.dial))
 		if err != nil {
 			return nil, fmt.Errorf("connect cluster %s: building HTTP client: %w", cfg.Name, err)
 		}
@@ -92,13 +92,15 @@ func New(cfg config.ConnectCluster, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// Close releases the client's idle keep-alive connections (and the
+// Close releases the client's keep-alive connections (and the
 // goroutines serving them). A reload builds new clients, so the old ones
-// must let go of theirs; a request still running finishes, and its
-// connection is closed once it is done.
+// must let go of theirs; a request still running finishes, and the
+// connections are closed once the last one is done.
 func (c *Client) Close() {
-	c.closed.Store(true)
 	c.http.CloseIdleConnections()
+	if c.conns != nil {
+		c.conns.close()
+	}
 }
 
 // Name is the cluster's configured name.
@@ -200,6 +202,12 @@ func (c *Client) once(ctx context.Context, method, path string, query url.Values
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if c.conns != nil {
+		if c.conns.begin() {
+			req.Close = true
+		}
+		defer c.conns.end()
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("connect cluster %s: %s %s: %w", c.name, method, path, err)
@@ -207,9 +215,6 @@ func (c *Client) once(ctx context.Context, method, path string, query url.Values
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
-		if c.closed.Load() {
-			c.http.CloseIdleConnections()
-		}
 	}()
 	if !statusOK(resp.StatusCode, ok) {
 		return resp.StatusCode, c.apiError(method, path, resp)
