@@ -10,23 +10,14 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
 // These tests run against the real Kafka Connect worker of the local
 // pipeline (scripts/pipeline/pipeline.sh up). They create connectors of
 // their own, so the demo connectors other tests rely on stay untouched.
-
-func realClient(t *testing.T, p *testenv.Pipeline) *connect.Client {
-	t.Helper()
-	c, err := connect.New(config.ConnectCluster{Name: "local", URL: p.ConnectURL, Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // scrapeUntil collects until every want line appears, or fails after d.
 func scrapeUntil(t *testing.T, c *connect.Client, d time.Duration, want ...string) string {
@@ -112,7 +103,7 @@ func produce(t *testing.T, p *testenv.Pipeline, topic string, records ...[2]stri
 
 func TestRealWorkerReportsTheDemoConnectorsRunning(t *testing.T) {
 	p := testenv.Need(t)
-	c := realClient(t, p)
+	c := connecttest.Local(t, p)
 	scrapeUntil(t, c, 60*time.Second,
 		`cdc_connect_up{connect_cluster="local"} 1`,
 		`cdc_connect_connector_state{connect_cluster="local",connector="demo-source",state="RUNNING"} 1`,
@@ -125,7 +116,7 @@ func TestRealWorkerReportsTheDemoConnectorsRunning(t *testing.T) {
 
 func TestRealWorkerPausedConnectorShowsPaused(t *testing.T) {
 	p := testenv.Need(t)
-	c := realClient(t, p)
+	c := connecttest.Local(t, p)
 	name := "it-collector-pause"
 	testSink(t, p, c, name, "it_collector_pause", nil)
 	scrapeUntil(t, c, 90*time.Second, `cdc_connect_task_state{connect_cluster="local",connector="`+name+`",state="RUNNING",task="0"} 1`)
@@ -139,7 +130,7 @@ func TestRealWorkerPausedConnectorShowsPaused(t *testing.T) {
 
 func TestRealWorkerFailedSinkTaskShowsFailedWithItsID(t *testing.T) {
 	p := testenv.Need(t)
-	c := realClient(t, p)
+	c := connecttest.Local(t, p)
 	db := targetDB(t, p)
 	name, table := "it-collector-failing", "it_collector_failing"
 	// A target table the records cannot go into: a NOT NULL column they
@@ -165,7 +156,7 @@ func TestRealWorkerStoppedShowsDownAndComesBack(t *testing.T) {
 	if script == "" {
 		t.Skip("pipeline script unknown")
 	}
-	c := realClient(t, p)
+	c := connecttest.Local(t, p)
 	scrapeUntil(t, c, 60*time.Second, `cdc_connect_up{connect_cluster="local"} 1`)
 	if out, err := exec.Command(script, "stop-connect").CombinedOutput(); err != nil {
 		t.Fatalf("stop-connect: %v\n%s", err, out)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
@@ -25,7 +26,7 @@ import (
 // them by the stage and exception Connect wrote in their headers.
 func TestRealDLQErrorsCountsWhatTheSinkDeadLettered(t *testing.T) {
 	p := testenv.Need(t)
-	c := realClient(t, p)
+	c := connecttest.Local(t, p)
 	k := realKafka(t, p)
 	name := "it-dlqerrors"
 	dlqTopic := name + "-dlq"

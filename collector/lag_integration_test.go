@@ -13,6 +13,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/lag"
@@ -131,7 +132,7 @@ func pause(t *testing.T, c *connect.Client, name string) {
 func TestPipelineLagGrowsWhileTheSinkIsPausedAndReturnsToZero(t *testing.T) {
 	p := testenv.Need(t)
 	dbs := pipelineDBs(t, p)
-	c := realClient(t, p)
+	c := connecttest.Local(t, p)
 	lc := NewLagCollector([]config.Table{customersTable()}, dbs, lag.NewReader(dbs, nil), discard())
 	const series = `cdc_table_lag_seconds{table="customers"}`
 
@@ -166,7 +167,7 @@ func TestPipelineLagGrowsWhileTheSinkIsPausedAndReturnsToZero(t *testing.T) {
 func TestPipelineSlotLagGrowsWhileTheSourceIsPaused(t *testing.T) {
 	p := testenv.Need(t)
 	dbs := pipelineDBs(t, p)
-	c := realClient(t, p)
+	c := connecttest.Local(t, p)
 	slots := NewSlotsCollector(dbs["source"], dbs["target"])
 	series := `cdc_replication_slot_lag_bytes{database="source",slot="` + p.Env["CDC_SLOT_NAME"] + `"}`
 
@@ -191,7 +192,7 @@ func TestPipelineSlotLagGrowsWhileTheSourceIsPaused(t *testing.T) {
 
 func TestPipelineDLQCountsExactlyTheBadRecords(t *testing.T) {
 	p := testenv.Need(t)
-	c := realClient(t, p)
+	c := connecttest.Local(t, p)
 	k, err := kafka.New(config.Kafka{Brokers: strings.Split(p.KafkaBrokers, ","), Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +229,7 @@ func TestPipelineDLQCountsExactlyTheBadRecords(t *testing.T) {
 func TestPipelineOffsetLagOfTheDemoSource(t *testing.T) {
 	p := testenv.Need(t)
 	dbs := pipelineDBs(t, p)
-	c := realClient(t, p)
+	c := connecttest.Local(t, p)
 	// The source database is found from the connector's database.dbname
 	// and database.port; no connectors: list is configured.
 	off := NewOffsetsCollector([]*database.DB{dbs["source"], dbs["target"]}, []config.Table{customersTable()}, c)

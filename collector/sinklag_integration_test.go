@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
@@ -42,7 +43,7 @@ func sinkRecords(topic string, first, n int) []*kgo.Record {
 // paused, what is produced piles up and ages; resumed, it drains to 0.
 func TestRealSinkLagGrowsWhilePausedAndDrainsOnResume(t *testing.T) {
 	p := testenv.Need(t)
-	c := realClient(t, p)
+	c := connecttest.Local(t, p)
 	k := realKafka(t, p)
 	name := "it-sinklag"
 	topic := name
@@ -116,7 +117,7 @@ func TestRealSinkLagGrowsWhilePausedAndDrainsOnResume(t *testing.T) {
 // from that group.
 func TestRealSinkLagFollowsTheOverriddenGroup(t *testing.T) {
 	p := testenv.Need(t)
-	c := realClient(t, p)
+	c := connecttest.Local(t, p)
 	k := realKafka(t, p)
 	name := "it-sinklag-group"
 	db := targetDB(t, p)

@@ -11,9 +11,9 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -24,10 +24,7 @@ import (
 func realOperator(t *testing.T) (*testenv.Pipeline, *connect.Client, *Operator) {
 	t.Helper()
 	p := testenv.Need(t)
-	c, err := connect.New(config.ConnectCluster{Name: "local", URL: p.ConnectURL, Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := connecttest.Local(t, p)
 	opts := DefaultOptions
 	opts.Timeout = 90 * time.Second
 	return p, c, New(c, opts)

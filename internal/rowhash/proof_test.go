@@ -15,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
@@ -188,10 +188,7 @@ func proveThroughSink(t *testing.T, m proofMode) {
 		t.Fatal(err)
 	}
 	defer kc.Close()
-	cc, err := connect.New(config.ConnectCluster{Name: "local", URL: p.ConnectURL, Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := connecttest.Local(t, p)
 	db := p.TargetDB(t)
 	cleanup := func() {
 		_ = cc.Delete(context.Background(), name)
