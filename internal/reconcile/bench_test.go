@@ -13,12 +13,13 @@ import (
 
 // BenchmarkColumnPass is what the per-column pass (changed_columns) costs
 // a reconcile: the same 200,000-row table, identical and with 100 changed
-// rows, reconciled with and without the pass, interleaved in one run
-// (with -count=N the four cases alternate N times). On identical tables
-// the pass never runs, so the two must cost the same.
+// rows, reconciled with and without the pass. On identical tables the
+// pass never runs, so the two must cost the same. -count repeats each
+// case in turn; to interleave with and without, repeat the command
+// (docs/drift.md, Performance, has the loop and the figures):
 //
 //	flock -o /tmp/cdc-pipeline.lock env CDC_INTEGRATION=1 \
-//	  go test -run '^$' -bench ColumnPass -count 6 ./internal/reconcile/
+//	  go test -run '^$' -bench ColumnPass/identical -benchtime 3x ./internal/reconcile/
 func BenchmarkColumnPass(b *testing.B) {
 	const rows = 200000
 	p := testenv.Need(b)
