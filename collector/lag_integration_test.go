@@ -103,6 +103,70 @@ func touchCustomer(t *testing.T, db *database.DB) {
 	}
 }
 
+// confirmCapturedChange changes a captured row and waits until the slot
+// has confirmed it.
+func confirmCapturedChange(t *testing.T, db *database.DB, slot string) {
+	t.Helper()
+	pool, err := db.Pool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	touchCustomer(t, db)
+	var after string
+	if err := pool.QueryRow(`SELECT pg_current_wal_lsn()::text`).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var confirmed bool
+		if err := pool.QueryRow(`SELECT confirmed_flush_lsn >= $1::pg_lsn FROM pg_replication_slots WHERE slot_name = $2`, after, slot).Scan(&confirmed); err != nil {
+			t.Fatal(err)
+		}
+		if confirmed {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slot %s has not confirmed a change made at %s", slot, after)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// writeWALBeyond writes at least n bytes of WAL after now, into a table
+// of its own that no publication includes (dropped when the test ends).
+func writeWALBeyond(t *testing.T, db *database.DB, n float64) {
+	t.Helper()
+	pool, err := db.Pool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(`CREATE TABLE IF NOT EXISTS public.cdc_sentinel_wal_filler (v text)`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = pool.Exec(`DROP TABLE IF EXISTS public.cdc_sentinel_wal_filler`) })
+	var start string
+	if err := pool.QueryRow(`SELECT pg_current_wal_lsn()::text`).Scan(&start); err != nil {
+		t.Fatal(err)
+	}
+	const chunk = 64 << 10
+	for i := 0; ; i++ {
+		var written float64
+		if err := pool.QueryRow(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8`, start).Scan(&written); err != nil {
+			t.Fatal(err)
+		}
+		if written > n+chunk {
+			return
+		}
+		if i > 8192 {
+			t.Fatalf("wrote %.0f bytes of WAL and the slot lag to outgrow is %.0f", written, n)
+		}
+		// md5 text does not compress, so each row is about chunk bytes of WAL.
+		if _, err := pool.Exec(`INSERT INTO public.cdc_sentinel_wal_filler SELECT string_agg(md5(random()::text), '') FROM generate_series(1, $1::int)`, chunk/32); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // pause pauses a connector until the test ends, waiting for its tasks to
 // report PAUSED.
 func pause(t *testing.T, c *connect.Client, name string) {
@@ -171,9 +235,21 @@ func TestPipelineSlotLagGrowsWhileTheSourceIsPaused(t *testing.T) {
 	slots := NewSlotsCollector(dbs["source"], dbs["target"])
 	series := `cdc_replication_slot_lag_bytes{database="source",slot="` + p.Env["CDC_SLOT_NAME"] + `"}`
 
+	// The slot's confirmed position moves only when the source commits
+	// the offset of a captured change; WAL written since the last one
+	// (heartbeats of an uncaptured table, other databases) is lag. Start
+	// from a confirmed position close to the end of the WAL.
+	confirmCapturedChange(t, dbs["source"], p.Env["CDC_SLOT_NAME"])
 	pause(t, c, p.Env["CDC_SOURCE_CONNECTOR"])
 	touchCustomer(t, dbs["source"])
 	first, out := scrapeValue(t, series, slots)
+	// Connect may still commit the offset of what the task read before
+	// the pause (every offset.flush.interval.ms), moving the confirmed
+	// position forward by at most the lag first saw. Writing more WAL
+	// than that makes growth certain, however late the commit. The
+	// captured changes come last, so once resumed the source confirms
+	// past the filler and the next run starts without it.
+	writeWALBeyond(t, dbs["source"], first)
 	for i := 0; i < 20; i++ {
 		touchCustomer(t, dbs["source"])
 	}

@@ -83,7 +83,13 @@ func New(cfg config.ConnectCluster, opts ...Option) (*Client, error) {
 	}
 	if c.http == nil {
 		c.conns = newConns()
-		hc, err := promcfg.NewClientFromConfig(cfg.HTTPClientConfig(), "connect_"+cfg.Name, promcfg.WithDialContextFunc(c.conns.dial))
+		hc, err := promcfg.NewClientFromConfig(cfg.HTTPClientConfig(), "connect_"+cfg.Name, promcfg.WithDialContextFunc(c.conns.dial),
+			// An idle connection is kept as long as Go's own default
+			// transport keeps one, not the five minutes of Prometheus's
+			// HTTP client: the connections a burst of remediation
+			// pre-checks opened should not hold the worker's sockets
+			// for minutes.
+			promcfg.WithIdleConnTimeout(90*time.Second))
 		if err != nil {
 			return nil, fmt.Errorf("connect cluster %s: building HTTP client: %w", cfg.Name, err)
 		}
