@@ -70,17 +70,24 @@ func TestSignalMismatches(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := mustParse(t, `connect_clusters: [{name: c, url: 'http://x:8083'}]
-kafka: {brokers: ['k:9092']}
-databases: [{name: a, driver: postgres, dsn: 'postgres://u:p@pg:5432/app'}, {name: b, driver: postgres, dsn: 'postgres://u:p@pg:5432/wh'}]
-tables:
-  - {name: orders, source: {database: a, table: public.orders}, target: {database: b, table: orders}, signal: `+tc.signal+`}
-`)
-			d := &Doctor{Config: cfg, Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{conn("src", connect.TypeSource, tc.cfg)}}}}}
-			r := d.Run(context.Background())
+			r := doctorOnSignal(t, tc.signal, tc.cfg)
 			mustFind(t, r, CheckSignal, "table:orders", Error, tc.msg, tc.fix)
 		})
 	}
+}
+
+// doctorOnSignal runs doctor on one table "orders" whose signal section
+// is signal, captured by the source "src" configured as cfg.
+func doctorOnSignal(t *testing.T, signal string, cfg map[string]string) Report {
+	t.Helper()
+	c := mustParse(t, `connect_clusters: [{name: c, url: 'http://x:8083'}]
+kafka: {brokers: ['k:9092']}
+databases: [{name: a, driver: postgres, dsn: 'postgres://u:p@pg:5432/app'}, {name: b, driver: postgres, dsn: 'postgres://u:p@pg:5432/wh'}]
+tables:
+  - {name: orders, source: {database: a, table: public.orders}, target: {database: b, table: orders}, signal: `+signal+`}
+`)
+	d := &Doctor{Config: c, Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{conn("src", connect.TypeSource, cfg)}}}}}
+	return d.Run(context.Background())
 }
 
 // A table's notification_topic must be the topic its connector writes
@@ -106,14 +113,7 @@ func TestNotificationTopicMismatches(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := mustParse(t, `connect_clusters: [{name: c, url: 'http://x:8083'}]
-kafka: {brokers: ['k:9092']}
-databases: [{name: a, driver: postgres, dsn: 'postgres://u:p@pg:5432/app'}, {name: b, driver: postgres, dsn: 'postgres://u:p@pg:5432/wh'}]
-tables:
-  - {name: orders, source: {database: a, table: public.orders}, target: {database: b, table: orders}, signal: `+tc.signal+`}
-`)
-			d := &Doctor{Config: cfg, Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{conn("src", connect.TypeSource, tc.cfg)}}}}}
-			r := d.Run(context.Background())
+			r := doctorOnSignal(t, tc.signal, tc.cfg)
 			if tc.msg == "" {
 				mustNotFind(t, r, CheckNotification, "table:orders")
 				return
