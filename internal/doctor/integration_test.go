@@ -44,16 +44,8 @@ func newPipelineEnv(t *testing.T) *pipelineEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	open := func(dsn string) *sql.DB {
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
 	return &pipelineEnv{
-		p: p, client: cl, source: open(p.SourceDSN), target: open(p.TargetDSN),
+		p: p, client: cl, source: p.SourceDB(t), target: p.TargetDB(t),
 		id:      fmt.Sprintf("%d_%d", os.Getpid(), time.Now().UnixNano()%1_000_000),
 		pgPort:  firstNonEmpty(p.Env["CDC_PG_PORT"], "55432"),
 		kafkaIn: config.Kafka{Brokers: strings.Split(p.KafkaBrokers, ","), Timeout: 10 * time.Second},

@@ -49,15 +49,7 @@ func TestPipelineRepairProgressFollowsDebeziumNotifications(t *testing.T) {
 	prefix := "itprog" + id
 	topic := prefix + ".notifications"
 	name := "it-progress-" + id
-	open := func(dsn string) *sql.DB {
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	src, tgt := open(p.SourceDSN), open(p.TargetDSN)
+	src, tgt := p.SourceDB(t), p.TargetDB(t)
 	exec := func(db *sql.DB, stmts ...string) {
 		t.Helper()
 		for _, s := range stmts {
