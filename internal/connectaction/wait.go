@@ -77,7 +77,7 @@ func (r Result) Detail() string {
 // effect. Scale is not run here: its request is a whole configuration.
 func Run(ctx context.Context, c Client, a Action, o Options) Result {
 	start := time.Now()
-	before, err := firstStatus(ctx, c, a.Connector, o)
+	before, err := StartingStatus(ctx, c, a.Connector, o)
 	if err != nil {
 		return Result{Err: fmt.Errorf("reading the status of %s: %w", a.Connector, err), Elapsed: time.Since(start)}
 	}
@@ -220,10 +220,11 @@ func ReadStatus(ctx context.Context, c Client, name string) (*connect.Status, er
 	return nil, fmt.Errorf("connector %s is defined but no worker has reported its status yet: %w", name, ErrNoStatusYet)
 }
 
-// firstStatus is the status an action starts from. A connector that has
+// StartingStatus is the status an action starts from (Run's, and
+// Scale's, whose request is a whole configuration). A connector that has
 // no status yet is waited for, within the action's timeout: acting on it
 // before its worker has started it would decide from nothing.
-func firstStatus(ctx context.Context, c Client, name string, o Options) (*connect.Status, error) {
+func StartingStatus(ctx context.Context, c Client, name string, o Options) (*connect.Status, error) {
 	o = o.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()

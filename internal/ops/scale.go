@@ -49,7 +49,7 @@ func (o *Operator) Scale(ctx context.Context, name string, tasks int, force bool
 	if err != nil {
 		return nil, fmt.Errorf("reading configuration of %s: %w", name, err)
 	}
-	status, err := o.client.Status(ctx, name)
+	status, err := connectaction.StartingStatus(ctx, o.client, name, o.waitOptions(name))
 	if err != nil {
 		return nil, fmt.Errorf("reading status of %s: %w", name, err)
 	}
