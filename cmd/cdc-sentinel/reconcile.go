@@ -26,6 +26,8 @@ type reconcileFlags struct {
 	table       string
 	output      string
 	repair      bool
+	wait        bool
+	poll        time.Duration
 	deleteExtra bool
 	maxDeletes  int
 	parallel    int
@@ -41,6 +43,8 @@ func addReconcile(a *kingpin.Application, g *globals) {
 	outputFlag(cmd, &f.output)
 	g.logFlags(cmd)
 	cmd.Flag("repair", "Re-send missing and changed rows with a Debezium incremental snapshot limited to their keys.").BoolVar(&f.repair)
+	cmd.Flag("wait", "With --repair, wait until the repair's incremental snapshots complete, as the source connector's notifications report them (up to tables[].signal.repair_timeout); a repair that fails, is aborted or does not complete in time exits 1.").BoolVar(&f.wait)
+	cmd.Flag("wait-poll", "With --wait, how often the notification topic is read.").Default("1s").Hidden().DurationVar(&f.poll)
 	cmd.Flag("delete-extra", "With --repair, also delete rows that exist only in the target (refused when a key column cannot round-trip exactly between the engines; lists the keys before deleting).").BoolVar(&f.deleteExtra)
 	cmd.Flag("max-deletes", "Most target-only rows --delete-extra deletes; above it nothing is deleted.").Default(strconv.Itoa(reconcile.DefaultMaxDeletes)).IntVar(&f.maxDeletes)
 	cmd.Flag("parallel", "Segments compared at once (each runs one query per side).").Default("2").IntVar(&f.parallel)
@@ -101,7 +105,7 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 			bar.draw(p.Phase, p.Done, p.Total, fmt.Sprintf("%d differing", p.Differing))
 		}
 	}
-	rep, err := table.Run(ctx, reconcile.StartOptions{Repair: f.repair, DeleteExtra: f.deleteExtra, MaxDeletes: f.maxDeletes,
+	rep, err := table.Run(ctx, reconcile.StartOptions{Repair: f.repair, Follow: f.wait, DeleteExtra: f.deleteExtra, MaxDeletes: f.maxDeletes,
 		BeforeDelete: func(keys []rowhash.Key) {
 			fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: deleting %d target-only rows of %s:\n", len(keys), f.table)
 			for _, k := range keys {
@@ -124,6 +128,19 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 		fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: %v\n", err)
 		code = exitFailed
 	}
+	if err == nil && f.wait {
+		if p := waitForRepair(ctx, f, rep.Repair, newProgressBar(f.progress, g.stderr)); p != nil {
+			rep.Repair.Progress = p
+			switch {
+			case !p.Final():
+				fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: stopped waiting for the repair (%s so far); its snapshots go on in the source connector\n", p.Status)
+				code = exitFailed
+			case p.Status != reconcile.RepairCompleted:
+				fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: the repair %s: %s\n", p.Status, p.Error)
+				code = exitFailed
+			}
+		}
+	}
 	if err := writeReport(g.stdout, f.output, rep); err != nil {
 		return fail("%v", err)
 	}
@@ -138,10 +155,32 @@ func (f *reconcileFlags) check() error {
 		return fmt.Errorf("--max-deletes must be at least 1, not %d", f.maxDeletes)
 	case f.deleteExtra && !f.repair:
 		return errors.New("--delete-extra needs --repair")
+	case f.wait && !f.repair:
+		return errors.New("--wait needs --repair")
+	case f.poll <= 0:
+		return fmt.Errorf("--wait-poll must be positive, not %s", f.poll)
 	case f.scanPar < 0:
 		return fmt.Errorf("--scan-parallel must be 0 (automatic) or a number of queries per side, not %d", f.scanPar)
 	}
 	return nil
+}
+
+// waitForRepair follows the repair's snapshots until they end, ctx is
+// done or the table's repair_timeout passes, drawing their progress; it
+// returns the last progress, nil when the repair sent no signal (nothing
+// was re-sent, so nothing is awaited).
+func waitForRepair(ctx context.Context, f *reconcileFlags, res *reconcile.RepairResult, bar *progressBar) *reconcile.RepairProgress {
+	fw := res.Follower(nil)
+	if fw == nil {
+		return nil
+	}
+	draw := func(p reconcile.RepairProgress) {
+		bar.draw("repair", p.SnapshotsCompleted, p.Snapshots, fmt.Sprintf("%s, %d rows re-sent", p.Status, p.RowsScanned))
+	}
+	draw(fw.Progress())
+	p := fw.Follow(ctx, f.poll, func(p reconcile.RepairProgress, _ int64, _ []error) { draw(p) })
+	bar.finish()
+	return &p
 }
 
 func tableNames(cfg *config.Config) []string {

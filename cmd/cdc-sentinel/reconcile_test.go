@@ -13,6 +13,7 @@ func TestReconcileRejectsBadFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"--delete-extra"}, "--delete-extra needs --repair"},
+		{[]string{"--wait"}, "--wait needs --repair"},
 		{[]string{"--scan-parallel=-1"}, "--scan-parallel must be 0 (automatic) or a number of queries per side, not -1"},
 		{[]string{"--repair", "--delete-extra", "--max-deletes=0"}, "--max-deletes must be at least 1, not 0"},
 	}

@@ -181,7 +181,7 @@ func followRepair(t *testing.T, r *Runner, tab Table, signals []string) string {
 	close(job.done)
 	r.mu.Lock()
 	r.jobs[job.ID] = job
-	r.startFollowing(job, tab, &RepairResult{Signals: signals, follow: fl})
+	r.startFollowing(job, tab.Name, &RepairResult{Signals: signals, follow: fl})
 	r.mu.Unlock()
 	return job.ID
 }
@@ -307,5 +307,75 @@ func TestNotificationsOf(t *testing.T) {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// followed is a repair result as Table.Run leaves it when asked to
+// follow: its signals and where the notification topic ended.
+func followed(t *testing.T, tab Table, signals ...string) *RepairResult {
+	t.Helper()
+	return &RepairResult{Signals: signals, follow: tab.markNotifications(context.Background())}
+}
+
+// The reconcile command's --wait follows a repair with the same
+// follower as the runner: each read is handed to step, a malformed
+// record is counted, and Follow returns once the snapshots complete.
+func TestFollowerFollowsARepairToItsEnd(t *testing.T) {
+	src := &fakeNotifications{bad: []error{errors.New("offset 6: empty notification record")},
+		batches: [][]Notification{
+			{note("s1", NotifyStarted, nil)},
+			{note("s1", NotifyTableScanCompleted, map[string]string{"total_rows_scanned": "4", "status": "SUCCEEDED"}), note("s1", NotifyCompleted, nil)},
+		}}
+	tab := Table{Name: "customers", Signaler: okSignaler{}, DataCollection: "inventory.customers",
+		Notifications: func(context.Context) (NotificationSource, error) { return src, nil }}
+	f := followed(t, tab, "s1").Follower(func() time.Time { return t0 })
+	if p := f.Progress(); p.Status != RepairWaiting || p.NotificationTopic != "demo.notifications" || p.Snapshots != 1 {
+		t.Fatalf("before the first read: %+v", p)
+	}
+	var statuses []string
+	var rows int64
+	var bad int
+	p := f.Follow(context.Background(), time.Millisecond, func(p RepairProgress, r int64, b []error) {
+		statuses = append(statuses, p.Status)
+		rows += r
+		bad += len(b)
+	})
+	if got := strings.Join(statuses, " "); got != "started completed" {
+		t.Errorf("steps: %s", got)
+	}
+	if p.Status != RepairCompleted || p.RowsScanned != 4 || rows != 4 || bad != 1 || p.Malformed != 1 {
+		t.Fatalf("rows %d, bad %d, %+v", rows, bad, p)
+	}
+}
+
+// Interrupting the wait returns the progress so far, not final: the
+// repair goes on in the connector.
+func TestFollowerStopsWithItsContext(t *testing.T) {
+	src := &fakeNotifications{reads: make(chan struct{}, 1)}
+	tab := Table{Name: "customers", Signaler: okSignaler{},
+		Notifications: func(context.Context) (NotificationSource, error) { return src, nil }}
+	f := followed(t, tab, "s1").Follower(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-src.reads
+		cancel()
+	}()
+	if p := f.Follow(ctx, time.Millisecond, nil); p.Final() || p.Status != RepairWaiting {
+		t.Fatalf("%+v", p)
+	}
+}
+
+// Nothing to follow: no signal went out, or the run was not asked to
+// follow. A repair whose topic cannot be found is final at once, saying
+// why.
+func TestFollowerOfARepairThatCannotBeFollowed(t *testing.T) {
+	if (*RepairResult)(nil).Follower(nil) != nil || (&RepairResult{Signals: []string{"s1"}}).Follower(nil) != nil {
+		t.Fatal("a follower of nothing")
+	}
+	tab := Table{Name: "customers", Signaler: okSignaler{}}
+	f := followed(t, tab, "s1").Follower(nil)
+	p := f.Follow(context.Background(), time.Hour, func(RepairProgress, int64, []error) { t.Fatal("a read of no topic") })
+	if p.Status != RepairUnavailable || !strings.Contains(p.Error, "no notification topic known") {
+		t.Fatalf("%+v", p)
 	}
 }

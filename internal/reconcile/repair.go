@@ -113,7 +113,12 @@ type RepairResult struct {
 	// again just before, they were in the source by then or gone from
 	// the target.
 	ExtraSkipped int `json:"extra_skipped,omitempty"`
-	// follow is where the runner follows the repair's snapshots from.
+	// Progress is how far the repair's snapshots got, when the reconcile
+	// command waited for them (the runner's job shows it as
+	// repair_progress instead).
+	Progress *RepairProgress `json:"progress,omitempty"`
+	// follow is where the repair's snapshots are followed from
+	// (Follower).
 	follow *follow
 }
 

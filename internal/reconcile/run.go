@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 
@@ -35,7 +36,7 @@ func (t Table) Run(ctx context.Context, o StartOptions, opts Options) (*Report, 
 	if o.Repair && rep.Differing() > 0 {
 		rctx, span := tracing.Start(ctx, "repair", attribute.Int("rows_missing", rep.MissingCount), attribute.Int("rows_changed", rep.ChangedCount))
 		var fl *follow
-		if o.follow && rep.MissingCount+rep.ChangedCount > 0 && t.Signaler != nil {
+		if o.Follow && rep.MissingCount+rep.ChangedCount > 0 && t.Signaler != nil {
 			fl = t.markNotifications(rctx)
 		}
 		res, err := Repair(rctx, plan, rep, RepairOptions{Signaler: t.Signaler, DataCollection: t.DataCollection,
@@ -58,7 +59,7 @@ func (t Table) Run(ctx context.Context, o StartOptions, opts Options) (*Report, 
 // shown in its progress.
 func (t Table) markNotifications(ctx context.Context) *follow {
 	_, kafkaSignals := t.Signaler.(KafkaSignaler)
-	fl := &follow{anyID: kafkaSignals, timeout: cmp.Or(t.RepairTimeout, config.DefaultRepairTimeout)}
+	fl := &follow{collection: t.DataCollection, anyID: kafkaSignals, timeout: cmp.Or(t.RepairTimeout, config.DefaultRepairTimeout)}
 	if t.Notifications == nil {
 		fl.unavailable = "the table's repairs are not followed (no notification topic known)"
 		return fl
@@ -105,5 +106,15 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	if rp := r.Repair; rp != nil {
 		fmt.Fprintf(w, "repair: %d rows re-sent in %d signal(s) through %s; %d target-only rows deleted\n", rp.RowsResent, len(rp.Signals), rp.Channel, rp.RowsDeleted)
+		if p := rp.Progress; p != nil {
+			fmt.Fprintf(w, "repair %s: %d of %d snapshots completed, %d rows re-scanned", p.Status, p.SnapshotsCompleted, p.Snapshots, p.RowsScanned)
+			if p.FinishedAt != nil {
+				fmt.Fprintf(w, " in %s", p.FinishedAt.Sub(p.StartedAt).Round(time.Second))
+			}
+			if p.Error != "" {
+				fmt.Fprintf(w, " (%s)", p.Error)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
@@ -25,5 +26,20 @@ func TestReportWriteText(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in\n%s", want, b.String())
 		}
+	}
+}
+
+// A repair the command waited for says how it ended.
+func TestReportWriteTextShowsTheRepairsEnd(t *testing.T) {
+	end := t0.Add(42 * time.Second)
+	r := &Report{Table: "orders", Key: []string{"id"}, MissingCount: 1, MissingInTarget: []rowhash.Key{{"id": json.Number("7")}},
+		Repair: &RepairResult{RowsResent: 1, Signals: []string{"s1"}, Channel: "table dbo.debezium_signal",
+			Progress: &RepairProgress{Status: RepairTimedOut, Snapshots: 2, SnapshotsCompleted: 1, RowsScanned: 1,
+				StartedAt: t0, FinishedAt: &end, Error: "the repair did not complete within 30m0s"}}}
+	var b bytes.Buffer
+	r.WriteText(&b)
+	want := "repair timed_out: 1 of 2 snapshots completed, 1 rows re-scanned in 42s (the repair did not complete within 30m0s)"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("missing %q in\n%s", want, b.String())
 	}
 }

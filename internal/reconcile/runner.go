@@ -53,10 +53,12 @@ type StartOptions struct {
 	// BeforeDelete is shown the keys about to be deleted (see
 	// RepairOptions).
 	BeforeDelete func(keys []rowhash.Key)
-	// follow notes the notification topic's end before a repair's
-	// signals, for the runner to follow them; the one-shot command does
-	// not follow, so it never waits on Kafka for that.
-	follow bool
+	// Follow notes the notification topic's end before a repair's
+	// signals go out, so that its snapshots can be followed
+	// (RepairResult.Follower). The runner always follows; the reconcile
+	// command only when asked to wait, so otherwise it never waits on
+	// Kafka for that.
+	Follow bool
 }
 
 // Starter is what the remediator uses: start a reconcile and follow it.
@@ -194,8 +196,8 @@ func (r *Runner) run(ctx context.Context, job *Job, t Table, o StartOptions) {
 		st.Missing, st.Extra, st.Changed = int64(rep.MissingCount), int64(rep.ExtraCount), int64(rep.ChangedCount)
 	}
 	r.logger.Info("reconcile finished", "table", t.Name, "id", job.ID, "status", job.Status, "duration_seconds", st.Duration.Seconds(), "err", err)
-	if rep != nil && rep.Repair != nil && rep.Repair.follow != nil {
-		r.startFollowing(job, t, rep.Repair)
+	if rep != nil {
+		r.startFollowing(job, t.Name, rep.Repair)
 	}
 	r.finished = append(r.finished, job.ID)
 	for len(r.finished) > r.keep {
@@ -211,7 +213,7 @@ func (r *Runner) reconcile(ctx context.Context, job *Job, t Table, o StartOption
 		job.Progress = p
 		r.mu.Unlock()
 	}
-	o.follow = true
+	o.Follow = true
 	return t.Run(ctx, o, opts)
 }
 
@@ -245,61 +247,33 @@ func (r *Runner) Wait(ctx context.Context, id string) (Job, error) {
 
 // startFollowing shows the repair's progress in the job and follows its
 // snapshots in the background. Called with r.mu held.
-func (r *Runner) startFollowing(job *Job, t Table, res *RepairResult) {
-	fl := res.follow
-	now := r.now()
-	tr := newRepairTracker("", t.DataCollection, res.Signals, fl.anyID, now, fl.timeout)
-	if fl.unavailable != "" {
-		tr.finish(RepairUnavailable, fl.unavailable, now)
-		p := tr.p
-		job.RepairProgress = &p
-		r.logger.Info("repair progress cannot be followed", "table", t.Name, "id", job.ID, "reason", fl.unavailable)
+func (r *Runner) startFollowing(job *Job, table string, res *RepairResult) {
+	f := res.Follower(r.now)
+	if f == nil {
 		return
 	}
-	tr.p.NotificationTopic = fl.src.Topic()
-	p := tr.p
+	p := f.Progress()
 	job.RepairProgress = &p
+	if p.Final() {
+		r.logger.Info("repair progress cannot be followed", "table", table, "id", job.ID, "reason", p.Error)
+		return
+	}
 	r.following.Add(1)
-	go r.follow(job, t.Name, fl, tr)
+	go r.follow(job, table, f)
 }
 
-// follow reads the notification topic until the repair's snapshots end
-// or its deadline passes. Every record is read, so a malformed one is
-// counted in the progress, never lost.
-func (r *Runner) follow(job *Job, table string, fl *follow, tr *repairTracker) {
+// follow follows the repair until its snapshots end or its deadline
+// passes, publishing each step in the job and the table's counters.
+func (r *Runner) follow(job *Job, table string, f *RepairFollower) {
 	defer r.following.Done()
-	poll := cmp.Or(r.opts.RepairPoll, time.Second)
-	timer := time.NewTimer(poll)
-	defer timer.Stop()
-	for {
-		select {
-		case <-r.ctx.Done():
-			return
-		case <-timer.C:
-		}
-		ctx, cancel := context.WithTimeout(r.ctx, max(poll, 10*time.Second))
-		ns, bad, err := fl.src.Read(ctx, &fl.cursor)
-		cancel()
-		now := r.now()
-		r.mu.Lock()
-		var rows int64
-		for _, n := range ns {
-			got, _ := tr.apply(n, now)
-			rows += got
-		}
+	p := f.Follow(r.ctx, cmp.Or(r.opts.RepairPoll, time.Second), func(p RepairProgress, rows int64, bad []error) {
 		for _, b := range bad {
-			tr.malformed(b)
 			r.logger.Warn("unreadable notification", "table", table, "id", job.ID, "err", b)
 		}
-		if err != nil {
-			tr.p.Error = err.Error()
-		} else if !tr.p.Final() {
-			tr.p.Error = ""
-		}
-		tr.expire(now)
+		r.mu.Lock()
+		defer r.mu.Unlock()
 		st := r.stats[table]
 		st.RepairRows += uint64(rows)
-		p := tr.p
 		job.RepairProgress = &p
 		if p.Final() {
 			switch p.Status {
@@ -313,18 +287,16 @@ func (r *Runner) follow(job *Job, table string, fl *follow, tr *repairTracker) {
 				st.RepairsTimedOut++
 			}
 		}
-		r.mu.Unlock()
-		if p.Final() {
-			log := r.logger.Info
-			if p.Status != RepairCompleted {
-				log = r.logger.Warn
-			}
-			log("repair finished", "table", table, "id", job.ID, "repair_status", p.Status, "rows_scanned", p.RowsScanned,
-				"snapshots_completed", p.SnapshotsCompleted, "snapshots", p.Snapshots, "last_notification", p.LastNotification, "err", p.Error)
-			return
-		}
-		timer.Reset(poll)
+	})
+	if !p.Final() {
+		return // the runner is closing
 	}
+	log := r.logger.Info
+	if p.Status != RepairCompleted {
+		log = r.logger.Warn
+	}
+	log("repair finished", "table", table, "id", job.ID, "repair_status", p.Status, "rows_scanned", p.RowsScanned,
+		"snapshots_completed", p.SnapshotsCompleted, "snapshots", p.Snapshots, "last_notification", p.LastNotification, "err", p.Error)
 }
 
 func (r *Runner) now() time.Time {
