@@ -114,6 +114,9 @@ type state struct {
 	stats    Stats
 	suspects map[string]suspect
 	windows  []window
+	// rnd draws the key values sampled; the table's own, used only
+	// under mu, so tests can seed it and get the same draws every run.
+	rnd *rand.Rand
 
 	// published is the last finished check's stats, read by scrapes
 	// without waiting for a check another scrape is running.
@@ -148,7 +151,8 @@ func NewSampler(tables []Table, logger *slog.Logger) *Sampler {
 		if !t.Drift.Enabled() {
 			continue
 		}
-		s.tables = append(s.tables, &state{t: t, logger: logger, stats: Stats{Mismatched: map[string]float64{}}, suspects: map[string]suspect{}})
+		s.tables = append(s.tables, &state{t: t, logger: logger, stats: Stats{Mismatched: map[string]float64{}}, suspects: map[string]suspect{},
+			rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))})
 	}
 	return s
 }
@@ -246,7 +250,7 @@ func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time
 	if byLeadingKey(plan, n) {
 		// sample_size is what each side contributes: 2n keys in all,
 		// as many as two page samples of n bring.
-		checked, found, all, err = sampleByLeadingKey(ctx, plan, 2*n)
+		checked, found, all, err = sampleByLeadingKey(ctx, plan, 2*n, st.rnd)
 		if err != nil {
 			return fmt.Errorf("table %s: sampling: %w", st.t.Name, err)
 		}
@@ -495,7 +499,7 @@ const lookupRounds = 3
 //
 // It returns the number of rows compared and the differing ones, by
 // encoded key, with their kind and their key.
-func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int) (int, map[string]string, map[string]rowhash.Key, error) {
+func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int, rnd *rand.Rand) (int, map[string]string, map[string]rowhash.Key, error) {
 	lo, hi, ok, err := plan.KeyRange(ctx)
 	if err != nil || !ok {
 		return 0, nil, nil, err
@@ -526,9 +530,9 @@ func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int) (int, ma
 		}
 		vals := make([]int64, 0, want)
 		for len(vals) < want {
-			off := rand.Uint64()
+			off := rnd.Uint64()
 			if span != math.MaxUint64 {
-				off = rand.Uint64N(span + 1)
+				off = rnd.Uint64N(span + 1)
 			}
 			v := lo + int64(off)
 			if _, dup := drawn[v]; !dup {

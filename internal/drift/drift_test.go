@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -173,7 +174,7 @@ func TestSampleByLeadingKeyFindsEveryKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checked, found, keys, err := sampleByLeadingKey(ctx, plan, 100000)
+	checked, found, keys, err := sampleByLeadingKey(ctx, plan, 100000, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +201,11 @@ func TestSamplerByKeyOnLargeTable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st := NewSampler([]Table{table(src, tgt, name, 500)}, nil).Check(context.Background())["t"]
+	s := NewSampler([]Table{table(src, tgt, name, 500)}, nil)
+	// Seeded: how far the top-up rounds overshoot depends on the draws,
+	// and an unseeded run could land outside the bounds now and then.
+	s.tables[0].rnd = rand.New(rand.NewPCG(1, 2))
+	st := s.Check(context.Background())["t"]
 	if st.Err != nil {
 		t.Fatal(st.Err)
 	}
