@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"database/sql"
 	"os/exec"
 	"strings"
 	"testing"
@@ -74,16 +73,6 @@ func testSink(t *testing.T, p *testenv.Pipeline, c *connect.Client, name, table 
 	})
 }
 
-func targetDB(t *testing.T, p *testenv.Pipeline) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("pgx", p.TargetDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // produce writes key/value lines to a topic with Kafka's own console
 // producer, so the records are exactly what a real producer sends.
 func produce(t *testing.T, p *testenv.Pipeline, topic string, records ...[2]string) {
@@ -131,7 +120,7 @@ func TestRealWorkerPausedConnectorShowsPaused(t *testing.T) {
 func TestRealWorkerFailedSinkTaskShowsFailedWithItsID(t *testing.T) {
 	p := testenv.Need(t)
 	c := connecttest.Local(t, p)
-	db := targetDB(t, p)
+	db := p.TargetDB(t)
 	name, table := "it-collector-failing", "it_collector_failing"
 	// A target table the records cannot go into: a NOT NULL column they
 	// do not carry. With errors.tolerance=none the task must fail.

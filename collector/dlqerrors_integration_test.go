@@ -30,7 +30,7 @@ func TestRealDLQErrorsCountsWhatTheSinkDeadLettered(t *testing.T) {
 	k := realKafka(t, p)
 	name := "it-dlqerrors"
 	dlqTopic := name + "-dlq"
-	db := targetDB(t, p)
+	db := p.TargetDB(t)
 	db.Exec(`DROP TABLE IF EXISTS it_dlqerrors`)
 	t.Cleanup(func() { db.Exec(`DROP TABLE IF EXISTS it_dlqerrors`) })
 	// A DLQ left by an earlier run would be counted from its end; delete

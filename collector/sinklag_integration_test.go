@@ -47,7 +47,7 @@ func TestRealSinkLagGrowsWhilePausedAndDrainsOnResume(t *testing.T) {
 	k := realKafka(t, p)
 	name := "it-sinklag"
 	topic := name
-	db := targetDB(t, p)
+	db := p.TargetDB(t)
 	db.Exec(`DROP TABLE IF EXISTS it_sinklag`)
 	t.Cleanup(func() { db.Exec(`DROP TABLE IF EXISTS it_sinklag`) })
 	createTopic(t, k, topic)
@@ -120,7 +120,7 @@ func TestRealSinkLagFollowsTheOverriddenGroup(t *testing.T) {
 	c := connecttest.Local(t, p)
 	k := realKafka(t, p)
 	name := "it-sinklag-group"
-	db := targetDB(t, p)
+	db := p.TargetDB(t)
 	db.Exec(`DROP TABLE IF EXISTS it_sinklag_group`)
 	t.Cleanup(func() { db.Exec(`DROP TABLE IF EXISTS it_sinklag_group`) })
 	createTopic(t, k, name)

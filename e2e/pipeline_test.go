@@ -14,8 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -32,10 +32,7 @@ type pipeline struct {
 
 func newPipeline(t *testing.T, env *testenv.Pipeline, prefix string) *pipeline {
 	t.Helper()
-	cc, err := connect.New(config.ConnectCluster{Name: "local", URL: env.ConnectURL, Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := connecttest.Local(t, env)
 	kc, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(env.KafkaBrokers, ",")...), kgo.AllowAutoTopicCreation())
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
@@ -40,12 +41,8 @@ type pipelineEnv struct {
 func newPipelineEnv(t *testing.T) *pipelineEnv {
 	t.Helper()
 	p := testenv.Need(t)
-	cl, err := connect.New(config.ConnectCluster{Name: "local", URL: p.ConnectURL, Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return &pipelineEnv{
-		p: p, client: cl, source: p.SourceDB(t), target: p.TargetDB(t),
+		p: p, client: connecttest.Local(t, p), source: p.SourceDB(t), target: p.TargetDB(t),
 		id:      fmt.Sprintf("%d_%d", os.Getpid(), time.Now().UnixNano()%1_000_000),
 		pgPort:  firstNonEmpty(p.Env["CDC_PG_PORT"], "55432"),
 		kafkaIn: config.Kafka{Brokers: strings.Split(p.KafkaBrokers, ","), Timeout: 10 * time.Second},

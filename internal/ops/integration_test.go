@@ -2,7 +2,6 @@ package ops
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -37,6 +36,7 @@ func ownSink(t *testing.T, p *testenv.Pipeline, c *connect.Client) string {
 	name := fmt.Sprintf("ops-it-%d", rand.Uint32())
 	table := strings.ReplaceAll(name, "-", "_")
 	cfg := p.JDBCSink(name, table)
+	db := p.TargetDB(t) // closed after the cleanup below drops the table
 	cfg["schema.evolution"] = "basic"
 	if _, err := c.PutConfig(context.Background(), name, cfg); err != nil {
 		t.Fatalf("creating connector %s: %v", name, err)
@@ -45,10 +45,7 @@ func ownSink(t *testing.T, p *testenv.Pipeline, c *connect.Client) string {
 		if err := c.Delete(context.Background(), name); err != nil {
 			t.Logf("deleting %s: %v", name, err)
 		}
-		if db, err := sql.Open("pgx", p.TargetDSN); err == nil {
-			_, _ = db.Exec(`DROP TABLE IF EXISTS "` + table + `"`)
-			db.Close()
-		}
+		_, _ = db.Exec(`DROP TABLE IF EXISTS "` + table + `"`)
 	})
 	return name
 }

@@ -19,7 +19,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/collector"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
@@ -58,10 +58,7 @@ func TestPipelineRepairProgressFollowsDebeziumNotifications(t *testing.T) {
 			}
 		}
 	}
-	cl, err := connect.New(config.ConnectCluster{Name: "local", URL: p.ConnectURL, Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := connecttest.Local(t, p)
 	kc, err := kafka.New(config.Kafka{Brokers: strings.Split(p.KafkaBrokers, ","), Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)

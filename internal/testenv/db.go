@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -18,12 +17,8 @@ import (
 func TempDatabase(t testing.TB, prefix string) string {
 	t.Helper()
 	p := Need(t)
-	admin, err := sql.Open("pgx", p.TargetDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Closed after the drop below: cleanups run last-first.
-	t.Cleanup(func() { admin.Close() })
+	admin := p.TargetDB(t)
 	db := fmt.Sprintf("%s_%06d", prefix, rand.IntN(1_000_000))
 	if _, err := admin.ExecContext(context.Background(), "CREATE DATABASE "+db); err != nil {
 		t.Fatalf("creating database %s: %v", db, err)

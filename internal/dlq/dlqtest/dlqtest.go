@@ -76,26 +76,19 @@ func (l *Log) PartitionEnds(_ context.Context, topics ...string) (map[string]kaf
 	return out, nil
 }
 
-// ReadRecords is kafka.Client.ReadRecords: up to max records from offset
-// from, or from the first one still there.
-func (l *Log) ReadRecords(_ context.Context, p kafka.Partition, from int64, max int) (kafka.ReadResult, error) {
+// ReadRecords is kafka.Client.ReadRecords: up to limit records from
+// offset from, or from the first one still there.
+func (l *Log) ReadRecords(_ context.Context, p kafka.Partition, from int64, limit int) (kafka.ReadResult, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	log, start := l.logs[p], l.start[p]
-	from = maxOffset(from, start)
+	from = max(from, start)
 	res := kafka.ReadResult{Next: from, End: int64(len(log)), Start: start}
-	for o := from; o < int64(len(log)) && len(res.Records) < max; o++ {
+	for o := from; o < int64(len(log)) && len(res.Records) < limit; o++ {
 		res.Records = append(res.Records, log[o])
 		res.Next = o + 1
 	}
 	return res, nil
-}
-
-func maxOffset(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // ErrorContext is what Kafka Connect writes in a dead-lettered record's
