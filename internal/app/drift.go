@@ -75,12 +75,12 @@ func ReconcileTable(cfg *config.Config, tc config.Table, sources *Sources, clust
 // per table and looked for again only when it is gone, so a drift sample
 // costs one configuration read, as with a named connector.
 //
-// Finding it is best effort: a table that names no connector must not
-// lose its drift series because Connect is down. When the search or the
-// read fails, the last configuration seen for the table is used (none,
-// so Debezium's default, before one was seen), and Connect is not asked
-// again for that table for a while, so a hung cluster does not eat every
-// drift sample's budget.
+// Finding it is best effort: a table must not lose its drift series
+// because Connect is down. When the search or the read fails, the last
+// configuration seen for the table is used (for a table that names no
+// connector, none, so Debezium's default, before one was seen), and
+// Connect is not asked again for that table for a while, so a hung
+// cluster does not eat every drift sample's budget.
 func SourceConfig(cfg *config.Config, dbs map[string]*database.DB, clusters map[string]*connect.Client) reconcile.SourceConfig {
 	f := &sourceFinder{cfg: cfg, dbs: dbs, clusters: clusters, found: map[string]foundSource{}, now: time.Now}
 	return f.config
@@ -112,18 +112,25 @@ type sourceFinder struct {
 }
 
 func (f *sourceFinder) config(ctx context.Context, t config.Table) (string, map[string]string, error) {
-	if t.Signal != nil && t.Signal.Connector != "" {
-		c, err := f.read(ctx, t.Signal.ConnectCluster, t.Signal.Connector)
-		if err != nil {
-			return "", nil, fmt.Errorf("source connector %s: %w", t.Signal.Connector, err)
-		}
-		return t.Signal.Connector, c, nil
-	}
 	f.mu.Lock()
 	known := f.found[t.Name]
 	f.mu.Unlock()
 	if !known.failedAt.IsZero() && f.now().Sub(known.failedAt) < retrySearchAfter {
 		return known.name, known.config, nil
+	}
+	if t.Signal != nil && t.Signal.Connector != "" {
+		// A named connector is read every time, and its last
+		// configuration kept for when Connect cannot answer; one that
+		// was never read, or is gone, is an error.
+		c, err := f.read(ctx, t.Signal.ConnectCluster, t.Signal.Connector)
+		switch {
+		case err == nil:
+			f.remember(t.Name, foundSource{cluster: t.Signal.ConnectCluster, name: t.Signal.Connector, config: c})
+			return t.Signal.Connector, c, nil
+		case known.config != nil && !errors.Is(err, connect.ErrNotFound):
+			return f.failed(t.Name, known)
+		}
+		return "", nil, fmt.Errorf("source connector %s: %w", t.Signal.Connector, err)
 	}
 	if known.name != "" {
 		c, err := f.read(ctx, known.cluster, known.name)

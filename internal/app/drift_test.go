@@ -140,3 +140,41 @@ func TestASourceSearchThatFailsKeepsWhatWasKnown(t *testing.T) {
 		t.Fatalf("the source's config unreadable: %+v, %v; want the mode last seen", p, err)
 	}
 }
+
+// A table that names its connector keeps the configuration last read
+// from it while Connect cannot answer, and does not ask again for a
+// while; one never read is an error naming the connector.
+func TestANamedSourceKeepsItsLastConfigurationWhileConnectIsDown(t *testing.T) {
+	f, client := connecttest.New(t)
+	sqlServerSource(f, "shop-source", `dbo\.orders`, "connect")
+	cfg := &config.Config{ConnectClusters: []config.ConnectCluster{{Name: "fake"}}}
+	tc := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"},
+		Signal: &config.Signal{Connector: "shop-source"}}
+	now := time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC)
+	newFinder := func() *sourceFinder {
+		return &sourceFinder{cfg: cfg, dbs: sqlServerShop(t), clusters: map[string]*connect.Client{"fake": client},
+			found: map[string]foundSource{}, now: func() time.Time { return now }}
+	}
+	finder := newFinder()
+	path := reconcile.TimePath(tc, finder.config)
+	if p, err := path(context.Background()); err != nil || p.Mode != "connect" {
+		t.Fatalf("Connect up: %+v, %v", p, err)
+	}
+
+	f.Lock()
+	f.Fail["/connectors/shop-source/config"] = true
+	f.Unlock()
+	if p, err := path(context.Background()); err != nil || p.Mode != "connect" {
+		t.Fatalf("Connect down after a read: %+v, %v; want the mode last read", p, err)
+	}
+	asked := len(f.Requests(""))
+	now = now.Add(retrySearchAfter / 2)
+	if _, err := path(context.Background()); err != nil || len(f.Requests("")) != asked {
+		t.Fatalf("asked Connect again %d times within the pause (%v)", len(f.Requests(""))-asked, err)
+	}
+
+	if _, err := reconcile.TimePath(tc, newFinder().config)(context.Background()); err == nil || !strings.Contains(err.Error(), "source connector shop-source") {
+		t.Fatalf("never read, Connect down: %v", err)
+	}
+}
+
