@@ -45,13 +45,15 @@ func (o *Operator) Scale(ctx context.Context, name string, tasks int, force bool
 		return nil, err
 	}
 	start := time.Now()
-	cfg, err := o.client.Config(ctx, name)
-	if err != nil {
-		return nil, fmt.Errorf("reading configuration of %s: %w", name, err)
-	}
+	// Status first: it may wait for a new connector's first status, and
+	// the configuration sent back must be the one read last.
 	status, err := connectaction.StartingStatus(ctx, o.client, name, o.waitOptions(name))
 	if err != nil {
 		return nil, fmt.Errorf("reading status of %s: %w", name, err)
+	}
+	cfg, err := o.client.Config(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration of %s: %w", name, err)
 	}
 	want := strconv.Itoa(tasks)
 	res := &ScaleResult{Previous: cfg["tasks.max"]}
