@@ -47,6 +47,9 @@ type Runtime struct {
 	mu      sync.Mutex
 	refs    int
 	retired bool
+	// closing is the Server's count of Runtimes being closed apart,
+	// which Server.Close waits for.
+	closing *sync.WaitGroup
 }
 
 // acquire takes a reference; false once the Runtime has been retired.
@@ -71,7 +74,11 @@ func (rt *Runtime) release() {
 		// Kafka client's requests, and a scrape's answer is only complete
 		// when its handler returns, so closing inline made scrapes that
 		// overlapped a reload overrun their deadline.
-		go rt.close()
+		if rt.closing != nil {
+			rt.closing.Go(rt.close)
+		} else {
+			go rt.close()
+		}
 	}
 }
 
@@ -179,6 +186,9 @@ type Server struct {
 
 	// inflight holds a token per scrape in progress, when bounded.
 	inflight chan struct{}
+	// closing counts retired Runtimes still being closed apart from the
+	// request that let go of them last.
+	closing sync.WaitGroup
 
 	reloadSuccess   prometheus.Gauge
 	reloadTimestamp prometheus.Gauge
@@ -261,17 +271,21 @@ func (s *Server) reloadLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("building from %s: %w", s.opts.ConfigFile, err)
 	}
+	rt.closing = &s.closing
 	if old := s.current.Swap(rt); old != nil {
 		old.retire()
 	}
 	return nil
 }
 
-// Close releases the Runtime in force.
+// Close releases the Runtime in force and waits for the retired ones
+// still closing (a reload just before shutdown must not leave a
+// reconcile or a store half closed).
 func (s *Server) Close() {
 	if rt := s.current.Swap(nil); rt != nil {
 		rt.retire()
 	}
+	s.closing.Wait()
 }
 
 // acquire returns the Runtime in force with a reference taken, or nil.

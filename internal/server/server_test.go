@@ -34,12 +34,12 @@ func (b *blockingCollector) Collect(ctx context.Context, ch chan<- prometheus.Me
 // scrapeAcrossReload loads a first runtime holding first and closing
 // with closeFirst, starts a scrape, and reloads once the scrape is inside
 // first; done closes when the scrape's handler has returned.
-func scrapeAcrossReload(t *testing.T, first *blockingCollector, closeFirst func()) (done chan struct{}) {
+func scrapeAcrossReload(t *testing.T, first *blockingCollector, closeFirst func()) (s *Server, done chan struct{}) {
 	t.Helper()
 	cfgFile := filepath.Join(t.TempDir(), "c.yml")
 	os.WriteFile(cfgFile, []byte("connect_clusters: []\n"), 0o600)
 	builds := 0
-	s := New(Options{Logger: slog.New(slog.DiscardHandler), ConfigFile: cfgFile, Build: func(ctx context.Context, cfg *config.Config) (*Runtime, error) {
+	s = New(Options{Logger: slog.New(slog.DiscardHandler), ConfigFile: cfgFile, Build: func(ctx context.Context, cfg *config.Config) (*Runtime, error) {
 		builds++
 		if builds == 1 {
 			return &Runtime{Config: cfg, Collectors: []collector.Collector{first}, Close: closeFirst}, nil
@@ -58,13 +58,13 @@ func scrapeAcrossReload(t *testing.T, first *blockingCollector, closeFirst func(
 	if err := s.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return done
+	return s, done
 }
 
 func TestReloadWaitsForScrapesOfTheOldRuntime(t *testing.T) {
 	var closed atomic.Bool
 	first := &blockingCollector{started: make(chan struct{}), release: make(chan struct{}), closed: &closed}
-	done := scrapeAcrossReload(t, first, func() { closed.Store(true) })
+	_, done := scrapeAcrossReload(t, first, func() { closed.Store(true) })
 	if closed.Load() {
 		t.Fatal("the old runtime was closed while a scrape was still using it")
 	}
@@ -90,7 +90,7 @@ func TestScrapeDoesNotWaitForItsRetiredRuntimeToClose(t *testing.T) {
 	first := &blockingCollector{started: make(chan struct{}), release: make(chan struct{}), closed: &closed}
 	closing, unblock := make(chan struct{}), make(chan struct{})
 	defer close(unblock)
-	done := scrapeAcrossReload(t, first, func() {
+	_, done := scrapeAcrossReload(t, first, func() {
 		close(closing)
 		<-unblock // a pool still draining an abandoned query
 		closed.Store(true)
@@ -105,5 +105,36 @@ func TestScrapeDoesNotWaitForItsRetiredRuntimeToClose(t *testing.T) {
 	case <-closing:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the retired runtime was never closed after its last scrape")
+	}
+}
+
+// Shutting down waits for a retired runtime still closing apart: a
+// reload just before SIGTERM must not leave a reconcile or a store half
+// closed when the process exits.
+func TestCloseWaitsForRetiredRuntimesStillClosing(t *testing.T) {
+	var closed atomic.Bool
+	first := &blockingCollector{started: make(chan struct{}), release: make(chan struct{}), closed: &closed}
+	closing, unblock := make(chan struct{}), make(chan struct{})
+	s, done := scrapeAcrossReload(t, first, func() {
+		close(closing)
+		<-unblock
+		closed.Store(true)
+	})
+	close(first.release)
+	<-done
+	<-closing
+	returned := make(chan struct{})
+	go func() {
+		s.Close()
+		close(returned)
+	}()
+	close(unblock)
+	select {
+	case <-returned:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close never returned")
+	}
+	if !closed.Load() {
+		t.Fatal("Close returned before the retired runtime had closed")
 	}
 }
