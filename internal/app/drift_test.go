@@ -177,4 +177,3 @@ func TestANamedSourceKeepsItsLastConfigurationWhileConnectIsDown(t *testing.T) {
 		t.Fatalf("never read, Connect down: %v", err)
 	}
 }
-
