@@ -128,11 +128,13 @@ func (res *RepairResult) Follower(now func() time.Time) *RepairFollower {
 	}
 	fl := res.follow
 	t0 := now().UTC()
-	tr := newRepairTracker("", fl.collection, res.Signals, fl.anyID, t0, fl.timeout)
+	var topic string
+	if fl.src != nil {
+		topic = fl.src.Topic()
+	}
+	tr := newRepairTracker(topic, fl.collection, res.Signals, fl.anyID, t0, fl.timeout)
 	if fl.unavailable != "" {
 		tr.finish(RepairUnavailable, fl.unavailable, t0)
-	} else {
-		tr.p.NotificationTopic = fl.src.Topic()
 	}
 	return &RepairFollower{fl: fl, tr: tr, now: func() time.Time { return now().UTC() }}
 }

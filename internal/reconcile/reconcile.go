@@ -732,7 +732,7 @@ func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
 // through the plan's one per-column pass. It runs only when rows
 // changed, so identical tables pay nothing.
 func (r *Reconciler) changedColumns(ctx context.Context, keys []string) (map[string][]string, error) {
-	r.queries.Add(int64(2 * ((len(keys) + rowhash.ColumnPassKeys - 1) / rowhash.ColumnPassKeys)))
+	r.queries.Add(int64(rowhash.ColumnPassQueries(len(keys))))
 	return r.plan.ChangedColumns(ctx, keys)
 }
 

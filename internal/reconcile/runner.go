@@ -152,7 +152,7 @@ func (r *Runner) Start(caller context.Context, table string, o StartOptions) (st
 	// The run outlives the caller but belongs to its trace.
 	ctx = trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(caller))
 	ctx, span := r.opts.Tracing.Root(ctx, "reconcile", attribute.String("table", table), attribute.Bool("repair", o.Repair))
-	job := &Job{ID: newID(), Table: table, Status: "running", Repair: o.Repair, StartedAt: time.Now().UTC(), cancel: cancel, done: make(chan struct{}), TraceID: tracing.TraceID(ctx), span: span}
+	job := &Job{ID: newID(), Table: table, Status: "running", Repair: o.Repair, StartedAt: r.now(), cancel: cancel, done: make(chan struct{}), TraceID: tracing.TraceID(ctx), span: span}
 	span.SetAttributes(attribute.String("reconcile.id", job.ID))
 	r.jobs[job.ID] = job
 	r.running[table] = job.ID
@@ -172,7 +172,7 @@ func (r *Runner) run(ctx context.Context, job *Job, t Table, o StartOptions) {
 	start := time.Now()
 	rep, err := r.reconcile(ctx, job, t, o)
 	defer tracing.End(job.span, err)
-	now := time.Now().UTC()
+	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.running, t.Name)

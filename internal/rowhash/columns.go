@@ -13,6 +13,10 @@ import (
 // per side: long key lists stay cheap to plan.
 const ColumnPassKeys = 1000
 
+// ColumnPassQueries is how many queries ChangedColumns sends for n keys:
+// one per side per ColumnPassKeys keys.
+func ColumnPassQueries(n int) int { return 2 * ((n + ColumnPassKeys - 1) / ColumnPassKeys) }
+
 // ChangedColumns is the per-column pass over rows already known to
 // differ: it looks keys (canonical key encodings) up on both sides
 // through the key's index (Lookup), reads each compared column's
