@@ -369,23 +369,14 @@ func (st *state) ratio() {
 	}
 }
 
-func keyCols(plan *rowhash.Plan, side int) []rowhash.Column {
-	if side == 0 {
-		return plan.KeyCols(plan.SourceCols)
-	}
-	return plan.KeyCols(plan.TargetCols)
-}
-
-func sideOf(plan *rowhash.Plan, i int) (rowhash.Side, []rowhash.Column) {
-	if i == 0 {
-		return plan.Source, plan.SourceCols
-	}
-	return plan.Target, plan.TargetCols
+func keyCols(plan *rowhash.Plan, i int) []rowhash.Column {
+	_, cols := plan.Side(i)
+	return plan.KeyCols(cols)
 }
 
 // sampleKeys returns up to n random keys of one side, by encoded key.
 func sampleKeys(ctx context.Context, plan *rowhash.Plan, i, n int) (map[string]rowhash.Key, error) {
-	side, _ := sideOf(plan, i)
+	side, _ := plan.Side(i)
 	rows, err := side.DB.QueryContext(ctx, sampleQuery(plan, i, n))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", side.Table, err)
@@ -406,14 +397,14 @@ func keySelect(d rowhash.Dialect, kc []rowhash.Column) []string {
 // sampleQuery draws n random keys of side i: a page sample on large
 // tables, never a scan of the whole table.
 func sampleQuery(plan *rowhash.Plan, i, n int) string {
-	side, _ := sideOf(plan, i)
+	side, _ := plan.Side(i)
 	return side.Dialect.Sample(side.Table, plan.EstRows, n, keySelect(side.Dialect, keyCols(plan, i)), side.Where(""))
 }
 
 // lookupQuery fetches, hashed, the rows of side i whose encoded keys are
 // encs, through the key's index (rowhash.Lookup).
 func lookupQuery(plan *rowhash.Plan, i int, encs []string) (string, error) {
-	side, cols := sideOf(plan, i)
+	side, cols := plan.Side(i)
 	kc := keyCols(plan, i)
 	cond, err := rowhash.Lookup(side.Dialect, kc, encs)
 	if err != nil {
@@ -581,7 +572,7 @@ func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int, rnd *ran
 // fetchByLeadingKey returns side i's rows whose leading key is one of
 // vals, hashed, by encoded key.
 func fetchByLeadingKey(ctx context.Context, plan *rowhash.Plan, i int, vals []int64, hint int) (map[string]keyed, error) {
-	side, cols := sideOf(plan, i)
+	side, cols := plan.Side(i)
 	kc := keyCols(plan, i)
 	d := side.Dialect
 	cond, arg := d.IntIn(kc[0].Name, vals)
@@ -605,7 +596,7 @@ func compare(ctx context.Context, plan *rowhash.Plan, keys map[string]rowhash.Ke
 	g, gctx := errgroup.WithContext(ctx)
 	for i := 0; i < 2; i++ {
 		g.Go(func() error {
-			side, _ := sideOf(plan, i)
+			side, _ := plan.Side(i)
 			q, err := lookupQuery(plan, i, encs)
 			if err != nil {
 				return err

@@ -181,13 +181,6 @@ func New(name string, plan *rowhash.Plan, opts Options) *Reconciler {
 	return r
 }
 
-func (r *Reconciler) side(i int) (rowhash.Side, []rowhash.Column) {
-	if i == 0 {
-		return r.plan.Source, r.plan.SourceCols
-	}
-	return r.plan.Target, r.plan.TargetCols
-}
-
 func (r *Reconciler) progress(p Progress) {
 	if r.opts.Progress == nil {
 		return
@@ -205,7 +198,7 @@ func (r *Reconciler) cond(i int, seg segment) string {
 		parts = append(parts, fmt.Sprintf("%s >= %d AND %s < %d", r.leadRaw[i], seg.lo, r.leadRaw[i], seg.hi))
 	}
 	if seg.mask != 0 {
-		side, _ := r.side(i)
+		side, _ := r.plan.Side(i)
 		parts = append(parts, fmt.Sprintf("(%s & %d) = %d", side.Dialect.KeyHash(r.keyEnc[i]), seg.mask, seg.val))
 	}
 	return strings.Join(parts, " AND ")
@@ -306,7 +299,7 @@ func (r *Reconciler) firstLevel(ctx context.Context) ([]segment, error) {
 	}
 	var bucket [2]string
 	for i := range bucket {
-		side, _ := r.side(i)
+		side, _ := r.plan.Side(i)
 		bucket[i] = fmt.Sprintf("(%s & %d)", side.Dialect.KeyHash(r.keyEnc[i]), mask)
 	}
 	return r.scan(ctx, bucket, nil, func(b int64) segment { return segment{mask: mask, val: int32(b)} })
@@ -336,11 +329,11 @@ func (r *Reconciler) scan(ctx context.Context, bucket [2]string, kr *keyRange, s
 			if err != nil || len(parts[i]) < 2 {
 				return err
 			}
-			side, _ := r.side(i)
+			side, _ := r.plan.Side(i)
 			if c, ok := side.Dialect.(rowhash.Chunker); ok {
 				r.queries.Add(int64(len(parts[i])))
 				if txs[i], err = c.SharedSnapshot(ctx, side.DB, len(parts[i])); err != nil {
-					return fmt.Errorf("%s: %w", sideName(i), err)
+					return fmt.Errorf("%s: %w", rowhash.SideName(i), err)
 				}
 			}
 			return nil
@@ -397,12 +390,12 @@ func (r *Reconciler) scan(ctx context.Context, bucket [2]string, kr *keyRange, s
 // dialect can (rowhash.Chunker), else into ScanParallel ranges of the
 // leading key when there is one (kr), else not at all.
 func (r *Reconciler) scanParts(ctx context.Context, i int, kr *keyRange) ([]string, error) {
-	side, _ := r.side(i)
+	side, _ := r.plan.Side(i)
 	if c, ok := side.Dialect.(rowhash.Chunker); ok {
 		r.queries.Add(1)
 		parts, err := c.Chunks(ctx, side.DB, side.Table, r.opts.ScanParallel)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", sideName(i), err)
+			return nil, fmt.Errorf("%s: %w", rowhash.SideName(i), err)
 		}
 		return parts, nil
 	}
@@ -438,13 +431,6 @@ func (r *Reconciler) bounds(ctx context.Context) (lo, hi int64, empty bool, err 
 	return lo, hi + 1, false, nil
 }
 
-func sideName(i int) string {
-	if i == 0 {
-		return "source"
-	}
-	return "target"
-}
-
 // aggregate returns per-bucket sums of seg's rows on one side.
 func (r *Reconciler) aggregate(ctx context.Context, i int, seg segment, bucket string) (map[int64]rowhash.Sum, error) {
 	return r.aggregateWhere(ctx, i, r.cond(i, seg), bucket)
@@ -463,7 +449,7 @@ func (r *Reconciler) aggregateWhere(ctx context.Context, i int, cond, bucket str
 
 // aggregateOn is aggregateWhere run on db (nil: the side's pool).
 func (r *Reconciler) aggregateOn(ctx context.Context, db queryer, i int, cond, bucket string) (map[int64]rowhash.Sum, error) {
-	side, cols := r.side(i)
+	side, cols := r.plan.Side(i)
 	if db == nil {
 		db = side.DB
 	}
@@ -471,7 +457,7 @@ func (r *Reconciler) aggregateOn(ctx context.Context, db queryer, i int, cond, b
 	r.queries.Add(1)
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("%s: checksums of %s: %w", sideName(i), side.Table, err)
+		return nil, fmt.Errorf("%s: checksums of %s: %w", rowhash.SideName(i), side.Table, err)
 	}
 	defer rows.Close()
 	out := map[int64]rowhash.Sum{}
@@ -479,12 +465,12 @@ func (r *Reconciler) aggregateOn(ctx context.Context, db queryer, i int, cond, b
 		var b int64
 		var s rowhash.Sum
 		if err := rows.Scan(&b, &s.Count, &s.A, &s.B); err != nil {
-			return nil, fmt.Errorf("%s: checksums of %s: %w", sideName(i), side.Table, err)
+			return nil, fmt.Errorf("%s: checksums of %s: %w", rowhash.SideName(i), side.Table, err)
 		}
 		out[b] = s
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: checksums of %s: %w", sideName(i), side.Table, err)
+		return nil, fmt.Errorf("%s: checksums of %s: %w", rowhash.SideName(i), side.Table, err)
 	}
 	return out, nil
 }
@@ -501,7 +487,7 @@ func (r *Reconciler) splitOne(ctx context.Context, seg segment, newMask int32, p
 			width = max((seg.hi-seg.lo+fanout-1)/fanout, 1)
 			bucket[i] = fmt.Sprintf("(%s - %d) / %d", r.lead[i], seg.lo, width)
 		} else {
-			side, _ := r.side(i)
+			side, _ := r.plan.Side(i)
 			bucket[i] = fmt.Sprintf("(%s & %d)", side.Dialect.KeyHash(r.keyEnc[i]), newMask)
 		}
 	}
@@ -625,7 +611,7 @@ type fetched struct {
 }
 
 func (r *Reconciler) fetchRows(ctx context.Context, i int, segs []segment) (map[string]fetched, error) {
-	side, cols := r.side(i)
+	side, cols := r.plan.Side(i)
 	conds := make([]string, len(segs))
 	for j, s := range segs {
 		conds[j] = "(" + r.cond(i, s) + ")"
@@ -638,7 +624,7 @@ func (r *Reconciler) fetchRows(ctx context.Context, i int, segs []segment) (map[
 	r.queries.Add(1)
 	rows, err := side.DB.QueryContext(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("%s: rows of %s: %w", sideName(i), side.Table, err)
+		return nil, fmt.Errorf("%s: rows of %s: %w", rowhash.SideName(i), side.Table, err)
 	}
 	defer rows.Close()
 	out := map[string]fetched{}
@@ -652,12 +638,12 @@ func (r *Reconciler) fetchRows(ctx context.Context, i int, segs []segment) (map[
 		}
 		dest = append(dest, &f.h.A, &f.h.B)
 		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("%s: rows of %s: %w", sideName(i), side.Table, err)
+			return nil, fmt.Errorf("%s: rows of %s: %w", rowhash.SideName(i), side.Table, err)
 		}
 		out[kenc] = f
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: rows of %s: %w", sideName(i), side.Table, err)
+		return nil, fmt.Errorf("%s: rows of %s: %w", rowhash.SideName(i), side.Table, err)
 	}
 	return out, nil
 }

@@ -58,10 +58,8 @@ func (p *Plan) ChangedColumns(ctx context.Context, keys []string) (map[string][]
 // columnValues reads side i's rows whose encoded keys are keys: each
 // column's canonical encoding, into out by encoded key.
 func (p *Plan) columnValues(ctx context.Context, i int, keys []string, out map[string][][]byte) error {
-	side, cols, name := p.Source, p.SourceCols, "source"
-	if i == 1 {
-		side, cols, name = p.Target, p.TargetCols, "target"
-	}
+	side, cols := p.Side(i)
+	name := SideName(i)
 	kc := p.KeyCols(cols)
 	cond, err := Lookup(side.Dialect, kc, keys)
 	if err != nil {

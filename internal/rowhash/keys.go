@@ -52,18 +52,15 @@ func KeyRangeQuery(d Dialect, table, column string) string {
 func (p *Plan) KeyRange(ctx context.Context) (lo, hi int64, ok bool, err error) {
 	var mins, maxs [2]sql.NullInt64
 	errs := make(chan error, 2)
-	for i, s := range []Side{p.Source, p.Target} {
-		cols := p.SourceCols
-		if i == 1 {
-			cols = p.TargetCols
-		}
+	for i := range 2 {
+		s, cols := p.Side(i)
 		q := KeyRangeQuery(s.Dialect, s.Table, cols[p.Key[0]].Name)
 		if w := s.Where(""); w != "" {
 			q += " WHERE " + w
 		}
 		go func() {
 			if err := s.DB.QueryRowContext(ctx, q).Scan(&mins[i], &maxs[i]); err != nil {
-				errs <- fmt.Errorf("%s: key range of %s: %w", [2]string{"source", "target"}[i], s.Table, err)
+				errs <- fmt.Errorf("%s: key range of %s: %w", SideName(i), s.Table, err)
 				return
 			}
 			errs <- nil

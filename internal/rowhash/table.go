@@ -153,6 +153,18 @@ type Plan struct {
 	NotComparable []Excluded
 }
 
+// Side is side i of the comparison, 0 the source and 1 the target, with
+// its columns.
+func (p *Plan) Side(i int) (Side, []Column) {
+	if i == 0 {
+		return p.Source, p.SourceCols
+	}
+	return p.Target, p.TargetCols
+}
+
+// SideName names side i in messages: "source" or "target".
+func SideName(i int) string { return [2]string{"source", "target"}[i] }
+
 // KeyCols returns the key columns of one side.
 func (p *Plan) KeyCols(cols []Column) []Column {
 	out := make([]Column, len(p.Key))
