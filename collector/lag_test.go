@@ -33,8 +33,8 @@ func TestTableLag(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src, smock := lagtest.MockDB(t, "src", config.DriverPostgres)
 			tgt, tmock := lagtest.MockDB(t, "tgt", config.DriverPostgres)
-			lagtest.ExpectMax(smock, lagtest.OrdersSource, "updated_at", tt.sourceMax)
-			lagtest.ExpectMax(tmock, lagtest.OrdersTarget, "__source_ts_ms", tt.targetMax)
+			lagtest.ExpectMax(src, smock, lagtest.OrdersSource, "updated_at", tt.sourceMax)
+			lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", tt.targetMax)
 			dbs := map[string]*database.DB{"src": src, "tgt": tgt}
 			c := NewLagCollector([]config.Table{lagtest.OrdersTable()}, dbs, lag.NewReader(dbs, nil), discard())
 			out := collect(t, context.Background(), c)
@@ -132,9 +132,9 @@ func ordersAndAStuckTable(t *testing.T, db *database.DB) *LagCollector {
 	src, smock := lagtest.MockDB(t, "src", config.DriverPostgres)
 	tgt, tmock := lagtest.MockDB(t, "tgt", config.DriverPostgres)
 	now := time.Now()
-	lagtest.ExpectMax(smock, lagtest.OrdersSource, "updated_at", now)
-	lagtest.ExpectMax(tmock, lagtest.OrdersTarget, "__source_ts_ms", now.UnixMilli())
-	lagtest.ExpectMax(tmock, lagtest.OrdersTarget, "__source_ts_ms", now.UnixMilli())
+	lagtest.ExpectMax(src, smock, lagtest.OrdersSource, "updated_at", now)
+	lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", now.UnixMilli())
+	lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", now.UnixMilli())
 	stuck := lagtest.OrdersTable()
 	stuck.Name, stuck.Source.Database = "stuck", db.Name()
 	dbs := map[string]*database.DB{"src": src, "tgt": tgt, db.Name(): db}

@@ -30,8 +30,8 @@ func TestReadAcceptsEveryWatermarkType(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			src, smock := lagtest.MockDB(t, "src", config.DriverPostgres)
 			tgt, tmock := lagtest.MockDB(t, "tgt", config.DriverPostgres)
-			lagtest.ExpectMax(smock, lagtest.OrdersSource, "updated_at", newest)
-			lagtest.ExpectMax(tmock, lagtest.OrdersTarget, "__source_ts_ms", wm)
+			lagtest.ExpectMax(src, smock, lagtest.OrdersSource, "updated_at", newest)
+			lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", wm)
 			r := NewReader(map[string]*database.DB{"src": src, "tgt": tgt}, nil)
 			rd, err := r.Read(context.Background(), lagtest.OrdersTable(), nil)
 			if err != nil {
@@ -41,8 +41,8 @@ func TestReadAcceptsEveryWatermarkType(t *testing.T) {
 				t.Errorf("got %+v, want 90s behind %v", rd, behind)
 			}
 			f := r.Func(lagtest.OrdersTable())
-			lagtest.ExpectMax(smock, lagtest.OrdersSource, "updated_at", newest)
-			lagtest.ExpectMax(tmock, lagtest.OrdersTarget, "__source_ts_ms", wm)
+			lagtest.ExpectMax(src, smock, lagtest.OrdersSource, "updated_at", newest)
+			lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", wm)
 			if d, err := f(context.Background()); err != nil || d != 90*time.Second {
 				t.Errorf("Func gave %v, %v; want the same 90s as Read", d, err)
 			}
@@ -53,8 +53,8 @@ func TestReadAcceptsEveryWatermarkType(t *testing.T) {
 func TestFuncBeforeAnythingWasApplied(t *testing.T) {
 	src, smock := lagtest.MockDB(t, "src", config.DriverPostgres)
 	tgt, tmock := lagtest.MockDB(t, "tgt", config.DriverPostgres)
-	lagtest.ExpectMax(smock, lagtest.OrdersSource, "updated_at", time.Now())
-	lagtest.ExpectMax(tmock, lagtest.OrdersTarget, "__source_ts_ms", nil)
+	lagtest.ExpectMax(src, smock, lagtest.OrdersSource, "updated_at", time.Now())
+	lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", nil)
 	r := NewReader(map[string]*database.DB{"src": src, "tgt": tgt}, nil)
 	if _, err := r.Func(lagtest.OrdersTable())(context.Background()); !errors.Is(err, ErrNothingApplied) {
 		t.Fatalf("error %v, want ErrNothingApplied", err)
@@ -86,7 +86,7 @@ func TestSQLServerSourceLagFromTheChangeTable(t *testing.T) {
 	// 14:00:42 server time at UTC+2 is 12:00:42 UTC.
 	smock.ExpectQuery(regexp.QuoteMeta(database.NewestChangeQuery(database.CaptureInstance{Name: "dbo_orders", Key: []string{"id"}}, false))).
 		WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(time.Date(2024, 5, 1, 14, 0, 42, 0, time.UTC), int64(120)))
-	lagtest.ExpectMax(tmock, lagtest.OrdersTarget, "__source_ts_ms", time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC).UnixMilli())
+	lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC).UnixMilli())
 	tb := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"},
 		Target: config.TableRef{Database: "tgt", Table: "public.orders"}, WatermarkColumn: "__source_ts_ms"}
 	r := NewReader(map[string]*database.DB{"erp": src, "tgt": tgt}, nil)

@@ -27,18 +27,22 @@ func MockDB(t testing.TB, name, driver string) (*database.DB, sqlmock.Sqlmock) {
 	return database.NewWithPool(config.Database{Name: name, Driver: driver, MaxOpenConns: 2, QueryTimeout: time.Second}, pool), mock
 }
 
-// ExpectMax expects one read of the newest value of column in table (a
-// quoted PostgreSQL name, as the query writes it), answered with v, and
-// the check that the column is indexed.
-func ExpectMax(mock sqlmock.Sqlmock, table, column string, v any) {
-	mock.ExpectQuery(regexp.QuoteMeta(`SELECT MAX("` + column + `") FROM ` + table)).WillReturnRows(sqlmock.NewRows([]string{"max"}).AddRow(v))
-	mock.ExpectQuery(`pg_index`).WillReturnRows(sqlmock.NewRows([]string{"exists"}).AddRow(true))
+// ExpectMax expects one read of the newest value of column in table on
+// db, whose queries go to mock, answered with v, and the check that the
+// column is indexed: the statements db itself writes for its driver.
+func ExpectMax(db *database.DB, mock sqlmock.Sqlmock, table, column string, v any) {
+	mock.ExpectQuery(regexp.QuoteMeta(db.MaxTimeQuery(table, column))).WillReturnRows(sqlmock.NewRows([]string{"max"}).AddRow(v))
+	index := `pg_index`
+	if db.Driver() == config.DriverSQLServer {
+		index = `sys\.index_columns`
+	}
+	mock.ExpectQuery(index).WillReturnRows(sqlmock.NewRows([]string{"exists"}).AddRow(true))
 }
 
 // Source and target tables of OrdersTable, as ExpectMax takes them.
 const (
-	OrdersSource = `"inventory"."orders"`
-	OrdersTarget = `"public"."orders"`
+	OrdersSource = "inventory.orders"
+	OrdersTarget = "public.orders"
 )
 
 // OrdersTable is a table "orders" from database src (inventory.orders,
