@@ -2,13 +2,10 @@ package reconcile
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
 // BenchmarkColumnPass is what the per-column pass (changed_columns) costs
@@ -22,40 +19,17 @@ import (
 //	  go test -run '^$' -bench ColumnPass/identical -benchtime 3x ./internal/reconcile/
 func BenchmarkColumnPass(b *testing.B) {
 	const rows = 200000
-	p := testenv.Need(b)
-	var dbs [2]*sql.DB
-	for i, dsn := range []string{p.SourceDSN, p.TargetDSN} {
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			b.Fatal(err)
-		}
-		dbs[i] = db
-	}
-	name := fmt.Sprintf("public.reconcile_bench_%d", time.Now().UnixNano())
-	b.Cleanup(func() {
-		for _, db := range dbs {
-			db.Exec("DROP TABLE IF EXISTS " + name)
-			db.Close()
-		}
-	})
-	for _, db := range dbs {
-		for _, q := range []string{
-			// UNLOGGED: no WAL for the pipeline's walsender to decode.
-			"CREATE UNLOGGED TABLE " + name + " (id bigint PRIMARY KEY, name text, amount numeric(12,2), ts timestamp(6), flag boolean, note text)",
-			fmt.Sprintf(`INSERT INTO %s SELECT g, 'customer ' || g, (g %% 100000)::numeric / 100,
-				timestamp '2020-01-01' + g * interval '1.000001 second', g %% 3 = 0,
-				CASE WHEN g %% 5 = 0 THEN NULL ELSE md5(g::text) END FROM generate_series(1, %d) g`, name, rows),
-			"VACUUM ANALYZE " + name,
-		} {
-			if _, err := db.Exec(q); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	// UNLOGGED: no WAL for the pipeline's walsender to decode.
+	pr := createPair(b, "UNLOGGED TABLE", "(id bigint PRIMARY KEY, name text, amount numeric(12,2), ts timestamp(6), flag boolean, note text)")
+	name := pr.name
+	pr.both(b, fmt.Sprintf(`INSERT INTO %s SELECT g, 'customer ' || g, (g %% 100000)::numeric / 100,
+		timestamp '2020-01-01' + g * interval '1.000001 second', g %% 3 = 0,
+		CASE WHEN g %% 5 = 0 THEN NULL ELSE md5(g::text) END FROM generate_series(1, %d) g`, name, rows))
+	pr.both(b, "VACUUM ANALYZE "+name)
 	ctx := context.Background()
 	plan, err := rowhash.NewPlan(ctx,
-		rowhash.Side{DB: dbs[0], Dialect: rowhash.Postgres{}, Table: name},
-		rowhash.Side{DB: dbs[1], Dialect: rowhash.Postgres{}, Table: name},
+		rowhash.Side{DB: pr.src, Dialect: rowhash.Postgres{}, Table: name},
+		rowhash.Side{DB: pr.tgt, Dialect: rowhash.Postgres{}, Table: name},
 		rowhash.PlanOptions{})
 	if err != nil {
 		b.Fatal(err)
@@ -78,7 +52,7 @@ func BenchmarkColumnPass(b *testing.B) {
 	}
 	b.Run("identical/without", func(b *testing.B) { run(b, false, 0) })
 	b.Run("identical/with", func(b *testing.B) { run(b, true, 0) })
-	if _, err := dbs[1].Exec("UPDATE " + name + " SET amount = amount + 1 WHERE id % 2000 = 7"); err != nil {
+	if _, err := pr.tgt.Exec("UPDATE " + name + " SET amount = amount + 1 WHERE id % 2000 = 7"); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("changed100/without", func(b *testing.B) { run(b, false, 100) })

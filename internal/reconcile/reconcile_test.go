@@ -22,33 +22,30 @@ type pair struct {
 	name     string
 }
 
-func newPair(t *testing.T, ddl string) *pair {
+func newPair(t *testing.T, ddl string) *pair { return createPair(t, "TABLE", ddl) }
+
+// createPair creates the same table (kind: TABLE, UNLOGGED TABLE) on the
+// pipeline's source and target, dropped when the test ends.
+func createPair(t testing.TB, kind, ddl string) *pair {
 	t.Helper()
 	p := testenv.Need(t)
-	src, err := sql.Open("pgx", p.SourceDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tgt, err := sql.Open("pgx", p.TargetDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Closed after the drop below: cleanups run last-first.
+	src, tgt := p.SourceDB(t), p.TargetDB(t)
 	name := fmt.Sprintf("public.reconcile_test_%d", time.Now().UnixNano())
 	for _, db := range []*sql.DB{src, tgt} {
-		if _, err := db.Exec("CREATE TABLE " + name + " " + ddl); err != nil {
+		if _, err := db.Exec("CREATE " + kind + " " + name + " " + ddl); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() {
 		for _, db := range []*sql.DB{src, tgt} {
 			db.Exec("DROP TABLE IF EXISTS " + name)
-			db.Close()
 		}
 	})
 	return &pair{src: src, tgt: tgt, name: name}
 }
 
-func (p *pair) both(t *testing.T, q string, args ...any) {
+func (p *pair) both(t testing.TB, q string, args ...any) {
 	t.Helper()
 	for _, db := range []*sql.DB{p.src, p.tgt} {
 		if _, err := db.Exec(q, args...); err != nil {
