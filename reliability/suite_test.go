@@ -4,7 +4,6 @@ package reliability
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net"
 	"net/url"
@@ -92,7 +91,12 @@ func (e *env) usePipeline(t *testing.T, p *testenv.Pipeline) {
 	tgt, _ := url.Parse(p.TargetDSN)
 	e.addProxy(t, "pg-source", "", src.Host, "PostgreSQL source (pipeline)")
 	e.addProxy(t, "pg-target", "", tgt.Host, "PostgreSQL target (pipeline)")
-	store := createStoreDatabase(t, p.TargetDSN)
+	// The remediation store gets a database of its own, dropped after
+	// the run: no earlier run's episodes or cooldowns carry over.
+	store, err := url.Parse(testenv.TempDatabase(t, "cdc_reliability"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.addProxy(t, "pg-store", "", store.Host, "PostgreSQL remediation store (pipeline server, a database of its own)")
 	e.addKafkaProxy(t, p)
 	through := func(dsn *url.URL, proxy string) string {
@@ -147,31 +151,6 @@ func (e *env) addKafkaProxy(t *testing.T, p *testenv.Pipeline) {
 			t.Fatalf("through the proxy, Kafka advertises broker %d at %s, not at the proxy %s: later connections would bypass the faults", b.NodeID, got, advertised)
 		}
 	}
-}
-
-// createStoreDatabase creates a database of its own for this run's
-// remediation store on the pipeline's PostgreSQL (so no earlier run's
-// episodes or cooldowns carry over, and the pipeline's databases are left
-// alone) and drops it afterwards.
-func createStoreDatabase(t *testing.T, targetDSN string) *url.URL {
-	db, err := sql.Open("pgx", targetDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := fmt.Sprintf("cdc_reliability_%d", time.Now().UnixNano())
-	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
-		db.Close()
-		t.Fatalf("creating the store database on the pipeline's PostgreSQL: %v", err)
-	}
-	t.Cleanup(func() {
-		defer db.Close()
-		if _, err := db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("dropping %s: %v", name, err)
-		}
-	})
-	u, _ := url.Parse(targetDSN)
-	u.Path = "/" + name
-	return u
 }
 
 // usePrivate starts a throwaway PostgreSQL and uses the stand-in worker
