@@ -360,3 +360,31 @@ func (db *DB) OffsetLag(ctx context.Context, lsn string) (lag time.Duration, ok 
 	}
 	return max(0, newest.Time.Sub(committed.Time)), true, nil
 }
+
+// CaptureLatencyQuery reads the latency of the newest finished log scan
+// session (as CaptureScanQuery does): how long the capture job took to
+// copy a committed change into its change table. A change is invisible
+// to the change table, and so to lag, for that long. Needs VIEW DATABASE
+// STATE.
+const CaptureLatencyQuery = `SELECT TOP 1 latency FROM sys.dm_cdc_log_scan_sessions WHERE session_id > 0 AND end_time IS NOT NULL ORDER BY session_id DESC`
+
+// CaptureLatency returns the capture job's newest finished scan
+// session's latency; 0 with no finished session since the instance
+// started (the view is reset by a restart or failover).
+func (db *DB) CaptureLatency(ctx context.Context) (time.Duration, error) {
+	pool, err := db.Pool()
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := db.QueryContext(ctx)
+	defer cancel()
+	var lat sql.NullFloat64
+	err = pool.QueryRowContext(ctx, CaptureLatencyQuery).Scan(&lat)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, db.queryError("reading sys.dm_cdc_log_scan_sessions", err)
+	}
+	if !lat.Valid || lat.Float64 < 0 {
+		return 0, nil
+	}
+	return time.Duration(lat.Float64 * float64(time.Second)), nil
+}

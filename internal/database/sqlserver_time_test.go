@@ -111,3 +111,25 @@ func TestCaptureLatencyComesFromTheNewestSession(t *testing.T) {
 		t.Errorf("log waiting for capture %v", h.LogWaitsForCapture)
 	}
 }
+
+// Before the first finished scan session since a restart or failover the
+// view has no such row: nothing is known to be waiting for capture.
+func TestCaptureLatencyBeforeTheFirstSession(t *testing.T) {
+	for name, rows := range map[string]*sqlmock.Rows{
+		"no session":   sqlmock.NewRows([]string{"latency"}),
+		"35s":          sqlmock.NewRows([]string{"latency"}).AddRow(int64(35)),
+		"NULL latency": sqlmock.NewRows([]string{"latency"}).AddRow(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			db, mock := mockSQLServer(t)
+			mock.ExpectQuery(CaptureLatencyQuery).WillReturnRows(rows)
+			want := time.Duration(0)
+			if name == "35s" {
+				want = 35 * time.Second
+			}
+			if d, err := db.CaptureLatency(context.Background()); err != nil || d != want {
+				t.Errorf("got %v, %v; want %v", d, err, want)
+			}
+		})
+	}
+}

@@ -154,16 +154,20 @@ func (r *Reader) Func(t config.Table) func(ctx context.Context) (time.Duration, 
 	if !r.HasSourceTime(t) {
 		return nil
 	}
-	return func(ctx context.Context) (time.Duration, error) {
-		rd, err := r.Read(ctx, t, nil)
-		switch {
-		case err != nil:
-			return 0, err
-		case rd.Waiting:
-			return 0, ErrNothingApplied
-		}
-		return rd.Lag, nil
+	return func(ctx context.Context) (time.Duration, error) { return r.pending(ctx, t) }
+}
+
+// pending is table t's lag for a caller that waits for it: an error, not
+// a reading, while the target has applied nothing.
+func (r *Reader) pending(ctx context.Context, t config.Table) (time.Duration, error) {
+	rd, err := r.Read(ctx, t, nil)
+	switch {
+	case err != nil:
+		return 0, err
+	case rd.Waiting:
+		return 0, ErrNothingApplied
 	}
+	return rd.Lag, nil
 }
 
 // acquire takes one of the database's pool slots, or gives up with ctx.

@@ -3,16 +3,12 @@ package lag
 import (
 	"context"
 	"errors"
-	"regexp"
 	"testing"
 	"time"
-
-	"github.com/DATA-DOG/go-sqlmock"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/lag/lagtest"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 // The watermark column may be epoch milliseconds (Debezium's ts_ms) or a
@@ -50,7 +46,7 @@ func TestReadAcceptsEveryWatermarkType(t *testing.T) {
 	}
 }
 
-func TestFuncBeforeAnythingWasApplied(t *testing.T) {
+func TestNoWaitBeforeAnythingWasApplied(t *testing.T) {
 	src, smock := lagtest.MockDB(t, "src", config.DriverPostgres)
 	tgt, tmock := lagtest.MockDB(t, "tgt", config.DriverPostgres)
 	lagtest.ExpectMax(src, smock, lagtest.OrdersSource, "updated_at", time.Now())
@@ -58,6 +54,11 @@ func TestFuncBeforeAnythingWasApplied(t *testing.T) {
 	r := NewReader(map[string]*database.DB{"src": src, "tgt": tgt}, nil)
 	if _, err := r.Func(lagtest.OrdersTable())(context.Background()); !errors.Is(err, ErrNothingApplied) {
 		t.Fatalf("error %v, want ErrNothingApplied", err)
+	}
+	lagtest.ExpectMax(src, smock, lagtest.OrdersSource, "updated_at", time.Now())
+	lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", nil)
+	if _, err := r.RecheckWait(context.Background(), lagtest.OrdersTable()); !errors.Is(err, ErrNothingApplied) {
+		t.Fatalf("recheck wait: error %v, want ErrNothingApplied", err)
 	}
 }
 
@@ -75,21 +76,7 @@ func TestFuncIsNilWithoutASourceTime(t *testing.T) {
 // table's newest LSN time is the source side, for the metric and for the
 // drift recheck alike.
 func TestSQLServerSourceLagFromTheChangeTable(t *testing.T) {
-	src, smock := lagtest.MockDB(t, "erp", config.DriverSQLServer)
-	tgt, tmock := lagtest.MockDB(t, "tgt", config.DriverPostgres)
-	smock.ExpectQuery(regexp.QuoteMeta(database.CaptureInstanceQuery)).WithArgs("[dbo].[orders]").
-		WillReturnRows(sqlmock.NewRows([]string{"capture_instance"}).AddRow("dbo_orders"))
-	smock.ExpectQuery(regexp.QuoteMeta(database.CaptureKeyQuery)).WithArgs("dbo_orders").
-		WillReturnRows(sqlmock.NewRows([]string{"column_name"}).AddRow("id"))
-	smock.ExpectQuery(regexp.QuoteMeta(rowhash.SQLServerVersionQuery)).
-		WillReturnRows(sqlmock.NewRows([]string{"major", "level", "edition", "compat"}).AddRow(int64(15), "RTM", int64(2), int64(150)))
-	// 14:00:42 server time at UTC+2 is 12:00:42 UTC.
-	smock.ExpectQuery(regexp.QuoteMeta(database.NewestChangeQuery(database.CaptureInstance{Name: "dbo_orders", Key: []string{"id"}}, false))).
-		WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(time.Date(2024, 5, 1, 14, 0, 42, 0, time.UTC), int64(120)))
-	lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC).UnixMilli())
-	tb := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"},
-		Target: config.TableRef{Database: "tgt", Table: "public.orders"}, WatermarkColumn: "__source_ts_ms"}
-	r := NewReader(map[string]*database.DB{"erp": src, "tgt": tgt}, nil)
+	r, tb, _ := sqlServerOrders(t)
 	f := r.Func(tb)
 	if f == nil {
 		t.Fatal("no lag function for a SQL Server source")
