@@ -53,6 +53,9 @@ type Options struct {
 	OnClose func()
 	// Tracing traces notifications and decisions; nil traces nothing.
 	Tracing *tracing.Provider
+	// Gate bounds what the webhook and the audit API wait on the store;
+	// nil gives the engine one of its own with the defaults.
+	Gate *webhook.Gate
 }
 
 type compiledRule struct {
@@ -85,6 +88,7 @@ type Engine struct {
 	now            func() time.Time
 	onClose        func()
 	tracing        *tracing.Provider
+	gate           *webhook.Gate
 	// afterSend, when set (by tests), runs right after an action was
 	// sent and before its outcome is known: where a crash hurts most.
 	afterSend func(*store.Job)
@@ -118,6 +122,9 @@ func (o *Options) setDefaults() error {
 	if o.Workers <= 0 {
 		o.Workers = 8
 	}
+	if o.Gate == nil {
+		o.Gate = webhook.NewGate(0, 0)
+	}
 	for _, d := range []struct {
 		v   *time.Duration
 		def time.Duration
@@ -144,7 +151,7 @@ func NewEngine(o Options) (*Engine, error) {
 		cfg: o.Config, byName: map[string]*compiledRule{}, clusters: o.Clusters,
 		reconciler: o.Reconciler, store: o.Store, metrics: o.Metrics, logger: o.Logger,
 		replica: o.Replica, workers: o.Workers, verifyInterval: o.VerifyInterval,
-		pollInterval: o.PollInterval, grace: o.Grace, requeueDelay: o.RequeueDelay, now: o.Now, onClose: o.OnClose, tracing: o.Tracing,
+		pollInterval: o.PollInterval, grace: o.Grace, requeueDelay: o.RequeueDelay, now: o.Now, onClose: o.OnClose, tracing: o.Tracing, gate: o.Gate,
 		wake: make(chan struct{}, 1), runCtx: context.Background(), done: make(chan struct{}),
 	}
 	// A lease outlives the slowest action: the Connect client's retries,
@@ -229,7 +236,7 @@ func (e *Engine) Receive(ctx context.Context, alerts amtemplate.Alerts) (int, er
 
 // Register serves the webhook and the audit trail on mux.
 func (e *Engine) Register(mux *http.ServeMux) {
-	webhook.Register(mux, e, e, webhook.Options{MaxBodyBytes: e.cfg.MaxBodyBytes, Logger: e.logger, Now: e.now, Tracing: e.tracing, Outcomes: allOutcomes})
+	webhook.Register(mux, e, e, webhook.Options{MaxBodyBytes: e.cfg.MaxBodyBytes, Logger: e.logger, Now: e.now, Tracing: e.tracing, Outcomes: allOutcomes, Gate: e.gate})
 }
 
 // Audit lists audit records, newest first.
@@ -287,7 +294,7 @@ func (e *Engine) run(ctx context.Context) {
 	var lastPrune time.Time
 	for {
 		if free := cap(slots) - len(slots); free > 0 {
-			jobs, err := e.store.Claim(ctx, e.replica, free, e.now(), e.lease)
+			jobs, err := e.claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
 				e.logger.Error("reading the remediation queue", "err", err)
 			}
@@ -318,7 +325,10 @@ func (e *Engine) run(ctx context.Context) {
 		case <-tick.C:
 			if now := e.now(); now.Sub(lastPrune) >= time.Hour {
 				lastPrune = now
-				if n, err := e.store.Prune(ctx, now.Add(-store.Retention)); err != nil {
+				pctx, cancel := context.WithTimeout(ctx, e.gate.Timeout())
+				n, err := e.store.Prune(pctx, now.Add(-store.Retention))
+				cancel()
+				if err != nil {
 					e.logger.Error("pruning the remediation store", "err", err)
 				} else if n > 0 {
 					e.logger.Info("pruned the remediation store", "entries", n, "retention", store.Retention)
@@ -326,6 +336,15 @@ func (e *Engine) run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// claim takes up to n jobs, waiting on the store no longer than a
+// webhook request does: a hung store must not hold the queue loop (and
+// with it Close, and a reload) for ever.
+func (e *Engine) claim(ctx context.Context, n int) ([]*store.Job, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.gate.Timeout())
+	defer cancel()
+	return e.store.Claim(ctx, e.replica, n, e.now(), e.lease)
 }
 
 const breakerKey = "breaker"

@@ -24,6 +24,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
+	remwebhook "github.com/cdc-sentinel/cdc-sentinel/remediate/webhook"
 )
 
 // clock is a settable time source.
@@ -163,6 +164,8 @@ type harness struct {
 	reconciler Reconciler
 	// tracing, when set, traces the engine.
 	tracing *tracing.Provider
+	// gate, when set, bounds the endpoints' waits on the store.
+	gate *remwebhook.Gate
 }
 
 const baseConfig = `
@@ -225,7 +228,7 @@ func (h *harness) start() {
 		Config: h.cfg.Remediation, Clusters: map[string]Connect{h.clusterName: h.conn}, Reconciler: h.reconciler,
 		Store: h.store, Metrics: h.metrics, Replica: fmt.Sprintf("test-%p", h),
 		VerifyInterval: 10 * time.Millisecond, PollInterval: 20 * time.Millisecond, RequeueDelay: 20 * time.Millisecond,
-		Now: h.clock.Now, Tracing: h.tracing,
+		Now: h.clock.Now, Tracing: h.tracing, Gate: h.gate,
 	})
 	if err != nil {
 		h.t.Fatal(err)

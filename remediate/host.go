@@ -17,6 +17,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/webhook"
 )
 
 // Host holds what outlives a configuration reload: the metrics and the
@@ -31,6 +32,10 @@ type Host struct {
 	// openTimeout bounds connecting to a PostgreSQL store, so that an
 	// unreachable database fails a (re)load instead of hanging it.
 	openTimeout time.Duration
+
+	// gate bounds the HTTP endpoints' waits on the store for every
+	// engine this process builds, across reloads.
+	gate *webhook.Gate
 
 	mu     sync.Mutex
 	stores map[string]*heldStore
@@ -61,6 +66,7 @@ func NewHost(reg prometheus.Registerer, logger *slog.Logger, storagePath string)
 		metrics: m, logger: logger, storagePath: storagePath,
 		replica: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
 		stores:  map[string]*heldStore{}, openTimeout: 15 * time.Second,
+		gate: webhook.NewGate(0, 0),
 	}, nil
 }
 
@@ -85,6 +91,7 @@ func (h *Host) Engine(ctx context.Context, cfg config.Remediation, deps Dependen
 		Config: cfg, Clusters: deps.Clusters, Reconciler: deps.Reconciler,
 		Store: st, Metrics: h.metrics, Logger: h.logger.With("component", "remediation"),
 		Replica: h.replica, OnClose: func() { h.release(key) }, Tracing: deps.Tracing,
+		Gate: h.gate,
 	})
 	if err != nil {
 		h.release(key)

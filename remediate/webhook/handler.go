@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -51,6 +52,9 @@ type Options struct {
 	// Outcomes are the outcomes an audit record can have: an outcome=
 	// filter naming another is refused. Empty accepts any.
 	Outcomes []string
+	// Gate bounds the waits on the store; nil makes one with the
+	// defaults. The server passes one per process.
+	Gate *Gate
 }
 
 // Register serves POST /alerts (the webhook) and GET /api/v1/remediations
@@ -64,6 +68,9 @@ func Register(mux *http.ServeMux, recv Receiver, audit AuditReader, o Options) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Gate == nil {
+		o.Gate = NewGate(0, 0)
 	}
 	mux.Handle(AlertsPath, &alertsHandler{recv: recv, opts: o})
 	mux.Handle(AuditPath, &auditHandler{audit: audit, opts: o})
@@ -104,15 +111,20 @@ func (h *alertsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	span.SetAttributes(attribute.String("alertmanager.receiver", msg.Receiver), attribute.String("alertmanager.status", msg.Status),
 		attribute.String("alertmanager.group_key", msg.GroupKey), attribute.Int("alerts", len(msg.Alerts)))
-	n, err := h.recv.Receive(ctx, msg.Alerts)
-	span.SetAttributes(attribute.Int("queued", n))
+	var n int
+	err = h.opts.Gate.Do(ctx, func(ctx context.Context) error {
+		var err error
+		n, err = h.recv.Receive(ctx, msg.Alerts)
+		return err
+	})
 	if err != nil {
 		tracing.End(span, err)
 		// 5xx makes Alertmanager send the notification again.
 		h.opts.Logger.Error("alerts not recorded; Alertmanager will retry", "group_key", msg.GroupKey, "err", err)
-		http.Error(w, "alerts not recorded: "+err.Error(), http.StatusInternalServerError)
+		storeError(w, "alerts not recorded: ", err)
 		return
 	}
+	span.SetAttributes(attribute.Int("queued", n))
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]int{"alerts": len(msg.Alerts), "queued": n})
 }
@@ -183,9 +195,14 @@ func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	recs, err := h.audit.Audit(r.Context(), q)
+	var recs []store.Record
+	err = h.opts.Gate.Do(r.Context(), func(ctx context.Context) error {
+		var err error
+		recs, err = h.audit.Audit(ctx, q)
+		return err
+	})
 	if err != nil {
-		http.Error(w, "reading the audit trail: "+err.Error(), http.StatusInternalServerError)
+		storeError(w, "reading the audit trail: ", err)
 		return
 	}
 	if recs == nil {
@@ -193,6 +210,17 @@ func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(recs)
+}
+
+// storeError answers a store that failed (500) or did not answer (503,
+// with Retry-After): both are 5xx, which Alertmanager retries.
+func storeError(w http.ResponseWriter, what string, err error) {
+	if errors.Is(err, ErrStoreUnavailable) {
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, what+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	http.Error(w, what+err.Error(), http.StatusInternalServerError)
 }
 
 // nameList is the names a list parameter gives: every value of key,

@@ -1,0 +1,205 @@
+package remediate
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
+	remwebhook "github.com/cdc-sentinel/cdc-sentinel/remediate/webhook"
+)
+
+// freezingProxy forwards TCP to upstream until freeze; from then on
+// nothing more is forwarded either way and new connections are accepted
+// and never answered: a database host that froze.
+type freezingProxy struct {
+	ln       net.Listener
+	upstream string
+	frozen   atomic.Bool
+	done     chan struct{}
+	mu       sync.Mutex
+	conns    []net.Conn
+}
+
+func newFreezingProxy(t *testing.T, upstream string) *freezingProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &freezingProxy{ln: ln, upstream: upstream, done: make(chan struct{})}
+	t.Cleanup(func() {
+		close(p.done)
+		ln.Close()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, c := range p.conns {
+			c.Close()
+		}
+	})
+	go p.serve()
+	return p
+}
+
+func (p *freezingProxy) freeze() { p.frozen.Store(true) }
+
+func (p *freezingProxy) hold(c net.Conn) {
+	p.mu.Lock()
+	p.conns = append(p.conns, c)
+	p.mu.Unlock()
+}
+
+func (p *freezingProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.hold(c)
+		if p.frozen.Load() {
+			continue // accepted, never answered
+		}
+		up, err := net.Dial("tcp", p.upstream)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.hold(up)
+		go p.pipe(c, up)
+		go p.pipe(up, c)
+	}
+}
+
+func (p *freezingProxy) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if p.frozen.Load() {
+			<-p.done
+			return
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// postAlert POSTs one alert to the harness's webhook under a generous
+// client deadline and returns the status code.
+func postAlert(t *testing.T, h *harness, connector string) int {
+	t.Helper()
+	body := fmt.Sprintf(`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"CDCConnectorTaskFailed","severity":"critical","connector":%q,"task":"0"},"startsAt":%q}]}`,
+		connector, h.clock.Now().Add(-time.Minute).Format(time.RFC3339))
+	return call(t, http.MethodPost, h.srv.URL+"/alerts", body)
+}
+
+func call(t *testing.T, method, url, body string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Errorf("%s %s: no answer: %v", method, url, err)
+		return 0
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// A PostgreSQL store whose host freezes (TCP accepted, nothing answered)
+// gets thirty webhook and audit clients a 503 each, which Alertmanager
+// retries, and never more than the gate's slots of them wait on it.
+func TestAFrozenPostgresStoreAnswers503ToEveryClient(t *testing.T) {
+	dsn := testenv.TempDatabase(t, "rem_frozen")
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newFreezingProxy(t, u.Host)
+	u.Host = proxy.ln.Addr().String()
+	s, err := store.OpenPostgres(context.Background(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { go s.Close() }) // Close may wait on the frozen peer
+	const slots = 4
+	h := newHarnessWith(t, restartTaskRule, newFakeConnect(), func(h *harness) {
+		h.store, h.gate = s, remwebhook.NewGate(500*time.Millisecond, slots)
+	})
+	if code := postAlert(t, h, "sink-before"); code != http.StatusOK {
+		t.Fatalf("POST /alerts before the freeze: %d", code)
+	}
+	proxy.freeze()
+
+	var wg sync.WaitGroup
+	codes := make(chan int, 60)
+	for i := range 30 {
+		wg.Go(func() {
+			codes <- postAlert(t, h, fmt.Sprintf("sink-%d", i))
+			codes <- call(t, http.MethodGet, h.srv.URL+"/api/v1/remediations", "")
+		})
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != http.StatusServiceUnavailable {
+			t.Errorf("a client got %d with the store frozen, want 503", c)
+		}
+	}
+}
+
+// A store blocked behind a lock (another session holding the job table)
+// is the same: 503 while it waits, 200 once the lock is let go.
+func TestAPostgresStoreBlockedByALockAnswers503ThenRecovers(t *testing.T) {
+	dsn := testenv.TempDatabase(t, "rem_locked")
+	ctx := context.Background()
+	s, err := store.OpenPostgres(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	h := newHarnessWith(t, restartTaskRule, newFakeConnect(), func(h *harness) {
+		h.store, h.gate = s, remwebhook.NewGate(500*time.Millisecond, 4)
+	})
+	locker, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close(ctx)
+	tx, err := locker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE cdc_sentinel_remediation_jobs, cdc_sentinel_remediation_audit IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	if code := postAlert(t, h, "sink-locked"); code != http.StatusServiceUnavailable {
+		t.Errorf("POST /alerts with the job table locked: %d, want 503", code)
+	}
+	if code := call(t, http.MethodGet, h.srv.URL+"/api/v1/remediations", ""); code != http.StatusServiceUnavailable {
+		t.Errorf("GET the audit trail with its table locked: %d, want 503", code)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, time.Minute, func() bool { return postAlert(t, h, "sink-locked") == http.StatusOK },
+		func() string { return "POST /alerts did not recover once the lock was let go" })
+}

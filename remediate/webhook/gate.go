@@ -1,0 +1,85 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Defaults of a Gate: within DefaultStoreTimeout a request waiting on the
+// store is answered 503, and at most DefaultMaxWaiting requests wait at
+// once. Alertmanager retries a 5xx, and a store that recovers takes the
+// notification then; its jobs are keyed by episode, so a notification
+// recorded after its 503 is not recorded twice.
+const (
+	DefaultStoreTimeout = 10 * time.Second
+	DefaultMaxWaiting   = 16
+)
+
+// ErrStoreUnavailable is what a request gets from a Gate when the store
+// did not answer in time or too many requests already wait on it.
+var ErrStoreUnavailable = errors.New("the remediation store is not answering")
+
+// Gate bounds what the HTTP endpoints wait on the store: how long one
+// request waits, and how many goroutines wait at once. A hung store
+// (PostgreSQL that accepts and never answers, a bbolt file whose lock is
+// held) then costs at most MaxWaiting goroutines, whatever the number of
+// clients, and every client gets an answer within the timeout.
+//
+// One Gate lives per process: engines built on reloads share it, so a
+// store that hangs across reloads is still waited on by at most
+// MaxWaiting goroutines.
+type Gate struct {
+	timeout time.Duration
+	slots   chan struct{}
+}
+
+// NewGate returns a gate; zero values take the defaults.
+func NewGate(timeout time.Duration, maxWaiting int) *Gate {
+	if timeout <= 0 {
+		timeout = DefaultStoreTimeout
+	}
+	if maxWaiting <= 0 {
+		maxWaiting = DefaultMaxWaiting
+	}
+	return &Gate{timeout: timeout, slots: make(chan struct{}, maxWaiting)}
+}
+
+// Timeout is how long a request waits on the store.
+func (g *Gate) Timeout() time.Duration { return g.timeout }
+
+// MaxWaiting is how many requests wait on the store at once.
+func (g *Gate) MaxWaiting() int { return cap(g.slots) }
+
+// Do runs f under the gate's deadline in a goroutine of its own that holds
+// a slot until f returns, even after Do gave up on it: a store that
+// ignores its context (bbolt waiting on its lock) keeps its slot, so the
+// goroutines stuck on it never outnumber the slots. Do returns f's error,
+// or one wrapping ErrStoreUnavailable when no slot was free or the
+// deadline passed first.
+func (g *Gate) Do(ctx context.Context, f func(context.Context) error) error {
+	select {
+	case g.slots <- struct{}{}:
+	default:
+		return fmt.Errorf("%w: %d requests already wait on it", ErrStoreUnavailable, cap(g.slots))
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		defer func() { <-g.slots }()
+		done <- f(ctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done:
+			return err
+		default:
+		}
+		return fmt.Errorf("%w within %s", ErrStoreUnavailable, g.timeout)
+	}
+}
