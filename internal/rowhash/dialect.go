@@ -25,7 +25,30 @@ type Column struct {
 	// Kind is what the column is compared as: the source column's kind on
 	// both sides (see Pair).
 	Kind Kind
+	// Collation is a SQL Server character column's collation (its code
+	// page for varchar); empty when unknown or not a character column.
+	Collation string
+	// Generated says the engine writes the column itself, as SQL Server
+	// describes it (GeneratedComputed, GeneratedRowVersion,
+	// GeneratedPeriodStart, GeneratedPeriodEnd); empty for an ordinary
+	// column.
+	Generated string
 }
+
+// Columns the engine writes itself (Column.Generated).
+const (
+	// GeneratedComputed is a computed column: SQL Server's change data
+	// capture does not track it, its change-table value is NULL.
+	GeneratedComputed = "computed"
+	// GeneratedRowVersion is a rowversion (timestamp) column: a
+	// database-wide counter, different in every database by nature.
+	GeneratedRowVersion = "rowversion"
+	// GeneratedPeriodStart and GeneratedPeriodEnd are a system-versioned
+	// (temporal) table's period columns (GENERATED ALWAYS AS ROW
+	// START/END).
+	GeneratedPeriodStart = "period start"
+	GeneratedPeriodEnd   = "period end"
+)
 
 // Dialect generates SQL whose results equal the Go reference encoding.
 type Dialect interface {

@@ -104,7 +104,7 @@ func TestGoldenSQLServerNonIntegerKeys(t *testing.T) {
 			[][]Value{{"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"}, {"b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12"}}},
 		{"datetime2(7)", []Column{{Name: "valid_to", Type: "datetime2", Scale: 7, Kind: KindTimestamp}},
 			[][]Value{{time.Date(9999, 12, 31, 23, 59, 59, 999999900, time.UTC)}, {time.Date(2024, 1, 2, 3, 4, 5, 123456700, time.UTC)}}},
-		{"varchar, int", []Column{{Name: "code", Type: "varchar", Kind: KindText}, {Name: "n", Type: "int", Kind: KindInt}},
+		{"varchar, int", []Column{{Name: "code", Type: "varchar", Kind: KindText, Collation: "Cyrillic_General_CI_AS"}, {Name: "n", Type: "int", Kind: KindInt}},
 			[][]Value{{"café", int64(1)}, {"it's", int64(2)}}},
 		{"nchar(4)", []Column{{Name: "code", Type: "nchar", Width: 4, Kind: KindChar}},
 			[][]Value{{"ab  "}}},
@@ -130,4 +130,32 @@ func TestGoldenSQLServerNonIntegerKeys(t *testing.T) {
 	b.WriteString("-- sample of a large table keyed by a uniqueidentifier\n")
 	b.WriteString(d.Sample("dbo.orders", 1_000_000, 100, []string{"LOWER(CONVERT(varchar(36), [id])) AS kenc"}, "") + "\n")
 	testenv.Golden(t, "tsql/keys-2019.sql", b.String())
+}
+
+// The literals a repair's filter quotes keys back with (from the text
+// Dialect.Text shows): temporal keys in ISO 8601 with a T, typed as the
+// column, which SET LANGUAGE and SET DATEFORMAT do not change; varchar
+// keys converted through the column's own collation.
+func TestGoldenSQLServerRepairLiterals(t *testing.T) {
+	var b strings.Builder
+	for _, tc := range []struct {
+		col  Column
+		text string
+	}{
+		{Column{Name: "at", Type: "datetime", Kind: KindTimestamp, Scale: 3}, "2024-01-02 03:04:05.123"},
+		{Column{Name: "at", Type: "smalldatetime", Kind: KindTimestamp, Scale: 0}, "2024-01-02 03:04:00.000"},
+		{Column{Name: "at", Type: "datetime2", Kind: KindTimestamp, Scale: 7}, "2024-01-02 03:04:05.1234567"},
+		{Column{Name: "at", Type: "datetimeoffset", Kind: KindTimestampTZ, Scale: 7}, "2024-01-02 03:04:05.1234567 +01:00"},
+		{Column{Name: "on", Type: "date", Kind: KindDate}, "2024-01-02"},
+		{Column{Name: "tm", Type: "time", Kind: KindTime, Scale: 7}, "03:04:05.1234567"},
+		{Column{Name: "name", Type: "nvarchar", Kind: KindText}, "Жук"},
+		{Column{Name: "name", Type: "varchar", Kind: KindText, Collation: "Cyrillic_General_CI_AS"}, "Жук"},
+	} {
+		lit, err := KeyLiteral(SQLServer{}, tc.col, tc.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString("-- " + tc.col.Type + " key " + tc.text + "\n" + (SQLServer{}).QuoteIdent(tc.col.Name) + " = " + lit + "\n")
+	}
+	testenv.Golden(t, "tsql/repair-literals-2019.sql", strings.TrimSuffix(b.String(), "\n"))
 }

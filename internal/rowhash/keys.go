@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +36,114 @@ func KeyLiteral(d Dialect, c Column, v any) (string, error) {
 		}
 		return s, nil
 	}
+	if ss, ok := d.(SQLServer); ok {
+		switch {
+		case isTemporal(c.Kind):
+			return ss.temporalLiteral(c, s)
+		case c.Kind == KindText || c.Kind == KindChar:
+			return ss.textLiteral(c, s), nil
+		}
+	}
 	return d.Literal(s), nil
+}
+
+// collationName is what a collation name may be made of (names listed by
+// sys.fn_helpcollations); anything else never reaches the SQL.
+var collationName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+
+// textLiteral is x as a literal compared with character column c, typed
+// as the column's own family: comparing a varchar column with an nvarchar
+// literal converts the column, which under a SQL collation turns an index
+// seek into a scan. The nvarchar literal is converted to varchar through
+// the column's own collation: a literal without COLLATE has the
+// database's default collation (Microsoft: "If you do not specify a
+// collation, the literal is assigned the database default collation"),
+// whose code page would turn 'Жук' into '???' in a Latin1 database
+// holding a Cyrillic column. With no collation known, the nvarchar
+// literal is compared as it is: correct, if possibly a scan.
+func (s SQLServer) textLiteral(c Column, x string) string {
+	lit := s.Literal(x)
+	if strings.HasPrefix(c.Type, "n") || c.Type == "sysname" {
+		return lit
+	}
+	if !collationName.MatchString(c.Collation) {
+		return lit
+	}
+	return "CONVERT(varchar(8000), " + lit + " COLLATE " + c.Collation + ")"
+}
+
+// sqlServerTemporalText is a temporal key's text as SQL Server writes it
+// (style 121: "2024-01-02 03:04:05.1234567", a datetimeoffset with
+// " +01:00") or as a user types it in ISO 8601 with a T.
+var sqlServerTemporalText = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2})?(?:[ T]?(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?))?(?: ?([+-]\d{2}:\d{2}|Z))?$`)
+
+// temporalLiteral is a temporal key's text (Text's style 121, or ISO 8601)
+// as a literal typed as column c. The text is rewritten in ISO 8601 with
+// a T between date and time: Microsoft documents that form as read the
+// same whatever SET LANGUAGE and SET DATEFORMAT say, while
+// "yyyy-mm-dd hh:mi:ss" read into a datetime or smalldatetime follows
+// the login's date order (under dmy, 2024-01-02 is 1 February, and
+// 2024-01-13 fails).
+func (s SQLServer) temporalLiteral(c Column, text string) (string, error) {
+	m := sqlServerTemporalText.FindStringSubmatch(strings.TrimSpace(text))
+	if m == nil || (m[1] == "" && m[2] == "") {
+		return "", fmt.Errorf("key column %s: %q is not a date or time", c.Name, text)
+	}
+	date, clock, offset := m[1], m[2], m[3]
+	var lit string
+	switch c.Kind {
+	case KindTime:
+		if clock == "" {
+			return "", fmt.Errorf("key column %s: %q is not a time of day", c.Name, text)
+		}
+		lit = clock
+	case KindDate:
+		if date == "" {
+			return "", fmt.Errorf("key column %s: %q is not a date", c.Name, text)
+		}
+		// yyyy-mm-dd alone is language-independent for date.
+		lit = date
+	default:
+		if date == "" {
+			return "", fmt.Errorf("key column %s: %q has no date", c.Name, text)
+		}
+		if clock == "" {
+			// A bare yyyy-mm-dd read into a datetime follows DATEFORMAT.
+			clock = "00:00:00"
+		}
+		if strings.Count(clock, ":") == 1 {
+			clock += ":00"
+		}
+		if _, frac, ok := strings.Cut(clock, "."); ok && len(frac) > 3 && (c.Type == "datetime" || c.Type == "smalldatetime") {
+			// The server refuses more digits for these types.
+			return "", fmt.Errorf("key column %s: %q has more fractional digits than a %s keeps (3)", c.Name, text, c.Type)
+		}
+		lit = date + "T" + clock + offset
+	}
+	return "CAST(" + s.Literal(lit) + " AS " + s.typeName(c) + ")", nil
+}
+
+// typeName is column c's declared temporal type, with its scale.
+func (SQLServer) typeName(c Column) string {
+	scale := c.Scale
+	if scale < 0 || scale > 7 {
+		scale = 7
+	}
+	switch c.Type {
+	case "datetime", "smalldatetime", "date":
+		return c.Type
+	case "datetimeoffset", "datetime2", "time":
+		return c.Type + "(" + strconv.Itoa(scale) + ")"
+	}
+	switch c.Kind {
+	case KindDate:
+		return "date"
+	case KindTime:
+		return "time(" + strconv.Itoa(scale) + ")"
+	case KindTimestampTZ:
+		return "datetimeoffset(" + strconv.Itoa(scale) + ")"
+	}
+	return "datetime2(" + strconv.Itoa(scale) + ")"
 }
 
 // KeyRangeQuery selects the smallest and the largest value of an integer
@@ -457,15 +565,7 @@ func (s SQLServer) Match(c Column, field string) (Match, error) {
 	if err != nil || m.Expr != "" {
 		return m, err
 	}
-	// A string literal typed as the column's own family: comparing a
-	// varchar column with an nvarchar literal converts the column, which
-	// under a SQL collation turns an index seek into a scan.
-	str := func(x string) string {
-		if strings.HasPrefix(c.Type, "n") {
-			return s.Literal(x)
-		}
-		return "CONVERT(varchar(8000), " + s.Literal(x) + ")"
-	}
+	str := func(x string) string { return s.textLiteral(c, x) }
 	scale := c.Scale
 	if scale < 0 || scale > 7 {
 		scale = 7

@@ -1,6 +1,7 @@
 package rowhash
 
 import (
+	"math/rand"
 	"regexp"
 	"strings"
 	"testing"
@@ -88,7 +89,11 @@ func TestSQLServerMatchFindsTheSourceRow(t *testing.T) {
 	}{
 		{Column{Name: "b", Type: "bit", Kind: KindBool}, "t", "[b] = 1"},
 		{Column{Name: "u", Type: "uniqueidentifier", Kind: KindUUID}, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "[u] = CAST('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' AS uniqueidentifier)"},
-		{Column{Name: "s", Type: "varchar", Kind: KindText}, "5:café", "[s] = CONVERT(varchar(8000), N'café')"},
+		// Through the column's code page, not the database default's.
+		{Column{Name: "s", Type: "varchar", Kind: KindText, Collation: "Cyrillic_General_CI_AS"}, "6:Жук", "[s] = CONVERT(varchar(8000), N'Жук' COLLATE Cyrillic_General_CI_AS)"},
+		// No collation known: the nvarchar literal, converting the column.
+		{Column{Name: "s", Type: "varchar", Kind: KindText}, "5:café", "[s] = N'café'"},
+		{Column{Name: "s", Type: "varchar", Kind: KindText, Collation: "x] = 1; --"}, "5:café", "[s] = N'café'"},
 		{Column{Name: "s", Type: "nvarchar", Kind: KindText}, "4:it's", "[s] = N'it''s'"},
 		{Column{Name: "d", Type: "date", Kind: KindDate}, "19000", "[d] = CAST('2022-01-08' AS date)"},
 		{Column{Name: "x", Type: "int", Kind: KindInt}, "N", "[x] IS NULL"},
@@ -154,4 +159,71 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// Repair filters quote temporal keys back from their style-121 text.
+// Read into a datetime, "2024-01-02 03:04:05" follows the login's
+// DATEFORMAT (dmy makes it 1 February, and the 13th of a month fails);
+// Microsoft documents ISO 8601 with a T as read the same in every
+// language. Every temporal key literal must be that form, typed as the
+// column, and denote the same instant as the text it came from.
+func TestSQLServerTemporalKeyLiteralIgnoresDateFormat(t *testing.T) {
+	seed := time.Now().UnixNano()
+	r := rand.New(rand.NewSource(seed))
+	iso := regexp.MustCompile(`^CAST\(N'(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?(?:[+-]\d{2}:\d{2})?)' AS (datetime|smalldatetime|datetime2\(\d\)|datetimeoffset\(\d\))\)$`)
+	cols := []Column{
+		{Name: "a", Type: "datetime", Kind: KindTimestamp, Scale: 3},
+		{Name: "b", Type: "smalldatetime", Kind: KindTimestamp, Scale: 0},
+		{Name: "c", Type: "datetime2", Kind: KindTimestamp, Scale: 7},
+		{Name: "d", Type: "datetimeoffset", Kind: KindTimestampTZ, Scale: 7},
+	}
+	for range 500 {
+		c := cols[r.Intn(len(cols))]
+		v := time.Date(1900+r.Intn(8000), time.Month(1+r.Intn(12)), 1+r.Intn(28), r.Intn(24), r.Intn(60), r.Intn(60), r.Intn(1e7)*100, time.UTC)
+		// Text's style 121 for this column.
+		layout := "2006-01-02 15:04:05.0000000"
+		switch c.Type {
+		case "datetime":
+			v, layout = v.Truncate(time.Millisecond), "2006-01-02 15:04:05.000"
+		case "smalldatetime":
+			v, layout = v.Truncate(time.Minute), "2006-01-02 15:04:05.000"
+		}
+		text := v.Format(layout)
+		if c.Kind == KindTimestampTZ {
+			text += " +00:00"
+		}
+		lit, err := KeyLiteral(SQLServer{}, c, text)
+		if err != nil {
+			t.Fatalf("seed %d: %s %q: %v", seed, c.Type, text, err)
+		}
+		m := iso.FindStringSubmatch(lit)
+		if m == nil {
+			t.Fatalf("seed %d: %s %q: literal %s is not ISO 8601 with a T", seed, c.Type, text, lit)
+		}
+		back, err := time.Parse("2006-01-02T15:04:05.999999999Z07:00", m[1]+map[bool]string{true: "", false: "Z"}[c.Kind == KindTimestampTZ])
+		if err != nil || !back.Equal(v) {
+			t.Fatalf("seed %d: %s %q became %s (%v)", seed, c.Type, text, lit, err)
+		}
+	}
+	for _, tc := range []struct {
+		col      Column
+		in, want string
+	}{
+		{Column{Name: "d", Type: "datetime", Kind: KindTimestamp}, "2024-01-02", "CAST(N'2024-01-02T00:00:00' AS datetime)"},
+		{Column{Name: "d", Type: "date", Kind: KindDate}, "2024-01-02", "CAST(N'2024-01-02' AS date)"},
+		{Column{Name: "t", Type: "time", Kind: KindTime, Scale: 3}, "03:04:05.123", "CAST(N'03:04:05.123' AS time(3))"},
+		{Column{Name: "o", Type: "datetimeoffset", Kind: KindTimestampTZ, Scale: 7}, "2024-01-02 03:04:05.1234567 -05:00", "CAST(N'2024-01-02T03:04:05.1234567-05:00' AS datetimeoffset(7))"},
+		{Column{Name: "s", Type: "smalldatetime", Kind: KindTimestamp}, "2024-01-02T03:04", "CAST(N'2024-01-02T03:04:00' AS smalldatetime)"},
+	} {
+		if got, err := KeyLiteral(SQLServer{}, tc.col, tc.in); err != nil || got != tc.want {
+			t.Errorf("%s %q: %s, %v; want %s", tc.col.Type, tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"x' OR 1=1 --", "02/01/2024", "2024-01-02 03:04:05; DROP TABLE t", "", "2024-01-02 03:04:05.1234"} {
+		if lit, err := KeyLiteral(SQLServer{}, cols[0], bad); err == nil {
+			t.Errorf("%q quoted as %s, want an error naming the column", bad, lit)
+		} else if !strings.Contains(err.Error(), "key column a") {
+			t.Errorf("%q: %v does not name the column", bad, err)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package rowhash
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"strings"
 	"testing"
@@ -59,8 +60,8 @@ func TestSQLServerDescribe(t *testing.T) {
 	}
 	defer db.Close()
 	mock.ExpectQuery(`FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = @p1`).WithArgs("dbo", "orders").
-		WillReturnRows(sqlmock.NewRows([]string{"c", "t", "p", "w"}).
-			AddRow("id", "int", -1, -1).AddRow("code", "NVARCHAR", -1, 20).AddRow("at", "datetime2", 7, -1).AddRow("f", "float", -1, -1))
+		WillReturnRows(sqlmock.NewRows([]string{"c", "t", "p", "w", "coll", "computed", "always"}).
+			AddRow("id", "int", -1, -1, "", 0, 0).AddRow("code", "NVARCHAR", -1, 20, "", 0, 0).AddRow("at", "datetime2", 7, -1, "", 0, 0).AddRow("f", "float", -1, -1, "", 0, 0))
 	mock.ExpectQuery(`CONSTRAINT_TYPE = 'PRIMARY KEY'`).WithArgs("dbo", "orders").
 		WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow("id").AddRow("code"))
 	mock.ExpectQuery(`sys.dm_db_partition_stats`).WithArgs("dbo", "orders").
@@ -85,23 +86,43 @@ func TestSQLServerDescribe(t *testing.T) {
 
 // A float column is refused with a message naming it and the way out.
 func TestPlanRejectsUnsupportedColumn(t *testing.T) {
+	_, err := planOnSQLServer(t, [][]any{{"id", "int", -1, -1, "", 0, 0}, {"score", "float", -1, -1, "", 0, 0}}, "id", PlanOptions{})
+	if err == nil || !strings.Contains(err.Error(), `"score"`) || !strings.Contains(err.Error(), "ignore_columns") {
+		t.Fatalf("error %v: want one naming score and ignore_columns", err)
+	}
+}
+
+// planOnSQLServer plans dbo.t against itself on a mocked SQL Server 2019
+// whose catalog describes cols (name, type, precision, width, collation,
+// is computed, generated-always type) keyed by key.
+func planOnSQLServer(t *testing.T, cols [][]any, key string, o PlanOptions) (*Plan, error) {
+	t.Helper()
 	db, mock, err := sqlmock.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	mock.MatchExpectationsInOrder(false)
 	for range 2 {
-		expectVersion(mock, 15, "RTM", 130)
-		mock.ExpectQuery(`INFORMATION_SCHEMA.COLUMNS`).WillReturnRows(sqlmock.NewRows([]string{"c", "t", "p", "w"}).AddRow("id", "int", -1, -1).AddRow("score", "float", -1, -1))
-		mock.ExpectQuery(`PRIMARY KEY`).WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow("id"))
+		expectVersion(mock, 15, "RTM", 150)
+		rows := sqlmock.NewRows([]string{"c", "t", "p", "w", "coll", "computed", "always"})
+		for _, c := range cols {
+			rows.AddRow(toDriverValues(c)...)
+		}
+		mock.ExpectQuery(`COLUMNPROPERTY\(.*'IsComputed'.*'GeneratedAlwaysType'`).WillReturnRows(rows)
+		mock.ExpectQuery(`PRIMARY KEY`).WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow(key))
 		mock.ExpectQuery(`dm_db_partition_stats`).WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(int64(1)))
 	}
 	s := Side{DB: db, Dialect: SQLServer{}, Table: "dbo.t"}
-	_, err = NewPlan(context.Background(), s, s, PlanOptions{})
-	if err == nil || !strings.Contains(err.Error(), `"score"`) || !strings.Contains(err.Error(), "ignore_columns") {
-		t.Fatalf("error %v: want one naming score and ignore_columns", err)
+	return NewPlan(context.Background(), s, s, o)
+}
+
+func toDriverValues(c []any) []driver.Value {
+	out := make([]driver.Value, len(c))
+	for i, v := range c {
+		out[i] = v
 	}
+	return out
 }
 
 // The key list is one parameter split on the server, so the statement is
@@ -130,5 +151,61 @@ func TestSQLServerIntInBindsOneParameter(t *testing.T) {
 	}
 	if c, a := (Postgres{}).IntIn("id", []int64{1}); c != `"id" = ANY($1::int8[])` || fmt.Sprint(a) != "[1]" {
 		t.Errorf("postgres: %s %v", c, a)
+	}
+}
+
+// Columns SQL Server writes itself never reach the target as the source
+// holds them: change data capture stores NULL for a computed column
+// ("Changes to computed columns are not tracked"), a rowversion is the
+// source database's own counter, and a temporal table's period end of
+// 9999-12-31 23:59:59.9999999 does not fit io.debezium.time.NanoTimestamp
+// (adaptive mode, datetime2(7)). They are left out by themselves, each
+// with its reason in the plan (and so in every report), not failed nor
+// counted as changes; a period end that travels (connect mode:
+// milliseconds) is compared.
+func TestPlanLeavesOutColumnsTheEngineWrites(t *testing.T) {
+	for _, tc := range []struct {
+		mode     string
+		compared []string
+		left     []string
+	}{
+		{ModeAdaptive, []string{"id", "name", "valid_from"}, []string{"total", "rv", "valid_to"}},
+		{ModeConnect, []string{"id", "name", "valid_from", "valid_to"}, []string{"total", "rv"}},
+	} {
+		p, err := planOnSQLServer(t, [][]any{
+			{"id", "int", -1, -1, "", 0, 0},
+			{"name", "varchar", -1, 40, "Cyrillic_General_CI_AS", 0, 0},
+			{"total", "decimal", -1, -1, "", 1, 0},
+			{"rv", "timestamp", -1, -1, "", 0, 0},
+			{"valid_from", "datetime2", 7, -1, "", 0, 1},
+			{"valid_to", "datetime2", 7, -1, "", 0, 2},
+		}, "id", PlanOptions{Path: func(context.Context) (Path, error) { return Path{Mode: tc.mode}, nil }})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.mode, err)
+		}
+		var compared, left []string
+		for _, c := range p.SourceCols {
+			compared = append(compared, c.Name)
+		}
+		for _, e := range p.NotComparable {
+			left = append(left, e.Column)
+			if e.Reason == "" {
+				t.Errorf("%s: %s left out without a reason", tc.mode, e.Column)
+			}
+		}
+		if strings.Join(compared, ",") != strings.Join(tc.compared, ",") || strings.Join(left, ",") != strings.Join(tc.left, ",") {
+			t.Errorf("%s: compared %v, left out %v; want %v and %v", tc.mode, compared, left, tc.compared, tc.left)
+		}
+		if p.SourceCols[1].Collation != "Cyrillic_General_CI_AS" {
+			t.Errorf("collation not read: %+v", p.SourceCols[1])
+		}
+	}
+}
+
+// A key the engine writes itself cannot be compared: refused, naming it.
+func TestPlanRefusesAComputedKey(t *testing.T) {
+	_, err := planOnSQLServer(t, [][]any{{"k", "int", -1, -1, "", 1, 0}, {"v", "int", -1, -1, "", 0, 0}}, "k", PlanOptions{})
+	if err == nil || !strings.Contains(err.Error(), `"k"`) || !strings.Contains(err.Error(), "computed") {
+		t.Fatalf("error %v: want one naming the computed key k", err)
 	}
 }

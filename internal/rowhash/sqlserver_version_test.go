@@ -53,7 +53,7 @@ func TestSQLServerVersionSupport(t *testing.T) {
 
 func describeSQLServer(mock sqlmock.Sqlmock, major, compat int) {
 	expectVersion(mock, major, "RTM", compat)
-	mock.ExpectQuery(`INFORMATION_SCHEMA.COLUMNS`).WillReturnRows(sqlmock.NewRows([]string{"c", "t", "p", "w"}).AddRow("id", "int", -1, -1).AddRow("name", "nvarchar", -1, 40))
+	mock.ExpectQuery(`INFORMATION_SCHEMA.COLUMNS`).WillReturnRows(sqlmock.NewRows([]string{"c", "t", "p", "w", "coll", "computed", "always"}).AddRow("id", "int", -1, -1, "", 0, 0).AddRow("name", "nvarchar", -1, 40, "", 0, 0))
 	mock.ExpectQuery(`PRIMARY KEY`).WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow("id"))
 	mock.ExpectQuery(`dm_db_partition_stats`).WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(int64(100000)))
 }

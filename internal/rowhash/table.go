@@ -86,7 +86,13 @@ func Describe(ctx context.Context, s Side) (*Described, error) {
 	case SQLServer:
 		schema, table := splitTable(s.Table, "dbo")
 		args = []any{schema, table}
-		colsQ = `SELECT COLUMN_NAME, DATA_TYPE, ISNULL(DATETIME_PRECISION, -1), ISNULL(CHARACTER_MAXIMUM_LENGTH, -1)
+		// COLUMNPROPERTY: IsComputed (1 for a computed column) and
+		// GeneratedAlwaysType (1 row start, 2 row end of a temporal
+		// table's period; SQL Server 2016 and later). A rowversion column
+		// is DATA_TYPE timestamp.
+		colsQ = `SELECT COLUMN_NAME, DATA_TYPE, ISNULL(DATETIME_PRECISION, -1), ISNULL(CHARACTER_MAXIMUM_LENGTH, -1), ISNULL(COLLATION_NAME, ''),
+			ISNULL(COLUMNPROPERTY(OBJECT_ID(QUOTENAME(TABLE_SCHEMA) + '.' + QUOTENAME(TABLE_NAME)), COLUMN_NAME, 'IsComputed'), 0),
+			ISNULL(COLUMNPROPERTY(OBJECT_ID(QUOTENAME(TABLE_SCHEMA) + '.' + QUOTENAME(TABLE_NAME)), COLUMN_NAME, 'GeneratedAlwaysType'), 0)
 			FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = @p1 AND TABLE_NAME = @p2 ORDER BY ORDINAL_POSITION`
 		keyQ = `SELECT kcu.COLUMN_NAME FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS tc
 			JOIN INFORMATION_SCHEMA.KEY_COLUMN_USAGE kcu ON kcu.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND kcu.TABLE_SCHEMA = tc.TABLE_SCHEMA
@@ -101,13 +107,29 @@ func Describe(ctx context.Context, s Side) (*Described, error) {
 	if err != nil {
 		return nil, fmt.Errorf("describe %s: columns: %w", s.Table, err)
 	}
+	_, sqlServer := s.Dialect.(SQLServer)
 	for rows.Next() {
 		var c Column
-		if err := rows.Scan(&c.Name, &c.Type, &c.Scale, &c.Width); err != nil {
+		dest := []any{&c.Name, &c.Type, &c.Scale, &c.Width}
+		var computed, always int
+		if sqlServer {
+			dest = append(dest, &c.Collation, &computed, &always)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("describe %s: columns: %w", s.Table, err)
 		}
 		c.Type = strings.ToLower(c.Type)
+		switch {
+		case computed == 1:
+			c.Generated = GeneratedComputed
+		case sqlServer && (c.Type == "timestamp" || c.Type == "rowversion"):
+			c.Generated = GeneratedRowVersion
+		case always == 1:
+			c.Generated = GeneratedPeriodStart
+		case always == 2:
+			c.Generated = GeneratedPeriodEnd
+		}
 		c.Kind, _ = s.Dialect.KindOf(c.Type) // unsupported columns fail only if compared
 		d.Columns = append(d.Columns, c)
 	}
@@ -222,6 +244,13 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 		if slices.Contains(o.Ignore, n) && !isKey {
 			continue
 		}
+		if reason, err := generatedReason(n, sd, path, isKey); err != nil || reason != "" {
+			if err != nil {
+				return nil, err
+			}
+			p.NotComparable = append(p.NotComparable, Excluded{n, reason})
+			continue
+		}
 		sc, tc, reason, err := pairColumn(n, sd, td, p, path, isKey)
 		if err != nil {
 			return nil, err
@@ -287,6 +316,35 @@ func comparedNames(sd *Described, configured, key []string) []string {
 		}
 	}
 	return names
+}
+
+// generatedReason is why source column n, written by the engine itself,
+// is left out of the comparison ("" to compare it): nothing the source
+// connector sends can equal it at the target. It is an error for a key.
+func generatedReason(n string, sd *Described, path Path, isKey bool) (string, error) {
+	sc, ok := findColumn(sd.Columns, n)
+	if !ok {
+		return "", nil
+	}
+	var reason string
+	switch sc.Generated {
+	case GeneratedComputed:
+		reason = "a computed column: SQL Server's change data capture does not track it (its change-table value is NULL), so the target never gets its value"
+	case GeneratedRowVersion:
+		reason = "a rowversion: a counter of the source database, which no other database shares"
+	case GeneratedPeriodEnd:
+		mode := path.Mode
+		if mode == "" {
+			mode = ModeAdaptive
+		}
+		if mode != ModeConnect && sourceDigits(sc) > 6 {
+			reason = fmt.Sprintf("a temporal table's period end: its current rows hold 9999-12-31 23:59:59.9999999, which time.precision.mode=%s sends as io.debezium.time.NanoTimestamp, whose 64-bit nanoseconds end in 2262 (older Debezium wraps the value, newer fails the connector); see docs/sqlserver.md", mode)
+		}
+	}
+	if reason != "" && isKey {
+		return "", fmt.Errorf("key column %q cannot be compared: it is %s", n, reason)
+	}
+	return reason, nil
 }
 
 // findColumn finds a column by name; Debezium's sink may fold case, so a

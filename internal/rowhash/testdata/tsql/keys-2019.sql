@@ -3,7 +3,7 @@
 -- lookup by datetime2(7)
 [valid_to] BETWEEN CAST('9999-12-31T23:59:59.9999990' AS datetime2(7)) AND CAST('9999-12-31T23:59:59.9999999' AS datetime2(7)) OR [valid_to] BETWEEN CAST('2024-01-02T03:04:05.1234560' AS datetime2(7)) AND CAST('2024-01-02T03:04:05.1234580' AS datetime2(7))
 -- lookup by varchar, int
-([code] = CONVERT(varchar(8000), N'café') AND [n] = 1) OR ([code] = CONVERT(varchar(8000), N'it''s') AND [n] = 2)
+([code] = CONVERT(varchar(8000), N'café' COLLATE Cyrillic_General_CI_AS) AND [n] = 1) OR ([code] = CONVERT(varchar(8000), N'it''s' COLLATE Cyrillic_General_CI_AS) AND [n] = 2)
 -- lookup by nchar(4)
 [code] = N'ab'
 -- sample of a large table keyed by a uniqueidentifier
