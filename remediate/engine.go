@@ -204,6 +204,7 @@ func (e *Engine) Receive(ctx context.Context, alerts amtemplate.Alerts) (int, er
 			attribute.String("alert.fingerprint", a.Fingerprint), attribute.String("alert.status", a.Status),
 			attribute.String("alert.starts_at", a.StartsAt.UTC().Format(time.RFC3339)))
 		parent := tracing.TraceParent(actx)
+		e.warnUntrustedTimes(a, now)
 		lset := make(model.LabelSet, len(a.Labels))
 		for k, v := range a.Labels {
 			lset[model.LabelName(k)] = model.LabelValue(v)
@@ -232,6 +233,24 @@ func (e *Engine) Receive(ctx context.Context, alerts amtemplate.Alerts) (int, er
 		e.signal()
 	}
 	return n, nil
+}
+
+// warnUntrustedTimes logs an alert whose startsAt or endsAt is not
+// believed as sent (see believedTime). The job keeps the times as sent,
+// which name its episode; decisions read them through believedTime.
+func (e *Engine) warnUntrustedTimes(a *amtemplate.Alert, received time.Time) {
+	for _, f := range []struct {
+		name string
+		t    time.Time
+	}{{"startsAt", a.StartsAt}, {"endsAt", a.EndsAt}} {
+		if f.name == "endsAt" && a.Status != store.PhaseResolved {
+			continue // a firing alert's endsAt decides nothing
+		}
+		if b, clamped := believedTime(f.t, received); clamped {
+			e.logger.Warn("alert time not believed; decisions use the clamped time", "alert", a.Labels["alertname"],
+				"fingerprint", a.Fingerprint, "field", f.name, "sent", f.t, "used", b, "received_at", received)
+		}
+	}
 }
 
 // Register serves the webhook and the audit trail on mux.
@@ -549,9 +568,9 @@ func (e *Engine) checkEpisode(ctx context.Context, rule *compiledRule, j *store.
 // decide fills rec with the decision and outcome; it reports whether a
 // later delivery of the episode may try again.
 func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, j *store.Job, rec *store.Record) bool {
-	ref := j.StartsAt
+	ref := episodeStart(j)
 	if j.Phase == store.PhaseResolved {
-		ref = j.EndsAt
+		ref = episodeEnd(j)
 	}
 	// Against now, not the receipt: a job queued before hours of
 	// downtime is as stale as the alert.
@@ -592,7 +611,7 @@ func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, 
 	now := e.now()
 	var why string
 	err = e.store.Safety(ctx, prefix+breakerKey, prefix+safetyKey(rule.cfg.Name, action, t.key()), func(b *store.Breaker, ts *store.TargetState) error {
-		outcome, why = rule.policy.Reserve(now, j.StartsAt, b, ts)
+		outcome, why = rule.policy.Reserve(now, episodeStart(j), b, ts)
 		return nil
 	})
 	if err != nil {
@@ -689,8 +708,8 @@ func (e *Engine) markResolved(ctx context.Context, rule *compiledRule, j *store.
 		prefix = dryPrefix
 	}
 	err = e.store.Safety(ctx, prefix+breakerKey, prefix+safetyKey(rule.cfg.Name, rule.cfg.Action, t.key()), func(_ *store.Breaker, ts *store.TargetState) error {
-		if ts.Attempts > 0 && j.EndsAt.After(ts.HealthySince) && !j.EndsAt.Before(ts.LastAttempt) {
-			ts.HealthySince = j.EndsAt
+		if end := episodeEnd(j); ts.Attempts > 0 && end.After(ts.HealthySince) && !end.Before(ts.LastAttempt) {
+			ts.HealthySince = end
 		}
 		return nil
 	})

@@ -3,6 +3,7 @@ package remediate
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -166,6 +167,8 @@ type harness struct {
 	tracing *tracing.Provider
 	// gate, when set, bounds the endpoints' waits on the store.
 	gate *remwebhook.Gate
+	// logger, when set, is the engine's logger.
+	logger *slog.Logger
 }
 
 const baseConfig = `
@@ -228,7 +231,7 @@ func (h *harness) start() {
 		Config: h.cfg.Remediation, Clusters: map[string]Connect{h.clusterName: h.conn}, Reconciler: h.reconciler,
 		Store: h.store, Metrics: h.metrics, Replica: fmt.Sprintf("test-%p", h),
 		VerifyInterval: 10 * time.Millisecond, PollInterval: 20 * time.Millisecond, RequeueDelay: 20 * time.Millisecond,
-		Now: h.clock.Now, Tracing: h.tracing, Gate: h.gate,
+		Now: h.clock.Now, Tracing: h.tracing, Gate: h.gate, Logger: h.logger,
 	})
 	if err != nil {
 		h.t.Fatal(err)
