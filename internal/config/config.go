@@ -70,6 +70,7 @@ func Parse(name string, data []byte) (*Config, error) {
 			}
 		}
 	}
+	cfg.expandFilePaths(v)
 	cfg.applyDefaults()
 	cfg.validate(v)
 	if err := v.err(); err != nil {

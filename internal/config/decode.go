@@ -90,6 +90,7 @@ func (v *validator) checkNode(n *yaml.Node, t reflect.Type, path, want string, b
 			wrong()
 			return
 		}
+		v.checkDuplicateKeys(n, path, bad)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if isMerge(n.Content[i]) {
 				v.checkMerge(n.Content[i+1], t, path, want, bad)
@@ -102,6 +103,7 @@ func (v *validator) checkNode(n *yaml.Node, t reflect.Type, path, want string, b
 			wrong()
 			return
 		}
+		v.checkDuplicateKeys(n, path, bad)
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key := n.Content[i].Value
@@ -117,6 +119,27 @@ func (v *validator) checkNode(n *yaml.Node, t reflect.Type, path, want string, b
 			}
 			v.checkNode(n.Content[i+1], f.Type, join(path, key), f.Tag.Get("want"), bad)
 		}
+	}
+}
+
+// checkDuplicateKeys reports a key written twice in one mapping. YAML
+// forbids it and the decoder refuses the file, but its message names
+// neither the key nor the first line; which of the two values was meant
+// only the user knows, so both lines are named. Keys brought in by a "<<"
+// merge may be overridden and do not count.
+func (v *validator) checkDuplicateKeys(n *yaml.Node, path string, bad map[string]bool) {
+	first := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if isMerge(k) || k.Kind != yaml.ScalarNode {
+			continue
+		}
+		if line, dup := first[k.Value]; dup {
+			bad[join(path, k.Value)] = true
+			v.failAt(k.Line, join(path, k.Value), "written twice in the same mapping (first at line %d); keep one", line)
+			continue
+		}
+		first[k.Value] = k.Line
 	}
 }
 
