@@ -1,0 +1,30 @@
+package difftest
+
+import "fmt"
+
+// unfixed names the harness's assertions that fail on a defect found by
+// it and not fixed yet, with the defect's entry in the team's defect
+// list. A case that fails only on these is skipped, saying so, so that
+// `make test` stays green; every other assertion still runs. Remove an
+// entry when its fix lands.
+func unfixed(assertion string) (defect string, ok bool) {
+	switch assertion {
+	case "reconcile-duplicates":
+		return "D1: duplicate rows in a keyless target are invisible to reconcile", true
+	case "timestamp3-before-2000":
+		return "D2: a timestamp before 2000 on a millisecond's half, written into a timestamp(3) target, compares as changed", true
+	}
+	return "", false
+}
+
+// fail records a failed assertion: an error, or, for a known unfixed
+// defect, a note that makes the case skip at its end.
+func (w *world) fail(assertion, format string, args ...any) {
+	w.t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if d, ok := unfixed(assertion); ok {
+		w.known = append(w.known, fmt.Sprintf("[%s, %s] %s", assertion, d, msg))
+		return
+	}
+	w.t.Errorf("[%s] %s", assertion, msg)
+}
