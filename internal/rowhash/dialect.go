@@ -388,7 +388,7 @@ func (s SQLServer) Field(c Column) string {
 			epoch = "CAST('1970-01-01 00:00:00 +00:00' AS datetimeoffset(7))"
 		}
 		if c.Time.Millis {
-			return "CONVERT(varchar(20), " + sqlServerMillis(epoch, v, c.Time.Floor) + ")"
+			return "CONVERT(varchar(20), " + sqlServerMillis(epoch, v, c.Time) + ")"
 		}
 		return "CONVERT(varchar(20), " + sqlServerMicros(epoch, v, c.Time.Floor) + ")"
 	case KindDate:
@@ -398,7 +398,7 @@ func (s SQLServer) Field(c Column) string {
 		epoch, v := "CAST('00:00' AS time(7))", "CAST("+q+" AS time(7))"
 		wrap := " % " + strconv.FormatInt(MicrosPerDay, 10) + ")"
 		if c.Time.Millis {
-			return "CONVERT(varchar(20), " + sqlServerMillis(epoch, v, c.Time.Floor) + wrap
+			return "CONVERT(varchar(20), " + sqlServerMillis(epoch, v, c.Time) + wrap
 		}
 		return "CONVERT(varchar(20), " + sqlServerMicros(epoch, v, c.Time.Floor) + wrap
 	case KindUUID:

@@ -159,3 +159,35 @@ func TestGoldenSQLServerRepairLiterals(t *testing.T) {
 	}
 	testenv.Golden(t, "tsql/repair-literals-2019.sql", strings.TrimSuffix(b.String(), "\n"))
 }
+
+// The T-SQL of a datetime2(7) and a datetimeoffset(7) compared at
+// milliseconds under each rule decideTime gives a source side: truncated
+// (connect mode), through microseconds and truncated (compare.time_precision:
+// ms into a timestamp(6)), through microseconds and rounded half away from
+// 2000-01-01 (a timestamp(3) target). Each is one threshold on the
+// value's own nanoseconds past the millisecond, as msCarry says.
+func TestGoldenSQLServerMilliseconds(t *testing.T) {
+	var b strings.Builder
+	for _, typ := range []string{"datetime2", "datetimeoffset"} {
+		k, _ := SQLServer{}.KindOf(typ)
+		src := Column{Name: "at", Type: typ, Scale: 7, Kind: k}
+		for _, tc := range []struct {
+			what string
+			tgt  Column
+			path Path
+		}{
+			{"connect mode", Column{Type: "timestamp without time zone", Scale: 6, Kind: KindTimestamp}, Path{Mode: ModeConnect}},
+			{"compare.time_precision: ms", Column{Type: "timestamp without time zone", Scale: 6, Kind: KindTimestamp}, Path{Precision: PrecisionMillis}},
+			{"timestamp(3) target", Column{Type: "timestamp without time zone", Scale: 3, Kind: KindTimestamp}, Path{}},
+		} {
+			_, sr, _, reason := decideTime(src, tc.tgt, tc.path)
+			if reason != "" {
+				t.Fatal(reason)
+			}
+			c := src
+			c.Time = sr
+			b.WriteString("-- " + typ + "(7), " + tc.what + ": " + describeRule(sr) + "\n" + (SQLServer{}).Field(c) + "\n")
+		}
+	}
+	testenv.Golden(t, "tsql/millis-2019.sql", strings.TrimSuffix(b.String(), "\n"))
+}

@@ -382,6 +382,8 @@ func TestPostgresTemporalRepresentations(t *testing.T) {
 		}
 		// The source side: a datetime2(7) value under the same rule.
 		ref := Column{Kind: KindTimestamp, Time: TimeRule{Millis: r.rule.Millis, Floor: r.rule.Floor}}
+		// Milliseconds of a value PostgreSQL first read as microseconds.
+		ref.Time.ViaMicros = r.ddl == "timestamp(3)"
 		for id, v := range values {
 			if r.src != nil {
 				v = r.src(v)
@@ -470,4 +472,75 @@ func tablePair(t *testing.T, srcCols, tgtCols, srcRows, tgtRows string) (db *sql
 		db.Close()
 	})
 	return db, src, tgt
+}
+
+// TestPostgresRoundsLikeTheSource runs the target's side of the
+// rounding tests (TestISOTextRoundsLikeTheSource,
+// TestMillisecondsRoundOnceAlongThePath) in PostgreSQL: random
+// datetimeoffset(7) values stored as the Confluent sink's ISO text, and
+// datetime2(7) values written as pgjdbc writes them (rounded half up to
+// microseconds) into a timestamp(3) and a timestamp(6) compared at ms.
+// Each must encode as the source's side does under the rules decideTime
+// gives the pair.
+func TestPostgresRoundsLikeTheSource(t *testing.T) {
+	p := testenv.Need(t)
+	db := p.TargetDB(t)
+	ctx := context.Background()
+	seed := time.Now().UnixNano()
+	r := rand.New(rand.NewSource(seed))
+	t.Logf("seed %d", seed)
+	table := fmt.Sprintf("rowhash_round_%d", time.Now().UnixNano())
+	if _, err := db.ExecContext(ctx, "CREATE TABLE "+table+" (id int PRIMARY KEY, iso text, ms3 timestamp(3), us6 timestamp(6))"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + table) })
+	const rows = 2000
+	values := make([]time.Time, rows)
+	for id := range values {
+		v := randomTicks(r)
+		values[id] = v
+		off := (r.Intn(29*4) - 14*4) * 15
+		// pgjdbc's text for a nanosecond value: microseconds, half up.
+		jdbc := time.UnixMicro(EpochMicros(v)).UTC().Format("2006-01-02 15:04:05.000000")
+		if _, err := db.ExecContext(ctx, "INSERT INTO "+table+" VALUES ($1, $2, $3, $3)", id, isoText(v, off), jdbc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ss := func(typ string) Column {
+		k, _ := SQLServer{}.KindOf(typ)
+		return Column{Name: "c", Type: typ, Scale: 7, Kind: k}
+	}
+	for _, tc := range []struct {
+		src  Column
+		tgt  Column
+		path Path
+	}{
+		{ss("datetimeoffset"), Column{Name: "iso", Type: "text", Scale: -1, Kind: KindText}, Path{}},
+		{ss("datetimeoffset"), Column{Name: "iso", Type: "text", Scale: -1, Kind: KindText}, Path{Precision: PrecisionMillis}},
+		{ss("datetime2"), Column{Name: "ms3", Type: "timestamp without time zone", Scale: 3, Kind: KindTimestamp}, Path{}},
+		{ss("datetime2"), Column{Name: "us6", Type: "timestamp without time zone", Scale: 6, Kind: KindTimestamp}, Path{Precision: PrecisionMillis}},
+	} {
+		k, sr, tr, reason := decideTime(tc.src, tc.tgt, tc.path)
+		if reason != "" {
+			t.Fatal(reason)
+		}
+		sc, tcol := tc.src, tc.tgt
+		sc.Kind, tcol.Kind, sc.Time, tcol.Time = k, k, sr, tr
+		rows, err := db.QueryContext(ctx, "SELECT id, "+(Postgres{}).Field(tcol)+" FROM "+table+" ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id int
+			var got string
+			if err := rows.Scan(&id, &got); err != nil {
+				t.Fatal(err)
+			}
+			want, _ := AppendColumn(nil, sc, values[id])
+			if got != string(want) {
+				t.Errorf("seed %d: %s → %s (%s): %s is %s at the target, %s at the source", seed, tc.src.Type, tc.tgt.Name, describeRule(tr), values[id].Format(time.RFC3339Nano), got, want)
+			}
+		}
+		rows.Close()
+	}
 }

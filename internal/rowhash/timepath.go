@@ -43,6 +43,20 @@ type TimeRule struct {
 	// MicroTime does (nanoseconds / 1000); otherwise values are rounded
 	// half up, as pgjdbc rounds nanoseconds into timestamp(6).
 	Floor bool
+	// ViaMicros says the value reaches the target rounded half up to
+	// whole microseconds first (pgjdbc writing a NanoTimestamp or
+	// NanoTime into a PostgreSQL column), so the milliseconds compared
+	// are taken from those microseconds: .0004995 s is 500 µs at the
+	// target, 1 ms rounded, and so must it be at the source. Only a
+	// source side with Millis and more than six fractional digits has it.
+	ViaMicros bool
+	// HalfFrom2000 says a half millisecond rounds away from 2000-01-01,
+	// as PostgreSQL rounds a value into timestamp(0-5) and timestamptz(0-5)
+	// (AdjustTimestampForTypmod works on microseconds since 2000-01-01
+	// and rounds their magnitude half up): towards the past before 2000,
+	// towards the future after. Only a source side rounding to a
+	// PostgreSQL timestamp(3) has it.
+	HalfFrom2000 bool
 }
 
 // Time precision modes of Debezium's relational source connectors.
@@ -187,7 +201,27 @@ func decideTime(sc, tc Column, p Path) (k Kind, src, tgt TimeRule, reason string
 		return 0, src, tgt, fmt.Sprintf("unknown time precision %q", p.Precision)
 	}
 	tgt.Millis, tgt.Floor = src.Millis, src.Floor
+	// Milliseconds of a nanosecond value that the sink's driver has
+	// already rounded to microseconds: round once, from those (Kafka
+	// Connect's own types carry whole milliseconds, truncated from the
+	// nanoseconds, and integer or text targets the exact nanoseconds).
+	if src.Millis && sd > 6 && !connectType && tgt.Stored == StoredNative && isPostgresTemporal(tc.Type) {
+		src.ViaMicros = true
+	}
+	if src.Millis && !src.Floor && k != KindTime && tgt.Stored == StoredNative && isPostgresTemporal(tc.Type) {
+		src.HalfFrom2000 = true
+	}
 	return k, src, tgt, ""
+}
+
+// isPostgresTemporal tells PostgreSQL's time and timestamp types, which
+// keep microseconds.
+func isPostgresTemporal(typ string) bool {
+	switch typ {
+	case "timestamp without time zone", "timestamp", "timestamp with time zone", "timestamptz", "time without time zone", "time":
+		return true
+	}
+	return false
 }
 
 // AppendColumn appends v encoded as column c is compared: its kind, and
@@ -212,7 +246,7 @@ func AppendColumn(dst []byte, c Column, v Value) ([]byte, error) {
 	}
 	ms := func(sec, ns int64) int64 {
 		q, r := ns/1e6, ns%1e6
-		if !c.Time.Floor && r >= 5e5 {
+		if r >= msCarry(c.Time, sec < pgEpoch) {
 			q++
 		}
 		return (sec*1000 + q) * 1000
@@ -277,16 +311,15 @@ func (p Postgres) pgMicros(c Column, q string) string {
 			return "(" + pgDiv(q+"::int8", 1_000_000, r.Floor) + " * 1000)"
 		}
 		us = pgDiv(q+"::int8", 1000, r.Floor)
+	case StoredISOText:
+		return pgISOMicros(q, r)
 	default:
-		if r.Stored == StoredISOText {
-			q = "(" + q + ")::timestamptz"
-		}
 		switch c.Kind {
 		case KindTime:
 			us = "(date_part('epoch', " + q + ") * 1000000)::int8"
 		default:
 			// See Field: whole days in integers plus the time of day.
-			if c.Kind == KindTimestampTZ || r.Stored == StoredISOText {
+			if c.Kind == KindTimestampTZ {
 				q = "(" + q + " AT TIME ZONE 'UTC')"
 			}
 			us = "((" + q + "::date - date '1970-01-01')::int8 * 86400000000 + (date_part('epoch', " + q + "::time) * 1000000)::int8)"
@@ -298,14 +331,72 @@ func (p Postgres) pgMicros(c Column, q string) string {
 	return us
 }
 
-// sqlServerMillis is whole milliseconds (as microseconds) from epoch to
-// v, truncated or rounded half up from v's own nanoseconds.
-func sqlServerMillis(epoch, v string, floor bool) string {
-	ms := "DATEDIFF_BIG(millisecond, " + epoch + ", " + v + ")"
-	if !floor {
-		ms = "(" + ms + " + CASE WHEN DATEPART(nanosecond, " + v + ") % 1000000 >= 500000 THEN 1 ELSE 0 END)"
+// msCarry is the nanoseconds past a whole millisecond from which r
+// counts the next millisecond: half of one rounded, none truncated, and
+// through microseconds (ViaMicros) 500 ns earlier, where rounding to
+// microseconds first reaches the half or the whole. One threshold on the
+// source's own nanoseconds is a single rounding, the same in Go and SQL.
+// before2000 is a value before 2000-01-01 (HalfFrom2000): its exact half
+// rounds towards the past.
+func msCarry(r TimeRule, before2000 bool) int64 {
+	carry := int64(500_000)
+	if r.Floor {
+		carry = 1_000_000
 	}
-	return "(" + ms + " * 1000)"
+	if r.HalfFrom2000 && before2000 {
+		// Half is not enough: it must pass it.
+		carry += 1000
+	}
+	if r.ViaMicros {
+		carry -= 500
+	}
+	return carry
+}
+
+// pgISOMicros is the microseconds of an ISO-8601 text (Debezium's
+// ZonedTimestamp, as the Confluent sink writes it), rounded from its own
+// digits. PostgreSQL's ::timestamptz reads more than six fractional
+// digits as a float rounded with rint (half to even, give or take the
+// float's error: .0000005 becomes 0 and .0000015 becomes 2 µs), while
+// SQL Server's side rounds half up from its 100 ns ticks, so about one
+// datetimeoffset(7) value in twenty would differ. Only the whole seconds
+// are parsed as a timestamp here; the fraction is read as an integer of
+// nanoseconds and rounded half up (or truncated, or to milliseconds, per
+// r), exactly as the source side and EpochMicros round.
+func pgISOMicros(q string, r TimeRule) string {
+	whole := "(regexp_replace(" + q + ", '\\.[0-9]+', '')::timestamptz AT TIME ZONE 'UTC')"
+	wholeUS := "((" + whole + "::date - date '1970-01-01')::int8 * 86400000000 + (date_part('epoch', " + whole + "::time) * 1000000)::int8)"
+	ns := "coalesce(rpad(substring(" + q + " from '\\.([0-9]+)'), 9, '0'), '0')::int8"
+	if r.Millis {
+		// HalfFrom2000 never applies to text: PostgreSQL does not round it.
+		carry := strconv.FormatInt(1_000_000-msCarry(r, false), 10)
+		return "((" + wholeUS + " / 1000 + (" + ns + " + " + carry + ") / 1000000) * 1000)"
+	}
+	half := "500"
+	if r.Floor {
+		half = "0"
+	}
+	return "(" + wholeUS + " + (" + ns + " + " + half + ") / 1000)"
+}
+
+// pgEpoch is 2000-01-01 00:00 UTC in Unix seconds, PostgreSQL's epoch.
+const pgEpoch = 946_684_800
+
+// sqlServerMillis is whole milliseconds (as microseconds) from epoch to
+// v, truncated or rounded from v's own nanoseconds (msCarry).
+func sqlServerMillis(epoch, v string, r TimeRule) string {
+	ms := "DATEDIFF_BIG(millisecond, " + epoch + ", " + v + ")"
+	carry, carryBefore := msCarry(r, false), msCarry(r, true)
+	if carry >= 1_000_000 {
+		return "(" + ms + " * 1000)"
+	}
+	threshold := strconv.FormatInt(carry, 10)
+	if carryBefore != carry {
+		// Seconds from the epoch (UTC for a datetimeoffset): before 2000
+		// when below PostgreSQL's epoch.
+		threshold = "CASE WHEN DATEDIFF_BIG(second, " + epoch + ", " + v + ") < " + strconv.Itoa(pgEpoch) + " THEN " + strconv.FormatInt(carryBefore, 10) + " ELSE " + threshold + " END"
+	}
+	return "((" + ms + " + CASE WHEN DATEPART(nanosecond, " + v + ") % 1000000 >= " + threshold + " THEN 1 ELSE 0 END) * 1000)"
 }
 
 // describeRule names a rule in messages and reports.
@@ -314,15 +405,20 @@ func describeRule(r TimeRule) string {
 	if r.Stored != StoredNative {
 		parts = append(parts, "stored as "+r.Stored.String())
 	}
-	switch {
-	case r.Millis && r.Floor:
-		parts = append(parts, "milliseconds, truncated")
-	case r.Millis:
-		parts = append(parts, "milliseconds, rounded")
-	case r.Floor:
-		parts = append(parts, "microseconds, truncated")
-	default:
-		parts = append(parts, "microseconds")
+	unit, how := "microseconds", ""
+	if r.Millis {
+		unit = "milliseconds"
+		if r.ViaMicros {
+			unit = "milliseconds of the microseconds rounded half up"
+		}
+		how = ", rounded"
+		if r.HalfFrom2000 {
+			how = ", rounded half away from 2000-01-01"
+		}
 	}
+	if r.Floor {
+		how = ", truncated"
+	}
+	parts = append(parts, unit+how)
 	return strings.Join(parts, ", ")
 }

@@ -17,6 +17,8 @@ func TestDecideTime(t *testing.T) {
 	}
 	us, msFloor, msRound := TimeRule{}, TimeRule{Millis: true, Floor: true}, TimeRule{Millis: true}
 	usFloor := TimeRule{Floor: true}
+	// A source nanosecond value the sink's driver rounds to microseconds.
+	viaMsFloor, viaMsRound := TimeRule{Millis: true, Floor: true, ViaMicros: true}, TimeRule{Millis: true, ViaMicros: true, HalfFrom2000: true}
 	cases := []struct {
 		name     string
 		src, tgt Column
@@ -45,9 +47,11 @@ func TestDecideTime(t *testing.T) {
 		{"datetimeoffset never lands in an integer", ss("datetimeoffset", 7), pg("bigint", -1), Path{}, 0, us, us, "ISO-8601 string"},
 		{"connect mode never lands in an integer", ss("datetime2", 7), pg("bigint", -1), Path{Mode: ModeConnect}, 0, us, us, "time.precision.mode=connect"},
 		{"a datetime2 never lands in text", ss("datetime2", 7), pg("text", -1), Path{}, 0, us, us, "does not arrive as text"},
-		{"a timestamp(3) target rounds to milliseconds", ss("datetime2", 7), pg("timestamp without time zone", 3), Path{}, KindTimestamp, msRound, msRound, ""},
+		{"a timestamp(3) target rounds to milliseconds", ss("datetime2", 7), pg("timestamp without time zone", 3), Path{}, KindTimestamp, viaMsRound, msRound, ""},
 		{"a timestamp(2) target cannot be compared exactly", ss("datetime2", 7), pg("timestamp without time zone", 2), Path{}, 0, us, us, "keeps 2 fractional digits"},
-		{"override ms", ss("datetime2", 7), pg("timestamp without time zone", 6), Path{Precision: PrecisionMillis}, KindTimestamp, msFloor, msFloor, ""},
+		{"override ms", ss("datetime2", 7), pg("timestamp without time zone", 6), Path{Precision: PrecisionMillis}, KindTimestamp, viaMsFloor, msFloor, ""},
+		{"override ms of a BIGINT ns: from the exact nanoseconds", ss("datetime2", 7), pg("bigint", -1), Path{Precision: PrecisionMillis}, KindTimestamp, msFloor, TimeRule{Stored: StoredEpochNanos, Millis: true, Floor: true}, ""},
+		{"override ms of a datetime2(6): no nanoseconds to round", ss("datetime2", 6), pg("timestamp without time zone", 6), Path{Precision: PrecisionMillis}, KindTimestamp, msFloor, msFloor, ""},
 		{"override us beats connect", ss("datetime2", 7), pg("timestamp without time zone", 6), Path{Mode: ModeConnect, Precision: PrecisionMicros}, KindTimestamp, us, us, ""},
 		{"datetimeoffset into a timestamp", ss("datetimeoffset", 7), pg("timestamp without time zone", 6), Path{}, KindTimestamp, us, us, ""},
 	}
