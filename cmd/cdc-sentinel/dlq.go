@@ -77,6 +77,7 @@ func addDLQReplay(parent *kingpin.CmdClause, dc *dlqCmd) {
 	maxN := cmd.Flag("max", "Send at most this many records (0: all); run again to continue.").Default("0").Int()
 	dry := cmd.Flag("dry-run", "Report what would be sent; send and remember nothing.").Bool()
 	noCheck := cmd.Flag("no-superseded-check", "Send records even when their key has a newer record in the original topic (an older change may then overwrite a newer one).").Bool()
+	delivery := cmd.Flag("delivery-timeout", "Longest wait for Kafka to acknowledge a batch of replayed records; past it the run fails, and what was not acknowledged is looked for by the next run.").Default(kafka.DefaultDeliveryTimeout.String()).Duration()
 	scanMax := cmd.Flag("scan-max", "Most records of one original partition read to look for newer records of the same keys.").Default("1000000").Int64()
 	progress := cmd.Flag("progress", "Progress bar on stderr: auto (only on a terminal), always or never.").Default("auto").Enum("auto", "always", "never")
 	storage := cmd.Flag("storage.path", "Directory of local state; the replay ledger ("+dlq.LedgerFile+") is kept there. Use the same one for every replay of a connector.").Default("data/").String()
@@ -90,6 +91,8 @@ func addDLQReplay(parent *kingpin.CmdClause, dc *dlqCmd) {
 			return dc.fail("replay", usageErr{fmt.Errorf("--max must be 0 (all) or more, not %d", *maxN)})
 		case *scanMax < 1:
 			return dc.fail("replay", usageErr{fmt.Errorf("--scan-max must be at least 1, not %d", *scanMax)})
+		case *delivery <= 0:
+			return dc.fail("replay", usageErr{fmt.Errorf("--delivery-timeout must be more than 0, not %s", *delivery)})
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -98,7 +101,7 @@ func addDLQReplay(parent *kingpin.CmdClause, dc *dlqCmd) {
 			return dc.fail("replay", err)
 		}
 		defer t.kafka.Close()
-		prod, err := kafka.NewProducer(*t.cfg.Kafka)
+		prod, err := kafka.NewProducer(*t.cfg.Kafka, *delivery)
 		if err != nil {
 			return dc.fail("replay", err)
 		}
@@ -128,7 +131,7 @@ func addDLQReplay(parent *kingpin.CmdClause, dc *dlqCmd) {
 		}
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
-				err = errors.New("interrupted (what was sent is remembered; run again to continue)")
+				err = fmt.Errorf("interrupted (what was acknowledged is recorded; run again to finish the rest): %w", err)
 			}
 			return dc.fail("replay", err)
 		}

@@ -16,8 +16,8 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 )
 
-// Reader reads a DLQ topic without a consumer group.
-type Reader interface {
+// TopicReader reads a topic without a consumer group.
+type TopicReader interface {
 	PartitionEnds(ctx context.Context, topics ...string) (map[string]kafka.TopicPartitions, error)
 	ReadRecords(ctx context.Context, p kafka.Partition, from int64, max int) (kafka.ReadResult, error)
 }
@@ -35,7 +35,7 @@ type Inspection struct {
 
 // Inspect reads the newest limit records of topic (over all its
 // partitions, oldest first). It only reads.
-func Inspect(ctx context.Context, r Reader, connector, topic string, limit int) (*Inspection, error) {
+func Inspect(ctx context.Context, r TopicReader, connector, topic string, limit int) (*Inspection, error) {
 	ends, err := r.PartitionEnds(ctx, topic)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package dlq
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -16,13 +17,28 @@ import (
 )
 
 // MarkerHeader is added to every record a replay sends, naming the DLQ
-// record it came from ("<dlq topic>/<partition>/<offset>"): after a
-// crash, finding it in the original topic proves that record was sent.
-const MarkerHeader = "cdc-sentinel.replay.of"
+// record it came from ("<dlq topic>/<partition>/<offset>"), and
+// MarkerTopicIDHeader the DLQ topic's id: after a crash, finding both in
+// the original topic proves that record was sent. Records replayed
+// before topic ids carry no id; their marker alone counts.
+const (
+	MarkerHeader        = "cdc-sentinel.replay.of"
+	MarkerTopicIDHeader = "cdc-sentinel.replay.of.topic-id"
+)
 
-// Producer sends records to the partitions they name.
+// Producer sends records to the partitions they name. acked[i] tells
+// whether recs[i] was acknowledged, also when it fails; a record not
+// acknowledged may still have been written.
 type Producer interface {
-	Produce(ctx context.Context, recs ...*kgo.Record) error
+	Produce(ctx context.Context, recs ...*kgo.Record) (acked []bool, err error)
+}
+
+// Reader reads a DLQ topic and the original topics without a consumer
+// group, and knows a topic's id.
+type Reader interface {
+	PartitionEnds(ctx context.Context, topics ...string) (map[string]kafka.TopicPartitions, error)
+	ReadRecords(ctx context.Context, p kafka.Partition, from int64, max int) (kafka.ReadResult, error)
+	TopicID(ctx context.Context, topic string) (id kafka.TopicID, exists bool, err error)
 }
 
 // ReplayOptions say what to replay and how.
@@ -36,7 +52,8 @@ type ReplayOptions struct {
 	DryRun bool
 	// CheckSuperseded leaves out a record whose key has a newer record
 	// in its original partition: replaying it would overwrite a newer
-	// change at the target with an older one.
+	// change at the target with an older one. A record without a key
+	// (null) is never superseded: it names no row.
 	CheckSuperseded bool
 	// ScanMax bounds how many records of one original partition the
 	// superseded check and crash recovery read; beyond it the replay
@@ -58,7 +75,10 @@ type Progress struct {
 type ReplayReport struct {
 	Connector string `json:"connector"`
 	Topic     string `json:"dlq_topic"`
-	DryRun    bool   `json:"dry_run"`
+	// TopicID is the DLQ topic's id: the ledger knows the topic by it,
+	// so one deleted and created again starts afresh.
+	TopicID string `json:"dlq_topic_id"`
+	DryRun  bool   `json:"dry_run"`
 	// Replayed counts the records sent (or to send), by original topic.
 	Replayed int            `json:"replayed"`
 	ByTopic  map[string]int `json:"by_topic"`
@@ -74,9 +94,16 @@ type ReplayReport struct {
 	// Superseded have a newer record with the same key in their
 	// original partition and are left out.
 	Superseded []Ref `json:"superseded"`
-	// NoContext lack the headers naming their original topic and
-	// partition (errors.deadletterqueue.context.headers.enable=false).
+	// NoContext lack the headers naming their original topic, partition
+	// and connector (errors.deadletterqueue.context.headers.enable=false).
 	NoContext int `json:"no_context"`
+	// OtherConnector were dead-lettered by another connector sharing the
+	// DLQ topic (its __connect.errors.connector.name header): that
+	// connector's replay sends them.
+	OtherConnector int `json:"other_connector"`
+	// Legacy counts the records a ledger entry written before topic ids
+	// marks as replayed; they are taken to be this topic's.
+	Legacy int64 `json:"legacy_replayed,omitempty"`
 	// More is true when Max stopped the replay before the topic's end.
 	More bool `json:"more"`
 }
@@ -112,15 +139,35 @@ func (c candidate) marker() string {
 	return fmt.Sprintf("%s/%d/%d", c.rec.Topic, c.ref.Partition, c.ref.Offset)
 }
 
+// topicID reads the DLQ topic's id.
+func (r *Replayer) topicID(ctx context.Context) (kafka.TopicID, error) {
+	id, exists, err := r.reader.TopicID(ctx, r.src.Topic)
+	if err != nil {
+		return id, err
+	}
+	if !exists {
+		return id, fmt.Errorf("DLQ topic %s of connector %s does not exist (Connect creates it with the first dead-lettered record)", r.src.Topic, r.src.Connector)
+	}
+	return id, nil
+}
+
 // Run replays. It first finishes a batch a crash interrupted, then sends
-// the records no earlier replay sent, in DLQ order per partition, each
-// batch written down before it is sent and recorded once acknowledged.
+// the connector's records no earlier replay sent, in DLQ order per
+// partition, each batch written down before it is sent and recorded once
+// acknowledged.
 func (r *Replayer) Run(ctx context.Context) (*ReplayReport, error) {
 	rep := &ReplayReport{Connector: r.src.Connector, Topic: r.src.Topic, DryRun: r.opts.DryRun, ByTopic: map[string]int{}, Superseded: []Ref{}}
+	id, err := r.topicID(ctx)
+	if err != nil {
+		return rep, err
+	}
+	r.src.TopicID = id
+	rep.TopicID = id.String()
 	st, err := r.ledger.Load(r.src)
 	if err != nil {
 		return rep, err
 	}
+	rep.Legacy = st.Legacy
 	if st.Pending != nil {
 		if r.opts.DryRun {
 			rep.PendingInterrupted = len(st.Pending.Refs)
@@ -136,6 +183,13 @@ func (r *Replayer) Run(ctx context.Context) (*ReplayReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	// The records were read by name: they are this topic's only if its
+	// id is the same after reading them as before.
+	if after, err := r.topicID(ctx); err != nil {
+		return rep, err
+	} else if after != id {
+		return rep, fmt.Errorf("DLQ topic %s was deleted and created again while it was read (id %s, now %s): nothing was sent; run again", r.src.Topic, id, after)
+	}
 	if r.opts.CheckSuperseded {
 		if cands, err = r.dropSuperseded(ctx, cands, rep); err != nil {
 			return rep, err
@@ -150,12 +204,15 @@ func (r *Replayer) Run(ctx context.Context) (*ReplayReport, error) {
 	}
 	for start := 0; start < len(cands); start += r.opts.BatchSize {
 		batch := cands[start:min(start+r.opts.BatchSize, len(cands))]
-		if err := r.send(ctx, batch); err != nil {
-			return rep, err
+		acked, err := r.send(ctx, batch)
+		for i, c := range batch {
+			if acked[i] {
+				rep.Replayed++
+				rep.ByTopic[c.rec.OriginalTopic]++
+			}
 		}
-		for _, c := range batch {
-			rep.Replayed++
-			rep.ByTopic[c.rec.OriginalTopic]++
+		if err != nil {
+			return rep, err
 		}
 		r.progress("replay", rep.Replayed, len(cands))
 	}
@@ -209,8 +266,10 @@ func (r *Replayer) candidates(ctx context.Context, st *State, rep *ReplayReport)
 				switch {
 				case st.Replayed[p].Contains(kr.Offset):
 					rep.AlreadyReplayed++
-				case rec.OriginalTopic == "" || rec.OriginalPartition < 0:
+				case rec.OriginalTopic == "" || rec.OriginalPartition < 0 || rec.Connector == "":
 					rep.NoContext++
+				case rec.Connector != r.src.Connector:
+					rep.OtherConnector++
 				default:
 					out = append(out, candidate{Ref{p, kr.Offset}, rec})
 				}
@@ -243,7 +302,9 @@ func (r *Replayer) dropSuperseded(ctx context.Context, cands []candidate, rep *R
 		if keys[o] == nil {
 			keys[o] = map[string]bool{}
 		}
-		keys[o][string(c.rec.Key)] = true
+		if c.rec.Key != nil {
+			keys[o][string(c.rec.Key)] = true
+		}
 	}
 	origins := make([]origin, 0, len(oldest))
 	for o := range oldest {
@@ -266,7 +327,7 @@ func (r *Replayer) dropSuperseded(ctx context.Context, cands []candidate, rep *R
 				return nil, fmt.Errorf("checking for newer records in %s[%d]: %w", o.topic, o.part, err)
 			}
 			for _, kr := range res.Records {
-				if keys[o][string(kr.Key)] {
+				if kr.Key != nil && keys[o][string(kr.Key)] {
 					last[string(kr.Key)] = kr.Offset
 				}
 			}
@@ -287,7 +348,7 @@ func (r *Replayer) dropSuperseded(ctx context.Context, cands []candidate, rep *R
 	kept := cands[:0:0]
 	for _, c := range cands {
 		o := origin{c.rec.OriginalTopic, c.rec.OriginalPartition}
-		if n, ok := newest[o][string(c.rec.Key)]; ok && n > c.rec.OriginalOffset {
+		if n, ok := newest[o][string(c.rec.Key)]; ok && c.rec.Key != nil && n > c.rec.OriginalOffset {
 			rep.Superseded = append(rep.Superseded, c.ref)
 			continue
 		}
@@ -302,10 +363,14 @@ func (r *Replayer) dropSuperseded(ctx context.Context, cands []candidate, rep *R
 // headers, to its original partition, marked with where it came from.
 // The timestamp is left to the producer (now): the original one could be
 // old enough for the topic's retention to delete the record at once.
-func replayRecord(c candidate) *kgo.Record {
+func (r *Replayer) replayRecord(c candidate) *kgo.Record {
 	headers := slices.Clone(c.rec.Headers)
-	headers = slices.DeleteFunc(headers, func(h kgo.RecordHeader) bool { return h.Key == MarkerHeader })
-	headers = append(headers, kgo.RecordHeader{Key: MarkerHeader, Value: []byte(c.marker())})
+	headers = slices.DeleteFunc(headers, func(h kgo.RecordHeader) bool {
+		return h.Key == MarkerHeader || h.Key == MarkerTopicIDHeader
+	})
+	headers = append(headers,
+		kgo.RecordHeader{Key: MarkerHeader, Value: []byte(c.marker())},
+		kgo.RecordHeader{Key: MarkerTopicIDHeader, Value: []byte(r.src.TopicID.String())})
 	return &kgo.Record{
 		Topic: c.rec.OriginalTopic, Partition: c.rec.OriginalPartition,
 		Key: c.rec.Key, Value: c.rec.Value, Headers: headers,
@@ -313,8 +378,10 @@ func replayRecord(c candidate) *kgo.Record {
 }
 
 // send writes the batch down with the end offsets of its target
-// partitions, sends it, and records it as replayed.
-func (r *Replayer) send(ctx context.Context, batch []candidate) error {
+// partitions, sends it, and records what was acknowledged as replayed;
+// acked[i] says whether batch[i] was.
+func (r *Replayer) send(ctx context.Context, batch []candidate) (acked []bool, err error) {
+	acked = make([]bool, len(batch))
 	topics := map[string]bool{}
 	for _, c := range batch {
 		topics[c.rec.OriginalTopic] = true
@@ -326,17 +393,17 @@ func (r *Replayer) send(ctx context.Context, batch []candidate) error {
 	sort.Strings(names)
 	ends, err := r.reader.PartitionEnds(ctx, names...)
 	if err != nil {
-		return err
+		return acked, err
 	}
 	p := &Pending{Targets: map[string]map[int32]int64{}, At: time.Now().UTC()}
 	for _, c := range batch {
 		tp := ends[c.rec.OriginalTopic]
 		if !tp.Exists {
-			return fmt.Errorf("original topic %s of DLQ record %d@%d does not exist", c.rec.OriginalTopic, c.ref.Partition, c.ref.Offset)
+			return acked, fmt.Errorf("original topic %s of DLQ record %d@%d does not exist", c.rec.OriginalTopic, c.ref.Partition, c.ref.Offset)
 		}
 		end, ok := tp.Ends[c.rec.OriginalPartition]
 		if !ok {
-			return fmt.Errorf("original partition %s[%d] of DLQ record %d@%d: no end offset: %v", c.rec.OriginalTopic, c.rec.OriginalPartition, c.ref.Partition, c.ref.Offset, tp.Err)
+			return acked, fmt.Errorf("original partition %s[%d] of DLQ record %d@%d: no end offset: %v", c.rec.OriginalTopic, c.rec.OriginalPartition, c.ref.Partition, c.ref.Offset, tp.Err)
 		}
 		if p.Targets[c.rec.OriginalTopic] == nil {
 			p.Targets[c.rec.OriginalTopic] = map[int32]int64{}
@@ -345,18 +412,36 @@ func (r *Replayer) send(ctx context.Context, batch []candidate) error {
 		p.Refs = append(p.Refs, c.ref)
 	}
 	if err := r.ledger.Begin(r.src, p); err != nil {
-		return err
+		return acked, err
 	}
 	recs := make([]*kgo.Record, len(batch))
 	for i, c := range batch {
-		recs[i] = replayRecord(c)
+		recs[i] = r.replayRecord(c)
 	}
-	if err := r.prod.Produce(ctx, recs...); err != nil {
-		// The batch stays pending: the next run finds out which of it
-		// arrived and sends only the rest.
-		return fmt.Errorf("sending %d records (the next replay finishes this batch): %w", len(recs), err)
+	acked, sendErr := r.prod.Produce(ctx, recs...)
+	done, rest := splitAcked(p.Refs, acked)
+	if err := r.ledger.Settle(r.src, done, rest, "replayed by "+r.src.Connector); err != nil {
+		return acked, errors.Join(sendErr, err)
 	}
-	return r.ledger.Commit(r.src, p.Refs, "replayed")
+	if sendErr != nil {
+		// What was not acknowledged stays pending: the next run finds
+		// out which of it arrived and sends only the rest.
+		return acked, fmt.Errorf("sending %d records, %d acknowledged and recorded (the next replay finishes the other %d): %w",
+			len(recs), len(done), len(rest), sendErr)
+	}
+	return acked, nil
+}
+
+// splitAcked parts refs into those acknowledged and the rest.
+func splitAcked(refs []Ref, acked []bool) (done, rest []Ref) {
+	for i, ref := range refs {
+		if i < len(acked) && acked[i] {
+			done = append(done, ref)
+		} else {
+			rest = append(rest, ref)
+		}
+	}
+	return done, rest
 }
 
 // recover finishes a batch a crash interrupted: the records whose marker
@@ -375,10 +460,8 @@ func (r *Replayer) recover(ctx context.Context, p *Pending, rep *ReplayReport) e
 					return fmt.Errorf("looking for replayed records in %s[%d]: %w", topic, part, err)
 				}
 				for _, kr := range res.Records {
-					for _, h := range kr.Headers {
-						if h.Key == MarkerHeader {
-							found[string(h.Value)] = true
-						}
+					if m, ok := r.markerOf(kr); ok {
+						found[m] = true
 					}
 				}
 				scanned += int64(len(res.Records))
@@ -394,7 +477,11 @@ func (r *Replayer) recover(ctx context.Context, p *Pending, rep *ReplayReport) e
 			r.progress("recover", done, len(p.Refs))
 		}
 	}
-	var missing []*kgo.Record
+	var (
+		missing     []*kgo.Record
+		missingRefs []Ref
+		recovered   []Ref
+	)
 	for _, ref := range p.Refs {
 		res, err := r.reader.ReadRecords(ctx, kafka.Partition{Topic: r.src.Topic, Partition: ref.Partition}, ref.Offset, 1)
 		if err != nil {
@@ -406,20 +493,53 @@ func (r *Replayer) recover(ctx context.Context, p *Pending, rep *ReplayReport) e
 		c := candidate{ref, Parse(res.Records[0])}
 		if found[c.marker()] {
 			rep.Recovered++
+			recovered = append(recovered, ref)
 			continue
 		}
-		missing = append(missing, replayRecord(c))
+		missing = append(missing, r.replayRecord(c))
+		missingRefs = append(missingRefs, ref)
 	}
+	var sendErr error
+	settled, rest := recovered, []Ref(nil)
 	if len(missing) > 0 {
-		if err := r.prod.Produce(ctx, missing...); err != nil {
-			return fmt.Errorf("sending %d records: %w", len(missing), err)
-		}
-		rep.Resent = len(missing)
-		for _, m := range missing {
-			rep.ByTopic[m.Topic]++
+		var acked []bool
+		acked, sendErr = r.prod.Produce(ctx, missing...)
+		sent, unsent := splitAcked(missingRefs, acked)
+		settled, rest = append(settled, sent...), unsent
+		rep.Resent = len(sent)
+		for i, m := range missing {
+			if acked[i] {
+				rep.ByTopic[m.Topic]++
+			}
 		}
 	}
-	return r.ledger.Commit(r.src, p.Refs, "recovered "+strconv.Itoa(rep.Recovered)+", resent "+strconv.Itoa(len(missing)))
+	note := "recovered " + strconv.Itoa(rep.Recovered) + ", resent " + strconv.Itoa(rep.Resent) + " by " + r.src.Connector
+	if err := r.ledger.Settle(r.src, settled, rest, note); err != nil {
+		return errors.Join(sendErr, err)
+	}
+	if sendErr != nil {
+		return fmt.Errorf("sending %d records, %d acknowledged and recorded: %w", len(missing), rep.Resent, sendErr)
+	}
+	return nil
+}
+
+// markerOf is the marker of a record a replay of this topic sent: one
+// carrying another topic id was sent for an earlier topic of the same
+// name, and does not count.
+func (r *Replayer) markerOf(kr *kgo.Record) (string, bool) {
+	var marker, id string
+	for _, h := range kr.Headers {
+		switch h.Key {
+		case MarkerHeader:
+			marker = string(h.Value)
+		case MarkerTopicIDHeader:
+			id = string(h.Value)
+		}
+	}
+	if marker == "" || (id != "" && id != r.src.TopicID.String()) {
+		return "", false
+	}
+	return marker, true
 }
 
 // WriteText prints the report for a person.
@@ -443,10 +563,14 @@ func (rep *ReplayReport) WriteText(w io.Writer) {
 	if rep.PendingInterrupted > 0 {
 		fmt.Fprintf(w, "an interrupted batch of %d records waits: a replay without --dry-run finishes it first\n", rep.PendingInterrupted)
 	}
-	fmt.Fprintf(w, "left out: %d already replayed, %d superseded by a newer record of the same key, %d without context headers\n",
-		rep.AlreadyReplayed, len(rep.Superseded), rep.NoContext)
+	fmt.Fprintf(w, "left out: %d already replayed, %d superseded by a newer record of the same key, %d without context headers, %d of other connectors sharing the topic\n",
+		rep.AlreadyReplayed, len(rep.Superseded), rep.NoContext, rep.OtherConnector)
 	if rep.NoContext > 0 {
-		fmt.Fprintln(w, "records without context headers cannot be replayed: their original topic is unknown (errors.deadletterqueue.context.headers.enable=true records it)")
+		fmt.Fprintln(w, "records without context headers cannot be replayed: their original topic and connector are unknown (errors.deadletterqueue.context.headers.enable=true records them)")
+	}
+	if rep.Legacy > 0 {
+		fmt.Fprintf(w, "the ledger's entry from before topic ids marks %d records of %s as replayed; they are taken to be this topic's (id %s)\n",
+			rep.Legacy, rep.Topic, rep.TopicID)
 	}
 	if rep.More {
 		fmt.Fprintln(w, "more records remain: run again to continue (--max limited this run)")

@@ -25,15 +25,15 @@ type cutProducer struct {
 	used bool
 }
 
-func (c *cutProducer) Produce(ctx context.Context, recs ...*kgo.Record) error {
+func (c *cutProducer) Produce(ctx context.Context, recs ...*kgo.Record) ([]bool, error) {
 	if c.used {
 		return c.p.Produce(ctx, recs...)
 	}
 	c.used = true
-	if err := c.p.Produce(ctx, recs[:c.n]...); err != nil {
-		return err
+	if _, err := c.p.Produce(ctx, recs[:c.n]...); err != nil {
+		return make([]bool, len(recs)), err
 	}
-	return errors.New("killed")
+	return make([]bool, len(recs)), errors.New("killed")
 }
 
 // On the real broker: a replay cut after 2 of a batch of 5 is finished by
@@ -47,7 +47,7 @@ func TestRealReplayCutShortIsFinishedExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kc.Close()
-	prod, err := kafka.NewProducer(cfg)
+	prod, err := kafka.NewProducer(cfg, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestRealReplayCutShortIsFinishedExactlyOnce(t *testing.T) {
 	for i := range 7 {
 		origRecs = append(origRecs, &kgo.Record{Topic: orig, Key: fmt.Appendf(nil, "k%d", i), Value: fmt.Appendf(nil, "v%d", i)})
 	}
-	if err := prod.Produce(ctx, origRecs...); err != nil {
+	if _, err := prod.Produce(ctx, origRecs...); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range origRecs {
@@ -78,9 +78,10 @@ func TestRealReplayCutShortIsFinishedExactlyOnce(t *testing.T) {
 			{Key: HeaderPartition, Value: []byte("0")},
 			{Key: HeaderOffset, Value: fmt.Appendf(nil, "%d", r.Offset)},
 			{Key: HeaderStage, Value: []byte("TASK_PUT")},
+			{Key: HeaderConnector, Value: []byte("it-sink")},
 		}})
 	}
-	if err := prod.Produce(ctx, dead...); err != nil {
+	if _, err := prod.Produce(ctx, dead...); err != nil {
 		t.Fatal(err)
 	}
 

@@ -12,8 +12,10 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/dlq/dlqtest"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 )
 
 // memKafka is an in-memory Kafka that can fail part way through a
@@ -22,26 +24,34 @@ type memKafka struct {
 	*dlqtest.Log
 	mu sync.Mutex
 	// failAfter, when >= 0, makes Produce write that many records and
-	// then fail, as a crash in the middle of a batch would.
-	failAfter int
-	produced  int
+	// then fail, as a crash in the middle of a batch would: the records
+	// written are not acknowledged, unless ackWritten is set (the
+	// connection dropped after their acknowledgement).
+	failAfter  int
+	ackWritten bool
+	produced   int
 }
 
 func newMemKafka() *memKafka {
 	return &memKafka{Log: dlqtest.NewLog(), failAfter: -1}
 }
 
-func (m *memKafka) Produce(_ context.Context, recs ...*kgo.Record) error {
+func (m *memKafka) Produce(_ context.Context, recs ...*kgo.Record) ([]bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, r := range recs {
+	acked := make([]bool, len(recs))
+	for i, r := range recs {
 		if m.failAfter >= 0 && m.produced >= m.failAfter {
-			return errors.New("broker connection lost")
+			if !m.ackWritten {
+				clear(acked)
+			}
+			return acked, errors.New("broker connection lost")
 		}
 		m.Append(r)
 		m.produced++
+		acked[i] = true
 	}
-	return nil
+	return acked, nil
 }
 
 // orig produces a record to the original topic; dead dead-letters it the
@@ -51,14 +61,26 @@ func (m *memKafka) orig(topic string, part int32, key, value string) *kgo.Record
 }
 
 func (m *memKafka) dead(dlqTopic string, r *kgo.Record, withContext bool) {
+	m.deadBy(src.Connector, dlqTopic, r, withContext)
+}
+
+// deadN dead-letters n records of t[0], keyed prefix0, prefix1...
+func (m *memKafka) deadN(prefix string, n int) {
+	for i := range n {
+		m.dead(src.Topic, m.orig("t", 0, fmt.Sprint(prefix, i), "v"), true)
+	}
+}
+
+// deadBy dead-letters r as connector does.
+func (m *memKafka) deadBy(connector, dlqTopic string, r *kgo.Record, withContext bool) *kgo.Record {
 	d := &kgo.Record{Topic: dlqTopic, Key: r.Key, Value: r.Value, Headers: append([]kgo.RecordHeader{}, r.Headers...)}
 	if withContext {
 		d.Headers = append(d.Headers, dlqtest.ErrorContext{
-			Topic: r.Topic, Partition: fmt.Sprint(r.Partition), Offset: fmt.Sprint(r.Offset),
+			Topic: r.Topic, Partition: fmt.Sprint(r.Partition), Offset: fmt.Sprint(r.Offset), Connector: connector,
 			Stage: "TASK_PUT", Exception: "java.sql.SQLException", Message: "column \"x\" does not exist",
 		}.Headers()...)
 	}
-	m.Append(d)
+	return m.Append(d)
 }
 
 var src = Source{Cluster: "prod", Connector: "pg-sink", Topic: "pg-sink-dlq"}
@@ -162,9 +184,7 @@ func TestReplayLeavesOutRecordsWithANewerChangeOfTheSameKey(t *testing.T) {
 
 func TestReplayMaxAndFromOffset(t *testing.T) {
 	k, dir := newMemKafka(), t.TempDir()
-	for i := range 5 {
-		k.dead(src.Topic, k.orig("t", 0, fmt.Sprint("k", i), "v"), true)
-	}
+	k.deadN("k", 5)
 	rep, err := replay(t, k, dir, ReplayOptions{Max: 2, FromOffset: 1})
 	if err != nil || rep.Replayed != 2 || !rep.More {
 		t.Fatalf("%+v, %v", rep, err)
@@ -180,9 +200,7 @@ func TestReplayMaxAndFromOffset(t *testing.T) {
 
 func TestReplayInterruptedMidBatchIsFinishedWithoutSendingTwice(t *testing.T) {
 	k, dir := newMemKafka(), t.TempDir()
-	for i := range 7 {
-		k.dead(src.Topic, k.orig("t", 0, fmt.Sprint("k", i), "v"), true)
-	}
+	k.deadN("k", 7)
 	k.failAfter = 3 // the connection drops after 3 of the batch were written
 	if _, err := replay(t, k, dir, ReplayOptions{BatchSize: 5}); err == nil {
 		t.Fatal("a failed send must fail the replay")
@@ -285,4 +303,157 @@ func TestInspectMissingTopic(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "does not exist yet") {
 		t.Errorf("err = %v", err)
 	}
+}
+
+func TestReplaySendsKeylessRecordsEachOnce(t *testing.T) {
+	k, dir := newMemKafka(), t.TempDir()
+	for i := range 3 {
+		k.dead(src.Topic, k.orig("t", 0, "", fmt.Sprint("v", i)), true)
+	}
+	for i := range 3 {
+		k.dead(src.Topic, k.Append(&kgo.Record{Topic: "t", Value: fmt.Appendf(nil, "null-key-%d", i)}), true)
+	}
+	rep, err := replay(t, k, dir, ReplayOptions{CheckSuperseded: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The three empty (not null) keys are one key: only the newest goes.
+	if rep.Replayed != 4 || len(rep.Superseded) != 2 {
+		t.Errorf("a null key names no row and supersedes nothing: %+v", rep)
+	}
+	var nulls int
+	for _, r := range k.Records("t", 0)[6:] {
+		if r.Key == nil {
+			nulls++
+		}
+	}
+	if nulls != 3 {
+		t.Errorf("%d keyless records replayed, want 3", nulls)
+	}
+}
+
+func TestReplayOfASharedDLQSendsOnlyTheConnectorsOwnRecordsOnce(t *testing.T) {
+	k, dir := newMemKafka(), t.TempDir()
+	for i := range 4 {
+		k.deadBy("pg-sink", src.Topic, k.orig("t", 0, fmt.Sprint("a", i), "v"), true)
+		k.deadBy("mysql-sink", src.Topic, k.orig("t", 1, fmt.Sprint("b", i), "v"), true)
+	}
+	for _, check := range []bool{true, false} {
+		rep, err := replay(t, k, dir, ReplayOptions{CheckSuperseded: check})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if check && (rep.Replayed != 4 || rep.OtherConnector != 4) {
+			t.Errorf("pg-sink's replay: %+v", rep)
+		}
+		if !check && (rep.Replayed != 0 || rep.AlreadyReplayed != 4) {
+			t.Errorf("--no-superseded-check must not send again: %+v", rep)
+		}
+	}
+	other := src
+	other.Connector = "mysql-sink"
+	l := ledger(t, dir)
+	rep, err := NewReplayer(other, k, k, l, ReplayOptions{}).Run(context.Background())
+	l.Close()
+	if err != nil || rep.Replayed != 4 || rep.AlreadyReplayed != 4 {
+		t.Errorf("mysql-sink's replay: %+v, %v", rep, err)
+	}
+	if n := len(k.Records("t", 0)); n != 8 {
+		t.Errorf("t[0] holds %d records, want 4 and 4 replayed", n)
+	}
+	if n := len(k.Records("t", 1)); n != 8 {
+		t.Errorf("t[1] holds %d records, want 4 and 4 replayed", n)
+	}
+}
+
+func TestReplayAfterTheDLQTopicIsRecreatedSendsItsNewRecords(t *testing.T) {
+	k, dir := newMemKafka(), t.TempDir()
+	k.deadN("k", 10)
+	if rep, err := replay(t, k, dir, ReplayOptions{CheckSuperseded: true}); err != nil || rep.Replayed != 10 {
+		t.Fatalf("%+v, %v", rep, err)
+	}
+	k.Recreate(src.Topic)
+	k.deadN("n", 10)
+	rep, err := replay(t, k, dir, ReplayOptions{CheckSuperseded: true})
+	if err != nil || rep.Replayed != 10 || rep.AlreadyReplayed != 0 {
+		t.Errorf("the recreated topic's records at the same offsets are new: %+v, %v", rep, err)
+	}
+}
+
+// A ledger written before topic ids keys on the connector and the topic's
+// name: its entries are taken to be the current topic's (so nothing is
+// sent twice), moved to its id by the first write, and not inherited by a
+// topic created later under the same name.
+func TestLedgerEntriesFromBeforeTopicIDsAreTakenOverOnce(t *testing.T) {
+	k, dir := newMemKafka(), t.TempDir()
+	k.deadN("k", 5)
+	l := ledger(t, dir)
+	if err := l.db.Update(func(tx *bolt.Tx) error {
+		top, err := tx.CreateBucketIfNotExists(bucketLegacy)
+		if err != nil {
+			return err
+		}
+		key, _ := json.Marshal([]string{src.Cluster, src.Connector, src.Topic})
+		b, err := top.CreateBucket(key)
+		if err != nil {
+			return err
+		}
+		return putReplayed(b, map[int32]Ranges{0: {{0, 3}}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+
+	dry, err := replay(t, k, dir, ReplayOptions{DryRun: true})
+	if err != nil || dry.Replayed != 2 || dry.AlreadyReplayed != 3 || dry.Legacy != 3 {
+		t.Errorf("dry run: %+v, %v", dry, err)
+	}
+	rep, err := replay(t, k, dir, ReplayOptions{})
+	if err != nil || rep.Replayed != 2 || rep.AlreadyReplayed != 3 {
+		t.Fatalf("%+v, %v", rep, err)
+	}
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	if !strings.Contains(text.String(), "before topic ids marks 3 records") {
+		t.Errorf("the report must say the old entry was used:\n%s", text.String())
+	}
+	k.Recreate(src.Topic)
+	k.deadN("n", 5)
+	rep, err = replay(t, k, dir, ReplayOptions{})
+	if err != nil || rep.Replayed != 5 || rep.Legacy != 0 {
+		t.Errorf("after the topic is recreated: %+v, %v", rep, err)
+	}
+}
+
+func TestReplayCutShortRecordsWhatWasAcknowledged(t *testing.T) {
+	k, dir := newMemKafka(), t.TempDir()
+	k.deadN("k", 6)
+	k.failAfter, k.ackWritten = 2, true
+	rep, err := replay(t, k, dir, ReplayOptions{BatchSize: 4})
+	if err == nil || rep.Replayed != 2 {
+		t.Fatalf("%+v, %v", rep, err)
+	}
+	l := ledger(t, dir)
+	st, err := l.Load(Source{Topic: src.Topic, TopicID: rep.topicID(t)})
+	l.Close()
+	if err != nil || !st.Replayed[0].Contains(0) || !st.Replayed[0].Contains(1) || st.Replayed[0].Contains(2) || len(st.Pending.Refs) != 2 {
+		t.Fatalf("the two acknowledged must be recorded, the other two pending: %+v, %v", st, err)
+	}
+	k.failAfter = -1
+	rep, err = replay(t, k, dir, ReplayOptions{BatchSize: 4})
+	if err != nil || rep.Recovered != 0 || rep.Resent != 2 || rep.Replayed != 2 {
+		t.Errorf("%+v, %v", rep, err)
+	}
+}
+
+func (rep *ReplayReport) topicID(t *testing.T) kafka.TopicID {
+	t.Helper()
+	for i := range 256 {
+		id := kafka.TopicID{15: byte(i)}
+		if id.String() == rep.TopicID {
+			return id
+		}
+	}
+	t.Fatalf("topic id %s", rep.TopicID)
+	return kafka.TopicID{}
 }

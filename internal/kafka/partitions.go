@@ -78,3 +78,31 @@ func (c *Client) PartitionEnds(ctx context.Context, topics ...string) (map[strin
 	}
 	return out, nil
 }
+
+// TopicID is the id Kafka gives a topic when it is created: a topic
+// deleted and created again under the same name has a new one. It is
+// zero on brokers older than Kafka 2.8, which do not have ids.
+type TopicID [16]byte
+
+// IsZero tells whether the broker gave no id.
+func (id TopicID) IsZero() bool { return id == TopicID{} }
+
+// String is the id as Kafka's tools print it.
+func (id TopicID) String() string { return kadm.TopicID(id).String() }
+
+// TopicID reads topic's id from the cluster's metadata; exists is false
+// when the brokers do not know the topic.
+func (c *Client) TopicID(ctx context.Context, topic string) (id TopicID, exists bool, err error) {
+	details, err := c.adm.ListTopics(ctx, topic)
+	if err != nil {
+		return id, false, fmt.Errorf("reading the id of topic %s: %w", topic, err)
+	}
+	d, ok := details[topic]
+	switch {
+	case !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition):
+		return id, false, nil
+	case d.Err != nil:
+		return id, false, fmt.Errorf("reading the id of topic %s: %w", topic, d.Err)
+	}
+	return TopicID(d.ID), true, nil
+}

@@ -20,11 +20,41 @@ type Log struct {
 	mu    sync.Mutex
 	logs  map[kafka.Partition][]*kgo.Record
 	start map[kafka.Partition]int64 // first offset still there (retention)
+	ids   map[string]kafka.TopicID
+	made  byte // topics created, for their ids
 }
 
 // NewLog is an empty Log.
 func NewLog() *Log {
-	return &Log{logs: map[kafka.Partition][]*kgo.Record{}, start: map[kafka.Partition]int64{}}
+	return &Log{logs: map[kafka.Partition][]*kgo.Record{}, start: map[kafka.Partition]int64{}, ids: map[string]kafka.TopicID{}}
+}
+
+// create gives topic a new id; l.mu is held.
+func (l *Log) create(topic string) {
+	l.made++
+	l.ids[topic] = kafka.TopicID{15: l.made}
+}
+
+// Recreate deletes topic and creates it again, empty, with a new id.
+func (l *Log) Recreate(topic string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for p := range l.logs {
+		if p.Topic == topic {
+			delete(l.logs, p)
+			delete(l.start, p)
+		}
+	}
+	l.create(topic)
+}
+
+// TopicID is kafka.Client.TopicID: a topic exists once a record was
+// appended to it, or since it was recreated.
+func (l *Log) TopicID(_ context.Context, topic string) (kafka.TopicID, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	id, ok := l.ids[topic]
+	return id, ok, nil
 }
 
 // Append copies r to the end of its topic and partition, giving it the
@@ -34,6 +64,9 @@ func (l *Log) Append(r *kgo.Record) *kgo.Record {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p := kafka.Partition{Topic: r.Topic, Partition: r.Partition}
+	if _, ok := l.ids[r.Topic]; !ok {
+		l.create(r.Topic)
+	}
 	c := *r
 	c.Offset = int64(len(l.logs[p]))
 	if c.Timestamp.IsZero() {
@@ -64,7 +97,8 @@ func (l *Log) PartitionEnds(_ context.Context, topics ...string) (map[string]kaf
 	defer l.mu.Unlock()
 	out := map[string]kafka.TopicPartitions{}
 	for _, t := range topics {
-		tp := kafka.TopicPartitions{Ends: map[int32]int64{}}
+		_, exists := l.ids[t]
+		tp := kafka.TopicPartitions{Ends: map[int32]int64{}, Exists: exists}
 		for p, recs := range l.logs {
 			if p.Topic == t {
 				tp.Exists = true
