@@ -195,6 +195,11 @@ func (r *Replayer) Run(ctx context.Context) (*ReplayReport, error) {
 			return rep, err
 		}
 	}
+	// Max counts what is sent: a superseded record, never sent, must not
+	// hold a place (it would come first again on every run).
+	if r.opts.Max > 0 && len(cands) > r.opts.Max {
+		cands, rep.More = cands[:r.opts.Max], true
+	}
 	if r.opts.DryRun {
 		for _, c := range cands {
 			rep.Replayed++
@@ -256,10 +261,6 @@ func (r *Replayer) candidates(ctx context.Context, st *State, rep *ReplayReport)
 			for _, kr := range res.Records {
 				if kr.Offset >= end {
 					break
-				}
-				if r.opts.Max > 0 && len(out) == r.opts.Max {
-					rep.More = true
-					return out, nil
 				}
 				read++
 				rec := Parse(kr)

@@ -30,6 +30,8 @@ type memKafka struct {
 	failAfter  int
 	ackWritten bool
 	produced   int
+	// onAppend, when set, is told how many records Produce has written.
+	onAppend func(produced int)
 }
 
 func newMemKafka() *memKafka {
@@ -50,6 +52,9 @@ func (m *memKafka) Produce(_ context.Context, recs ...*kgo.Record) ([]bool, erro
 		m.Append(r)
 		m.produced++
 		acked[i] = true
+		if m.onAppend != nil {
+			m.onAppend(m.produced)
+		}
 	}
 	return acked, nil
 }
@@ -456,4 +461,45 @@ func (rep *ReplayReport) topicID(t *testing.T) kafka.TopicID {
 	}
 	t.Fatalf("topic id %s", rep.TopicID)
 	return kafka.TopicID{}
+}
+
+// hungKafka acknowledges the first n records of a send, writes nothing
+// more and waits until the send's context ends, as a broker that hangs
+// in the middle of a produce (and the producer's delivery timeout or a
+// SIGTERM) would leave it.
+type hungKafka struct {
+	*memKafka
+	n int
+}
+
+func (h *hungKafka) Produce(ctx context.Context, recs ...*kgo.Record) ([]bool, error) {
+	acked, _ := h.memKafka.Produce(ctx, recs[:min(h.n, len(recs))]...)
+	acked = append(acked, make([]bool, len(recs)-len(acked))...)
+	<-ctx.Done()
+	return acked, ctx.Err()
+}
+
+func TestReplayStoppedInTheMiddleOfASendRecordsWhatWasSentAndFinishesTheRest(t *testing.T) {
+	k, dir := newMemKafka(), t.TempDir()
+	k.deadN("k", 5)
+	ctx, cancel := context.WithCancel(context.Background())
+	k.onAppend = func(n int) {
+		if n == 2 {
+			cancel() // SIGTERM once two were sent
+		}
+	}
+	l := ledger(t, dir)
+	rep, err := NewReplayer(src, k, &hungKafka{k, 3}, l, ReplayOptions{BatchSize: 5}).Run(ctx)
+	l.Close()
+	if !errors.Is(err, context.Canceled) || rep.Replayed != 3 {
+		t.Fatalf("%+v, %v", rep, err)
+	}
+	k.onAppend = nil
+	rep, err = replay(t, k, dir, ReplayOptions{BatchSize: 5})
+	if err != nil || rep.Resent != 2 || rep.Recovered != 0 || rep.Replayed != 0 {
+		t.Fatalf("the next run sends the two not acknowledged: %+v, %v", rep, err)
+	}
+	if got := markers(k.Records("t", 0)[5:]); len(got) != 5 {
+		t.Errorf("sent %v, want each of the 5 once", got)
+	}
 }
