@@ -528,19 +528,26 @@ func (r *Replayer) recover(ctx context.Context, p *Pending, rep *ReplayReport) e
 // carrying another topic id was sent for an earlier topic of the same
 // name, and does not count.
 func (r *Replayer) markerOf(kr *kgo.Record) (string, bool) {
-	var marker, id string
+	marker, id := Marker(kr)
+	if marker == "" || (id != "" && id != r.src.TopicID.String()) {
+		return "", false
+	}
+	return marker, true
+}
+
+// Marker reads the replay markers of a record: the DLQ record it is a
+// replay of and that DLQ topic's id; empty when it is not a replay, or
+// (the id) when a version before topic ids sent it.
+func Marker(kr *kgo.Record) (marker, topicID string) {
 	for _, h := range kr.Headers {
 		switch h.Key {
 		case MarkerHeader:
 			marker = string(h.Value)
 		case MarkerTopicIDHeader:
-			id = string(h.Value)
+			topicID = string(h.Value)
 		}
 	}
-	if marker == "" || (id != "" && id != r.src.TopicID.String()) {
-		return "", false
-	}
-	return marker, true
+	return marker, topicID
 }
 
 // WriteText prints the report for a person.

@@ -59,16 +59,7 @@ func (w *oracleWorld) sent() map[string]int {
 	out := map[string]int{}
 	for p := range int32(2) {
 		for _, r := range w.k.Records(oracleOrig, p) {
-			var marker, id string
-			for _, h := range r.Headers {
-				switch h.Key {
-				case MarkerHeader:
-					marker = string(h.Value)
-				case MarkerTopicIDHeader:
-					id = string(h.Value)
-				}
-			}
-			if marker != "" {
+			if marker, id := Marker(r); marker != "" {
 				out[id+" "+marker]++
 			}
 		}
