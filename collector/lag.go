@@ -21,7 +21,7 @@ var (
 		"Whether the database answered a ping within its query timeout in this scrape.",
 		[]string{"database"}, nil)
 	tableLagDesc = prometheus.NewDesc("cdc_table_lag_seconds",
-		"Commit time of the newest change at the source minus that of the newest change applied at the target; 0 when caught up, also while the source is idle. Stays constant while a stopped sink has one change pending: alert on it together with cdc_table_last_applied_timestamp_seconds.",
+		"While a change is pending, the age of the oldest source change the target has not applied, on the source database's clock: it grows while the sink is stuck, even when nothing new arrives. Exactly 0 when caught up, also while the source is idle.",
 		[]string{"table"}, nil)
 	tableLastAppliedDesc = prometheus.NewDesc("cdc_table_last_applied_timestamp_seconds",
 		"Source commit time of the newest change applied at the target (max of the watermark column).",

@@ -20,14 +20,17 @@ func TestTableLag(t *testing.T) {
 		name        string
 		sourceMax   any
 		targetMax   any
+		sourceNow   time.Time // the source's clock, read with the oldest pending change
+		oldest      any       // the oldest source change later than the applied one
 		wantLag     string
 		wantApplied bool
 	}{
-		{"caught up and idle for hours: exactly 0", newest, newest.UnixMilli(), "0", true},
-		{"source transaction start precedes its commit time: clamped to 0", newest.Add(-3 * time.Millisecond), newest.UnixMilli(), "0", true},
-		{"sink behind by 90s", newest, newest.Add(-90 * time.Second).UnixMilli(), "90", true},
-		{"empty source table: nothing pending", nil, newest.UnixMilli(), "0", true},
-		{"nothing applied yet: no lag series", newest, nil, "", false},
+		{"caught up and idle for hours: exactly 0", newest, newest.UnixMilli(), time.Time{}, nil, "0", true},
+		{"source transaction start precedes its commit time: clamped to 0", newest.Add(-3 * time.Millisecond), newest.UnixMilli(), time.Time{}, nil, "0", true},
+		{"sink behind: the age of the oldest change not applied", newest, newest.Add(-90 * time.Second).UnixMilli(), newest.Add(time.Second), newest.Add(-89 * time.Second), "90", true},
+		{"stuck sink on a quiet source: the age grows with the source's clock", newest, newest.Add(-90 * time.Second).UnixMilli(), newest.Add(10 * time.Minute), newest.Add(-89 * time.Second), "689", true},
+		{"empty source table: nothing pending", nil, newest.UnixMilli(), time.Time{}, nil, "0", true},
+		{"nothing applied yet: no lag series", newest, nil, time.Time{}, nil, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,6 +38,9 @@ func TestTableLag(t *testing.T) {
 			tgt, tmock := lagtest.MockDB(t, "tgt", config.DriverPostgres)
 			lagtest.ExpectMax(src, smock, lagtest.OrdersSource, "updated_at", tt.sourceMax)
 			lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", tt.targetMax)
+			if tt.oldest != nil {
+				lagtest.ExpectOldestAfter(src, smock, lagtest.OrdersSource, "updated_at", tt.sourceNow, tt.oldest)
+			}
 			dbs := map[string]*database.DB{"src": src, "tgt": tgt}
 			c := NewLagCollector([]config.Table{lagtest.OrdersTable()}, dbs, lag.NewReader(dbs, nil), discard())
 			out := collect(t, context.Background(), c)

@@ -42,17 +42,73 @@ func (db *DB) MaxTimeQuery(table, column string) string {
 // as UTC) or an integer of milliseconds since the epoch (Debezium's
 // ts_ms). ok is false when the table is empty.
 func (db *DB) MaxTime(ctx context.Context, table, column string) (t time.Time, ok bool, err error) {
+	ct, ok, err := db.NewestTime(ctx, table, column)
+	return ct.Time, ok, err
+}
+
+// ColumnTime is a value read from a time column, and whether the column
+// holds epoch milliseconds rather than a timestamp: a bound compared
+// with the column must be of the column's own kind to keep its index.
+type ColumnTime struct {
+	Time   time.Time
+	Millis bool
+}
+
+// NewestTime is MaxTime with the kind of the column.
+func (db *DB) NewestTime(ctx context.Context, table, column string) (ColumnTime, bool, error) {
 	pool, err := db.Pool()
 	if err != nil {
-		return time.Time{}, false, err
+		return ColumnTime{}, false, err
 	}
 	ctx, cancel := db.QueryContext(ctx)
 	defer cancel()
 	var v any
 	if err := pool.QueryRowContext(ctx, db.MaxTimeQuery(table, column)).Scan(&v); err != nil {
-		return time.Time{}, false, db.queryError(fmt.Sprintf("max(%s) of %s", column, table), err)
+		return ColumnTime{}, false, db.queryError(fmt.Sprintf("max(%s) of %s", column, table), err)
 	}
-	return timeValue(v)
+	t, ok, err := timeValue(v)
+	return ColumnTime{Time: t, Millis: isMillis(v)}, ok, err
+}
+
+// OldestAfterQuery is the statement OldestAfter runs (PostgreSQL). MIN
+// over a range of a column that leads a B-tree index is answered by the
+// first index entry at or after the bound, as cheap as MaxTimeQuery.
+// now() is the source's clock, which the age is measured on.
+func (db *DB) OldestAfterQuery(table, column string) string {
+	return "SELECT now(), MIN(" + db.QuoteIdent(column) + ") FROM " + db.QuoteTable(table) + " WHERE " + db.QuoteIdent(column) + " >= $1"
+}
+
+// OldestAfter returns the smallest value of column in table at or after
+// from, of the kind of column from was read from, and the database's
+// clock read in the same statement; ok is false when no value is that
+// late.
+func (db *DB) OldestAfter(ctx context.Context, table, column string, from ColumnTime) (now, oldest time.Time, ok bool, err error) {
+	pool, err := db.Pool()
+	if err != nil {
+		return time.Time{}, time.Time{}, false, err
+	}
+	ctx, cancel := db.QueryContext(ctx)
+	defer cancel()
+	var bound any = from.Time.UTC()
+	if from.Millis {
+		bound = from.Time.UnixMilli()
+	}
+	var v any
+	if err := pool.QueryRowContext(ctx, db.OldestAfterQuery(table, column), bound).Scan(&now, &v); err != nil {
+		return time.Time{}, time.Time{}, false, db.queryError(fmt.Sprintf("oldest %s of %s after %s", column, table, from.Time.UTC().Format(time.RFC3339Nano)), err)
+	}
+	oldest, ok, err = timeValue(v)
+	return now, oldest, ok, err
+}
+
+// isMillis tells whether a driver value of a time column is a number of
+// epoch milliseconds.
+func isMillis(v any) bool {
+	switch v.(type) {
+	case int64, int32, float64, []byte, string:
+		return true
+	}
+	return false
 }
 
 // timeValue converts what the drivers return for a timestamp or epoch

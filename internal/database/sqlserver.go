@@ -107,70 +107,110 @@ func (db *DB) CaptureInstance(ctx context.Context, table string) (CaptureInstanc
 	return ci, nil
 }
 
-// newestChangeWindow bounds how many of the newest change rows are read
-// to find the newest change the target can show.
-const newestChangeWindow = 1000
+// pendingWindow bounds how many change rows one lag read looks at from
+// each end of the part of the change table the target has not applied.
+const pendingWindow = 1000
 
-// NewestChangeQuery reads the commit time of the newest change the target
-// can show: an insert or update whose row was not deleted later. A delete
-// removes the row at the target, so neither it nor the earlier changes of
-// the row it deletes leave a watermark there; counting them would keep
-// lag above 0 for ever after a delete on an idle table. The change table
-// is clustered on __$start_lsn: the newest newestChangeWindow rows are
-// read from the end of that index and each key's last change among them
-// kept (update after-images over before-images). With no visible change
-// in the window, no row comes back: nothing the target could show is
-// pending. A capture instance without key columns can only leave deletes
-// out. zone selects the @tz form of lsnTimeColumns.
-func NewestChangeQuery(ci CaptureInstance, zone bool) string {
+// PendingChangeQuery finds the oldest change of a capture instance that
+// the target has not applied and can show, and returns its age on the
+// source's clock in milliseconds (NULL when there is none) and the UTC
+// offset, in minutes, @applied was read with.
+//
+// @applied is the source commit time (UTC) of the newest change applied
+// at the target; made server-local (with the server's zone @tz where it
+// can name it, else with @offset, or the offset now when @offset is
+// NULL), fn_cdc_map_time_to_lsn turns it into the last LSN applied. The
+// change table is clustered on __$start_lsn, so the rows after that LSN
+// are an index range. A delete leaves no watermark at the target, and
+// neither do the earlier changes of a row deleted later: a key whose
+// last change is a delete is left out, or an idle table would show lag
+// for ever after a delete. Of the keys left, the first change after the
+// applied LSN is the oldest pending one. Two windows of pendingWindow
+// rows are read, one from each end of the unapplied range, so neither a
+// long run of deletes right after the applied LSN (a purge the sink has
+// not reached) nor one at the end hides a pending insert or update: the
+// oldest window's answer is taken when it has one, else the newest's (a
+// lower bound of the age). Only deletes pending (or applied: the target
+// cannot tell) give NULL, which lag reports as caught up.
+func PendingChangeQuery(ci CaptureInstance, zone bool) string {
 	q := rowhash.SQLServer{}.QuoteIdent
 	ct := "cdc." + q(ci.Name+"_CT")
-	if len(ci.Key) == 0 {
-		return "SELECT TOP 1 " + lsnTimeColumns("__$start_lsn", zone) + " FROM " + ct + " WHERE __$operation <> 1 ORDER BY __$start_lsn DESC"
+	appliedLocal := "DATEADD(minute, ISNULL(@offset, DATEPART(TZOFFSET, SYSDATETIMEOFFSET())), CONVERT(datetime2(3), @applied))"
+	age := "DATEDIFF_BIG(millisecond, sys.fn_cdc_map_lsn_to_time(p.lsn), SYSDATETIME())"
+	if zone {
+		appliedLocal = "CONVERT(datetime2(3), CONVERT(datetime2(3), @applied) AT TIME ZONE 'UTC' AT TIME ZONE @tz)"
+		age = "DATEDIFF_BIG(millisecond, sys.fn_cdc_map_lsn_to_time(p.lsn) AT TIME ZONE @tz, SYSDATETIMEOFFSET())"
 	}
 	keys := make([]string, len(ci.Key))
 	tkeys := make([]string, len(ci.Key))
 	for i, k := range ci.Key {
-		keys[i] = q(k)
+		keys[i] = ", " + q(k)
 		tkeys[i] = "t." + q(k)
 	}
-	return "SELECT TOP 1 " + lsnTimeColumns("w.__$start_lsn", zone) +
-		" FROM (SELECT t.__$start_lsn, t.__$operation, ROW_NUMBER() OVER (PARTITION BY " + strings.Join(tkeys, ", ") +
-		" ORDER BY t.__$start_lsn DESC, t.__$seqval DESC, t.__$operation DESC) AS cdc_rn" +
-		" FROM (SELECT TOP (" + strconv.Itoa(newestChangeWindow) + ") __$start_lsn, __$seqval, __$operation, " + strings.Join(keys, ", ") +
-		" FROM " + ct + " ORDER BY __$start_lsn DESC, __$seqval DESC) t) w" +
-		" WHERE w.cdc_rn = 1 AND w.__$operation <> 1 ORDER BY w.__$start_lsn DESC"
+	window := func(pass int, order string) string {
+		rows := "(SELECT TOP (" + strconv.Itoa(pendingWindow) + ") __$start_lsn, __$seqval, __$operation" + strings.Join(keys, "") +
+			" FROM " + ct + " WHERE __$start_lsn > (SELECT lsn FROM f) ORDER BY __$start_lsn" + order + ", __$seqval" + order + ") t"
+		if len(ci.Key) == 0 {
+			// Without key columns only deletes themselves can be left out.
+			return "SELECT t.__$start_lsn AS lsn, " + strconv.Itoa(pass) + " AS cdc_pass FROM " + rows + " WHERE t.__$operation <> 1"
+		}
+		part := "PARTITION BY " + strings.Join(tkeys, ", ")
+		return "SELECT w.cdc_first_lsn AS lsn, " + strconv.Itoa(pass) + " AS cdc_pass FROM (SELECT t.__$operation, MIN(t.__$start_lsn) OVER (" + part +
+			") AS cdc_first_lsn, ROW_NUMBER() OVER (" + part + " ORDER BY t.__$start_lsn DESC, t.__$seqval DESC, t.__$operation DESC) AS cdc_rn FROM " + rows +
+			") w WHERE w.cdc_rn = 1 AND w.__$operation <> 1"
+	}
+	return "WITH f AS (SELECT ISNULL(sys.fn_cdc_map_time_to_lsn('largest less than or equal', " + appliedLocal + "), 0x00000000000000000000) AS lsn)" +
+		" SELECT (SELECT TOP 1 " + age + " FROM (" + window(0, "") + " UNION ALL " + window(1, " DESC") + ") p ORDER BY p.cdc_pass, p.lsn)," +
+		" ISNULL(@offset, DATEPART(TZOFFSET, SYSDATETIMEOFFSET()))"
 }
 
-// NewestChange returns the commit time of the newest change captured for
-// the capture instance that the target can show (see NewestChangeQuery).
-// ok is false when there is none (change table empty or cleaned up, only
-// deletes) or its LSN no longer maps to a time.
-func (db *DB) NewestChange(ctx context.Context, ci CaptureInstance) (t time.Time, ok bool, err error) {
+// PendingChange returns the age, on the source's clock, of the oldest
+// change of the capture instance committed after applied (the source
+// commit time of the newest change applied at the target) that the
+// target can show; pending is false when there is none (see
+// PendingChangeQuery).
+//
+// Without the server's zone, applied is made server-local with the
+// offset first used for this applied time: Debezium stamped the change
+// with the offset in force when it read it, shortly after capture, so an
+// idle table keeps its offset across a daylight saving switch and stays
+// at 0 lag.
+func (db *DB) PendingChange(ctx context.Context, ci CaptureInstance, applied time.Time) (age time.Duration, pending bool, err error) {
 	pool, err := db.Pool()
 	if err != nil {
-		return time.Time{}, false, err
+		return 0, false, err
 	}
 	in, err := db.SQLServerInfo(ctx)
 	if err != nil {
-		// Only the zone is lost: the offset now stands in for it.
-		in = ServerInfo{}
+		in = ServerInfo{} // only the zone is lost: the offset stands in for it
 	}
 	ctx, cancel := db.QueryContext(ctx)
 	defer cancel()
-	var local sql.NullTime
-	var offset sql.NullInt64
-	err = pool.QueryRowContext(ctx, NewestChangeQuery(ci, in.TimeZone != ""), zoneArgs(in)...).Scan(&local, &offset)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, false, nil
+	key := "\x00applied\x00" + ci.Name
+	var offset any // NULL: the offset now
+	db.memoMu.Lock()
+	if m, ok := db.memo[key]; ok && m.local.Equal(applied) {
+		offset = m.offset
 	}
-	if err != nil {
-		return time.Time{}, false, db.queryError("reading the newest change of capture instance "+ci.Name, err)
+	db.memoMu.Unlock()
+	args := []any{sql.Named("applied", applied.UTC()), sql.Named("offset", offset)}
+	args = append(args, zoneArgs(in)...)
+	var ms, used sql.NullInt64
+	if err := pool.QueryRowContext(ctx, PendingChangeQuery(ci, in.TimeZone != ""), args...).Scan(&ms, &used); err != nil {
+		return 0, false, db.queryError("reading the oldest pending change of capture instance "+ci.Name, err)
 	}
-	if !local.Valid {
-		return time.Time{}, false, nil
+	if offset == nil && used.Valid {
+		db.memoMu.Lock()
+		if db.memo == nil {
+			db.memo = map[string]lsnMemo{}
+		}
+		db.memo[key] = lsnMemo{local: applied, offset: used.Int64}
+		db.memoMu.Unlock()
 	}
-	return db.lsnToUTC(ci.Name, local.Time, offset.Int64, in.TimeZone != ""), true, nil
+	if !ms.Valid {
+		return 0, false, nil
+	}
+	return time.Duration(ms.Int64) * time.Millisecond, true, nil
 }
 
 // serverLocalToUTC turns a zone-less datetime written in the server's local

@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"regexp"
@@ -35,35 +36,31 @@ func mockSQLServer(t *testing.T) (*DB, sqlmock.Sqlmock) {
 // DATABASE STATE (error 300).
 var permissionDenied = mssql.Error{Number: 300, Class: 14, Message: "VIEW DATABASE STATE permission denied in database 'erp'."}
 
-func TestNewestChangeQuoting(t *testing.T) {
-	if got := NewestChangeQuery(CaptureInstance{Name: "x]; DROP TABLE t; --", Key: []string{"a]b"}}, false); !strings.Contains(got, "cdc.[x]]; DROP TABLE t; --_CT]") || !strings.Contains(got, "[a]]b]") {
+func TestPendingChangeQuoting(t *testing.T) {
+	if got := PendingChangeQuery(CaptureInstance{Name: "x]; DROP TABLE t; --", Key: []string{"a]b"}}, false); !strings.Contains(got, "cdc.[x]]; DROP TABLE t; --_CT]") || !strings.Contains(got, "[a]]b]") {
 		t.Errorf("capture instance or key not quoted: %s", got)
 	}
 }
 
-func TestNewestChange(t *testing.T) {
-	local := time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC) // server wall clock, no zone
+func TestPendingChange(t *testing.T) {
+	applied := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
-		name   string
-		rows   *sqlmock.Rows
-		err    error
-		want   time.Time
-		wantOK bool
-		wantIs error
+		name        string
+		rows        *sqlmock.Rows
+		err         error
+		want        time.Duration
+		wantPending bool
+		wantIs      error
 	}{
 		{
-			name:   "server two hours east of UTC",
-			rows:   sqlmock.NewRows([]string{"t", "tz"}).AddRow(local, int64(120)),
-			want:   time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC),
-			wantOK: true,
+			name:        "a change 42.5s old not applied",
+			rows:        sqlmock.NewRows([]string{"age", "offset"}).AddRow(int64(42500), int64(120)),
+			want:        42500 * time.Millisecond,
+			wantPending: true,
 		},
 		{
-			name: "empty change table: nothing pending",
-			rows: sqlmock.NewRows([]string{"t", "tz"}),
-		},
-		{
-			name: "NULL LSN time (mapping cleaned up)",
-			rows: sqlmock.NewRows([]string{"t", "tz"}).AddRow(nil, int64(0)),
+			name: "nothing after the applied change: caught up",
+			rows: sqlmock.NewRows([]string{"age", "offset"}).AddRow(nil, int64(120)),
 		},
 		{
 			name:   "change table missing: CDC not enabled",
@@ -80,13 +77,14 @@ func TestNewestChange(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			db, mock := mockSQLServer(t)
 			expectVersion(mock, 15, 150)
-			q := mock.ExpectQuery(NewestChangeQuery(CaptureInstance{Name: "dbo_orders"}, false))
+			q := mock.ExpectQuery(PendingChangeQuery(CaptureInstance{Name: "dbo_orders"}, false)).
+				WithArgs(sql.Named("applied", applied), sql.Named("offset", nil))
 			if tt.err != nil {
 				q.WillReturnError(tt.err)
 			} else {
 				q.WillReturnRows(tt.rows)
 			}
-			got, ok, err := db.NewestChange(context.Background(), CaptureInstance{Name: "dbo_orders"})
+			got, pending, err := db.PendingChange(context.Background(), CaptureInstance{Name: "dbo_orders"}, applied)
 			if tt.wantIs != nil {
 				if !errors.Is(err, tt.wantIs) {
 					t.Fatalf("error %v, want one wrapping %v", err, tt.wantIs)
@@ -99,8 +97,8 @@ func TestNewestChange(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ok != tt.wantOK || !got.Equal(tt.want) {
-				t.Errorf("got %v (ok %v), want %v (ok %v)", got, ok, tt.want, tt.wantOK)
+			if pending != tt.wantPending || got != tt.want {
+				t.Errorf("got %v (pending %v), want %v (pending %v)", got, pending, tt.want, tt.wantPending)
 			}
 		})
 	}

@@ -17,70 +17,76 @@ import (
 // the first-seen memo; 2022 and Azure SQL convert with the server's zone.
 func TestGoldenLagTSQLPerVersion(t *testing.T) {
 	orders := CaptureInstance{Name: "dbo_orders", Key: []string{"region", "id"}}
-	testenv.Golden(t, "tsql/newest-change-2016-2019.sql", NewestChangeQuery(orders, false))
-	testenv.Golden(t, "tsql/newest-change-2022-azure.sql", NewestChangeQuery(orders, true))
-	testenv.Golden(t, "tsql/newest-change-no-key.sql", NewestChangeQuery(CaptureInstance{Name: "dbo_log"}, false))
+	testenv.Golden(t, "tsql/pending-change-2016-2019.sql", PendingChangeQuery(orders, false))
+	testenv.Golden(t, "tsql/pending-change-2022-azure.sql", PendingChangeQuery(orders, true))
+	testenv.Golden(t, "tsql/pending-change-no-key.sql", PendingChangeQuery(CaptureInstance{Name: "dbo_log"}, false))
+	testenv.Golden(t, "tsql/capture-latency.sql", CaptureLatencyQuery)
 	testenv.Golden(t, "tsql/max-lsn-time-2016-2019.sql", MaxLSNTimeQuery(false))
 	testenv.Golden(t, "tsql/max-lsn-time-2022-azure.sql", MaxLSNTimeQuery(true))
 	testenv.Golden(t, "tsql/capture-scan.sql", CaptureScanQuery)
 }
 
-// An idle table across a daylight saving switch: the newest change's
-// local time stays the same while the server's offset moves from +2h to
-// +1h. Debezium stamped the change with +2h when it read it; the lag must
-// keep using that offset, not the one at scrape time, or an idle, caught
-// up table would show an hour of lag (or hide an hour).
-func TestNewestChangeKeepsTheOffsetOfCaptureAcrossDST(t *testing.T) {
+// An idle table across a daylight saving switch: the newest applied
+// change stays the same while the server's offset moves from +2h to +1h.
+// Debezium stamped the change with +2h when it read it; lag must keep
+// making the applied time local with that offset, not the one at scrape
+// time, or an idle, caught up table would show the hour before its
+// newest change as pending (or hide an hour).
+func TestPendingChangeKeepsTheOffsetOfCaptureAcrossDST(t *testing.T) {
 	db, mock := mockSQLServer(t)
 	ci := CaptureInstance{Name: "dbo_orders", Key: []string{"id"}}
-	local := time.Date(2024, 10, 27, 0, 30, 0, 0, time.UTC) // before the switch at 03:00 CEST
+	applied := time.Date(2024, 10, 26, 22, 30, 0, 0, time.UTC) // 00:30 CEST, before the switch at 03:00
 	expectVersion(mock, 15, 150)
-	mock.ExpectQuery(NewestChangeQuery(ci, false)).WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(local, int64(120)))
-	mock.ExpectQuery(NewestChangeQuery(ci, false)).WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(local, int64(60)))
-	later := time.Date(2024, 10, 27, 9, 0, 0, 0, time.UTC)
-	mock.ExpectQuery(NewestChangeQuery(ci, false)).WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(later, int64(60)))
-
-	want := time.Date(2024, 10, 26, 22, 30, 0, 0, time.UTC)
-	for i, w := range []time.Time{want, want, time.Date(2024, 10, 27, 8, 0, 0, 0, time.UTC)} {
-		got, ok, err := db.NewestChange(context.Background(), ci)
-		if err != nil || !ok || !got.Equal(w) {
-			t.Errorf("read %d: got %v (ok %v, err %v), want %v", i, got, ok, err, w)
+	q := PendingChangeQuery(ci, false)
+	mock.ExpectQuery(q).WithArgs(sql.Named("applied", applied), sql.Named("offset", nil)).
+		WillReturnRows(sqlmock.NewRows([]string{"age", "offset"}).AddRow(nil, int64(120)))
+	// After the switch: the offset first used is sent again.
+	mock.ExpectQuery(q).WithArgs(sql.Named("applied", applied), sql.Named("offset", int64(120))).
+		WillReturnRows(sqlmock.NewRows([]string{"age", "offset"}).AddRow(nil, int64(120)))
+	// A newer applied change is made local with the offset now.
+	later := time.Date(2024, 10, 27, 8, 0, 0, 0, time.UTC)
+	mock.ExpectQuery(q).WithArgs(sql.Named("applied", later), sql.Named("offset", nil)).
+		WillReturnRows(sqlmock.NewRows([]string{"age", "offset"}).AddRow(nil, int64(60)))
+	for i, a := range []time.Time{applied, applied, later} {
+		if _, pending, err := db.PendingChange(context.Background(), ci, a); err != nil || pending {
+			t.Errorf("read %d: pending %v, err %v; want caught up", i, pending, err)
 		}
 	}
 }
 
-// With CURRENT_TIMEZONE_ID() (2022, Azure SQL) the offset in force at the
-// change's own time comes from the server's time zone rules.
-func TestNewestChangeUsesTheServersZoneWhereItCanNameIt(t *testing.T) {
+// With CURRENT_TIMEZONE_ID() (2022, Azure SQL) the applied time is made
+// local, and the pending change's age measured, with the server's time
+// zone rules.
+func TestPendingChangeUsesTheServersZoneWhereItCanNameIt(t *testing.T) {
 	db, mock := mockSQLServer(t)
 	ci := CaptureInstance{Name: "dbo_orders", Key: []string{"id"}}
 	expectVersion(mock, 16, 160)
 	mock.ExpectQuery(TimeZoneQuery).WillReturnRows(sqlmock.NewRows([]string{"tz"}).AddRow("W. Europe Standard Time"))
-	local := time.Date(2024, 10, 27, 0, 30, 0, 0, time.UTC)
-	mock.ExpectQuery(NewestChangeQuery(ci, true)).WithArgs(sql.Named("tz", "W. Europe Standard Time")).
-		WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(local, int64(120)))
-	got, ok, err := db.NewestChange(context.Background(), ci)
-	if err != nil || !ok || !got.Equal(time.Date(2024, 10, 26, 22, 30, 0, 0, time.UTC)) {
-		t.Fatalf("got %v (ok %v, err %v)", got, ok, err)
+	applied := time.Date(2024, 10, 26, 22, 30, 0, 0, time.UTC)
+	mock.ExpectQuery(PendingChangeQuery(ci, true)).
+		WithArgs(sql.Named("applied", applied), sql.Named("offset", nil), sql.Named("tz", "W. Europe Standard Time")).
+		WillReturnRows(sqlmock.NewRows([]string{"age", "offset"}).AddRow(int64(61000), int64(60)))
+	age, pending, err := db.PendingChange(context.Background(), ci, applied)
+	if err != nil || !pending || age != 61*time.Second {
+		t.Fatalf("got %v (pending %v, err %v), want 61s pending", age, pending, err)
 	}
 	if in, _ := db.SQLServerInfo(context.Background()); in.TimeZone != "W. Europe Standard Time" || in.Version.Major != 16 {
 		t.Errorf("info %+v", in)
 	}
 }
 
-// An idle, caught-up table whose newest changes are deletes (or rows
-// inserted and then deleted): the query finds no visible change, and the
-// newest change is "none", which the lag reports as 0.
-func TestNewestChangeAfterOnlyDeletesIsNone(t *testing.T) {
-	db, mock := mockSQLServer(t)
-	ci := CaptureInstance{Name: "dbo_orders", Key: []string{"id"}}
-	expectVersion(mock, 13, 130)
-	mock.ExpectQuery(NewestChangeQuery(ci, false)).WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}))
-	if _, ok, err := db.NewestChange(context.Background(), ci); ok || err != nil {
-		t.Fatalf("ok %v err %v: want no visible change", ok, err)
-	}
-	q := NewestChangeQuery(ci, false)
-	for _, want := range []string{"PARTITION BY t.[id]", "w.cdc_rn = 1 AND w.__$operation <> 1", "TOP (1000)"} {
+// What the target cannot show is left out: a key whose last change is a
+// delete; and a run of deletes at either end of the unapplied range
+// hides no pending insert or update, because the range is read from both
+// ends (a purge of 1,000 rows or more while the sink is behind).
+func TestPendingChangeReadsTheUnappliedRangeFromBothEnds(t *testing.T) {
+	q := PendingChangeQuery(CaptureInstance{Name: "dbo_orders", Key: []string{"id"}}, false)
+	for _, want := range []string{
+		"WHERE __$start_lsn > (SELECT lsn FROM f) ORDER BY __$start_lsn, __$seqval) t",
+		"WHERE __$start_lsn > (SELECT lsn FROM f) ORDER BY __$start_lsn DESC, __$seqval DESC) t",
+		"PARTITION BY t.[id]", "w.cdc_rn = 1 AND w.__$operation <> 1", "TOP (1000)",
+		"ORDER BY p.cdc_pass, p.lsn", "0x00000000000000000000",
+	} {
 		if !strings.Contains(q, want) {
 			t.Errorf("query lacks %q: %s", want, q)
 		}

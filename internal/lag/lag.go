@@ -1,8 +1,10 @@
-// Package lag measures a replicated table's lag: how far the newest
-// change applied at the target trails the newest change at the source,
-// both read as the source's commit time. It is the one definition of a
-// table's lag: cdc_table_lag_seconds reports it and the drift recheck
-// waits for it.
+// Package lag measures a replicated table's lag: while a change is
+// pending, the age of the oldest change the target has not applied, on
+// the source database's clock, so it grows while the sink is stuck even
+// when nothing new arrives; exactly 0 when the target has applied every
+// change it can show. It is the one definition of a table's lag:
+// cdc_table_lag_seconds reports it and the drift recheck waits for it
+// (RecheckWait).
 package lag
 
 import (
@@ -25,11 +27,13 @@ type Reading struct {
 	// when the target holds no row.
 	LastApplied time.Time
 	Applied     bool
-	// Lag is the source's newest change time minus LastApplied, never
-	// negative, 0 when the source has nothing the target lacks. Known is
-	// false when it cannot be measured: the source has no change time
-	// (PostgreSQL without source_timestamp_column), the source was not
-	// read, or the target has applied nothing while the source has changes.
+	// Lag is 0 when the source has no change later than LastApplied, and
+	// otherwise the source's clock now minus the time of the oldest such
+	// change (at least a millisecond, so a pending change never reads as
+	// caught up). Known is false when it cannot be measured: the source
+	// has no change time (PostgreSQL without source_timestamp_column),
+	// the source was not read, or the target has applied nothing while
+	// the source has changes.
 	Lag   time.Duration
 	Known bool
 	// Waiting is set when the source has changes and the target has
@@ -90,16 +94,23 @@ func (r *Reader) HasSourceTime(t config.Table) bool {
 // says no, only the target is read and Known is false. An error from the
 // target fails the reading; one from the source comes with the target's
 // part of the reading filled in.
+//
+// A PostgreSQL source costs one index lookup at each end while caught up
+// (max of the source timestamp and of the watermark, read together) and
+// one more while behind (the first source timestamp after the applied
+// one); a SQL Server source one change table range read after the
+// target's (PendingChange).
 func (r *Reader) Read(ctx context.Context, t config.Table, sourceUp func() bool) (Reading, error) {
 	if r.dbs[t.Target.Database] == nil || r.dbs[t.Source.Database] == nil {
 		return Reading{}, fmt.Errorf("table %s: database %q or %q is not configured", t.Name, t.Source.Database, t.Target.Database)
 	}
 	var src struct {
-		t   time.Time
-		ok  bool
-		err error
+		newest database.ColumnTime
+		ok     bool
+		err    error
 	}
 	wantSource := r.HasSourceTime(t)
+	sqlServer := r.dbs[t.Source.Database].Driver() == config.DriverSQLServer
 	done := make(chan struct{})
 	if wantSource {
 		go func() {
@@ -108,7 +119,9 @@ func (r *Reader) Read(ctx context.Context, t config.Table, sourceUp func() bool)
 				wantSource = false
 				return
 			}
-			src.t, src.ok, src.err = r.sourceNewest(ctx, t)
+			if !sqlServer {
+				src.newest, src.ok, src.err = r.newestTime(ctx, t.Source.Database, t.Source.Table, t.SourceTimestampColumn)
+			}
 		}()
 	} else {
 		close(done)
@@ -119,28 +132,73 @@ func (r *Reader) Read(ctx context.Context, t config.Table, sourceUp func() bool)
 		return Reading{}, fmt.Errorf("target: %w", err)
 	}
 	rd := Reading{LastApplied: applied, Applied: appliedOK}
+	if !wantSource {
+		return rd, nil
+	}
+	// Caught up (pending false) when the source's newest change is
+	// applied: exactly 0 however long the source has been idle.
+	var age time.Duration
+	var pending bool
 	switch {
-	case !wantSource:
+	case sqlServer:
+		from := applied
+		if !appliedOK {
+			// Nothing applied: is anything there to apply?
+			from = time.Unix(0, 0)
+		}
+		age, pending, err = r.sqlServerPending(ctx, t, from)
 	case src.err != nil:
-		return rd, fmt.Errorf("source: %w", src.err)
+		err = src.err
 	case !src.ok:
-		// No change at the source (or none left in the change table):
-		// nothing is waiting to be applied.
-		rd.Known = true
-	case appliedOK:
-		// The same clock (the source's commit time) on both sides, so no
-		// skew between hosts enters; equal newest changes give exactly 0
-		// however long the source has been idle. Debezium's ts_ms has
-		// millisecond resolution: a microsecond source timestamp is cut to
-		// it, or an applied change would look 0.6 ms behind itself.
-		rd.Lag = max(0, src.t.Truncate(time.Millisecond).Sub(applied.Truncate(time.Millisecond)))
-		rd.Known = true
-	default:
+		// No change at the source: nothing is waiting to be applied.
+	case !appliedOK:
+		pending = true
+	case !caughtUp(src.newest.Time, applied):
+		age, pending, err = r.postgresPending(ctx, t, applied, src.newest)
+	}
+	switch {
+	case err != nil:
+		return rd, fmt.Errorf("source: %w", err)
+	case pending && !appliedOK:
 		// Source changes but an empty target: nothing applied yet, no lag
 		// to speak of.
 		rd.Waiting = true
+	case pending:
+		rd.Lag, rd.Known = max(age, time.Millisecond), true
+	default:
+		rd.Known = true
 	}
 	return rd, nil
+}
+
+// caughtUp tells whether a source change at time src is applied when the
+// newest change applied at the target is at applied: both are the
+// source's commit time, so no skew between hosts enters. Debezium's
+// ts_ms has millisecond resolution: a microsecond source timestamp is cut
+// to it, or an applied change would look 0.6 ms behind itself.
+func caughtUp(src, applied time.Time) bool {
+	return !src.Truncate(time.Millisecond).After(applied.Truncate(time.Millisecond))
+}
+
+// postgresPending is the age of the oldest source change later than
+// applied (the first index entry after it), on the source's clock.
+// newest is the source's newest change, read already: its kind (epoch
+// milliseconds or timestamp) is the column's.
+func (r *Reader) postgresPending(ctx context.Context, t config.Table, applied time.Time, newest database.ColumnTime) (time.Duration, bool, error) {
+	release, err := r.acquire(ctx, t.Source.Database)
+	if err != nil {
+		return 0, false, err
+	}
+	defer release()
+	// The first value that is not caught up: the next millisecond.
+	from := database.ColumnTime{Time: applied.Truncate(time.Millisecond).Add(time.Millisecond), Millis: newest.Millis}
+	now, oldest, ok, err := r.dbs[t.Source.Database].OldestAfter(ctx, t.Source.Table, t.SourceTimestampColumn, from)
+	if err != nil || !ok {
+		// !ok: the rows later than applied were changed again or deleted
+		// since max() was read; what is left is applied.
+		return 0, false, err
+	}
+	return now.Sub(oldest), true, nil
 }
 
 // ErrNothingApplied is returned by a Func while the source has changes
@@ -181,17 +239,14 @@ func (r *Reader) acquire(ctx context.Context, db string) (func(), error) {
 	}
 }
 
-// sourceNewest is the commit time of the table's newest change at the
-// source: the change table's newest LSN on SQL Server, max of the
-// source_timestamp_column on PostgreSQL.
-func (r *Reader) sourceNewest(ctx context.Context, t config.Table) (time.Time, bool, error) {
+// sqlServerPending is the age of the oldest change in the table's
+// change table that the target can show and has not applied (see
+// database.PendingChange).
+func (r *Reader) sqlServerPending(ctx context.Context, t config.Table, applied time.Time) (time.Duration, bool, error) {
 	db := r.dbs[t.Source.Database]
-	if db.Driver() != config.DriverSQLServer {
-		return r.maxTime(ctx, t.Source.Database, t.Source.Table, t.SourceTimestampColumn)
-	}
 	release, err := r.acquire(ctx, t.Source.Database)
 	if err != nil {
-		return time.Time{}, false, err
+		return 0, false, err
 	}
 	defer release()
 	r.mu.Lock()
@@ -199,13 +254,13 @@ func (r *Reader) sourceNewest(ctx context.Context, t config.Table) (time.Time, b
 	r.mu.Unlock()
 	if !ok {
 		if ci, err = db.CaptureInstance(ctx, t.Source.Table); err != nil {
-			return time.Time{}, false, err
+			return 0, false, err
 		}
 		r.mu.Lock()
 		r.captureInstances[t.Name] = ci
 		r.mu.Unlock()
 	}
-	ts, ok, err := db.NewestChange(ctx, ci)
+	age, pending, err := db.PendingChange(ctx, ci, applied)
 	if errors.Is(err, database.ErrCDCNotEnabled) {
 		// The capture instance went away (CDC re-enabled under a new
 		// name): look it up again next time.
@@ -213,21 +268,26 @@ func (r *Reader) sourceNewest(ctx context.Context, t config.Table) (time.Time, b
 		delete(r.captureInstances, t.Name)
 		r.mu.Unlock()
 	}
-	return ts, ok, err
+	return age, pending, err
 }
 
 func (r *Reader) maxTime(ctx context.Context, dbName, table, column string) (time.Time, bool, error) {
+	ct, ok, err := r.newestTime(ctx, dbName, table, column)
+	return ct.Time, ok, err
+}
+
+func (r *Reader) newestTime(ctx context.Context, dbName, table, column string) (database.ColumnTime, bool, error) {
 	release, err := r.acquire(ctx, dbName)
 	if err != nil {
-		return time.Time{}, false, err
+		return database.ColumnTime{}, false, err
 	}
 	defer release()
 	db := r.dbs[dbName]
-	ts, ok, err := db.MaxTime(ctx, table, column)
+	ct, ok, err := db.NewestTime(ctx, table, column)
 	if err == nil {
 		r.checkIndex(ctx, db, table, column)
 	}
-	return ts, ok, err
+	return ct, ok, err
 }
 
 // checkIndex warns once when max(column) has no index to read from: the

@@ -28,6 +28,9 @@ func TestReadAcceptsEveryWatermarkType(t *testing.T) {
 			tgt, tmock := lagtest.MockDB(t, "tgt", config.DriverPostgres)
 			lagtest.ExpectMax(src, smock, lagtest.OrdersSource, "updated_at", newest)
 			lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", wm)
+			// The oldest change not applied is 10s after the applied one,
+			// and 90s old on the source's clock.
+			lagtest.ExpectOldestAfter(src, smock, lagtest.OrdersSource, "updated_at", newest.Add(10*time.Second), behind.Add(10*time.Second))
 			r := NewReader(map[string]*database.DB{"src": src, "tgt": tgt}, nil)
 			rd, err := r.Read(context.Background(), lagtest.OrdersTable(), nil)
 			if err != nil {
@@ -39,6 +42,7 @@ func TestReadAcceptsEveryWatermarkType(t *testing.T) {
 			f := r.Func(lagtest.OrdersTable())
 			lagtest.ExpectMax(src, smock, lagtest.OrdersSource, "updated_at", newest)
 			lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", wm)
+			lagtest.ExpectOldestAfter(src, smock, lagtest.OrdersSource, "updated_at", newest.Add(10*time.Second), behind.Add(10*time.Second))
 			if d, err := f(context.Background()); err != nil || d != 90*time.Second {
 				t.Errorf("Func gave %v, %v; want the same 90s as Read", d, err)
 			}

@@ -2,6 +2,7 @@ package lag
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"regexp"
 	"testing"
@@ -27,6 +28,7 @@ func TestRecheckWaitIsLagPlusMarginOnPostgres(t *testing.T) {
 	newest := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	lagtest.ExpectMax(src, smock, lagtest.OrdersSource, "updated_at", newest)
 	lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", newest.Add(-30*time.Second).UnixMilli())
+	lagtest.ExpectOldestAfter(src, smock, lagtest.OrdersSource, "updated_at", newest.Add(time.Second), newest.Add(-29*time.Second))
 	r := NewReader(map[string]*database.DB{"src": src, "tgt": tgt}, nil)
 	d, err := r.RecheckWaitFunc(withMargin(lagtest.OrdersTable(), 10*time.Second))(context.Background())
 	if err != nil || d != 40*time.Second {
@@ -46,8 +48,8 @@ func TestRecheckWaitWithoutASourceTimeIsTheMargin(t *testing.T) {
 }
 
 // sqlServerOrders sets up a SQL Server source whose capture instance
-// dbo_orders has its newest change at 14:00:42 server time at UTC+2
-// (12:00:42 UTC), and a target that applied up to 12:00:00 UTC.
+// dbo_orders has a change the target has not applied, committed 42s ago
+// on the source's clock, and a target that applied up to 12:00:00 UTC.
 func sqlServerOrders(t *testing.T) (*Reader, config.Table, sqlmock.Sqlmock) {
 	src, smock := lagtest.MockDB(t, "erp", config.DriverSQLServer)
 	tgt, tmock := lagtest.MockDB(t, "tgt", config.DriverPostgres)
@@ -57,8 +59,9 @@ func sqlServerOrders(t *testing.T) (*Reader, config.Table, sqlmock.Sqlmock) {
 		WillReturnRows(sqlmock.NewRows([]string{"column_name"}).AddRow("id"))
 	smock.ExpectQuery(regexp.QuoteMeta(rowhash.SQLServerVersionQuery)).
 		WillReturnRows(sqlmock.NewRows([]string{"major", "level", "edition", "compat"}).AddRow(int64(15), "RTM", int64(2), int64(150)))
-	smock.ExpectQuery(regexp.QuoteMeta(database.NewestChangeQuery(database.CaptureInstance{Name: "dbo_orders", Key: []string{"id"}}, false))).
-		WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(time.Date(2024, 5, 1, 14, 0, 42, 0, time.UTC), int64(120)))
+	smock.ExpectQuery(regexp.QuoteMeta(database.PendingChangeQuery(database.CaptureInstance{Name: "dbo_orders", Key: []string{"id"}}, false))).
+		WithArgs(sql.Named("applied", time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)), sql.Named("offset", nil)).
+		WillReturnRows(sqlmock.NewRows([]string{"age_ms", "offset"}).AddRow(int64(42000), int64(120)))
 	lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC).UnixMilli())
 	tb := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"},
 		Target: config.TableRef{Database: "tgt", Table: "public.orders"}, WatermarkColumn: "__source_ts_ms",

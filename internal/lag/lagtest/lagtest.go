@@ -1,6 +1,6 @@
 // Package lagtest sets up what the lag reader queries, for the tests of
 // the packages that read lag (internal/lag and collector/): databases
-// backed by sqlmock, the MAX queries lag runs, and a table to read.
+// backed by sqlmock, the MAX and MIN queries lag runs, and a table to read.
 package lagtest
 
 import (
@@ -37,6 +37,13 @@ func ExpectMax(db *database.DB, mock sqlmock.Sqlmock, table, column string, v an
 		index = `sys\.index_columns`
 	}
 	mock.ExpectQuery(index).WillReturnRows(sqlmock.NewRows([]string{"exists"}).AddRow(true))
+}
+
+// ExpectOldestAfter expects one read, on a PostgreSQL source db, of the
+// oldest value of column in table later than the newest applied change,
+// answered with oldest (nil: none) and the source's clock now.
+func ExpectOldestAfter(db *database.DB, mock sqlmock.Sqlmock, table, column string, now time.Time, oldest any) {
+	mock.ExpectQuery(regexp.QuoteMeta(db.OldestAfterQuery(table, column))).WillReturnRows(sqlmock.NewRows([]string{"now", "min"}).AddRow(now, oldest))
 }
 
 // Source and target tables of OrdersTable, as ExpectMax takes them.
