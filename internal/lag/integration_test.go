@@ -3,6 +3,7 @@ package lag
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,4 +85,51 @@ func sourceNow(t *testing.T, db *database.DB) time.Time {
 		t.Fatal(err)
 	}
 	return now
+}
+
+// The oldest pending change is read from the source timestamp's index
+// (its first entry after the applied one), never by scanning the table.
+func TestOldestPendingChangeIsAnIndexLookup(t *testing.T) {
+	p := testenv.Need(t)
+	ctx := context.Background()
+	db, err := database.Open(ctx, config.Database{Name: "src", Driver: config.DriverPostgres, DSN: config.Secret(p.SourceDSN), MaxOpenConns: 1, QueryTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	pool, err := db.Pool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("lag_plan_%d", time.Now().UnixNano())
+	for _, q := range []string{
+		"CREATE TABLE " + name + " (id int PRIMARY KEY, updated_at timestamptz NOT NULL, ts_ms bigint NOT NULL)",
+		"INSERT INTO " + name + " SELECT g, now() - g * interval '1 s', g FROM generate_series(1, 50000) g",
+		"CREATE INDEX ON " + name + " (updated_at)",
+		"CREATE INDEX ON " + name + " (ts_ms)",
+		"ANALYZE " + name,
+	} {
+		if _, err := pool.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() { _, _ = pool.ExecContext(ctx, "DROP TABLE IF EXISTS "+name) })
+	for col, bound := range map[string]any{"updated_at": time.Now().Add(-time.Hour), "ts_ms": int64(25000)} {
+		rows, err := pool.QueryContext(ctx, "EXPLAIN "+db.OldestAfterQuery("public."+name, col), bound)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := ""
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan += line + "\n"
+		}
+		rows.Close()
+		if !strings.Contains(plan, "Index Only Scan using") || strings.Contains(plan, "Seq Scan") {
+			t.Errorf("%s: the oldest pending change is not read from the index:\n%s", col, plan)
+		}
+	}
 }
