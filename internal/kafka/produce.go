@@ -90,14 +90,15 @@ func (p *Producer) Produce(ctx context.Context, recs ...*kgo.Record) (acked []bo
 	}
 	all := make(chan struct{})
 	go func() { wg.Wait(); close(all) }()
-	var waitErr error
 	select {
 	case <-all:
 	case <-ctx.Done():
-		waitErr = ctx.Err()
-		if parent.Err() == nil {
-			waitErr = fmt.Errorf("no acknowledgement within the delivery timeout of %s: %w", p.delivery, waitErr)
-		}
+	}
+	// franz-go fails the records it had not sent yet when ctx ends, so
+	// the wait can end either way; say which end it was.
+	waitErr := ctx.Err()
+	if waitErr != nil && parent.Err() == nil {
+		waitErr = fmt.Errorf("no acknowledgement within the delivery timeout of %s: %w", p.delivery, waitErr)
 	}
 
 	mu.Lock()
@@ -121,6 +122,9 @@ func (p *Producer) Produce(ctx context.Context, recs ...*kgo.Record) (acked []bo
 		errs = append(errs, fmt.Errorf("%d of %d records %w: %w", inFlight, len(recs), ErrNotAcknowledged, waitErr))
 	}
 	if len(errs) > 0 {
+		if waitErr != nil && inFlight == 0 {
+			return acked, fmt.Errorf("producing: %w", waitErr)
+		}
 		return acked, fmt.Errorf("producing: %w", errors.Join(errs...))
 	}
 	return acked, nil
