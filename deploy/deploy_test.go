@@ -337,3 +337,30 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// The README's ConfigMap command takes every dashboard and nothing else
+// from dashboards/ (a whole-folder --from-file took the Go test file too).
+func TestKubernetesDashboardConfigMapTakesEveryDashboardOnly(t *testing.T) {
+	readme, err := os.ReadFile("kubernetes/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := regexp.MustCompile(`(?s)kubectl -n monitoring create configmap cdc-sentinel-dashboards((?:[^\n]*\\\n)*[^\n]*)`).FindSubmatch(readme)
+	if cmd == nil {
+		t.Fatal("the README no longer creates the dashboards ConfigMap")
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`--from-file=(\S+)`).FindAllSubmatch(cmd[1], -1) {
+		got = append(got, string(m[1]))
+	}
+	want, err := filepath.Glob("../dashboards/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		want[i] = strings.TrimPrefix(want[i], "../")
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("the ConfigMap takes %v, want every dashboard and nothing else: %v", got, want)
+	}
+}
