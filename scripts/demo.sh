@@ -77,6 +77,7 @@ cat <<MSG
     source DB      psql '$CDC_SOURCE_DSN'
     target DB      psql '$CDC_TARGET_DSN'
     config         $CONFIG
+    doctor         "$BIN" doctor --config.file="$CONFIG" --web.listen-address="$ADDR"
     logs           $CDC_PIPELINE_LOGS/ (pipeline), this terminal (cdc-sentinel)$LOOP
 
   Try: psql '$CDC_SOURCE_DSN' -c "update inventory.customers set name = name || '!' where id = 1"

@@ -28,12 +28,13 @@ func addDoctor(a *kingpin.Application, g *globals) {
 	// The serve flags that decide who can reach /alerts, given the same
 	// values as serve has, so doctor judges the same exposure.
 	var listen server.Listen
-	cmd.Flag("web.listen-address", "The listen addresses serve runs with, to judge whether /alerts is reachable beyond this host.").Default(DefaultListenAddress).StringsVar(&listen.Addresses)
+	var listenGiven bool
+	cmd.Flag("web.listen-address", "The listen addresses serve runs with, to judge whether /alerts is reachable beyond this host.").Default(DefaultListenAddress).IsSetByUser(&listenGiven).StringsVar(&listen.Addresses)
 	cmd.Flag("web.config.file", "The web config serve runs with, to judge whether /alerts requires authentication.").StringVar(&listen.WebConfigFile)
-	g.handle(cmd, func() int { return runDoctor(g, *output, *cluster, *timeout, listen) })
+	g.handle(cmd, func() int { return runDoctor(g, *output, *cluster, *timeout, listen, listenGiven) })
 }
 
-func runDoctor(g *globals, output, clusterName string, timeout time.Duration, listen server.Listen) int {
+func runDoctor(g *globals, output, clusterName string, timeout time.Duration, listen server.Listen, listenGiven bool) int {
 	cfg, err := config.Load(g.configFile)
 	if err != nil {
 		fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
@@ -43,6 +44,11 @@ func runDoctor(g *globals, output, clusterName string, timeout time.Duration, li
 	if err != nil {
 		fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
 		return 2
+	}
+	if exposure != "" && !listenGiven {
+		// doctor cannot see how serve was started: say what it assumed,
+		// so a server on another address is not judged by the default.
+		exposure += fmt.Sprintf(" (judged for serve's default --web.listen-address=%s: give doctor the --web.listen-address and --web.config.file serve runs with)", DefaultListenAddress)
 	}
 	clusters := cfg.ConnectClusters
 	if clusterName != "" {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -225,23 +227,48 @@ func TestDoctorWarnsOfUnauthenticatedAlerts(t *testing.T) {
 	cfg := writeFile(t, dir, "c.yml", "connect_clusters: [{name: gone, url: 'http://127.0.0.1:1', timeout: 1s}]\n")
 	auth := writeFile(t, dir, "web.yml", "basic_auth_users:\n  alertmanager: $2y$10$Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9v\n")
 	for _, c := range []struct {
-		args []string
-		warn bool
+		args    []string
+		warn    bool
+		assumed bool // the message says doctor judged serve's default address
 	}{
-		{nil, true},
-		{[]string{"--web.listen-address=127.0.0.1:19641"}, false},
-		{[]string{"--web.config.file=" + auth}, false},
+		{nil, true, true},
+		{[]string{"--web.listen-address=0.0.0.0:19641"}, true, false},
+		{[]string{"--web.listen-address=127.0.0.1:19641"}, false, false},
+		{[]string{"--web.config.file=" + auth}, false, false},
 	} {
 		out, errOut, _ := runBinary(t, append([]string{"--config.file=" + cfg, "doctor", "-o", "json"}, c.args...)...)
 		d := decodeDoctor(t, out)
-		found := false
+		found, assumed := false, false
 		for _, f := range d.Findings {
 			if f.Check == "alerts-unauthenticated" && f.Severity == "warning" {
 				found = true
+				assumed = strings.Contains(f.Message, "judged for serve's default --web.listen-address=:19641")
 			}
 		}
-		if found != c.warn {
-			t.Errorf("%v: alerts-unauthenticated found=%v, want %v\n%s%s", c.args, found, c.warn, out, errOut)
+		if found != c.warn || assumed != c.assumed {
+			t.Errorf("%v: alerts-unauthenticated found=%v (assumed default %v), want %v (%v)\n%s%s", c.args, found, assumed, c.warn, c.assumed, out, errOut)
 		}
+	}
+}
+
+// The demo listens on loopback and prints the doctor command to run
+// against it with that address, so doctor judges the demo's server and not
+// serve's default.
+func TestDemoPrintsADoctorCommandForItsOwnAddress(t *testing.T) {
+	script, err := os.ReadFile("../../scripts/demo.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`(?m)^\s*doctor\s+(.*)$`).FindSubmatch(script)
+	if line == nil {
+		t.Fatal("the demo no longer prints a doctor command")
+	}
+	for _, want := range []string{`doctor --config.file="$CONFIG"`, `--web.listen-address="$ADDR"`} {
+		if !strings.Contains(string(line[1]), want) {
+			t.Errorf("the demo's doctor command %q lacks %s", line[1], want)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^\s*"\$BIN" --config.file="\$CONFIG" .*--web.listen-address="\$ADDR"`).Match(script) {
+		t.Error("the demo's server no longer listens on $ADDR: the doctor command would judge another address")
 	}
 }

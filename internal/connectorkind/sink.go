@@ -2,6 +2,7 @@ package connectorkind
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -89,9 +90,31 @@ func (c *Connector) KeyMode() string {
 // KeyFields are the fields the key mode takes the key from.
 func (c *Connector) KeyFields() []string { return SplitList(c.Config[c.KeyFieldsSetting()]) }
 
-// InsertMode is insert.mode in lower case (default insert on every JDBC
-// sink).
-func (c *Connector) InsertMode() string { return strings.ToLower(c.Get("insert.mode", "insert")) }
+// InsertModes are the insert.mode values the JDBC sinks know.
+func InsertModes() []string { return []string{"insert", "upsert", "update"} }
+
+// InsertMode is the insert.mode the sink writes with, in lower case
+// (default insert on every JDBC sink). The Debezium sink reads a value it
+// does not know as insert (JdbcSinkConnectorConfig.InsertMode.parse); the
+// Confluent and Aiven sinks refuse it at validation, so for them the
+// answer only matters once the value is fixed.
+func (c *Connector) InsertMode() string {
+	m := strings.ToLower(strings.TrimSpace(c.Get("insert.mode", "insert")))
+	if !slices.Contains(InsertModes(), m) {
+		return "insert"
+	}
+	return m
+}
+
+// UnknownInsertMode is insert.mode as written when it is none of
+// InsertModes, and "" otherwise.
+func (c *Connector) UnknownInsertMode() string {
+	v := c.Get("insert.mode", "insert")
+	if slices.Contains(InsertModes(), strings.ToLower(strings.TrimSpace(v))) {
+		return ""
+	}
+	return v
+}
 
 // DeleteEnabled is delete.enabled (default false).
 func (c *Connector) DeleteEnabled() bool {

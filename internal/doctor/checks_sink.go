@@ -40,8 +40,12 @@ func (r *run) checkJDBCSink(c *connector) {
 	switch mode := c.InsertMode(); mode {
 	case "upsert":
 	case "insert":
+		what := "insert.mode=insert (the default)"
+		if v := c.UnknownInsertMode(); v != "" {
+			what = fmt.Sprintf("insert.mode=%s is not a mode the sink knows and is read as insert", v)
+		}
 		add(Error, CheckSinkConfig,
-			fmt.Sprintf("insert.mode=insert (the default): a change to a row that already exists in the target (every update, and every row a repair re-sends) is an INSERT that fails on the key or duplicates the row"),
+			what+": a change to a row that already exists in the target (every update, and every row a repair re-sends) is an INSERT that fails on the key or duplicates the row",
 			"set insert.mode=upsert")
 	default:
 		add(Warning, CheckSinkConfig,

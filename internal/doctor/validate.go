@@ -171,7 +171,7 @@ var jdbcSinkEnums = []struct {
 	values []string
 	effect string
 }{
-	{"insert.mode", []string{"insert", "upsert", "update"}, "the connector silently treats an unknown value as insert, which fails on rows that already exist"},
+	{"insert.mode", connectorkind.InsertModes(), "the connector silently treats an unknown value as insert, which fails on rows that already exist"},
 	{"primary.key.mode", []string{"none", "kafka", "record_key", "record_header", "record_value"}, "the worker does not check this value"},
 	{"schema.evolution", []string{"none", "basic"}, "the worker does not check this value"},
 }

@@ -170,3 +170,29 @@ func TestValidTablesHaveNoLocalErrors(t *testing.T) {
 		t.Errorf("another connector's settings checked: %+v", errs)
 	}
 }
+
+// An insert.mode the sink does not know is explained one way: the
+// Debezium sink reads it as insert. The field error and the advice used to
+// disagree (one said insert, the other said rows are never written).
+func TestUnknownInsertModeIsExplainedOneWay(t *testing.T) {
+	cfg := map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "a", "insert.mode": "bogus",
+		"primary.key.mode": "record_key", "delete.enabled": "true", "schema.evolution": "basic"}
+	errs := localFieldErrors("s", cfg)
+	if len(errs) != 1 || errs[0].Field != "insert.mode" || !strings.Contains(errs[0].Message, "as insert") {
+		t.Fatalf("field errors = %+v, want one on insert.mode saying it is read as insert", errs)
+	}
+	var advice []string
+	for _, f := range StaticFindings("s", cfg) {
+		if strings.Contains(f.Message, "insert.mode") {
+			advice = append(advice, f.Message)
+		}
+	}
+	if len(advice) != 1 || !strings.Contains(advice[0], "insert.mode=bogus is not a mode the sink knows and is read as insert") {
+		t.Errorf("advice on insert.mode = %q, want one saying bogus is read as insert", advice)
+	}
+	for _, a := range advice {
+		if strings.Contains(a, "never written") {
+			t.Errorf("advice contradicts the field error: %q", a)
+		}
+	}
+}

@@ -2,7 +2,9 @@ package metricsdoc
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -77,4 +79,66 @@ func TestReadmeNamesOnlyRealMetrics(t *testing.T) {
 			t.Errorf("README names %s, which the code does not export", name[1])
 		}
 	}
+}
+
+// The docs name only metrics the code exports, and a metric written with
+// its labels (`cdc_x{a,b}`) lists all of them: a partial list reads as the
+// whole set (docs/remediation.md once gave cdc_remediation_actions_total
+// without three of its labels). A label matcher (`{outcome="x"}`) is a
+// query, not a list, and is not checked.
+func TestDocsNameRealMetricsWithAllTheirLabels(t *testing.T) {
+	ms, err := Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string][]string{"cdc_sentinel_build_info": nil}
+	for _, m := range ms {
+		labels[m.Name] = m.Labels
+		if m.Type == "histogram" || m.Type == "summary" {
+			for _, suf := range []string{"_bucket", "_sum", "_count"} {
+				labels[m.Name+suf] = m.Labels
+			}
+		}
+	}
+	files, err := filepath.Glob(root + "/docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, root+"/README.md")
+	named := regexp.MustCompile("`(cdc_[a-z0-9_]+)(\\{([a-z_, ]*)\\})?`")
+	for _, f := range files {
+		if strings.HasSuffix(f, "/metrics.md") {
+			continue
+		}
+		text, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range named.FindAllStringSubmatch(string(text), -1) {
+			want, ok := labels[m[1]]
+			if !ok {
+				if strings.HasSuffix(m[1], "_") || strings.HasSuffix(m[1], "_*") {
+					continue // a prefix such as cdc_sqlserver_
+				}
+				t.Errorf("%s names %s, which the code does not export", f, m[1])
+				continue
+			}
+			if m[2] == "" {
+				continue
+			}
+			var got []string
+			for _, l := range strings.Split(m[3], ",") {
+				got = append(got, strings.TrimSpace(l))
+			}
+			if strings.Join(sortedCopy(got), ",") != strings.Join(sortedCopy(want), ",") {
+				t.Errorf("%s gives %s with labels {%s}; it has {%s} (or name it without labels and link docs/metrics.md)", f, m[1], strings.Join(got, ","), strings.Join(want, ","))
+			}
+		}
+	}
+}
+
+func sortedCopy(s []string) []string {
+	c := append([]string(nil), s...)
+	sort.Strings(c)
+	return c
 }
