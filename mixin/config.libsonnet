@@ -44,6 +44,13 @@
     dlqSpikeWindow: '5m',
     tableLagSeconds: 300,
     tableLagFor: '5m',
+    // CDCSinkStalled: a change has waited longer than this
+    // (cdc_table_lag_seconds is the age of the oldest change not applied)
+    // and the target applied nothing at all for as long: a stuck sink,
+    // quiet source or not. It is also the window the last-applied time
+    // must not have moved in.
+    sinkStalledSeconds: 300,
+    sinkStalledFor: '2m',
     sinkConsumerLagSeconds: 300,
     sinkConsumerLagFor: '10m',
     // The records lag must have moved within this window: Connect commits

@@ -106,7 +106,17 @@ local u = import '../lib/utils.libsonnet';
           'max by (table) (%s) > %d' % [s('cdc_table_lag_seconds'), cfg.tableLagSeconds],
           cfg.tableLagFor, 'warning',
           'Table {{ $labels.table }} is {{ $value | humanizeDuration }} behind its source',
-          'The newest change applied to the target of table {{ $labels.table }} is {{ $value | humanizeDuration }} older than the newest change committed at the source (threshold %ds, for %s).' % [cfg.tableLagSeconds, cfg.tableLagFor],
+          'The oldest change at the source of table {{ $labels.table }} that its target has not applied was committed {{ $value | humanizeDuration }} ago (threshold %ds, for %s).' % [cfg.tableLagSeconds, cfg.tableLagFor],
+        ),
+        // A change waits and nothing at all is applied: the sink is stuck,
+        // not slow. The lag grows while a change waits, so this fires on
+        // a quiet source too, where a single stuck change is all there is.
+        alert(
+          'CDCSinkStalled',
+          'max by (table) (%s) > %d and on (table) max by (table) (changes(%s[%s])) == 0' % [s('cdc_table_lag_seconds'), cfg.sinkStalledSeconds, s('cdc_table_last_applied_timestamp_seconds'), u.duration(cfg.sinkStalledSeconds)],
+          cfg.sinkStalledFor, 'critical',
+          'Nothing has been applied to table {{ $labels.table }} for %s while a change waits' % u.duration(cfg.sinkStalledSeconds),
+          'The oldest change at the source of table {{ $labels.table }} that its target has not applied was committed {{ $value | humanizeDuration }} ago, and the target has applied no change at all in the last %s (for %s): the sink is stuck, however quiet the source is.' % [u.duration(cfg.sinkStalledSeconds), cfg.sinkStalledFor],
         ),
         alert(
           'CDCCaptureLatencyHigh',

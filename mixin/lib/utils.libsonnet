@@ -26,6 +26,16 @@
     else if s % 60 == 0 then '%dm' % (s / 60)
     else '%ds' % s,
 
+  // increase is increase(sel[range]) counting a series born within the
+  // range too. increase() needs two samples of a series, so the first
+  // increment of a new label set (a counter that appears at 1, as a
+  // remediation outcome does on its first action) is never seen, and two
+  // actions read as one or none. A series with no sample range ago is
+  // counted whole, from the 0 it implicitly started at; one that had
+  // samples then is left to increase().
+  increase(sel, range)::
+    'increase(%(s)s[%(r)s]) and %(s)s offset %(r)s or %(s)s unless %(s)s offset %(r)s' % { s: sel, r: range },
+
   // forClause is an alert's for:, left out when it is 0s (fire at once).
   forClause(d): if d == '0s' || d == '' then {} else { 'for': d },
 }

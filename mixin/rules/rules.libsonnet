@@ -34,10 +34,11 @@ local u = import '../lib/utils.libsonnet';
           record: 'table_kind:cdc_drift_rows_mismatched:increase1h',
           expr: 'max by (table, kind) (increase(%s[1h]))' % s('cdc_drift_rows_mismatched_total'),
         },
-        // Remediation decisions per second, by rule, action and outcome.
+        // Remediation decisions per second, by rule, action and outcome,
+        // the first decision of a new label set included (u.increase).
         {
           record: 'rule_action_outcome:cdc_remediation_actions:rate5m',
-          expr: 'sum by (rule, action, outcome) (rate(%s[5m]))' % s('cdc_remediation_actions_total'),
+          expr: 'sum by (rule, action, outcome) (%s) / 300' % u.increase(s('cdc_remediation_actions_total'), '5m'),
         },
       ], cfg.recordingRuleInterval),
     ],
