@@ -222,6 +222,7 @@ func (e *Engine) precheck(ctx context.Context, t *target) (string, string, error
 	if err != nil {
 		return "", "", fmt.Errorf("reading the status of %s: %w", t.connector, err)
 	}
+	e.metrics.live.add(t.cluster, t.connector)
 	if t.action == ActionRestartTask && st.Task(t.task) == nil {
 		// Not refused: the task may be listed again after a rebalance.
 		return "", "", fmt.Errorf("connector %s has no task %d (tasks: %s)", t.connector, t.task, taskList(st))

@@ -99,7 +99,7 @@ func TestCommandAndRemediatorAgreeOnEveryActionAndState(t *testing.T) {
 
 				// The remediator.
 				_, rc := start(t, s)
-				e := &Engine{cfg: config.Remediation{VerifyTimeout: opts.Timeout}, verifyInterval: opts.PollInterval}
+				e := &Engine{cfg: config.Remediation{VerifyTimeout: opts.Timeout}, verifyInterval: opts.PollInterval, metrics: &Metrics{}}
 				tg := &target{action: a.rule, cluster: "fake", client: rc, connector: "sink", task: task1,
 					restart: connect.RestartOptions{IncludeTasks: true, OnlyFailed: a.onlyFailed}}
 				outcome, detail, err := e.precheck(context.Background(), tg)

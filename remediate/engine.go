@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/template"
@@ -53,6 +54,9 @@ type Options struct {
 	OnClose func()
 	// Tracing traces notifications and decisions; nil traces nothing.
 	Tracing *tracing.Provider
+	// Tables are the configured tables' names: the table label values
+	// the metrics keep.
+	Tables []string
 	// Gate bounds what the webhook and the audit API wait on the store;
 	// nil gives the engine one of its own with the defaults.
 	Gate *webhook.Gate
@@ -69,26 +73,31 @@ type compiledRule struct {
 // One Engine lives per configuration; the store and the metrics outlive
 // it, so a reload loses neither state nor counters.
 type Engine struct {
-	cfg            config.Remediation
-	rules          []*compiledRule
-	byName         map[string]*compiledRule
-	clusters       map[string]Connect
-	clusterNames   []string
-	reconciler     Reconciler
-	store          store.Store
-	metrics        *Metrics
-	logger         *slog.Logger
-	replica        string
-	workers        int
-	verifyInterval time.Duration
-	pollInterval   time.Duration
-	grace          time.Duration
-	requeueDelay   time.Duration
-	lease          time.Duration
-	now            func() time.Time
-	onClose        func()
-	tracing        *tracing.Provider
-	gate           *webhook.Gate
+	cfg          config.Remediation
+	rules        []*compiledRule
+	byName       map[string]*compiledRule
+	clusters     map[string]Connect
+	clusterNames []string
+	// knownConnectors and knownTables are the names the configuration
+	// gives (rules' literal arguments, the tables section): label values
+	// of cdc_remediation_actions_total along with what Connect knows.
+	knownConnectors map[string]bool
+	knownTables     map[string]bool
+	reconciler      Reconciler
+	store           store.Store
+	metrics         *Metrics
+	logger          *slog.Logger
+	replica         string
+	workers         int
+	verifyInterval  time.Duration
+	pollInterval    time.Duration
+	grace           time.Duration
+	requeueDelay    time.Duration
+	lease           time.Duration
+	now             func() time.Time
+	onClose         func()
+	tracing         *tracing.Provider
+	gate            *webhook.Gate
 	// afterSend, when set (by tests), runs right after an action was
 	// sent and before its outcome is known: where a crash hurts most.
 	afterSend func(*store.Job)
@@ -153,6 +162,10 @@ func NewEngine(o Options) (*Engine, error) {
 		replica: o.Replica, workers: o.Workers, verifyInterval: o.VerifyInterval,
 		pollInterval: o.PollInterval, grace: o.Grace, requeueDelay: o.RequeueDelay, now: o.Now, onClose: o.OnClose, tracing: o.Tracing, gate: o.Gate,
 		wake: make(chan struct{}, 1), runCtx: context.Background(), done: make(chan struct{}),
+		knownConnectors: map[string]bool{}, knownTables: map[string]bool{},
+	}
+	for _, t := range o.Tables {
+		e.knownTables[t] = true
 	}
 	// A lease outlives the slowest action: the Connect client's retries,
 	// then the verification.
@@ -176,6 +189,13 @@ func NewEngine(o Options) (*Engine, error) {
 		}}
 		e.rules = append(e.rules, cr)
 		e.byName[r.Name] = cr
+		// A literal argument is a name the configuration gives.
+		if v := r.Args["connector"]; v != "" && !strings.Contains(v, "{{") {
+			e.knownConnectors[strings.TrimSpace(v)] = true
+		}
+		if v := r.Args["table"]; v != "" && !strings.Contains(v, "{{") {
+			e.knownTables[strings.TrimSpace(v)] = true
+		}
 	}
 	for _, r := range e.rules {
 		for _, a := range []string{r.cfg.Action, r.cfg.OnResolved} {
@@ -687,6 +707,10 @@ func (e *Engine) act(ctx context.Context, t *target, j *store.Job, rec *store.Re
 func (e *Engine) interrupted(ctx context.Context, j *store.Job) {
 	rec := *j.Started
 	rec.Decision, rec.Outcome, rec.Error = DecisionAct, OutcomeInterrupted, ""
+	if c := rec.Arguments["connector"]; c != "" && e.clusters[rec.Arguments["connect_cluster"]] != nil {
+		// Recorded after Connect answered for the connector.
+		e.metrics.live.add(rec.Arguments["connect_cluster"], c)
+	}
 	if id := tracing.TraceID(ctx); id != "" {
 		rec.TraceID = id
 	}
@@ -716,6 +740,26 @@ func (e *Engine) markResolved(ctx context.Context, rule *compiledRule, j *store.
 	if err != nil {
 		e.logger.Error("recording a resolved alert", "target", t.key(), "err", err)
 	}
+}
+
+// targetLabels is what cdc_remediation_actions_total says of a
+// decision's target: the cluster when configured, the connector when the
+// configuration names it or Connect has answered for it, the table when
+// configured; any other name is "other", so alerts naming names nobody
+// knows (15,000 of them, say) add no series.
+func (e *Engine) targetLabels(args map[string]string) targetLabels {
+	l := targetLabels{cluster: args["connect_cluster"], connector: args["connector"], table: args["table"]}
+	if l.cluster != "" && e.clusters[l.cluster] == nil {
+		l.cluster = otherLabel
+	}
+	if l.connector != "" && !e.knownConnectors[l.connector] &&
+		(l.cluster == otherLabel || !e.metrics.live.has(l.cluster, l.connector)) {
+		l.connector = otherLabel
+	}
+	if l.table != "" && !e.knownTables[l.table] {
+		l.table = otherLabel
+	}
+	return l
 }
 
 func safetyKey(rule, action, target string) string {
@@ -769,7 +813,7 @@ func (e *Engine) finish(ctx context.Context, j *store.Job, rec *store.Record, re
 		return
 	}
 	if count && e.byName[rec.Rule] != nil {
-		e.metrics.countAction(rec.Rule, rec.Action, rec.Outcome, rec.Arguments)
+		e.metrics.countAction(rec.Rule, rec.Action, rec.Outcome, e.targetLabels(rec.Arguments))
 	}
 	level := slog.LevelInfo
 	switch rec.Outcome {

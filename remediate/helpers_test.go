@@ -169,6 +169,8 @@ type harness struct {
 	gate *remwebhook.Gate
 	// logger, when set, is the engine's logger.
 	logger *slog.Logger
+	// tables are the configured tables' names.
+	tables []string
 }
 
 const baseConfig = `
@@ -231,7 +233,7 @@ func (h *harness) start() {
 		Config: h.cfg.Remediation, Clusters: map[string]Connect{h.clusterName: h.conn}, Reconciler: h.reconciler,
 		Store: h.store, Metrics: h.metrics, Replica: fmt.Sprintf("test-%p", h),
 		VerifyInterval: 10 * time.Millisecond, PollInterval: 20 * time.Millisecond, RequeueDelay: 20 * time.Millisecond,
-		Now: h.clock.Now, Tracing: h.tracing, Gate: h.gate, Logger: h.logger,
+		Now: h.clock.Now, Tracing: h.tracing, Gate: h.gate, Logger: h.logger, Tables: h.tables,
 	})
 	if err != nil {
 		h.t.Fatal(err)

@@ -79,6 +79,8 @@ type Dependencies struct {
 	Reconciler Reconciler
 	// Tracing traces notifications and decisions; nil traces nothing.
 	Tracing *tracing.Provider
+	// Tables are the configured tables' names (see Options.Tables).
+	Tables []string
 }
 
 // Engine builds and starts an engine for cfg. Close it to release the store.
@@ -90,7 +92,7 @@ func (h *Host) Engine(ctx context.Context, cfg config.Remediation, deps Dependen
 	e, err := NewEngine(Options{
 		Config: cfg, Clusters: deps.Clusters, Reconciler: deps.Reconciler,
 		Store: st, Metrics: h.metrics, Logger: h.logger.With("component", "remediation"),
-		Replica: h.replica, OnClose: func() { h.release(key) }, Tracing: deps.Tracing,
+		Replica: h.replica, OnClose: func() { h.release(key) }, Tracing: deps.Tracing, Tables: deps.Tables,
 		Gate: h.gate,
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package remediate
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,15 +21,60 @@ type Metrics struct {
 	// The cdc_remediation_circuit_open gauge is read from the store at
 	// scrape time instead (collector.RemediationCollector).
 	circuitState atomic.Bool
+	// live are the connectors Connect answered for (see targetLabels).
+	live liveNames
 }
 
 // countAction counts one decision on its target, so that a dashboard or
 // an alert can say which connector or table remediation is (not) fixing.
-// The target labels come from the decision's resolved arguments: only
-// those a rule's action uses, so their values are the configured clusters
-// and what alerts name.
-func (m *Metrics) countAction(rule, action, outcome string, args map[string]string) {
-	m.actions.WithLabelValues(rule, action, outcome, args["connect_cluster"], args["connector"], args["table"]).Inc()
+// The target labels are the ones Engine.targetLabels let through: names
+// the configuration or Connect knows, the rest folded into "other".
+func (m *Metrics) countAction(rule, action, outcome string, target targetLabels) {
+	m.actions.WithLabelValues(rule, action, outcome, target.cluster, target.connector, target.table).Inc()
+}
+
+// targetLabels are a decision's target as cdc_remediation_actions_total
+// labels it.
+type targetLabels struct{ cluster, connector, table string }
+
+// otherLabel stands, in a target label, for every name neither the
+// configuration nor the live Connect cluster knows: alerts come from
+// anyone who can reach the webhook, and each unknown name kept as a label
+// would be a series of its own for the life of the process.
+const otherLabel = "other"
+
+// maxLiveNames bounds the connector names kept as label values because
+// Connect answered for them: a cluster with more connectors than this
+// has the rest counted under "other".
+const maxLiveNames = 1000
+
+// liveNames are the connectors Connect has answered a status read for,
+// since the process started: the live listing as the remediator sees it.
+// Process-lifetime like the metrics, so a reload neither forgets them nor
+// lets the set grow past maxLiveNames.
+type liveNames struct {
+	mu    sync.Mutex
+	names map[string]struct{}
+}
+
+func liveKey(cluster, connector string) string { return cluster + "\x00" + connector }
+
+func (l *liveNames) add(cluster, connector string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.names == nil {
+		l.names = map[string]struct{}{}
+	}
+	if len(l.names) < maxLiveNames {
+		l.names[liveKey(cluster, connector)] = struct{}{}
+	}
+}
+
+func (l *liveNames) has(cluster, connector string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.names[liveKey(cluster, connector)]
+	return ok
 }
 
 // NewMetrics registers the remediator's metrics on reg. Registering twice on
@@ -41,7 +87,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"status"}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cdc_remediation_actions_total",
-			Help: "Decisions taken on alert episodes, by rule, action, outcome and the target acted on (connect_cluster and connector, or table; empty when the decision named none).",
+			Help: "Decisions taken on alert episodes, by rule, action, outcome and the target acted on (connect_cluster and connector, or table; empty when the decision named none; other for a name neither the configuration nor Connect knows).",
 		}, []string{"rule", "action", "outcome", "connect_cluster", "connector", "table"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "cdc_remediation_action_duration_seconds",

@@ -137,8 +137,14 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 		for name, c := range connectByName {
 			clusters[name] = c
 		}
+		// The configured tables are the table label values the
+		// remediation metrics keep.
+		tables := make([]string, 0, len(cfg.Tables))
+		for _, t := range cfg.Tables {
+			tables = append(tables, t.Name)
+		}
 		// The reconcile action starts the drift runner's reconciles.
-		eng, err := deps.Remediation.Engine(ctx, cfg.Remediation, remediate.Dependencies{Clusters: clusters, Reconciler: reconcile.BoolStarter{Runner: reconciler}, Tracing: tp})
+		eng, err := deps.Remediation.Engine(ctx, cfg.Remediation, remediate.Dependencies{Clusters: clusters, Reconciler: reconcile.BoolStarter{Runner: reconciler}, Tracing: tp, Tables: tables})
 		if err != nil {
 			return nil, fmt.Errorf("remediation: %w", err)
 		}
