@@ -1,13 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // fakeWorkerWithSinks answers GET /connectors/NAME/config for a sink with
@@ -67,6 +73,8 @@ func TestDLQCommandErrors(t *testing.T) {
 			"--from-offset must be 0 or more, not -3", 2},
 		{"negative max", []string{"--config.file=" + cfg, "dlq", "replay", "with-dlq", "--max=-1"},
 			"--max must be 0 (all) or more, not -1", 2},
+		{"no delivery timeout", []string{"--config.file=" + cfg, "dlq", "replay", "with-dlq", "--delivery-timeout=0s"},
+			"--delivery-timeout must be more than 0, not 0s", 2},
 		{"bad output", []string{"--config.file=" + cfg, "dlq", "inspect", "with-dlq", "-o", "yaml"},
 			"enum value must be one of table,json", 2},
 		{"missing connector", []string{"--config.file=" + cfg, "dlq", "inspect"},
@@ -81,5 +89,52 @@ func TestDLQCommandErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d and an error containing %q", code, stderr, c.code, c.want)
 			}
 		})
+	}
+}
+
+// A replay waiting on a Kafka that accepted the connection and never
+// answers stops at SIGTERM and says what to do.
+func TestDLQReplayStopsAtSIGTERM(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 64)
+	go func() {
+		for c, err := ln.Accept(); err == nil; c, err = ln.Accept() {
+			accepted <- c // held open, never answered
+		}
+	}()
+	conf := filepath.Join(t.TempDir(), "cdc-sentinel.yml")
+	if err := os.WriteFile(conf, []byte("connect_clusters:\n  - name: prod\n    url: "+fakeWorkerWithSinks(t)+
+		"\nkafka:\n  brokers: ["+ln.Addr().String()+"]\n  timeout: 1h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "--config.file="+conf, "dlq", "replay", "with-dlq", "--storage.path="+t.TempDir())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-accepted:
+		defer c.Close()
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		t.Fatal("the replay never connected to Kafka")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "interrupted") {
+			t.Errorf("exit %v, stderr %s", err, stderr.String())
+		}
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		t.Fatal("SIGTERM did not stop the replay")
 	}
 }
