@@ -1,6 +1,7 @@
 package connectorkind
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -194,12 +195,28 @@ func compileList(list string) []pattern {
 // SignalDataCollection is the data collection a repair's signal names
 // for table of database (a database of driver, named database on its
 // server): configured when set, else the table as the driver's Debezium
-// source names it.
-func SignalDataCollection(driver, database, table, configured string) string {
+// source names it. A SQL Server data collection carries its database: a
+// DSN that names none, with a table that does not either, leaves it
+// unknown (a source may read several databases), which is an error
+// rather than a signal for ".dbo.table" that Debezium would ignore.
+func SignalDataCollection(driver, database, table, configured string) (string, error) {
 	if configured != "" {
-		return configured
+		return configured, nil
 	}
-	return SourceFor(driver).DataCollection(database, table)
+	k := SourceFor(driver)
+	if kinds[k].dbInCollection && database == "" && strings.Count(table, ".") < 2 {
+		return "", fmt.Errorf("table %s: the source database's DSN names no database, so the data collection (%s) repair signals name is unknown: name the database in the DSN, write the table as database.schema.table, or set tables[].signal.data_collection", table, k.DataCollectionFormat())
+	}
+	return k.DataCollection(database, table), nil
+}
+
+// tableDatabase is the database part of a three-part table name
+// (database.schema.table), "" otherwise.
+func TableDatabase(table string) string {
+	if parts := strings.Split(table, "."); len(parts) >= 3 {
+		return parts[len(parts)-3]
+	}
+	return ""
 }
 
 // CapturesTable reports whether c is a Debezium source that captures
@@ -212,5 +229,17 @@ func (c *Connector) CapturesTable(dbs []*database.DB, db *database.DB, table str
 		return false
 	}
 	schema, name := SplitTable(db.Driver(), table)
+	if d := TableDatabase(table); d != "" {
+		return c.Captures(d, schema, name)
+	}
+	if db.Endpoint().Database == "" {
+		// Without a database in the DSN the table may be in any of the
+		// databases the source reads.
+		for _, d := range c.DatabaseNames() {
+			if c.Captures(d, schema, name) {
+				return true
+			}
+		}
+	}
 	return c.Captures(c.DatabaseNameFor(db), schema, name)
 }

@@ -113,6 +113,13 @@ func NewWithPool(cfg config.Database, pool *sql.DB) *DB {
 	}
 	db := &DB{cfg: cfg}
 	db.pool.Store(pool)
+	// The endpoint of a DSN written in the configuration is known
+	// without opening it.
+	if dsn, err := staticDSN(cfg); err == nil && dsn != "" {
+		if ep, err := dsnpkg.Parse(cfg.Driver, dsn); err == nil {
+			db.endpoint.Store(&ep)
+		}
+	}
 	return db
 }
 

@@ -555,11 +555,15 @@ func (r *run) checkDataCollection(t *config.Table, c *connector) {
 	if db == nil || !k.IsSource() {
 		return
 	}
-	coll := connectorkind.SignalDataCollection(db.Driver(), db.Endpoint().Database, t.Source.Table, t.Signal.DataCollection)
 	right := k.DataCollection(c.DatabaseNameFor(db), t.Source.Table)
 	fix := fmt.Sprintf("set tables[].signal.data_collection of %s to %s", t.Name, right)
 	bad := func(sev Severity, msg string) {
 		r.add(Finding{Check: CheckSignal, Severity: sev, Target: tableTarget(t.Name), Message: msg, Fix: fix})
+	}
+	coll, err := connectorkind.SignalDataCollection(db.Driver(), db.Endpoint().Database, t.Source.Table, t.Signal.DataCollection)
+	if err != nil {
+		bad(Error, err.Error()+"; reconcile refuses the table until then")
+		return
 	}
 	dbName, schema, table, ok := k.ParseDataCollection(coll)
 	if !ok {

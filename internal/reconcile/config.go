@@ -50,7 +50,20 @@ func TableFromConfig(t config.Table, dbs map[string]*database.DB, kafka *kgo.Cli
 		// SQL Server data collections carry the database name:
 		// database.schema.table, not the schema.table a PostgreSQL
 		// source uses.
-		out.DataCollection = connectorkind.SignalDataCollection(srcDB.Driver(), srcDB.Endpoint().Database, t.Source.Table, s.DataCollection)
+		coll := func() (string, error) {
+			return connectorkind.SignalDataCollection(srcDB.Driver(), srcDB.Endpoint().Database, t.Source.Table, s.DataCollection)
+		}
+		if srcDB.Endpoint().Host != "" {
+			// The DSN is read: decided, or refused, now.
+			c, err := coll()
+			if err != nil {
+				return Table{}, err
+			}
+			out.DataCollection = c
+		} else {
+			// Credentials (and so the DSN) arrive later, from Vault.
+			out.DataCollectionOf = coll
+		}
 		switch {
 		case s.Table != "":
 			out.Signaler = lazyTableSignaler{db: srcDB, dialect: sd, table: s.Table}
@@ -118,7 +131,8 @@ func PlanOptions(t config.Table) rowhash.PlanOptions {
 type SourceConfig func(ctx context.Context, t config.Table) (name string, cfg map[string]string, err error)
 
 // TimePath says how a table's temporal values travel: compare.time_precision,
-// and the time.precision.mode of its source connector, read live through
+// and the time.precision.mode (and message.key.columns, the key of a
+// table without a primary key) of its source connector, read live through
 // src (the connector named in signal.connector, else the one found
 // capturing the table). Without a source the mode is unknown and
 // Debezium's default, adaptive, is assumed; the sink's representation is
@@ -143,6 +157,7 @@ func TimePath(t config.Table, src SourceConfig) func(ctx context.Context) (rowha
 		if p.Mode == "" {
 			p.Mode = rowhash.ModeAdaptive
 		}
+		p.MessageKey = connectorkind.New(name, "", c).MessageKeyFor(t.Source.Table)
 		return p, nil
 	}
 }

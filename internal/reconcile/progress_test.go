@@ -176,7 +176,7 @@ func (okSignaler) Describe() string                                     { return
 // signals, as run does once Table.Run returns (no database needed).
 func followRepair(t *testing.T, r *Runner, tab Table, signals []string) string {
 	t.Helper()
-	fl := tab.markNotifications(context.Background())
+	fl := tab.markNotifications(context.Background(), tab.DataCollection)
 	job := &Job{ID: newID(), Table: tab.Name, Status: "succeeded", Repair: true, done: make(chan struct{})}
 	close(job.done)
 	r.mu.Lock()
@@ -314,7 +314,7 @@ func TestNotificationsOf(t *testing.T) {
 // follow: its signals and where the notification topic ended.
 func followed(t *testing.T, tab Table, signals ...string) *RepairResult {
 	t.Helper()
-	return &RepairResult{Signals: signals, follow: tab.markNotifications(context.Background())}
+	return &RepairResult{Signals: signals, follow: tab.markNotifications(context.Background(), tab.DataCollection)}
 }
 
 // The reconcile command's --wait follows a repair with the same

@@ -34,12 +34,16 @@ func (t Table) Run(ctx context.Context, o StartOptions, opts Options) (*Report, 
 		return nil, err
 	}
 	if o.Repair && rep.Differing() > 0 {
+		coll, err := t.dataCollection()
+		if err != nil {
+			return rep, fmt.Errorf("table %s: %w", t.Name, err)
+		}
 		rctx, span := tracing.Start(ctx, "repair", attribute.Int("rows_missing", rep.MissingCount), attribute.Int("rows_changed", rep.ChangedCount))
 		var fl *follow
 		if o.Follow && rep.MissingCount+rep.ChangedCount > 0 && t.Signaler != nil {
-			fl = t.markNotifications(rctx)
+			fl = t.markNotifications(rctx, coll)
 		}
-		res, err := Repair(rctx, plan, rep, RepairOptions{Signaler: t.Signaler, DataCollection: t.DataCollection,
+		res, err := Repair(rctx, plan, rep, RepairOptions{Signaler: t.Signaler, DataCollection: coll,
 			DeleteExtra: o.DeleteExtra, MaxDeletes: o.MaxDeletes, BeforeDelete: o.BeforeDelete})
 		tracing.End(span, err)
 		if res != nil && len(res.Signals) > 0 {
@@ -53,13 +57,22 @@ func (t Table) Run(ctx context.Context, o StartOptions, opts Options) (*Report, 
 	return rep, nil
 }
 
+// dataCollection is the table as the source connector names it in
+// repair signals.
+func (t Table) dataCollection() (string, error) {
+	if t.DataCollection != "" || t.DataCollectionOf == nil {
+		return t.DataCollection, nil
+	}
+	return t.DataCollectionOf()
+}
+
 // markNotifications notes where the notification topic ends before the
 // repair's signals go out, so none of its snapshots' notifications can be
 // missed. A repair that cannot be followed still runs; why it cannot is
 // shown in its progress.
-func (t Table) markNotifications(ctx context.Context) *follow {
+func (t Table) markNotifications(ctx context.Context, collection string) *follow {
 	_, kafkaSignals := t.Signaler.(KafkaSignaler)
-	fl := &follow{collection: t.DataCollection, anyID: kafkaSignals, timeout: cmp.Or(t.RepairTimeout, config.DefaultRepairTimeout)}
+	fl := &follow{collection: collection, anyID: kafkaSignals, timeout: cmp.Or(t.RepairTimeout, config.DefaultRepairTimeout)}
 	if t.Notifications == nil {
 		fl.unavailable = "the table's repairs are not followed (no notification topic known)"
 		return fl

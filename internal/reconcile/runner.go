@@ -33,6 +33,9 @@ type Table struct {
 	// Signaler re-sends rows on repair; nil when no signal is configured.
 	Signaler       Signaler
 	DataCollection string
+	// DataCollectionOf decides DataCollection when it is empty, at repair
+	// time: a DSN that comes from Vault is only known then.
+	DataCollectionOf func() (string, error)
 	// Notifications finds the topic the source connector reports a
 	// repair's snapshots on (nil: repairs are not followed);
 	// RepairTimeout is how long a repair may take before it is reported

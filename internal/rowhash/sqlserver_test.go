@@ -110,7 +110,11 @@ func planOnSQLServer(t *testing.T, cols [][]any, key string, o PlanOptions) (*Pl
 			rows.AddRow(toDriverValues(c)...)
 		}
 		mock.ExpectQuery(`COLUMNPROPERTY\(.*'IsComputed'.*'GeneratedAlwaysType'`).WillReturnRows(rows)
-		mock.ExpectQuery(`PRIMARY KEY`).WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow(key))
+		keys := sqlmock.NewRows([]string{"c"})
+		if key != "" {
+			keys.AddRow(key)
+		}
+		mock.ExpectQuery(`PRIMARY KEY`).WillReturnRows(keys)
 		mock.ExpectQuery(`dm_db_partition_stats`).WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(int64(1)))
 	}
 	s := Side{DB: db, Dialect: SQLServer{}, Table: "dbo.t"}
@@ -207,5 +211,56 @@ func TestPlanRefusesAComputedKey(t *testing.T) {
 	_, err := planOnSQLServer(t, [][]any{{"k", "int", -1, -1, "", 1, 0}, {"v", "int", -1, -1, "", 0, 0}}, "k", PlanOptions{})
 	if err == nil || !strings.Contains(err.Error(), `"k"`) || !strings.Contains(err.Error(), "computed") {
 		t.Fatalf("error %v: want one naming the computed key k", err)
+	}
+}
+
+// A three-part name (database.schema.table, as data collections name
+// tables) is the schema and table of that database: its catalog views
+// are read there, not in the login's database as schema "ERP".
+func TestSQLServerDescribeThreePartName(t *testing.T) {
+	db, mock, err := sqlmock.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mock.ExpectQuery(`OBJECT_ID\(N'\[ERP\]\.' \+ QUOTENAME\(TABLE_SCHEMA\).*FROM \[ERP\]\.INFORMATION_SCHEMA\.COLUMNS WHERE`).WithArgs("dbo", "orders").
+		WillReturnRows(sqlmock.NewRows([]string{"c", "t", "p", "w", "coll", "computed", "always"}).AddRow("id", "int", -1, -1, "", 0, 0))
+	mock.ExpectQuery(`FROM \[ERP\]\.INFORMATION_SCHEMA\.TABLE_CONSTRAINTS tc\s+JOIN \[ERP\]\.INFORMATION_SCHEMA\.KEY_COLUMN_USAGE`).WithArgs("dbo", "orders").
+		WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow("id"))
+	mock.ExpectQuery(`FROM \[ERP\]\.sys\.dm_db_partition_stats\s+WHERE object_id = OBJECT_ID\(N'\[ERP\]\.' \+ QUOTENAME\(@p1\)`).WithArgs("dbo", "orders").
+		WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(int64(7)))
+	d, err := Describe(context.Background(), Side{DB: db, Dialect: SQLServer{}, Table: "ERP.dbo.orders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Columns) != 1 || strings.Join(d.Key, ",") != "id" || d.EstRows != 7 {
+		t.Errorf("described %+v", d)
+	}
+	if q := (SQLServer{}).QuoteTable("ERP.dbo.orders"); q != "[ERP].[dbo].[orders]" {
+		t.Errorf("quoted %s", q)
+	}
+	if err := mock.ExpectationsWereMet(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A table without a primary key is keyed as its events are: by the
+// source connector's message.key.columns (the path's MessageKey), which
+// the sink keys the target rows by; with neither, the error says both
+// ways out.
+func TestPlanKeysAKeylessTableByTheMessageKey(t *testing.T) {
+	cols := [][]any{{"order_no", "int", -1, -1, "", 0, 0}, {"line", "int", -1, -1, "", 0, 0}, {"qty", "int", -1, -1, "", 0, 0}}
+	p, err := planOnSQLServer(t, cols, "", PlanOptions{Path: func(context.Context) (Path, error) {
+		return Path{MessageKey: []string{"order_no", "line"}}, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(p.KeyNames(), ","); got != "order_no,line" {
+		t.Errorf("key %s, want order_no,line", got)
+	}
+	_, err = planOnSQLServer(t, cols, "", PlanOptions{})
+	if err == nil || !strings.Contains(err.Error(), "tables[].key") || !strings.Contains(err.Error(), "message.key.columns") {
+		t.Errorf("error %v: want one naming tables[].key and message.key.columns", err)
 	}
 }

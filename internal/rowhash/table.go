@@ -59,11 +59,19 @@ type Described struct {
 	EstRows int64
 }
 
-func splitTable(name, defSchema string) (schema, table string) {
-	if s, t, ok := strings.Cut(name, "."); ok {
-		return s, t
+// splitTable splits [database.]schema.table (or a bare table, in
+// defSchema); a SQL Server name may carry its database, as data
+// collections do.
+func splitTable(name, defSchema string) (catalog, schema, table string) {
+	parts := strings.Split(name, ".")
+	switch len(parts) {
+	case 1:
+		return "", defSchema, name
+	case 2:
+		return "", parts[0], parts[1]
 	}
-	return defSchema, name
+	n := len(parts)
+	return strings.Join(parts[:n-2], "."), parts[n-2], parts[n-1]
 }
 
 // Describe reads a table's columns, primary key and row estimate.
@@ -72,7 +80,7 @@ func Describe(ctx context.Context, s Side) (*Described, error) {
 	var args []any
 	switch s.Dialect.(type) {
 	case Postgres:
-		schema, table := splitTable(s.Table, "public")
+		_, schema, table := splitTable(s.Table, "public")
 		args = []any{schema, table}
 		colsQ = `SELECT column_name, data_type, coalesce(datetime_precision, -1), coalesce(character_maximum_length, -1)
 			FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`
@@ -84,21 +92,27 @@ func Describe(ctx context.Context, s Side) (*Described, error) {
 		estQ = `SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			WHERE n.nspname = $1 AND c.relname = $2`
 	case SQLServer:
-		schema, table := splitTable(s.Table, "dbo")
+		catalog, schema, table := splitTable(s.Table, "dbo")
 		args = []any{schema, table}
+		// A three-part name reads the catalog of its own database.
+		views, object := "", "QUOTENAME(TABLE_SCHEMA) + '.' + QUOTENAME(TABLE_NAME)"
+		if catalog != "" {
+			views = s.Dialect.QuoteIdent(catalog) + "."
+			object = s.Dialect.Literal(s.Dialect.QuoteIdent(catalog)+".") + " + " + object
+		}
 		// COLUMNPROPERTY: IsComputed (1 for a computed column) and
 		// GeneratedAlwaysType (1 row start, 2 row end of a temporal
 		// table's period; SQL Server 2016 and later). A rowversion column
 		// is DATA_TYPE timestamp.
 		colsQ = `SELECT COLUMN_NAME, DATA_TYPE, ISNULL(DATETIME_PRECISION, -1), ISNULL(CHARACTER_MAXIMUM_LENGTH, -1), ISNULL(COLLATION_NAME, ''),
-			ISNULL(COLUMNPROPERTY(OBJECT_ID(QUOTENAME(TABLE_SCHEMA) + '.' + QUOTENAME(TABLE_NAME)), COLUMN_NAME, 'IsComputed'), 0),
-			ISNULL(COLUMNPROPERTY(OBJECT_ID(QUOTENAME(TABLE_SCHEMA) + '.' + QUOTENAME(TABLE_NAME)), COLUMN_NAME, 'GeneratedAlwaysType'), 0)
-			FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = @p1 AND TABLE_NAME = @p2 ORDER BY ORDINAL_POSITION`
-		keyQ = `SELECT kcu.COLUMN_NAME FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS tc
-			JOIN INFORMATION_SCHEMA.KEY_COLUMN_USAGE kcu ON kcu.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND kcu.TABLE_SCHEMA = tc.TABLE_SCHEMA
+			ISNULL(COLUMNPROPERTY(OBJECT_ID(` + object + `), COLUMN_NAME, 'IsComputed'), 0),
+			ISNULL(COLUMNPROPERTY(OBJECT_ID(` + object + `), COLUMN_NAME, 'GeneratedAlwaysType'), 0)
+			FROM ` + views + `INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = @p1 AND TABLE_NAME = @p2 ORDER BY ORDINAL_POSITION`
+		keyQ = `SELECT kcu.COLUMN_NAME FROM ` + views + `INFORMATION_SCHEMA.TABLE_CONSTRAINTS tc
+			JOIN ` + views + `INFORMATION_SCHEMA.KEY_COLUMN_USAGE kcu ON kcu.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND kcu.TABLE_SCHEMA = tc.TABLE_SCHEMA
 			WHERE tc.CONSTRAINT_TYPE = 'PRIMARY KEY' AND tc.TABLE_SCHEMA = @p1 AND tc.TABLE_NAME = @p2 ORDER BY kcu.ORDINAL_POSITION`
-		estQ = `SELECT CAST(ISNULL(SUM(row_count), -1) AS bigint) FROM sys.dm_db_partition_stats
-			WHERE object_id = OBJECT_ID(QUOTENAME(@p1) + '.' + QUOTENAME(@p2)) AND index_id IN (0, 1)`
+		estQ = `SELECT CAST(ISNULL(SUM(row_count), -1) AS bigint) FROM ` + views + `sys.dm_db_partition_stats
+			WHERE object_id = OBJECT_ID(` + strings.ReplaceAll(strings.ReplaceAll(object, "TABLE_SCHEMA", "@p1"), "TABLE_NAME", "@p2") + `) AND index_id IN (0, 1)`
 	default:
 		return nil, fmt.Errorf("describe %s: unsupported dialect %s", s.Table, s.Dialect.Name())
 	}
@@ -225,18 +239,21 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := o.Key
-	if len(key) == 0 {
-		key = sd.Key
-	}
-	if len(key) == 0 {
-		return nil, fmt.Errorf("source %s has no primary key: set the table's key in the configuration", src.Table)
-	}
 	var path Path
 	if o.Path != nil {
 		if path, err = o.Path(ctx); err != nil {
 			return nil, fmt.Errorf("time precision path: %w", err)
 		}
+	}
+	key := o.Key
+	if len(key) == 0 {
+		key = sd.Key
+	}
+	if len(key) == 0 {
+		key = path.MessageKey
+	}
+	if len(key) == 0 {
+		return nil, fmt.Errorf("source %s has no primary key: set the table's key in the configuration (tables[].key), or message.key.columns in its source connector", src.Table)
 	}
 	p := &Plan{Source: src, Target: tgt, EstRows: max(sd.EstRows, td.EstRows)}
 	for _, n := range comparedNames(sd, o.Columns, key) {

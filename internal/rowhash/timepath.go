@@ -86,6 +86,10 @@ type Path struct {
 	// milliseconds, truncated (as the connect mode delivers them), "us"
 	// microseconds; empty or "auto" derives it.
 	Precision string
+	// MessageKey are the columns the source connector keys the table's
+	// events with (message.key.columns), which the sink keys the target
+	// by: the key of a table that has no primary key.
+	MessageKey []string
 }
 
 // Excluded is a column left out of the comparison, and why.
