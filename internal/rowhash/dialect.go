@@ -82,7 +82,7 @@ type Dialect interface {
 	// Aggregate summarises a Hashed query's rows per bucket: bucket
 	// (bigint), count, sum(a), sum(b), all without overflow.
 	Aggregate(hashed string) string
-	// Bigint casts an integer column to a 64-bit integer.
+	// Bigint casts an integer expression to a 64-bit integer.
 	Bigint(expr string) string
 	// KeyMatcher looks keys up by their canonical fields (Lookup).
 	KeyMatcher

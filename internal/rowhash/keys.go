@@ -148,10 +148,12 @@ func (SQLServer) typeName(c Column) string {
 
 // KeyRangeQuery selects the smallest and the largest value of an integer
 // leading key column, as bigints: two index end lookups when an index
-// leads with the column.
+// leads with the column. The aggregates read the bare column and only
+// their results are cast: min(id::bigint) is an expression no index
+// holds, so it scans the whole table.
 func KeyRangeQuery(d Dialect, table, column string) string {
-	lead := d.Bigint(d.QuoteIdent(column))
-	return fmt.Sprintf("SELECT min(%s), max(%s) FROM %s", lead, lead, d.QuoteTable(table))
+	col := d.QuoteIdent(column)
+	return fmt.Sprintf("SELECT %s, %s FROM %s", d.Bigint("min("+col+")"), d.Bigint("max("+col+")"), d.QuoteTable(table))
 }
 
 // KeyRange is the smallest and the largest leading key value over both
