@@ -16,8 +16,14 @@ var (
 		"Rows compared between source and target by sampled drift checks. Checks run at most every drift.min_interval; scrapes in between serve the cached results.",
 		[]string{"table"}, nil)
 	driftMismatchedDesc = prometheus.NewDesc("cdc_drift_rows_mismatched_total",
-		"Sampled rows confirmed to differ (still differing on a recheck after the table's lag plus a margin), by kind: missing, extra or changed. Results are cached between checks.",
+		"Sampled rows confirmed to differ (on a recheck after the table's lag plus a margin, both sides unchanged since the row was first seen differing), by kind: missing, extra, changed or duplicate (a key the target holds more rows of than the source). Results are cached between checks.",
 		[]string{"table", "kind"}, nil)
+	driftDifferingDesc = prometheus.NewDesc("cdc_drift_rows_differing",
+		"Confirmed rows that still differed when last compared, by kind. Every check compares them again: a row leaves at the first check that finds it equal (repaired, or landed late) or changing again. At most 2 x sample_size per table; cached between checks; empty after a restart until a check confirms again.",
+		[]string{"table", "kind"}, nil)
+	driftInFlightDesc = prometheus.NewDesc("cdc_drift_rows_in_flight_total",
+		"Rechecks that found a differing row changed at the source or the target since it was seen differing: replication still at work on it, so not drift; it is looked at again after another wait.",
+		[]string{"table"}, nil)
 	driftLastCheckDesc = prometheus.NewDesc("cdc_drift_last_check_timestamp_seconds",
 		"When the table was last sampled; results are cached between checks, so this shows their age.",
 		[]string{"table"}, nil)
@@ -64,7 +70,9 @@ func (c *DriftCollector) Collect(ctx context.Context, ch chan<- prometheus.Metri
 		ch <- prometheus.MustNewConstMetric(driftCheckedDesc, prometheus.CounterValue, s.Checked, n)
 		for _, k := range drift.Kinds {
 			ch <- prometheus.MustNewConstMetric(driftMismatchedDesc, prometheus.CounterValue, s.Mismatched[k], n, k)
+			ch <- prometheus.MustNewConstMetric(driftDifferingDesc, prometheus.GaugeValue, s.Differing[k], n, k)
 		}
+		ch <- prometheus.MustNewConstMetric(driftInFlightDesc, prometheus.CounterValue, s.InFlight, n)
 		if s.LastCheck.IsZero() {
 			continue
 		}

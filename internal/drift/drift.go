@@ -1,10 +1,12 @@
 // Package drift checks on every scrape, cheaply, whether target rows
 // still match source rows: a bounded random sample of keys from both
 // sides (so target-only rows are found too), compared by row hash. A
-// difference counts only when it is still there on a recheck made after
-// the table's replication lag plus a margin, so rows in flight are never
-// reported. Checks run at most every min_interval; scrapes in between
-// serve the cached result.
+// difference counts only when a recheck made after the wait internal/lag
+// decides (the table's lag plus a margin) finds both sides as they were
+// and still different, so rows in flight, however busy, are never
+// reported (judge). A confirmed row stays open, compared again at every
+// check, until it no longer differs. Checks run at most every
+// min_interval; scrapes in between serve the cached result.
 package drift
 
 import (
@@ -24,6 +26,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lag"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
@@ -33,21 +36,24 @@ type Table struct {
 	Sides       func() (src, tgt rowhash.Side, err error)
 	PlanOptions rowhash.PlanOptions
 	Drift       config.Drift
-	// Lag is how far the target is behind (internal/lag's measure, the
-	// one cdc_table_lag_seconds reports); nil means unknown, and only the
-	// margin delays a recheck.
+	// Lag is how far the target is behind (internal/lag's Func, the
+	// measure cdc_table_lag_seconds reports); nil means unknown. The wait
+	// before a recheck is lag.RecheckWait of it and Drift.RecheckMargin.
 	Lag func(ctx context.Context) (time.Duration, error)
 }
 
-// Kinds of mismatch.
+// Kinds of mismatch. Duplicate is a key the target holds more rows of
+// than the source (a keyless target, an upsert that appended); reconcile
+// reports the same kind.
 const (
-	Missing = "missing"
-	Extra   = "extra"
-	Changed = "changed"
+	Missing   = "missing"
+	Extra     = "extra"
+	Changed   = "changed"
+	Duplicate = "duplicate"
 )
 
 // Kinds lists the mismatch kinds in metric order.
-var Kinds = []string{Missing, Extra, Changed}
+var Kinds = []string{Missing, Extra, Changed, Duplicate}
 
 // Stats are one table's results, as the collector exports them.
 type Stats struct {
@@ -58,7 +64,14 @@ type Stats struct {
 	// windowChecks checks.
 	Ratio   float64
 	Pending int // suspects waiting for their recheck
-	Err     error
+	// Differing counts the confirmed rows that still differed when last
+	// compared, by kind: each check compares them again, and a row that
+	// no longer differs (repaired, or landed late) leaves at once.
+	Differing map[string]float64
+	// InFlight counts the rechecks that found a differing row changed
+	// since it was seen (replication still at work on it), cumulative.
+	InFlight float64
+	Err      error
 }
 
 const windowChecks = 10
@@ -75,6 +88,8 @@ type Mismatch struct {
 	// Columns are at most maxColumns names; MoreColumns counts the rest.
 	Columns     []string
 	MoreColumns int
+	// TargetRows is how many rows a duplicate key has in the target.
+	TargetRows int
 }
 
 // LogValue makes the record one group in the log: a nested object in
@@ -87,6 +102,9 @@ func (m Mismatch) LogValue() slog.Value {
 			attrs = append(attrs, slog.Int("more_columns", m.MoreColumns))
 		}
 	}
+	if m.Kind == Duplicate {
+		attrs = append(attrs, slog.Int("target_rows", m.TargetRows))
+	}
 	return slog.GroupValue(attrs...)
 }
 
@@ -98,22 +116,17 @@ const (
 	maxColumns  = 32
 )
 
-type suspect struct {
-	key rowhash.Key
-	due time.Time
-}
-
 type window struct{ checked, confirmed float64 }
 
 // state is one table's cached results; mu serialises its checks.
 type state struct {
-	t        Table
-	logger   *slog.Logger
-	mu       sync.Mutex
-	plan     *rowhash.Plan
-	stats    Stats
-	suspects map[string]suspect
-	windows  []window
+	t       Table
+	logger  *slog.Logger
+	mu      sync.Mutex
+	plan    *rowhash.Plan
+	stats   Stats
+	tr      *tracker
+	windows []window
 	// rnd draws the key values sampled; the table's own, used only
 	// under mu, so tests can seed it and get the same draws every run.
 	rnd *rand.Rand
@@ -127,8 +140,10 @@ type state struct {
 // publish copies the stats for readers; mu must be held.
 func (st *state) publish() {
 	c := st.stats
-	c.Mismatched = maps.Clone(st.stats.Mismatched)
-	c.Pending = len(st.suspects)
+	c.Mismatched = maps.Clone(st.tr.confirmed)
+	c.Pending = len(st.tr.suspects)
+	c.Differing = st.tr.differing()
+	c.InFlight = st.tr.inFlight
 	st.pubMu.Lock()
 	st.published = c
 	st.pubMu.Unlock()
@@ -151,7 +166,8 @@ func NewSampler(tables []Table, logger *slog.Logger) *Sampler {
 		if !t.Drift.Enabled() {
 			continue
 		}
-		s.tables = append(s.tables, &state{t: t, logger: logger, stats: Stats{Mismatched: map[string]float64{}}, suspects: map[string]suspect{},
+		// As many suspects as one sample brings, and as many open rows.
+		s.tables = append(s.tables, &state{t: t, logger: logger, tr: newTracker(2 * t.Drift.SampleSize),
 			rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))})
 	}
 	return s
@@ -176,6 +192,7 @@ func (s *Sampler) Check(ctx context.Context) map[string]Stats {
 		st.pubMu.Lock()
 		c := st.published
 		c.Mismatched = maps.Clone(st.published.Mismatched)
+		c.Differing = maps.Clone(st.published.Differing)
 		out[st.t.Name] = c
 		st.pubMu.Unlock()
 	}
@@ -202,15 +219,9 @@ func (st *state) check(ctx context.Context, now func() time.Time) {
 }
 
 func (st *state) checkLocked(ctx context.Context, now func() time.Time) error {
-	due := !st.stats.LastCheck.IsZero() && now().Sub(st.stats.LastCheck) < st.t.Drift.MinInterval
-	recheck := false
-	for _, sp := range st.suspects {
-		if !now().Before(sp.due) {
-			recheck = true
-			break
-		}
-	}
-	if due && !recheck {
+	fresh := !st.stats.LastCheck.IsZero() && now().Sub(st.stats.LastCheck) < st.t.Drift.MinInterval
+	dueKeys := st.tr.due(now())
+	if fresh && len(dueKeys) == 0 {
 		return nil
 	}
 	src, tgt, err := st.t.Sides()
@@ -227,24 +238,50 @@ func (st *state) checkLocked(ctx context.Context, now func() time.Time) error {
 	// Pools may have been swapped (Vault): use the current ones.
 	plan := *st.plan
 	plan.Source.DB, plan.Target.DB = src.DB, tgt.DB
-	if recheck {
-		if err := st.recheck(ctx, &plan, now); err != nil {
+	// The wait is read once per check, and only when a row needs it.
+	var (
+		waited  bool
+		w       time.Duration
+		waitErr error
+	)
+	wait := func() (time.Duration, error) {
+		if !waited {
+			waited = true
+			w, waitErr = lag.RecheckWait(ctx, st.t.Lag, st.t.Drift.RecheckMargin)
+			if waitErr != nil {
+				waitErr = fmt.Errorf("table %s: %w", st.t.Name, waitErr)
+			}
+		}
+		return w, waitErr
+	}
+	if len(dueKeys) > 0 {
+		if err := st.recheck(ctx, &plan, now, wait, dueKeys); err != nil {
 			return err
 		}
 	}
-	if !due {
-		if err := st.sample(ctx, &plan, now); err != nil {
+	if !fresh {
+		if err := st.sample(ctx, &plan, now, wait); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// sample draws keys from both sides and compares their rows.
-func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time.Time) error {
+// sample compares the open rows again, then draws keys from both sides
+// and compares their rows.
+func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time.Time, wait waitFunc) error {
+	if open := st.tr.openKeys(); len(open) > 0 {
+		got, err := compare(ctx, plan, open)
+		if err != nil {
+			return fmt.Errorf("table %s: open rows: %w", st.t.Name, err)
+		}
+		if err := st.tr.reconfirm(now(), wait, got); err != nil {
+			return err
+		}
+	}
 	n := st.t.Drift.SampleSize
 	var all map[string]rowhash.Key // at least the differing keys
-	var found map[string]string
+	var found map[string]sighting
 	var checked int
 	var err error
 	if byLeadingKey(plan, n) {
@@ -272,23 +309,15 @@ func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time
 				all[k] = v
 			}
 		}
-		found, err = compare(ctx, plan, all)
+		got, err := compare(ctx, plan, all)
 		if err != nil {
 			return fmt.Errorf("table %s: %w", st.t.Name, err)
 		}
+		found = differing(got)
 		checked = len(all)
 	}
-	var lag time.Duration
-	if len(found) > 0 && st.t.Lag != nil {
-		if lag, err = st.t.Lag(ctx); err != nil {
-			return fmt.Errorf("table %s: lag: %w", st.t.Name, err)
-		}
-	}
-	dueAt := now().Add(lag + st.t.Drift.RecheckMargin)
-	for enc := range found {
-		if _, ok := st.suspects[enc]; !ok && len(st.suspects) < 2*n {
-			st.suspects[enc] = suspect{key: all[enc], due: dueAt}
-		}
+	if err := st.tr.suspect(now(), wait, found, all); err != nil {
+		return err
 	}
 	st.stats.Checked += float64(checked)
 	st.stats.LastCheck = now()
@@ -300,18 +329,20 @@ func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time
 	return nil
 }
 
-// recheck compares the suspects whose time has come again; those still
-// differing are confirmed, counted and recorded.
-func (st *state) recheck(ctx context.Context, plan *rowhash.Plan, now func() time.Time) error {
-	dueKeys := map[string]rowhash.Key{}
-	for enc, sp := range st.suspects {
-		if !now().Before(sp.due) {
-			dueKeys[enc] = sp.key
-		}
-	}
-	found, err := compare(ctx, plan, dueKeys)
+// recheck compares the suspects whose time has come again; those the
+// tracker confirms are counted and recorded.
+func (st *state) recheck(ctx context.Context, plan *rowhash.Plan, now func() time.Time, wait waitFunc, dueKeys map[string]rowhash.Key) error {
+	got, err := compare(ctx, plan, dueKeys)
 	if err != nil {
 		return fmt.Errorf("table %s: recheck: %w", st.t.Name, err)
+	}
+	found, err := st.tr.recheck(now(), wait, dueKeys, got)
+	if len(found) > 0 && len(st.windows) > 0 {
+		st.windows[len(st.windows)-1].confirmed += float64(len(found))
+	}
+	defer st.ratio()
+	if err != nil {
+		return err
 	}
 	// Recorded in a stable order: by kind (Kinds), then encoded key.
 	recorded := slices.SortedFunc(maps.Keys(found), func(a, b string) int {
@@ -333,17 +364,8 @@ func (st *state) recheck(ctx context.Context, plan *rowhash.Plan, now func() tim
 			return fmt.Errorf("table %s: recheck: changed columns: %w", st.t.Name, err)
 		}
 	}
-	for enc := range dueKeys {
-		delete(st.suspects, enc)
-		if kind, ok := found[enc]; ok {
-			st.stats.Mismatched[kind]++
-			if len(st.windows) > 0 {
-				st.windows[len(st.windows)-1].confirmed++
-			}
-		}
-	}
 	for _, enc := range recorded {
-		m := Mismatch{Table: st.t.Name, Kind: found[enc], Key: dueKeys[enc]}
+		m := Mismatch{Table: st.t.Name, Kind: found[enc], Key: dueKeys[enc], TargetRows: got[enc].tgt.n}
 		if c := cols[enc]; len(c) > maxColumns {
 			m.Columns, m.MoreColumns = c[:maxColumns], len(c)-maxColumns
 		} else {
@@ -354,7 +376,6 @@ func (st *state) recheck(ctx context.Context, plan *rowhash.Plan, now func() tim
 	if n := len(found) - len(recorded); n > 0 {
 		st.logger.Warn("drift mismatches confirmed but not recorded one by one", "table", st.t.Name, "count", n)
 	}
-	st.ratio()
 	return nil
 }
 
@@ -413,12 +434,13 @@ func lookupQuery(plan *rowhash.Plan, i int, encs []string) (string, error) {
 	return side.Dialect.Hashed(side.Table, cols, keySelect(side.Dialect, kc), side.Where(cond)), nil
 }
 
-// keyed is one fetched row: its key columns' text forms and its hash.
-// The key is built only for rows that are reported (key): most sampled
-// rows are equal, and a map per row was most of the sampler's own CPU.
+// keyed is one fetched key: its key columns' text forms and its rows
+// (more than one in a keyless target holding duplicates). The key is
+// built only for rows that are reported (key): most sampled rows are
+// equal, and a map per row was most of the sampler's own CPU.
 type keyed struct {
 	texts []sql.NullString
-	h     rowhash.Hash
+	r     rows
 }
 
 func (k keyed) key(plan *rowhash.Plan, kc []rowhash.Column) rowhash.Key {
@@ -441,8 +463,8 @@ func scanKeys(rows *sql.Rows, plan *rowhash.Plan, kc []rowhash.Column, withHash 
 	return out, err
 }
 
-// scanKeyed reads rows of (kenc, key texts..., [a, b]) by encoded key;
-// hint sizes the map.
+// scanKeyed reads rows of (kenc, key texts..., [a, b]) by encoded key,
+// counting the rows each key has; hint sizes the map.
 func scanKeyed(rows *sql.Rows, nk int, withHash bool, hint int) (map[string]keyed, error) {
 	defer rows.Close()
 	out := make(map[string]keyed, hint)
@@ -460,7 +482,12 @@ func scanKeyed(rows *sql.Rows, nk int, withHash bool, hint int) (map[string]keye
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		out[enc] = keyed{texts: slices.Clone(texts), h: h}
+		k, ok := out[enc]
+		if !ok {
+			k.texts = slices.Clone(texts)
+		}
+		k.r.add(h)
+		out[enc] = k
 	}
 	return out, rows.Err()
 }
@@ -488,9 +515,9 @@ const lookupRounds = 3
 // sample is topped up (at most lookupRounds rounds) with as many new
 // values as the hit rate so far says are needed.
 //
-// It returns the number of rows compared and the differing ones, by
-// encoded key, with their kind and their key.
-func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int, rnd *rand.Rand) (int, map[string]string, map[string]rowhash.Key, error) {
+// It returns the number of keys compared and the differing ones, by
+// encoded key, as seen and with their key.
+func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int, rnd *rand.Rand) (int, map[string]sighting, map[string]rowhash.Key, error) {
 	lo, hi, ok, err := plan.KeyRange(ctx)
 	if err != nil || !ok {
 		return 0, nil, nil, err
@@ -556,8 +583,8 @@ func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int, rnd *ran
 			}
 		}
 	}
-	found := diff(got[0], got)
-	maps.Copy(found, diff(got[1], got))
+	found := differing(sightings(got[0], got))
+	maps.Copy(found, differing(sightings(got[1], got)))
 	keys := make(map[string]rowhash.Key, len(found))
 	for enc := range found {
 		if k, ok := got[0][enc]; ok {
@@ -583,9 +610,9 @@ func fetchByLeadingKey(ctx context.Context, plan *rowhash.Plan, i int, vals []in
 	return scanKeyed(rows, len(kc), true, hint)
 }
 
-// compare fetches the rows of keys from both sides and returns the
-// differing ones by encoded key, with their kind.
-func compare(ctx context.Context, plan *rowhash.Plan, keys map[string]rowhash.Key) (map[string]string, error) {
+// compare fetches the rows of keys from both sides and returns how each
+// key was seen, by encoded key.
+func compare(ctx context.Context, plan *rowhash.Plan, keys map[string]rowhash.Key) (map[string]sighting, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -612,23 +639,25 @@ func compare(ctx context.Context, plan *rowhash.Plan, keys map[string]rowhash.Ke
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return diff(keys, got), nil
+	return sightings(keys, got), nil
 }
 
-// diff classifies keys by where their rows were found (got[0] the source,
-// got[1] the target) and returns the differing ones with their kind.
-func diff[V any](keys map[string]V, got [2]map[string]keyed) map[string]string {
-	out := map[string]string{}
+// sightings is how each of keys was seen, from the rows found of it at
+// the source (got[0]) and at the target (got[1]).
+func sightings[V any](keys map[string]V, got [2]map[string]keyed) map[string]sighting {
+	out := make(map[string]sighting, len(keys))
 	for enc := range keys {
-		s, inS := got[0][enc]
-		t, inT := got[1][enc]
-		switch {
-		case inS && !inT:
-			out[enc] = Missing
-		case inT && !inS:
-			out[enc] = Extra
-		case inS && inT && s.h != t.h:
-			out[enc] = Changed
+		out[enc] = sighting{src: got[0][enc].r, tgt: got[1][enc].r}
+	}
+	return out
+}
+
+// differing keeps the sightings of keys whose rows differ.
+func differing(seen map[string]sighting) map[string]sighting {
+	out := map[string]sighting{}
+	for enc, s := range seen {
+		if s.kind() != "" {
+			out[enc] = s
 		}
 	}
 	return out

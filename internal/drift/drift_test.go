@@ -182,8 +182,8 @@ func TestSampleByLeadingKeyFindsEveryKind(t *testing.T) {
 		t.Errorf("checked %d rows, want 302 (300 source rows, 2 only in the target)", checked)
 	}
 	got := map[string]string{}
-	for enc, kind := range found {
-		got[fmt.Sprint(keys[enc]["id"], "/", keys[enc]["part"])] = kind
+	for enc, seen := range found {
+		got[fmt.Sprint(keys[enc]["id"], "/", keys[enc]["part"])] = seen.kind()
 	}
 	want := map[string]string{"100/p1": Missing, "105/p0": Extra, "200/p9": Extra, "300/p0": Changed}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
