@@ -145,6 +145,9 @@ func buildSentinel(t *testing.T) string {
 type intervals struct {
 	scrape, eval                             time.Duration
 	groupWait, groupInterval, repeatInterval time.Duration
+	// driftFor replaces CDCRowDriftDetected's for:, sized for checks
+	// every drift.min_interval of production, not of the test.
+	driftFor time.Duration
 }
 
 // shipped keeps the example configs' own intervals: only addresses change.
@@ -153,6 +156,9 @@ var shipped = intervals{}
 var fast = intervals{
 	scrape: 2 * time.Second, eval: 2 * time.Second,
 	groupWait: time.Second, groupInterval: 2 * time.Second, repeatInterval: time.Minute,
+	// Three of the test's drift checks (min_interval 2s): the rows must
+	// still differ at the checks that follow their confirmation.
+	driftFor: 6 * time.Second,
 }
 
 func readYAMLMap(t *testing.T, path string) map[string]any {
@@ -204,6 +210,9 @@ func prometheusConfig(t *testing.T, dir, sentinelAddr, alertmanagerAddr string, 
 		if p := f.(string); !filepath.IsAbs(p) {
 			files[i] = filepath.Join(srcDir, p)
 		}
+		if iv.driftFor > 0 {
+			files[i] = withFor(t, dir, files[i].(string), "CDCRowDriftDetected", iv.driftFor)
+		}
 	}
 	setFirstTarget(t, cfg, "alerting.alertmanagers", alertmanagerAddr)
 	scrapes, _ := cfg["scrape_configs"].([]any)
@@ -217,6 +226,30 @@ func prometheusConfig(t *testing.T, dir, sentinelAddr, alertmanagerAddr string, 
 	setFirstTarget(t, cfg, "scrape_configs", sentinelAddr)
 	out := filepath.Join(dir, "prometheus.yml")
 	writeYAML(t, out, cfg)
+	return out
+}
+
+// withFor is the rule file at path, or when it holds the alert named
+// alert, a copy of it in dir with that alert's for: set to d.
+func withFor(t *testing.T, dir, path, alert string, d time.Duration) string {
+	t.Helper()
+	m := readYAMLMap(t, path)
+	groups, _ := m["groups"].([]any)
+	found := false
+	for _, g := range groups {
+		rules, _ := g.(map[string]any)["rules"].([]any)
+		for _, r := range rules {
+			if rule := r.(map[string]any); rule["alert"] == alert {
+				rule["for"] = d.String()
+				found = true
+			}
+		}
+	}
+	if !found {
+		return path
+	}
+	out := filepath.Join(dir, filepath.Base(path))
+	writeYAML(t, out, m)
 	return out
 }
 

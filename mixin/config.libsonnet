@@ -70,7 +70,10 @@
     slotLagFor: '10m',
     slotInactiveFor: '15m',
     databaseDownFor: '2m',
-    driftWindow: '15m',
+    // Above drift.min_interval (default 5m): a confirmed row pages only
+    // when the checks that follow still find it differing; one found
+    // equal by the next check (landed late, repaired) never pages.
+    driftFor: '10m',
     reconcileFailedWindow: '1h',
     repairNotCompletedWindow: '1h',
     remediationFailingWindow: '15m',

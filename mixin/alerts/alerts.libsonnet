@@ -169,18 +169,15 @@ local u = import '../lib/utils.libsonnet';
       ]),
 
       u.group('cdc-sentinel.drift', [
-        // The gauge answers for the latest sampled check; the counter keeps
-        // confirmed mismatches visible between checks. Both are per table.
+        // Confirmed rows stay counted while every check still finds them
+        // differing and leave at the first check that finds them equal, so
+        // the alert resolves with the first clean check after a repair.
         alert(
           'CDCRowDriftDetected',
-          |||
-            max by (table) (%s) > 0
-            or
-            max by (table) (increase(%s[%s])) > 0
-          ||| % [s('cdc_drift_estimated_mismatch_ratio'), s('cdc_drift_rows_mismatched_total'), cfg.driftWindow],
-          '0s', 'warning',
+          'max by (table) (%s) > 0' % s('cdc_drift_rows_differing'),
+          cfg.driftFor, 'warning',
           'Target rows of table {{ $labels.table }} differ from the source',
-          "Sampled row-hash checks of table {{ $labels.table }} found rows that are missing, extra or changed in the target, confirmed on a recheck after the table's lag: the target has diverged from the source.",
+          "Sampled row-hash checks of table {{ $labels.table }} found rows missing, extra, changed or duplicated in the target, confirmed on a recheck after the table's lag with both sides unchanged, and still differing at every check for %s: the target has diverged from the source." % cfg.driftFor,
         ),
         alert(
           'CDCReconcileFailed',
