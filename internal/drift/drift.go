@@ -313,7 +313,7 @@ func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time
 		if err != nil {
 			return fmt.Errorf("table %s: %w", st.t.Name, err)
 		}
-		found = differing(got)
+		found = onlyDiffering(got)
 		checked = len(all)
 	}
 	if err := st.tr.suspect(now(), wait, found, all); err != nil {
@@ -336,14 +336,13 @@ func (st *state) recheck(ctx context.Context, plan *rowhash.Plan, now func() tim
 	if err != nil {
 		return fmt.Errorf("table %s: recheck: %w", st.t.Name, err)
 	}
-	found, err := st.tr.recheck(now(), wait, dueKeys, got)
+	// A wait that cannot be read leaves the rows still in flight where
+	// they are; those confirmed before it are recorded all the same.
+	found, waitErr := st.tr.recheck(now(), wait, dueKeys, got)
 	if len(found) > 0 && len(st.windows) > 0 {
 		st.windows[len(st.windows)-1].confirmed += float64(len(found))
 	}
-	defer st.ratio()
-	if err != nil {
-		return err
-	}
+	st.ratio()
 	// Recorded in a stable order: by kind (Kinds), then encoded key.
 	recorded := slices.SortedFunc(maps.Keys(found), func(a, b string) int {
 		if c := cmp.Compare(slices.Index(Kinds, found[a]), slices.Index(Kinds, found[b])); c != 0 {
@@ -376,7 +375,7 @@ func (st *state) recheck(ctx context.Context, plan *rowhash.Plan, now func() tim
 	if n := len(found) - len(recorded); n > 0 {
 		st.logger.Warn("drift mismatches confirmed but not recorded one by one", "table", st.t.Name, "count", n)
 	}
-	return nil
+	return waitErr
 }
 
 func (st *state) ratio() {
@@ -583,8 +582,8 @@ func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int, rnd *ran
 			}
 		}
 	}
-	found := differing(sightings(got[0], got))
-	maps.Copy(found, differing(sightings(got[1], got)))
+	found := differing(got[0], got)
+	maps.Copy(found, differing(got[1], got))
 	keys := make(map[string]rowhash.Key, len(found))
 	for enc := range found {
 		if k, ok := got[0][enc]; ok {
@@ -652,11 +651,23 @@ func sightings[V any](keys map[string]V, got [2]map[string]keyed) map[string]sig
 	return out
 }
 
-// differing keeps the sightings of keys whose rows differ.
-func differing(seen map[string]sighting) map[string]sighting {
+// onlyDiffering keeps the sightings of keys whose rows differ.
+func onlyDiffering(seen map[string]sighting) map[string]sighting {
 	out := map[string]sighting{}
 	for enc, s := range seen {
 		if s.kind() != "" {
+			out[enc] = s
+		}
+	}
+	return out
+}
+
+// differing is sightings of only the keys whose rows differ: most
+// sampled keys are equal and need no entry.
+func differing[V any](keys map[string]V, got [2]map[string]keyed) map[string]sighting {
+	out := map[string]sighting{}
+	for enc := range keys {
+		if s := (sighting{src: got[0][enc].r, tgt: got[1][enc].r}); s.kind() != "" {
 			out[enc] = s
 		}
 	}
