@@ -43,7 +43,7 @@ func BuildDrift(cfg *config.Config, sources *Sources, clusters map[string]*conne
 		}
 		sampled = append(sampled, drift.Table{
 			Name: tc.Name, Sides: t.Sides, PlanOptions: t.PlanOptions, Drift: d,
-			Lag: sources.Lag.Func(tc),
+			Wait: sources.Lag.RecheckWaitFunc(tc),
 		})
 	}
 	runner := reconcile.NewRunner(tables, reconcile.Options{Tracing: tp}, logger)

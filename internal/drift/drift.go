@@ -2,11 +2,11 @@
 // still match source rows: a bounded random sample of keys from both
 // sides (so target-only rows are found too), compared by row hash. A
 // difference counts only when a recheck made after the wait internal/lag
-// decides (the table's lag plus a margin) finds both sides as they were
-// and still different, so rows in flight, however busy, are never
-// reported (judge). A confirmed row stays open, compared again at every
-// check, until it no longer differs. Checks run at most every
-// min_interval; scrapes in between serve the cached result.
+// decides (the table's lag, the capture latency and a margin) finds both
+// sides as they were and still different, so rows in flight, however
+// busy, are never reported (judge). A confirmed row stays open, compared
+// again at every check, until it no longer differs. Checks run at most
+// every min_interval; scrapes in between serve the cached result.
 package drift
 
 import (
@@ -26,7 +26,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/lag"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
@@ -36,10 +35,11 @@ type Table struct {
 	Sides       func() (src, tgt rowhash.Side, err error)
 	PlanOptions rowhash.PlanOptions
 	Drift       config.Drift
-	// Lag is how far the target is behind (internal/lag's Func, the
-	// measure cdc_table_lag_seconds reports); nil means unknown. The wait
-	// before a recheck is lag.RecheckWait of it and Drift.RecheckMargin.
-	Lag func(ctx context.Context) (time.Duration, error)
+	// Wait is how long a row seen differing now is left before it is
+	// compared again: internal/lag's RecheckWait (the table's lag, the
+	// source's capture latency and the margin), decided there, not here.
+	// Without one, no difference can be suspected: the check fails.
+	Wait func(ctx context.Context) (time.Duration, error)
 }
 
 // Kinds of mismatch. Duplicate is a key the target holds more rows of
@@ -247,9 +247,12 @@ func (st *state) checkLocked(ctx context.Context, now func() time.Time) error {
 	wait := func() (time.Duration, error) {
 		if !waited {
 			waited = true
-			w, waitErr = lag.RecheckWait(ctx, st.t.Lag, st.t.Drift.RecheckMargin)
-			if waitErr != nil {
-				waitErr = fmt.Errorf("table %s: %w", st.t.Name, waitErr)
+			if st.t.Wait == nil {
+				waitErr = fmt.Errorf("table %s: no recheck wait", st.t.Name)
+				return 0, waitErr
+			}
+			if w, waitErr = st.t.Wait(ctx); waitErr != nil {
+				waitErr = fmt.Errorf("table %s: recheck wait: %w", st.t.Name, waitErr)
 			}
 		}
 		return w, waitErr

@@ -62,7 +62,14 @@ func table(src, tgt *sql.DB, name string, sample int) Table {
 			return rowhash.Side{DB: src, Dialect: rowhash.Postgres{}, Table: name}, rowhash.Side{DB: tgt, Dialect: rowhash.Postgres{}, Table: name}, nil
 		},
 		Drift: config.Drift{SampleSize: sample, MinInterval: time.Minute, Budget: 10 * time.Second, RecheckMargin: 30 * time.Second},
+		Wait:  fixedWait(30 * time.Second),
 	}
+}
+
+// fixedWait stands for internal/lag's RecheckWait: a table whose lag is
+// always 0, so the wait is the margin.
+func fixedWait(d time.Duration) func(context.Context) (time.Duration, error) {
+	return func(context.Context) (time.Duration, error) { return d, nil }
 }
 
 // clock is a settable time source.

@@ -43,7 +43,7 @@ func TestBusyRowIsNeverConfirmedAgainstTheDatabase(t *testing.T) {
 	}
 	src, tgt, name := pair(t, create, create)
 	tb := table(src, tgt, name, 1000)
-	tb.Drift.MinInterval, tb.Drift.RecheckMargin = time.Second, 10*time.Second
+	tb.Drift.MinInterval, tb.Wait = time.Second, fixedWait(10*time.Second)
 	s := NewSampler([]Table{tb}, nil)
 	start := time.Unix(1_700_000_000, 0)
 	c := &clock{t: start}
@@ -93,7 +93,7 @@ func TestKeylessTargetDuplicateIsConfirmedAndClosedByTheNextCleanCheck(t *testin
 			}
 		})
 	tb := table(src, tgt, name, 1000)
-	tb.Drift.MinInterval, tb.Drift.RecheckMargin = time.Minute, 10*time.Second
+	tb.Drift.MinInterval, tb.Wait = time.Minute, fixedWait(10*time.Second)
 	s := NewSampler([]Table{tb}, nil)
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
 	s.now = c.now
@@ -160,7 +160,7 @@ func TestDriftSamplingNeverScansAnIntegerKeyedTable(t *testing.T) {
 		before[i] = seqScans(db)
 	}
 	tb := table(src, tgt, name, 1000)
-	tb.Drift.MinInterval, tb.Drift.RecheckMargin = time.Minute, 10*time.Second
+	tb.Drift.MinInterval, tb.Wait = time.Minute, fixedWait(10*time.Second)
 	s := NewSampler([]Table{tb}, nil)
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
 	s.now = c.now

@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -401,5 +402,34 @@ func TestSightingKinds(t *testing.T) {
 		if got := c.s.kind(); got != c.want {
 			t.Errorf("%+v: %q, want %q", c.s, got, c.want)
 		}
+	}
+}
+
+// A wait that cannot be read (lag unreadable, nothing applied yet)
+// records no suspect and leaves a row in flight where it was: a guessed
+// wait could confirm rows still on their way.
+func TestUnreadableWaitRecordsNothing(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	key := map[string]rowhash.Key{"k": {"id": 1}}
+	var seen, moved sighting
+	seen.src.add(hashOf(2))
+	seen.tgt.add(hashOf(1))
+	moved.src.add(hashOf(3))
+	moved.tgt.add(hashOf(1))
+	broken := func() (time.Duration, error) { return 0, errors.New("lag: target unreachable") }
+	tr := newTracker(10)
+	if err := tr.suspect(now, broken, map[string]sighting{"k": seen}, key); err == nil || len(tr.suspects) != 0 {
+		t.Fatalf("suspect: err %v, %d suspects", err, len(tr.suspects))
+	}
+	ok := func() (time.Duration, error) { return 10 * time.Second, nil }
+	if err := tr.suspect(now, ok, map[string]sighting{"k": seen}, key); err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(10 * time.Second)
+	if _, err := tr.recheck(later, broken, key, map[string]sighting{"k": moved}); err == nil {
+		t.Fatal("a recheck that needed the wait did not fail")
+	}
+	if sp := tr.suspects["k"]; sp == nil || sp.seen != seen || tr.inFlight != 0 {
+		t.Fatalf("the suspect changed without a wait: %+v, %v in flight", sp, tr.inFlight)
 	}
 }

@@ -228,22 +228,6 @@ func (r *Reader) pending(ctx context.Context, t config.Table) (time.Duration, er
 	return rd.Lag, nil
 }
 
-// RecheckWait is how long a row seen differing now is left before it is
-// compared again, so that a change in flight has landed: the table's lag
-// (f, a Func; nil when the lag cannot be measured, and then the margin
-// alone is waited) plus margin. Drift waits exactly this, so what "long
-// enough to land" means is decided here, next to the lag.
-func RecheckWait(ctx context.Context, f func(context.Context) (time.Duration, error), margin time.Duration) (time.Duration, error) {
-	if f == nil {
-		return margin, nil
-	}
-	l, err := f(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("lag: %w", err)
-	}
-	return l + margin, nil
-}
-
 // acquire takes one of the database's pool slots, or gives up with ctx.
 func (r *Reader) acquire(ctx context.Context, db string) (func(), error) {
 	sem := r.sems[db]
