@@ -90,19 +90,29 @@ func (id TopicID) IsZero() bool { return id == TopicID{} }
 // String is the id as Kafka's tools print it.
 func (id TopicID) String() string { return kadm.TopicID(id).String() }
 
-// TopicID reads topic's id from the cluster's metadata; exists is false
-// when the brokers do not know the topic.
+// TopicID reads topic's id from the cluster's metadata, asked afresh
+// (not from the client's cache, which can hold a deleted topic's id for
+// seconds); exists is false when the brokers do not know the topic.
 func (c *Client) TopicID(ctx context.Context, topic string) (id TopicID, exists bool, err error) {
-	details, err := c.adm.ListTopics(ctx, topic)
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, c.kgo)
 	if err != nil {
 		return id, false, fmt.Errorf("reading the id of topic %s: %w", topic, err)
 	}
-	d, ok := details[topic]
-	switch {
-	case !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition):
-		return id, false, nil
-	case d.Err != nil:
-		return id, false, fmt.Errorf("reading the id of topic %s: %w", topic, d.Err)
+	for _, t := range resp.Topics {
+		if t.Topic == nil || *t.Topic != topic {
+			continue
+		}
+		switch err := kerr.ErrorForCode(t.ErrorCode); {
+		case errors.Is(err, kerr.UnknownTopicOrPartition):
+			return id, false, nil
+		case err != nil:
+			return id, false, fmt.Errorf("reading the id of topic %s: %w", topic, err)
+		}
+		return TopicID(t.TopicID), true, nil
 	}
-	return TopicID(d.ID), true, nil
+	return id, false, nil
 }
