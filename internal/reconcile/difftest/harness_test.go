@@ -47,36 +47,46 @@ func seeds(t *testing.T) []uint64 {
 	return out
 }
 
-// forEachCase runs body once per seed, on a fresh random table pair in
-// the pipeline's source and target databases. A failing case says how
-// to replay it.
-func forEachCase(t *testing.T, body func(t *testing.T, w *world)) {
-	p := testenv.Need(t)
-	src, tgt := p.SourceDB(t), p.TargetDB(t)
+// eachSeed runs body once per seed, as a subtest, with the case's own
+// random source and a context bounding it. A failing case prints what
+// describe (when body sets it) says about it and the command that
+// replays it.
+func eachSeed(t *testing.T, body func(t *testing.T, ctx context.Context, seed uint64, r *rand.Rand, describe *func() string)) {
 	test := t.Name()
 	for _, seed := range seeds(t) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			r := rand.New(rand.NewPCG(seed, 0x19))
-			w := &world{t: t, ctx: ctx, r: r, tb: newTable(r, seed), src: src, tgt: tgt}
-			// Names differ per run, so that runs at once do not meet;
-			// the draws do not depend on them.
-			suffix := fmt.Sprintf("_%d", time.Now().UnixNano()%1_000_000)
-			w.tb.Name += suffix
-			w.tb.TgtName += strings.ToLower(suffix)
+			describe := func() string { return "" }
 			t.Cleanup(func() {
 				if t.Failed() {
-					t.Logf("case %s\nreplay: CDC_INTEGRATION=1 CDC_HARNESS_SEED=%d go test ./internal/reconcile/difftest/ -run '^%s$' -v", w.tb.describe(), seed, test)
+					t.Logf("%s\nreplay: CDC_INTEGRATION=1 CDC_HARNESS_SEED=%d go test ./internal/reconcile/difftest/ -run '^%s$' -v", describe(), seed, test)
 				}
 			})
-			w.create()
-			body(t, w)
-			if len(w.known) > 0 && !t.Failed() {
-				t.Skipf("only known, unfixed defects failed (see defects.md):\n%s", strings.Join(w.known, "\n"))
-			}
+			body(t, ctx, seed, rand.New(rand.NewPCG(seed, 0x19)), &describe)
 		})
 	}
+}
+
+// forEachCase runs body once per seed, on a fresh random table pair in
+// the pipeline's source and target databases.
+func forEachCase(t *testing.T, body func(t *testing.T, w *world)) {
+	p := testenv.Need(t)
+	src, tgt := p.SourceDB(t), p.TargetDB(t)
+	eachSeed(t, func(t *testing.T, ctx context.Context, seed uint64, r *rand.Rand, describe *func() string) {
+		w := &world{t: t, ctx: ctx, r: r, tb: newTable(r, seed), src: src, tgt: tgt}
+		// Names differ per run, so that runs at once do not meet; the
+		// draws do not depend on them.
+		suffix := fmt.Sprintf("_%d", time.Now().UnixNano()%1_000_000)
+		w.tb.Name += suffix
+		w.tb.TgtName += strings.ToLower(suffix)
+		*describe = func() string { return "case " + w.tb.describe() }
+		w.create()
+		body(t, w)
+		if len(w.known) > 0 && !t.Failed() {
+			t.Skipf("only known, unfixed defects failed (see defects.md):\n%s", strings.Join(w.known, "\n"))
+		}
+	})
 }
 
 func (tb *table) describe() string {
