@@ -30,6 +30,7 @@ type reconcileFlags struct {
 	poll        time.Duration
 	deleteExtra bool
 	maxDeletes  int
+	dryRun      bool
 	parallel    int
 	scanPar     int
 	maxReported int
@@ -46,7 +47,8 @@ func addReconcile(a *kingpin.Application, g *globals) {
 	cmd.Flag("wait", "With --repair, wait until the repair's incremental snapshots complete, as the source connector's notifications report them (up to tables[].signal.repair_timeout); a repair that fails, is aborted or does not complete in time exits 1.").BoolVar(&f.wait)
 	cmd.Flag("wait-poll", "With --wait, how often the notification topic is read.").Default("1s").Hidden().DurationVar(&f.poll)
 	cmd.Flag("delete-extra", "With --repair, also delete rows that exist only in the target (refused when a key column cannot round-trip exactly between the engines; lists the keys before deleting).").BoolVar(&f.deleteExtra)
-	cmd.Flag("max-deletes", "Most target-only rows --delete-extra deletes; above it nothing is deleted.").Default(strconv.Itoa(reconcile.DefaultMaxDeletes)).IntVar(&f.maxDeletes)
+	cmd.Flag("max-deletes", "Most target-only rows --delete-extra deletes; above it nothing is deleted. 0: the table's repair.max_deletes (default "+strconv.Itoa(reconcile.DefaultMaxDeletes)+"); it can be lowered here, not raised.").Default("0").IntVar(&f.maxDeletes)
+	cmd.Flag("dry-run", "With --repair, decide the repair and do nothing: list the rows --delete-extra would delete and count those it would re-send.").BoolVar(&f.dryRun)
 	cmd.Flag("parallel", "Segments compared at once (each runs one query per side).").Default("2").IntVar(&f.parallel)
 	cmd.Flag("scan-parallel", "Queries per side for the first full checksum scan; 0: as many as PostgreSQL would use for one parallel scan of the table (max_parallel_workers_per_gather + 1), 1 on SQL Server. Lower it to spare a busy source.").Default("0").IntVar(&f.scanPar)
 	cmd.Flag("max-reported", "Most differing rows listed in the report (counts stay exact).").Default("100000").IntVar(&f.maxReported)
@@ -95,6 +97,9 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	if _, err := table.DeleteCap(f.maxDeletes); err != nil && f.deleteExtra {
+		return usage("--max-deletes: %v", err)
+	}
 	if f.repair && table.Signaler == nil {
 		return usage("table %q has no signal configured: --repair needs tables[].signal (a signal table or Kafka signal topic)", f.table)
 	}
@@ -105,7 +110,7 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 			bar.draw(p.Phase, p.Done, p.Total, fmt.Sprintf("%d differing", p.Differing))
 		}
 	}
-	rep, err := table.Run(ctx, reconcile.StartOptions{Repair: f.repair, Follow: f.wait, DeleteExtra: f.deleteExtra, MaxDeletes: f.maxDeletes,
+	rep, err := table.Run(ctx, reconcile.StartOptions{Repair: f.repair, Follow: f.wait, DeleteExtra: f.deleteExtra, MaxDeletes: f.maxDeletes, DryRun: f.dryRun,
 		BeforeDelete: func(keys []rowhash.Key) {
 			fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: deleting %d target-only rows of %s:\n", len(keys), f.table)
 			for _, k := range keys {
@@ -151,8 +156,12 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 // is opened.
 func (f *reconcileFlags) check() error {
 	switch {
-	case f.maxDeletes < 1:
-		return fmt.Errorf("--max-deletes must be at least 1, not %d", f.maxDeletes)
+	case f.maxDeletes < 0:
+		return fmt.Errorf("--max-deletes must be a number of rows (0: the table's repair.max_deletes), not %d", f.maxDeletes)
+	case f.dryRun && !f.repair:
+		return errors.New("--dry-run needs --repair")
+	case f.dryRun && f.wait:
+		return errors.New("--dry-run sends nothing to wait for: drop --wait")
 	case f.deleteExtra && !f.repair:
 		return errors.New("--delete-extra needs --repair")
 	case f.wait && !f.repair:

@@ -15,7 +15,9 @@ func TestReconcileRejectsBadFlags(t *testing.T) {
 		{[]string{"--delete-extra"}, "--delete-extra needs --repair"},
 		{[]string{"--wait"}, "--wait needs --repair"},
 		{[]string{"--scan-parallel=-1"}, "--scan-parallel must be 0 (automatic) or a number of queries per side, not -1"},
-		{[]string{"--repair", "--delete-extra", "--max-deletes=0"}, "--max-deletes must be at least 1, not 0"},
+		{[]string{"--repair", "--delete-extra", "--max-deletes=-1"}, "--max-deletes must be a number of rows (0: the table's repair.max_deletes), not -1"},
+		{[]string{"--dry-run"}, "--dry-run needs --repair"},
+		{[]string{"--repair", "--dry-run", "--wait"}, "--dry-run sends nothing to wait for"},
 	}
 	for _, tc := range cases {
 		args := append([]string{"reconcile", "--config.file=/nonexistent.yml", "--table=t"}, tc.args...)

@@ -65,6 +65,7 @@ func ReconcileTable(cfg *config.Config, tc config.Table, sources *Sources, clust
 	src := SourceConfig(cfg, sources.DBs, clusters)
 	t.PlanOptions.Path = reconcile.TimePath(tc, src)
 	t.Notifications = reconcile.NotificationsOf(tc, sources.Kafka, src)
+	t.Retained = Retained(cfg, tc, sources.DBs, clusters, src)
 	return t, nil
 }
 

@@ -26,6 +26,8 @@ type Table struct {
 	Signal *Signal `yaml:"signal,omitempty"`
 	// Compare tunes how values are compared.
 	Compare *Compare `yaml:"compare,omitempty"`
+	// Repair bounds what a repair of the table may delete.
+	Repair *Repair `yaml:"repair,omitempty"`
 
 	// driftOverride is the table's own drift section as written, kept so
 	// validation blames the table only for what it set itself.
@@ -100,6 +102,29 @@ const (
 	TimePrecisionMicros = "us"
 )
 
+// Repair bounds the one repair that cannot be undone by re-sending from
+// the source: deleting target-only rows (--delete-extra).
+type Repair struct {
+	// MaxDeletes is the most target-only rows one repair deletes; a
+	// caller may ask for fewer, never more (DefaultMaxDeletes).
+	MaxDeletes int `yaml:"max_deletes,omitempty"`
+	// MinSourceRatio refuses deleting when the source's compared rows
+	// are fewer than this share of the target's: a truncated source, or
+	// a DSN naming the wrong database, looks like that
+	// (DefaultMinSourceRatio; 0 turns only this check off, an empty
+	// source is always refused).
+	MinSourceRatio *float64 `yaml:"min_source_ratio,omitempty"`
+}
+
+// DefaultMaxDeletes is how many target-only rows one repair deletes at
+// most unless the table's repair.max_deletes says otherwise.
+const DefaultMaxDeletes = 100
+
+// DefaultMinSourceRatio is the share of the target's rows the source must
+// hold before a repair deletes anything: a source with fewer than half
+// the target's rows is more likely broken than the target twice too big.
+const DefaultMinSourceRatio = 0.5
+
 // DefaultWatermarkColumn is where ExtractNewRecordState with
 // add.fields=source.ts_ms puts the source commit time.
 const DefaultWatermarkColumn = "__source_ts_ms"
@@ -110,6 +135,16 @@ func (t *Table) applyDefaults(global Drift) {
 	}
 	if t.Signal != nil && t.Signal.RepairTimeout == 0 {
 		t.Signal.RepairTimeout = DefaultRepairTimeout
+	}
+	if t.Repair == nil {
+		t.Repair = &Repair{}
+	}
+	if t.Repair.MaxDeletes == 0 {
+		t.Repair.MaxDeletes = DefaultMaxDeletes
+	}
+	if t.Repair.MinSourceRatio == nil {
+		r := DefaultMinSourceRatio
+		t.Repair.MinSourceRatio = &r
 	}
 	eff := global
 	if t.Drift != nil {
@@ -156,6 +191,14 @@ func (t *Table) validate(v *validator, p string, dbs map[string]*Database, c *Co
 	}
 	if t.Signal != nil {
 		t.Signal.validate(v, p+".signal", c)
+	}
+	if r := t.Repair; r != nil {
+		if r.MaxDeletes < 0 {
+			v.fail(p+".repair.max_deletes", "must be at least 1, not %d", r.MaxDeletes)
+		}
+		if m := r.MinSourceRatio; m != nil && (*m < 0 || *m > 1) {
+			v.fail(p+".repair.min_source_ratio", "must be between 0 and 1, not %g", *m)
+		}
 	}
 }
 

@@ -244,3 +244,68 @@ func TestTaskLimit(t *testing.T) {
 		t.Errorf("CheckTasks(2) = %q", msg)
 	}
 }
+
+// skipped.operations: Debezium's default skips truncates only; "none"
+// skips nothing; d means deleted rows never leave the target.
+func TestSkippedOperations(t *testing.T) {
+	for _, tc := range []struct {
+		set         string
+		skipsDelete bool
+		want        string
+	}{
+		{"", false, "t"},
+		{"none", false, ""},
+		{"d", true, "d"},
+		{" U , D ", true, "d,u"},
+		{"c,t", false, "c,t"},
+	} {
+		cfg := map[string]string{}
+		if tc.set != "" {
+			cfg[KeySkippedOperations] = tc.set
+		}
+		c := New("src", TypeSource, cfg)
+		ops := c.SkippedOperations()
+		var got []string
+		for _, op := range []string{"c", "d", "t", "u"} {
+			if ops[op] {
+				got = append(got, op)
+			}
+		}
+		if strings.Join(got, ",") != tc.want || c.SkipsDeletes() != tc.skipsDelete {
+			t.Errorf("skipped.operations=%q: %v, skips deletes %v; want %s, %v", tc.set, got, c.SkipsDeletes(), tc.want, tc.skipsDelete)
+		}
+	}
+}
+
+// Retained history: deletes skipped at the source, or not applied by the
+// sink writing the table, unless they land as soft deletes the target
+// reads.
+func TestDeletesRetained(t *testing.T) {
+	src := New("src", TypeSource, map[string]string{})
+	skipping := New("src", TypeSource, map[string]string{KeySkippedOperations: "t,d"})
+	applying := New("sink-a", TypeSink, map[string]string{KeyTopics: "p.public.orders", "delete.enabled": "true"})
+	keeping := New("sink-k", TypeSink, map[string]string{KeyTopics: "p.public.orders"})
+	other := New("sink-o", TypeSink, map[string]string{KeyTopics: "p.public.other"})
+	rewriting := New("sink-r", TypeSink, map[string]string{KeyTopics: "p.public.orders",
+		"transforms": "unwrap", "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState", "transforms.unwrap.delete.handling.mode": "rewrite"})
+	for _, tc := range []struct {
+		name   string
+		source *Connector
+		sinks  []*Connector
+		soft   bool
+		want   string
+	}{
+		{"propagated", src, []*Connector{applying, other}, false, ""},
+		{"skipped at the source", skipping, []*Connector{applying}, false, "source connector src has d in skipped.operations"},
+		{"sink keeps them", src, []*Connector{applying, keeping}, false, "sink connector sink-k does not apply deletes"},
+		{"another table's sink", src, []*Connector{other}, false, ""},
+		{"soft deletes read", src, []*Connector{rewriting}, true, ""},
+		{"soft deletes not read", src, []*Connector{rewriting}, false, "sink connector sink-r does not apply deletes"},
+		{"no source known", nil, nil, false, ""},
+	} {
+		got := DeletesRetained(tc.source, tc.sinks, "p.public.orders", tc.soft)
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

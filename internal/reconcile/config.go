@@ -46,6 +46,9 @@ func TableFromConfig(t config.Table, dbs map[string]*database.DB, kafka *kgo.Cli
 		},
 		PlanOptions: PlanOptions(t),
 	}
+	if t.Repair != nil {
+		out.Limits = *t.Repair
+	}
 	if s := t.Signal; s != nil {
 		// SQL Server data collections carry the database name:
 		// database.schema.table, not the schema.table a PostgreSQL

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
@@ -80,14 +81,25 @@ type RepairOptions struct {
 	// DataCollection is the table as the source connector names it.
 	DataCollection string
 	// DeleteExtra deletes rows that exist only in the target. Without it
-	// they are reported only: a re-snapshot cannot delete them. It is
-	// refused when a key column cannot round-trip exactly between the
-	// engines (rowhash.Plan.ExactKeys), and when more than MaxDeletes rows
-	// would go.
+	// they are reported only: a re-snapshot cannot delete them. What
+	// guards it is deleteExtra's to say.
 	DeleteExtra bool
 	// MaxDeletes caps the rows one repair deletes (DefaultMaxDeletes
-	// when 0); above it nothing is deleted.
+	// when 0); above it nothing is deleted. Table.Run passes the
+	// table's configured cap, or the caller's lower one (DeleteCap).
 	MaxDeletes int
+	// MinSourceRatio refuses deleting when the source compared fewer
+	// rows than this share of the target's (0: only an empty source is
+	// refused). Table.Run passes the table's repair.min_source_ratio.
+	MinSourceRatio float64
+	// Retained, when not empty, says why the pipeline keeps rows the
+	// source deleted (skipped.operations with d, a sink that does not
+	// apply deletes): target-only rows are then retained history, not
+	// extra, and deleting them is refused.
+	Retained string
+	// DryRun decides everything and changes nothing: no signal is sent,
+	// no row deleted; the result lists what would be.
+	DryRun bool
 	// BeforeDelete, when set, is shown the keys about to be deleted
 	// (those still only in the target when checked again) before any is.
 	BeforeDelete func(keys []rowhash.Key)
@@ -99,7 +111,7 @@ type RepairOptions struct {
 // DefaultMaxDeletes is how many target-only rows one repair deletes at
 // most unless told otherwise: deleting is the one repair that cannot be
 // undone by re-sending from the source.
-const DefaultMaxDeletes = 100
+const DefaultMaxDeletes = config.DefaultMaxDeletes
 
 // RepairResult is what a repair did.
 type RepairResult struct {
@@ -110,9 +122,19 @@ type RepairResult struct {
 	// DeletedKeys are the keys of the rows deleted from the target.
 	DeletedKeys []rowhash.Key `json:"deleted_keys,omitempty"`
 	// ExtraSkipped counts target-only rows not deleted because, checked
-	// again just before, they were in the source by then or gone from
-	// the target.
+	// again just before, they were in the source by then (unfiltered:
+	// see ExtraAtSource) or gone from the target.
 	ExtraSkipped int `json:"extra_skipped,omitempty"`
+	// ExtraAtSource are the target-only rows whose key exists at the
+	// source, outside the source's filter or arrived since the
+	// comparison: re-sent with the missing and changed rows, never
+	// deleted.
+	ExtraAtSource []rowhash.Key `json:"extra_at_source,omitempty"`
+	// DryRun is set when nothing was done; WouldDelete then lists the
+	// rows a real repair would delete, and RowsResent counts the rows
+	// it would re-send.
+	DryRun      bool          `json:"dry_run,omitempty"`
+	WouldDelete []rowhash.Key `json:"would_delete,omitempty"`
 	// Progress is how far the repair's snapshots got, when the reconcile
 	// command waited for them (the runner's job shows it as
 	// repair_progress instead).
@@ -124,7 +146,8 @@ type RepairResult struct {
 
 // Repair re-sends the report's missing and changed rows through an
 // incremental snapshot limited to their keys, and deletes target-only
-// rows when asked to.
+// rows when asked to. Deleting is decided first: when it is refused,
+// nothing at all is done.
 func Repair(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOptions) (*RepairResult, error) {
 	if rep.Truncated {
 		return nil, fmt.Errorf("repair of %s: the report was truncated; raise the reported-row limit or repair in parts", rep.Table)
@@ -132,17 +155,30 @@ func Repair(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOption
 	if o.MaxSignalBytes <= 0 {
 		o.MaxSignalBytes = 2000
 	}
-	res := &RepairResult{}
-	resend := append(append([]rowhash.Key{}, rep.MissingInTarget...), rep.Changed...)
+	res := &RepairResult{DryRun: o.DryRun}
+	if o.DeleteExtra && len(rep.ExtraInTarget) > 0 {
+		if err := deleteExtra(ctx, plan, rep, o, res); err != nil {
+			return res, fmt.Errorf("repair of %s: %w", rep.Table, err)
+		}
+	}
+	resend := slices.Concat(rep.MissingInTarget, rep.Changed)
+	if o.Signaler != nil {
+		// Without a channel they stay reported in extra_at_source.
+		resend = append(resend, res.ExtraAtSource...)
+	}
 	if len(resend) > 0 {
 		if o.Signaler == nil {
-			return nil, fmt.Errorf("repair of %s: no signal channel configured (tables[].signal)", rep.Table)
+			return res, fmt.Errorf("repair of %s: no signal channel configured (tables[].signal)", rep.Table)
 		}
 		res.Channel = o.Signaler.Describe()
 		keyCols := plan.KeyCols(plan.SourceCols)
 		filters, err := Filters(plan.Source.Dialect, keyCols, resend, o.DataCollection, o.MaxSignalBytes)
 		if err != nil {
-			return nil, err
+			return res, err
+		}
+		res.RowsResent = len(resend)
+		if o.DryRun {
+			return res, nil
 		}
 		for _, f := range filters {
 			id := newSignalID()
@@ -156,48 +192,80 @@ func Repair(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOption
 			}
 			res.Signals = append(res.Signals, id)
 		}
-		res.RowsResent = len(resend)
-	}
-	if o.DeleteExtra && len(rep.ExtraInTarget) > 0 {
-		if err := deleteExtra(ctx, plan, rep, o, res); err != nil {
-			return res, fmt.Errorf("repair of %s: %w", rep.Table, err)
-		}
 	}
 	return res, nil
 }
 
-// deleteExtra deletes the report's target-only rows, safely: only when
-// every key column round-trips exactly between the engines, at most
-// MaxDeletes rows, and only rows that are, checked again just before,
-// still in the target (in scope, not soft-deleted) and still not in the
-// source, so a row that arrived since the comparison is never deleted.
+// deleteExtra is the one path that deletes target rows, and so the home
+// of every check a careful DBA makes first. Nothing is deleted
+// (and an error says why) when:
+//
+//   - the pipeline keeps the source's deletes by design (o.Retained):
+//     target-only rows are history, not extra;
+//   - a key column does not round-trip exactly between the engines
+//     (rowhash.Plan.ExactKeys);
+//   - the source compared no rows, or fewer than o.MinSourceRatio of the
+//     target's, or holds no row at all when checked again: a truncated
+//     source or a DSN naming the wrong database looks like that;
+//   - reading the source fails at any point (a failed comparison never
+//     reaches here; the reads below fail the repair);
+//   - more rows would go than o.MaxDeletes.
+//
+// And whatever the filters or soft deletes say, a target row is deleted
+// only when its key is absent from the whole source table, looked up
+// without the filter just before deleting: a row that left the source
+// filter's scope is re-sent instead (res.ExtraAtSource), never deleted.
 func deleteExtra(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOptions, res *RepairResult) error {
-	if err := plan.ExactKeys(); err != nil {
-		return fmt.Errorf("target-only rows are not deleted: %w", err)
+	refuse := func(format string, args ...any) error {
+		return fmt.Errorf("target-only rows are not deleted, nothing was done: "+format, args...)
 	}
+	if o.Retained != "" {
+		return refuse("the pipeline does not propagate deletes (%s), so rows only in the target are retained history, not extra", o.Retained)
+	}
+	if err := plan.ExactKeys(); err != nil {
+		return refuse("%w", err)
+	}
+	if rep.RowsSource == 0 {
+		return refuse("the source compared no rows while the target has %d: an empty or truncated source, or a DSN naming the wrong database", rep.RowsTarget)
+	}
+	if o.MinSourceRatio > 0 && float64(rep.RowsSource) < o.MinSourceRatio*float64(rep.RowsTarget) {
+		return refuse("the source compared %d rows, fewer than %g of the target's %d (repair.min_source_ratio): a truncated source looks like that", rep.RowsSource, o.MinSourceRatio, rep.RowsTarget)
+	}
+	if err := sourceHoldsRows(ctx, plan.Source); err != nil {
+		return refuse("%w", err)
+	}
+	var keys []rowhash.Key
+	for part := range slices.Chunk(rep.ExtraInTarget, 1000) {
+		gone, atSource, err := stillExtra(ctx, plan, part)
+		if err != nil {
+			return refuse("%w", err)
+		}
+		keys = append(keys, gone...)
+		res.ExtraAtSource = append(res.ExtraAtSource, atSource...)
+	}
+	res.ExtraSkipped = len(rep.ExtraInTarget) - len(keys)
 	limit := o.MaxDeletes
 	if limit <= 0 {
 		limit = DefaultMaxDeletes
 	}
-	if n := len(rep.ExtraInTarget); n > limit {
-		return fmt.Errorf("%d target-only rows, more than the %d one repair may delete: nothing deleted (review the report's extra_in_target, then raise --max-deletes)", n, limit)
+	if len(keys) > limit {
+		return refuse("%d target-only rows would go, more than the %d one repair may delete (review the report's extra_in_target; the cap is tables[].repair.max_deletes)", len(keys), limit)
 	}
-	keys, err := stillExtra(ctx, plan, rep.ExtraInTarget)
-	if err != nil {
-		return err
-	}
-	res.ExtraSkipped = len(rep.ExtraInTarget) - len(keys)
 	if len(keys) == 0 {
+		return nil
+	}
+	if o.DryRun {
+		res.WouldDelete = keys
 		return nil
 	}
 	if o.BeforeDelete != nil {
 		o.BeforeDelete(keys)
 	}
 	tgt := plan.Target
-	keyCols := plan.KeyCols(plan.TargetCols)
+	keyCols, names := plan.KeyCols(plan.TargetCols), plan.KeyNames()
 	for start := 0; start < len(keys); start += 500 {
 		part := keys[start:min(start+500, len(keys))]
-		cond, err := filter(tgt.Dialect, keyCols, part)
+		cond, err := filter(tgt.Dialect, keyCols, names, part)
 		if err != nil {
 			return err
 		}
@@ -212,15 +280,31 @@ func deleteExtra(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairO
 	return nil
 }
 
+// sourceHoldsRows fails unless the source table, unfiltered, holds at
+// least one row now: a source emptied since the comparison must not make
+// every target row look deletable.
+func sourceHoldsRows(ctx context.Context, src rowhash.Side) error {
+	var n int
+	q := "SELECT CASE WHEN EXISTS (SELECT 1 FROM " + src.Dialect.QuoteTable(src.Table) + ") THEN 1 ELSE 0 END"
+	if err := src.DB.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return fmt.Errorf("the source could not be read again: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("the source table %s holds no rows now", src.Table)
+	}
+	return nil
+}
+
 // stillExtra reads keys (target text forms) again from the target, by
-// their own values, and drops those the source now has, looked up by
-// their canonical encoding.
-func stillExtra(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) ([]rowhash.Key, error) {
+// their own values, within its scope, and splits those still there by
+// whether the whole source table, unfiltered, has their key: gone
+// (deletable) or atSource (never deleted).
+func stillExtra(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) (gone, atSource []rowhash.Key, err error) {
 	tgt, src := plan.Target, plan.Source
-	tk, sk := plan.KeyCols(plan.TargetCols), plan.KeyCols(plan.SourceCols)
-	cond, err := filter(tgt.Dialect, tk, keys)
+	tk, sk, names := plan.KeyCols(plan.TargetCols), plan.KeyCols(plan.SourceCols), plan.KeyNames()
+	cond, err := filter(tgt.Dialect, tk, names, keys)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sel := tgt.Dialect.Encode(tk)
 	for _, c := range tk {
@@ -228,7 +312,7 @@ func stillExtra(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) ([]
 	}
 	rows, err := tgt.DB.QueryContext(ctx, "SELECT "+sel+" FROM "+tgt.Dialect.QuoteTable(tgt.Table)+" WHERE "+tgt.Where(cond))
 	if err != nil {
-		return nil, fmt.Errorf("target-only rows, read again: %w", err)
+		return nil, nil, fmt.Errorf("target-only rows, read again: %w", err)
 	}
 	inTarget := map[string]rowhash.Key{}
 	for rows.Next() {
@@ -240,48 +324,55 @@ func stillExtra(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) ([]
 		}
 		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("target-only rows, read again: %w", err)
+			return nil, nil, fmt.Errorf("target-only rows, read again: %w", err)
 		}
 		k := rowhash.Key{}
 		for i, c := range tk {
 			if texts[i].Valid {
-				k[plan.SourceCols[plan.Key[i]].Name] = rowhash.KeyValue(c, texts[i].String)
+				k[names[i]] = rowhash.KeyValue(c, texts[i].String)
 			}
 		}
 		inTarget[enc] = k
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("target-only rows, read again: %w", err)
+		return nil, nil, fmt.Errorf("target-only rows, read again: %w", err)
 	}
 	encs := slices.Sorted(maps.Keys(inTarget))
+	found := map[string]bool{}
 	if len(encs) > 0 {
 		look, err := rowhash.Lookup(src.Dialect, sk, encs)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		rows, err := src.DB.QueryContext(ctx, "SELECT "+src.Dialect.Encode(sk)+" FROM "+src.Dialect.QuoteTable(src.Table)+" WHERE "+src.Where(look))
+		// Not src.Where: the filter scopes what is compared, not what
+		// exists. A row whose filter column changed at the source is
+		// still there.
+		rows, err := src.DB.QueryContext(ctx, "SELECT "+src.Dialect.Encode(sk)+" FROM "+src.Dialect.QuoteTable(src.Table)+" WHERE "+look)
 		if err != nil {
-			return nil, fmt.Errorf("target-only rows, looked up in the source: %w", err)
+			return nil, nil, fmt.Errorf("target-only rows, looked up in the source: %w", err)
 		}
 		for rows.Next() {
 			var enc string
 			if err := rows.Scan(&enc); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("target-only rows, looked up in the source: %w", err)
+				return nil, nil, fmt.Errorf("target-only rows, looked up in the source: %w", err)
 			}
-			delete(inTarget, enc)
+			found[enc] = true
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("target-only rows, looked up in the source: %w", err)
+			return nil, nil, fmt.Errorf("target-only rows, looked up in the source: %w", err)
 		}
 	}
-	out := make([]rowhash.Key, 0, len(inTarget))
-	for _, enc := range slices.Sorted(maps.Keys(inTarget)) {
-		out = append(out, inTarget[enc])
+	for _, enc := range encs {
+		if found[enc] {
+			atSource = append(atSource, inTarget[enc])
+		} else {
+			gone = append(gone, inTarget[enc])
+		}
 	}
-	return out, nil
+	return gone, atSource, nil
 }
 
 // newSignalID is a random UUID: 36 characters fit the varchar(42) id
@@ -314,7 +405,11 @@ func SnapshotSignal(collection, filter string) []byte {
 // split so each signal's data stays within maxBytes. A single integer key
 // is compressed into ranges (id BETWEEN 5 AND 90).
 func Filters(d rowhash.Dialect, keyCols []rowhash.Column, keys []rowhash.Key, collection string, maxBytes int) ([]string, error) {
-	terms, err := keyTerms(d, keyCols, keys)
+	names := make([]string, len(keyCols))
+	for i, c := range keyCols {
+		names[i] = c.Name
+	}
+	terms, err := keyTerms(d, keyCols, names, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -342,22 +437,25 @@ func Filters(d rowhash.Dialect, keyCols []rowhash.Column, keys []rowhash.Key, co
 	return out, nil
 }
 
-func filter(d rowhash.Dialect, keyCols []rowhash.Column, keys []rowhash.Key) (string, error) {
-	terms, err := keyTerms(d, keyCols, keys)
+// filter is the condition naming keys on a side whose key columns are
+// keyCols; names are the columns' names in the keys (the source's: a sink
+// may have folded their case).
+func filter(d rowhash.Dialect, keyCols []rowhash.Column, names []string, keys []rowhash.Key) (string, error) {
+	terms, err := keyTerms(d, keyCols, names, keys)
 	if err != nil {
 		return "", err
 	}
 	return strings.Join(terms, " OR "), nil
 }
 
-func keyTerms(d rowhash.Dialect, keyCols []rowhash.Column, keys []rowhash.Key) ([]string, error) {
+func keyTerms(d rowhash.Dialect, keyCols []rowhash.Column, names []string, keys []rowhash.Key) ([]string, error) {
 	if len(keyCols) == 1 && keyCols[0].Kind == rowhash.KindInt {
 		col := d.QuoteIdent(keyCols[0].Name)
 		ids := make([]int64, 0, len(keys))
 		for _, k := range keys {
-			n, err := strconv.ParseInt(fmt.Sprint(k[keyCols[0].Name]), 10, 64)
+			n, err := strconv.ParseInt(fmt.Sprint(k[names[0]]), 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("key %v: %s is not an integer", k, keyCols[0].Name)
+				return nil, fmt.Errorf("key %v: %s is not an integer", k, names[0])
 			}
 			ids = append(ids, n)
 		}
@@ -367,9 +465,9 @@ func keyTerms(d rowhash.Dialect, keyCols []rowhash.Column, keys []rowhash.Key) (
 	for _, k := range keys {
 		parts := make([]string, len(keyCols))
 		for i, c := range keyCols {
-			v, ok := k[c.Name]
+			v, ok := k[names[i]]
 			if !ok || v == nil {
-				return nil, fmt.Errorf("key %v: no value for %s", k, c.Name)
+				return nil, fmt.Errorf("key %v: no value for %s", k, names[i])
 			}
 			lit, err := rowhash.KeyLiteral(d, c, v)
 			if err != nil {

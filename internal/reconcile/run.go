@@ -21,6 +21,10 @@ import (
 // API and the remediator) and the reconcile command both do. A repair
 // that fails returns the report, with what the repair did, and the error.
 func (t Table) Run(ctx context.Context, o StartOptions, opts Options) (*Report, error) {
+	deleteCap, err := t.DeleteCap(o.MaxDeletes)
+	if err != nil && o.DeleteExtra {
+		return nil, err
+	}
 	src, tgt, err := t.Sides()
 	if err != nil {
 		return nil, err
@@ -43,8 +47,18 @@ func (t Table) Run(ctx context.Context, o StartOptions, opts Options) (*Report, 
 		if o.Follow && rep.MissingCount+rep.ChangedCount > 0 && t.Signaler != nil {
 			fl = t.markNotifications(rctx, coll)
 		}
-		res, err := Repair(rctx, plan, rep, RepairOptions{Signaler: t.Signaler, DataCollection: coll,
-			DeleteExtra: o.DeleteExtra, MaxDeletes: o.MaxDeletes, BeforeDelete: o.BeforeDelete})
+		ro := RepairOptions{Signaler: t.Signaler, DataCollection: coll, DryRun: o.DryRun,
+			DeleteExtra: o.DeleteExtra, MaxDeletes: deleteCap, MinSourceRatio: t.minSourceRatio(), BeforeDelete: o.BeforeDelete}
+		if o.DeleteExtra && rep.ExtraCount > 0 && t.Retained != nil {
+			// Not knowing is no reason to refuse: Retained says "" when
+			// Connect cannot tell. An error is a broken configuration.
+			if ro.Retained, err = t.Retained(rctx); err != nil {
+				err = fmt.Errorf("repair of %s: target-only rows are not deleted, nothing was done: %w", t.Name, err)
+				tracing.End(span, err)
+				return rep, err
+			}
+		}
+		res, err := Repair(rctx, plan, rep, ro)
 		tracing.End(span, err)
 		if res != nil && len(res.Signals) > 0 {
 			res.follow = fl
@@ -64,6 +78,40 @@ func (t Table) dataCollection() (string, error) {
 		return t.DataCollection, nil
 	}
 	return t.DataCollectionOf()
+}
+
+// DeleteCap is the most target-only rows one repair of the table may
+// delete when the caller asks for requested (0: no wish): the table's
+// repair.max_deletes, or the caller's lower number. A caller can lower
+// the cap, never raise it: asking for more is an error naming the cap.
+func (t Table) DeleteCap(requested int) (int, error) {
+	limit := cmp.Or(t.Limits.MaxDeletes, config.DefaultMaxDeletes)
+	switch {
+	case requested < 0:
+		return 0, fmt.Errorf("max_deletes must be a number of rows, at least 1, not %d", requested)
+	case requested > limit:
+		return 0, fmt.Errorf("max_deletes %d is above table %s's cap of %d (tables[].repair.max_deletes): a caller may lower the cap, not raise it", requested, t.Name, limit)
+	case requested == 0:
+		return limit, nil
+	}
+	return requested, nil
+}
+
+// DeleteCap is Table.DeleteCap for the named table, for callers that
+// check a request before starting it (the reconcile API answers 400).
+func (r *Runner) DeleteCap(table string, requested int) (int, error) {
+	t, ok := r.tables[table]
+	if !ok {
+		return 0, fmt.Errorf("%w %q", ErrUnknownTable, table)
+	}
+	return t.DeleteCap(requested)
+}
+
+func (t Table) minSourceRatio() float64 {
+	if t.Limits.MinSourceRatio == nil {
+		return config.DefaultMinSourceRatio
+	}
+	return *t.Limits.MinSourceRatio
 }
 
 // markNotifications notes where the notification topic ends before the

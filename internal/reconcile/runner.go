@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/readings"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
@@ -42,6 +43,13 @@ type Table struct {
 	// as never completing (config.DefaultRepairTimeout when 0).
 	Notifications func(ctx context.Context) (NotificationSource, error)
 	RepairTimeout time.Duration
+	// Limits bound what a repair deletes (tables[].repair; the
+	// defaults when unset).
+	Limits config.Repair
+	// Retained, when set, says why the pipeline keeps rows the source
+	// deleted ("" when it propagates them, or cannot tell); a repair
+	// then refuses to delete target-only rows.
+	Retained func(ctx context.Context) (string, error)
 }
 
 // StartOptions are one run's choices.
@@ -51,8 +59,11 @@ type StartOptions struct {
 	Repair bool
 	// DeleteExtra also deletes target-only rows (only with Repair).
 	DeleteExtra bool
-	// MaxDeletes caps them (DefaultMaxDeletes when 0).
+	// MaxDeletes lowers the table's cap on them (0: the cap itself);
+	// asking for more than the cap is refused (DeleteCap).
 	MaxDeletes int
+	// DryRun decides the repair and does nothing of it (RepairOptions).
+	DryRun bool
 	// BeforeDelete is shown the keys about to be deleted (see
 	// RepairOptions).
 	BeforeDelete func(keys []rowhash.Key)

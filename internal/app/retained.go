@@ -1,0 +1,54 @@
+package app
+
+import (
+	"context"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
+)
+
+// Retained says, when a repair is about to delete target-only rows of t,
+// whether its pipeline keeps the source's deletes by design
+// (connectorkind.DeletesRetained), from the live configuration of its
+// source connector (through src) and of the sinks writing to its target
+// database. When that cannot be known (no source connector found, no
+// Connect), it says "": the repair's other checks still hold.
+func Retained(cfg *config.Config, t config.Table, dbs map[string]*database.DB, clusters map[string]*connect.Client, src reconcile.SourceConfig) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		name, scfg, err := src(ctx, t)
+		if err != nil || name == "" {
+			return "", err
+		}
+		source := connectorkind.New(name, connectorkind.TypeSource, scfg)
+		if source.SkipsDeletes() {
+			return connectorkind.DeletesRetained(source, nil, "", false), nil
+		}
+		srcDB, tgtDB := dbs[t.Source.Database], dbs[t.Target.Database]
+		if srcDB == nil || tgtDB == nil {
+			return "", nil
+		}
+		schema, table := connectorkind.SplitTable(srcDB.Driver(), t.Source.Table)
+		topic := source.TopicFor(srcDB.Endpoint().Database, schema, table)
+		var sinks []*connectorkind.Connector
+		for _, cc := range cfg.ConnectClusters {
+			client := clusters[cc.Name]
+			if client == nil {
+				continue
+			}
+			conns, err := client.Connectors(ctx)
+			if err != nil {
+				continue // this cluster's sinks cannot be known
+			}
+			for _, conn := range conns {
+				k := connectorkind.New(conn.Name(), conn.Type(), conn.Info.Config)
+				if k.IsSink() && k.WritesTo(tgtDB) {
+					sinks = append(sinks, k)
+				}
+			}
+		}
+		return connectorkind.DeletesRetained(source, sinks, topic, t.Target.DeletedColumn != ""), nil
+	}
+}
