@@ -143,6 +143,10 @@ type State struct {
 	// Legacy counts the records an entry written before topic ids marks
 	// as replayed: they are taken to be this topic's (see bucketLegacy).
 	Legacy int64
+	// Orphaned counts the records of batches cut short on earlier topics
+	// of the same name, deleted since: whether they arrived can no longer
+	// be found out from their DLQ records.
+	Orphaned int
 }
 
 // Load reads the state of src's topic; empty when nothing was replayed
@@ -151,6 +155,11 @@ type State struct {
 func (l *Ledger) Load(src Source) (*State, error) {
 	st := &State{Replayed: map[int32]Ranges{}}
 	err := l.db.View(func(tx *bolt.Tx) error {
+		orphaned, err := orphanedPending(tx, src)
+		if err != nil {
+			return err
+		}
+		st.Orphaned = orphaned
 		if b := topicBucket(tx, src); b != nil {
 			return readState(b, st)
 		}
@@ -224,6 +233,33 @@ func mergeState(st, other *State) {
 			}
 		}
 	}
+}
+
+// orphanedPending counts the pending records of src's name under other
+// topic ids.
+func orphanedPending(tx *bolt.Tx, src Source) (int, error) {
+	top := tx.Bucket(bucketTopics)
+	if top == nil {
+		return 0, nil
+	}
+	n := 0
+	err := top.ForEachBucket(func(k []byte) error {
+		var key []string
+		if json.Unmarshal(k, &key) != nil || len(key) != 2 || key[0] != src.Topic || key[1] == src.TopicID.String() {
+			return nil
+		}
+		v := top.Bucket(k).Get([]byte("pending"))
+		if v == nil {
+			return nil
+		}
+		var p Pending
+		if err := json.Unmarshal(v, &p); err != nil {
+			return fmt.Errorf("pending batch of %s (topic id %s): %w", key[0], key[1], err)
+		}
+		n += len(p.Refs)
+		return nil
+	})
+	return n, err
 }
 
 func topicBucket(tx *bolt.Tx, src Source) *bolt.Bucket {

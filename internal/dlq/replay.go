@@ -104,6 +104,10 @@ type ReplayReport struct {
 	// Legacy counts the records a ledger entry written before topic ids
 	// marks as replayed; they are taken to be this topic's.
 	Legacy int64 `json:"legacy_replayed,omitempty"`
+	// Orphaned counts the records of a batch cut short on an earlier DLQ
+	// topic of this name, deleted since: each was sent once or not at
+	// all, and which can no longer be found out.
+	Orphaned int `json:"orphaned_pending,omitempty"`
 	// More is true when Max stopped the replay before the topic's end.
 	More bool `json:"more"`
 }
@@ -167,7 +171,7 @@ func (r *Replayer) Run(ctx context.Context) (*ReplayReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	rep.Legacy = st.Legacy
+	rep.Legacy, rep.Orphaned = st.Legacy, st.Orphaned
 	if st.Pending != nil {
 		if r.opts.DryRun {
 			rep.PendingInterrupted = len(st.Pending.Refs)
@@ -575,6 +579,10 @@ func (rep *ReplayReport) WriteText(w io.Writer) {
 		rep.AlreadyReplayed, len(rep.Superseded), rep.NoContext, rep.OtherConnector)
 	if rep.NoContext > 0 {
 		fmt.Fprintln(w, "records without context headers cannot be replayed: their original topic and connector are unknown (errors.deadletterqueue.context.headers.enable=true records them)")
+	}
+	if rep.Orphaned > 0 {
+		fmt.Fprintf(w, "a batch of %d records was cut short on an earlier topic named %s, deleted since: each was sent at most once, and whether it was can no longer be told from the DLQ\n",
+			rep.Orphaned, rep.Topic)
 	}
 	if rep.Legacy > 0 {
 		fmt.Fprintf(w, "the ledger's entry from before topic ids marks %d records of %s as replayed; they are taken to be this topic's (id %s)\n",

@@ -377,11 +377,22 @@ func TestReplayAfterTheDLQTopicIsRecreatedSendsItsNewRecords(t *testing.T) {
 	if rep, err := replay(t, k, dir, ReplayOptions{CheckSuperseded: true}); err != nil || rep.Replayed != 10 {
 		t.Fatalf("%+v, %v", rep, err)
 	}
+	k.deadN("cut", 3)
+	k.failAfter = 1
+	if _, err := replay(t, k, dir, ReplayOptions{}); err == nil {
+		t.Fatal("the cut send must fail")
+	}
+	k.failAfter = -1
 	k.Recreate(src.Topic)
 	k.deadN("n", 10)
 	rep, err := replay(t, k, dir, ReplayOptions{CheckSuperseded: true})
-	if err != nil || rep.Replayed != 10 || rep.AlreadyReplayed != 0 {
+	if err != nil || rep.Replayed != 10 || rep.AlreadyReplayed != 0 || rep.Orphaned != 3 {
 		t.Errorf("the recreated topic's records at the same offsets are new: %+v, %v", rep, err)
+	}
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	if !strings.Contains(text.String(), "a batch of 3 records was cut short on an earlier topic named pg-sink-dlq") {
+		t.Errorf("the report must say a batch went with the old topic:\n%s", text.String())
 	}
 }
 
