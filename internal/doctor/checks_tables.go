@@ -36,6 +36,8 @@ func (r *run) checkCoverage(ctx context.Context) {
 			continue
 		}
 		r.checkSinkTargets(t)
+		r.checkTimeSettings(t)
+		r.checkSharedFilter(t)
 	}
 	r.checkUnconfiguredSources(ctx)
 	r.checkUnconfiguredSinks()
@@ -307,6 +309,7 @@ func (r *run) checkCDCTable(ctx context.Context, db *database.DB, t *config.Tabl
 		r.add(Finding{Check: CheckTableNotCaptured, Severity: Info, Target: target, Message: "cannot read cdc.change_tables: " + err.Error(), Fix: "grant the login SELECT on the cdc schema"})
 		return
 	}
+	r.checkPeriodEnd(ctx, db, t, qualifiedName)
 	switch {
 	case !tracked.Bool && instances == 0:
 		r.add(Finding{Check: CheckTableNotCaptured, Severity: Error, Target: target,

@@ -33,6 +33,11 @@ WHERE t.is_ms_shipped = 0 AND s.name <> 'cdc'`
 	// SQLServerCaptureInstancesQuery counts the table's capture instances
 	// (one normally, two during a schema change).
 	SQLServerCaptureInstancesQuery = `SELECT COUNT(*) FROM cdc.change_tables WHERE source_object_id = OBJECT_ID(@p1)`
+	// SQLServerPeriodEndQuery lists the period end column of a
+	// system-versioned (temporal, temporal_type 2) table with its
+	// fractional-second scale: sys.columns.generated_always_type 2 is
+	// GENERATED ALWAYS AS ROW END (SQL Server 2016 and later).
+	SQLServerPeriodEndQuery = `SELECT c.name, c.scale FROM sys.columns c JOIN sys.tables t ON t.object_id = c.object_id WHERE c.object_id = OBJECT_ID(@p1) AND t.temporal_type = 2 AND c.generated_always_type = 2`
 	// SQLServerAgentQuery reads the SQL Server Agent service state, which
 	// runs the capture and cleanup jobs; needs VIEW SERVER STATE, and has
 	// no row on platforms without the Agent.

@@ -24,6 +24,9 @@ type mssqlState struct {
 	agent     string
 	major     int // SQL Server version; 0 reads as 2019
 	compat    int
+	// periodEndScale is the scale of a temporal table's period end
+	// column; 0 when the table is not system-versioned.
+	periodEndScale int
 }
 
 func mssqlDoctor(t *testing.T, st mssqlState, tasksMax string) (*Doctor, sqlmock.Sqlmock) {
@@ -57,6 +60,11 @@ tables:
 	if st.dbCDC {
 		mock.ExpectQuery(SQLServerTrackedQuery).WithArgs("dbo.orders").WillReturnRows(sqlmock.NewRows([]string{"is_tracked_by_cdc"}).AddRow(st.tracked))
 		mock.ExpectQuery(SQLServerCaptureInstancesQuery).WithArgs("dbo.orders").WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(st.instances))
+		periods := sqlmock.NewRows([]string{"name", "scale"})
+		if st.periodEndScale > 0 {
+			periods.AddRow("ValidTo", st.periodEndScale)
+		}
+		mock.ExpectQuery(SQLServerPeriodEndQuery).WithArgs("dbo.orders").WillReturnRows(periods)
 		jobs := sqlmock.NewRows([]string{"job_type", "pollinginterval", "retention"})
 		for _, j := range st.jobs {
 			jobs.AddRow(j, 5, 4320)
@@ -114,6 +122,8 @@ func TestSQLServerChecks(t *testing.T) {
 			CheckSQLServerVersion, "database:shop", Warning, "SQL Server 2017 (14.x) RTM has no UTF-8 collations", "ignore_columns"},
 		{"compatibility level 120: no STRING_SPLIT", func(s *mssqlState) { s.major, s.compat = 15, 120 }, "1",
 			CheckSQLServerVersion, "database:shop", Info, "compatibility level 120 has no STRING_SPLIT", "SET COMPATIBILITY_LEVEL = 130"},
+		{"temporal table: the period end cannot travel as a NanoTimestamp", func(s *mssqlState) { s.periodEndScale = 7 }, "1",
+			CheckTableNotCaptured, "table:orders", Error, "period end column ValidTo (datetime2(7)) holds 9999-12-31 23:59:59.9999999", "add shop.dbo.orders.ValidTo to column.exclude.list of shop-src"},
 		{"tasks.max above database.names", func(*mssqlState) {}, "3",
 			CheckSourceTasksMax, "connector:c/shop-src", Warning, "tasks.max is 3 but the Debezium SQL Server source runs at most one task per database, and database.names lists 1", "tasks.max=1"},
 	}
@@ -173,4 +183,13 @@ func TestSQLServerSignalDataCollection(t *testing.T) {
 	d, _ := mssqlDoctor(t, healthy, "1")
 	d.Config.Tables[0].Signal.DataCollection = "SHOP.dbo.orders"
 	mustNotFind(t, d.Run(context.Background()), CheckSignal, "table:orders")
+}
+
+// A period end of datetime2(6) travels as a MicroTimestamp, which
+// reaches year 9999: nothing to fix.
+func TestSQLServerTemporalTableWithMicrosecondPeriodIsClean(t *testing.T) {
+	d, _ := mssqlDoctor(t, mssqlState{dbCDC: true, tracked: true, instances: 1, jobs: []string{"capture", "cleanup"}, agent: "Running", periodEndScale: 6}, "1")
+	if r := d.Run(context.Background()); !r.Healthy() {
+		t.Fatalf("findings:\n%s", dump(r))
+	}
 }
