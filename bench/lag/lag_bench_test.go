@@ -100,7 +100,8 @@ func open(b *testing.B, name, dsn string) *database.DB {
 	return db
 }
 
-func configured(n int) []config.Table {
+// configured is n tables whose target watermark is column wm.
+func configured(n int, wm string) []config.Table {
 	ts := make([]config.Table, n)
 	for i := range ts {
 		name := fmt.Sprintf("public.t%03d", i)
@@ -108,7 +109,7 @@ func configured(n int) []config.Table {
 			Name:                  fmt.Sprintf("t%03d", i),
 			Source:                config.TableRef{Database: "src", Table: name},
 			Target:                config.TableRef{Database: "tgt", Table: name},
-			WatermarkColumn:       config.DefaultWatermarkColumn,
+			WatermarkColumn:       wm,
 			SourceTimestampColumn: "updated_at",
 		}
 	}
@@ -140,10 +141,23 @@ func scrape(b *testing.B, c collector.Collector) int {
 func BenchmarkLagScrape(b *testing.B) {
 	p := testenv.Need(b)
 	dsn := setup(b, p)
-	for _, n := range []int{0, tables} {
-		b.Run(fmt.Sprintf("tables=%d", n), func(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		n    int
+		wm   string
+	}{
+		{"tables=0", 0, config.DefaultWatermarkColumn},
+		// Caught up: each table's watermark holds its newest change.
+		{fmt.Sprintf("tables=%d", tables), tables, config.DefaultWatermarkColumn},
+		// Behind: the primary key read as epoch milliseconds is a
+		// watermark in 1970, so every source change is pending and each
+		// table also reads its oldest pending change.
+		{fmt.Sprintf("tables=%d/behind", tables), tables, "id"},
+	} {
+		n := bc.n
+		b.Run(bc.name, func(b *testing.B) {
 			dbs := map[string]*database.DB{"src": open(b, "src", dsn), "tgt": open(b, "tgt", dsn)}
-			c := collector.NewLagCollector(configured(n), dbs, lag.NewReader(dbs, nil), slog.New(slog.DiscardHandler))
+			c := collector.NewLagCollector(configured(n, bc.wm), dbs, lag.NewReader(dbs, nil), slog.New(slog.DiscardHandler))
 			if got := scrape(b, c); got != n { // warm the pools and the index check
 				b.Fatalf("%d lag series, want %d", got, n)
 			}

@@ -53,6 +53,10 @@ type Reader struct {
 	// captureInstances caches each SQL Server table's capture instance;
 	// it changes only when CDC is re-enabled for the table.
 	captureInstances map[string]database.CaptureInstance
+	// millis remembers, per source timestamp column, whether it holds
+	// epoch milliseconds (learnt from its first max()), so later reads go
+	// straight to the oldest pending change with a bound of its kind.
+	millis map[string]bool
 	// indexChecked remembers which max() columns were checked for an
 	// index, so the warning is logged once per Reader.
 	indexChecked map[string]bool
@@ -68,6 +72,7 @@ func NewReader(dbs map[string]*database.DB, logger *slog.Logger) *Reader {
 		sems:             map[string]chan struct{}{},
 		captureInstances: map[string]database.CaptureInstance{},
 		indexChecked:     map[string]bool{},
+		millis:           map[string]bool{},
 	}
 	for name, db := range dbs {
 		n := db.Config().MaxOpenConns
@@ -95,33 +100,21 @@ func (r *Reader) HasSourceTime(t config.Table) bool {
 // target fails the reading; one from the source comes with the target's
 // part of the reading filled in.
 //
-// A PostgreSQL source costs one index lookup at each end while caught up
-// (max of the source timestamp and of the watermark, read together) and
-// one more while behind (the first source timestamp after the applied
-// one); a SQL Server source one change table range read after the
-// target's (PendingChange).
+// Each read costs one index lookup at the target (max of the watermark)
+// and, after it, one at the source: on PostgreSQL the first source
+// timestamp after the applied one (the first read of a table reads the
+// source's max() instead, and the first one only when behind); on SQL
+// Server a range of the change table (PendingChange).
 func (r *Reader) Read(ctx context.Context, t config.Table, sourceUp func() bool) (Reading, error) {
 	if r.dbs[t.Target.Database] == nil || r.dbs[t.Source.Database] == nil {
 		return Reading{}, fmt.Errorf("table %s: database %q or %q is not configured", t.Name, t.Source.Database, t.Target.Database)
 	}
-	var src struct {
-		newest database.ColumnTime
-		ok     bool
-		err    error
-	}
 	wantSource := r.HasSourceTime(t)
-	sqlServer := r.dbs[t.Source.Database].Driver() == config.DriverSQLServer
 	done := make(chan struct{})
-	if wantSource {
+	if wantSource && sourceUp != nil {
 		go func() {
 			defer close(done)
-			if sourceUp != nil && !sourceUp() {
-				wantSource = false
-				return
-			}
-			if !sqlServer {
-				src.newest, src.ok, src.err = r.newestTime(ctx, t.Source.Database, t.Source.Table, t.SourceTimestampColumn)
-			}
+			wantSource = sourceUp()
 		}()
 	} else {
 		close(done)
@@ -139,22 +132,15 @@ func (r *Reader) Read(ctx context.Context, t config.Table, sourceUp func() bool)
 	// applied: exactly 0 however long the source has been idle.
 	var age time.Duration
 	var pending bool
-	switch {
-	case sqlServer:
-		from := applied
-		if !appliedOK {
-			// Nothing applied: is anything there to apply?
-			from = time.Unix(0, 0)
-		}
+	from := applied
+	if !appliedOK {
+		// Nothing applied: is anything there to apply?
+		from = time.Unix(0, 0)
+	}
+	if r.dbs[t.Source.Database].Driver() == config.DriverSQLServer {
 		age, pending, err = r.sqlServerPending(ctx, t, from)
-	case src.err != nil:
-		err = src.err
-	case !src.ok:
-		// No change at the source: nothing is waiting to be applied.
-	case !appliedOK:
-		pending = true
-	case !caughtUp(src.newest.Time, applied):
-		age, pending, err = r.postgresPending(ctx, t, applied, src.newest)
+	} else {
+		age, pending, err = r.postgresPending(ctx, t, from, appliedOK)
 	}
 	switch {
 	case err != nil:
@@ -181,22 +167,50 @@ func caughtUp(src, applied time.Time) bool {
 }
 
 // postgresPending is the age of the oldest source change later than
-// applied (the first index entry after it), on the source's clock.
-// newest is the source's newest change, read already: its kind (epoch
-// milliseconds or timestamp) is the column's.
-func (r *Reader) postgresPending(ctx context.Context, t config.Table, applied time.Time, newest database.ColumnTime) (time.Duration, bool, error) {
+// applied, on the source's clock: the first entry of the source
+// timestamp's index after it, with the source's now() in the same
+// statement. The first read of a column reads its max() instead, to learn
+// its kind (epoch milliseconds or timestamp) for the bound, and answers
+// a caught-up table with that one lookup.
+func (r *Reader) postgresPending(ctx context.Context, t config.Table, applied time.Time, appliedOK bool) (time.Duration, bool, error) {
+	db := r.dbs[t.Source.Database]
+	key := db.Name() + "\x00" + t.Source.Table + "\x00" + t.SourceTimestampColumn
+	r.mu.Lock()
+	millis, known := r.millis[key]
+	r.mu.Unlock()
+	if !known {
+		newest, ok, err := r.newestTime(ctx, t.Source.Database, t.Source.Table, t.SourceTimestampColumn)
+		if err != nil || !ok {
+			return 0, false, err // !ok: no change at the source, nothing waits
+		}
+		r.mu.Lock()
+		r.millis[key] = newest.Millis
+		r.mu.Unlock()
+		millis = newest.Millis
+		switch {
+		case !appliedOK:
+			return 0, true, nil // waiting: no age is reported
+		case caughtUp(newest.Time, applied):
+			return 0, false, nil
+		}
+	}
 	release, err := r.acquire(ctx, t.Source.Database)
 	if err != nil {
 		return 0, false, err
 	}
 	defer release()
 	// The first value that is not caught up: the next millisecond.
-	from := database.ColumnTime{Time: applied.Truncate(time.Millisecond).Add(time.Millisecond), Millis: newest.Millis}
-	now, oldest, ok, err := r.dbs[t.Source.Database].OldestAfter(ctx, t.Source.Table, t.SourceTimestampColumn, from)
-	if err != nil || !ok {
-		// !ok: the rows later than applied were changed again or deleted
-		// since max() was read; what is left is applied.
+	from := database.ColumnTime{Time: applied.Truncate(time.Millisecond).Add(time.Millisecond), Millis: millis}
+	now, oldest, ok, err := db.OldestAfter(ctx, t.Source.Table, t.SourceTimestampColumn, from)
+	if err != nil {
+		// The column may have changed type: learn its kind again.
+		r.mu.Lock()
+		delete(r.millis, key)
+		r.mu.Unlock()
 		return 0, false, err
+	}
+	if !ok {
+		return 0, false, nil
 	}
 	return now.Sub(oldest), true, nil
 }
