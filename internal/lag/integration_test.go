@@ -66,8 +66,8 @@ func TestPipelineTimestampWatermarkColumns(t *testing.T) {
 			if !rd.Known || rd.Lag < before.Sub(newest) || rd.Lag > after.Sub(newest) || !rd.LastApplied.Equal(applied) {
 				t.Errorf("got %+v, want the age of %v and last applied %v", rd, newest, applied)
 			}
-			if d, err := r.Func(tb)(ctx); err != nil || d < rd.Lag {
-				t.Errorf("drift's lag %v, %v; want at least %v", d, err, rd.Lag)
+			if d, err := r.RecheckWait(ctx, tb); err != nil || d < rd.Lag {
+				t.Errorf("drift's wait %v, %v; want at least the lag %v", d, err, rd.Lag)
 			}
 		})
 	}

@@ -215,32 +215,9 @@ func (r *Reader) postgresPending(ctx context.Context, t config.Table, applied ti
 	return now.Sub(oldest), true, nil
 }
 
-// ErrNothingApplied is returned by a Func while the source has changes
-// and the target none: every row would look missing.
+// ErrNothingApplied is returned by RecheckWait while the source has
+// changes and the target none: every row would look missing.
 var ErrNothingApplied = errors.New("the target has applied none of the source's changes yet")
-
-// Func is table t's lag as a function, for waiting until rows in flight
-// have landed; nil when t's source has no change time (then only a fixed
-// margin can be waited).
-func (r *Reader) Func(t config.Table) func(ctx context.Context) (time.Duration, error) {
-	if !r.HasSourceTime(t) {
-		return nil
-	}
-	return func(ctx context.Context) (time.Duration, error) { return r.pending(ctx, t) }
-}
-
-// pending is table t's lag for a caller that waits for it: an error, not
-// a reading, while the target has applied nothing.
-func (r *Reader) pending(ctx context.Context, t config.Table) (time.Duration, error) {
-	rd, err := r.Read(ctx, t, nil)
-	switch {
-	case err != nil:
-		return 0, err
-	case rd.Waiting:
-		return 0, ErrNothingApplied
-	}
-	return rd.Lag, nil
-}
 
 // acquire takes one of the database's pool slots, or gives up with ctx.
 func (r *Reader) acquire(ctx context.Context, db string) (func(), error) {

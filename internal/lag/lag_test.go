@@ -41,11 +41,10 @@ func TestReadAcceptsEveryWatermarkType(t *testing.T) {
 			}
 			// Read again, knowing the source column's kind: the oldest
 			// pending change is all the source is asked.
-			f := r.Func(lagtest.OrdersTable())
 			lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", wm)
 			lagtest.ExpectOldestAfter(src, smock, lagtest.OrdersSource, "updated_at", newest.Add(10*time.Second), behind.Add(10*time.Second))
-			if d, err := f(context.Background()); err != nil || d != 90*time.Second {
-				t.Errorf("Func gave %v, %v; want the same 90s as Read", d, err)
+			if d, err := r.RecheckWait(context.Background(), lagtest.OrdersTable()); err != nil || d != 90*time.Second {
+				t.Errorf("RecheckWait gave %v, %v; want the same 90s as Read (no margin)", d, err)
 			}
 		})
 	}
@@ -57,38 +56,27 @@ func TestNoWaitBeforeAnythingWasApplied(t *testing.T) {
 	lagtest.ExpectMax(src, smock, lagtest.OrdersSource, "updated_at", time.Now())
 	lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", nil)
 	r := NewReader(map[string]*database.DB{"src": src, "tgt": tgt}, nil)
-	if _, err := r.Func(lagtest.OrdersTable())(context.Background()); !errors.Is(err, ErrNothingApplied) {
+	if _, err := r.RecheckWait(context.Background(), lagtest.OrdersTable()); !errors.Is(err, ErrNothingApplied) {
 		t.Fatalf("error %v, want ErrNothingApplied", err)
 	}
 	// Read again: the source's oldest change is all there is to read.
 	lagtest.ExpectOldestAfter(src, smock, lagtest.OrdersSource, "updated_at", time.Now(), time.Now().Add(-time.Hour))
 	lagtest.ExpectMax(tgt, tmock, lagtest.OrdersTarget, "__source_ts_ms", nil)
-	if _, err := r.RecheckWait(context.Background(), lagtest.OrdersTable()); !errors.Is(err, ErrNothingApplied) {
-		t.Fatalf("recheck wait: error %v, want ErrNothingApplied", err)
-	}
-}
-
-func TestFuncIsNilWithoutASourceTime(t *testing.T) {
-	src, _ := lagtest.MockDB(t, "src", config.DriverPostgres)
-	tgt, _ := lagtest.MockDB(t, "tgt", config.DriverPostgres)
-	tb := lagtest.OrdersTable()
-	tb.SourceTimestampColumn = ""
-	if f := NewReader(map[string]*database.DB{"src": src, "tgt": tgt}, nil).Func(tb); f != nil {
-		t.Error("a PostgreSQL table without source_timestamp_column got a lag function")
+	if rd, err := r.Read(context.Background(), lagtest.OrdersTable(), nil); err != nil || !rd.Waiting || rd.Known {
+		t.Fatalf("got %+v, %v; want waiting, no lag", rd, err)
 	}
 }
 
 // A SQL Server source needs no source_timestamp_column: the change
-// table's newest LSN time is the source side, for the metric and for the
-// drift recheck alike.
+// table is the source side, for the metric and for the drift recheck
+// alike.
 func TestSQLServerSourceLagFromTheChangeTable(t *testing.T) {
 	r, tb, _ := sqlServerOrders(t)
-	f := r.Func(tb)
-	if f == nil {
-		t.Fatal("no lag function for a SQL Server source")
+	if !r.HasSourceTime(tb) {
+		t.Fatal("a SQL Server source has no change time")
 	}
-	d, err := f(context.Background())
-	if err != nil || d != 42*time.Second {
-		t.Fatalf("got %v, %v; want 42s", d, err)
+	rd, err := r.Read(context.Background(), tb, nil)
+	if err != nil || !rd.Known || rd.Lag != 42*time.Second {
+		t.Fatalf("got %+v, %v; want 42s", rd, err)
 	}
 }

@@ -32,15 +32,18 @@ func (r *Reader) RecheckWait(ctx context.Context, t config.Table) (time.Duration
 	if !r.HasSourceTime(t) {
 		return margin, nil
 	}
-	lag, err := r.pending(ctx, t)
-	if err != nil {
+	rd, err := r.Read(ctx, t, nil)
+	switch {
+	case err != nil:
 		return 0, err
+	case rd.Waiting:
+		return 0, ErrNothingApplied
 	}
 	capture, err := r.captureLatency(ctx, t)
 	if err != nil {
 		return 0, fmt.Errorf("capture latency: %w", err)
 	}
-	return lag + capture + margin, nil
+	return rd.Lag + capture + margin, nil
 }
 
 // RecheckWaitFunc is RecheckWait for table t as a function, for a sampler
