@@ -278,7 +278,7 @@ func addConnectorsAction(parent *kingpin.CmdClause, cc *connectorsCmd, action op
 type scaleResult struct {
 	actionResult
 	TasksMax         int      `json:"tasks_max"`
-	PreviousTasksMax string   `json:"previous_tasks_max"`
+	PreviousTasksMax int      `json:"previous_tasks_max"`
 	Unchanged        bool     `json:"unchanged"`
 	Warnings         []string `json:"warnings"`
 }
@@ -334,7 +334,7 @@ func addConnectorsScale(parent *kingpin.CmdClause, cc *connectorsCmd) {
 		case res.Unchanged:
 			fmt.Fprintf(cc.g.stdout, "%s: tasks.max is already %d, nothing to do\n", *name, *tasks)
 		case res.OK:
-			fmt.Fprintf(cc.g.stdout, "%s: tasks.max %s -> %d: %s\n", *name, res.Previous, *tasks, res.Result)
+			fmt.Fprintf(cc.g.stdout, "%s: tasks.max %d -> %d: %s\n", *name, res.Previous, *tasks, res.Result)
 		default:
 			fmt.Fprintf(cc.g.stderr, "cdc-sentinel: scale %s\n", res.Result)
 		}

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
 
 // Listing is what `connectors list` shows: every connector of a cluster
@@ -28,7 +29,7 @@ type ConnectorView struct {
 	Class    string     `json:"class"`
 	State    string     `json:"state"`
 	WorkerID string     `json:"worker_id"`
-	TasksMax string     `json:"tasks_max,omitempty"`
+	TasksMax int        `json:"tasks_max,omitempty"` // 0 (left out) when the configuration was not read
 	Trace    string     `json:"trace,omitempty"`
 	Tasks    []TaskView `json:"tasks"`
 }
@@ -77,9 +78,11 @@ func NewListing(cluster, url string, conns []connect.Connector) *Listing {
 			Class:    cn.Class(),
 			State:    cn.Status.Connector.State,
 			WorkerID: cn.Status.Connector.WorkerID,
-			TasksMax: cn.Info.Config["tasks.max"],
 			Trace:    cn.Status.Connector.Trace,
 			Tasks:    []TaskView{},
+		}
+		if cn.Info.Config != nil {
+			v.TasksMax = connectorkind.New(cn.Name(), cn.Type(), cn.Info.Config).TasksMax()
 		}
 		if v.WorkerID != "" {
 			worker(v.WorkerID).Connectors++

@@ -23,7 +23,9 @@ func (e *TasksAboveLimitError) Error() string {
 // ScaleResult is the outcome of Scale.
 type ScaleResult struct {
 	Result
-	Previous string
+	// Previous is the tasks.max the connector ran with (Connect's default
+	// 1 when it was not set).
+	Previous int
 	// Warnings say why the new tasks.max is more than the connector can
 	// use, when --force set it anyway.
 	Warnings []string
@@ -56,15 +58,16 @@ func (o *Operator) Scale(ctx context.Context, name string, tasks int, force bool
 		return nil, fmt.Errorf("reading configuration of %s: %w", name, err)
 	}
 	want := strconv.Itoa(tasks)
-	res := &ScaleResult{Previous: cfg["tasks.max"]}
+	kind := connectorkind.New(name, status.Type, cfg)
+	res := &ScaleResult{Previous: kind.TasksMax()}
 	res.Connector = name
-	if why := connectorkind.New(name, status.Type, cfg).CheckTasks(tasks); why != "" {
+	if why := kind.CheckTasks(tasks); why != "" {
 		if !force {
 			return nil, &TasksAboveLimitError{Connector: name, Reason: why}
 		}
 		res.Warnings = append(res.Warnings, why)
 	}
-	if res.Previous == want {
+	if res.Previous == tasks {
 		res.Unchanged, res.OK, res.State = true, true, connectaction.DescribeState(status)
 		return res, nil
 	}

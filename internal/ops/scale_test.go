@@ -23,7 +23,7 @@ func TestScaleChangesOnlyTasksMaxAndWaitsForTheNewTasks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !res.OK || res.Previous != "1" {
+			if !res.OK || res.Previous != 1 {
 				t.Fatalf("result %+v, want success from tasks.max 1", res)
 			}
 			if want := "connector " + from + ", 3 tasks " + from; res.State != want {

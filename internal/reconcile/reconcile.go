@@ -88,11 +88,11 @@ func (o *Options) defaults() {
 type Progress struct {
 	// Phase is "scan" (first-level checksums), "drill" (splitting
 	// differing buckets) or "fetch" (comparing rows).
-	Phase string
-	Done  int
-	Total int
+	Phase string `json:"phase"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
 	// Differing is the number of differing rows found so far.
-	Differing int
+	Differing int `json:"differing"`
 }
 
 // Report is the outcome of one reconcile.
