@@ -15,18 +15,22 @@ import (
 )
 
 // hangingBroker accepts connections and never answers.
-func hangingBroker(t *testing.T) string {
+func hangingBroker(t *testing.T) string { return listen(t, nil) }
+
+// listen accepts connections on a local port, hands each to serve (none:
+// held open, never answered) and closes them all at the test's end.
+func listen(t *testing.T, serve func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
 	var (
 		mu   sync.Mutex
-		held []net.Conn // open, never answered
+		held []net.Conn
 	)
 	t.Cleanup(func() {
+		ln.Close()
 		mu.Lock()
 		defer mu.Unlock()
 		for _, c := range held {
@@ -38,6 +42,9 @@ func hangingBroker(t *testing.T) string {
 			mu.Lock()
 			held = append(held, c)
 			mu.Unlock()
+			if serve != nil {
+				go serve(c)
+			}
 		}
 	}()
 	return ln.Addr().String()
