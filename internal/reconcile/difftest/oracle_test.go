@@ -171,7 +171,11 @@ func (tr *truth) values(tb *table, k string, cols []string) string {
 	return strings.Join(out, "; ")
 }
 
-func (tr *truth) differing() int { return len(tr.Missing) + len(tr.Extra) + len(tr.Changed) }
+// differs tells whether key k's rows differ: changed or duplicated.
+func (tr *truth) differs(k string) bool {
+	_, changed := tr.Changed[k]
+	return changed || slices.Contains(tr.Duplicate, k)
+}
 
 // oracleKey is a row's key: its key columns' canonical forms.
 func (tb *table) oracleKey(row []sql.NullString) string {
@@ -181,8 +185,10 @@ func (tb *table) oracleKey(row []sql.NullString) string {
 			parts = append(parts, canonKey(c, row[i].String))
 		}
 	}
-	return strings.Join(parts, keySep)
+	return joinKey(parts)
 }
+
+func joinKey(parts []string) string { return strings.Join(parts, keySep) }
 
 // canonKey is a key value's canonical form; the report's keys are
 // turned into the same.
