@@ -11,10 +11,6 @@ func unfixed(assertion string) (defect string, ok bool) {
 	switch assertion {
 	case "reconcile-duplicates":
 		return "D1: duplicate rows in a keyless target are invisible to reconcile", true
-	case "repair-deleted-source-row":
-		return "D3: repair --delete-extra deletes a target row whose key left the filter at the source", true
-	case "repair-case-folded-key":
-		return "D4: repair --delete-extra fails when the sink folded the key columns' case", true
 	case "timestamp3-before-2000":
 		return "D2: a timestamp before 2000 on a millisecond's half, written into a timestamp(3) target, compares as changed", true
 	}
