@@ -237,7 +237,7 @@ func (s *sentinel) goroutineDump() string {
 }
 
 func (s *sentinel) reload() error {
-	resp, err := http.Post("http://"+s.addr+"/-/reload", "text/plain", nil)
+	resp, err := http.Post("http://"+s.addr+"/-/reload", "", nil)
 	if err != nil {
 		return err
 	}

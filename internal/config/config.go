@@ -26,6 +26,7 @@ type Config struct {
 	Tables          []Table          `yaml:"tables,omitempty"`
 	Drift           Drift            `yaml:"drift,omitempty"`
 	Remediation     Remediation      `yaml:"remediation,omitempty"`
+	Reconcile       Reconcile        `yaml:"reconcile,omitempty"`
 	Tracing         *Tracing         `yaml:"tracing,omitempty"`
 }
 
@@ -113,6 +114,7 @@ func (c *Config) applyDefaults() {
 		c.Tables[i].applyDefaults(c.Drift)
 	}
 	c.Remediation.applyDefaults()
+	c.Reconcile.applyDefaults()
 	if c.Tracing != nil {
 		c.Tracing.applyDefaults()
 	}
@@ -154,6 +156,7 @@ func (c *Config) validate(v *validator) {
 		tables[t.Name] = true
 	}
 	c.Remediation.validate(v, "remediation", c)
+	c.Reconcile.validate(v, "reconcile")
 	if c.Tracing != nil {
 		c.Tracing.validate(v, "tracing")
 	}

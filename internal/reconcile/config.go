@@ -45,6 +45,15 @@ func TableFromConfig(t config.Table, dbs map[string]*database.DB, kafka *kgo.Cli
 				rowhash.Side{DB: tp, Dialect: td, Table: t.Target.Table, Filter: t.FilterOf(t.Target), DeletedColumn: t.Target.DeletedColumn}, nil
 		},
 		PlanOptions: PlanOptions(t),
+		Ping: func(ctx context.Context) error {
+			if err := srcDB.Ping(ctx); err != nil {
+				return fmt.Errorf("source: %w", err)
+			}
+			if err := tgtDB.Ping(ctx); err != nil {
+				return fmt.Errorf("target: %w", err)
+			}
+			return nil
+		},
 	}
 	if t.Repair != nil {
 		out.Limits = *t.Repair

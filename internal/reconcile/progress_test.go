@@ -179,10 +179,10 @@ func followRepair(t *testing.T, r *Runner, tab Table, signals []string) string {
 	fl := tab.markNotifications(context.Background(), tab.DataCollection)
 	job := &Job{ID: newID(), Table: tab.Name, Status: "succeeded", Repair: true, done: make(chan struct{})}
 	close(job.done)
-	r.mu.Lock()
-	r.jobs[job.ID] = job
+	r.jobs.mu.Lock()
+	r.jobs.jobs[job.ID] = job
 	r.startFollowing(job, tab.Name, &RepairResult{Signals: signals, follow: fl})
-	r.mu.Unlock()
+	r.jobs.mu.Unlock()
 	return job.ID
 }
 

@@ -9,9 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +54,9 @@ type Table struct {
 	// deleted ("" when it propagates them, or cannot tell); a repair
 	// then refuses to delete target-only rows.
 	Retained func(ctx context.Context) (string, error)
+	// Ping checks that both databases answer, each within its
+	// query_timeout, before a run starts (nil: not checked).
+	Ping func(ctx context.Context) error
 }
 
 // StartOptions are one run's choices.
@@ -110,15 +117,15 @@ type Job struct {
 	span           trace.Span      `json:"-"`
 }
 
-// Runner runs reconciles in the background, one per table at a time,
-// serves the reconcile API and keeps each table's runs, which
-// collector.ReconcileCollector reports as the cdc_reconcile_* metrics.
-type Runner struct {
-	tables map[string]Table
-	opts   Options
-	logger *slog.Logger
-	ctx    context.Context
-	stop   context.CancelFunc
+// Jobs keeps the reconcile jobs, running and finished, and each table's
+// counters. It outlives the Runners built on it: a reload builds a new
+// Runner on the same Jobs, so the runs started before it go on under the
+// configuration they started with, and their history, the 409 that keeps
+// a table to one run at a time and the cdc_reconcile_* counters carry
+// over. Close cancels what is still running (at shutdown).
+type Jobs struct {
+	ctx  context.Context
+	stop context.CancelFunc
 	// keep is how many finished jobs stay queryable.
 	keep int
 
@@ -127,28 +134,88 @@ type Runner struct {
 	finished []string
 	running  map[string]string // table → job id
 	stats    map[string]*readings.ReconcileTable
-	// following counts the repairs being followed, for Close.
-	following sync.WaitGroup
 }
 
-// NewRunner returns a runner for the given tables.
+// NewJobs returns an empty history.
+func NewJobs() *Jobs {
+	ctx, stop := context.WithCancel(context.Background())
+	return &Jobs{ctx: ctx, stop: stop, keep: 100, jobs: map[string]*Job{}, running: map[string]string{}, stats: map[string]*readings.ReconcileTable{}}
+}
+
+// Close cancels every running reconcile and repair being followed; the
+// Runners' Close waits for them to stop.
+func (j *Jobs) Close() { j.stop() }
+
+// Limits are what the configuration (its reconcile section) allows one
+// run and the API's callers.
+type Limits struct {
+	// Timeout is a run's own deadline, comparison and repair (0: none).
+	Timeout time.Duration
+	// HTTPDeleteExtra lets POST /api/v1/reconcile ask for delete_extra.
+	HTTPDeleteExtra bool
+	// MaxDeletes is the configured cap on the rows one repair deletes
+	// (DefaultMaxDeletes when 0); a caller may only lower it.
+	MaxDeletes int
+}
+
+// LimitsFromConfig are the limits the configuration sets.
+func LimitsFromConfig(c config.Reconcile) Limits {
+	return Limits{Timeout: c.Timeout, HTTPDeleteExtra: c.HTTPDeleteExtra}
+}
+
+// Runner runs reconciles of one configuration's tables in the background,
+// one per table at a time, serves the reconcile API and reports each
+// table's runs, which collector.ReconcileCollector exports as the
+// cdc_reconcile_* metrics.
+type Runner struct {
+	tables map[string]Table
+	opts   Options
+	limits Limits
+	logger *slog.Logger
+	jobs   *Jobs
+	// own: the Jobs are this Runner's alone (NewRunner), so Close
+	// cancels its runs rather than letting them finish.
+	own bool
+
+	// closed (under jobs.mu) refuses new runs once Close has begun;
+	// active counts this Runner's runs and the repairs it follows.
+	closed bool
+	active sync.WaitGroup
+}
+
+// NewRunner returns a runner for the given tables with a history of its
+// own; Close cancels its runs.
 func NewRunner(tables []Table, opts Options, logger *slog.Logger) *Runner {
+	r := NewJobs().Runner(tables, opts, Limits{}, logger)
+	r.own = true
+	return r
+}
+
+// Runner returns a runner for one configuration's tables over this
+// history. Its Close lets its runs and the repairs they started finish.
+func (j *Jobs) Runner(tables []Table, opts Options, limits Limits, logger *slog.Logger) *Runner {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	r := &Runner{tables: map[string]Table{}, opts: opts, logger: logger, ctx: ctx, stop: stop, keep: 100,
-		jobs: map[string]*Job{}, running: map[string]string{}, stats: map[string]*readings.ReconcileTable{}}
+	r := &Runner{tables: map[string]Table{}, opts: opts, limits: limits, logger: logger, jobs: j}
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	for _, t := range tables {
 		r.tables[t.Name] = t
-		r.stats[t.Name] = &readings.ReconcileTable{Table: t.Name}
+		if j.stats[t.Name] == nil {
+			j.stats[t.Name] = &readings.ReconcileTable{Table: t.Name}
+		}
 	}
 	return r
 }
 
+// ErrClosed is returned by Start once the Runner is closing (a reload
+// replaced its configuration).
+var ErrClosed = errors.New("the reconcile runner is closing: its configuration was replaced")
+
 // Start begins a reconcile of table and returns its id at once. The run
 // is not tied to ctx (an HTTP request ends long before the run does);
-// Close cancels it.
+// Jobs.Close, or Close for a NewRunner, cancels it.
 func (r *Runner) Start(caller context.Context, table string, o StartOptions) (string, error) {
 	t, ok := r.tables[table]
 	if !ok {
@@ -157,19 +224,24 @@ func (r *Runner) Start(caller context.Context, table string, o StartOptions) (st
 	if o.Repair && t.Signaler == nil {
 		return "", fmt.Errorf("table %q has no signal configured: repair needs tables[].signal", table)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if id, busy := r.running[table]; busy {
+	j := r.jobs
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if r.closed {
+		return "", ErrClosed
+	}
+	if id, busy := j.running[table]; busy {
 		return id, fmt.Errorf("%w (id %s)", ErrRunning, id)
 	}
-	ctx, cancel := context.WithCancel(r.ctx)
+	ctx, cancel := context.WithCancel(j.ctx)
 	// The run outlives the caller but belongs to its trace.
 	ctx = trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(caller))
 	ctx, span := r.opts.Tracing.Root(ctx, "reconcile", attribute.String("table", table), attribute.Bool("repair", o.Repair))
 	job := &Job{ID: newID(), Table: table, Status: "running", Repair: o.Repair, StartedAt: r.now(), cancel: cancel, done: make(chan struct{}), TraceID: tracing.TraceID(ctx), span: span}
 	span.SetAttributes(attribute.String("reconcile.id", job.ID))
-	r.jobs[job.ID] = job
-	r.running[table] = job.ID
+	j.jobs[job.ID] = job
+	j.running[table] = job.ID
+	r.active.Add(1)
 	go r.run(ctx, job, t, o)
 	return job.ID, nil
 }
@@ -180,22 +252,27 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// ErrTimeout is why a run that ran past reconcile.timeout failed.
+var ErrTimeout = errors.New("ran past reconcile.timeout")
+
 func (r *Runner) run(ctx context.Context, job *Job, t Table, o StartOptions) {
+	defer r.active.Done()
 	defer close(job.done)
 	defer job.cancel()
 	start := time.Now()
 	rep, err := r.reconcile(ctx, job, t, o)
 	defer tracing.End(job.span, err)
 	now := r.now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.running, t.Name)
+	j := r.jobs
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	delete(j.running, t.Name)
 	job.FinishedAt = &now
 	job.Report = rep
-	st := r.stats[t.Name]
+	st := j.stats[t.Name]
 	st.Duration = time.Since(start)
 	switch {
-	case err != nil && ctx.Err() != nil:
+	case err != nil && j.ctx.Err() != nil:
 		job.Status = "cancelled"
 		job.Error = err.Error()
 		st.Cancelled++
@@ -213,40 +290,89 @@ func (r *Runner) run(ctx context.Context, job *Job, t Table, o StartOptions) {
 	if rep != nil {
 		r.startFollowing(job, t.Name, rep.Repair)
 	}
-	r.finished = append(r.finished, job.ID)
-	for len(r.finished) > r.keep {
-		delete(r.jobs, r.finished[0])
-		r.finished = r.finished[1:]
+	j.finished = append(j.finished, job.ID)
+	for len(j.finished) > j.keep {
+		delete(j.jobs, j.finished[0])
+		j.finished = j.finished[1:]
 	}
 }
 
+// reconcile runs the comparison (and repair) within the run's own
+// deadline, after checking that both databases answer within their
+// query timeout: a hung database fails the run with its name instead of
+// holding the table's slot.
 func (r *Runner) reconcile(ctx context.Context, job *Job, t Table, o StartOptions) (*Report, error) {
+	if r.limits.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, r.limits.Timeout, fmt.Errorf("reconcile of %s %w (%s)", t.Name, ErrTimeout, r.limits.Timeout))
+		defer cancel()
+	}
 	opts := r.opts
 	opts.Progress = func(p Progress) {
-		r.mu.Lock()
+		r.jobs.mu.Lock()
 		job.Progress = p
-		r.mu.Unlock()
+		r.jobs.mu.Unlock()
 	}
 	o.Follow = true
-	return t.Run(ctx, o, opts)
+	var rep *Report
+	err := t.Reachable(ctx)
+	if err == nil {
+		rep, err = t.Run(ctx, o, opts)
+	}
+	if err != nil && errors.Is(context.Cause(ctx), ErrTimeout) && !errors.Is(err, ErrTimeout) {
+		err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
+	}
+	return rep, err
+}
+
+// Reachable checks that both databases answer within their query
+// timeout (Table.Ping); nil Ping checks nothing.
+func (t Table) Reachable(ctx context.Context) error {
+	if t.Ping == nil {
+		return nil
+	}
+	if err := t.Ping(ctx); err != nil {
+		return fmt.Errorf("table %s: %w", t.Name, err)
+	}
+	return nil
 }
 
 // Get returns a copy of the job.
 func (r *Runner) Get(id string) (Job, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	j, ok := r.jobs[id]
+	r.jobs.mu.Lock()
+	defer r.jobs.mu.Unlock()
+	j, ok := r.jobs.jobs[id]
 	if !ok {
 		return Job{}, false
 	}
 	return *j, true
 }
 
+// List returns copies of the jobs kept, newest first, of table when it
+// is not empty.
+func (r *Runner) List(table string) []Job {
+	r.jobs.mu.Lock()
+	defer r.jobs.mu.Unlock()
+	out := make([]Job, 0, len(r.jobs.jobs))
+	for _, j := range r.jobs.jobs {
+		if table == "" || j.Table == table {
+			out = append(out, *j)
+		}
+	}
+	sort.Slice(out, func(a, b int) bool {
+		if !out[a].StartedAt.Equal(out[b].StartedAt) {
+			return out[a].StartedAt.After(out[b].StartedAt)
+		}
+		return out[a].ID < out[b].ID
+	})
+	return out
+}
+
 // Wait blocks until the job ends or ctx is done.
 func (r *Runner) Wait(ctx context.Context, id string) (Job, error) {
-	r.mu.Lock()
-	j, ok := r.jobs[id]
-	r.mu.Unlock()
+	r.jobs.mu.Lock()
+	j, ok := r.jobs.jobs[id]
+	r.jobs.mu.Unlock()
 	if !ok {
 		return Job{}, fmt.Errorf("no reconcile %s", id)
 	}
@@ -260,7 +386,7 @@ func (r *Runner) Wait(ctx context.Context, id string) (Job, error) {
 }
 
 // startFollowing shows the repair's progress in the job and follows its
-// snapshots in the background. Called with r.mu held.
+// snapshots in the background. Called with jobs.mu held.
 func (r *Runner) startFollowing(job *Job, table string, res *RepairResult) {
 	f := res.Follower(r.now)
 	if f == nil {
@@ -272,21 +398,21 @@ func (r *Runner) startFollowing(job *Job, table string, res *RepairResult) {
 		r.logger.Info("repair progress cannot be followed", "table", table, "id", job.ID, "reason", p.Error)
 		return
 	}
-	r.following.Add(1)
+	r.active.Add(1) // the run holding it is still counted
 	go r.follow(job, table, f)
 }
 
 // follow follows the repair until its snapshots end or its deadline
 // passes, publishing each step in the job and the table's counters.
 func (r *Runner) follow(job *Job, table string, f *RepairFollower) {
-	defer r.following.Done()
-	p := f.Follow(r.ctx, cmp.Or(r.opts.RepairPoll, time.Second), func(p RepairProgress, rows int64, bad []error) {
+	defer r.active.Done()
+	p := f.Follow(r.jobs.ctx, cmp.Or(r.opts.RepairPoll, time.Second), func(p RepairProgress, rows int64, bad []error) {
 		for _, b := range bad {
 			r.logger.Warn("unreadable notification", "table", table, "id", job.ID, "err", b)
 		}
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		st := r.stats[table]
+		r.jobs.mu.Lock()
+		defer r.jobs.mu.Unlock()
+		st := r.jobs.stats[table]
 		st.RepairRows += uint64(rows)
 		job.RepairProgress = &p
 		if p.Final() {
@@ -320,27 +446,28 @@ func (r *Runner) now() time.Time {
 	return time.Now().UTC()
 }
 
-// Close cancels running reconciles and waits for them to stop.
+// Close refuses new runs and waits for this Runner's runs and the
+// repairs they are following: over shared Jobs they finish (under this
+// Runner's configuration, with its pools still open) unless Jobs.Close
+// cancels them; a NewRunner's are cancelled.
 func (r *Runner) Close() {
-	r.stop()
-	r.mu.Lock()
-	var waits []chan struct{}
-	for _, id := range r.running {
-		waits = append(waits, r.jobs[id].done)
+	r.jobs.mu.Lock()
+	r.closed = true
+	r.jobs.mu.Unlock()
+	if r.own {
+		r.jobs.Close()
 	}
-	r.mu.Unlock()
-	for _, w := range waits {
-		<-w
-	}
-	r.following.Wait()
+	r.active.Wait()
 }
 
 // Register mounts the API on mux:
 //
-//	POST /api/v1/reconcile?table=NAME[&repair=true][&delete_extra=true] → 202 {"id"}
+//	POST /api/v1/reconcile?table=NAME[&repair=true][&delete_extra=true][&max_deletes=N] → 202 {"id"}
+//	GET  /api/v1/reconcile[?table=NAME][&limit=N] → {"jobs": [...]}, newest first
 //	GET  /api/v1/reconcile/{id} → the job with its progress and report
 func (r *Runner) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/reconcile", r.handleStart)
+	mux.HandleFunc("GET /api/v1/reconcile", r.handleList)
 	mux.HandleFunc("GET /api/v1/reconcile/{id}", r.handleGet)
 }
 
@@ -350,59 +477,175 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v) // the status line is out; a failed write has no one to tell
 }
 
-func (r *Runner) handleStart(w http.ResponseWriter, req *http.Request) {
-	q := req.URL.Query()
+// apiError answers code with {"error": msg}.
+func apiError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// queryParams returns the request's query, refusing a parameter not in
+// known, or one given twice: a misspelt option must not silently run a
+// different reconcile.
+func queryParams(req *http.Request, known ...string) (url.Values, error) {
+	q, err := url.ParseQuery(req.URL.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("malformed query: %w", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		if !slices.Contains(known, name) {
+			return nil, fmt.Errorf("unknown parameter %q (known: %s)", name, strings.Join(known, ", "))
+		}
+		if len(q[name]) > 1 {
+			return nil, fmt.Errorf("parameter %q given %d times", name, len(q[name]))
+		}
+	}
+	return q, nil
+}
+
+// boolParam is a true/false parameter; absent is false.
+func boolParam(q url.Values, name string) (bool, error) {
+	v, ok := q[name]
+	if !ok {
+		return false, nil
+	}
+	switch v[0] {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s=%q: want true or false", name, v[0])
+}
+
+// LowerCap is the cap a caller's max_deletes leaves in force: the
+// configured cap (DefaultMaxDeletes when 0) unless the caller asks for
+// fewer; asking for more is an error, never a higher cap.
+func LowerCap(asked, configured int) (int, error) {
+	if configured <= 0 {
+		configured = DefaultMaxDeletes
+	}
+	if asked > configured {
+		return 0, fmt.Errorf("max_deletes=%d is above the configured cap of %d rows; a caller may only lower it", asked, configured)
+	}
+	if asked <= 0 {
+		return configured, nil
+	}
+	return asked, nil
+}
+
+// startOptions reads POST /api/v1/reconcile's parameters.
+func (r *Runner) startOptions(req *http.Request) (string, StartOptions, int, error) {
+	q, err := queryParams(req, "delete_extra", "max_deletes", "repair", "table")
+	if err != nil {
+		return "", StartOptions{}, http.StatusBadRequest, err
+	}
 	table := q.Get("table")
 	if table == "" {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the table parameter is required"})
-		return
+		return "", StartOptions{}, http.StatusBadRequest, errors.New("the table parameter is required")
 	}
-	o := StartOptions{Repair: q.Get("repair") == "true", DeleteExtra: q.Get("delete_extra") == "true"}
-	if m := q.Get("max_deletes"); m != "" {
-		n, err := strconv.Atoi(m)
+	var o StartOptions
+	if o.Repair, err = boolParam(q, "repair"); err != nil {
+		return "", o, http.StatusBadRequest, err
+	}
+	if o.DeleteExtra, err = boolParam(q, "delete_extra"); err != nil {
+		return "", o, http.StatusBadRequest, err
+	}
+	asked := 0
+	if m, ok := q["max_deletes"]; ok {
+		n, err := strconv.Atoi(m[0])
 		if err != nil || n < 1 {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "max_deletes must be a number of rows, at least 1"})
-			return
+			return "", o, http.StatusBadRequest, fmt.Errorf("max_deletes=%q: want a number of rows, at least 1", m[0])
 		}
-		o.MaxDeletes = n
+		asked = n
+	}
+	if o.MaxDeletes, err = LowerCap(asked, r.limits.MaxDeletes); err != nil {
+		return "", o, http.StatusBadRequest, err
 	}
 	if o.DeleteExtra && !o.Repair {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "delete_extra=true needs repair=true"})
+		return "", o, http.StatusBadRequest, errors.New("delete_extra=true needs repair=true")
+	}
+	if o.DeleteExtra && !r.limits.HTTPDeleteExtra {
+		return "", o, http.StatusForbidden, errors.New("delete_extra is not allowed over HTTP: set reconcile.http_delete_extra: true in the configuration, or run `cdc-sentinel reconcile --repair --delete-extra`")
+	}
+	return table, o, 0, nil
+}
+
+func (r *Runner) handleStart(w http.ResponseWriter, req *http.Request) {
+	table, o, code, err := r.startOptions(req)
+	if err != nil {
+		apiError(w, code, err.Error())
 		return
 	}
 	id, err := r.Start(req.Context(), table, o)
 	switch {
 	case errors.Is(err, ErrUnknownTable):
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		apiError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, ErrRunning):
 		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error(), "id": id})
+	case errors.Is(err, ErrClosed):
+		apiError(w, http.StatusServiceUnavailable, err.Error())
 	case err != nil:
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		apiError(w, http.StatusBadRequest, err.Error())
 	default:
 		w.Header().Set("Location", "/api/v1/reconcile/"+id)
 		writeJSON(w, http.StatusAccepted, map[string]string{"id": id})
 	}
 }
 
+// Limits of GET /api/v1/reconcile.
+const (
+	defaultListLimit = 20
+	maxListLimit     = 100
+)
+
+// handleList lists the jobs kept (the last 100 finished and those
+// running), newest first: table= keeps one table's, limit= (default 20,
+// at most 100) the newest N.
+func (r *Runner) handleList(w http.ResponseWriter, req *http.Request) {
+	q, err := queryParams(req, "limit", "table")
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	limit := defaultListLimit
+	if v, ok := q["limit"]; ok {
+		n, err := strconv.Atoi(v[0])
+		if err != nil || n < 1 || n > maxListLimit {
+			apiError(w, http.StatusBadRequest, fmt.Sprintf("limit=%q: want a number from 1 to %d", v[0], maxListLimit))
+			return
+		}
+		limit = n
+	}
+	table := q.Get("table")
+	if _, known := r.tables[table]; table != "" && !known && len(r.List(table)) == 0 {
+		apiError(w, http.StatusNotFound, fmt.Sprintf("%v %q", ErrUnknownTable, table))
+		return
+	}
+	jobs := r.List(table)
+	if len(jobs) > limit {
+		jobs = jobs[:limit]
+	}
+	writeJSON(w, http.StatusOK, map[string][]Job{"jobs": jobs})
+}
+
 func (r *Runner) handleGet(w http.ResponseWriter, req *http.Request) {
 	j, ok := r.Get(req.PathValue("id"))
 	if !ok {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no reconcile with id " + req.PathValue("id")})
+		apiError(w, http.StatusNotFound, "no reconcile with id "+req.PathValue("id"))
 		return
 	}
 	writeJSON(w, http.StatusOK, j)
 }
 
-// ReconcileTables gives what the runner knows of each configured
-// table's runs, ordered by table; collector.ReconcileCollector reports it
-// at scrape time.
+// ReconcileTables gives what is known of each configured table's runs,
+// those started before a reload included, ordered by table;
+// collector.ReconcileCollector reports it at scrape time.
 func (r *Runner) ReconcileTables() []readings.ReconcileTable {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]readings.ReconcileTable, 0, len(r.stats))
-	for name, st := range r.stats {
-		t := *st
-		_, t.Running = r.running[name]
+	r.jobs.mu.Lock()
+	defer r.jobs.mu.Unlock()
+	out := make([]readings.ReconcileTable, 0, len(r.tables))
+	for name := range r.tables {
+		t := *r.jobs.stats[name]
+		_, t.Running = r.jobs.running[name]
 		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Table < out[j].Table })

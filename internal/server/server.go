@@ -83,12 +83,20 @@ func (rt *Runtime) release() {
 }
 
 // retire closes the Runtime now, or when its last user releases it.
+// Closing waits for the reconciles it started (they finish under the
+// configuration they started with), so a Server closes it apart and
+// the reload that retired it does not wait for them.
 func (rt *Runtime) retire() {
 	rt.mu.Lock()
 	rt.retired = true
 	idle := rt.refs == 0
 	rt.mu.Unlock()
-	if idle {
+	if !idle {
+		return
+	}
+	if rt.closing != nil {
+		rt.closing.Go(rt.close)
+	} else {
 		rt.close()
 	}
 }
@@ -303,7 +311,7 @@ func (s *Server) acquire() *Runtime {
 func (s *Server) HTTPServer() *http.Server {
 	t := s.opts.Timeouts
 	return &http.Server{
-		Handler:           s.Handler(),
+		Handler:           s.Handler(), // guarded by Guard
 		ReadHeaderTimeout: t.ReadHeader,
 		ReadTimeout:       t.Read,
 		WriteTimeout:      t.Write,
@@ -311,7 +319,8 @@ func (s *Server) HTTPServer() *http.Server {
 	}
 }
 
-// Handler routes every endpoint.
+// Handler routes every endpoint, behind Guard: every request that acts
+// passes it first.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	// "/" is the landing page; with metrics there, the metrics.
@@ -349,7 +358,7 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	return mux
+	return Guard(mux)
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
