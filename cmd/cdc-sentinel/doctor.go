@@ -40,6 +40,7 @@ func runDoctor(g *globals, output, clusterName string, timeout time.Duration, li
 		fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
 		return 2
 	}
+	listen.DeleteOverHTTP = cfg.Reconcile.HTTPDeleteExtra
 	exposure, err := server.AlertsExposureWarning(listen)
 	if err != nil {
 		fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)

@@ -225,18 +225,24 @@ func TestConnectorsValidateBinary(t *testing.T) {
 func TestDoctorWarnsOfUnauthenticatedAlerts(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "c.yml", "connect_clusters: [{name: gone, url: 'http://127.0.0.1:1', timeout: 1s}]\n")
+	deletes := writeFile(t, dir, "d.yml", "connect_clusters: [{name: gone, url: 'http://127.0.0.1:1', timeout: 1s}]\nreconcile: {http_delete_extra: true}\n")
 	auth := writeFile(t, dir, "web.yml", "basic_auth_users:\n  alertmanager: $2y$10$Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9v\n")
 	for _, c := range []struct {
+		cfg     string
 		args    []string
 		warn    bool
 		assumed bool // the message says doctor judged serve's default address
 	}{
-		{nil, true, true},
-		{[]string{"--web.listen-address=0.0.0.0:19641"}, true, false},
-		{[]string{"--web.listen-address=127.0.0.1:19641"}, false, false},
-		{[]string{"--web.config.file=" + auth}, false, false},
+		{cfg, nil, true, true},
+		{cfg, []string{"--web.listen-address=0.0.0.0:19641"}, true, false},
+		{cfg, []string{"--web.listen-address=127.0.0.1:19641"}, false, false},
+		{cfg, []string{"--web.config.file=" + auth}, false, false},
+		// Deleting over HTTP without authentication is open to any
+		// local process, loopback or not.
+		{deletes, []string{"--web.listen-address=127.0.0.1:19641"}, true, false},
+		{deletes, []string{"--web.config.file=" + auth}, false, false},
 	} {
-		out, errOut, _ := runBinary(t, append([]string{"--config.file=" + cfg, "doctor", "-o", "json"}, c.args...)...)
+		out, errOut, _ := runBinary(t, append([]string{"--config.file=" + c.cfg, "doctor", "-o", "json"}, c.args...)...)
 		d := decodeDoctor(t, out)
 		found, assumed := false, false
 		for _, f := range d.Findings {

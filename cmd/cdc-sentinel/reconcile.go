@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,7 @@ type reconcileFlags struct {
 	scanPar     int
 	maxReported int
 	progress    string
+	timeout     time.Duration
 }
 
 func addReconcile(a *kingpin.Application, g *globals) {
@@ -53,6 +55,7 @@ func addReconcile(a *kingpin.Application, g *globals) {
 	cmd.Flag("scan-parallel", "Queries per side for the first full checksum scan; 0: as many as PostgreSQL would use for one parallel scan of the table (max_parallel_workers_per_gather + 1), 1 on SQL Server. Lower it to spare a busy source.").Default("0").IntVar(&f.scanPar)
 	cmd.Flag("max-reported", "Most differing rows listed in the report (counts stay exact).").Default("100000").IntVar(&f.maxReported)
 	cmd.Flag("progress", "Progress bar on stderr: auto (only on a terminal), always or never.").Default("auto").EnumVar(&f.progress, "auto", "always", "never")
+	cmd.Flag("timeout", "The run's own deadline, comparison and repair (not --wait); 0: reconcile.timeout from the configuration (1h by default).").Default("0").DurationVar(&f.timeout)
 	g.handle(cmd, func() int { return runReconcile(g, f) })
 }
 
@@ -110,7 +113,7 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 			bar.draw(p.Phase, p.Done, p.Total, fmt.Sprintf("%d differing", p.Differing))
 		}
 	}
-	rep, err := table.Run(ctx, reconcile.StartOptions{Repair: f.repair, Follow: f.wait, DeleteExtra: f.deleteExtra, MaxDeletes: f.maxDeletes, DryRun: f.dryRun,
+	rep, err := table.RunWithin(ctx, cmp.Or(f.timeout, cfg.Reconcile.Timeout), reconcile.StartOptions{Repair: f.repair, Follow: f.wait, DeleteExtra: f.deleteExtra, MaxDeletes: f.maxDeletes, DryRun: f.dryRun,
 		BeforeDelete: func(keys []rowhash.Key) {
 			fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: deleting %d target-only rows of %s:\n", len(keys), f.table)
 			for _, k := range keys {
@@ -170,6 +173,8 @@ func (f *reconcileFlags) check() error {
 		return fmt.Errorf("--wait-poll must be positive, not %s", f.poll)
 	case f.scanPar < 0:
 		return fmt.Errorf("--scan-parallel must be 0 (automatic) or a number of queries per side, not %d", f.scanPar)
+	case f.timeout < 0:
+		return fmt.Errorf("--timeout must be positive, or 0 for reconcile.timeout, not %s", f.timeout)
 	}
 	return nil
 }

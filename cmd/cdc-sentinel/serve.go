@@ -18,6 +18,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/app"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/server"
 )
 
@@ -92,16 +93,13 @@ func serve(g *globals, f *serveFlags) int {
 		StoragePath: f.storagePath,
 		UserAgent:   "cdc-sentinel/" + version.Version,
 		Registerer:  srv.Registry(),
+		Reconciles:  reconcile.NewJobs(),
 	}
 	srv.SetBuild(app.Builder(deps))
-	warning, err := server.AlertsExposureWarning(server.Listen{Addresses: *f.web.WebListenAddresses, SystemdSocket: *f.web.WebSystemdSocket, WebConfigFile: *f.web.WebConfigFile})
-	if err != nil {
+	listen := server.Listen{Addresses: *f.web.WebListenAddresses, SystemdSocket: *f.web.WebSystemdSocket, WebConfigFile: *f.web.WebConfigFile}
+	if _, err := server.AlertsExposureWarning(listen); err != nil {
 		fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
 		return exitUsage
-	}
-	if warning != "" {
-		// Loud on purpose: the default listens on every interface.
-		logger.Warn("INSECURE: " + warning)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -115,6 +113,16 @@ func serve(g *globals, f *serveFlags) int {
 		return exitFailed
 	}
 	defer srv.Close()
+	// Deferred after srv.Close, so it runs first: the reconciles still
+	// running are cancelled, which closing the Runtime waits for.
+	defer deps.Reconciles.Close()
+	if cfg := srv.Config(); cfg != nil {
+		listen.DeleteOverHTTP = cfg.Reconcile.HTTPDeleteExtra
+	}
+	if warning, _ := server.AlertsExposureWarning(listen); warning != "" {
+		// Loud on purpose: the default listens on every interface.
+		logger.Warn("INSECURE: " + warning)
+	}
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -37,6 +37,12 @@ type Deps struct {
 	// VaultRequests counts the requests made to Vault across reloads;
 	// Builder creates it when nil.
 	VaultRequests *vault.Requests
+	// Reconciles keeps the reconcile jobs across reloads: a run started
+	// before a reload finishes under the configuration it started with
+	// and stays queryable. Whoever made it closes it at shutdown, which
+	// cancels what still runs. When nil each Runtime keeps its own, and
+	// a reload cancels its runs.
+	Reconciles *reconcile.Jobs
 }
 
 // Builder returns a server.BuildFunc closing over deps.
@@ -118,16 +124,26 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 	rt.Collectors = append(rt.Collectors, sources.Collectors(cfg, clients, deps.Logger)...)
 
 	// Drift sampling and full reconcile: see drift.go.
-	driftCollector, reconciler, err := BuildDrift(cfg, sources, connectByName, deps.Logger, tp)
+	ownJobs := deps.Reconciles == nil
+	if ownJobs {
+		deps.Reconciles = reconcile.NewJobs()
+	}
+	driftCollector, reconciler, err := BuildDrift(cfg, sources, connectByName, deps, tp)
 	if err != nil {
 		return nil, fmt.Errorf("drift: %w", err)
 	}
+	// Closing waits for the runs started from this configuration, so its
+	// pools stay open under them (closed after, in reverse order); runs
+	// kept by no one else are cancelled first.
 	closers = append(closers, reconciler.Close)
+	if ownJobs {
+		closers = append(closers, deps.Reconciles.Close)
+	}
 	rt.Collectors = append(rt.Collectors, driftCollector, collector.NewReconcileCollector(reconciler))
 
 	mux := http.NewServeMux()
 	rt.API = mux
-	reconciler.Register(mux) // POST /api/v1/reconcile, GET /api/v1/reconcile/{id}
+	reconciler.Register(mux) // POST /api/v1/reconcile, GET /api/v1/reconcile[/{id}]
 
 	// Remediation: the webhook receiver and its audit trail.
 	// The engine is per configuration; its store and metrics live in

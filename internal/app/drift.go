@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -28,7 +27,9 @@ import (
 // the Runtime's shared pools. The runner is read by the reconcile
 // collector (the cdc_reconcile_* metrics), serves /api/v1/reconcile, and is what the
 // remediator's reconcile action starts (via reconcile.BoolStarter).
-func BuildDrift(cfg *config.Config, sources *Sources, clusters map[string]*connect.Client, logger *slog.Logger, tp *tracing.Provider) (*collector.DriftCollector, *reconcile.Runner, error) {
+// Its runs are kept in deps.Reconciles (not nil), across reloads.
+func BuildDrift(cfg *config.Config, sources *Sources, clusters map[string]*connect.Client, deps Deps, tp *tracing.Provider) (*collector.DriftCollector, *reconcile.Runner, error) {
+	logger := deps.Logger
 	var tables []reconcile.Table
 	var sampled []drift.Table
 	for _, tc := range cfg.Tables {
@@ -46,7 +47,7 @@ func BuildDrift(cfg *config.Config, sources *Sources, clusters map[string]*conne
 			Wait: sources.Lag.RecheckWaitFunc(tc),
 		})
 	}
-	runner := reconcile.NewRunner(tables, reconcile.Options{Tracing: tp}, logger)
+	runner := deps.Reconciles.Runner(tables, reconcile.Options{Tracing: tp}, reconcile.LimitsFromConfig(cfg.Reconcile), logger)
 	return collector.NewDriftCollector(drift.NewSampler(sampled, logger), cfg.Drift.Budget), runner, nil
 }
 

@@ -92,7 +92,7 @@ func (d *Doctor) Run(ctx context.Context) Report {
 	r.checkSQLServerVersion(ctx)
 	if d.AlertsExposure != "" {
 		r.add(Finding{Check: CheckAlertsUnauthenticated, Severity: Warning, Target: "server:/alerts", Message: d.AlertsExposure,
-			Fix: "serve with --web.config.file=deploy/web/web-config.yml (TLS and basic auth; set the same credentials in Alertmanager's http_config, as deploy/alertmanager/alertmanager.yml shows), or listen on 127.0.0.1 only"})
+			Fix: "serve with --web.config.file=deploy/web/web-config.yml (TLS and basic auth; set the same credentials in Alertmanager's http_config, as deploy/alertmanager/alertmanager.yml shows), or listen on 127.0.0.1 only and leave reconcile.http_delete_extra off"})
 	}
 	return newReport(r.findings, len(r.connectors), len(d.Config.Tables), len(r.alive))
 }

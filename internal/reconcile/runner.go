@@ -297,16 +297,7 @@ func (r *Runner) run(ctx context.Context, job *Job, t Table, o StartOptions) {
 	}
 }
 
-// reconcile runs the comparison (and repair) within the run's own
-// deadline, after checking that both databases answer within their
-// query timeout: a hung database fails the run with its name instead of
-// holding the table's slot.
 func (r *Runner) reconcile(ctx context.Context, job *Job, t Table, o StartOptions) (*Report, error) {
-	if r.limits.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, r.limits.Timeout, fmt.Errorf("reconcile of %s %w (%s)", t.Name, ErrTimeout, r.limits.Timeout))
-		defer cancel()
-	}
 	opts := r.opts
 	opts.Progress = func(p Progress) {
 		r.jobs.mu.Lock()
@@ -314,6 +305,20 @@ func (r *Runner) reconcile(ctx context.Context, job *Job, t Table, o StartOption
 		r.jobs.mu.Unlock()
 	}
 	o.Follow = true
+	return t.RunWithin(ctx, r.limits.Timeout, o, opts)
+}
+
+// RunWithin is Run within the run's own deadline (reconcile.timeout; 0:
+// none), once both databases have answered within their query timeout
+// (Reachable): a hung database fails the run, naming it, instead of
+// holding it for ever. The server's runs and the reconcile command both
+// go through it.
+func (t Table) RunWithin(ctx context.Context, timeout time.Duration, o StartOptions, opts Options) (*Report, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("reconcile of %s %w (%s)", t.Name, ErrTimeout, timeout))
+		defer cancel()
+	}
 	var rep *Report
 	err := t.Reachable(ctx)
 	if err == nil {

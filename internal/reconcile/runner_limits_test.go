@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
 // blockedTable is a table whose run waits for release and then fails:
@@ -245,41 +245,11 @@ func TestRunPastItsTimeoutFails(t *testing.T) {
 	}
 }
 
-// hungListener accepts connections and never answers, as a database
-// whose host froze does.
-func hungListener(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String()
-}
-
 // A source database that accepts connections and never answers fails
 // the job within its query_timeout, naming the database; the table is
 // free again.
 func TestHungSourceFailsTheJob(t *testing.T) {
-	addr := hungListener(t)
+	addr, _ := testenv.HungListener(t)
 	open := func(name, dsn string) *database.DB {
 		db, err := database.Open(context.Background(), config.Database{Name: name, Driver: config.DriverPostgres, DSN: config.Secret(dsn), QueryTimeout: 200 * time.Millisecond, MaxOpenConns: 2})
 		if err != nil {

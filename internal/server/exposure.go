@@ -12,18 +12,26 @@ import (
 
 // Listen says where the HTTP server listens and how it is guarded: the
 // serve flags --web.listen-address, --web.systemd-socket and
-// --web.config.file.
+// --web.config.file; DeleteOverHTTP is the configuration's
+// reconcile.http_delete_extra.
 type Listen struct {
-	Addresses     []string
-	SystemdSocket bool
-	WebConfigFile string
+	Addresses      []string
+	SystemdSocket  bool
+	WebConfigFile  string
+	DeleteOverHTTP bool
 }
 
-// AlertsExposureWarning is the one place that decides whether /alerts,
-// which acts on the pipeline (restarts, pauses, reconciles), can be
-// reached without authentication from beyond this host. It returns ""
-// when it cannot: authentication is configured, or every address is
-// loopback. Serve logs the warning at start; doctor reports it.
+// actingEndpoints are the endpoints that act, all behind Guard.
+const actingEndpoints = "POST /alerts, POST /api/v1/reconcile and POST /-/reload act on the pipeline (restarts, pauses, reconciles, repairs, reloads)"
+
+// AlertsExposureWarning is the one place that decides whether the
+// endpoints that act (the webhook, the reconcile API, reload) can be
+// reached without authentication by someone they should not be: from
+// beyond this host, or, when reconcile.http_delete_extra lets the API
+// delete target rows, by any process on it. It returns "" when they
+// cannot: authentication is configured, or every address is loopback
+// and nothing over HTTP deletes. Serve logs the warning at start; doctor
+// reports it (alerts-unauthenticated).
 func AlertsExposureWarning(l Listen) (string, error) {
 	if l.WebConfigFile != "" {
 		authenticated, err := webConfigAuthenticates(l.WebConfigFile)
@@ -44,12 +52,21 @@ func AlertsExposureWarning(l Listen) (string, error) {
 			}
 		}
 	}
-	if len(exposed) == 0 {
-		return "", nil
+	const fix = "Set --web.config.file with basic_auth_users (and TLS), as in deploy/web/web-config.yml"
+	switch {
+	case len(exposed) > 0 && l.DeleteOverHTTP:
+		return fmt.Sprintf("%s and are served WITHOUT AUTHENTICATION on %s, with reconcile.http_delete_extra on: "+
+			"anyone who can reach them can trigger actions and delete target rows. %s, or listen on a loopback address only and turn reconcile.http_delete_extra off",
+			actingEndpoints, strings.Join(exposed, ", "), fix), nil
+	case len(exposed) > 0:
+		return fmt.Sprintf("%s and are served WITHOUT AUTHENTICATION on %s: "+
+			"anyone who can reach them can trigger actions. %s, or listen on a loopback address only",
+			actingEndpoints, strings.Join(exposed, ", "), fix), nil
+	case l.DeleteOverHTTP:
+		return fmt.Sprintf("reconcile.http_delete_extra lets POST /api/v1/reconcile delete target rows, and it is served WITHOUT AUTHENTICATION: "+
+			"any process on this host can ask for deletions. %s, or turn reconcile.http_delete_extra off", fix), nil
 	}
-	return fmt.Sprintf("POST /alerts acts on the pipeline (restarts, pauses, reconciles) and is served WITHOUT AUTHENTICATION on %s: "+
-		"anyone who can reach it can trigger actions. Set --web.config.file with basic_auth_users (and TLS), as in deploy/web/web-config.yml, "+
-		"or listen on a loopback address only", strings.Join(exposed, ", ")), nil
+	return "", nil
 }
 
 // webConfigAuthenticates reads the exporter-toolkit web config: basic

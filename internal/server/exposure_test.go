@@ -34,6 +34,9 @@ func TestAlertsExposureWarning(t *testing.T) {
 		{"TLS without auth", Listen{Addresses: []string{":19641"}, WebConfigFile: tlsOnly}, true},
 		{"basic auth", Listen{Addresses: []string{":19641"}, WebConfigFile: basic}, false},
 		{"verified client certificates", Listen{Addresses: []string{":19641"}, WebConfigFile: mtls}, false},
+		{"deletes over HTTP on loopback", Listen{Addresses: []string{"127.0.0.1:19641"}, DeleteOverHTTP: true}, true},
+		{"deletes over HTTP, public", Listen{Addresses: []string{":19641"}, DeleteOverHTTP: true}, true},
+		{"deletes over HTTP with basic auth", Listen{Addresses: []string{":19641"}, WebConfigFile: basic, DeleteOverHTTP: true}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -46,6 +49,12 @@ func TestAlertsExposureWarning(t *testing.T) {
 			}
 			if c.warn && !strings.Contains(w, "WITHOUT AUTHENTICATION") {
 				t.Errorf("warning %q", w)
+			}
+			if c.warn && !c.l.DeleteOverHTTP && !strings.Contains(w, "POST /alerts, POST /api/v1/reconcile and POST /-/reload") {
+				t.Errorf("warning %q does not name every endpoint that acts", w)
+			}
+			if c.warn && c.l.DeleteOverHTTP && !strings.Contains(w, "reconcile.http_delete_extra") {
+				t.Errorf("warning %q does not name the setting that lets HTTP delete", w)
 			}
 		})
 	}

@@ -247,6 +247,14 @@ func New(opts Options) *Server {
 // server's own registry.
 func (s *Server) SetBuild(b BuildFunc) { s.opts.Build = b }
 
+// Config is the configuration in force, nil before the first load.
+func (s *Server) Config() *config.Config {
+	if rt := s.current.Load(); rt != nil {
+		return rt.Config
+	}
+	return nil
+}
+
 // Registry is the registry of process-wide metrics; components that keep
 // their own counters across scrapes (the remediator, say) register there.
 func (s *Server) Registry() *prometheus.Registry { return s.self }
