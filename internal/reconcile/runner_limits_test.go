@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,7 +157,8 @@ func TestStartPassesDeleteExtraWhenConfigured(t *testing.T) {
 func TestListJobs(t *testing.T) {
 	release := make(chan struct{})
 	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
-	clock := func() time.Time { now = now.Add(time.Second); return now }
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(time.Second); return now }
 	r := NewJobs().Runner([]Table{blockedTable("a", release, nil), blockedTable("b", release, nil)}, Options{Now: clock}, Limits{}, nil)
 	defer r.Close()
 	mux := http.NewServeMux()
