@@ -153,9 +153,6 @@ type Limits struct {
 	Timeout time.Duration
 	// HTTPDeleteExtra lets POST /api/v1/reconcile ask for delete_extra.
 	HTTPDeleteExtra bool
-	// MaxDeletes is the configured cap on the rows one repair deletes
-	// (DefaultMaxDeletes when 0); a caller may only lower it.
-	MaxDeletes int
 }
 
 // LimitsFromConfig are the limits the configuration sets.
@@ -521,22 +518,6 @@ func boolParam(q url.Values, name string) (bool, error) {
 	return false, fmt.Errorf("%s=%q: want true or false", name, v[0])
 }
 
-// LowerCap is the cap a caller's max_deletes leaves in force: the
-// configured cap (DefaultMaxDeletes when 0) unless the caller asks for
-// fewer; asking for more is an error, never a higher cap.
-func LowerCap(asked, configured int) (int, error) {
-	if configured <= 0 {
-		configured = DefaultMaxDeletes
-	}
-	if asked > configured {
-		return 0, fmt.Errorf("max_deletes=%d is above the configured cap of %d rows; a caller may only lower it", asked, configured)
-	}
-	if asked <= 0 {
-		return configured, nil
-	}
-	return asked, nil
-}
-
 // startOptions reads POST /api/v1/reconcile's parameters.
 func (r *Runner) startOptions(req *http.Request) (string, StartOptions, int, error) {
 	q, err := queryParams(req, "delete_extra", "max_deletes", "repair", "table")
@@ -562,8 +543,14 @@ func (r *Runner) startOptions(req *http.Request) (string, StartOptions, int, err
 		}
 		asked = n
 	}
-	if o.MaxDeletes, err = LowerCap(asked, r.limits.MaxDeletes); err != nil {
-		return "", o, http.StatusBadRequest, err
+	if asked > 0 {
+		// Checked before starting, so a request above the table's cap
+		// is answered 400 rather than failing as a job.
+		if o.MaxDeletes, err = r.DeleteCap(table, asked); errors.Is(err, ErrUnknownTable) {
+			return "", o, http.StatusNotFound, err
+		} else if err != nil {
+			return "", o, http.StatusBadRequest, err
+		}
 	}
 	if o.DeleteExtra && !o.Repair {
 		return "", o, http.StatusBadRequest, errors.New("delete_extra=true needs repair=true")

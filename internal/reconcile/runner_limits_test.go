@@ -23,6 +23,7 @@ func blockedTable(name string, release <-chan struct{}, started chan<- string) T
 	return Table{
 		Name:     name,
 		Signaler: okSignaler{},
+		Limits:   config.Repair{MaxDeletes: 50},
 		Sides: func() (rowhash.Side, rowhash.Side, error) {
 			if started != nil {
 				started <- name
@@ -59,7 +60,7 @@ func call(t *testing.T, method, url string) apiAnswer {
 func TestStartRefusesUnknownAndMalformedParameters(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan string, 10)
-	r := NewJobs().Runner([]Table{blockedTable("t", release, started)}, Options{}, Limits{MaxDeletes: 50}, nil)
+	r := NewJobs().Runner([]Table{blockedTable("t", release, started)}, Options{}, Limits{}, nil)
 	defer r.Close()
 	defer close(release)
 	mux := http.NewServeMux()
@@ -83,7 +84,7 @@ func TestStartRefusesUnknownAndMalformedParameters(t *testing.T) {
 		{"table=t&max_deletes=ten", 400, `max_deletes="ten": want a number of rows, at least 1`},
 		{"table=t&max_deletes=0", 400, `max_deletes="0"`},
 		{"table=t&max_deletes=-5", 400, `max_deletes="-5"`},
-		{"table=t&repair=true&max_deletes=1000000", 400, "max_deletes=1000000 is above the configured cap of 50 rows"},
+		{"table=t&repair=true&max_deletes=1000000", 400, "max_deletes 1000000 is above table t's cap of 50 (tables[].repair.max_deletes)"},
 		{"table=t&delete_extra=true", 400, "delete_extra=true needs repair=true"},
 		{"table=t&repair=true&delete_extra=true", 403, "reconcile.http_delete_extra"},
 		{"table=%zz", 400, "malformed query"},
@@ -112,38 +113,17 @@ func TestStartRefusesUnknownAndMalformedParameters(t *testing.T) {
 	}
 }
 
-func TestLowerCapOnlyLowers(t *testing.T) {
-	cases := []struct {
-		asked, configured, want int
-		err                     bool
-	}{
-		{0, 0, DefaultMaxDeletes, false},
-		{0, 500, 500, false},
-		{10, 500, 10, false},
-		{500, 500, 500, false},
-		{501, 500, 0, true},
-		{DefaultMaxDeletes + 1, 0, 0, true},
-		{1000000, 0, 0, true},
-	}
-	for _, tc := range cases {
-		got, err := LowerCap(tc.asked, tc.configured)
-		if got != tc.want || (err != nil) != tc.err {
-			t.Errorf("LowerCap(%d, %d) = %d, %v; want %d, error %v", tc.asked, tc.configured, got, err, tc.want, tc.err)
-		}
-	}
-}
-
 // With reconcile.http_delete_extra the caller's max_deletes reaches the
-// repair, and never above the configured cap.
+// repair; without one the table's cap applies (Table.Run reads it).
 func TestStartPassesDeleteExtraWhenConfigured(t *testing.T) {
 	release := make(chan struct{})
-	r := NewJobs().Runner([]Table{blockedTable("t", release, nil)}, Options{}, Limits{HTTPDeleteExtra: true, MaxDeletes: 50}, nil)
+	r := NewJobs().Runner([]Table{blockedTable("t", release, nil)}, Options{}, Limits{HTTPDeleteExtra: true}, nil)
 	defer r.Close()
 	defer close(release)
 	for _, tc := range []struct {
 		query string
 		want  int
-	}{{"table=t&repair=true&delete_extra=true&max_deletes=7", 7}, {"table=t&repair=true&delete_extra=true", 50}} {
+	}{{"table=t&repair=true&delete_extra=true&max_deletes=7", 7}, {"table=t&repair=true&delete_extra=true", 0}} {
 		req := httptest.NewRequest(http.MethodPost, "/api/v1/reconcile?"+tc.query, nil)
 		table, o, code, err := r.startOptions(req)
 		if err != nil || table != "t" || !o.Repair || !o.DeleteExtra || o.MaxDeletes != tc.want {

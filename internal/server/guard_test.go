@@ -34,12 +34,12 @@ func newGuarded(t *testing.T) *guarded {
 	if err := os.WriteFile(cfgFile, []byte("connect_clusters: []\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	table := reconcile.Table{Name: "t", Signaler: nopSignaler{}, Sides: func() (rowhash.Side, rowhash.Side, error) {
+	table := reconcile.Table{Name: "t", Signaler: nopSignaler{}, Limits: config.Repair{MaxDeletes: 1000000}, Sides: func() (rowhash.Side, rowhash.Side, error) {
 		g.runs.Add(1)
 		return rowhash.Side{}, rowhash.Side{}, errors.New("no database in this test")
 	}}
 	// The most permissive configuration: delete_extra allowed over HTTP.
-	g.runner = reconcile.NewJobs().Runner([]reconcile.Table{table}, reconcile.Options{}, reconcile.Limits{HTTPDeleteExtra: true, MaxDeletes: 1000000}, nil)
+	g.runner = reconcile.NewJobs().Runner([]reconcile.Table{table}, reconcile.Options{}, reconcile.Limits{HTTPDeleteExtra: true}, nil)
 	t.Cleanup(g.runner.Close)
 	api := http.NewServeMux()
 	g.runner.Register(api)
