@@ -12,7 +12,7 @@ var (
 	reconcileRunsDesc = prometheus.NewDesc("cdc_reconcile_runs_total",
 		"Reconcile runs since cdc-sentinel started, by outcome (success, error, cancelled).", []string{"table", "outcome"}, nil)
 	reconcileDifferingDesc = prometheus.NewDesc("cdc_reconcile_rows_differing",
-		"Rows that differed between source and target in the last successful reconcile, by kind (missing, extra, changed).", []string{"table", "kind"}, nil)
+		"Rows that differed between source and target in the last successful reconcile, by kind (missing, extra, changed, duplicate: keys the target holds more rows of than the source).", []string{"table", "kind"}, nil)
 	reconcileLastSuccessDesc = prometheus.NewDesc("cdc_reconcile_last_success_timestamp_seconds",
 		"When the last successful reconcile of the table finished.", []string{"table"}, nil)
 	reconcileDurationDesc = prometheus.NewDesc("cdc_reconcile_duration_seconds",
@@ -68,7 +68,7 @@ func (c *ReconcileCollector) Collect(_ context.Context, ch chan<- prometheus.Met
 		for _, d := range []struct {
 			kind string
 			n    int64
-		}{{"missing", t.Missing}, {"extra", t.Extra}, {"changed", t.Changed}} {
+		}{{"missing", t.Missing}, {"extra", t.Extra}, {"changed", t.Changed}, {"duplicate", t.Duplicate}} {
 			ch <- prometheus.MustNewConstMetric(reconcileDifferingDesc, prometheus.GaugeValue, float64(d.n), t.Table, d.kind)
 		}
 		ch <- prometheus.MustNewConstMetric(reconcileLastSuccessDesc, prometheus.GaugeValue, float64(t.LastSuccess.UnixNano())/1e9, t.Table)

@@ -43,9 +43,10 @@ cdc_reconcile_repairs_total{outcome="failed",table="customers"} 0
 cdc_reconcile_repairs_total{outcome="failed",table="orders"} 0
 cdc_reconcile_repairs_total{outcome="timed_out",table="customers"} 0
 cdc_reconcile_repairs_total{outcome="timed_out",table="orders"} 1
-# HELP cdc_reconcile_rows_differing Rows that differed between source and target in the last successful reconcile, by kind (missing, extra, changed).
+# HELP cdc_reconcile_rows_differing Rows that differed between source and target in the last successful reconcile, by kind (missing, extra, changed, duplicate: keys the target holds more rows of than the source).
 # TYPE cdc_reconcile_rows_differing gauge
 cdc_reconcile_rows_differing{kind="changed",table="orders"} 2
+cdc_reconcile_rows_differing{kind="duplicate",table="orders"} 0
 cdc_reconcile_rows_differing{kind="extra",table="orders"} 1
 cdc_reconcile_rows_differing{kind="missing",table="orders"} 3
 # HELP cdc_reconcile_running Whether a reconcile of the table is running.

@@ -19,6 +19,9 @@ type ReconcileTable struct {
 	// one has. Missing, Extra and Changed are the rows it found differing.
 	LastSuccess             time.Time
 	Missing, Extra, Changed int64
+	// Duplicate counts keys the target holds more rows of than the
+	// source.
+	Duplicate int64
 	// Duration is how long the last finished run took, whatever its outcome.
 	Duration time.Duration
 	// RepairRows are the rows repairs re-sent, as the source connector's

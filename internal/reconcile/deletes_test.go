@@ -208,7 +208,7 @@ func TestDeleteExtraCapDryRunAndRetainedHistory(t *testing.T) {
 	rep := runPlan(t, plan)
 	ctx := context.Background()
 	_, err := Repair(ctx, plan, rep, RepairOptions{Signaler: &recordingSignaler{}, DeleteExtra: true, MaxDeletes: 4})
-	if err == nil || !strings.Contains(err.Error(), "5 target-only rows would go, more than the 4") {
+	if err == nil || !strings.Contains(err.Error(), "5 target rows would go (5 target-only, 0 surplus copies), more than the 4") {
 		t.Errorf("over the cap: %v", err)
 	}
 	_, err = Repair(ctx, plan, rep, RepairOptions{Signaler: &recordingSignaler{}, DeleteExtra: true, Retained: "skipped.operations=d on connector src"})

@@ -103,16 +103,24 @@ type Report struct {
 	MissingInTarget []rowhash.Key `json:"missing_in_target"`
 	ExtraInTarget   []rowhash.Key `json:"extra_in_target"`
 	Changed         []rowhash.Key `json:"changed"`
+	// DuplicateInTarget are keys the target holds more rows of than the
+	// source: a keyless target (pk.mode=none or kafka) or an upsert that
+	// appended. Each is counted once, however many copies it has.
+	DuplicateInTarget []rowhash.Key `json:"duplicate_in_target"`
 	// ChangedColumns names, for each reported changed row, the columns
 	// whose values differ (found by comparing each column's canonical
 	// encoding on the changed rows only).
 	ChangedColumns  []ColumnDiff `json:"changed_columns"`
 	DurationSeconds float64      `json:"duration_seconds"`
 	// Counts are exact even when the lists are truncated.
-	MissingCount int  `json:"missing_count"`
-	ExtraCount   int  `json:"extra_count"`
-	ChangedCount int  `json:"changed_count"`
-	Truncated    bool `json:"truncated,omitempty"`
+	MissingCount int `json:"missing_count"`
+	ExtraCount   int `json:"extra_count"`
+	ChangedCount int `json:"changed_count"`
+	// DuplicateCount counts the keys of DuplicateInTarget; DuplicateRows
+	// the surplus rows (copies beyond the source's).
+	DuplicateCount int   `json:"duplicate_count"`
+	DuplicateRows  int64 `json:"duplicate_rows"`
+	Truncated      bool  `json:"truncated,omitempty"`
 	// Mode is "range" or "hash": how rows were bucketed.
 	Mode    string        `json:"mode"`
 	Key     []string      `json:"key"`
@@ -130,7 +138,9 @@ type ColumnDiff struct {
 }
 
 // Differing is the number of differing rows.
-func (r *Report) Differing() int { return r.MissingCount + r.ExtraCount + r.ChangedCount }
+func (r *Report) Differing() int {
+	return r.MissingCount + r.ExtraCount + r.ChangedCount + r.DuplicateCount
+}
 
 // segment is a set of rows on both sides: a range of the leading key
 // column and/or a key-hash residue.
@@ -207,7 +217,7 @@ func (r *Reconciler) cond(i int, seg segment) string {
 // Run compares the whole table.
 func (r *Reconciler) Run(ctx context.Context) (*Report, error) {
 	start := time.Now()
-	r.report = &Report{Table: r.name, Key: r.plan.KeyNames(), MissingInTarget: []rowhash.Key{}, ExtraInTarget: []rowhash.Key{}, Changed: []rowhash.Key{}, ChangedColumns: []ColumnDiff{},
+	r.report = &Report{Table: r.name, Key: r.plan.KeyNames(), MissingInTarget: []rowhash.Key{}, ExtraInTarget: []rowhash.Key{}, Changed: []rowhash.Key{}, DuplicateInTarget: []rowhash.Key{}, ChangedColumns: []ColumnDiff{},
 		NotComparable: r.plan.NotComparable}
 	sctx, span := tracing.Start(ctx, "reconcile first-level scan")
 	first, err := r.firstLevel(sctx)
@@ -249,7 +259,7 @@ func (r *Reconciler) Run(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	rep := r.report
-	for _, l := range [][]rowhash.Key{rep.MissingInTarget, rep.ExtraInTarget, rep.Changed} {
+	for _, l := range [][]rowhash.Key{rep.MissingInTarget, rep.ExtraInTarget, rep.Changed, rep.DuplicateInTarget} {
 		sortKeys(l, rep.Key)
 	}
 	slices.SortFunc(rep.ChangedColumns, func(a, b ColumnDiff) int { return compareKeys(a.Key, b.Key, rep.Key) })
@@ -608,6 +618,9 @@ func (r *Reconciler) fetchAll(ctx context.Context, leaves []segment) error {
 type fetched struct {
 	h    rowhash.Hash
 	text []sql.NullString
+	// n is how many rows the side holds with this key: more than one
+	// on a keyless target that appended a row twice.
+	n int64
 }
 
 func (r *Reconciler) fetchRows(ctx context.Context, i int, segs []segment) (map[string]fetched, error) {
@@ -640,6 +653,7 @@ func (r *Reconciler) fetchRows(ctx context.Context, i int, segs []segment) (map[
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("%s: rows of %s: %w", rowhash.SideName(i), side.Table, err)
 		}
+		f.n = out[kenc].n + 1
 		out[kenc] = f
 	}
 	if err := rows.Err(); err != nil {
@@ -661,13 +675,19 @@ func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
 		return err
 	}
 	src, tgt := got[0], got[1]
-	var missing, extra, changed []rowhash.Key
+	var missing, extra, changed, duplicate []rowhash.Key
 	var changedEnc []string
+	var surplus int64
 	for k, s := range src {
 		t, ok := tgt[k]
 		switch {
 		case !ok:
 			missing = append(missing, r.key(0, s))
+		case t.n > s.n:
+			// Which copy equals the source is the repair's to find: the
+			// key is a duplicate, whatever its copies hold.
+			duplicate = append(duplicate, r.key(0, s))
+			surplus += t.n - s.n
 		case t.h != s.h:
 			changed = append(changed, r.key(0, s))
 			changedEnc = append(changedEnc, k)
@@ -688,17 +708,19 @@ func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
 			extra = append(extra, r.key(1, t))
 		}
 	}
-	r.found.Add(int64(len(missing) + len(extra) + len(changed)))
+	r.found.Add(int64(len(missing) + len(extra) + len(changed) + len(duplicate)))
 	r.reportMu.Lock()
 	defer r.reportMu.Unlock()
 	rep := r.report
 	rep.MissingCount += len(missing)
 	rep.ExtraCount += len(extra)
 	rep.ChangedCount += len(changed)
+	rep.DuplicateCount += len(duplicate)
+	rep.DuplicateRows += surplus
 	for _, l := range []struct {
 		dst *[]rowhash.Key
 		src []rowhash.Key
-	}{{&rep.MissingInTarget, missing}, {&rep.ExtraInTarget, extra}, {&rep.Changed, changed}} {
+	}{{&rep.MissingInTarget, missing}, {&rep.ExtraInTarget, extra}, {&rep.Changed, changed}, {&rep.DuplicateInTarget, duplicate}} {
 		for _, k := range l.src {
 			if r.reportedCounts >= r.opts.MaxReported {
 				rep.Truncated = true

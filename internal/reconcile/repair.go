@@ -135,6 +135,15 @@ type RepairResult struct {
 	// it would re-send.
 	DryRun      bool          `json:"dry_run,omitempty"`
 	WouldDelete []rowhash.Key `json:"would_delete,omitempty"`
+	// Deduplicated are the keys of which the target held surplus
+	// copies; CopiesDeleted (WouldDeleteCopies on a dry run) counts the
+	// copies deleted, one copy of each key always kept: the one equal to
+	// the source's row when there is one, else one that is re-sent
+	// (DuplicatesResent).
+	Deduplicated      []rowhash.Key `json:"deduplicated_keys,omitempty"`
+	CopiesDeleted     int           `json:"duplicate_copies_deleted,omitempty"`
+	WouldDeleteCopies int           `json:"would_delete_copies,omitempty"`
+	DuplicatesResent  []rowhash.Key `json:"duplicates_resent,omitempty"`
 	// Progress is how far the repair's snapshots got, when the reconcile
 	// command waited for them (the runner's job shows it as
 	// repair_progress instead).
@@ -156,15 +165,16 @@ func Repair(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOption
 		o.MaxSignalBytes = 2000
 	}
 	res := &RepairResult{DryRun: o.DryRun}
-	if o.DeleteExtra && len(rep.ExtraInTarget) > 0 {
-		if err := deleteExtra(ctx, plan, rep, o, res); err != nil {
+	if o.DeleteExtra && len(rep.ExtraInTarget)+len(rep.DuplicateInTarget) > 0 {
+		if err := deleteTargetRows(ctx, plan, rep, o, res); err != nil {
 			return res, fmt.Errorf("repair of %s: %w", rep.Table, err)
 		}
 	}
 	resend := slices.Concat(rep.MissingInTarget, rep.Changed)
 	if o.Signaler != nil {
-		// Without a channel they stay reported in extra_at_source.
-		resend = append(resend, res.ExtraAtSource...)
+		// Without a channel they stay reported in extra_at_source and
+		// duplicates_resent.
+		resend = slices.Concat(resend, res.ExtraAtSource, res.DuplicatesResent)
 	}
 	if len(resend) > 0 {
 		if o.Signaler == nil {
@@ -196,9 +206,10 @@ func Repair(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOption
 	return res, nil
 }
 
-// deleteExtra is the one path that deletes target rows, and so the home
-// of every check a careful DBA makes first. Nothing is deleted
-// (and an error says why) when:
+// deleteTargetRows is the one path that deletes target rows (target-only
+// rows, and surplus copies of a duplicated key), and so the home of every
+// check a careful DBA makes first. Nothing is deleted (and an error says
+// why) when:
 //
 //   - the pipeline keeps the source's deletes by design (o.Retained):
 //     target-only rows are history, not extra;
@@ -215,7 +226,8 @@ func Repair(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOption
 // only when its key is absent from the whole source table, looked up
 // without the filter just before deleting: a row that left the source
 // filter's scope is re-sent instead (res.ExtraAtSource), never deleted.
-func deleteExtra(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOptions, res *RepairResult) error {
+// Of a duplicated key, one copy always stays (surplusCopies).
+func deleteTargetRows(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOptions, res *RepairResult) error {
 	refuse := func(format string, args ...any) error {
 		return fmt.Errorf("target-only rows are not deleted, nothing was done: "+format, args...)
 	}
@@ -244,18 +256,33 @@ func deleteExtra(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairO
 		res.ExtraAtSource = append(res.ExtraAtSource, atSource...)
 	}
 	res.ExtraSkipped = len(rep.ExtraInTarget) - len(keys)
+	var copies []string
+	for part := range slices.Chunk(rep.DuplicateInTarget, 1000) {
+		rids, dedup, resend, err := surplusCopies(ctx, plan, part)
+		if err != nil {
+			return refuse("%w", err)
+		}
+		copies = append(copies, rids...)
+		res.Deduplicated = append(res.Deduplicated, dedup...)
+		res.DuplicatesResent = append(res.DuplicatesResent, resend...)
+	}
 	limit := o.MaxDeletes
 	if limit <= 0 {
 		limit = DefaultMaxDeletes
 	}
-	if len(keys) > limit {
-		return refuse("%d target-only rows would go, more than the %d one repair may delete (review the report's extra_in_target; the cap is tables[].repair.max_deletes)", len(keys), limit)
-	}
-	if len(keys) == 0 {
-		return nil
+	if n := len(keys) + len(copies); n > limit {
+		return refuse("%d target rows would go (%d target-only, %d surplus copies), more than the %d one repair may delete (review the report's extra_in_target and duplicate_in_target; the cap is tables[].repair.max_deletes)", n, len(keys), len(copies), limit)
 	}
 	if o.DryRun {
-		res.WouldDelete = keys
+		res.WouldDelete, res.WouldDeleteCopies = keys, len(copies)
+		return nil
+	}
+	if len(copies) > 0 {
+		if err := deleteCopies(ctx, plan, copies, res); err != nil {
+			return err
+		}
+	}
+	if len(keys) == 0 {
 		return nil
 	}
 	if o.BeforeDelete != nil {
@@ -276,6 +303,135 @@ func deleteExtra(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairO
 		n, _ := r.RowsAffected()
 		res.RowsDeleted += int(n)
 		res.DeletedKeys = append(res.DeletedKeys, part...)
+	}
+	return nil
+}
+
+// surplusCopies reads every target copy of the duplicated keys (within
+// the target's scope) and the source's row of each, and names the copies
+// to delete by their physical row id: all but one per key, keeping a copy
+// equal to the source's row when there is one; when none is, the kept copy
+// is re-sent (resend). A key the source no longer has, or the target no
+// longer duplicates, is left alone. Physical row ids are PostgreSQL's
+// ctid: other targets are refused.
+func surplusCopies(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) (rids []string, dedup, resend []rowhash.Key, err error) {
+	tgt, src := plan.Target, plan.Source
+	if _, ok := tgt.Dialect.(rowhash.Postgres); !ok {
+		return nil, nil, nil, fmt.Errorf("surplus copies of a duplicated key are deleted on PostgreSQL targets only (by ctid); the target is %s", tgt.Dialect.Name())
+	}
+	tk, sk, names := plan.KeyCols(plan.TargetCols), plan.KeyCols(plan.SourceCols), plan.KeyNames()
+	cond, err := filter(tgt.Dialect, tk, names, keys)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	extra := []string{"ctid::text AS rid", tgt.Dialect.Encode(tk) + " AS kenc"}
+	for j, c := range tk {
+		extra = append(extra, fmt.Sprintf("%s AS k%d", tgt.Dialect.Text(c), j))
+	}
+	type cp struct {
+		rid string
+		h   rowhash.Hash
+	}
+	byKey := map[string][]cp{}
+	keyOf := map[string]rowhash.Key{}
+	rows, err := tgt.DB.QueryContext(ctx, tgt.Dialect.Hashed(tgt.Table, plan.TargetCols, extra, tgt.Where(cond)))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
+	}
+	for rows.Next() {
+		var c cp
+		var kenc string
+		texts := make([]sql.NullString, len(tk))
+		dest := []any{&c.rid, &kenc}
+		for i := range texts {
+			dest = append(dest, &texts[i])
+		}
+		if err := rows.Scan(append(dest, &c.h.A, &c.h.B)...); err != nil {
+			rows.Close()
+			return nil, nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
+		}
+		byKey[kenc] = append(byKey[kenc], c)
+		k := rowhash.Key{}
+		for i, col := range tk {
+			if texts[i].Valid {
+				k[names[i]] = rowhash.KeyValue(col, texts[i].String)
+			}
+		}
+		keyOf[kenc] = k
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
+	}
+	encs := slices.Sorted(maps.Keys(byKey))
+	if len(encs) == 0 {
+		return nil, nil, nil, nil
+	}
+	look, err := rowhash.Lookup(src.Dialect, sk, encs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// Unfiltered, as for target-only rows: what the source holds.
+	srcRows, err := src.DB.QueryContext(ctx, src.Dialect.Hashed(src.Table, plan.SourceCols, []string{src.Dialect.Encode(sk) + " AS kenc"}, look))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("duplicated rows, looked up in the source: %w", err)
+	}
+	atSource := map[string]rowhash.Hash{}
+	for srcRows.Next() {
+		var kenc string
+		var h rowhash.Hash
+		if err := srcRows.Scan(&kenc, &h.A, &h.B); err != nil {
+			srcRows.Close()
+			return nil, nil, nil, fmt.Errorf("duplicated rows, looked up in the source: %w", err)
+		}
+		atSource[kenc] = h
+	}
+	srcRows.Close()
+	if err := srcRows.Err(); err != nil {
+		return nil, nil, nil, fmt.Errorf("duplicated rows, looked up in the source: %w", err)
+	}
+	for _, enc := range encs {
+		copies := byKey[enc]
+		want, ok := atSource[enc]
+		if !ok || len(copies) < 2 {
+			continue
+		}
+		keep := slices.IndexFunc(copies, func(c cp) bool { return c.h == want })
+		if keep < 0 {
+			keep = 0
+			resend = append(resend, keyOf[enc])
+		}
+		for i, c := range copies {
+			if i != keep {
+				rids = append(rids, c.rid)
+			}
+		}
+		dedup = append(dedup, keyOf[enc])
+	}
+	return rids, dedup, resend, nil
+}
+
+// deleteCopies deletes target rows by physical row id, 500 at a time,
+// only rows of the deduplicated keys. A copy updated since it was read
+// has another id and is left alone, so a key never loses its last copy.
+func deleteCopies(ctx context.Context, plan *rowhash.Plan, rids []string, res *RepairResult) error {
+	tgt := plan.Target
+	keyCond, err := filter(tgt.Dialect, plan.KeyCols(plan.TargetCols), plan.KeyNames(), res.Deduplicated)
+	if err != nil {
+		return err
+	}
+	for part := range slices.Chunk(rids, 500) {
+		lits := make([]string, len(part))
+		for i, rid := range part {
+			lits[i] = tgt.Dialect.Literal(rid) + "::tid"
+		}
+		r, err := tgt.DB.ExecContext(ctx, "DELETE FROM "+tgt.Dialect.QuoteTable(tgt.Table)+" WHERE ctid IN ("+strings.Join(lits, ", ")+") AND ("+keyCond+")")
+		if err != nil {
+			return fmt.Errorf("deleting surplus copies of duplicated keys: %w", err)
+		}
+		n, _ := r.RowsAffected()
+		res.CopiesDeleted += int(n)
+		res.RowsDeleted += int(n)
 	}
 	return nil
 }

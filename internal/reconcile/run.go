@@ -3,6 +3,7 @@ package reconcile
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -144,14 +145,14 @@ func (t Table) markNotifications(ctx context.Context, collection string) *follow
 func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "table %s: %d source rows, %d target rows, %.1fs (%s buckets, %d queries)\n",
 		r.Table, r.RowsSource, r.RowsTarget, r.DurationSeconds, r.Mode, r.Queries)
-	fmt.Fprintf(w, "missing in target: %d, extra in target: %d, changed: %d\n", r.MissingCount, r.ExtraCount, r.ChangedCount)
+	fmt.Fprintf(w, "missing in target: %d, extra in target: %d, changed: %d, duplicate in target: %d\n", r.MissingCount, r.ExtraCount, r.ChangedCount, r.DuplicateCount)
 	if r.Differing() > 0 {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintf(tw, "KIND\t%s\n", strings.ToUpper(strings.Join(r.Key, "\t")))
 		for _, l := range []struct {
 			kind string
 			keys []rowhash.Key
-		}{{"missing", r.MissingInTarget}, {"extra", r.ExtraInTarget}, {"changed", r.Changed}} {
+		}{{"missing", r.MissingInTarget}, {"extra", r.ExtraInTarget}, {"changed", r.Changed}, {"duplicate", r.DuplicateInTarget}} {
 			for _, k := range l.keys {
 				vals := make([]string, len(r.Key))
 				for i, c := range r.Key {
@@ -166,7 +167,17 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 	}
 	if rp := r.Repair; rp != nil {
-		fmt.Fprintf(w, "repair: %d rows re-sent in %d signal(s) through %s; %d target-only rows deleted\n", rp.RowsResent, len(rp.Signals), rp.Channel, rp.RowsDeleted)
+		fmt.Fprintf(w, "repair: %d rows re-sent in %d signal(s) through %s; %d target-only rows deleted\n", rp.RowsResent, len(rp.Signals), rp.Channel, rp.RowsDeleted-rp.CopiesDeleted)
+		if rp.CopiesDeleted > 0 {
+			fmt.Fprintf(w, "repair: %d surplus copies of %d duplicated keys deleted, one copy of each kept\n", rp.CopiesDeleted, len(rp.Deduplicated))
+		}
+		if rp.DryRun {
+			fmt.Fprintf(w, "dry run, nothing done: %d target-only rows and %d surplus copies would be deleted\n", len(rp.WouldDelete), rp.WouldDeleteCopies)
+			for _, k := range rp.WouldDelete {
+				b, _ := json.Marshal(k)
+				fmt.Fprintf(w, "  would delete %s\n", b)
+			}
+		}
 		if p := rp.Progress; p != nil {
 			fmt.Fprintf(w, "repair %s: %d of %d snapshots completed, %d rows re-scanned", p.Status, p.SnapshotsCompleted, p.Snapshots, p.RowsScanned)
 			if p.FinishedAt != nil {

@@ -282,6 +282,7 @@ func (r *Runner) run(ctx context.Context, job *Job, t Table, o StartOptions) {
 		st.Succeeded++
 		st.LastSuccess = now
 		st.Missing, st.Extra, st.Changed = int64(rep.MissingCount), int64(rep.ExtraCount), int64(rep.ChangedCount)
+		st.Duplicate = int64(rep.DuplicateCount)
 	}
 	r.logger.Info("reconcile finished", "table", t.Name, "id", job.ID, "status", job.Status, "duration_seconds", st.Duration.Seconds(), "err", err)
 	if rep != nil {

@@ -90,7 +90,7 @@ func TestDeleteExtraIsCappedListedAndRechecked(t *testing.T) {
 	}
 
 	_, err := Repair(ctx, plan, rep, RepairOptions{DeleteExtra: true, MaxDeletes: 2})
-	if err == nil || !strings.Contains(err.Error(), "3 target-only rows would go, more than the 2") {
+	if err == nil || !strings.Contains(err.Error(), "3 target rows would go (3 target-only, 0 surplus copies), more than the 2") {
 		t.Fatalf("error %v, want the cap named", err)
 	}
 	if n := count(); n != 53 {
