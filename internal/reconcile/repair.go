@@ -351,13 +351,7 @@ func surplusCopies(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) 
 			return nil, nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
 		}
 		byKey[kenc] = append(byKey[kenc], c)
-		k := rowhash.Key{}
-		for i, col := range tk {
-			if texts[i].Valid {
-				k[names[i]] = rowhash.KeyValue(col, texts[i].String)
-			}
-		}
-		keyOf[kenc] = k
+		keyOf[kenc] = keyOfTexts(tk, names, texts)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -482,13 +476,7 @@ func stillExtra(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) (go
 			rows.Close()
 			return nil, nil, fmt.Errorf("target-only rows, read again: %w", err)
 		}
-		k := rowhash.Key{}
-		for i, c := range tk {
-			if texts[i].Valid {
-				k[names[i]] = rowhash.KeyValue(c, texts[i].String)
-			}
-		}
-		inTarget[enc] = k
+		inTarget[enc] = keyOfTexts(tk, names, texts)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -529,6 +517,18 @@ func stillExtra(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) (go
 		}
 	}
 	return gone, atSource, nil
+}
+
+// keyOfTexts is a key read back as text from a side whose key columns
+// are cols, named as the report names them (names: the source's).
+func keyOfTexts(cols []rowhash.Column, names []string, texts []sql.NullString) rowhash.Key {
+	k := rowhash.Key{}
+	for i, c := range cols {
+		if texts[i].Valid {
+			k[names[i]] = rowhash.KeyValue(c, texts[i].String)
+		}
+	}
+	return k
 }
 
 // newSignalID is a random UUID: 36 characters fit the varchar(42) id
