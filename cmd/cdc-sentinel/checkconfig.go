@@ -9,6 +9,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/dsn"
 )
 
 // checkResult is check-config's JSON output.
@@ -58,7 +59,7 @@ func addCheckConfig(a *kingpin.Application, g *globals) {
 				return g.failed(werr)
 			}
 		} else if err != nil {
-			fmt.Fprintln(g.stderr, err)
+			fmt.Fprintln(g.stderr, dsn.Redact(err.Error()))
 		} else {
 			fmt.Fprintf(g.stdout, "%s: valid (%d connect clusters, %d databases, %d tables, %d remediation rules)\n",
 				g.configFile, res.ConnectClusters, res.Databases, res.Tables, res.RemediationRules)
@@ -84,7 +85,8 @@ func problems(file string, err error) []checkProblem {
 		if errors.As(e, &ce) {
 			out = append(out, checkProblem{File: ce.File, Line: ce.Line, Path: ce.Path, Message: ce.Msg, Error: ce.Error()})
 		} else {
-			out = append(out, checkProblem{File: file, Message: e.Error(), Error: e.Error()})
+			msg := dsn.Redact(e.Error())
+			out = append(out, checkProblem{File: file, Message: msg, Error: msg})
 		}
 	}
 	return out

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/dsn"
 )
 
 // DefaultListenAddress sits outside 9100-9999, the exporter port range
@@ -49,13 +51,13 @@ func (g *globals) handle(cmd *kingpin.CmdClause, run func() int) {
 
 // usageError reports a bad command line or configuration: exit 2.
 func (g *globals) usageError(err error) int {
-	fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
+	fmt.Fprintf(g.stderr, "cdc-sentinel: %s\n", dsn.Redact(err.Error()))
 	return exitUsage
 }
 
 // failed reports an operation that did not succeed: exit 1.
 func (g *globals) failed(err error) int {
-	fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
+	fmt.Fprintf(g.stderr, "cdc-sentinel: %s\n", dsn.Redact(err.Error()))
 	return exitFailed
 }
 
@@ -76,7 +78,8 @@ func (g *globals) logFlags(cmd *kingpin.CmdClause) {
 func (g *globals) logger() *slog.Logger {
 	cfg := g.logConfig
 	cfg.Writer = g.stderr
-	return promslog.New(&cfg)
+	// Every line, whatever logged it, is redacted before it is written.
+	return slog.New(dsn.RedactingHandler(promslog.New(&cfg).Handler()))
 }
 
 // commandAdders register the subcommands; each lives in a file of its own.

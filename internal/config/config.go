@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/dsn"
 )
 
 // Config is the whole configuration file. Each section lives in a file of
@@ -246,7 +248,15 @@ func (v *validator) failAt(line int, path, format string, args ...any) {
 			return
 		}
 	}
-	v.errs = append(v.errs, &Error{File: v.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+	// Redacted before quoting (%q would escape what Redact looks for)
+	// and after: a message never shows a credential, whatever form a
+	// user wrote it in.
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = dsn.Redact(s)
+		}
+	}
+	v.errs = append(v.errs, &Error{File: v.file, Line: line, Path: path, Msg: dsn.Redact(fmt.Sprintf(format, args...))})
 }
 
 // parentPath is the mapping holding a key ("a.b[2]" for "a.b[2].c"). An

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	promcfg "github.com/prometheus/common/config"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/dsn"
 )
 
 // ConnectCluster is one Kafka Connect cluster to watch and act on.
@@ -54,10 +56,12 @@ func (c *ConnectCluster) validate(v *validator, p string) {
 		v.fail(p+".url", "required")
 	} else if u, err := url.Parse(c.URL); err != nil {
 		v.fail(p+".url", "is not a valid URL")
-	} else if u.User != nil {
-		v.fail(p+".url", "%q carries credentials: use basic_auth (password_file) instead", u.Redacted())
+	} else if dsn.Redact(c.URL) != c.URL || u.User != nil {
+		// Scheme or not ("red:password@host:8083"), a credential is
+		// found the way every output redacts it.
+		v.fail(p+".url", "%q carries credentials: use basic_auth (password_file) instead", dsn.Redact(u.Redacted()))
 	} else if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.fail(p+".url", "%q is not an http or https URL", u.Redacted())
+		v.fail(p+".url", "%q is not an http or https URL", c.URL)
 	}
 	if c.Timeout < 0 {
 		v.fail(p+".timeout", "must be positive")

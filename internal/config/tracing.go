@@ -3,6 +3,8 @@ package config
 import (
 	"net/url"
 	"strings"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/dsn"
 )
 
 // Tracing turns on OpenTelemetry tracing (OTLP). Absent, nothing is traced
@@ -45,10 +47,12 @@ func (t *Tracing) validate(v *validator, p string) {
 		v.fail(p+".endpoint", "required (e.g. http://otel-collector:4318)")
 	} else if u, err := url.Parse(t.Endpoint); err != nil {
 		v.fail(p+".endpoint", "is not a valid URL")
-	} else if u.User != nil {
-		v.fail(p+".endpoint", "%q carries credentials: use headers instead", u.Redacted())
+	} else if dsn.Redact(t.Endpoint) != t.Endpoint || u.User != nil {
+		// Scheme or not ("red:password@host:8083"), a credential is
+		// found the way every output redacts it.
+		v.fail(p+".endpoint", "%q carries credentials: use headers instead", dsn.Redact(u.Redacted()))
 	} else if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.fail(p+".endpoint", "%q is not an http or https URL", u.Redacted())
+		v.fail(p+".endpoint", "%q is not an http or https URL", t.Endpoint)
 	}
 	switch t.Protocol {
 	case TracingProtocolHTTP, TracingProtocolGRPC:

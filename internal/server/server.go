@@ -23,6 +23,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/collector"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/dsn"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/promreg"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
@@ -390,7 +391,7 @@ func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.Reload(r.Context()); err != nil {
-		http.Error(w, "Failed to reload config: "+err.Error(), http.StatusInternalServerError)
+		http.Error(w, "Failed to reload config: "+dsn.Redact(err.Error()), http.StatusInternalServerError)
 		return
 	}
 	fmt.Fprintln(w, "Config reloaded.")

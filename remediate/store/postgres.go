@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/dsn"
 )
 
 // PostgresStore lets several replicas behind Alertmanager share one state.
@@ -52,10 +54,13 @@ CREATE TABLE IF NOT EXISTS cdc_sentinel_remediation_audit (
 const pgLockKey = 0x636463_73656e74
 
 // OpenPostgres connects and creates the tables when missing.
-func OpenPostgres(ctx context.Context, dsn string) (*PostgresStore, error) {
-	pool, err := pgxpool.New(ctx, dsn)
+func OpenPostgres(ctx context.Context, connString string) (*PostgresStore, error) {
+	pool, err := pgxpool.New(ctx, connString)
 	if err != nil {
-		return nil, fmt.Errorf("remediation store: connecting to PostgreSQL: %w", err)
+		// Only parsing fails here, and the driver's message quotes the
+		// DSN, redacted by a rule of its own that leaves the tail of a
+		// password holding an "@": the fixed text instead.
+		return nil, fmt.Errorf("remediation store: %w for a PostgreSQL pool", dsn.ErrInvalid)
 	}
 	s := &PostgresStore{pool: pool}
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
@@ -68,7 +73,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*PostgresStore, error) {
 	})
 	if err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("remediation store: creating tables: %w", err)
+		return nil, fmt.Errorf("remediation store: creating tables: %s", dsn.Redact(err.Error()))
 	}
 	return s, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,5 +85,21 @@ func TestPostgresBeginAfterTheLeaseRanOutFails(t *testing.T) {
 	expirePostgresLeases(t, s)
 	if err := s.Begin(ctx, got[0], &Record{Rule: "rule"}); !errors.Is(err, ErrClaimLost) {
 		t.Fatalf("begin past the lease: %v, want ErrClaimLost", err)
+	}
+}
+
+// A DSN its pool cannot parse fails the open with a fixed text: the
+// driver's message quotes the DSN, redacted by a rule of its own that
+// shows the tail of a password holding an "@".
+func TestPostgresStoreDSNErrorsShowNoCredential(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://app:Q7zK@p@ss@db:notaport/app",
+		"postgres://app:Q7zK%20p%40ss@db:5432/app?pool_max_conns=many",
+		"host=db password='Q7zK p@ss' port=notaport",
+	} {
+		_, err := OpenPostgres(context.Background(), dsn)
+		if err == nil || strings.Contains(err.Error(), "Q7zK") || strings.Contains(err.Error(), "p@ss") || strings.Contains(err.Error(), "p%40ss") {
+			t.Errorf("opening %s: %v", dsn, err)
+		}
 	}
 }
