@@ -135,7 +135,10 @@ const pendingWindow = 1000
 func PendingChangeQuery(ci CaptureInstance, zone bool) string {
 	q := rowhash.SQLServer{}.QuoteIdent
 	ct := "cdc." + q(ci.Name+"_CT")
-	appliedLocal := "DATEADD(minute, ISNULL(@offset, DATEPART(TZOFFSET, SYSDATETIMEOFFSET())), CONVERT(datetime2(3), @applied))"
+	// ISNULL takes its first argument's type: @offset is typed int, or a
+	// NULL sent without a type would make the offset text.
+	offset := "ISNULL(CONVERT(int, @offset), DATEPART(TZOFFSET, SYSDATETIMEOFFSET()))"
+	appliedLocal := "DATEADD(minute, " + offset + ", CONVERT(datetime2(3), @applied))"
 	age := "DATEDIFF_BIG(millisecond, sys.fn_cdc_map_lsn_to_time(p.lsn), SYSDATETIME())"
 	if zone {
 		appliedLocal = "CONVERT(datetime2(3), CONVERT(datetime2(3), @applied) AT TIME ZONE 'UTC' AT TIME ZONE @tz)"
@@ -161,7 +164,7 @@ func PendingChangeQuery(ci CaptureInstance, zone bool) string {
 	}
 	return "WITH f AS (SELECT ISNULL(sys.fn_cdc_map_time_to_lsn('largest less than or equal', " + appliedLocal + "), 0x00000000000000000000) AS lsn)" +
 		" SELECT (SELECT TOP 1 " + age + " FROM (" + window(0, "") + " UNION ALL " + window(1, " DESC") + ") p ORDER BY p.cdc_pass, p.lsn)," +
-		" ISNULL(@offset, DATEPART(TZOFFSET, SYSDATETIMEOFFSET()))"
+		" " + offset
 }
 
 // PendingChange returns the age, on the source's clock, of the oldest
