@@ -193,15 +193,24 @@ func pause(t *testing.T, c *connect.Client, name string) {
 	}
 }
 
-func TestPipelineLagGrowsWhileTheSinkIsPausedAndReturnsToZero(t *testing.T) {
+// customersLag is the pipeline's customers table read by a lag
+// collector, once its lag is back to 0 after a change.
+func customersLag(t *testing.T) (*testenv.Pipeline, map[string]*database.DB, *connect.Client, *LagCollector) {
+	t.Helper()
 	p := testenv.Need(t)
 	dbs := pipelineDBs(t, p)
 	c := connecttest.Local(t, p)
 	lc := NewLagCollector([]config.Table{customersTable()}, dbs, lag.NewReader(dbs, nil), discard())
-	const series = `cdc_table_lag_seconds{table="customers"}`
-
 	touchCustomer(t, dbs["source"])
-	waitValue(t, 60*time.Second, series, "near 0 before the test", func(v float64) bool { return v < 2 }, lc)
+	waitValue(t, 60*time.Second, customersLagSeries, "0 before the test", func(v float64) bool { return v == 0 }, lc)
+	return p, dbs, c, lc
+}
+
+const customersLagSeries = `cdc_table_lag_seconds{table="customers"}`
+
+func TestPipelineLagGrowsWhileTheSinkIsPausedAndReturnsToZero(t *testing.T) {
+	p, dbs, c, lc := customersLag(t)
+	const series = customersLagSeries
 
 	pause(t, c, p.Env["CDC_SINK_CONNECTOR"])
 	touchCustomer(t, dbs["source"])
@@ -226,6 +235,25 @@ func TestPipelineLagGrowsWhileTheSinkIsPausedAndReturnsToZero(t *testing.T) {
 	if v, _ := scrapeValue(t, series, lc); v != 0 {
 		t.Errorf("lag %v with an idle source and a caught-up sink, want 0", v)
 	}
+}
+
+// The case lag used to miss: one change, then nothing, while the sink is
+// stuck. The lag is the age of that change and keeps growing with no new
+// change at the source.
+func TestPipelineLagGrowsWhileAStuckSinkHasOneChangeOnAQuietSource(t *testing.T) {
+	p, dbs, c, lc := customersLag(t)
+	const series = customersLagSeries
+
+	pause(t, c, p.Env["CDC_SINK_CONNECTOR"])
+	touchCustomer(t, dbs["source"]) // the one change, then a quiet source
+	first := waitValue(t, 30*time.Second, series, "above 0 with the change pending", func(v float64) bool { return v > 0 }, lc)
+	got := waitValue(t, 60*time.Second, series, "grown by 3s with no new change", func(v float64) bool { return v >= first+3 }, lc)
+	t.Logf("lag of the one pending change: %.1fs → %.1fs", first, got)
+
+	if err := c.Resume(context.Background(), p.Env["CDC_SINK_CONNECTOR"]); err != nil {
+		t.Fatal(err)
+	}
+	waitValue(t, 60*time.Second, series, "0 once the change is applied", func(v float64) bool { return v == 0 }, lc)
 }
 
 func TestPipelineSlotLagGrowsWhileTheSourceIsPaused(t *testing.T) {
