@@ -10,12 +10,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/dlq/dlqtest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka/kafkatest"
 )
 
 // memKafka is an in-memory Kafka that can fail part way through a
@@ -512,5 +515,33 @@ func TestReplayStoppedInTheMiddleOfASendRecordsWhatWasSentAndFinishesTheRest(t *
 	}
 	if got := markers(k.Records("t", 0)[5:]); len(got) != 5 {
 		t.Errorf("sent %v, want each of the 5 once", got)
+	}
+}
+
+// The attack: Kafka accepts the produce request and never answers. The
+// replay fails at the delivery timeout instead of waiting for ever, the
+// batch stays written down, and the next run (Kafka back) sends each
+// record once.
+func TestReplayAgainstAKafkaHungMidProduceFailsAtTheDeliveryTimeout(t *testing.T) {
+	k, dir := newMemKafka(), t.TempDir()
+	k.deadN("k", 4)
+	broker := kafkatest.HungProduce(t)
+	hung, err := kafka.NewProducer(config.Kafka{Brokers: []string{broker.Addr}, Timeout: time.Hour}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close()
+	l := ledger(t, dir)
+	rep, err := NewReplayer(src, k, hung, l, ReplayOptions{BatchSize: 4}).Run(context.Background())
+	l.Close()
+	if !errors.Is(err, kafka.ErrNotAcknowledged) || rep.Replayed != 0 {
+		t.Fatalf("%+v, %v", rep, err)
+	}
+	rep, err = replay(t, k, dir, ReplayOptions{BatchSize: 4})
+	if err != nil || rep.Resent != 4 {
+		t.Fatalf("the next run sends the batch: %+v, %v", rep, err)
+	}
+	if got := markers(k.Records("t", 0)[4:]); len(got) != 4 {
+		t.Errorf("sent %v, want each of the 4 once", got)
 	}
 }

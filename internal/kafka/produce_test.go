@@ -3,52 +3,18 @@ package kafka
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka/kafkatest"
 )
 
 // hangingBroker accepts connections and never answers.
-func hangingBroker(t *testing.T) string { return listen(t, nil) }
-
-// listen accepts connections on a local port, hands each to serve (none:
-// held open, never answered) and closes them all at the test's end.
-func listen(t *testing.T, serve func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu   sync.Mutex
-		held []net.Conn
-	)
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	})
-	go func() {
-		for c, err := ln.Accept(); err == nil; c, err = ln.Accept() {
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-			if serve != nil {
-				go serve(c)
-			}
-		}
-	}()
-	return ln.Addr().String()
-}
+func hangingBroker(t *testing.T) string { return kafkatest.Listen(t, nil) }
 
 // franz-go waits for ever on a broker that never answers; Produce ends at
 // its delivery timeout instead and says no record was acknowledged.
