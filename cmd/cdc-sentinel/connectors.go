@@ -237,6 +237,9 @@ func addConnectorsAction(parent *kingpin.CmdClause, cc *connectorsCmd, action op
 		ctx, stop := cc.context()
 		defer stop()
 		targets, err := op.Resolve(ctx, *names, *all)
+		if err == nil && taskSet {
+			err = op.CheckTask(targets, *task)
+		}
 		if errors.Is(err, connect.ErrNotFound) {
 			err = usageErr{err}
 		}
@@ -304,7 +307,13 @@ func addConnectorsScale(parent *kingpin.CmdClause, cc *connectorsCmd) {
 		}
 		ctx, stop := cc.context()
 		defer stop()
-		res, err := op.Scale(ctx, *name, *tasks, *force)
+		// An unknown name is answered as every command answers it: exit 2
+		// with the names the cluster has.
+		_, err = op.Resolve(ctx, []string{*name}, false)
+		var res *ops.ScaleResult
+		if err == nil {
+			res, err = op.Scale(ctx, *name, *tasks, *force)
+		}
 		var above *ops.TasksAboveLimitError
 		if errors.Is(err, connect.ErrNotFound) || errors.As(err, &above) {
 			err = usageErr{err}

@@ -135,3 +135,48 @@ func TestConnectorsListRealWorker(t *testing.T) {
 		t.Errorf("stop of an unknown connector: exit %d, %q", code, stderr)
 	}
 }
+
+// Every command that takes a connector, a task or a table answers an
+// unknown one the same way: exit 2, the name, and the names that exist.
+// (dlq inspect once exited 1 with a raw 404, restart --task=7 of a
+// one-task connector exited 1.)
+func TestUnknownNamesAreAnsweredOneWay(t *testing.T) {
+	one := connectorsTestConfig(t, [2]string{"prod", fakeWorkerWithOneSink(t)})
+	dlq := dlqTestConfig(t, fakeWorkerWithSinks(t), true)
+	tables := filepath.Join(t.TempDir(), "tables.yml")
+	if err := os.WriteFile(tables, []byte(`databases:
+  - {name: s, driver: postgres, dsn: "postgres://u@127.0.0.1:1/s"}
+  - {name: t, driver: postgres, dsn: "postgres://u@127.0.0.1:1/t"}
+tables:
+  - {name: customers, source: {database: s, table: public.customers}, target: {database: t, table: public.customers}}
+  - {name: orders, source: {database: s, table: public.orders}, target: {database: t, table: public.orders}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		name string // the unknown name, as the message quotes it
+		has  string // the names that exist, as the message lists them
+	}{
+		{[]string{"--config.file=" + one, "connectors", "pause", "nope"}, `"nope"`, "orders-sink"},
+		{[]string{"--config.file=" + one, "connectors", "resume", "nope"}, `"nope"`, "orders-sink"},
+		{[]string{"--config.file=" + one, "connectors", "stop", "nope"}, `"nope"`, "orders-sink"},
+		{[]string{"--config.file=" + one, "connectors", "restart", "nope"}, `"nope"`, "orders-sink"},
+		{[]string{"--config.file=" + one, "connectors", "scale", "nope", "--tasks=2"}, `"nope"`, "orders-sink"},
+		{[]string{"--config.file=" + one, "connectors", "restart", "orders-sink", "--task=7"}, "task 7", "it has: 0"},
+		{[]string{"--config.file=" + dlq, "dlq", "inspect", "nope"}, `"nope"`, "no-dlq, with-dlq"},
+		{[]string{"--config.file=" + dlq, "dlq", "replay", "nope", "--storage.path=" + t.TempDir()}, `"nope"`, "no-dlq, with-dlq"},
+		{[]string{"--config.file=" + tables, "reconcile", "--table=nope"}, `"nope"`, "customers, orders"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args[1:], " "), func(t *testing.T) {
+			code, _, stderr := runConnectorsCLI(c.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2; stderr %q", code, stderr)
+			}
+			if !strings.Contains(stderr, c.name) || !strings.Contains(stderr, c.has) {
+				t.Errorf("stderr %q, want the name %s and what exists (%s)", stderr, c.name, c.has)
+			}
+		})
+	}
+}

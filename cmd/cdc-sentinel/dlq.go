@@ -169,6 +169,13 @@ func (dc *dlqCmd) open(ctx context.Context, name string) (*dlqTarget, error) {
 		return nil, err
 	}
 	connCfg, err := cc.Config(ctx, name)
+	if errors.Is(err, connect.ErrNotFound) {
+		// Answered as every command answers an unknown name: exit 2 with
+		// the names the cluster has.
+		if _, rerr := ops.New(cc, ops.DefaultOptions).Resolve(ctx, []string{name}, false); errors.Is(rerr, connect.ErrNotFound) {
+			return nil, usageErr{rerr}
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("connector %s on connect cluster %s: %w", name, cluster.Name, err)
 	}

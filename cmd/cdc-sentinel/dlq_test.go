@@ -23,6 +23,16 @@ func fakeWorkerWithSinks(t *testing.T) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
+		case "/connectors":
+			out := map[string]any{}
+			for _, n := range []string{"no-dlq", "with-dlq"} {
+				out[n] = map[string]any{
+					"status": map[string]any{"name": n, "type": "sink", "connector": map[string]string{"state": "RUNNING", "worker_id": "w1:8083"},
+						"tasks": []map[string]any{{"id": 0, "state": "RUNNING", "worker_id": "w1:8083"}}},
+					"info": map[string]any{"name": n, "type": "sink", "config": map[string]string{"connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector"}},
+				}
+			}
+			_ = json.NewEncoder(w).Encode(out)
 		case "/connectors/with-dlq/config":
 			_ = json.NewEncoder(w).Encode(map[string]string{"connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector", "errors.deadletterqueue.topic.name": "with-dlq-dlq"})
 		case "/connectors/no-dlq/config":
@@ -64,7 +74,7 @@ func TestDLQCommandErrors(t *testing.T) {
 		{"connector without a DLQ", []string{"--config.file=" + cfg, "dlq", "inspect", "no-dlq"},
 			"connector no-dlq has no dead-letter queue (it is not a sink, or errors.deadletterqueue.topic.name is not set)", 1},
 		{"unknown connector", []string{"--config.file=" + cfg, "dlq", "replay", "nope", "--storage.path=" + t.TempDir()},
-			"dlq replay: connector nope on connect cluster prod:", 1},
+			`dlq replay: unknown connector "nope" on connect cluster prod (it has: no-dlq, with-dlq)`, 2},
 		{"not a connector name", []string{"--config.file=" + cfg, "dlq", "inspect", ".."},
 			"dlq inspect: ", 2},
 		{"bad limit", []string{"--config.file=" + cfg, "dlq", "inspect", "with-dlq", "--limit=0"},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -112,6 +113,52 @@ func (e *UnknownConnectorsError) Error() string {
 
 // Is makes errors.Is(err, connect.ErrNotFound) hold.
 func (e *UnknownConnectorsError) Is(target error) bool { return target == connect.ErrNotFound }
+
+// UnknownTaskError names a task id the connector does not run.
+type UnknownTaskError struct {
+	Cluster   string
+	Connector string
+	Task      int
+	Known     []int
+}
+
+func (e *UnknownTaskError) Error() string {
+	known := "it has none running"
+	if len(e.Known) > 0 {
+		ids := make([]string, len(e.Known))
+		for i, id := range e.Known {
+			ids[i] = strconv.Itoa(id)
+		}
+		known = "it has: " + strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("unknown task %d of connector %s on connect cluster %s (%s)", e.Task, e.Connector, e.Cluster, known)
+}
+
+// Is makes errors.Is(err, connect.ErrNotFound) hold, as for an unknown
+// connector.
+func (e *UnknownTaskError) Is(target error) bool { return target == connect.ErrNotFound }
+
+// CheckTask says whether each of the connectors runs task id, by the
+// status Resolve read, before anything is sent. A connector whose status
+// has not arrived yet (created a moment ago) is not judged.
+func (o *Operator) CheckTask(conns []connect.Connector, id int) error {
+	for _, c := range conns {
+		if c.Status.Connector.State == "" {
+			continue
+		}
+		var known []int
+		found := false
+		for _, t := range c.Status.Tasks {
+			known = append(known, t.ID)
+			found = found || t.ID == id
+		}
+		if !found {
+			sort.Ints(known)
+			return &UnknownTaskError{Cluster: o.client.Name(), Connector: c.Name(), Task: id, Known: known}
+		}
+	}
+	return nil
+}
 
 // Resolve turns the command line's names (or --all) into the connectors
 // to act on. Every name is checked before anything is changed, so a typo
