@@ -334,3 +334,38 @@ func TestReloadKeepsRunningJobsAndHistory(t *testing.T) {
 		t.Errorf("at shutdown the run ended %s, want cancelled", j.Status)
 	}
 }
+
+// A repair being followed when the configuration is reloaded is still
+// followed to its end: the new Runner shows its outcome and counts it
+// (cdc_reconcile_repairs_total{outcome="timed_out"} feeds
+// CDCRepairNotCompleted), and closing the old Runner waits for it.
+func TestReloadKeepsFollowingARepair(t *testing.T) {
+	src := &fakeNotifications{reads: make(chan struct{}, 1)}
+	var mu sync.Mutex
+	now := t0
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	tab := Table{Name: "customers", Signaler: okSignaler{}, RepairTimeout: time.Minute,
+		Notifications: func(context.Context) (NotificationSource, error) { return src, nil }}
+	jobs := NewJobs()
+	defer jobs.Close()
+	before := jobs.Runner([]Table{tab}, Options{RepairPoll: time.Millisecond, Now: clock}, Limits{}, nil)
+	id := followRepair(t, before, tab, []string{"s1"})
+	<-src.reads // following has begun
+
+	after := jobs.Runner([]Table{tab}, Options{Now: clock}, Limits{}, nil)
+	defer after.Close()
+	closed := make(chan struct{})
+	go func() { before.Close(); close(closed) }()
+
+	mu.Lock()
+	now = t0.Add(time.Hour)
+	mu.Unlock()
+	p := waitRepair(t, after, id)
+	if p.Status != RepairTimedOut {
+		t.Fatalf("after the reload the repair ended %+v, want timed_out", p)
+	}
+	<-closed
+	if st := after.ReconcileTables()[0]; st.RepairsTimedOut != 1 {
+		t.Errorf("the new runner counts %+v, want the timed-out repair", st)
+	}
+}
