@@ -9,8 +9,6 @@ import "fmt"
 // entry when its fix lands.
 func unfixed(assertion string) (defect string, ok bool) {
 	switch assertion {
-	case "reconcile-duplicates":
-		return "D1: duplicate rows in a keyless target are invisible to reconcile", true
 	case "timestamp3-before-2000":
 		return "D2: a timestamp before 2000 on a millisecond's half, written into a timestamp(3) target, compares as changed", true
 	}

@@ -127,13 +127,12 @@ func (w *world) truth() *truth {
 			}
 		}
 	}
-	for k, ts := range tr.Target {
+	for k := range tr.Target {
 		if _, ok := tr.Source[k]; ok {
 			continue
 		}
-		if len(ts) > 1 {
-			tr.Duplicate = append(tr.Duplicate, k)
-		}
+		// A key the source does not have is extra, however many copies
+		// the target holds (reconcile and drift agree on that order).
 		tr.Extra = append(tr.Extra, k)
 	}
 	slices.Sort(tr.Missing)
