@@ -414,15 +414,26 @@ func TestLandingPageHasNoDeadLinks(t *testing.T) {
 	}
 }
 
-// Serving /alerts without authentication beyond loopback is logged loudly
-// at start; on loopback it is not.
+// Serving the endpoints that act without authentication beyond loopback
+// is logged loudly at start, naming them; on loopback it is not, unless
+// reconcile.http_delete_extra lets the API delete rows.
 func TestServeWarnsOfUnauthenticatedAlerts(t *testing.T) {
 	connect := fakeConnect(t)
-	cfg := writeFile(t, t.TempDir(), "c.yml", "connect_clusters:\n  - name: local\n    url: "+connect.URL+"\n")
+	dir := t.TempDir()
+	plain := writeFile(t, dir, "c.yml", "connect_clusters:\n  - name: local\n    url: "+connect.URL+"\n")
+	deletes := writeFile(t, dir, "d.yml", "connect_clusters:\n  - name: local\n    url: "+connect.URL+"\nreconcile: {http_delete_extra: true}\n")
 	for _, c := range []struct {
+		cfg  string
 		all  bool
 		warn bool
-	}{{false, false}, {true, true}} {
+		want string
+	}{
+		{plain, false, false, ""},
+		{plain, true, true, "INSECURE: POST /alerts, POST /api/v1/reconcile and POST /-/reload act on the pipeline"},
+		// Deleting over HTTP is open to any local process.
+		{deletes, false, true, "INSECURE: reconcile.http_delete_extra lets POST /api/v1/reconcile delete target rows"},
+	} {
+		cfg := c.cfg
 		addr := freeAddr(t)
 		if c.all {
 			addr = addr[strings.LastIndex(addr, ":"):] // every interface
@@ -447,7 +458,7 @@ func TestServeWarnsOfUnauthenticatedAlerts(t *testing.T) {
 		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
-		if got := strings.Contains(logs.String(), "INSECURE: POST /alerts") && strings.Contains(logs.String(), "WITHOUT AUTHENTICATION"); got != c.warn {
+		if got := strings.Contains(logs.String(), "INSECURE") && strings.Contains(logs.String(), c.want) && strings.Contains(logs.String(), "WITHOUT AUTHENTICATION"); got != c.warn {
 			t.Errorf("listening on %s: warning logged=%v, want %v\n%s", addr, got, c.warn, logs)
 		}
 	}
