@@ -58,3 +58,45 @@ func BenchmarkColumnPass(b *testing.B) {
 	b.Run("changed100/without", func(b *testing.B) { run(b, false, 100) })
 	b.Run("changed100/with", func(b *testing.B) { run(b, true, 100) })
 }
+
+// BenchmarkKeyType is the same 100 changes in 300,000 rows reconciled
+// with a uuid key (key-hash buckets) and with a bigint key (key ranges):
+// the uuid key must cost no more than 1.5 times the bigint key. Run the
+// two alternately and compare medians (docs/drift.md, Performance):
+//
+//	CDC_INTEGRATION=1 go test -run '^$' -bench 'KeyType' -benchtime 3x -count 5 ./internal/reconcile/
+func BenchmarkKeyType(b *testing.B) {
+	const rows = 300000
+	for _, key := range []struct{ name, typ, expr string }{
+		{"bigint", "bigint", "g"},
+		{"uuid", "uuid", "md5(g::text)::uuid"},
+	} {
+		pr := createPair(b, "UNLOGGED TABLE", "(id "+key.typ+" PRIMARY KEY, name text, amount numeric(12,2), ts timestamp(6))")
+		pr.both(b, fmt.Sprintf(`INSERT INTO %s SELECT %s, 'customer ' || g, (g %% 100000)::numeric / 100,
+			timestamp '2020-01-01' + g * interval '1 second' FROM generate_series(1, %d) g`, pr.name, key.expr, rows))
+		if _, err := pr.tgt.Exec("UPDATE " + pr.name + " SET amount = amount + 1 WHERE id IN (SELECT " + key.expr + " FROM generate_series(1, " + fmt.Sprint(rows) + ", 3000) g)"); err != nil {
+			b.Fatal(err)
+		}
+		pr.both(b, "VACUUM ANALYZE "+pr.name)
+		ctx := context.Background()
+		plan, err := rowhash.NewPlan(ctx,
+			rowhash.Side{DB: pr.src, Dialect: rowhash.Postgres{}, Table: pr.name},
+			rowhash.Side{DB: pr.tgt, Dialect: rowhash.Postgres{}, Table: pr.name},
+			rowhash.PlanOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(key.name, func(b *testing.B) {
+			for b.Loop() {
+				rep, err := New("t", plan, Options{}).Run(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if rep.ChangedCount != 100 {
+					b.Fatalf("%d changed rows, want 100", rep.ChangedCount)
+				}
+				b.ReportMetric(float64(rep.Queries), "queries/op")
+			}
+		})
+	}
+}

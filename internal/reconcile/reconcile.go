@@ -303,6 +303,12 @@ func (r *Reconciler) firstLevel(ctx context.Context) ([]segment, error) {
 		// The key range does not fit in int64 arithmetic: fall back.
 	}
 	r.report.Mode = "hash"
+	// Key-hash buckets cannot be narrowed by an index: every later query
+	// hashes the key of every row again. So the first level is made fine
+	// enough that a differing bucket is fetched at once rather than split
+	// level by level (each level another pass over the table): the
+	// bucket map grows, never past MaxBuckets, and costs nothing to scan.
+	nb = int(min(max(est/hashLeafRows, 1), int64(r.opts.MaxBuckets)))
 	mask := int32(1<<bits.Len(uint(nb-1)) - 1)
 	if mask == 0 {
 		mask = 1
@@ -316,6 +322,9 @@ func (r *Reconciler) firstLevel(ctx context.Context) ([]segment, error) {
 }
 
 type keyRange struct{ lo, hi int64 }
+
+// hashLeafRows is the rows per first-level key-hash bucket aimed at.
+const hashLeafRows = 64
 
 // scan is the first level: every row of both sides summed per bucket.
 // Each side's scan is split into parts (scanParts) run at once; a
@@ -581,16 +590,25 @@ func (r *Reconciler) splitAll(ctx context.Context, segs []segment) ([]segment, e
 // fetchAll compares the rows of the leaf segments, in batches of about
 // BatchRows rows per side.
 func (r *Reconciler) fetchAll(ctx context.Context, leaves []segment) error {
+	// A ranged segment is a term of its own in the fetch's WHERE clause,
+	// so a batch holds at most 200; key-hash segments share one IN list
+	// per mask (segmentsCond), so many more fit.
 	var batches [][]segment
 	var cur []segment
 	var n int64
+	var terms int
 	for _, l := range leaves {
-		if len(cur) > 0 && (n+l.rows() > int64(r.opts.BatchRows) || len(cur) >= 200) {
+		cost := 1
+		if !l.ranged && l.mask != 0 {
+			cost = 0
+		}
+		if len(cur) > 0 && (n+l.rows() > int64(r.opts.BatchRows) || terms+cost > 200 || len(cur) >= 10000) {
 			batches = append(batches, cur)
-			cur, n = nil, 0
+			cur, n, terms = nil, 0, 0
 		}
 		cur = append(cur, l)
 		n += l.rows()
+		terms += cost
 	}
 	if len(cur) > 0 {
 		batches = append(batches, cur)
@@ -625,15 +643,11 @@ type fetched struct {
 
 func (r *Reconciler) fetchRows(ctx context.Context, i int, segs []segment) (map[string]fetched, error) {
 	side, cols := r.plan.Side(i)
-	conds := make([]string, len(segs))
-	for j, s := range segs {
-		conds[j] = "(" + r.cond(i, s) + ")"
-	}
 	extra := []string{r.keyEnc[i] + " AS kenc"}
 	for j, k := range r.keyCols[i] {
 		extra = append(extra, fmt.Sprintf("%s AS k%d", side.Dialect.Text(k), j))
 	}
-	q := side.Dialect.Hashed(side.Table, cols, extra, side.Where(strings.Join(conds, " OR ")))
+	q := side.Dialect.Hashed(side.Table, cols, extra, side.Where(r.segmentsCond(i, segs)))
 	r.queries.Add(1)
 	rows, err := side.DB.QueryContext(ctx, q)
 	if err != nil {
@@ -660,6 +674,31 @@ func (r *Reconciler) fetchRows(ctx context.Context, i int, segs []segment) (map[
 		return nil, fmt.Errorf("%s: rows of %s: %w", rowhash.SideName(i), side.Table, err)
 	}
 	return out, nil
+}
+
+// segmentsCond is the WHERE clause selecting the rows of segs on side i.
+// Key-hash segments of one mask become one IN list: the key hash (an md5
+// of the key) is then computed once per row, not once per segment, which
+// made a uuid-keyed fetch cost one hash of the whole table per segment.
+func (r *Reconciler) segmentsCond(i int, segs []segment) string {
+	var conds []string
+	byMask := map[int32][]string{}
+	var masks []int32
+	for _, s := range segs {
+		if s.ranged || s.mask == 0 {
+			conds = append(conds, "("+r.cond(i, s)+")")
+			continue
+		}
+		if byMask[s.mask] == nil {
+			masks = append(masks, s.mask)
+		}
+		byMask[s.mask] = append(byMask[s.mask], strconv.Itoa(int(s.val)))
+	}
+	side, _ := r.plan.Side(i)
+	for _, m := range masks {
+		conds = append(conds, fmt.Sprintf("((%s & %d) IN (%s))", side.Dialect.KeyHash(r.keyEnc[i]), m, strings.Join(byMask[m], ", ")))
+	}
+	return strings.Join(conds, " OR ")
 }
 
 func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
