@@ -64,7 +64,15 @@ func ReconcileTable(cfg *config.Config, tc config.Table, sources *Sources, clust
 		return reconcile.Table{}, fmt.Errorf("table %s: %w", tc.Name, err)
 	}
 	src := SourceConfig(cfg, sources.DBs, clusters)
-	t.PlanOptions.Path = reconcile.TimePath(tc, src)
+	path, zone := reconcile.TimePath(tc, src), SinkTimeZone(cfg, tc, sources.DBs, clusters, src)
+	t.PlanOptions.Path = func(ctx context.Context) (rowhash.Path, error) {
+		p, err := path(ctx)
+		if err != nil {
+			return p, err
+		}
+		p.SinkTimeZone, err = zone(ctx)
+		return p, err
+	}
 	t.Notifications = reconcile.NotificationsOf(tc, sources.Kafka, src)
 	t.Retained = Retained(cfg, tc, sources.DBs, clusters, src)
 	return t, nil

@@ -90,6 +90,11 @@ type Path struct {
 	// events with (message.key.columns), which the sink keys the target
 	// by: the key of a table that has no primary key.
 	MessageKey []string
+	// SinkTimeZone is the zone the sink writes temporal values in when
+	// it is not UTC (db.timezone, database.time_zone); empty for UTC or
+	// unknown. Such a sink stores every timestamp as that zone's wall
+	// clock, which no comparison can undo.
+	SinkTimeZone string
 }
 
 // Excluded is a column left out of the comparison, and why.
@@ -174,6 +179,9 @@ func decideTime(sc, tc Column, p Path) (k Kind, src, tgt TimeRule, reason string
 			return 0, src, tgt, err.Error()
 		}
 		k = pk
+	}
+	if p.SinkTimeZone != "" && tgt.Stored == StoredNative && k != KindDate {
+		return 0, src, tgt, fmt.Sprintf("the sink writes temporal values in time zone %s, not UTC: every value in the target column is shifted from the source's; set the sink's zone to UTC and re-snapshot the table (doctor names the setting)", p.SinkTimeZone)
 	}
 	if k == KindDate {
 		return k, src, tgt, ""

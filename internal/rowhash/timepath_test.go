@@ -54,6 +54,12 @@ func TestDecideTime(t *testing.T) {
 		{"override ms of a datetime2(6): no nanoseconds to round", ss("datetime2", 6), pg("timestamp without time zone", 6), Path{Precision: PrecisionMillis}, KindTimestamp, msFloor, msFloor, ""},
 		{"override us beats connect", ss("datetime2", 7), pg("timestamp without time zone", 6), Path{Mode: ModeConnect, Precision: PrecisionMicros}, KindTimestamp, us, us, ""},
 		{"datetimeoffset into a timestamp", ss("datetimeoffset", 7), pg("timestamp without time zone", 6), Path{}, KindTimestamp, us, us, ""},
+		// A sink writing in another zone shifts every native temporal
+		// value; integers (epoch) and ISO text carry the instant itself.
+		{"a sink not in UTC shifts a timestamp", ss("datetime2", 7), pg("timestamp without time zone", 6), Path{SinkTimeZone: "Europe/Paris"}, 0, us, us, "time zone Europe/Paris, not UTC"},
+		{"a sink not in UTC shifts a time", ss("time", 7), pg("time without time zone", 6), Path{Mode: ModeConnect, SinkTimeZone: "Europe/Paris"}, 0, us, us, "time zone Europe/Paris"},
+		{"a sink not in UTC: epoch integers are instants", ss("datetime2", 7), pg("bigint", -1), Path{SinkTimeZone: "Europe/Paris"}, KindTimestamp, us, TimeRule{Stored: StoredEpochNanos}, ""},
+		{"a sink not in UTC: ISO text is an instant", ss("datetimeoffset", 7), pg("text", -1), Path{SinkTimeZone: "Europe/Paris"}, KindTimestampTZ, us, TimeRule{Stored: StoredISOText}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
