@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -141,11 +142,13 @@ func TestAFrozenPostgresStoreAnswers503ToEveryClient(t *testing.T) {
 	}
 	t.Cleanup(func() { go s.Close() }) // Close may wait on the frozen peer
 	const slots = 4
+	logs := &syncBuffer{}
 	h := newHarnessWith(t, restartTaskRule, newFakeConnect(), func(h *harness) {
-		h.store, h.gate = s, remwebhook.NewGate(500*time.Millisecond, slots)
+		h.store, h.gate = s, remwebhook.NewGate(2*time.Second, slots)
+		h.logger = slog.New(slog.NewTextHandler(logs, nil))
 	})
 	if code := postAlert(t, h, "sink-before"); code != http.StatusOK {
-		t.Fatalf("POST /alerts before the freeze: %d", code)
+		t.Fatalf("POST /alerts before the freeze: %d (log: %s)", code, logs)
 	}
 	proxy.freeze()
 
@@ -177,7 +180,7 @@ func TestAPostgresStoreBlockedByALockAnswers503ThenRecovers(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close() })
 	h := newHarnessWith(t, restartTaskRule, newFakeConnect(), func(h *harness) {
-		h.store, h.gate = s, remwebhook.NewGate(500*time.Millisecond, 4)
+		h.store, h.gate = s, remwebhook.NewGate(2*time.Second, 4)
 	})
 	locker, err := pgx.Connect(ctx, dsn)
 	if err != nil {

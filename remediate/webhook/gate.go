@@ -22,7 +22,7 @@ const (
 var ErrStoreUnavailable = errors.New("the remediation store is not answering")
 
 // Gate bounds what the HTTP endpoints wait on the store: how long one
-// request waits, and how many goroutines wait at once. A hung store
+// request waits, and how many goroutines wait in the store at once. A hung store
 // (PostgreSQL that accepts and never answers, a bbolt file whose lock is
 // held) then costs at most MaxWaiting goroutines, whatever the number of
 // clients, and every client gets an answer within the timeout.
@@ -55,31 +55,38 @@ func (g *Gate) MaxWaiting() int { return cap(g.slots) }
 // Do runs f under the gate's deadline in a goroutine of its own that holds
 // a slot until f returns, even after Do gave up on it: a store that
 // ignores its context (bbolt waiting on its lock) keeps its slot, so the
-// goroutines stuck on it never outnumber the slots. Do returns f's error,
-// or one wrapping ErrStoreUnavailable when no slot was free or the
-// deadline passed first.
+// goroutines stuck on it never outnumber the slots. A request waits for a
+// free slot within the same deadline: a burst of notifications is
+// served in turn, and only a store that does not answer turns them away.
+// Do returns f's error, or one wrapping ErrStoreUnavailable when the
+// deadline passed first (waiting for a slot or for f).
 func (g *Gate) Do(ctx context.Context, f func(context.Context) error) error {
-	select {
-	case g.slots <- struct{}{}:
-	default:
-		return fmt.Errorf("%w: %d requests already wait on it", ErrStoreUnavailable, cap(g.slots))
-	}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
+	select {
+	case g.slots <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %d requests already wait on it", ErrStoreUnavailable, cap(g.slots))
+	}
 	done := make(chan error, 1)
 	go func() {
 		defer func() { <-g.slots }()
 		done <- f(ctx)
 	}()
+	var err error
 	select {
-	case err := <-done:
-		return err
+	case err = <-done:
 	case <-ctx.Done():
 		select {
-		case err := <-done:
-			return err
+		case err = <-done:
 		default:
+			return fmt.Errorf("%w within %s", ErrStoreUnavailable, g.timeout)
 		}
-		return fmt.Errorf("%w within %s", ErrStoreUnavailable, g.timeout)
 	}
+	if err != nil && ctx.Err() != nil {
+		// The store gave up at the deadline (PostgreSQL cancels the
+		// query): it did not answer in time.
+		return fmt.Errorf("%w within %s: %w", ErrStoreUnavailable, g.timeout, err)
+	}
+	return err
 }
