@@ -98,18 +98,31 @@ func (in *Inspection) WriteTable(w io.Writer) error {
 	if len(in.Records) == 0 {
 		return nil
 	}
+	// A topic other connectors share gets a column saying whose each
+	// record is: `dlq replay` sends only the connector's own.
+	shared := slices.ContainsFunc(in.Records, func(r *Record) bool { return r.Connector != "" && r.Connector != in.Connector })
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DLQ\tTIME\tORIGINAL\tSTAGE\tEXCEPTION\tERROR")
+	head := "DLQ\tTIME\tORIGINAL\tSTAGE\tEXCEPTION\tERROR"
+	if shared {
+		head = "DLQ\tTIME\tCONNECTOR\tORIGINAL\tSTAGE\tEXCEPTION\tERROR"
+	}
+	fmt.Fprintln(tw, head)
 	for _, r := range in.Records {
 		orig := "-"
 		if r.OriginalTopic != "" {
 			orig = fmt.Sprintf("%s[%d]@%d", r.OriginalTopic, r.OriginalPartition, r.OriginalOffset)
 		}
-		fmt.Fprintf(tw, "%d@%d\t%s\t%s\t%s\t%s\t%s\n", r.Partition, r.Offset, r.Timestamp.UTC().Format(time.RFC3339),
-			orig, dash(r.Stage), dash(shortClass(r.ExceptionClass)), dash(oneLine(r.Error(), 120)))
+		fmt.Fprintf(tw, "%d@%d\t%s\t", r.Partition, r.Offset, r.Timestamp.UTC().Format(time.RFC3339))
+		if shared {
+			fmt.Fprintf(tw, "%s\t", dash(r.Connector))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", orig, dash(r.Stage), dash(shortClass(r.ExceptionClass)), dash(oneLine(r.Error(), 120)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if shared {
+		fmt.Fprintf(w, "the topic is shared with other connectors: `dlq replay %s` sends only the records of %s\n", in.Connector, in.Connector)
 	}
 	if slices.ContainsFunc(in.Records, func(r *Record) bool { return !r.HasContext }) {
 		fmt.Fprintln(w, "records without context: set errors.deadletterqueue.context.headers.enable=true on the connector to record their origin and error")

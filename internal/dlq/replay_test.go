@@ -545,3 +545,22 @@ func TestReplayAgainstAKafkaHungMidProduceFailsAtTheDeliveryTimeout(t *testing.T
 		t.Errorf("sent %v, want each of the 4 once", got)
 	}
 }
+
+func TestInspectOfASharedTopicSaysWhoseEachRecordIs(t *testing.T) {
+	k := newMemKafka()
+	k.deadBy("pg-sink", src.Topic, k.orig("t", 0, "a", "v"), true)
+	k.deadBy("mysql-sink", src.Topic, k.orig("t", 0, "b", "v"), true)
+	in, err := Inspect(context.Background(), k, "pg-sink", src.Topic, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	if err := in.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CONNECTOR", "mysql-sink", "shared with other connectors: `dlq replay pg-sink` sends only the records of pg-sink"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+}
