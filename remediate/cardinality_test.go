@@ -122,7 +122,7 @@ func TestUnknownNamesInAlertsAddNoSeries(t *testing.T) {
 	h.settle()
 	before := actionSeries(t, reg)
 
-	postAlerts(t, h, uniqueAlerts(h, "a", 600))
+	postAlerts(t, h, uniqueAlerts(h, "a", 150))
 	h.settle()
 	after := actionSeries(t, reg)
 	check := func(series []string) {
@@ -149,7 +149,7 @@ func TestUnknownNamesInAlertsAddNoSeries(t *testing.T) {
 	// A reload: a new engine on the same metrics, and new names.
 	h.stop()
 	h.start()
-	postAlerts(t, h, uniqueAlerts(h, "b", 300))
+	postAlerts(t, h, uniqueAlerts(h, "b", 90))
 	h.settle()
 	reloaded := actionSeries(t, reg)
 	check(reloaded)
