@@ -19,7 +19,7 @@ var (
 		"Sampled rows confirmed to differ (on a recheck after the table's lag plus a margin, both sides unchanged since the row was first seen differing), by kind: missing, extra, changed or duplicate (a key the target holds more rows of than the source). Results are cached between checks.",
 		[]string{"table", "kind"}, nil)
 	driftDifferingDesc = prometheus.NewDesc("cdc_drift_rows_differing",
-		"Confirmed rows that still differed when last compared, by kind. Every check compares them again: a row leaves at the first check that finds it equal (repaired, or landed late) or changing again. At most 2 x sample_size per table; cached between checks; empty after a restart until a check confirms again.",
+		"Confirmed rows that still differed when last compared, by kind. Every check compares them again: a row leaves at the first check that finds it equal (repaired, or landed late) or changing again. At most 2 x sample_size per table; cached between checks; empty after a restart or a configuration reload until checks confirm again.",
 		[]string{"table", "kind"}, nil)
 	driftInFlightDesc = prometheus.NewDesc("cdc_drift_rows_in_flight_total",
 		"Rechecks that found a differing row changed at the source or the target since it was seen differing: replication still at work on it, so not drift; it is looked at again after another wait.",
