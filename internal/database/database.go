@@ -5,6 +5,7 @@ package database
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -84,11 +85,40 @@ func (db *DB) newPool(dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database %s: invalid DSN for driver %s", db.cfg.Name, db.cfg.Driver)
 	}
+	if dc, ok := pool.Driver().(driver.DriverContext); ok {
+		c, err := dc.OpenConnector(dsn)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("database %s: invalid DSN for driver %s", db.cfg.Name, db.cfg.Driver)
+		}
+		pool.Close()
+		pool = sql.OpenDB(boundedConnector{Connector: c, timeout: db.cfg.QueryTimeout})
+	}
 	pool.SetMaxOpenConns(db.cfg.MaxOpenConns)
 	pool.SetMaxIdleConns(db.cfg.MaxIdleConns)
 	pool.SetConnMaxLifetime(db.cfg.ConnMaxLifetime)
 	db.endpoint.Store(&ep)
 	return pool, nil
+}
+
+// boundedConnector gives every new connection at most the database's
+// query_timeout to be made, whatever the caller's deadline: a reconcile
+// runs under an hour-long one, and a database that accepts connections
+// and never answers must fail its connection long before. (go-mssqldb
+// dials within the context but reads its pre-login answer without
+// watching it; PostgreSQL's driver is bounded throughout.)
+type boundedConnector struct {
+	driver.Connector
+	timeout time.Duration
+}
+
+func (c boundedConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	if c.timeout <= 0 {
+		return c.Connector.Connect(ctx)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	return c.Connector.Connect(ctx)
 }
 
 // Swap replaces the pool with one for dsn. The old pool is closed only
