@@ -40,13 +40,19 @@ var ErrUnknownTopic = errors.New("topic does not exist")
 // client's metadata cache when it is fresh. A topic that cannot be
 // routed has its error in the second map.
 func (c *Client) routes(ctx context.Context, topics []string) (map[Partition]route, map[string]error, error) {
+	return c.routesNoOlderThan(ctx, topics, 0)
+}
+
+// routesNoOlderThan is routes with cached metadata at most maxAge old
+// (0: the client's MetadataMinAge).
+func (c *Client) routesNoOlderThan(ctx context.Context, topics []string, maxAge time.Duration) (map[Partition]route, map[string]error, error) {
 	req := kmsg.NewPtrMetadataRequest()
 	for _, t := range topics {
 		rt := kmsg.NewMetadataRequestTopic()
 		rt.Topic = kmsg.StringPtr(t)
 		req.Topics = append(req.Topics, rt)
 	}
-	resp, err := c.kgo.RequestCachedMetadata(ctx, req, 0)
+	resp, err := c.kgo.RequestCachedMetadata(ctx, req, maxAge)
 	if err != nil {
 		return nil, nil, fmt.Errorf("metadata of %d topics: %w", len(topics), err)
 	}
@@ -136,7 +142,17 @@ type ReadResult struct {
 // partition's start (records deleted by retention) reads from the start.
 // It reads only; nothing is committed.
 func (c *Client) ReadRecords(ctx context.Context, p Partition, from int64, max int) (ReadResult, error) {
-	routes, bad, err := c.routes(ctx, []string{p.Topic})
+	res, err := c.readRecordsRouted(ctx, p, from, max, 0)
+	if errors.Is(err, kerr.UnknownTopicID) {
+		// The cached id is a deleted topic's: the topic was created
+		// again under its name. Ask for its id afresh, once.
+		res, err = c.readRecordsRouted(ctx, p, from, max, time.Nanosecond)
+	}
+	return res, err
+}
+
+func (c *Client) readRecordsRouted(ctx context.Context, p Partition, from int64, max int, maxAge time.Duration) (ReadResult, error) {
+	routes, bad, err := c.routesNoOlderThan(ctx, []string{p.Topic}, maxAge)
 	if err != nil {
 		return ReadResult{}, err
 	}
