@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -184,7 +185,11 @@ func startServer(t *testing.T, args ...string) *running {
 	t.Helper()
 	addr := freeAddr(t)
 	logs := &bytes.Buffer{}
-	cmd := exec.Command(binary, append([]string{"--web.listen-address=" + addr, "--storage.path=" + t.TempDir()}, args...)...)
+	base := []string{"--web.listen-address=" + addr}
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--storage.path=") }) {
+		base = append(base, "--storage.path="+t.TempDir())
+	}
+	cmd := exec.Command(binary, append(base, args...)...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -193,7 +198,8 @@ func startServer(t *testing.T, args ...string) *running {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	})
-	deadline := time.Now().Add(10 * time.Second)
+	// A bound for failing, not a timing: a loaded machine starts slowly.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/-/healthy")
 		if err == nil {
@@ -306,6 +312,23 @@ func TestServeRefusesToStartWithABadConfig(t *testing.T) {
 	_, errOut, code := runBinary(t, "--config.file="+cfg, "--web.listen-address="+freeAddr(t), "--storage.path="+t.TempDir())
 	if code == 0 || !strings.Contains(errOut, "c.yml") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if strings.Contains(errOut, "keeping the previous one") {
+		t.Errorf("at the first start there is no previous configuration to keep: %q", errOut)
+	}
+}
+
+// A second server on the same --storage.path says who holds it.
+func TestServeOnAStoragePathInUseNamesItsHolder(t *testing.T) {
+	connect := fakeConnect(t)
+	dir, storage := t.TempDir(), t.TempDir()
+	cfg := writeFile(t, dir, "c.yml", "connect_clusters:\n  - name: local\n    url: "+connect.URL+"\n")
+	first := startServer(t, "--config.file="+cfg, "--storage.path="+storage)
+
+	_, errOut, code := runBinary(t, "--config.file="+cfg, "--web.listen-address="+freeAddr(t), "--storage.path="+storage)
+	want := fmt.Sprintf("in use by another process: held by another cdc-sentinel (pid %d)", first.cmd.Process.Pid)
+	if code == 0 || !strings.Contains(errOut, want) {
+		t.Errorf("second server: exit %d, stderr %q, want it to contain %q", code, errOut, want)
 	}
 }
 

@@ -269,7 +269,12 @@ func (s *Server) Reload(ctx context.Context) error {
 	if err != nil {
 		s.reloadSuccess.Set(0)
 		s.reloadsTotal.WithLabelValues("failure").Inc()
-		s.logger.Error("configuration not loaded; keeping the previous one", "file", s.opts.ConfigFile, "err", err)
+		if s.current.Load() == nil {
+			// At the first load there is no previous one to keep.
+			s.logger.Error("configuration not loaded", "file", s.opts.ConfigFile, "err", err)
+		} else {
+			s.logger.Error("configuration not loaded; keeping the previous one", "file", s.opts.ConfigFile, "err", err)
+		}
 		return err
 	}
 	s.reloadSuccess.Set(1)

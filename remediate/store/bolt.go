@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 var (
@@ -34,10 +38,26 @@ var bucketSeen = []byte("seen")
 // InboxPath is the receiver's file beside the state file at path.
 func InboxPath(path string) string { return strings.TrimSuffix(path, ".db") + "-inbox.db" }
 
+// ErrInUse is why a store another process holds cannot be opened.
+var ErrInUse = errors.New("in use by another process")
+
+// pidPath is where the process holding the store at path writes its pid,
+// so that a second one can say who holds it: bbolt's lock only times out.
+func pidPath(path string) string { return strings.TrimSuffix(path, ".db") + ".pid" }
+
 func openBoltFile(path string) (*bolt.DB, error) {
 	// The freelist is rebuilt on open instead of written on every
 	// commit: both files are write-heavy and small.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	if errors.Is(err, berrors.ErrTimeout) {
+		holder := "another process"
+		if b, rerr := os.ReadFile(pidPath(path)); rerr == nil {
+			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil {
+				holder = fmt.Sprintf("another cdc-sentinel (pid %d)", pid)
+			}
+		}
+		return nil, fmt.Errorf("remediation store %s is %w: held by %s; give each server its own --storage.path, or use remediation.store.type postgres for replicas", path, ErrInUse, holder)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening remediation store %s: %w", path, err)
 	}
@@ -46,7 +66,7 @@ func openBoltFile(path string) (*bolt.DB, error) {
 
 // OpenBolt opens (or creates) the store at path and its inbox beside it.
 // bbolt locks the files, so a second process on the same path waits,
-// then fails with a timeout.
+// then fails with ErrInUse naming the holder's pid.
 func OpenBolt(path string) (*BoltStore, error) {
 	db, err := openBoltFile(path)
 	if err != nil {
@@ -60,6 +80,9 @@ func OpenBolt(path string) (*BoltStore, error) {
 	// Workers wait on each state commit in turn; the default 10 ms
 	// gathering delay would bound them to a few hundred jobs a second.
 	db.MaxBatchDelay = 2 * time.Millisecond
+	// Only the holder of the lock writes here; a stale file left by a
+	// process that died is overwritten by the next one to hold it.
+	_ = os.WriteFile(pidPath(path), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
 	s := &BoltStore{inbox: inbox, db: db}
 	if err := s.init(); err != nil {
 		_ = s.Close()
@@ -523,6 +546,9 @@ func (s *BoltStore) Backlog(ctx context.Context) (int, error) {
 
 // Close implements Store.
 func (s *BoltStore) Close() error {
+	// Removed while the lock is still held, so it can never take away
+	// the file of the next process to open the store.
+	_ = os.Remove(pidPath(s.db.Path()))
 	err := s.db.Close()
 	if ierr := s.inbox.Close(); err == nil {
 		err = ierr
