@@ -266,6 +266,11 @@ func (r *Replayer) candidates(ctx context.Context, st *State, rep *ReplayReport)
 				if kr.Offset >= end {
 					break
 				}
+				if !r.opts.CheckSuperseded && r.opts.Max > 0 && len(out) > r.opts.Max {
+					// Without the check every candidate is sent: one past
+					// Max is enough to know more remain.
+					return out, nil
+				}
 				read++
 				rec := Parse(kr)
 				switch {
