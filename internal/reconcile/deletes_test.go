@@ -275,3 +275,40 @@ func TestKeyConditionUsesTheTargetsFoldedName(t *testing.T) {
 		t.Errorf("compound key: %q, %v", got, err)
 	}
 }
+
+// Table.Run, as the CLI and the server run a repair: the table's cap
+// cannot be raised by the caller, and a pipeline that keeps deleted rows
+// by design refuses the deletion, with the report still returned.
+func TestTableRunGuardsDeletion(t *testing.T) {
+	p := newPair(t, "(id int PRIMARY KEY, v int)")
+	p.both(t, "INSERT INTO "+p.name+" SELECT g, g FROM generate_series(1, 20) g")
+	exec(t, p.tgt, "INSERT INTO "+p.name+" VALUES (21, 1), (22, 1)")
+	retained := ""
+	tbl := Table{
+		Name: "t",
+		Sides: func() (rowhash.Side, rowhash.Side, error) {
+			return rowhash.Side{DB: p.src, Dialect: rowhash.Postgres{}, Table: p.name},
+				rowhash.Side{DB: p.tgt, Dialect: rowhash.Postgres{}, Table: p.name}, nil
+		},
+		Signaler: &recordingSignaler{}, DataCollection: "public.t",
+		Limits:   config.Repair{MaxDeletes: 5},
+		Retained: func(context.Context) (string, error) { return retained, nil },
+	}
+	ctx := context.Background()
+	if _, err := tbl.Run(ctx, StartOptions{Repair: true, DeleteExtra: true, MaxDeletes: 6}, Options{}); err == nil || !strings.Contains(err.Error(), "above table t's cap of 5") {
+		t.Errorf("raised cap: %v", err)
+	}
+	retained = "source connector src has d in skipped.operations"
+	rep, err := tbl.Run(ctx, StartOptions{Repair: true, DeleteExtra: true}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "retained history") || rep == nil || rep.ExtraCount != 2 {
+		t.Errorf("retained history: report %v, error %v", rep != nil, err)
+	}
+	if n := len(targetIDs(t, p.tgt, p.name)); n != 22 {
+		t.Fatalf("%d target rows after refusals, want 22", n)
+	}
+	retained = ""
+	rep, err = tbl.Run(ctx, StartOptions{Repair: true, DeleteExtra: true, MaxDeletes: 2}, Options{})
+	if err != nil || rep.Repair.RowsDeleted != 2 {
+		t.Errorf("lowered cap: %v, %+v", err, rep.Repair)
+	}
+}

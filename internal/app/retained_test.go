@@ -1,0 +1,60 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+)
+
+// Whether a table's pipeline keeps deleted rows is read live: the
+// source's skipped.operations, then the sink writing the table's topic
+// to the target; another table's sink does not count.
+func TestRetainedHistoryIsReadFromTheLiveConnectors(t *testing.T) {
+	f, client := connecttest.New(t)
+	sqlServerSource(f, "shop-source", `dbo\.orders`, "")
+	f.Conn["shop-source"].Config["topic.prefix"] = "erp"
+	sink := func(name, topic string, deletes bool) {
+		c := f.Add(name, connectorkind.ClassConfluentJDBC, connect.StateRunning, 1)
+		c.Status.Type = "sink"
+		c.Config["topics"] = topic
+		c.Config["connection.url"] = "jdbc:postgresql://127.0.0.1:5432/wh"
+		if deletes {
+			c.Config["delete.enabled"] = "true"
+		}
+	}
+	sink("other-sink", "erp.shop.dbo.items", false)
+	sink("orders-sink", "erp.shop.dbo.orders", true)
+	dbs := sqlServerShop(t)
+	wh, err := database.Open(context.Background(), config.Database{Name: "wh", Driver: config.DriverPostgres, DSN: "postgres://u:p@127.0.0.1:5432/wh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wh.Close() })
+	dbs["wh"] = wh
+	cfg := &config.Config{ConnectClusters: []config.ConnectCluster{{Name: "fake"}}}
+	clusters := map[string]*connect.Client{"fake": client}
+	tc := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"}, Target: config.TableRef{Database: "wh", Table: "public.orders"}}
+	retained := Retained(cfg, tc, dbs, clusters, SourceConfig(cfg, dbs, clusters))
+	ctx := context.Background()
+	if why, err := retained(ctx); err != nil || why != "" {
+		t.Fatalf("deletes propagated: %q, %v", why, err)
+	}
+	f.Lock()
+	f.Conn["orders-sink"].Config["delete.enabled"] = "false"
+	f.Unlock()
+	if why, _ := retained(ctx); !strings.Contains(why, "sink connector orders-sink does not apply deletes") {
+		t.Errorf("sink keeping deletes: %q", why)
+	}
+	f.Lock()
+	f.Conn["shop-source"].Config["skipped.operations"] = "d"
+	f.Unlock()
+	if why, _ := retained(ctx); !strings.Contains(why, "source connector shop-source has d in skipped.operations") {
+		t.Errorf("source skipping deletes: %q", why)
+	}
+}
