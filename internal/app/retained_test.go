@@ -19,24 +19,9 @@ func TestRetainedHistoryIsReadFromTheLiveConnectors(t *testing.T) {
 	f, client := connecttest.New(t)
 	sqlServerSource(f, "shop-source", `dbo\.orders`, "")
 	f.Conn["shop-source"].Config["topic.prefix"] = "erp"
-	sink := func(name, topic string, deletes bool) {
-		c := f.Add(name, connectorkind.ClassConfluentJDBC, connect.StateRunning, 1)
-		c.Status.Type = "sink"
-		c.Config["topics"] = topic
-		c.Config["connection.url"] = "jdbc:postgresql://127.0.0.1:5432/wh"
-		if deletes {
-			c.Config["delete.enabled"] = "true"
-		}
-	}
-	sink("other-sink", "erp.shop.dbo.items", false)
-	sink("orders-sink", "erp.shop.dbo.orders", true)
-	dbs := sqlServerShop(t)
-	wh, err := database.Open(context.Background(), config.Database{Name: "wh", Driver: config.DriverPostgres, DSN: "postgres://u:p@127.0.0.1:5432/wh"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { wh.Close() })
-	dbs["wh"] = wh
+	warehouseSink(f, "other-sink", "erp.shop.dbo.items")
+	warehouseSink(f, "orders-sink", "erp.shop.dbo.orders").Config["delete.enabled"] = "true"
+	dbs := shopAndWarehouse(t)
 	cfg := &config.Config{ConnectClusters: []config.ConnectCluster{{Name: "fake"}}}
 	clusters := map[string]*connect.Client{"fake": client}
 	tc := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"}, Target: config.TableRef{Database: "wh", Table: "public.orders"}}
@@ -57,4 +42,28 @@ func TestRetainedHistoryIsReadFromTheLiveConnectors(t *testing.T) {
 	if why, _ := retained(ctx); !strings.Contains(why, "source connector shop-source has d in skipped.operations") {
 		t.Errorf("source skipping deletes: %q", why)
 	}
+}
+
+// warehouseSink adds a Confluent JDBC sink of topic writing to the
+// warehouse database of shopAndWarehouse.
+func warehouseSink(f *connecttest.Fake, name, topic string) *connecttest.Connector {
+	c := f.Add(name, connectorkind.ClassConfluentJDBC, connect.StateRunning, 1)
+	c.Status.Type = "sink"
+	c.Config["topics"] = topic
+	c.Config["connection.url"] = "jdbc:postgresql://127.0.0.1:5432/wh"
+	return c
+}
+
+// shopAndWarehouse are the SQL Server shop (erp) and a PostgreSQL
+// warehouse (wh) its sinks write to.
+func shopAndWarehouse(t *testing.T) map[string]*database.DB {
+	t.Helper()
+	dbs := sqlServerShop(t)
+	wh, err := database.Open(context.Background(), config.Database{Name: "wh", Driver: config.DriverPostgres, DSN: "postgres://u:p@127.0.0.1:5432/wh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wh.Close() })
+	dbs["wh"] = wh
+	return dbs
 }

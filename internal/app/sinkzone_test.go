@@ -8,8 +8,6 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 )
 
 // The sink writing a table's topic to its target database, read live:
@@ -19,24 +17,9 @@ func TestSinkTimeZoneOfTheTable(t *testing.T) {
 	f, client := connecttest.New(t)
 	sqlServerSource(f, "shop-source", `dbo\.orders`, "")
 	f.Conn["shop-source"].Config["topic.prefix"] = "erp"
-	sink := func(name, topic, zone string) {
-		c := f.Add(name, connectorkind.ClassConfluentJDBC, connect.StateRunning, 1)
-		c.Status.Type = "sink"
-		c.Config["topics"] = topic
-		c.Config["connection.url"] = "jdbc:postgresql://127.0.0.1:5432/wh"
-		if zone != "" {
-			c.Config["db.timezone"] = zone
-		}
-	}
-	sink("other-sink", "erp.shop.dbo.items", "Asia/Tokyo")
-	sink("orders-sink", "erp.shop.dbo.orders", "")
-	dbs := sqlServerShop(t)
-	wh, err := database.Open(context.Background(), config.Database{Name: "wh", Driver: config.DriverPostgres, DSN: "postgres://u:p@127.0.0.1:5432/wh"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { wh.Close() })
-	dbs["wh"] = wh
+	warehouseSink(f, "other-sink", "erp.shop.dbo.items").Config["db.timezone"] = "Asia/Tokyo"
+	warehouseSink(f, "orders-sink", "erp.shop.dbo.orders")
+	dbs := shopAndWarehouse(t)
 	cfg := &config.Config{ConnectClusters: []config.ConnectCluster{{Name: "fake"}}}
 	clusters := map[string]*connect.Client{"fake": client}
 	tc := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"}, Target: config.TableRef{Database: "wh", Table: "public.orders"}}
