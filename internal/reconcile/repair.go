@@ -257,7 +257,13 @@ func deleteTargetRows(ctx context.Context, plan *rowhash.Plan, rep *Report, o Re
 	}
 	res.ExtraSkipped = len(rep.ExtraInTarget) - len(keys)
 	var copies []string
-	for part := range slices.Chunk(rep.DuplicateInTarget, 1000) {
+	dups := rep.DuplicateInTarget
+	if _, ok := plan.Target.Dialect.(rowhash.Postgres); !ok {
+		// Copies are told apart by PostgreSQL's ctid alone: elsewhere
+		// duplicates stay reported, and target-only rows still go.
+		dups = nil
+	}
+	for part := range slices.Chunk(dups, 1000) {
 		rids, dedup, resend, err := surplusCopies(ctx, plan, part)
 		if err != nil {
 			return refuse("%w", err)
