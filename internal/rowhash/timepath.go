@@ -320,7 +320,7 @@ func (p Postgres) pgMicros(c Column, q string) string {
 		us = q + "::int8"
 	case StoredEpochNanos:
 		if r.Millis {
-			return "(" + pgDiv(q+"::int8", 1_000_000, r.Floor) + " * 1000)"
+			return pgMillis(q+"::int8", 1_000_000, r)
 		}
 		us = pgDiv(q+"::int8", 1000, r.Floor)
 	case StoredISOText:
@@ -338,9 +338,32 @@ func (p Postgres) pgMicros(c Column, q string) string {
 		}
 	}
 	if r.Millis {
-		return "(" + pgDiv(us, 1000, r.Floor) + " * 1000)"
+		return pgMillis(us, 1000, r)
 	}
 	return us
+}
+
+// pgMillis is whole milliseconds (as microseconds) of the int8 expression
+// v, counted in units of 1/perMilli ms (1000 for microseconds, 1e6 for
+// nanoseconds): the floor plus one where v's remainder reaches msCarry,
+// the same threshold the Go reference and the SQL Server side use, so a
+// half millisecond before 2000 rounds towards the past on this side too,
+// as the timestamp(3) target rounded it.
+func pgMillis(v string, perMilli int64, r TimeRule) string {
+	carry := func(before2000 bool) int64 { // msCarry's nanoseconds in v's units, rounded up
+		return (msCarry(r, before2000)*perMilli + 999_999) / 1_000_000
+	}
+	after, before := carry(false), carry(true)
+	floor := pgDiv(v, perMilli, true)
+	if after >= perMilli {
+		return "(" + floor + " * 1000)"
+	}
+	threshold := strconv.FormatInt(after, 10)
+	if before != after {
+		threshold = "CASE WHEN (" + v + ") < " + strconv.FormatInt(pgEpoch*1000*perMilli, 10) + " THEN " + strconv.FormatInt(before, 10) + " ELSE " + threshold + " END"
+	}
+	per := strconv.FormatInt(perMilli, 10)
+	return "((" + floor + " + CASE WHEN ((" + v + ") % " + per + " + " + per + ") % " + per + " >= " + threshold + " THEN 1 ELSE 0 END) * 1000)"
 }
 
 // msCarry is the nanoseconds past a whole millisecond from which r

@@ -8,10 +8,7 @@ import "fmt"
 // `make test` stays green; every other assertion still runs. Remove an
 // entry when its fix lands.
 func unfixed(assertion string) (defect string, ok bool) {
-	switch assertion {
-	case "timestamp3-before-2000":
-		return "D2: a timestamp before 2000 on a millisecond's half, written into a timestamp(3) target, compares as changed", true
-	}
+	_ = assertion // every defect the harness has found is fixed
 	return "", false
 }
 
