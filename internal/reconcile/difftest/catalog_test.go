@@ -108,32 +108,9 @@ func newTable(r *rand.Rand, seed uint64) *table {
 	case 2:
 		tb.Millis3 = true
 	}
-	used := map[string]bool{}
-	name := func(base string) string {
-		n := base
-		for i := 2; used[strings.ToLower(n)]; i++ {
-			n = fmt.Sprintf("%s%d", base, i)
-		}
-		used[strings.ToLower(n)] = true
-		return n
-	}
+	name := namer()
 	// The key.
-	switch r.IntN(6) {
-	case 0:
-		tb.Cols = append(tb.Cols, column{Name: name("ID"), Src: "integer", Kind: kInt, Key: true})
-	case 1:
-		tb.Cols = append(tb.Cols, column{Name: name("OrderID"), Src: "bigint", Kind: kInt, Key: true})
-	case 2:
-		tb.Cols = append(tb.Cols, column{Name: name("Uid"), Src: "uuid", Kind: kUUID, Key: true})
-	case 3:
-		tb.Cols = append(tb.Cols, column{Name: name("Code"), Src: "varchar(40)", Kind: kText, Key: true})
-	case 4:
-		tb.Cols = append(tb.Cols, column{Name: name("Tenant"), Src: "text", Kind: kText, Key: true},
-			column{Name: name("Seq"), Src: "integer", Kind: kInt, Key: true})
-	case 5:
-		tb.Cols = append(tb.Cols, column{Name: name("Shard"), Src: "bigint", Kind: kInt, Key: true},
-			column{Name: name("Uid"), Src: "uuid", Kind: kUUID, Key: true})
-	}
+	tb.Cols = keyColumns(r.IntN(6), name)
 	if tb.Filter {
 		tb.Cols = append(tb.Cols, column{Name: name("Region"), Src: "text", Kind: kText, Region: true})
 	}
@@ -165,6 +142,38 @@ func newTable(r *rand.Rand, seed uint64) *table {
 		tb.TgtName = strings.ToLower(tb.Name)
 	}
 	return tb
+}
+
+// keyColumns are the key columns of the catalogue's choice-th kind of
+// key: integer, bigint, uuid, text, and two compound keys.
+func keyColumns(choice int, name func(string) string) []column {
+	switch choice {
+	case 0:
+		return []column{{Name: name("ID"), Src: "integer", Kind: kInt, Key: true}}
+	case 1:
+		return []column{{Name: name("OrderID"), Src: "bigint", Kind: kInt, Key: true}}
+	case 2:
+		return []column{{Name: name("Uid"), Src: "uuid", Kind: kUUID, Key: true}}
+	case 3:
+		return []column{{Name: name("Code"), Src: "varchar(40)", Kind: kText, Key: true}}
+	case 4:
+		return []column{{Name: name("Tenant"), Src: "text", Kind: kText, Key: true}, {Name: name("Seq"), Src: "integer", Kind: kInt, Key: true}}
+	}
+	return []column{{Name: name("Shard"), Src: "bigint", Kind: kInt, Key: true}, {Name: name("Uid"), Src: "uuid", Kind: kUUID, Key: true}}
+}
+
+// namer gives column names from a base, numbered past the first use,
+// unique even once folded to lower case.
+func namer() func(base string) string {
+	used := map[string]bool{}
+	return func(base string) string {
+		n := base
+		for i := 2; used[strings.ToLower(n)]; i++ {
+			n = fmt.Sprintf("%s%d", base, i)
+		}
+		used[strings.ToLower(n)] = true
+		return n
+	}
 }
 
 func randomColumn(r *rand.Rand, name func(string) string) column {
