@@ -93,11 +93,13 @@ func TestAuditAPIFiltersAndValidates(t *testing.T) {
 		"?connector=.*&outcome=not_needed":      {200, `"connector":"sink"`}, // Grafana's All
 		"?connector=sink&connect_cluster=other": {200, `[]`},
 		"?outcome=success":                      {200, `[]`},
+		"?table=orders":                         {200, `[]`},
+		"?table=":                               {400, `table "": an empty name`},
 		"?outcome=not_needed,failure":           {200, `"outcome":"not_needed"`},
 		"?outcome=sucess":                       {400, `outcome "sucess" is not one of success, failure,`},
 		"?connector=":                           {400, `connector "": an empty name`},
 		"?connector=sink,":                      {400, `connector "sink,": an empty name`},
-		"?conector=sink":                        {400, `unknown query parameter "conector"; known: connect_cluster, connector, limit, outcome, rule, since`},
+		"?conector=sink":                        {400, `unknown query parameter "conector"; known: connect_cluster, connector, limit, outcome, rule, since, table`},
 		"?var-connector=sink":                   {400, `unknown query parameter "var-connector"`},
 	} {
 		resp, err := http.Get(h.srv.URL + "/api/v1/remediations" + q)

@@ -209,7 +209,7 @@ local u = import '../lib/utils.libsonnet';
                    [q('min by (database) (%s)' % s('cdc_db_up', all), '{{database}}')]),
       g.timeseries('Replication slot retained WAL', 'WAL the server keeps for each slot (from restart_lsn).', 'bytes', 12, 6,
                    [q('max by (database, slot) (%s)' % s('cdc_replication_slot_retained_wal_bytes', all), '{{database}}/{{slot}}')]),
-    ]),
+    ], '&table=${table:csv}'),
 
     'cdc-sentinel-remediation.json': g.dashboard(cfg, uid('remediation'), 'CDC remediation activity',
                                                  'What the remediator received and did: alerts, decisions by target, rule and outcome, action time, the circuit breaker, and the CDC alerts now.',
@@ -236,6 +236,6 @@ local u = import '../lib/utils.libsonnet';
                     q('histogram_quantile(0.95, sum by (le, action) (rate(%s[$__rate_interval])))' % s('cdc_remediation_action_duration_seconds_bucket', all), 'p95 {{action}}')]),
       g.timeseries('Actions per second', 'All verified actions, by action.', 'ops', 12, 8,
                    [q('sum by (action) (rate(%s[$__rate_interval]))' % s('cdc_remediation_action_duration_seconds_count', all), '{{action}}')]),
-    ]),
+    ], '&connect_cluster=${connect_cluster:csv}&connector=${connector:csv}&table=${table:csv}'),
   },
 }

@@ -329,6 +329,7 @@ func testAuditFiltersByTarget(t *testing.T, b backend) {
 		{Detail: "1", Outcome: "failure", Alert: AlertRef{Labels: map[string]string{"connector": "orders-sink", "connect_cluster": "west"}}},
 		{Detail: "2", Outcome: "success", Arguments: map[string]string{"connector": "customers-sink", "connect_cluster": "east"}},
 		{Detail: "3", Outcome: "suppressed_cooldown", Alert: AlertRef{Labels: map[string]string{"table": "orders"}}},
+		{Detail: "4", Outcome: "success", Arguments: map[string]string{"table": "customers"}},
 	}
 	for i, r := range recs {
 		enqueue(t, s, job(i))
@@ -345,10 +346,14 @@ func testAuditFiltersByTarget(t *testing.T, b backend) {
 		{AuditQuery{Connectors: []string{"nope"}}, ""},
 		{AuditQuery{ConnectClusters: []string{"east"}}, "2 0"},
 		{AuditQuery{Connectors: []string{"orders-sink"}, ConnectClusters: []string{"west"}}, "1"},
-		{AuditQuery{Outcomes: []string{"success"}}, "2 0"},
+		{AuditQuery{Outcomes: []string{"success"}}, "4 2 0"},
 		{AuditQuery{Outcomes: []string{"suppressed_cooldown", "failure"}}, "3 1"},
 		{AuditQuery{Connectors: []string{"orders-sink"}, Outcomes: []string{"success"}, Rule: "r"}, "0"},
 		{AuditQuery{Connectors: []string{"orders-sink"}, Limit: 1}, "1"},
+		// The table: the alert's label or the action's argument.
+		{AuditQuery{Tables: []string{"orders"}}, "3"},
+		{AuditQuery{Tables: []string{"customers", "orders"}}, "4 3"},
+		{AuditQuery{Tables: []string{"orders"}, Outcomes: []string{"success"}}, ""},
 	} {
 		if tc.q.Limit == 0 {
 			tc.q.Limit = 10

@@ -353,7 +353,8 @@ func (s *PostgresStore) Audit(ctx context.Context, q AuditQuery) ([]Record, erro
 		AND (cardinality($4::text[]) = 0 OR record->'alert'->'labels'->>'connector' = ANY($4) OR record->'arguments'->>'connector' = ANY($4))
 		AND (cardinality($5::text[]) = 0 OR record->'alert'->'labels'->>'connect_cluster' = ANY($5) OR record->'arguments'->>'connect_cluster' = ANY($5))
 		AND (cardinality($6::text[]) = 0 OR record->>'outcome' = ANY($6))
-		ORDER BY id DESC LIMIT $3`, q.Rule, nullTime(q.Since), q.Limit, nonNil(q.Connectors), nonNil(q.ConnectClusters), nonNil(q.Outcomes))
+		AND (cardinality($7::text[]) = 0 OR record->'alert'->'labels'->>'table' = ANY($7) OR record->'arguments'->>'table' = ANY($7))
+		ORDER BY id DESC LIMIT $3`, q.Rule, nullTime(q.Since), q.Limit, nonNil(q.Connectors), nonNil(q.ConnectClusters), nonNil(q.Outcomes), nonNil(q.Tables))
 	if err != nil {
 		return nil, fmt.Errorf("reading the audit trail: %w", err)
 	}

@@ -82,6 +82,8 @@ type AuditQuery struct {
 	// has only the alert).
 	Connectors      []string
 	ConnectClusters []string
+	// Tables match the alert's table label or the action's table argument.
+	Tables []string
 	// Outcomes match the record's outcome.
 	Outcomes []string
 }
@@ -90,7 +92,7 @@ func (q AuditQuery) match(r *Record) bool {
 	if q.Rule != "" && r.Rule != q.Rule {
 		return false
 	}
-	if !namesOneOf(r, "connector", q.Connectors) || !namesOneOf(r, "connect_cluster", q.ConnectClusters) {
+	if !namesOneOf(r, "connector", q.Connectors) || !namesOneOf(r, "connect_cluster", q.ConnectClusters) || !namesOneOf(r, "table", q.Tables) {
 		return false
 	}
 	if len(q.Outcomes) > 0 && !slices.Contains(q.Outcomes, r.Outcome) {

@@ -136,7 +136,7 @@ type auditHandler struct {
 
 // auditParams are the audit API's query parameters; any other is refused,
 // so a misspelt filter never silently lists everything.
-var auditParams = []string{"connect_cluster", "connector", "limit", "outcome", "rule", "since"}
+var auditParams = []string{"connect_cluster", "connector", "limit", "outcome", "rule", "since", "table"}
 
 // anyName is what Grafana sends for a multi-value variable set to All
 // (the shipped dashboards' allValue): no filter.
@@ -144,8 +144,8 @@ const anyName = ".*"
 
 // ServeHTTP lists audit records, newest first. Query parameters: limit
 // (default 100, at most 1000), rule, since (RFC 3339 time or a duration
-// back from now, like 1h), and connector, connect_cluster and outcome,
-// each repeatable or a comma-separated list.
+// back from now, like 1h), and connector, connect_cluster, table and
+// outcome, each repeatable or a comma-separated list.
 func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
@@ -163,6 +163,9 @@ func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if q.Connectors, err = nameList(params, "connector"); err == nil {
 		q.ConnectClusters, err = nameList(params, "connect_cluster")
+	}
+	if err == nil {
+		q.Tables, err = nameList(params, "table")
 	}
 	if err == nil {
 		q.Outcomes, err = nameList(params, "outcome")
