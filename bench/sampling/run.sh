@@ -21,6 +21,13 @@
 #   median of 10 runs each: current 815.9 ms, baseline 801.4 ms, ratio 1.018
 # (1.007 over 30 runs of each that day). For this benchmark's table both
 # trees send the same SQL (PostgreSQL statement log).
+#
+# Run of 2026-12-07 (2 cores shared by eight engineers, load average about
+# 36; BASELINE_REV=8336d05 ROUNDS=3, twice): median of 12 runs each:
+# current 937.9 ms, baseline 1099.8 ms, ratio 0.853 (0.750 and 1.030 for
+# the two runs of 6; per ABBA round 0.76 to 1.22). The key range is now
+# min/max of the bare column, which the primary key's index answers; the
+# baseline's min(id::bigint) scanned each table on both sides per check.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 : "${BASELINE_REV:?set BASELINE_REV to the revision to compare with}"
