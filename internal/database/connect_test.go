@@ -12,13 +12,14 @@ import (
 
 // A connection to a database that accepts and never answers fails within
 // query_timeout even when the caller's own deadline is far off (a
-// reconcile's is an hour). PostgreSQL only: go-mssqldb reads its
-// pre-login answer without watching the context, so a SQL Server that
-// never answers holds a new connection until the caller's deadline.
+// reconcile's is an hour), with either driver: go-mssqldb reads its
+// pre-login answer without watching the context, and the caller stops
+// waiting for it all the same.
 func TestConnectingIsBoundedByTheQueryTimeout(t *testing.T) {
 	addr, _ := testenv.HungListener(t)
 	for driver, dsn := range map[string]string{
-		config.DriverPostgres: "postgres://u:p@" + addr + "/db?sslmode=disable",
+		config.DriverPostgres:  "postgres://u:p@" + addr + "/db?sslmode=disable",
+		config.DriverSQLServer: "sqlserver://u:p@" + addr + "?database=db",
 	} {
 		db, err := Open(context.Background(), config.Database{Name: "frozen", Driver: driver, DSN: config.Secret(dsn), QueryTimeout: 200 * time.Millisecond, MaxOpenConns: 1})
 		if err != nil {

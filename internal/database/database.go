@@ -104,9 +104,11 @@ func (db *DB) newPool(dsn string) (*sql.DB, error) {
 // boundedConnector gives every new connection at most the database's
 // query_timeout to be made, whatever the caller's deadline: a reconcile
 // runs under an hour-long one, and a database that accepts connections
-// and never answers must fail its connection long before. (go-mssqldb
-// dials within the context but reads its pre-login answer without
-// watching it; PostgreSQL's driver is bounded throughout.)
+// and never answers must fail its connection long before.
+// go-mssqldb dials within the context but reads its pre-login answer
+// without watching it, so the caller stops waiting at the deadline
+// whatever the driver does; a connection the driver makes after that is
+// closed as soon as it arrives.
 type boundedConnector struct {
 	driver.Connector
 	timeout time.Duration
@@ -117,8 +119,27 @@ func (c boundedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		return c.Connector.Connect(ctx)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	return c.Connector.Connect(ctx)
+	type made struct {
+		conn driver.Conn
+		err  error
+	}
+	ch := make(chan made, 1)
+	go func() {
+		defer cancel()
+		conn, err := c.Connector.Connect(ctx)
+		ch <- made{conn, err}
+	}()
+	select {
+	case m := <-ch:
+		return m.conn, m.err
+	case <-ctx.Done():
+		go func() {
+			if m := <-ch; m.conn != nil {
+				_ = m.conn.Close()
+			}
+		}()
+		return nil, fmt.Errorf("connecting: %w", ctx.Err())
+	}
 }
 
 // Swap replaces the pool with one for dsn. The old pool is closed only
