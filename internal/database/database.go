@@ -134,7 +134,8 @@ func (c boundedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		return m.conn, m.err
 	case <-ctx.Done():
 		go func() {
-			if m := <-ch; m.conn != nil {
+			// A driver may hand back a typed nil beside its error.
+			if m := <-ch; m.err == nil && m.conn != nil {
 				_ = m.conn.Close()
 			}
 		}()
