@@ -60,6 +60,21 @@ type Reader struct {
 	// indexChecked remembers which max() columns were checked for an
 	// index, so the warning is logged once per Reader.
 	indexChecked map[string]bool
+	// pendingSince remembers, per table, since when (on this process's
+	// monotonic clock) a change has been seen waiting while the target
+	// applied nothing new. A row changed again before its first change
+	// was applied shows only its newest time at the source, so a hot row
+	// behind a stuck sink would read as seconds behind for ever; what was
+	// seen waiting before still waits while the applied time stands still.
+	pendingSince map[string]pendingMark
+	now          func() time.Time
+}
+
+// pendingMark is when a table's oldest waiting change was first seen to
+// have happened, while its target's newest applied change was applied.
+type pendingMark struct {
+	applied time.Time
+	since   time.Time
 }
 
 // NewReader reads lag over dbs (by configured name).
@@ -73,6 +88,8 @@ func NewReader(dbs map[string]*database.DB, logger *slog.Logger) *Reader {
 		captureInstances: map[string]database.CaptureInstance{},
 		indexChecked:     map[string]bool{},
 		millis:           map[string]bool{},
+		pendingSince:     map[string]pendingMark{},
+		now:              time.Now,
 	}
 	for name, db := range dbs {
 		n := db.Config().MaxOpenConns
@@ -150,11 +167,33 @@ func (r *Reader) Read(ctx context.Context, t config.Table, sourceUp func() bool)
 		// to speak of.
 		rd.Waiting = true
 	case pending:
-		rd.Lag, rd.Known = max(age, time.Millisecond), true
+		rd.Lag, rd.Known = max(r.stillWaiting(t.Name, applied, age), time.Millisecond), true
 	default:
 		rd.Known = true
 	}
+	if !pending || !appliedOK {
+		r.mu.Lock()
+		delete(r.pendingSince, t.Name)
+		r.mu.Unlock()
+	}
 	return rd, nil
+}
+
+// stillWaiting is the age of table's oldest waiting change: the age the
+// source shows now, or, when the target has applied nothing since an
+// older change was seen waiting, that change's age, which only grows.
+// Ages come from the source's clock; only the time elapsed between two
+// reads comes from this process's monotonic clock, so no skew enters.
+func (r *Reader) stillWaiting(table string, applied time.Time, age time.Duration) time.Duration {
+	now := r.now()
+	since := now.Add(-age)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m, ok := r.pendingSince[table]; ok && m.applied.Equal(applied) && m.since.Before(since) {
+		since = m.since
+	}
+	r.pendingSince[table] = pendingMark{applied: applied, since: since}
+	return now.Sub(since)
 }
 
 // caughtUp tells whether a source change at time src is applied when the

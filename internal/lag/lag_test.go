@@ -32,6 +32,10 @@ func TestReadAcceptsEveryWatermarkType(t *testing.T) {
 			// and 90s old on the source's clock.
 			lagtest.ExpectOldestAfter(src, smock, lagtest.OrdersSource, "updated_at", newest.Add(10*time.Second), behind.Add(10*time.Second))
 			r := NewReader(map[string]*database.DB{"src": src, "tgt": tgt}, nil)
+			// No time passes between the two reads: the second sees the
+			// same waiting change at the same age.
+			stopped := time.Now()
+			r.now = func() time.Time { return stopped }
 			rd, err := r.Read(context.Background(), lagtest.OrdersTable(), nil)
 			if err != nil {
 				t.Fatal(err)
@@ -78,5 +82,38 @@ func TestSQLServerSourceLagFromTheChangeTable(t *testing.T) {
 	rd, err := r.Read(context.Background(), tb, nil)
 	if err != nil || !rd.Known || rd.Lag != 42*time.Second {
 		t.Fatalf("got %+v, %v; want 42s", rd, err)
+	}
+}
+
+// A hot row behind a stuck sink shows only its newest change at the
+// source; what was seen waiting before still waits while the target
+// applies nothing, so the lag grows with time instead of staying at the
+// seconds since the row's last change.
+func TestAWaitingChangeKeepsItsAgeWhileNothingIsApplied(t *testing.T) {
+	clock := time.Unix(1_000_000, 0)
+	r := NewReader(nil, nil)
+	r.now = func() time.Time { return clock }
+	applied := time.Unix(999_000, 0)
+
+	if got := r.stillWaiting("hot", applied, 500*time.Millisecond); got != 500*time.Millisecond {
+		t.Fatalf("first sight: %v, want the source's 500ms", got)
+	}
+	// 10 s later the row changed again 300 ms ago; nothing was applied.
+	clock = clock.Add(10 * time.Second)
+	if got, want := r.stillWaiting("hot", applied, 300*time.Millisecond), 10500*time.Millisecond; got != want {
+		t.Errorf("while stuck: %v, want %v (the change first seen waiting)", got, want)
+	}
+	// An older change shows at the source than the one remembered: it wins.
+	if got, want := r.stillWaiting("hot", applied, time.Minute), time.Minute; got != want {
+		t.Errorf("older change at the source: %v, want %v", got, want)
+	}
+	// The sink applied something: what was remembered may be applied.
+	clock = clock.Add(time.Second)
+	if got, want := r.stillWaiting("hot", applied.Add(time.Second), 200*time.Millisecond), 200*time.Millisecond; got != want {
+		t.Errorf("after the target moved: %v, want the source's %v", got, want)
+	}
+	// Other tables are apart.
+	if got := r.stillWaiting("other", applied, time.Second); got != time.Second {
+		t.Errorf("another table: %v", got)
 	}
 }
