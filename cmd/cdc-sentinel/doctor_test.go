@@ -20,6 +20,7 @@ type doctorJSON struct {
 		Target   string `json:"target"`
 		Message  string `json:"message"`
 		Fix      string `json:"fix"`
+		Trace    string `json:"trace"` // a failed connector's or task's stack trace
 	} `json:"findings"`
 	Summary struct {
 		Error      *int `json:"error"`
