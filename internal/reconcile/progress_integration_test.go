@@ -93,30 +93,18 @@ func TestPipelineRepairProgressFollowsDebeziumNotifications(t *testing.T) {
 		"INSERT INTO public."+schema+" SELECT g, 'item ' || g FROM generate_series(1, 20) g WHERE g NOT IN (4, 11)",
 		"UPDATE public."+schema+" SET name = 'stale' WHERE id = 17")
 
-	host := p.Env["CDC_PG_HOST"]
-	if host == "" {
-		host = "127.0.0.1"
+	source := p.PostgresSource(prefix, slot, pub, schema+".items")
+	for k, v := range map[string]string{
+		"snapshot.mode":                   "no_data",
+		"signal.enabled.channels":         "source",
+		"signal.data.collection":          schema + ".debezium_signal",
+		"notification.enabled.channels":   "sink",
+		"notification.sink.topic.name":    topic,
+		"incremental.snapshot.chunk.size": "2",
+	} {
+		source[k] = v
 	}
-	if _, err := cl.PutConfig(ctx, name, map[string]string{
-		"connector.class":   "io.debezium.connector.postgresql.PostgresConnector",
-		"tasks.max":         "1",
-		"database.hostname": host, "database.port": p.Env["CDC_PG_PORT"],
-		"database.user": p.Env["CDC_PG_USER"], "database.password": p.Env["CDC_PG_PASSWORD"], "database.dbname": "source",
-		"topic.prefix": prefix, "plugin.name": "pgoutput",
-		"slot.name": slot, "publication.name": pub, "publication.autocreate.mode": "disabled",
-		"table.include.list":                        schema + ".items",
-		"snapshot.mode":                             "no_data",
-		"signal.enabled.channels":                   "source",
-		"signal.data.collection":                    schema + ".debezium_signal",
-		"notification.enabled.channels":             "sink",
-		"notification.sink.topic.name":              topic,
-		"incremental.snapshot.chunk.size":           "2",
-		"key.converter":                             "org.apache.kafka.connect.json.JsonConverter",
-		"value.converter":                           "org.apache.kafka.connect.json.JsonConverter",
-		"topic.creation.default.replication.factor": "1",
-		"topic.creation.default.partitions":         "1",
-		"poll.interval.ms":                          "100",
-	}); err != nil {
+	if _, err := cl.PutConfig(ctx, name, source); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
