@@ -99,7 +99,7 @@ func TestPipelineReconcileMatchesTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cl.Delete(context.Background(), srcName) })
-	sink := p.JDBCSink(prefix+"."+w.tb.Name, w.tb.TgtName)
+	sink := p.JDBCSink(prefix+"."+w.tb.Name, strings.TrimPrefix(w.tb.TgtName, "public.")) // the sink creates it in its default schema
 	sink["schema.evolution"] = "basic"
 	sink["delete.enabled"] = "true"
 	if _, err := cl.PutConfig(ctx, sinkName, sink); err != nil {
