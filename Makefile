@@ -69,9 +69,18 @@ demo-down:
 	-pkill -f "bin/jaeger --config deploy/demo/jaeger.yml" || true
 	$(PIPELINE) down
 
+# deadcode and staticcheck must print nothing (reliability-tagged code
+# included); gocyclo lists the functions above complexity 20, for now as a
+# report.
+DEADCODE    := golang.org/x/tools/cmd/deadcode@v0.52.0
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOCYCLO     := github.com/fzipp/gocyclo/cmd/gocyclo@v0.6.0
 lint:
 	$(TOOLS) golangci-lint
 	$(CACHE)/bin/golangci-lint run ./...
+	@out=$$($(GO) run $(DEADCODE) -test -tags reliability ./...); if [ -n "$$out" ]; then echo "$$out"; echo "deadcode: unreachable functions"; exit 1; fi
+	$(GO) run $(STATICCHECK) -tags reliability ./...
+	-$(GO) run $(GOCYCLO) -over 20 -ignore '_test.go$$' .
 
 # Regenerates what is generated: the metrics reference from the code, and
 # rules/, dashboards/ and deploy/kubernetes/prometheusrule.yaml from the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 )
@@ -46,7 +47,7 @@ var ErrLedgerBusy = errors.New("another dlq replay is running on this storage pa
 // OpenLedger opens (or creates) the ledger at path.
 func OpenLedger(path string) (*Ledger, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("%s: %w", path, ErrLedgerBusy)
 	}
 	if err != nil {
@@ -379,11 +380,6 @@ func (l *Ledger) Begin(src Source, p *Pending) error {
 		}
 		return b.Put([]byte("pending"), v)
 	})
-}
-
-// Commit records refs as replayed and clears the pending batch.
-func (l *Ledger) Commit(src Source, refs []Ref, note string) error {
-	return l.Settle(src, refs, nil, note)
 }
 
 // Settle records done as replayed and keeps only rest pending (none:

@@ -270,13 +270,6 @@ type Sum struct {
 	A, B  int64
 }
 
-// Add adds one row's hash.
-func (s *Sum) Add(h Hash) {
-	s.Count++
-	s.A += int64(h.A)
-	s.B += int64(h.B)
-}
-
 // MicrosPerDay wraps times of day: a time(7) of 23:59:59.9999995 or later
 // rounds to midnight, which is what Debezium's JDBC sink writes (a
 // java.time.LocalTime cannot be 24:00), so both sides encode it as 0.

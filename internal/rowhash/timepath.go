@@ -276,24 +276,6 @@ func AppendColumn(dst []byte, c Column, v Value) ([]byte, error) {
 	return AppendField(dst, c.Kind, v)
 }
 
-// EncodeColumns is EncodeRow with each column's own rule.
-func EncodeColumns(cols []Column, values []Value) ([]byte, error) {
-	if len(cols) != len(values) {
-		return nil, fmt.Errorf("rowhash: %d columns for %d values", len(cols), len(values))
-	}
-	var dst []byte
-	for i, c := range cols {
-		if i > 0 {
-			dst = append(dst, Separator)
-		}
-		var err error
-		if dst, err = AppendColumn(dst, c, values[i]); err != nil {
-			return nil, fmt.Errorf("column %s: %w", c.Name, err)
-		}
-	}
-	return dst, nil
-}
-
 // pgDiv is a / b for an int8 expression a and a positive b, rounded
 // half up or (floor) down; PostgreSQL's / truncates towards zero, and
 // adding half first could overflow at the ends of the int8 range (a

@@ -47,7 +47,7 @@ func Guard(next http.Handler) http.Handler {
 // crossOrigin says why r comes from another site's page, or nil.
 func crossOrigin(r *http.Request) error {
 	if site := r.Header.Get("Sec-Fetch-Site"); strings.EqualFold(site, "cross-site") || strings.EqualFold(site, "same-site") {
-		return fmt.Errorf("Sec-Fetch-Site: %s", site)
+		return fmt.Errorf("the browser says the request comes from another site (Sec-Fetch-Site: %s)", site)
 	}
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -56,10 +56,10 @@ func crossOrigin(r *http.Request) error {
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" {
 		// "null" (a sandboxed page, a file://, a redirect) included.
-		return fmt.Errorf("Origin %q is not this server", origin)
+		return fmt.Errorf("the request's Origin %q is not this server", origin)
 	}
 	if !sameHost(hostPort(u.Host, u.Scheme), hostPort(r.Host, scheme(r))) {
-		return fmt.Errorf("Origin %q is not this server (%s)", origin, r.Host)
+		return fmt.Errorf("the request's Origin %q is not this server (%s)", origin, r.Host)
 	}
 	return nil
 }

@@ -72,15 +72,6 @@ func (tb *table) keyCols() []column {
 	return out
 }
 
-func (tb *table) col(name string) column {
-	for _, c := range tb.Cols {
-		if c.Name == name {
-			return c
-		}
-	}
-	panic("no column " + name)
-}
-
 // qi quotes an identifier for PostgreSQL.
 func qi(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
