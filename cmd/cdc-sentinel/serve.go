@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -59,22 +58,21 @@ func serve(g *globals, f *serveFlags) int {
 		logger.Error("cannot create storage directory", "path", f.storagePath, "err", err)
 		return exitFailed
 	}
-	landing, err := web.NewLandingPage(web.LandingConfig{
+	landing := server.Landing{
 		Name:        "cdc-sentinel",
 		Description: "Watches and heals a Debezium CDC pipeline",
 		Version:     version.Info(),
-		Links: []web.LandingLinks{
+		Links: []server.Link{
 			{Address: f.metricsPath, Text: "Metrics"},
 			{Address: "/api/v1/remediations", Text: "Remediation audit log"},
+			{Address: "/api/v1/reconcile", Text: "Reconcile jobs"},
 			{Address: "/-/healthy", Text: "Health"},
 			{Address: "/-/ready", Text: "Readiness"},
 		},
-		// The page links pprof only where it is served.
-		Profiling: strconv.FormatBool(f.enablePprof),
-	})
-	if err != nil {
-		logger.Error("building landing page", "err", err)
-		return exitFailed
+	}
+	if f.enablePprof {
+		// The page links the profiles only where they are served.
+		landing.Links = append(landing.Links, server.Link{Address: "/debug/pprof/", Text: "Profiles"})
 	}
 	srv := server.New(server.Options{
 		Logger:               logger,
@@ -82,7 +80,7 @@ func serve(g *globals, f *serveFlags) int {
 		MetricsPath:          f.metricsPath,
 		ScrapeTimeoutOffset:  f.scrapeTimeoutOffset,
 		DefaultScrapeTimeout: f.defaultTimeout,
-		LandingPage:          landing,
+		Landing:              landing,
 		EnablePprof:          f.enablePprof,
 
 		DisableExporterMetrics: f.disableExporter,

@@ -124,8 +124,10 @@ type Options struct {
 	// DefaultScrapeTimeout applies when the scraper sends no
 	// X-Prometheus-Scrape-Timeout-Seconds header.
 	DefaultScrapeTimeout time.Duration
-	// LandingPage serves "/"; the exporter-toolkit's page in production.
+	// LandingPage serves "/" when set; otherwise the status page does,
+	// saying what Landing says of the process.
 	LandingPage http.Handler
+	Landing     Landing
 	// Timeouts bound each connection; zero fields take the defaults.
 	Timeouts Timeouts
 	// DisableExporterMetrics leaves out the Go runtime (go_*) and process
@@ -339,6 +341,9 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	// "/" is the landing page; with metrics there, the metrics.
 	root := s.opts.LandingPage
+	if root == nil {
+		root = http.HandlerFunc(s.serveStatus)
+	}
 	if s.opts.MetricsPath == "/" {
 		root = http.HandlerFunc(s.serveMetrics)
 	} else {
