@@ -216,7 +216,20 @@ func startServer(t *testing.T, args ...string) *running {
 
 func get(t *testing.T, url string, hdr ...string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	return send(t, http.MethodGet, url, "", hdr...)
+}
+
+// send makes a request, with body as JSON unless empty, and returns the
+// status and body of the answer.
+func send(t *testing.T, method, url, body string, hdr ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
