@@ -97,7 +97,9 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// newApp builds the command line, every command registered; run parses
+// and executes it, the docs check only parses it.
+func newApp(stdout, stderr io.Writer) (*kingpin.Application, *globals) {
 	app := kingpin.New("cdc-sentinel", "Watches and heals a Debezium CDC pipeline: a Prometheus exporter, an Alertmanager webhook remediator and a set of operations commands."+exitHelp)
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
@@ -108,6 +110,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, add := range commandAdders {
 		add(app, g)
 	}
+	return app, g
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	app, g := newApp(stdout, stderr)
 	exit := -1
 	app.Terminate(func(code int) { exit = code })
 	cmd, err := app.Parse(args)
