@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -535,5 +536,159 @@ func TestDocCheckConfigOutputIsWhatItPrints(t *testing.T) {
 	}
 	if n < 3 {
 		t.Errorf("only %d check-config outputs found in the docs; the extraction broke", n)
+	}
+}
+
+// tableAfter returns the cells of the rows of the first Markdown table
+// after the line starting with marker, header and rule left out.
+func tableAfter(t *testing.T, file, marker string) [][]string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows [][]string
+	found, in := false, false
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case !found:
+			found = strings.HasPrefix(line, marker)
+		case strings.HasPrefix(line, "|"):
+			in = true
+			cells := strings.Split(strings.Trim(line, "|"), "|")
+			for i := range cells {
+				cells[i] = strings.TrimSpace(cells[i])
+			}
+			rows = append(rows, cells)
+		case in:
+			if len(rows) < 3 {
+				t.Fatalf("%s: the table after %q has no rows", file, marker)
+			}
+			return rows[2:]
+		}
+	}
+	t.Fatalf("%s: no table after %q", file, marker)
+	return nil
+}
+
+var codeSpanRe = regexp.MustCompile("`([^`]+)`")
+
+// leafFlags maps every command that runs to its flags, those of the
+// commands above it and the application's included.
+func leafFlags() map[string]map[string]*kingpin.FlagModel {
+	app, _ := newApp(io.Discard, io.Discard)
+	m := app.Model()
+	out := map[string]map[string]*kingpin.FlagModel{}
+	var walk func(cmds []*kingpin.CmdModel, inherited []*kingpin.FlagModel)
+	walk = func(cmds []*kingpin.CmdModel, inherited []*kingpin.FlagModel) {
+		for _, c := range cmds {
+			flags := append(append([]*kingpin.FlagModel{}, inherited...), c.Flags...)
+			if len(c.Commands) > 0 {
+				walk(c.Commands, flags)
+				continue
+			}
+			out[c.FullCommand] = map[string]*kingpin.FlagModel{}
+			for _, f := range flags {
+				if !f.Hidden && f.Name != "help" && f.Name != "version" {
+					out[c.FullCommand][f.Name] = f
+				}
+			}
+		}
+	}
+	walk(m.Commands, m.Flags)
+	return out
+}
+
+// expandPath turns "connectors pause/resume" into its command paths.
+func expandPath(words []string) []string {
+	paths := []string{""}
+	for _, w := range words {
+		var next []string
+		for _, p := range paths {
+			for _, alt := range strings.Split(w, "/") {
+				next = append(next, strings.TrimSpace(p+" "+alt))
+			}
+		}
+		paths = next
+	}
+	return paths
+}
+
+// The flag references (the README's table of serve's flags, the
+// configuration reference's table of the operations commands' flags)
+// name every flag of every command, each with the default it has.
+func TestDocFlagTablesMatchTheCommandLine(t *testing.T) {
+	leaves := leafFlags()
+	covered := map[string]bool{} // "command --flag"
+	check := func(file, marker string) {
+		for _, row := range tableAfter(t, file, marker) {
+			var flags []string
+			var paths [][]string // each flag's command path, if any
+			for _, m := range codeSpanRe.FindAllStringSubmatch(row[0], -1) {
+				words := strings.Fields(m[1])
+				last := words[len(words)-1]
+				if !strings.HasPrefix(last, "--") {
+					continue // -o, the short form
+				}
+				flags = append(flags, strings.TrimPrefix(last, "--"))
+				paths = append(paths, words[:len(words)-1])
+			}
+			if len(flags) == 0 {
+				t.Errorf("%s: row %q names no --flag", file, row[0])
+				continue
+			}
+			defaults := codeSpanRe.FindAllStringSubmatch(row[1], -1)
+			for i, name := range flags {
+				path := paths[i]
+				matched := 0
+				for cmd, fs := range leaves {
+					f, ok := fs[name]
+					inPath := len(path) == 0
+					for _, p := range expandPath(path) {
+						inPath = inPath || cmd == p || strings.HasPrefix(cmd, p+" ")
+					}
+					if !ok || !inPath {
+						continue
+					}
+					matched++
+					covered[cmd+" --"+name] = true
+					def := strings.Join(f.Default, ",")
+					if def == "" && f.IsBoolFlag() {
+						def = "false"
+					}
+					switch {
+					case len(defaults) == len(flags) || len(defaults) == 1:
+						if want := defaults[min(i, len(defaults)-1)][1]; def != want {
+							t.Errorf("%s: %s --%s defaults to %q, the table says %q", file, cmd, name, def, want)
+						}
+					case row[1] == "none" || row[1] == "off" || row[1] == "":
+						if def != "" && def != "false" {
+							t.Errorf("%s: %s --%s defaults to %q, the table says %s", file, cmd, name, def, row[1])
+						}
+					case row[1] == "required":
+						if !f.Required {
+							t.Errorf("%s: %s --%s is not required, the table says it is", file, cmd, name)
+						}
+					}
+				}
+				if matched == 0 {
+					t.Errorf("%s: no command %q has --%s", file, strings.Join(path, " "), name)
+				}
+			}
+		}
+	}
+	check("../../README.md", "`serve`'s flags")
+	check("../../docs/configuration.md", "## Command-line flags")
+	var missing []string
+	for cmd, fs := range leaves {
+		for name := range fs {
+			if !covered[cmd+" --"+name] {
+				missing = append(missing, cmd+" --"+name)
+			}
+		}
+	}
+	slices.Sort(missing)
+	if len(missing) > 0 {
+		t.Errorf("flags in neither the README's table nor docs/configuration.md's:\n  %s", strings.Join(missing, "\n  "))
 	}
 }
