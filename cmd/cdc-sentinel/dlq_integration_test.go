@@ -100,6 +100,7 @@ func TestRealDLQInspectAndReplayAfterAFix(t *testing.T) {
 				t.Fatalf("inspect -o json: %v\n%s", err, out)
 			}
 			if doc.Total == 3 && len(doc.Records) == 3 {
+				compareShape(t, "dlq-inspect", out)
 				break
 			}
 		}
@@ -124,6 +125,11 @@ func TestRealDLQInspectAndReplayAfterAFix(t *testing.T) {
 	}
 	if code, out, errOut := cli("replay", name, "--dry-run"); code != 0 || !strings.Contains(out, "would replay 3 records ("+name+": 3)") {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := cli("replay", name, "--dry-run", "-o", "json"); code != 0 || !strings.Contains(out, `"replayed": 3`) {
+		t.Fatalf("dry run -o json: exit %d\n%s%s", code, out, errOut)
+	} else {
+		compareShape(t, "dlq-replay", out)
 	}
 	code, out, errOut := cli("replay", name, "--progress=never")
 	if code != 0 || !strings.Contains(out, "replayed 3 records") {
