@@ -692,3 +692,70 @@ func TestDocFlagTablesMatchTheCommandLine(t *testing.T) {
 		t.Errorf("flags in neither the README's table nor docs/configuration.md's:\n  %s", strings.Join(missing, "\n  "))
 	}
 }
+
+// Prose names a command and some of its flags without what it needs to
+// run (`reconcile --repair --wait`, `connectors pause/resume --all`): the
+// commands must exist and have those flags.
+func TestDocProseCommandsHaveTheirFlags(t *testing.T) {
+	leaves := leafFlags()
+	app, _ := newApp(io.Discard, io.Discard)
+	spanRe := regexp.MustCompile("`((?:serve|check-config|connectors|reconcile|doctor|dlq)(?: [^`]*)?)`")
+	n := 0
+	for _, f := range docFiles(t) {
+		_, prose := fencedBlocks(t, f)
+		for i, line := range prose {
+			for _, m := range spanRe.FindAllStringSubmatch(line, -1) {
+				n++
+				where := fmt.Sprintf("%s:%d", strings.TrimPrefix(f, "../../"), i+1)
+				words := strings.Fields(m[1])
+				var path []string
+				for len(words) > 0 && !strings.HasPrefix(words[0], "-") {
+					known := true
+					for _, p := range expandPath(append(append([]string{}, path...), words[0])) {
+						known = known && commandExists(app, p)
+					}
+					if !known {
+						break
+					}
+					path, words = append(path, words[0]), words[1:]
+				}
+				for _, w := range words {
+					if !strings.HasPrefix(w, "--") {
+						continue
+					}
+					name, _, _ := strings.Cut(strings.TrimPrefix(w, "--"), "=")
+					if name == "help" || name == "version" {
+						continue // every command's
+					}
+					for _, p := range expandPath(path) {
+						has := false
+						for cmd, fs := range leaves {
+							if _, ok := fs[name]; ok && (cmd == p || strings.HasPrefix(cmd, p+" ")) {
+								has = true
+							}
+						}
+						if !has {
+							t.Errorf("%s: `%s`: %s has no --%s", where, m[1], p, name)
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d command names in prose checked", n)
+	if n < 50 {
+		t.Errorf("only %d command names found in prose; the extraction broke", n)
+	}
+}
+
+func commandExists(app *kingpin.Application, path string) bool {
+	words := strings.Fields(path)
+	cmd := app.GetCommand(words[0])
+	for _, w := range words[1:] {
+		if cmd == nil {
+			return false
+		}
+		cmd = cmd.GetCommand(w)
+	}
+	return cmd != nil
+}
