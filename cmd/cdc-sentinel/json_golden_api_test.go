@@ -65,8 +65,8 @@ func TestConnectorActionsJSONMatchTheirGoldenShapes(t *testing.T) {
 }
 
 // The API's JSON answers that need no database keep their shape: the
-// audit trail after one (dry-run) decision, and the reconcile API's
-// errors.
+// webhook's answer, the audit trail after one (dry-run) decision, and the
+// reconcile API's errors.
 func TestAPIJSONMatchesItsGoldenShapes(t *testing.T) {
 	cfg := writeFile(t, t.TempDir(), "cdc-sentinel.yml", `connect_clusters:
   - name: prod
@@ -85,9 +85,11 @@ remediation:
   "alerts": [{"status": "firing", "fingerprint": "0123456789abcdef",
     "labels": {"alertname": "CDCConnectorFailed", "connect_cluster": "prod", "connector": "demo"},
     "annotations": {}, "startsAt": "` + time.Now().UTC().Format(time.RFC3339) + `", "endsAt": "0001-01-01T00:00:00Z"}]}`
-	if code, body := send(t, http.MethodPost, base+"/alerts", alert); code != http.StatusOK {
+	code, body := send(t, http.MethodPost, base+"/alerts", alert)
+	if code != http.StatusOK {
 		t.Fatalf("POST /alerts: %d %s", code, body)
 	}
+	compareShape(t, "api-alerts", body)
 	// A bound for failing, not a timing: the decision is taken by a worker.
 	var audit string
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
