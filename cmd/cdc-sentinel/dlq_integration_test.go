@@ -26,8 +26,15 @@ func TestRealDLQInspectAndReplayAfterAFix(t *testing.T) {
 	p := testenv.Need(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	name, table := "it-dlqreplay", "it_dlqreplay"
+	// Names of this run's own: Kafka deletes topics in the background, and
+	// a DLQ topic of an earlier run deleted and created again under the
+	// same name while this one runs would be another topic (another id)
+	// to the replay ledger.
+	run := time.Now().UnixNano() % 1_000_000
+	name, table := fmt.Sprintf("it-dlqreplay-%d", run), fmt.Sprintf("it_dlqreplay_%d", run)
 	dlqTopic := name + "-dlq"
+	// The golden shapes name the topic as a fixed run would.
+	shape := func(golden, out string) { compareShape(t, golden, strings.ReplaceAll(out, name, "it-dlqreplay")) }
 	cc := connecttest.Local(t, p)
 	kc := p.KafkaClient(t, kgo.AllowAutoTopicCreation())
 	adm := kadm.NewClient(kc)
@@ -100,7 +107,7 @@ func TestRealDLQInspectAndReplayAfterAFix(t *testing.T) {
 				t.Fatalf("inspect -o json: %v\n%s", err, out)
 			}
 			if doc.Total == 3 && len(doc.Records) == 3 {
-				compareShape(t, "dlq-inspect", out)
+				shape("dlq-inspect", out)
 				break
 			}
 		}
@@ -129,7 +136,7 @@ func TestRealDLQInspectAndReplayAfterAFix(t *testing.T) {
 	if code, out, errOut := cli("replay", name, "--dry-run", "-o", "json"); code != 0 || !strings.Contains(out, `"replayed": 3`) {
 		t.Fatalf("dry run -o json: exit %d\n%s%s", code, out, errOut)
 	} else {
-		compareShape(t, "dlq-replay", out)
+		shape("dlq-replay", out)
 	}
 	code, out, errOut := cli("replay", name, "--progress=never")
 	if code != 0 || !strings.Contains(out, "replayed 3 records") {
