@@ -25,7 +25,7 @@ build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cdc-sentinel
 
 tools:
-	$(TOOLS) promtool prometheus alertmanager jaeger
+	$(TOOLS) promtool prometheus alertmanager jaeger chromium
 
 pipeline:
 	$(PIPELINE) install

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Prometheus server, promtool and Alertmanager from the Go module
 # proxy into a cache outside the repository, so reruns cost nothing.
-# Usage: scripts/install-tools.sh [prometheus|promtool|alertmanager|jaeger|golangci-lint ...]
+# Usage: scripts/install-tools.sh [prometheus|promtool|alertmanager|jaeger|golangci-lint|toxiproxy|chromium ...]
 set -euo pipefail
 
 PROMETHEUS_VERSION=${PROMETHEUS_VERSION:-v0.316.0}
@@ -95,6 +95,19 @@ build_toxiproxy() {
   stamp toxiproxy-cli "$TOXIPROXY_VERSION"
 }
 
+# chromium is Debian's package (the landing page's browser test renders in
+# it headless); it is installed as root, or its test skips where it cannot be.
+install_chromium() {
+  command -v chromium >/dev/null && return 0
+  if [ "$(id -u)" != 0 ]; then
+    log "chromium is not installed and this is not root: the landing page's browser test will skip"
+    return 0
+  fi
+  log "installing chromium from Debian's packages"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || die "apt-get install chromium failed"
+}
+
 tools=("$@")
 [ ${#tools[@]} -gt 0 ] || tools=(promtool prometheus alertmanager)
 for t in "${tools[@]}"; do
@@ -104,7 +117,8 @@ for t in "${tools[@]}"; do
     jaeger) build_jaeger ;;
     golangci-lint) build_golangci_lint ;;
     toxiproxy) build_toxiproxy ;;
-    *) die "unknown tool $t (want prometheus, promtool, alertmanager, jaeger, golangci-lint or toxiproxy)" ;;
+    chromium) install_chromium ;;
+    *) die "unknown tool $t (want prometheus, promtool, alertmanager, jaeger, golangci-lint, toxiproxy or chromium)" ;;
   esac
 done
 echo "$BIN"
