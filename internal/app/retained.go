@@ -30,10 +30,8 @@ func Retained(cfg *config.Config, t config.Table, dbs map[string]*database.DB, c
 		if srcDB == nil || tgtDB == nil {
 			return "", nil
 		}
-		schema, table := connectorkind.SplitTable(srcDB.Driver(), t.Source.Table)
-		topic := source.TopicFor(srcDB.Endpoint().Database, schema, table)
 		sinks := sinksWritingTo(ctx, cfg, clusters, tgtDB)
-		return connectorkind.DeletesRetained(source, sinks, topic, t.Target.DeletedColumn != ""), nil
+		return connectorkind.DeletesRetained(source, sinks, source.TableTopic(srcDB, t.Source.Table), t.Target.DeletedColumn != ""), nil
 	}
 }
 
@@ -73,8 +71,7 @@ func SinkTimeZone(cfg *config.Config, t config.Table, dbs map[string]*database.D
 			return "", err
 		}
 		source := connectorkind.New(name, connectorkind.TypeSource, scfg)
-		schema, table := connectorkind.SplitTable(srcDB.Driver(), t.Source.Table)
-		topic := source.TopicFor(srcDB.Endpoint().Database, schema, table)
+		topic := source.TableTopic(srcDB, t.Source.Table)
 		for _, s := range sinksWritingTo(ctx, cfg, clusters, tgtDB) {
 			if s.Consumes(topic) && s.Kind().IsJDBCSink() && !connectorkind.IsUTC(s.SinkTimeZone()) {
 				return s.SinkTimeZone() + " (" + s.Name + ", " + s.TimeZoneSetting() + ")", nil

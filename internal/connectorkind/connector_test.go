@@ -309,3 +309,21 @@ func TestDeletesRetained(t *testing.T) {
 		}
 	}
 }
+
+// A table's topic is one answer for doctor, repair and the sink-zone
+// lookup: on a SQL Server source whose DSN names no database, the
+// database comes from database.names (repair once built the topic from
+// the DSN alone, ".dbo.orders").
+func TestTableTopic(t *testing.T) {
+	mssql := New("src", TypeSource, map[string]string{KeyClass: ClassSQLServer, "topic.prefix": "inv", "database.names": "inventory,other"})
+	if got, want := mssql.TableTopic(openDB(t, "s", "sqlserver", "sqlserver://u:p@h:1433"), "orders"), "inv.inventory.dbo.orders"; got != want {
+		t.Errorf("SQL Server, DSN without a database: %s, want %s", got, want)
+	}
+	if got, want := mssql.TableTopic(openDB(t, "s2", "sqlserver", "sqlserver://u:p@h:1433?database=other"), "sales.orders"), "inv.other.sales.orders"; got != want {
+		t.Errorf("SQL Server, DSN with a database: %s, want %s", got, want)
+	}
+	pg := New("pg", TypeSource, map[string]string{KeyClass: ClassPostgres, "topic.prefix": "app"})
+	if got, want := pg.TableTopic(openDB(t, "p", "postgres", "postgres://u:p@h:5432/db"), "orders"), "app.public.orders"; got != want {
+		t.Errorf("PostgreSQL: %s, want %s", got, want)
+	}
+}

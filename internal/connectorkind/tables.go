@@ -144,6 +144,15 @@ var identifierPath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Z
 // captured rather than reported missing on a guess.
 var lookaround = regexp.MustCompile(`\(\?<?[=!][^()]*\)`)
 
+// TableTopic is the topic c writes the changes of the configured source
+// table to, captured from db: the one answer doctor, repair and the
+// sink-zone lookup use (on a SQL Server source whose DSN names no
+// database, the database comes from database.names).
+func (c *Connector) TableTopic(db *database.DB, table string) string {
+	schema, name := SplitTable(db.Driver(), table)
+	return c.TopicFor(c.DatabaseNameFor(db), schema, name)
+}
+
 // TopicFor is the topic Debezium writes a table's changes to:
 // <topic.prefix>.<schema>.<table>, with the database name before the
 // schema on SQL Server.

@@ -237,10 +237,9 @@ func (r *run) topicsOf(t *config.Table) []string {
 	if db == nil {
 		return nil
 	}
-	schema, table := qualified(db.Driver(), t.Source.Table)
 	var out []string
 	for _, c := range r.capturing(t) {
-		out = append(out, c.TopicFor(c.DatabaseNameFor(db), schema, table))
+		out = append(out, c.TableTopic(db, t.Source.Table))
 	}
 	return out
 }
