@@ -29,9 +29,9 @@ var (
 		[]string{"connect_cluster", "connector", "topic"}, nil)
 )
 
-// GroupLagReader is what the sink lag collector needs from Kafka.
-type GroupLagReader interface {
-	GroupLags(ctx context.Context, groups []string, opts kafka.LagOptions) map[string]kafka.GroupLag
+// GroupBacklogReader is what the sink lag collector needs from Kafka.
+type GroupBacklogReader interface {
+	GroupBacklogs(ctx context.Context, groups []string, opts kafka.BacklogOptions) map[string]kafka.GroupBacklog
 }
 
 // SinkLagCollector reports how far each sink connector's consumer group
@@ -40,12 +40,12 @@ type GroupLagReader interface {
 // group nor commits.
 type SinkLagCollector struct {
 	clusters []ConnectLister
-	kafka    GroupLagReader
+	kafka    GroupBacklogReader
 	now      func() time.Time
 }
 
 // NewSinkLagCollector watches the sink connectors of clusters.
-func NewSinkLagCollector(k GroupLagReader, clusters ...ConnectLister) *SinkLagCollector {
+func NewSinkLagCollector(k GroupBacklogReader, clusters ...ConnectLister) *SinkLagCollector {
 	return &SinkLagCollector{clusters: clusters, kafka: k, now: time.Now}
 }
 
@@ -94,7 +94,7 @@ func (c *SinkLagCollector) collectCluster(ctx context.Context, cl ConnectLister,
 		}
 		return false
 	}
-	lags := c.kafka.GroupLags(ctx, groups, kafka.LagOptions{MaxTimeReads: sinkLagMaxTimeReads, Parallel: sinkLagParallel, Keep: keep})
+	lags := c.kafka.GroupBacklogs(ctx, groups, kafka.BacklogOptions{MaxTimeReads: sinkLagMaxTimeReads, Parallel: sinkLagParallel, Keep: keep})
 	now := c.now()
 	var errs []error
 	reported := map[string]bool{}

@@ -144,7 +144,7 @@ func TestRealSinkLagFollowsTheOverriddenGroup(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
-	lags := k.GroupLags(ctx, []string{"connect-" + name}, kafka.LagOptions{})
+	lags := k.GroupBacklogs(ctx, []string{"connect-" + name}, kafka.BacklogOptions{})
 	if gl := lags["connect-"+name]; len(gl.Topics) != 0 {
 		t.Errorf("the default group must not be the one used: %+v", gl)
 	}

@@ -14,22 +14,22 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 )
 
-type fakeGroupLags struct {
+type fakeGroupBacklogs struct {
 	mu    sync.Mutex
-	lags  map[string]kafka.GroupLag
+	lags  map[string]kafka.GroupBacklog
 	asked [][]string
-	opts  kafka.LagOptions
+	opts  kafka.BacklogOptions
 }
 
-func (f *fakeGroupLags) GroupLags(ctx context.Context, groups []string, opts kafka.LagOptions) map[string]kafka.GroupLag {
+func (f *fakeGroupBacklogs) GroupBacklogs(ctx context.Context, groups []string, opts kafka.BacklogOptions) map[string]kafka.GroupBacklog {
 	f.mu.Lock()
 	f.asked = append(f.asked, slices.Clone(groups))
 	f.opts = opts
 	f.mu.Unlock()
-	out := map[string]kafka.GroupLag{}
+	out := map[string]kafka.GroupBacklog{}
 	for _, g := range groups {
 		if gl, ok := f.lags[g]; ok {
-			kept := kafka.GroupLag{Group: gl.Group, Err: gl.Err, Topics: map[string]kafka.TopicLag{}}
+			kept := kafka.GroupBacklog{Group: gl.Group, Err: gl.Err, Topics: map[string]kafka.TopicBacklog{}}
 			for t, tl := range gl.Topics {
 				if opts.Keep == nil || opts.Keep(g, t) {
 					kept.Topics[t] = tl
@@ -58,13 +58,13 @@ func TestSinkLagCollectorReportsRecordsAndAgePerTopic(t *testing.T) {
 		sink("idle-sink", nil),
 		conn("src", "source", connectorkind.ClassPostgres, "RUNNING"),
 	}}
-	k := &fakeGroupLags{lags: map[string]kafka.GroupLag{
-		"connect-orders-sink": {Group: "connect-orders-sink", Topics: map[string]kafka.TopicLag{
+	k := &fakeGroupBacklogs{lags: map[string]kafka.GroupBacklog{
+		"connect-orders-sink": {Group: "connect-orders-sink", Topics: map[string]kafka.TopicBacklog{
 			"sql.dbo.orders":    {Records: 120, Oldest: now.Add(-90 * time.Second), OldestKnown: true},
 			"old.topic":         {Records: 999, OldestKnown: true}, // committed long ago, no longer consumed
 			"sql.dbo.customers": {Records: 0, OldestKnown: true},
 		}},
-		"my-group": {Group: "my-group", Topics: map[string]kafka.TopicLag{
+		"my-group": {Group: "my-group", Topics: map[string]kafka.TopicBacklog{
 			"sql.dbo.items": {Records: 5000, OldestKnown: false}, // over the read budget
 		}},
 		// idle-sink's group has no commits: no series.
@@ -104,7 +104,7 @@ func TestSinkLagCollectorReportsRecordsAndAgePerTopic(t *testing.T) {
 func TestSinkLagAgeNeverNegative(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	cluster := &fakeCluster{name: "prod", conns: []connect.Connector{sink("s", nil)}}
-	k := &fakeGroupLags{lags: map[string]kafka.GroupLag{"connect-s": {Topics: map[string]kafka.TopicLag{
+	k := &fakeGroupBacklogs{lags: map[string]kafka.GroupBacklog{"connect-s": {Topics: map[string]kafka.TopicBacklog{
 		"t": {Records: 3, Oldest: now.Add(2 * time.Second), OldestKnown: true}, // producer clock ahead
 	}}}}
 	c := NewSinkLagCollector(k, cluster)
@@ -116,13 +116,13 @@ func TestSinkLagAgeNeverNegative(t *testing.T) {
 
 func TestSinkLagLeavesOutOnlyWhatCouldNotBeRead(t *testing.T) {
 	cluster := &fakeCluster{name: "prod", conns: []connect.Connector{sink("a", nil), sink("b", nil), sink("c", nil)}}
-	k := &fakeGroupLags{lags: map[string]kafka.GroupLag{
+	k := &fakeGroupBacklogs{lags: map[string]kafka.GroupBacklog{
 		"connect-a": {Err: errors.New("coordinator not available")},
-		"connect-b": {Topics: map[string]kafka.TopicLag{
+		"connect-b": {Topics: map[string]kafka.TopicBacklog{
 			"t1": {Records: 4, Err: errors.New("end offset of t1[2]: its leader did not answer")},
 			"t2": {Records: 1, OldestKnown: true, Oldest: time.Now()},
 		}},
-		"connect-c": {Topics: map[string]kafka.TopicLag{"t3": {Records: 0, OldestKnown: true}}},
+		"connect-c": {Topics: map[string]kafka.TopicBacklog{"t3": {Records: 0, OldestKnown: true}}},
 	}}
 	out := collect(t, context.Background(), NewSinkLagCollector(k, cluster))
 	if strings.Contains(out, `connector="a"`) || strings.Contains(out, `topic="t1"`) {
@@ -142,7 +142,7 @@ func TestSinkLagLeavesOutOnlyWhatCouldNotBeRead(t *testing.T) {
 func TestSinkLagDeadClusterAffectsOnlyItsOwnSinks(t *testing.T) {
 	live := &fakeCluster{name: "prod", conns: []connect.Connector{sink("a", nil)}}
 	dead := &fakeCluster{name: "dr", delay: time.Hour}
-	k := &fakeGroupLags{lags: map[string]kafka.GroupLag{"connect-a": {Topics: map[string]kafka.TopicLag{"t": {Records: 2, OldestKnown: true, Oldest: time.Now()}}}}}
+	k := &fakeGroupBacklogs{lags: map[string]kafka.GroupBacklog{"connect-a": {Topics: map[string]kafka.TopicBacklog{"t": {Records: 2, OldestKnown: true, Oldest: time.Now()}}}}}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	out := collect(t, ctx, NewSinkLagCollector(k, live, dead))
@@ -153,7 +153,7 @@ func TestSinkLagDeadClusterAffectsOnlyItsOwnSinks(t *testing.T) {
 
 func TestSinkLagSharesTheScrapesListing(t *testing.T) {
 	cl := &countingCluster{fakeCluster: &fakeCluster{name: "prod", conns: []connect.Connector{sink("a", nil)}}}
-	collect(t, context.Background(), NewConnectCollector(cl), NewSinkLagCollector(&fakeGroupLags{}, cl))
+	collect(t, context.Background(), NewConnectCollector(cl), NewSinkLagCollector(&fakeGroupBacklogs{}, cl))
 	if cl.calls != 1 {
 		t.Errorf("%d listings in one scrape, want 1", cl.calls)
 	}

@@ -10,19 +10,21 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
-// GroupLag is how far a consumer group is behind the end of each topic
-// it has committed offsets for.
-type GroupLag struct {
+// GroupBacklog is what a consumer group has not consumed yet of each
+// topic it has committed offsets for: the records between its committed
+// offsets and the end offsets, and the oldest of them. What that makes
+// the group's lag is internal/lag's answer (SinkLag).
+type GroupBacklog struct {
 	Group string
 	// Err is set when the group's committed offsets could not be read
 	// (its coordinator did not answer in time, say); nothing else is
 	// known about the group then.
 	Err    error
-	Topics map[string]TopicLag
+	Topics map[string]TopicBacklog
 }
 
-// TopicLag is a group's lag on one topic, over its partitions.
-type TopicLag struct {
+// TopicBacklog is a group's backlog on one topic, over its partitions.
+type TopicBacklog struct {
 	// Records is the sum over the group's committed partitions of end
 	// offset minus committed offset.
 	Records int64
@@ -33,16 +35,16 @@ type TopicLag struct {
 	// consumed (the earliest over the partitions of the record at each
 	// committed offset); zero when Records is 0.
 	Oldest time.Time
-	// OldestKnown tells whether Oldest holds: false when some lagging
+	// OldestKnown tells whether Oldest holds: false when some behind
 	// partition's next record could not be read in time, or the reads
 	// were over budget.
 	OldestKnown bool
 }
 
-// LagOptions bound what GroupLags costs.
-type LagOptions struct {
-	// MaxTimeReads is how many lagging partitions may have their next
-	// record read (one fetch each) for the time lag; topics that do not
+// BacklogOptions bound what GroupBacklogs costs.
+type BacklogOptions struct {
+	// MaxTimeReads is how many partitions with a backlog may have their
+	// next record read (one fetch each) for its oldest record; topics that do not
 	// fit have OldestKnown false. 0 reads none.
 	MaxTimeReads int
 	// Parallel is how many of those reads run at once.
@@ -52,16 +54,16 @@ type LagOptions struct {
 	Keep func(group, topic string) bool
 }
 
-// GroupLags reads the lag of groups: their committed offsets from the
+// GroupBacklogs reads the backlog of groups: their committed offsets from the
 // group coordinators, the end offsets of the committed partitions from
 // their leaders, and, within opts.MaxTimeReads, the timestamp of each
-// lagging partition's next record. It only reads (no group is joined and
+// partition with a backlog's next record. It only reads (no group is joined and
 // nothing is committed). ctx's remaining time is shared out between
 // those three steps, so a broker that does not answer costs each step
 // only its share, and only the groups or partitions it serves are left
 // unknown.
-func (c *Client) GroupLags(ctx context.Context, groups []string, opts LagOptions) map[string]GroupLag {
-	out := make(map[string]GroupLag, len(groups))
+func (c *Client) GroupBacklogs(ctx context.Context, groups []string, opts BacklogOptions) map[string]GroupBacklog {
+	out := make(map[string]GroupBacklog, len(groups))
 	if len(groups) == 0 {
 		return out
 	}
@@ -81,18 +83,18 @@ func (c *Client) GroupLags(ctx context.Context, groups []string, opts LagOptions
 			continue
 		}
 		gl := out[g]
-		gl.Topics = topicLags(g, cm, endOf, &reads)
+		gl.Topics = topicBacklogs(g, cm, endOf, &reads)
 		out[g] = gl
 	}
 	if len(reads.positions) == 0 {
 		return out
 	}
-	// The next record of each lagging partition, with what time is left
+	// The next record of each partition with a backlog, with what time is left
 	// but a margin for the caller to report.
 	tctx, cancel := share(ctx, 9, 10)
 	times := c.RecordTimes(tctx, reads.positions, opts.Parallel)
 	cancel()
-	fillOldest(out, reads.lagging, times)
+	fillOldest(out, reads.behind, times)
 	return out
 }
 
@@ -100,7 +102,7 @@ func (c *Client) GroupLags(ctx context.Context, groups []string, opts LagOptions
 // coordinator, keeping those keep accepts. A group that cannot be read
 // gets its error in out; every other group gets an empty entry there and
 // its offsets in committed. topics are the committed topics, sorted.
-func (c *Client) committedOffsets(ctx context.Context, groups []string, keep func(group, topic string) bool, out map[string]GroupLag) (committed map[string]map[Partition]int64, topics []string) {
+func (c *Client) committedOffsets(ctx context.Context, groups []string, keep func(group, topic string) bool, out map[string]GroupBacklog) (committed map[string]map[Partition]int64, topics []string) {
 	fetched := c.adm.FetchManyOffsets(ctx, groups...)
 	committed = map[string]map[Partition]int64{}
 	topicSet := map[string]bool{}
@@ -108,10 +110,10 @@ func (c *Client) committedOffsets(ctx context.Context, groups []string, keep fun
 		r, ok := fetched[g]
 		switch {
 		case !ok:
-			out[g] = GroupLag{Group: g, Err: fmt.Errorf("committed offsets of group %s: no answer", g)}
+			out[g] = GroupBacklog{Group: g, Err: fmt.Errorf("committed offsets of group %s: no answer", g)}
 			continue
 		case r.Err != nil:
-			out[g] = GroupLag{Group: g, Err: fmt.Errorf("committed offsets of group %s: %w", g, r.Err)}
+			out[g] = GroupBacklog{Group: g, Err: fmt.Errorf("committed offsets of group %s: %w", g, r.Err)}
 			continue
 		}
 		cm := map[Partition]int64{}
@@ -131,11 +133,11 @@ func (c *Client) committedOffsets(ctx context.Context, groups []string, keep fun
 			topicSet[o.Topic] = true
 		})
 		if len(perr) > 0 {
-			out[g] = GroupLag{Group: g, Err: fmt.Errorf("committed offsets of group %s: %w", g, errors.Join(perr...))}
+			out[g] = GroupBacklog{Group: g, Err: fmt.Errorf("committed offsets of group %s: %w", g, errors.Join(perr...))}
 			continue
 		}
 		committed[g] = cm
-		out[g] = GroupLag{Group: g, Topics: map[string]TopicLag{}}
+		out[g] = GroupBacklog{Group: g, Topics: map[string]TopicBacklog{}}
 	}
 	for t := range topicSet {
 		topics = append(topics, t)
@@ -146,7 +148,7 @@ func (c *Client) committedOffsets(ctx context.Context, groups []string, keep fun
 
 // endOffsets lists the end offsets of topics from their leaders and
 // returns a partition's end offset; errTopicGone when the topic was
-// deleted (there is nothing left to lag behind).
+// deleted (there is nothing left to consume).
 func (c *Client) endOffsets(ctx context.Context, topics []string) func(Partition) (int64, error) {
 	ends, listErr := c.PartitionEnds(ctx, topics...)
 	return func(p Partition) (int64, error) {
@@ -167,21 +169,21 @@ func (c *Client) endOffsets(ctx context.Context, topics []string) func(Partition
 	}
 }
 
-// groupPartition is one lagging partition of one group.
+// groupPartition is one partition of one group with a backlog.
 type groupPartition struct {
 	group string
 	p     Partition
 }
 
 // timeReads collects the partitions whose next record is read for the
-// time lag, within a budget of reads.
+// oldest unconsumed record, within a budget of reads.
 type timeReads struct {
 	budget    int
 	positions map[Partition]int64
-	lagging   []groupPartition
+	behind    []groupPartition
 }
 
-// add plans the reads of a topic's lagging partitions; false when they do
+// add plans the reads of a topic's partitions with a backlog; false when they do
 // not all fit in the budget, and then none is read.
 func (r *timeReads) add(group string, behind []Partition, committed map[Partition]int64) bool {
 	if len(r.positions)+len(behind) > r.budget {
@@ -189,15 +191,15 @@ func (r *timeReads) add(group string, behind []Partition, committed map[Partitio
 	}
 	for _, p := range behind {
 		r.positions[p] = committed[p]
-		r.lagging = append(r.lagging, groupPartition{group, p})
+		r.behind = append(r.behind, groupPartition{group, p})
 	}
 	return true
 }
 
-// topicLags sums one group's record lag per topic from its committed
-// offsets cm, and plans the reads of its lagging partitions' next
-// records. Deleted topics are left out.
-func topicLags(group string, cm map[Partition]int64, endOf func(Partition) (int64, error), reads *timeReads) map[string]TopicLag {
+// topicBacklogs sums one group's records behind per topic from its
+// committed offsets cm, and plans the reads of the next records of its
+// partitions with a backlog. Deleted topics are left out.
+func topicBacklogs(group string, cm map[Partition]int64, endOf func(Partition) (int64, error), reads *timeReads) map[string]TopicBacklog {
 	byTopic := map[string][]Partition{}
 	for p := range cm {
 		byTopic[p.Topic] = append(byTopic[p.Topic], p)
@@ -207,9 +209,9 @@ func topicLags(group string, cm map[Partition]int64, endOf func(Partition) (int6
 		names = append(names, t)
 	}
 	sort.Strings(names)
-	out := map[string]TopicLag{}
+	out := map[string]TopicBacklog{}
 	for _, t := range names {
-		tl, behind, gone := topicLag(byTopic[t], cm, endOf)
+		tl, behind, gone := topicBacklog(byTopic[t], cm, endOf)
 		if gone {
 			continue
 		}
@@ -223,9 +225,9 @@ func topicLags(group string, cm map[Partition]int64, endOf func(Partition) (int6
 	return out
 }
 
-// topicLag sums the record lag over one topic's partitions and names
+// topicBacklog sums the records behind over one topic's partitions and names
 // those behind; gone when the topic was deleted.
-func topicLag(partitions []Partition, cm map[Partition]int64, endOf func(Partition) (int64, error)) (tl TopicLag, behind []Partition, gone bool) {
+func topicBacklog(partitions []Partition, cm map[Partition]int64, endOf func(Partition) (int64, error)) (tl TopicBacklog, behind []Partition, gone bool) {
 	tl.OldestKnown = true
 	for _, p := range partitions {
 		end, err := endOf(p)
@@ -246,8 +248,8 @@ func topicLag(partitions []Partition, cm map[Partition]int64, endOf func(Partiti
 
 // fillOldest sets each topic's oldest unconsumed record time from the
 // records read, and clears it where it is not known.
-func fillOldest(out map[string]GroupLag, lagging []groupPartition, times map[Partition]TimeResult) {
-	for _, k := range lagging {
+func fillOldest(out map[string]GroupBacklog, behind []groupPartition, times map[Partition]TimeResult) {
+	for _, k := range behind {
 		gl := out[k.group]
 		tl := gl.Topics[k.p.Topic]
 		tr := times[k.p]

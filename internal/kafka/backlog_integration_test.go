@@ -73,7 +73,7 @@ func produceTo(t *testing.T, c *Client, topic string, p int32, n int, ts time.Ti
 	}
 }
 
-func TestGroupLagsCountsRecordsAndFindsTheOldestUnconsumed(t *testing.T) {
+func TestGroupBacklogsCountsRecordsAndFindsTheOldestUnconsumed(t *testing.T) {
 	c := realKafka(t)
 	topic := freshTopic(t, c, 3)
 	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
@@ -92,7 +92,7 @@ func TestGroupLagsCountsRecordsAndFindsTheOldestUnconsumed(t *testing.T) {
 	}
 	t.Cleanup(func() { c.adm.DeleteGroup(context.Background(), group) })
 
-	lags := c.GroupLags(ctx, []string{group, "it-kafka-no-such-group"}, LagOptions{MaxTimeReads: 10, Parallel: 2})
+	lags := c.GroupBacklogs(ctx, []string{group, "it-kafka-no-such-group"}, BacklogOptions{MaxTimeReads: 10, Parallel: 2})
 	gl := lags[group]
 	if gl.Err != nil {
 		t.Fatal(gl.Err)
@@ -112,13 +112,13 @@ func TestGroupLagsCountsRecordsAndFindsTheOldestUnconsumed(t *testing.T) {
 	}
 
 	// Over the read budget: the record count stays, the age is unknown.
-	lags = c.GroupLags(ctx, []string{group}, LagOptions{MaxTimeReads: 1, Parallel: 1})
+	lags = c.GroupBacklogs(ctx, []string{group}, BacklogOptions{MaxTimeReads: 1, Parallel: 1})
 	if tl := lags[group].Topics[topic]; tl.Records != 7 || tl.OldestKnown {
 		t.Errorf("with one read for two lagging partitions: %+v", tl)
 	}
 }
 
-func TestGroupLagsLeavesOutADeletedTopic(t *testing.T) {
+func TestGroupBacklogsLeavesOutADeletedTopic(t *testing.T) {
 	c := realKafka(t)
 	topic := freshTopic(t, c, 1)
 	produceTo(t, c, topic, 0, 2, time.Now())
@@ -136,7 +136,7 @@ func TestGroupLagsLeavesOutADeletedTopic(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		gl := c.GroupLags(ctx, []string{group}, LagOptions{MaxTimeReads: 10, Parallel: 1})[group]
+		gl := c.GroupBacklogs(ctx, []string{group}, BacklogOptions{MaxTimeReads: 10, Parallel: 1})[group]
 		if gl.Err == nil && len(gl.Topics) == 0 {
 			return
 		}

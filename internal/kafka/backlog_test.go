@@ -11,7 +11,7 @@ import (
 
 // A broker that accepts connections and never answers must cost a call
 // no more than its deadline, and say so per group.
-func TestGroupLagsAgainstAHangingBrokerEndsAtTheDeadline(t *testing.T) {
+func TestGroupBacklogsAgainstAHangingBrokerEndsAtTheDeadline(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +34,7 @@ func TestGroupLagsAgainstAHangingBrokerEndsAtTheDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	lags := c.GroupLags(ctx, []string{"a", "b"}, LagOptions{MaxTimeReads: 10, Parallel: 1})
+	lags := c.GroupBacklogs(ctx, []string{"a", "b"}, BacklogOptions{MaxTimeReads: 10, Parallel: 1})
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("took %s with a 500ms deadline", d)
 	}

@@ -15,8 +15,8 @@ import (
 // time lag (48 one-batch fetches) and without; the baseline is the end
 // offset listing alone, which any lag reading needs.
 //
-//	CDC_INTEGRATION=1 go test -run XXX -bench GroupLags -benchtime 50x ./internal/kafka/
-func BenchmarkGroupLags(b *testing.B) {
+//	CDC_INTEGRATION=1 go test -run XXX -bench GroupBacklogs -benchtime 50x ./internal/kafka/
+func BenchmarkGroupBacklogs(b *testing.B) {
 	c := realKafka(b)
 	const parts = 48
 	topic := fmt.Sprintf("it-kafka-bench-%d", time.Now().UnixNano())
@@ -58,14 +58,14 @@ func BenchmarkGroupLags(b *testing.B) {
 	})
 	b.Run("records-only", func(b *testing.B) {
 		for b.Loop() {
-			if tl := c.GroupLags(ctx, []string{group}, LagOptions{})[group].Topics[topic]; tl.Records != parts*100 {
+			if tl := c.GroupBacklogs(ctx, []string{group}, BacklogOptions{})[group].Topics[topic]; tl.Records != parts*100 {
 				b.Fatalf("lag %d", tl.Records)
 			}
 		}
 	})
 	b.Run("records-and-time", func(b *testing.B) {
 		for b.Loop() {
-			if tl := c.GroupLags(ctx, []string{group}, LagOptions{MaxTimeReads: 200, Parallel: 8})[group].Topics[topic]; !tl.OldestKnown {
+			if tl := c.GroupBacklogs(ctx, []string{group}, BacklogOptions{MaxTimeReads: 200, Parallel: 8})[group].Topics[topic]; !tl.OldestKnown {
 				b.Fatal("age unknown")
 			}
 		}
