@@ -256,19 +256,14 @@ func deleteTargetRows(ctx context.Context, plan *rowhash.Plan, rep *Report, o Re
 		res.ExtraAtSource = append(res.ExtraAtSource, atSource...)
 	}
 	res.ExtraSkipped = len(rep.ExtraInTarget) - len(keys)
-	var copies []string
-	dups := rep.DuplicateInTarget
-	if _, ok := plan.Target.Dialect.(rowhash.Postgres); !ok {
-		// Copies are told apart by PostgreSQL's ctid alone: elsewhere
-		// duplicates stay reported, and target-only rows still go.
-		dups = nil
-	}
-	for part := range slices.Chunk(dups, 1000) {
-		rids, dedup, resend, err := surplusCopies(ctx, plan, part)
+	var copies surplus
+	for part := range slices.Chunk(rep.DuplicateInTarget, 1000) {
+		found, dedup, resend, err := surplusCopies(ctx, plan, part)
 		if err != nil {
 			return refuse("%w", err)
 		}
-		copies = append(copies, rids...)
+		copies.rids = append(copies.rids, found.rids...)
+		copies.groups = append(copies.groups, found.groups...)
 		res.Deduplicated = append(res.Deduplicated, dedup...)
 		res.DuplicatesResent = append(res.DuplicatesResent, resend...)
 	}
@@ -276,14 +271,14 @@ func deleteTargetRows(ctx context.Context, plan *rowhash.Plan, rep *Report, o Re
 	if limit <= 0 {
 		limit = DefaultMaxDeletes
 	}
-	if n := len(keys) + len(copies); n > limit {
-		return refuse("%d target rows would go (%d target-only, %d surplus copies), more than the %d one repair may delete (review the report's extra_in_target and duplicate_in_target; the cap is tables[].repair.max_deletes)", n, len(keys), len(copies), limit)
+	if n := len(keys) + copies.count(); n > limit {
+		return refuse("%d target rows would go (%d target-only, %d surplus copies), more than the %d one repair may delete (review the report's extra_in_target and duplicate_in_target; the cap is tables[].repair.max_deletes)", n, len(keys), copies.count(), limit)
 	}
 	if o.DryRun {
-		res.WouldDelete, res.WouldDeleteCopies = keys, len(copies)
+		res.WouldDelete, res.WouldDeleteCopies = keys, copies.count()
 		return nil
 	}
-	if len(copies) > 0 {
+	if copies.count() > 0 {
 		if err := deleteCopies(ctx, plan, copies, res); err != nil {
 			return err
 		}
@@ -313,24 +308,54 @@ func deleteTargetRows(ctx context.Context, plan *rowhash.Plan, rep *Report, o Re
 	return nil
 }
 
+// surplus names the surplus copies of duplicated keys to delete: by
+// physical row id on PostgreSQL (its ctid), elsewhere by content, as so
+// many copies of a key holding one row hash (SQL Server has no row id a
+// statement may name).
+type surplus struct {
+	rids   []string
+	groups []copyGroup
+}
+
+// copyGroup is n copies of key whose row hash is h, to delete.
+type copyGroup struct {
+	key rowhash.Key
+	h   rowhash.Hash
+	n   int
+}
+
+func (s surplus) count() int {
+	n := len(s.rids)
+	for _, g := range s.groups {
+		n += g.n
+	}
+	return n
+}
+
 // surplusCopies reads every target copy of the duplicated keys (within
 // the target's scope) and the source's row of each, and names the copies
-// to delete by their physical row id: all but one per key, keeping a copy
-// equal to the source's row when there is one; when none is, the kept copy
-// is re-sent (resend). A key the source no longer has, or the target no
-// longer duplicates, is left alone. Physical row ids are PostgreSQL's
-// ctid: other targets are refused.
-func surplusCopies(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) (rids []string, dedup, resend []rowhash.Key, err error) {
+// to delete: all but one per key, keeping a copy equal to the source's
+// row when there is one; when none is, the kept copy is re-sent (resend).
+// A key the source no longer has, or the target no longer duplicates, is
+// left alone. On PostgreSQL copies are named by ctid; on SQL Server by
+// their row hash, so many of each (identical copies are interchangeable,
+// and copies that differ have different hashes).
+func surplusCopies(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) (found surplus, dedup, resend []rowhash.Key, err error) {
 	tgt, src := plan.Target, plan.Source
-	if _, ok := tgt.Dialect.(rowhash.Postgres); !ok {
-		return nil, nil, nil, fmt.Errorf("surplus copies of a duplicated key are deleted on PostgreSQL targets only (by ctid); the target is %s", tgt.Dialect.Name())
+	_, byRowID := tgt.Dialect.(rowhash.Postgres)
+	if _, ok := tgt.Dialect.(rowhash.SQLServer); !ok && !byRowID {
+		return found, nil, nil, fmt.Errorf("surplus copies of a duplicated key are deleted on PostgreSQL and SQL Server targets only; the target is %s", tgt.Dialect.Name())
 	}
 	tk, sk, names := plan.KeyCols(plan.TargetCols), plan.KeyCols(plan.SourceCols), plan.KeyNames()
 	cond, err := filter(tgt.Dialect, tk, names, keys)
 	if err != nil {
-		return nil, nil, nil, err
+		return found, nil, nil, err
 	}
-	extra := []string{"ctid::text AS rid", tgt.Dialect.Encode(tk) + " AS kenc"}
+	rid := "ctid::text AS rid"
+	if !byRowID {
+		rid = "'' AS rid"
+	}
+	extra := []string{rid, tgt.Dialect.Encode(tk) + " AS kenc"}
 	for j, c := range tk {
 		extra = append(extra, fmt.Sprintf("%s AS k%d", tgt.Dialect.Text(c), j))
 	}
@@ -342,7 +367,7 @@ func surplusCopies(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) 
 	keyOf := map[string]rowhash.Key{}
 	rows, err := tgt.DB.QueryContext(ctx, tgt.Dialect.Hashed(tgt.Table, plan.TargetCols, extra, tgt.Where(cond)))
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
+		return found, nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
 	}
 	for rows.Next() {
 		var c cp
@@ -354,27 +379,27 @@ func surplusCopies(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) 
 		}
 		if err := rows.Scan(append(dest, &c.h.A, &c.h.B)...); err != nil {
 			rows.Close()
-			return nil, nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
+			return found, nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
 		}
 		byKey[kenc] = append(byKey[kenc], c)
 		keyOf[kenc] = keyOfTexts(tk, names, texts)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
+		return found, nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
 	}
 	encs := slices.Sorted(maps.Keys(byKey))
 	if len(encs) == 0 {
-		return nil, nil, nil, nil
+		return found, nil, nil, nil
 	}
 	look, err := rowhash.Lookup(src.Dialect, sk, encs)
 	if err != nil {
-		return nil, nil, nil, err
+		return found, nil, nil, err
 	}
 	// Unfiltered, as for target-only rows: what the source holds.
 	srcRows, err := src.DB.QueryContext(ctx, src.Dialect.Hashed(src.Table, plan.SourceCols, []string{src.Dialect.Encode(sk) + " AS kenc"}, look))
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("duplicated rows, looked up in the source: %w", err)
+		return found, nil, nil, fmt.Errorf("duplicated rows, looked up in the source: %w", err)
 	}
 	atSource := map[string]rowhash.Hash{}
 	for srcRows.Next() {
@@ -382,13 +407,13 @@ func surplusCopies(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) 
 		var h rowhash.Hash
 		if err := srcRows.Scan(&kenc, &h.A, &h.B); err != nil {
 			srcRows.Close()
-			return nil, nil, nil, fmt.Errorf("duplicated rows, looked up in the source: %w", err)
+			return found, nil, nil, fmt.Errorf("duplicated rows, looked up in the source: %w", err)
 		}
 		atSource[kenc] = h
 	}
 	srcRows.Close()
 	if err := srcRows.Err(); err != nil {
-		return nil, nil, nil, fmt.Errorf("duplicated rows, looked up in the source: %w", err)
+		return found, nil, nil, fmt.Errorf("duplicated rows, looked up in the source: %w", err)
 	}
 	for _, enc := range encs {
 		copies := byKey[enc]
@@ -401,37 +426,83 @@ func surplusCopies(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) 
 			keep = 0
 			resend = append(resend, keyOf[enc])
 		}
+		dedup = append(dedup, keyOf[enc])
+		if byRowID {
+			for i, c := range copies {
+				if i != keep {
+					found.rids = append(found.rids, c.rid)
+				}
+			}
+			continue
+		}
+		// Copies by hash, in the order first read; the kept copy's
+		// hash loses one from its count.
+		var groups []copyGroup
 		for i, c := range copies {
+			g := slices.IndexFunc(groups, func(g copyGroup) bool { return g.h == c.h })
+			if g < 0 {
+				groups = append(groups, copyGroup{key: keyOf[enc], h: c.h})
+				g = len(groups) - 1
+			}
 			if i != keep {
-				rids = append(rids, c.rid)
+				groups[g].n++
 			}
 		}
-		dedup = append(dedup, keyOf[enc])
+		for _, g := range groups {
+			if g.n > 0 {
+				found.groups = append(found.groups, g)
+			}
+		}
 	}
-	return rids, dedup, resend, nil
+	return found, dedup, resend, nil
 }
 
-// deleteCopies deletes target rows by physical row id, 500 at a time,
-// only rows of the deduplicated keys. A copy updated since it was read
-// has another id and is left alone, so a key never loses its last copy.
-func deleteCopies(ctx context.Context, plan *rowhash.Plan, rids []string, res *RepairResult) error {
+// deleteCopies deletes the surplus copies: on PostgreSQL by row id, 500
+// at a time, only rows of the deduplicated keys (a copy updated since it
+// was read has another id and is left alone); on SQL Server so many
+// copies of a key holding a hash, one statement each (a copy updated
+// since it was read no longer holds it). Either way a key never loses
+// its last copy.
+func deleteCopies(ctx context.Context, plan *rowhash.Plan, copies surplus, res *RepairResult) error {
 	tgt := plan.Target
-	keyCond, err := filter(tgt.Dialect, plan.KeyCols(plan.TargetCols), plan.KeyNames(), res.Deduplicated)
-	if err != nil {
-		return err
-	}
-	for part := range slices.Chunk(rids, 500) {
-		lits := make([]string, len(part))
-		for i, rid := range part {
-			lits[i] = tgt.Dialect.Literal(rid) + "::tid"
-		}
-		r, err := tgt.DB.ExecContext(ctx, "DELETE FROM "+tgt.Dialect.QuoteTable(tgt.Table)+" WHERE ctid IN ("+strings.Join(lits, ", ")+") AND ("+keyCond+")")
+	keyCols, names := plan.KeyCols(plan.TargetCols), plan.KeyNames()
+	exec := func(q string) error {
+		r, err := tgt.DB.ExecContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("deleting surplus copies of duplicated keys: %w", err)
 		}
 		n, _ := r.RowsAffected()
 		res.CopiesDeleted += int(n)
 		res.RowsDeleted += int(n)
+		return nil
+	}
+	if len(copies.rids) > 0 {
+		keyCond, err := filter(tgt.Dialect, keyCols, names, res.Deduplicated)
+		if err != nil {
+			return err
+		}
+		for part := range slices.Chunk(copies.rids, 500) {
+			lits := make([]string, len(part))
+			for i, rid := range part {
+				lits[i] = tgt.Dialect.Literal(rid) + "::tid"
+			}
+			if err := exec("DELETE FROM " + tgt.Dialect.QuoteTable(tgt.Table) + " WHERE ctid IN (" + strings.Join(lits, ", ") + ") AND (" + keyCond + ")"); err != nil {
+				return err
+			}
+		}
+	}
+	for _, g := range copies.groups {
+		ss, ok := tgt.Dialect.(rowhash.SQLServer)
+		if !ok {
+			return fmt.Errorf("surplus copies by row hash on a %s target", tgt.Dialect.Name())
+		}
+		keyCond, err := filter(tgt.Dialect, keyCols, names, []rowhash.Key{g.key})
+		if err != nil {
+			return err
+		}
+		if err := exec(ss.DeleteCopies(tgt.Table, plan.TargetCols, tgt.Where(keyCond), g.h, g.n)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package rowhash
 
 import (
+	"crypto/md5"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -190,4 +192,25 @@ func TestGoldenSQLServerMilliseconds(t *testing.T) {
 		}
 	}
 	testenv.Golden(t, "tsql/millis-2019.sql", strings.TrimSuffix(b.String(), "\n"))
+}
+
+// Surplus copies on SQL Server are deleted by their hash, named as the
+// first eight bytes of HASHBYTES('MD5', …) over the same encoding Hashed
+// reads, in the order Hash keeps them (big-endian halves A then B).
+func TestGoldenSQLServerDeleteCopies(t *testing.T) {
+	cols := []Column{{Name: "OrderID", Type: "int", Kind: KindInt}, {Name: "note", Type: "nvarchar", Kind: KindText}}
+	enc, err := EncodeRow([]Kind{KindInt, KindText}, []Value{int64(7), "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := HashBytes(enc)
+	sum := md5.Sum(enc)
+	got := (SQLServer{}).DeleteCopies("dbo.orders", cols, "[OrderID] = 7", h, 2)
+	if want := fmt.Sprintf("0x%X", sum[:8]); !strings.HasSuffix(got, want) {
+		t.Errorf("hash literal: %s; want it to end with %s", got, want)
+	}
+	if !strings.Contains(got, (SQLServer{}).Encode(cols)) {
+		t.Errorf("the hash is not over Hashed's encoding: %s", got)
+	}
+	testenv.Golden(t, "tsql/delete-copies-2019.sql", got)
 }
