@@ -8,25 +8,57 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 )
 
-// A scrape lists each Connect cluster exactly once, however many
-// collectors need the listing (connector states, dead-letter topics,
-// offsets): the listing is the expensive call, and two calls could also
-// disagree within one scrape.
+// A scrape lists each Connect cluster exactly once, and reads each
+// connector's offsets at most once, however many collectors need them
+// (connector states, dead-letter topics, offset lag, source retention):
+// these are the expensive calls, and two calls could also disagree
+// within one scrape.
 type listingMemo struct {
-	mu      sync.Mutex
-	entries map[string]*listingEntry
+	mu       sync.Mutex
+	listings map[string]*memoEntry[[]connect.Connector]
+	offsets  map[[2]string]*memoEntry[[]connect.Offset]
 }
 
-type listingEntry struct {
-	done  chan struct{} // closed once conns and err are set
-	conns []connect.Connector
-	err   error
+type memoEntry[T any] struct {
+	done chan struct{} // closed once val and err are set
+	val  T
+	err  error
 }
 
 type memoKey struct{}
 
 func withListingMemo(ctx context.Context) context.Context {
-	return context.WithValue(ctx, memoKey{}, &listingMemo{entries: map[string]*listingEntry{}})
+	return context.WithValue(ctx, memoKey{}, &listingMemo{
+		listings: map[string]*memoEntry[[]connect.Connector]{},
+		offsets:  map[[2]string]*memoEntry[[]connect.Offset]{},
+	})
+}
+
+// remember returns entries[key]'s value, fetching it on first use;
+// later callers wait for the first, never past their own deadline.
+func remember[K comparable, T any](ctx context.Context, mu *sync.Mutex, entries map[K]*memoEntry[T], key K, what string, fetch func() (T, error)) (T, error) {
+	mu.Lock()
+	e, ok := entries[key]
+	if !ok {
+		e = &memoEntry[T]{done: make(chan struct{})}
+		entries[key] = e
+	}
+	mu.Unlock()
+	if !ok {
+		defer close(e.done)
+		// Should the fetch panic, the waiters see a failure, not an
+		// empty answer.
+		e.err = fmt.Errorf("%s did not finish", what)
+		e.val, e.err = fetch()
+		return e.val, e.err
+	}
+	select {
+	case <-e.done:
+		return e.val, e.err
+	case <-ctx.Done():
+		var zero T
+		return zero, fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+	}
 }
 
 // Connectors returns the cluster's expanded listing for this scrape,
@@ -37,27 +69,19 @@ func Connectors(ctx context.Context, cl ConnectLister) ([]connect.Connector, err
 	if m == nil {
 		return cl.Connectors(ctx)
 	}
-	m.mu.Lock()
-	e, ok := m.entries[cl.Name()]
-	if !ok {
-		e = &listingEntry{done: make(chan struct{})}
-		m.entries[cl.Name()] = e
+	return remember(ctx, &m.mu, m.listings, cl.Name(), "the listing of connect cluster "+cl.Name(), func() ([]connect.Connector, error) {
+		return cl.Connectors(ctx)
+	})
+}
+
+// connectorOffsets returns a connector's committed offsets for this
+// scrape, read on first use.
+func connectorOffsets(ctx context.Context, cl OffsetsReader, name string) ([]connect.Offset, error) {
+	m, _ := ctx.Value(memoKey{}).(*listingMemo)
+	if m == nil {
+		return cl.Offsets(ctx, name)
 	}
-	m.mu.Unlock()
-	if !ok {
-		defer close(e.done)
-		// Should the listing panic, the waiters see a failure, not an
-		// empty cluster.
-		e.err = fmt.Errorf("listing connect cluster %s did not finish", cl.Name())
-		e.conns, e.err = cl.Connectors(ctx)
-		return e.conns, e.err
-	}
-	// Waiting for the listing another collector started never outlasts
-	// the caller's own deadline.
-	select {
-	case <-e.done:
-		return e.conns, e.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for the listing of connect cluster %s: %w", cl.Name(), ctx.Err())
-	}
+	return remember(ctx, &m.mu, m.offsets, [2]string{cl.Name(), name}, "the offsets of connector "+cl.Name()+"/"+name, func() ([]connect.Offset, error) {
+		return cl.Offsets(ctx, name)
+	})
 }

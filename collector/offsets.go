@@ -2,9 +2,7 @@ package collector
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,59 +44,20 @@ func (c *OffsetsCollector) Name() string { return "offsets" }
 
 // Collect implements Collector.
 func (c *OffsetsCollector) Collect(ctx context.Context, ch chan<- prometheus.Metric) error {
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-	)
-	fail := func(err error) {
-		mu.Lock()
-		errs = append(errs, err)
-		mu.Unlock()
-	}
-	// Clusters are listed concurrently: one that hangs must not hold up
-	// the offsets of the others until the deadline.
-	for _, cl := range c.clusters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			conns, err := Connectors(ctx, cl)
-			if err != nil {
-				fail(fmt.Errorf("connect cluster %s: %w", cl.Name(), err))
-				return
-			}
-			for i := range conns {
-				conn := &conns[i]
-				kc := connectorkind.New(conn.Name(), conn.Type(), conn.Info.Config)
-				driver := kc.Driver()
-				if driver == "" {
-					continue
-				}
-				dbs := kc.DatabasesOf(c.dbs)
-				if len(dbs) == 0 {
-					continue
-				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					lag, ok, err := c.connectorLag(ctx, cl, conn.Name(), driver, dbs)
-					if err != nil {
-						fail(fmt.Errorf("connector %s/%s: %w", cl.Name(), conn.Name(), err))
-						return
-					}
-					if ok {
-						ch <- prometheus.MustNewConstMetric(offsetLagDesc, prometheus.GaugeValue, lag.Seconds(), cl.Name(), conn.Name())
-					}
-				}()
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return eachSource(ctx, c.clusters, c.dbs, func(ctx context.Context, cl OffsetsReader, kc *connectorkind.Connector, dbs []*database.DB) error {
+		lag, ok, err := c.connectorLag(ctx, cl, kc.Name, kc.Driver(), dbs)
+		if err != nil {
+			return err
+		}
+		if ok {
+			ch <- prometheus.MustNewConstMetric(offsetLagDesc, prometheus.GaugeValue, lag.Seconds(), cl.Name(), kc.Name)
+		}
+		return nil
+	})
 }
 
 func (c *OffsetsCollector) connectorLag(ctx context.Context, cl OffsetsReader, name, driver string, dbs []*database.DB) (time.Duration, bool, error) {
-	offsets, err := cl.Offsets(ctx, name)
+	offsets, err := connectorOffsets(ctx, cl, name)
 	if err != nil {
 		return 0, false, fmt.Errorf("reading offsets: %w", err)
 	}
@@ -108,18 +67,14 @@ func (c *OffsetsCollector) connectorLag(ctx context.Context, cl OffsetsReader, n
 	if driver == config.DriverPostgres {
 		return c.postgresLag(ctx, offsets[0], dbs[0])
 	}
+	positions, err := sqlServerPositions(offsets, dbs)
+	if err != nil {
+		return 0, false, err
+	}
 	var worst time.Duration
 	found := false
-	for _, off := range offsets {
-		db := pickDatabase(off, dbs)
-		if db == nil {
-			continue
-		}
-		lsn, _ := off.Offset["commit_lsn"].(string)
-		if lsn == "" {
-			continue // still snapshotting, no streaming position yet
-		}
-		lag, ok, err := db.OffsetLag(ctx, lsn)
+	for _, p := range positions {
+		lag, ok, err := p.db.OffsetLag(ctx, p.lsn.String())
 		if err != nil {
 			return 0, false, err
 		}

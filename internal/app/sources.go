@@ -71,7 +71,8 @@ func OpenSources(ctx context.Context, cfg *config.Config, deps Deps) (*Sources, 
 	return s, nil
 }
 
-// Collectors builds the lag, SQL Server, replication slot, offset, DLQ,
+// Collectors builds the lag, SQL Server, replication slot, offset, source
+// retention, DLQ,
 // DLQ error, sink consumer lag and Vault collectors that the configuration calls for.
 func (s *Sources) Collectors(cfg *config.Config, clusters []*connect.Client, logger *slog.Logger) []collector.Collector {
 	if logger == nil {
@@ -93,7 +94,9 @@ func (s *Sources) Collectors(cfg *config.Config, clusters []*connect.Client, log
 			for i, c := range clusters {
 				readers[i] = c
 			}
-			cs = append(cs, collector.NewOffsetsCollector(ordered, cfg.Tables, readers...))
+			cs = append(cs,
+				collector.NewOffsetsCollector(ordered, cfg.Tables, readers...),
+				collector.NewSourceRetentionCollector(ordered, readers...))
 		}
 	}
 	if s.Kafka != nil && len(clusters) > 0 {

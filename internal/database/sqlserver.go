@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	mssql "github.com/microsoft/go-mssqldb"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/retention"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
@@ -377,15 +377,14 @@ func (db *DB) cdcJobs(ctx context.Context, pool *sql.DB) (map[string]CDCJob, err
 // difference needs no zone.
 const LSNTimesQuery = `SELECT sys.fn_cdc_map_lsn_to_time(CONVERT(binary(10), @p1, 2)), sys.fn_cdc_map_lsn_to_time(sys.fn_cdc_get_max_lsn())`
 
-var lsnPattern = regexp.MustCompile(`^[0-9A-Fa-f]{8}:[0-9A-Fa-f]{8}:[0-9A-Fa-f]{4}$`)
-
 // OffsetLag returns how far the commit time of lsn (Debezium's commit_lsn,
 // "0000002b:000002e3:0003") trails the commit time of the newest LSN. It
 // is 0 when the connector has committed the newest change, however long
 // the source has been idle. ok is false when either LSN maps to no time.
 func (db *DB) OffsetLag(ctx context.Context, lsn string) (lag time.Duration, ok bool, err error) {
-	if !lsnPattern.MatchString(lsn) {
-		return 0, false, fmt.Errorf("database %s: %q is not an LSN of the form 0000002b:000002e3:0003", db.cfg.Name, lsn)
+	parsed, err := retention.ParseLSN(lsn)
+	if err != nil {
+		return 0, false, fmt.Errorf("database %s: %w", db.cfg.Name, err)
 	}
 	pool, err := db.Pool()
 	if err != nil {
@@ -394,8 +393,7 @@ func (db *DB) OffsetLag(ctx context.Context, lsn string) (lag time.Duration, ok 
 	ctx, cancel := db.QueryContext(ctx)
 	defer cancel()
 	var committed, newest sql.NullTime
-	hex := strings.ReplaceAll(lsn, ":", "")
-	if err := pool.QueryRowContext(ctx, LSNTimesQuery, hex).Scan(&committed, &newest); err != nil {
+	if err := pool.QueryRowContext(ctx, LSNTimesQuery, parsed.Hex()).Scan(&committed, &newest); err != nil {
 		return 0, false, db.queryError("mapping LSN "+lsn+" to time", err)
 	}
 	if !committed.Valid || !newest.Valid {
