@@ -70,7 +70,7 @@ func ReconcileTable(cfg *config.Config, tc config.Table, sources *Sources, clust
 		if err != nil {
 			return p, err
 		}
-		p.SinkTimeZone, err = zone(ctx)
+		p.SinkTimeZone, p.SinkZoneFrom, err = zone(ctx)
 		return p, err
 	}
 	t.Notifications = reconcile.NotificationsOf(tc, sources.Kafka, src)

@@ -61,22 +61,23 @@ func sinksWritingTo(ctx context.Context, cfg *config.Config, clusters map[string
 
 // SinkTimeZone says, when a table's plan is made, the zone other than
 // UTC its sink writes temporal values in ("" for UTC, or when it cannot
-// be known: no source connector found, no Connect): the sinks reading
-// the table's topic and writing to its target database, read live.
-func SinkTimeZone(cfg *config.Config, t config.Table, dbs map[string]*database.DB, clusters map[string]*connect.Client, src reconcile.SourceConfig) func(ctx context.Context) (string, error) {
-	return func(ctx context.Context) (string, error) {
+// be known: no source connector found, no Connect), and which sink and
+// setting say so: the sinks reading the table's topic and writing to its
+// target database, read live.
+func SinkTimeZone(cfg *config.Config, t config.Table, dbs map[string]*database.DB, clusters map[string]*connect.Client, src reconcile.SourceConfig) func(ctx context.Context) (zone, from string, err error) {
+	return func(ctx context.Context) (string, string, error) {
 		name, scfg, err := src(ctx, t)
 		srcDB, tgtDB := dbs[t.Source.Database], dbs[t.Target.Database]
 		if err != nil || name == "" || srcDB == nil || tgtDB == nil {
-			return "", err
+			return "", "", err
 		}
 		source := connectorkind.New(name, connectorkind.TypeSource, scfg)
 		topic := source.TableTopic(srcDB, t.Source.Table)
 		for _, s := range sinksWritingTo(ctx, cfg, clusters, tgtDB) {
 			if s.Consumes(topic) && s.Kind().IsJDBCSink() && !connectorkind.IsUTC(s.SinkTimeZone()) {
-				return s.SinkTimeZone() + " (" + s.Name + ", " + s.TimeZoneSetting() + ")", nil
+				return s.SinkTimeZone(), s.Name + ", " + s.TimeZoneSetting(), nil
 			}
 		}
-		return "", nil
+		return "", "", nil
 	}
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
@@ -25,14 +24,14 @@ func TestSinkTimeZoneOfTheTable(t *testing.T) {
 	tc := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"}, Target: config.TableRef{Database: "wh", Table: "public.orders"}}
 
 	zone := SinkTimeZone(cfg, tc, dbs, clusters, SourceConfig(cfg, dbs, clusters))
-	if z, err := zone(context.Background()); err != nil || z != "" {
-		t.Fatalf("UTC sink: zone %q, %v", z, err)
+	if z, from, err := zone(context.Background()); err != nil || z != "" || from != "" {
+		t.Fatalf("UTC sink: zone %q from %q, %v", z, from, err)
 	}
 	f.Lock()
 	f.Conn["orders-sink"].Config["db.timezone"] = "Europe/Paris"
 	f.Unlock()
-	z, err := zone(context.Background())
-	if err != nil || !strings.Contains(z, "Europe/Paris") || !strings.Contains(z, "orders-sink") || !strings.Contains(z, "db.timezone") {
-		t.Fatalf("zone %q, %v: want Europe/Paris named with its sink and setting", z, err)
+	z, from, err := zone(context.Background())
+	if err != nil || z != "Europe/Paris" || from != "orders-sink, db.timezone" {
+		t.Fatalf("zone %q from %q, %v: want Europe/Paris from orders-sink, db.timezone", z, from, err)
 	}
 }

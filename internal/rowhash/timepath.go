@@ -57,6 +57,10 @@ type TimeRule struct {
 	// towards the future after. Only a source side rounding to a
 	// PostgreSQL timestamp(3) has it.
 	HalfFrom2000 bool
+	// Zone is, on a source side, the Java zone id of a sink that writes
+	// timestamps as that zone's wall clock into a column without a zone:
+	// the source's value is compared converted into it (sinkZone).
+	Zone string
 }
 
 // Time precision modes of Debezium's relational source connectors.
@@ -90,11 +94,15 @@ type Path struct {
 	// events with (message.key.columns), which the sink keys the target
 	// by: the key of a table that has no primary key.
 	MessageKey []string
-	// SinkTimeZone is the zone the sink writes temporal values in when
-	// it is not UTC (db.timezone, database.time_zone); empty for UTC or
-	// unknown. Such a sink stores every timestamp as that zone's wall
-	// clock, which no comparison can undo.
+	// SinkTimeZone is the zone (a Java zone id) the sink writes temporal
+	// values in when it is not UTC (db.timezone, database.time_zone);
+	// empty for UTC or unknown. Such a sink stores every timestamp as
+	// that zone's wall clock in a column without a zone, so the source's
+	// timestamps are compared converted into it (see sinkZoneRule).
 	SinkTimeZone string
+	// SinkZoneFrom names, in reasons, the sink and setting that say so
+	// ("orders-sink, db.timezone").
+	SinkZoneFrom string
 }
 
 // Excluded is a column left out of the comparison, and why.
@@ -180,8 +188,15 @@ func decideTime(sc, tc Column, p Path) (k Kind, src, tgt TimeRule, reason string
 		}
 		k = pk
 	}
-	if p.SinkTimeZone != "" && tgt.Stored == StoredNative && k != KindDate {
-		return 0, src, tgt, fmt.Sprintf("the sink writes temporal values in time zone %s, not UTC: every value in the target column is shifted from the source's; set the sink's zone to UTC and re-snapshot the table (doctor names the setting)", p.SinkTimeZone)
+	if p.SinkTimeZone != "" && tgt.Stored == StoredNative {
+		zone, reason := sinkZoneRule(sc, tc, k, connectType, p.SinkTimeZone)
+		if reason != "" {
+			if p.SinkZoneFrom != "" {
+				reason = strings.Replace(reason, "time zone "+p.SinkTimeZone, "time zone "+p.SinkTimeZone+" ("+p.SinkZoneFrom+")", 1)
+			}
+			return 0, src, tgt, reason
+		}
+		src.Zone = zone
 	}
 	if k == KindDate {
 		return k, src, tgt, ""
@@ -240,6 +255,13 @@ func isPostgresTemporal(typ string) bool {
 // for temporal columns its rule (milliseconds, truncation). It is the Go
 // reference of Dialect.Field over c.
 func AppendColumn(dst []byte, c Column, v Value) ([]byte, error) {
+	if x, ok := v.(time.Time); ok && c.Time.Zone != "" {
+		z, err := parseSinkZone(c.Time.Zone)
+		if err != nil {
+			return nil, err
+		}
+		v = z.wall(x)
+	}
 	if v != nil && c.Time.Floor && !c.Time.Millis {
 		// Whole microseconds, truncated.
 		switch x := v.(type) {
@@ -313,7 +335,10 @@ func (p Postgres) pgMicros(c Column, q string) string {
 			us = "(date_part('epoch', " + q + ") * 1000000)::int8"
 		default:
 			// See Field: whole days in integers plus the time of day.
-			if c.Kind == KindTimestampTZ {
+			if z, err := parseSinkZone(c.Time.Zone); c.Time.Zone != "" && err == nil {
+				// decideTime gives a zone it could parse only.
+				q = z.pgWall(q, c.Kind == KindTimestampTZ)
+			} else if c.Kind == KindTimestampTZ {
 				q = "(" + q + " AT TIME ZONE 'UTC')"
 			}
 			us = "((" + q + "::date - date '1970-01-01')::int8 * 86400000000 + (date_part('epoch', " + q + "::time) * 1000000)::int8)"
@@ -437,5 +462,8 @@ func describeRule(r TimeRule) string {
 		how = ", truncated"
 	}
 	parts = append(parts, unit+how)
+	if r.Zone != "" {
+		parts = append(parts, "as the wall clock in time zone "+r.Zone)
+	}
 	return strings.Join(parts, ", ")
 }

@@ -60,6 +60,17 @@ func TestDecideTime(t *testing.T) {
 		{"a sink not in UTC shifts a time", ss("time", 7), pg("time without time zone", 6), Path{Mode: ModeConnect, SinkTimeZone: "Europe/Paris"}, 0, us, us, "time zone Europe/Paris"},
 		{"a sink not in UTC: epoch integers are instants", ss("datetime2", 7), pg("bigint", -1), Path{SinkTimeZone: "Europe/Paris"}, KindTimestamp, us, TimeRule{Stored: StoredEpochNanos}, ""},
 		{"a sink not in UTC: ISO text is an instant", ss("datetimeoffset", 7), pg("text", -1), Path{SinkTimeZone: "Europe/Paris"}, KindTimestampTZ, us, TimeRule{Stored: StoredISOText}, ""},
+		// A PostgreSQL source is converted into the sink's zone; a target
+		// column with a zone keeps the instant, a date is bound as is.
+		{"a sink not in UTC: a PostgreSQL timestamp is compared in its zone", pg("timestamp without time zone", 6), pg("timestamp without time zone", 6), Path{SinkTimeZone: "Europe/Paris"}, KindTimestamp, TimeRule{Zone: "Europe/Paris"}, us, ""},
+		{"a sink not in UTC: a timestamptz into a timestamp, in its zone", pg("timestamp with time zone", 6), pg("timestamp without time zone", 6), Path{SinkTimeZone: "+05:30"}, KindTimestamp, TimeRule{Zone: "+05:30"}, us, ""},
+		{"a sink not in UTC: a timestamp(3) target rounds the wall clock", pg("timestamp without time zone", 6), pg("timestamp without time zone", 3), Path{SinkTimeZone: "America/New_York"}, KindTimestamp, TimeRule{Millis: true, HalfFrom2000: true, Zone: "America/New_York"}, msRound, ""},
+		{"a sink not in UTC: a timestamptz target keeps the instant", pg("timestamp with time zone", 6), pg("timestamp with time zone", 6), Path{SinkTimeZone: "Europe/Paris"}, KindTimestampTZ, us, us, ""},
+		{"a sink not in UTC: a date is bound as a date", pg("date", 0), pg("date", 0), Path{SinkTimeZone: "America/New_York"}, KindDate, us, us, ""},
+		{"a sink not in UTC: Kafka Connect's Date may land a day early", pg("date", 0), pg("date", 0), Path{Mode: ModeConnect, SinkTimeZone: "America/New_York"}, 0, us, us, "the day before"},
+		{"a sink not in UTC: a time of day's offset is not in the data", pg("time without time zone", 6), pg("time without time zone", 6), Path{SinkTimeZone: "Europe/Paris"}, 0, us, us, "offset on the day it writes them"},
+		{"a sink in a zone this machine does not know", pg("timestamp without time zone", 6), pg("timestamp without time zone", 6), Path{SinkTimeZone: "Mars/Olympus_Mons"}, 0, us, us, "cannot be converted into here"},
+		{"a sink not in UTC: the reason names the sink", ss("datetime2", 7), pg("timestamp without time zone", 6), Path{SinkTimeZone: "Europe/Paris", SinkZoneFrom: "orders-sink, db.timezone"}, 0, us, us, "time zone Europe/Paris (orders-sink, db.timezone), not UTC"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
