@@ -15,7 +15,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 type fakeKafka struct {
@@ -159,7 +159,7 @@ func TestSQLServerCollectorReportsWhatItCanRead(t *testing.T) {
 	mock.ExpectQuery(database.CaptureScanQuery).WillReturnError(denied)
 	mock.ExpectQuery(database.CDCJobsQuery).WillReturnRows(sqlmock.NewRows([]string{"job_type", "pollinginterval", "retention"}).AddRow("capture", int64(5), int64(0)))
 	mock.ExpectQuery(database.CDCErrorsQuery).WillReturnError(denied)
-	mock.ExpectQuery(rowhash.SQLServerVersionQuery).WillReturnRows(sqlmock.NewRows([]string{"major", "level", "edition", "compat"}).AddRow(int64(15), "RTM", int64(2), int64(150)))
+	mock.ExpectQuery(sqldialect.SQLServerVersionQuery).WillReturnRows(sqlmock.NewRows([]string{"major", "level", "edition", "compat"}).AddRow(int64(15), "RTM", int64(2), int64(150)))
 	mock.ExpectQuery(database.MaxLSNTimeQuery(false)).WillReturnRows(sqlmock.NewRows([]string{"t", "tz"}).AddRow(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), int64(0)))
 	out := collect(t, context.Background(), NewSQLServerCollector(db))
 	for _, want := range []string{

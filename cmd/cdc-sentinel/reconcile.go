@@ -20,7 +20,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/app"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 type reconcileFlags struct {
@@ -114,7 +114,7 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 		}
 	}
 	rep, err := table.RunWithin(ctx, cmp.Or(f.timeout, cfg.Reconcile.Timeout), reconcile.StartOptions{Repair: f.repair, Follow: f.wait, DeleteExtra: f.deleteExtra, MaxDeletes: f.maxDeletes, DryRun: f.dryRun,
-		BeforeDelete: func(keys []rowhash.Key) {
+		BeforeDelete: func(keys []sqldialect.Key) {
 			fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: deleting %d target-only rows of %s:\n", len(keys), f.table)
 			for _, k := range keys {
 				b, _ := json.Marshal(k)

@@ -19,7 +19,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/drift"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
 
@@ -65,7 +65,7 @@ func ReconcileTable(cfg *config.Config, tc config.Table, sources *Sources, clust
 	}
 	src := SourceConfig(cfg, sources.DBs, clusters)
 	path, zone := reconcile.TimePath(tc, src), SinkTimeZone(cfg, tc, sources.DBs, clusters, src)
-	t.PlanOptions.Path = func(ctx context.Context) (rowhash.Path, error) {
+	t.PlanOptions.Path = func(ctx context.Context) (sqldialect.Path, error) {
 		p, err := path(ctx)
 		if err != nil {
 			return p, err
@@ -218,7 +218,7 @@ func (f *sourceFinder) find(ctx context.Context, t config.Table) (foundSource, e
 			k := connectorkind.New(conn.Name(), conn.Type(), conn.Info.Config)
 			if k.CapturesTable(all, db, t.Source.Table) {
 				hits = append(hits, foundSource{cluster: cc.Name, name: k.Name, config: conn.Info.Config})
-				modes[k.Get("time.precision.mode", rowhash.ModeAdaptive)] = true
+				modes[k.Get("time.precision.mode", sqldialect.ModeAdaptive)] = true
 			}
 		}
 	}

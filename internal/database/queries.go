@@ -10,16 +10,16 @@ import (
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // Dialect is the SQL dialect of the database's driver: the one place
 // identifiers are quoted and key ranges read for it.
-func (db *DB) Dialect() rowhash.Dialect {
+func (db *DB) Dialect() sqldialect.Dialect {
 	if db.cfg.Driver == config.DriverSQLServer {
-		return rowhash.SQLServer{}
+		return sqldialect.SQLServer{}
 	}
-	return rowhash.Postgres{}
+	return sqldialect.Postgres{}
 }
 
 // QuoteTable quotes a possibly qualified table name ("schema.table") for

@@ -13,7 +13,7 @@ import (
 	mssql "github.com/microsoft/go-mssqldb"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/retention"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // SQL Server CDC queries, written from Microsoft's documentation of the
@@ -133,7 +133,7 @@ const pendingWindow = 1000
 // lower bound of the age). Only deletes pending (or applied: the target
 // cannot tell) give NULL, which lag reports as caught up.
 func PendingChangeQuery(ci CaptureInstance, zone bool) string {
-	q := rowhash.SQLServer{}.QuoteIdent
+	q := sqldialect.SQLServer{}.QuoteIdent
 	ct := "cdc." + q(ci.Name+"_CT")
 	// ISNULL takes its first argument's type: @offset is typed int, or a
 	// NULL sent without a type would make the offset text.

@@ -14,7 +14,7 @@ import (
 	mssql "github.com/microsoft/go-mssqldb"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 func mockSQLServer(t *testing.T) (*DB, sqlmock.Sqlmock) {
@@ -271,6 +271,6 @@ func TestQueriesAreTheDocumentedOnes(t *testing.T) {
 }
 
 func expectVersion(mock sqlmock.Sqlmock, major, compat int) {
-	mock.ExpectQuery(rowhash.SQLServerVersionQuery).
+	mock.ExpectQuery(sqldialect.SQLServerVersionQuery).
 		WillReturnRows(sqlmock.NewRows([]string{"major", "level", "edition", "compat"}).AddRow(int64(major), "RTM", int64(2), int64(compat)))
 }

@@ -5,14 +5,14 @@ import (
 	"database/sql"
 	"time"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // ServerInfo is what cdc-sentinel needs to know about a SQL Server: its
 // version (what the generated T-SQL may use) and, where the server can
 // name it, its time zone.
 type ServerInfo struct {
-	Version rowhash.SQLServerVersion
+	Version sqldialect.SQLServerVersion
 	// TimeZone is CURRENT_TIMEZONE_ID() (SQL Server 2022 and later, Azure
 	// SQL): with it, LSN times are made absolute with the offset in force
 	// when the change was captured. Empty on older versions.
@@ -37,10 +37,10 @@ func (db *DB) SQLServerInfo(ctx context.Context) (ServerInfo, error) {
 	var in ServerInfo
 	var level sql.NullString
 	var major, edition, compat sql.NullInt64
-	if err := pool.QueryRowContext(ctx, rowhash.SQLServerVersionQuery).Scan(&major, &level, &edition, &compat); err != nil {
+	if err := pool.QueryRowContext(ctx, sqldialect.SQLServerVersionQuery).Scan(&major, &level, &edition, &compat); err != nil {
 		return ServerInfo{}, db.queryError("reading the server version", err)
 	}
-	in.Version = rowhash.SQLServerVersion{Major: int(major.Int64), Level: level.String, Edition: int(edition.Int64), Compat: int(compat.Int64)}
+	in.Version = sqldialect.SQLServerVersion{Major: int(major.Int64), Level: level.String, Edition: int(edition.Int64), Compat: int(compat.Int64)}
 	if in.Version.HasCurrentTimeZoneID() {
 		var tz sql.NullString
 		if err := pool.QueryRowContext(ctx, TimeZoneQuery).Scan(&tz); err != nil {

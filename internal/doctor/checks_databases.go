@@ -176,7 +176,7 @@ func (r *run) isSource(name string) bool {
 // checkSQLServerVersion: Debezium supports SQL Server 2016 SP1 and later;
 // comparing text needs UTF-8 collations (2019); STRING_SPLIT needs
 // compatibility level 130. What each version supports is decided by
-// rowhash.SQLServerVersion; this says it before a scrape or a reconcile
+// sqldialect.SQLServerVersion; this says it before a scrape or a reconcile
 // would.
 func (r *run) checkSQLServerVersion(ctx context.Context) {
 	for _, name := range sortedKeys(r.alive) {

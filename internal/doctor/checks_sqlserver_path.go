@@ -9,7 +9,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // checkTimeSettings: settings of the table's connectors that move every
@@ -102,8 +102,8 @@ func (r *run) checkPeriodEnd(ctx context.Context, db *database.DB, t *config.Tab
 		return
 	}
 	for _, c := range r.capturing(t) {
-		mode := c.Get("time.precision.mode", rowhash.ModeAdaptive)
-		if mode == rowhash.ModeConnect {
+		mode := c.Get("time.precision.mode", sqldialect.ModeAdaptive)
+		if mode == sqldialect.ModeConnect {
 			continue
 		}
 		for _, col := range cols {

@@ -9,7 +9,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // The SQL Server checks run against go-sqlmock: no SQL Server can run
@@ -72,7 +72,7 @@ tables:
 		mock.ExpectQuery(database.CDCJobsQuery).WillReturnRows(jobs)
 		mock.ExpectQuery(SQLServerAgentQuery).WillReturnRows(sqlmock.NewRows([]string{"status_desc"}).AddRow(st.agent))
 	}
-	mock.ExpectQuery(rowhash.SQLServerVersionQuery).WillReturnRows(sqlmock.NewRows([]string{"major", "level", "edition", "compat"}).
+	mock.ExpectQuery(sqldialect.SQLServerVersionQuery).WillReturnRows(sqlmock.NewRows([]string{"major", "level", "edition", "compat"}).
 		AddRow(int64(st.major), "RTM", int64(2), int64(st.compat)))
 	// The signal table's columns.
 	mock.ExpectQuery(SQLServerColumnsQuery).WithArgs("dbo", "debezium_signal").WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow("id").AddRow("type").AddRow("data"))

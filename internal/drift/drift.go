@@ -27,13 +27,14 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // Table is one sampled table.
 type Table struct {
 	Name        string
-	Sides       func() (src, tgt rowhash.Side, err error)
-	PlanOptions rowhash.PlanOptions
+	Sides       func() (src, tgt sqldialect.Side, err error)
+	PlanOptions sqldialect.PlanOptions
 	Drift       config.Drift
 	// Wait is how long a row seen differing now is left before it is
 	// compared again: internal/lag's RecheckWait (the table's lag, the
@@ -84,7 +85,7 @@ const windowChecks = 10
 type Mismatch struct {
 	Table string
 	Kind  string
-	Key   rowhash.Key
+	Key   sqldialect.Key
 	// Columns are at most maxColumns names; MoreColumns counts the rest.
 	Columns     []string
 	MoreColumns int
@@ -123,7 +124,7 @@ type state struct {
 	t       Table
 	logger  *slog.Logger
 	mu      sync.Mutex
-	plan    *rowhash.Plan
+	plan    *sqldialect.Plan
 	stats   Stats
 	tr      *tracker
 	windows []window
@@ -229,7 +230,7 @@ func (st *state) checkLocked(ctx context.Context, now func() time.Time) error {
 		return err
 	}
 	if st.plan == nil {
-		p, err := rowhash.NewPlan(ctx, src, tgt, st.t.PlanOptions)
+		p, err := sqldialect.NewPlan(ctx, src, tgt, st.t.PlanOptions)
 		if err != nil {
 			return fmt.Errorf("table %s: %w", st.t.Name, err)
 		}
@@ -272,7 +273,7 @@ func (st *state) checkLocked(ctx context.Context, now func() time.Time) error {
 
 // sample compares the open rows again, then draws keys from both sides
 // and compares their rows.
-func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time.Time, wait waitFunc) error {
+func (st *state) sample(ctx context.Context, plan *sqldialect.Plan, now func() time.Time, wait waitFunc) error {
 	if open := st.tr.openKeys(); len(open) > 0 {
 		got, err := compare(ctx, plan, open)
 		if err != nil {
@@ -283,7 +284,7 @@ func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time
 		}
 	}
 	n := st.t.Drift.SampleSize
-	var all map[string]rowhash.Key // at least the differing keys
+	var all map[string]sqldialect.Key // at least the differing keys
 	var found map[string]sighting
 	var checked int
 	var err error
@@ -295,7 +296,7 @@ func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time
 			return fmt.Errorf("table %s: sampling: %w", st.t.Name, err)
 		}
 	} else {
-		var keys [2]map[string]rowhash.Key
+		var keys [2]map[string]sqldialect.Key
 		g, gctx := errgroup.WithContext(ctx)
 		for i := 0; i < 2; i++ {
 			g.Go(func() (err error) {
@@ -334,7 +335,7 @@ func (st *state) sample(ctx context.Context, plan *rowhash.Plan, now func() time
 
 // recheck compares the suspects whose time has come again; those the
 // tracker confirms are counted and recorded.
-func (st *state) recheck(ctx context.Context, plan *rowhash.Plan, now func() time.Time, wait waitFunc, dueKeys map[string]rowhash.Key) error {
+func (st *state) recheck(ctx context.Context, plan *sqldialect.Plan, now func() time.Time, wait waitFunc, dueKeys map[string]sqldialect.Key) error {
 	got, err := compare(ctx, plan, dueKeys)
 	if err != nil {
 		return fmt.Errorf("table %s: recheck: %w", st.t.Name, err)
@@ -392,13 +393,13 @@ func (st *state) ratio() {
 	}
 }
 
-func keyCols(plan *rowhash.Plan, i int) []rowhash.Column {
+func keyCols(plan *sqldialect.Plan, i int) []sqldialect.Column {
 	_, cols := plan.Side(i)
 	return plan.KeyCols(cols)
 }
 
 // sampleKeys returns up to n random keys of one side, by encoded key.
-func sampleKeys(ctx context.Context, plan *rowhash.Plan, i, n int) (map[string]rowhash.Key, error) {
+func sampleKeys(ctx context.Context, plan *sqldialect.Plan, i, n int) (map[string]sqldialect.Key, error) {
 	side, _ := plan.Side(i)
 	rows, err := side.DB.QueryContext(ctx, sampleQuery(plan, i, n))
 	if err != nil {
@@ -409,7 +410,7 @@ func sampleKeys(ctx context.Context, plan *rowhash.Plan, i, n int) (map[string]r
 
 // keySelect is what every read of keys selects: the key's canonical
 // encoding (kenc), then each key column's text form (k0, k1, ...).
-func keySelect(d rowhash.Dialect, kc []rowhash.Column) []string {
+func keySelect(d sqldialect.Dialect, kc []sqldialect.Column) []string {
 	out := []string{d.Encode(kc) + " AS kenc"}
 	for j, c := range kc {
 		out = append(out, fmt.Sprintf("%s AS k%d", d.Text(c), j))
@@ -419,17 +420,17 @@ func keySelect(d rowhash.Dialect, kc []rowhash.Column) []string {
 
 // sampleQuery draws n random keys of side i: a page sample on large
 // tables, never a scan of the whole table.
-func sampleQuery(plan *rowhash.Plan, i, n int) string {
+func sampleQuery(plan *sqldialect.Plan, i, n int) string {
 	side, _ := plan.Side(i)
 	return side.Dialect.Sample(side.Table, plan.EstRows, n, keySelect(side.Dialect, keyCols(plan, i)), side.Where(""))
 }
 
 // lookupQuery fetches, hashed, the rows of side i whose encoded keys are
-// encs, through the key's index (rowhash.Lookup).
-func lookupQuery(plan *rowhash.Plan, i int, encs []string) (string, error) {
+// encs, through the key's index (sqldialect.Lookup).
+func lookupQuery(plan *sqldialect.Plan, i int, encs []string) (string, error) {
 	side, cols := plan.Side(i)
 	kc := keyCols(plan, i)
-	cond, err := rowhash.Lookup(side.Dialect, kc, encs)
+	cond, err := sqldialect.Lookup(side.Dialect, kc, encs)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", side.Table, err)
 	}
@@ -445,20 +446,20 @@ type keyed struct {
 	r     rows
 }
 
-func (k keyed) key(plan *rowhash.Plan, kc []rowhash.Column) rowhash.Key {
-	out := rowhash.Key{}
+func (k keyed) key(plan *sqldialect.Plan, kc []sqldialect.Column) sqldialect.Key {
+	out := sqldialect.Key{}
 	names := plan.KeyNames()
 	for j, c := range kc {
 		if k.texts[j].Valid {
-			out[names[j]] = rowhash.KeyValue(c, k.texts[j].String)
+			out[names[j]] = sqldialect.KeyValue(c, k.texts[j].String)
 		}
 	}
 	return out
 }
 
-func scanKeys(rows *sql.Rows, plan *rowhash.Plan, kc []rowhash.Column, withHash bool) (map[string]rowhash.Key, error) {
+func scanKeys(rows *sql.Rows, plan *sqldialect.Plan, kc []sqldialect.Column, withHash bool) (map[string]sqldialect.Key, error) {
 	m, err := scanKeyed(rows, len(kc), withHash, 0)
-	out := make(map[string]rowhash.Key, len(m))
+	out := make(map[string]sqldialect.Key, len(m))
 	for k, v := range m {
 		out[k] = v.key(plan, kc)
 	}
@@ -500,7 +501,7 @@ const smallTable = 50000
 
 // byLeadingKey tells whether a table is sampled by drawing random values
 // of its integer leading key column rather than by sampling pages.
-func byLeadingKey(plan *rowhash.Plan, n int) bool {
+func byLeadingKey(plan *sqldialect.Plan, n int) bool {
 	return plan.SourceCols[plan.Key[0]].Kind == rowhash.KindInt && plan.EstRows >= max(smallTable, int64(8*n))
 }
 
@@ -519,7 +520,7 @@ const lookupRounds = 3
 //
 // It returns the number of keys compared and the differing ones, by
 // encoded key, as seen and with their key.
-func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int, rnd *rand.Rand) (int, map[string]sighting, map[string]rowhash.Key, error) {
+func sampleByLeadingKey(ctx context.Context, plan *sqldialect.Plan, n int, rnd *rand.Rand) (int, map[string]sighting, map[string]sqldialect.Key, error) {
 	lo, hi, ok, err := plan.KeyRange(ctx)
 	if err != nil || !ok {
 		return 0, nil, nil, err
@@ -587,7 +588,7 @@ func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int, rnd *ran
 	}
 	found := differing(got[0], got)
 	maps.Copy(found, differing(got[1], got))
-	keys := make(map[string]rowhash.Key, len(found))
+	keys := make(map[string]sqldialect.Key, len(found))
 	for enc := range found {
 		if k, ok := got[0][enc]; ok {
 			keys[enc] = k.key(plan, keyCols(plan, 0))
@@ -600,7 +601,7 @@ func sampleByLeadingKey(ctx context.Context, plan *rowhash.Plan, n int, rnd *ran
 
 // fetchByLeadingKey returns side i's rows whose leading key is one of
 // vals, hashed, by encoded key.
-func fetchByLeadingKey(ctx context.Context, plan *rowhash.Plan, i int, vals []int64, hint int) (map[string]keyed, error) {
+func fetchByLeadingKey(ctx context.Context, plan *sqldialect.Plan, i int, vals []int64, hint int) (map[string]keyed, error) {
 	side, cols := plan.Side(i)
 	kc := keyCols(plan, i)
 	d := side.Dialect
@@ -614,7 +615,7 @@ func fetchByLeadingKey(ctx context.Context, plan *rowhash.Plan, i int, vals []in
 
 // compare fetches the rows of keys from both sides and returns how each
 // key was seen, by encoded key.
-func compare(ctx context.Context, plan *rowhash.Plan, keys map[string]rowhash.Key) (map[string]sighting, error) {
+func compare(ctx context.Context, plan *sqldialect.Plan, keys map[string]sqldialect.Key) (map[string]sighting, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}

@@ -16,7 +16,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -58,8 +58,8 @@ func scratch(t testing.TB, rows int) (src, tgt *sql.DB, name string) {
 func table(src, tgt *sql.DB, name string, sample int) Table {
 	return Table{
 		Name: "t",
-		Sides: func() (rowhash.Side, rowhash.Side, error) {
-			return rowhash.Side{DB: src, Dialect: rowhash.Postgres{}, Table: name}, rowhash.Side{DB: tgt, Dialect: rowhash.Postgres{}, Table: name}, nil
+		Sides: func() (sqldialect.Side, sqldialect.Side, error) {
+			return sqldialect.Side{DB: src, Dialect: sqldialect.Postgres{}, Table: name}, sqldialect.Side{DB: tgt, Dialect: sqldialect.Postgres{}, Table: name}, nil
 		},
 		Drift: config.Drift{SampleSize: sample, MinInterval: time.Minute, Budget: 10 * time.Second, RecheckMargin: 30 * time.Second},
 		Wait:  fixedWait(30 * time.Second),
@@ -177,7 +177,7 @@ func TestSampleByLeadingKeyFindsEveryKind(t *testing.T) {
 	}
 	tb := table(src, tgt, name, 0)
 	s, g, _ := tb.Sides()
-	plan, err := rowhash.NewPlan(ctx, s, g, rowhash.PlanOptions{})
+	plan, err := sqldialect.NewPlan(ctx, s, g, sqldialect.PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestNonIntegerKeysNeverScanTheTable(t *testing.T) {
 	for _, suffix := range []string{"_uuid", "_code"} {
 		tb := table(src, tgt, name+suffix, 100)
 		s, g, _ := tb.Sides()
-		plan, err := rowhash.NewPlan(ctx, s, g, rowhash.PlanOptions{})
+		plan, err := sqldialect.NewPlan(ctx, s, g, sqldialect.PlanOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,7 +302,7 @@ func TestNonIntegerKeysNeverScanTheTable(t *testing.T) {
 		}
 		// A page sample of a small table can draw no page at all: draw
 		// until some keys came.
-		keys := map[string]rowhash.Key{}
+		keys := map[string]sqldialect.Key{}
 		for try := 0; try < 50 && len(keys) < 50; try++ {
 			got, err := sampleKeys(ctx, plan, 1, 100)
 			if err != nil {
@@ -361,11 +361,11 @@ func TestSamplerHonoursFilterAndSoftDeletes(t *testing.T) {
 		}
 	}
 	tb := table(src, tgt, name, 1000)
-	tb.Sides = func() (rowhash.Side, rowhash.Side, error) {
-		return rowhash.Side{DB: src, Dialect: rowhash.Postgres{}, Table: name, Filter: "part <> 'p2'"},
-			rowhash.Side{DB: tgt, Dialect: rowhash.Postgres{}, Table: name, Filter: "part <> 'p2'", DeletedColumn: "__deleted"}, nil
+	tb.Sides = func() (sqldialect.Side, sqldialect.Side, error) {
+		return sqldialect.Side{DB: src, Dialect: sqldialect.Postgres{}, Table: name, Filter: "part <> 'p2'"},
+			sqldialect.Side{DB: tgt, Dialect: sqldialect.Postgres{}, Table: name, Filter: "part <> 'p2'", DeletedColumn: "__deleted"}, nil
 	}
-	tb.PlanOptions = rowhash.PlanOptions{Ignore: []string{"__deleted"}}
+	tb.PlanOptions = sqldialect.PlanOptions{Ignore: []string{"__deleted"}}
 	st := NewSampler([]Table{tb}, nil).Check(context.Background())["t"]
 	if st.Err != nil {
 		t.Fatal(st.Err)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -198,9 +198,9 @@ func TestDriftSamplingNeverScansAnIntegerKeyedTable(t *testing.T) {
 	}
 	for i, db := range []*sql.DB{src, tgt} {
 		if n := settled(db) - before[i]; n != 0 {
-			t.Errorf("%s: %d sequential scans of the %d-row table during 5 drift samples and their rechecks, want 0", rowhash.SideName(i), n, rows)
+			t.Errorf("%s: %d sequential scans of the %d-row table during 5 drift samples and their rechecks, want 0", sqldialect.SideName(i), n, rows)
 		} else {
-			t.Logf("%s: 0 sequential scans during 5 drift samples and their rechecks (%v rows compared)", rowhash.SideName(i), st.Checked)
+			t.Logf("%s: 0 sequential scans during 5 drift samples and their rechecks (%v rows compared)", sqldialect.SideName(i), st.Checked)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // rows is what one side holds under one key: how many rows, and the sum
@@ -72,7 +73,7 @@ func judge(first, now sighting) verdict {
 }
 
 type tracked struct {
-	key  rowhash.Key
+	key  sqldialect.Key
 	seen sighting
 	due  time.Time // suspects only: when to look again
 }
@@ -102,7 +103,7 @@ type waitFunc func() (time.Duration, error)
 
 // suspect starts tracking the differing rows of a sample. Rows already
 // tracked keep their first sighting.
-func (tr *tracker) suspect(now time.Time, wait waitFunc, found map[string]sighting, keys map[string]rowhash.Key) error {
+func (tr *tracker) suspect(now time.Time, wait waitFunc, found map[string]sighting, keys map[string]sqldialect.Key) error {
 	for enc, s := range found {
 		if _, ok := tr.suspects[enc]; ok {
 			continue
@@ -120,8 +121,8 @@ func (tr *tracker) suspect(now time.Time, wait waitFunc, found map[string]sighti
 }
 
 // due returns the suspects whose recheck time has come.
-func (tr *tracker) due(now time.Time) map[string]rowhash.Key {
-	out := map[string]rowhash.Key{}
+func (tr *tracker) due(now time.Time) map[string]sqldialect.Key {
+	out := map[string]sqldialect.Key{}
 	for enc, sp := range tr.suspects {
 		if !now.Before(sp.due) {
 			out[enc] = sp.key
@@ -133,7 +134,7 @@ func (tr *tracker) due(now time.Time) map[string]rowhash.Key {
 // recheck judges due suspects by what a compare saw now (a key absent
 // from got was found on neither side) and returns the confirmed ones
 // with their kind.
-func (tr *tracker) recheck(now time.Time, wait waitFunc, keys map[string]rowhash.Key, got map[string]sighting) (map[string]string, error) {
+func (tr *tracker) recheck(now time.Time, wait waitFunc, keys map[string]sqldialect.Key, got map[string]sighting) (map[string]string, error) {
 	out := map[string]string{}
 	for enc := range keys {
 		sp := tr.suspects[enc]
@@ -165,8 +166,8 @@ func (tr *tracker) recheck(now time.Time, wait waitFunc, keys map[string]rowhash
 }
 
 // openKeys are the confirmed rows to compare again.
-func (tr *tracker) openKeys() map[string]rowhash.Key {
-	out := make(map[string]rowhash.Key, len(tr.open))
+func (tr *tracker) openKeys() map[string]sqldialect.Key {
+	out := make(map[string]sqldialect.Key, len(tr.open))
 	for enc, o := range tr.open {
 		out[enc] = o.key
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // never is when a lost change lands.
@@ -220,13 +221,13 @@ func trackerAgainstOracle(t *testing.T, seed uint64) {
 	start := time.Unix(1_700_000_000, 0)
 	hs := world(rnd, keys, start, active, margin)
 	names := make([]string, keys)
-	keyOf := map[string]rowhash.Key{}
+	keyOf := map[string]sqldialect.Key{}
 	for k := range names {
 		names[k] = fmt.Sprintf("k%02d", k)
-		keyOf[names[k]] = rowhash.Key{"id": k}
+		keyOf[names[k]] = sqldialect.Key{"id": k}
 	}
 	idx := func(enc string) int { return slices.Index(names, enc) }
-	see := func(now time.Time, encs map[string]rowhash.Key) map[string]sighting {
+	see := func(now time.Time, encs map[string]sqldialect.Key) map[string]sighting {
 		out := map[string]sighting{}
 		for enc := range encs {
 			if s := hs[idx(enc)].seen(now); s != (sighting{}) {
@@ -266,7 +267,7 @@ func trackerAgainstOracle(t *testing.T, seed uint64) {
 				t.Fatal(err)
 			}
 			// A sample of about half the keys.
-			sample := map[string]rowhash.Key{}
+			sample := map[string]sqldialect.Key{}
 			for _, n := range names {
 				if rnd.IntN(2) == 0 {
 					sample[n] = keyOf[n]
@@ -304,7 +305,7 @@ func TestBusyRowIsNeverConfirmed(t *testing.T) {
 		at := start.Add(time.Duration(i) * 500 * time.Millisecond)
 		h.changes = append(h.changes, change{at: at, lands: at.Add(300 * time.Millisecond), version: i + 1})
 	}
-	key := map[string]rowhash.Key{"k": {"id": 1}}
+	key := map[string]sqldialect.Key{"k": {"id": 1}}
 	wait := func() (time.Duration, error) { return 10 * time.Second, nil }
 	tr := newTracker(10)
 	differed := 0
@@ -341,7 +342,7 @@ func TestBusyRowIsNeverConfirmed(t *testing.T) {
 // that finds it equal: the check after a repair.
 func TestStuckRowIsConfirmedOnceAndClosedByTheNextCleanCheck(t *testing.T) {
 	start := time.Unix(1_700_000_000, 0)
-	key := map[string]rowhash.Key{"k": {"id": 1}}
+	key := map[string]sqldialect.Key{"k": {"id": 1}}
 	stuck := sighting{}
 	stuck.src.add(hashOf(2))
 	stuck.tgt.add(hashOf(1))
@@ -410,7 +411,7 @@ func TestSightingKinds(t *testing.T) {
 // wait could confirm rows still on their way.
 func TestUnreadableWaitRecordsNothing(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	key := map[string]rowhash.Key{"k": {"id": 1}}
+	key := map[string]sqldialect.Key{"k": {"id": 1}}
 	var seen, moved sighting
 	seen.src.add(hashOf(2))
 	seen.tgt.add(hashOf(1))

@@ -14,7 +14,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/lag/lagtest"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 func withMargin(t config.Table, margin time.Duration) config.Table {
@@ -57,7 +57,7 @@ func sqlServerOrders(t *testing.T) (*Reader, config.Table, sqlmock.Sqlmock) {
 		WillReturnRows(sqlmock.NewRows([]string{"capture_instance"}).AddRow("dbo_orders"))
 	smock.ExpectQuery(regexp.QuoteMeta(database.CaptureKeyQuery)).WithArgs("dbo_orders").
 		WillReturnRows(sqlmock.NewRows([]string{"column_name"}).AddRow("id"))
-	smock.ExpectQuery(regexp.QuoteMeta(rowhash.SQLServerVersionQuery)).
+	smock.ExpectQuery(regexp.QuoteMeta(sqldialect.SQLServerVersionQuery)).
 		WillReturnRows(sqlmock.NewRows([]string{"major", "level", "edition", "compat"}).AddRow(int64(15), "RTM", int64(2), int64(150)))
 	smock.ExpectQuery(regexp.QuoteMeta(database.PendingChangeQuery(database.CaptureInstance{Name: "dbo_orders", Key: []string{"id"}}, false))).
 		WithArgs(sql.Named("applied", time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)), sql.Named("offset", nil)).

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // BenchmarkColumnPass is what the per-column pass (changed_columns) costs
@@ -27,10 +27,10 @@ func BenchmarkColumnPass(b *testing.B) {
 		CASE WHEN g %% 5 = 0 THEN NULL ELSE md5(g::text) END FROM generate_series(1, %d) g`, name, rows))
 	pr.both(b, "VACUUM ANALYZE "+name)
 	ctx := context.Background()
-	plan, err := rowhash.NewPlan(ctx,
-		rowhash.Side{DB: pr.src, Dialect: rowhash.Postgres{}, Table: name},
-		rowhash.Side{DB: pr.tgt, Dialect: rowhash.Postgres{}, Table: name},
-		rowhash.PlanOptions{})
+	plan, err := sqldialect.NewPlan(ctx,
+		sqldialect.Side{DB: pr.src, Dialect: sqldialect.Postgres{}, Table: name},
+		sqldialect.Side{DB: pr.tgt, Dialect: sqldialect.Postgres{}, Table: name},
+		sqldialect.PlanOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -79,10 +79,10 @@ func BenchmarkKeyType(b *testing.B) {
 		}
 		pr.both(b, "VACUUM ANALYZE "+pr.name)
 		ctx := context.Background()
-		plan, err := rowhash.NewPlan(ctx,
-			rowhash.Side{DB: pr.src, Dialect: rowhash.Postgres{}, Table: pr.name},
-			rowhash.Side{DB: pr.tgt, Dialect: rowhash.Postgres{}, Table: pr.name},
-			rowhash.PlanOptions{})
+		plan, err := sqldialect.NewPlan(ctx,
+			sqldialect.Side{DB: pr.src, Dialect: sqldialect.Postgres{}, Table: pr.name},
+			sqldialect.Side{DB: pr.tgt, Dialect: sqldialect.Postgres{}, Table: pr.name},
+			sqldialect.PlanOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // TableFromConfig builds the runner's view of one configured table from
@@ -22,27 +22,27 @@ func TableFromConfig(t config.Table, dbs map[string]*database.DB, kafka *kgo.Cli
 	if srcDB == nil || tgtDB == nil {
 		return Table{}, fmt.Errorf("table %s: database %q or %q is not open", t.Name, t.Source.Database, t.Target.Database)
 	}
-	sd, err := rowhash.For(srcDB.Driver())
+	sd, err := sqldialect.For(srcDB.Driver())
 	if err != nil {
 		return Table{}, err
 	}
-	td, err := rowhash.For(tgtDB.Driver())
+	td, err := sqldialect.For(tgtDB.Driver())
 	if err != nil {
 		return Table{}, err
 	}
 	out := Table{
 		Name: t.Name,
-		Sides: func() (rowhash.Side, rowhash.Side, error) {
+		Sides: func() (sqldialect.Side, sqldialect.Side, error) {
 			sp, err := srcDB.Pool()
 			if err != nil {
-				return rowhash.Side{}, rowhash.Side{}, err
+				return sqldialect.Side{}, sqldialect.Side{}, err
 			}
 			tp, err := tgtDB.Pool()
 			if err != nil {
-				return rowhash.Side{}, rowhash.Side{}, err
+				return sqldialect.Side{}, sqldialect.Side{}, err
 			}
-			return rowhash.Side{DB: sp, Dialect: sd, Table: t.Source.Table, Filter: t.FilterOf(t.Source)},
-				rowhash.Side{DB: tp, Dialect: td, Table: t.Target.Table, Filter: t.FilterOf(t.Target), DeletedColumn: t.Target.DeletedColumn}, nil
+			return sqldialect.Side{DB: sp, Dialect: sd, Table: t.Source.Table, Filter: t.FilterOf(t.Source)},
+				sqldialect.Side{DB: tp, Dialect: td, Table: t.Target.Table, Filter: t.FilterOf(t.Target), DeletedColumn: t.Target.DeletedColumn}, nil
 		},
 		PlanOptions: PlanOptions(t),
 		Ping: func(ctx context.Context) error {
@@ -126,7 +126,7 @@ func NotificationsOf(t config.Table, kc *kafka.Client, src SourceConfig) func(ct
 // PlanOptions are the compared columns a table's config asks for. The
 // watermark and soft-delete columns are the sink's own and never
 // compared.
-func PlanOptions(t config.Table) rowhash.PlanOptions {
+func PlanOptions(t config.Table) sqldialect.PlanOptions {
 	ignore := append([]string{}, t.IgnoreColumns...)
 	if t.WatermarkColumn != "" {
 		ignore = append(ignore, t.WatermarkColumn)
@@ -134,7 +134,7 @@ func PlanOptions(t config.Table) rowhash.PlanOptions {
 	if t.Target.DeletedColumn != "" {
 		ignore = append(ignore, t.Target.DeletedColumn)
 	}
-	return rowhash.PlanOptions{Key: t.Key, Columns: t.Columns, Ignore: ignore, Path: TimePath(t, nil)}
+	return sqldialect.PlanOptions{Key: t.Key, Columns: t.Columns, Ignore: ignore, Path: TimePath(t, nil)}
 }
 
 // SourceConfig gives the live configuration of the Debezium source
@@ -149,9 +149,9 @@ type SourceConfig func(ctx context.Context, t config.Table) (name string, cfg ma
 // capturing the table). Without a source the mode is unknown and
 // Debezium's default, adaptive, is assumed; the sink's representation is
 // read from the target column types.
-func TimePath(t config.Table, src SourceConfig) func(ctx context.Context) (rowhash.Path, error) {
-	return func(ctx context.Context) (rowhash.Path, error) {
-		var p rowhash.Path
+func TimePath(t config.Table, src SourceConfig) func(ctx context.Context) (sqldialect.Path, error) {
+	return func(ctx context.Context) (sqldialect.Path, error) {
+		var p sqldialect.Path
 		if t.Compare != nil {
 			p.Precision = t.Compare.TimePrecision
 		}
@@ -167,7 +167,7 @@ func TimePath(t config.Table, src SourceConfig) func(ctx context.Context) (rowha
 		}
 		p.Mode = c["time.precision.mode"]
 		if p.Mode == "" {
-			p.Mode = rowhash.ModeAdaptive
+			p.Mode = sqldialect.ModeAdaptive
 		}
 		p.MessageKey = connectorkind.New(name, "", c).MessageKeyFor(t.Source.Table)
 		return p, nil
@@ -178,7 +178,7 @@ func TimePath(t config.Table, src SourceConfig) func(ctx context.Context) (rowha
 // swapped it since the runner was built).
 type lazyTableSignaler struct {
 	db      *database.DB
-	dialect rowhash.Dialect
+	dialect sqldialect.Dialect
 	table   string
 }
 

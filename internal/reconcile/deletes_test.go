@@ -10,6 +10,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // recordingSignaler keeps the snapshot filters a repair sends.
@@ -53,7 +54,7 @@ func TestDeleteExtraKeepsARowThatLeftTheFilterAtTheSource(t *testing.T) {
 	p.both(t, "INSERT INTO "+p.name+" SELECT g, 'eu', g FROM generate_series(1, 20) g")
 	exec(t, p.src, "UPDATE "+p.name+" SET region = 'us' WHERE id = 7")
 	exec(t, p.tgt, "INSERT INTO "+p.name+" VALUES (100, 'eu', 1)") // really extra
-	plan := p.plan(t, "region = 'eu'", "region = 'eu'", "", rowhash.PlanOptions{})
+	plan := p.plan(t, "region = 'eu'", "region = 'eu'", "", sqldialect.PlanOptions{})
 	rep := runPlan(t, plan)
 	if got := keyStrings(rep.ExtraInTarget, "id"); !slices.Equal(got, []string{"7", "100"}) {
 		t.Fatalf("extra %v, want [7 100]", got)
@@ -84,7 +85,7 @@ func TestDeleteExtraWithAOneSidedFilter(t *testing.T) {
 	p := newPair(t, "(id int PRIMARY KEY, region text)")
 	p.both(t, "INSERT INTO "+p.name+" SELECT g, CASE WHEN g <= 10 THEN 'eu' ELSE 'us' END FROM generate_series(1, 50) g")
 	exec(t, p.tgt, "INSERT INTO "+p.name+" VALUES (101, 'us'), (102, 'eu')")
-	plan := p.plan(t, "region = 'eu'", "", "", rowhash.PlanOptions{})
+	plan := p.plan(t, "region = 'eu'", "", "", sqldialect.PlanOptions{})
 	rep := runPlan(t, plan)
 	if rep.ExtraCount != 42 {
 		t.Fatalf("%d extra, want 42 (40 outside the source filter, 2 really extra)", rep.ExtraCount)
@@ -115,7 +116,7 @@ func TestDeleteExtraRefusesAnEmptySource(t *testing.T) {
 	p := newPair(t, "(id int PRIMARY KEY, v int)")
 	p.both(t, "INSERT INTO "+p.name+" SELECT g, g FROM generate_series(1, 52) g")
 	exec(t, p.src, "TRUNCATE "+p.name)
-	plan := p.plan(t, "", "", "", rowhash.PlanOptions{})
+	plan := p.plan(t, "", "", "", sqldialect.PlanOptions{})
 	rep := runPlan(t, plan)
 	sig := &recordingSignaler{}
 	_, err := Repair(context.Background(), plan, rep, RepairOptions{Signaler: sig, DeleteExtra: true, MaxDeletes: 1000000})
@@ -147,7 +148,7 @@ func TestDeleteExtraRefusesAnUnreachableSource(t *testing.T) {
 	p := newPair(t, "(id int PRIMARY KEY, v int)")
 	p.both(t, "INSERT INTO "+p.name+" SELECT g, g FROM generate_series(1, 10) g")
 	exec(t, p.tgt, "INSERT INTO "+p.name+" VALUES (11, 1)")
-	plan := p.plan(t, "", "", "", rowhash.PlanOptions{})
+	plan := p.plan(t, "", "", "", sqldialect.PlanOptions{})
 	rep := runPlan(t, plan)
 	dead, err := sql.Open("pgx", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2")
 	if err != nil {
@@ -204,7 +205,7 @@ func TestDeleteExtraCapDryRunAndRetainedHistory(t *testing.T) {
 	p.both(t, "INSERT INTO "+p.name+" SELECT g, g FROM generate_series(1, 20) g")
 	exec(t, p.tgt, "INSERT INTO "+p.name+" SELECT g, g FROM generate_series(21, 25) g")
 	exec(t, p.tgt, "DELETE FROM "+p.name+" WHERE id = 1")
-	plan := p.plan(t, "", "", "", rowhash.PlanOptions{})
+	plan := p.plan(t, "", "", "", sqldialect.PlanOptions{})
 	rep := runPlan(t, plan)
 	ctx := context.Background()
 	_, err := Repair(ctx, plan, rep, RepairOptions{Signaler: &recordingSignaler{}, DeleteExtra: true, MaxDeletes: 4})
@@ -241,7 +242,7 @@ func TestDeleteExtraWithACaseFoldedKeyColumn(t *testing.T) {
 	exec(t, p.tgt, `CREATE TABLE `+p.name+` (orderid int PRIMARY KEY, amount int)`)
 	p.both(t, "INSERT INTO "+p.name+" SELECT g, g FROM generate_series(1, 10) g")
 	exec(t, p.tgt, "INSERT INTO "+p.name+" VALUES (11, 1), (12, 1)")
-	plan := p.plan(t, "", "", "", rowhash.PlanOptions{})
+	plan := p.plan(t, "", "", "", sqldialect.PlanOptions{})
 	rep := runPlan(t, plan)
 	if got := keyStrings(rep.ExtraInTarget, "OrderID"); !slices.Equal(got, []string{"11", "12"}) {
 		t.Fatalf("extra %v, want [11 12]", got)
@@ -263,14 +264,14 @@ func TestDeleteExtraWithACaseFoldedKeyColumn(t *testing.T) {
 // The same on SQL Server, from the generated condition alone: the
 // target's column is named, the value taken from the key's source name.
 func TestKeyConditionUsesTheTargetsFoldedName(t *testing.T) {
-	tk := []rowhash.Column{{Name: "orderid", Kind: rowhash.KindInt}}
-	keys := []rowhash.Key{{"OrderID": 11}, {"OrderID": 12}}
-	got, err := filter(rowhash.SQLServer{}, tk, []string{"OrderID"}, keys)
+	tk := []sqldialect.Column{{Name: "orderid", Kind: rowhash.KindInt}}
+	keys := []sqldialect.Key{{"OrderID": 11}, {"OrderID": 12}}
+	got, err := filter(sqldialect.SQLServer{}, tk, []string{"OrderID"}, keys)
 	if err != nil || got != "[orderid] IN (11,12)" {
 		t.Errorf("int key: %q, %v", got, err)
 	}
-	tk = []rowhash.Column{{Name: "code", Kind: rowhash.KindText, Type: "nvarchar"}, {Name: "orderid", Kind: rowhash.KindInt}}
-	got, err = filter(rowhash.SQLServer{}, tk, []string{"Code", "OrderID"}, []rowhash.Key{{"Code": "a", "OrderID": 1}})
+	tk = []sqldialect.Column{{Name: "code", Kind: rowhash.KindText, Type: "nvarchar"}, {Name: "orderid", Kind: rowhash.KindInt}}
+	got, err = filter(sqldialect.SQLServer{}, tk, []string{"Code", "OrderID"}, []sqldialect.Key{{"Code": "a", "OrderID": 1}})
 	if err != nil || !strings.Contains(got, "[code] = ") || !strings.Contains(got, "[orderid] = ") {
 		t.Errorf("compound key: %q, %v", got, err)
 	}
@@ -286,9 +287,9 @@ func TestTableRunGuardsDeletion(t *testing.T) {
 	retained := ""
 	tbl := Table{
 		Name: "t",
-		Sides: func() (rowhash.Side, rowhash.Side, error) {
-			return rowhash.Side{DB: p.src, Dialect: rowhash.Postgres{}, Table: p.name},
-				rowhash.Side{DB: p.tgt, Dialect: rowhash.Postgres{}, Table: p.name}, nil
+		Sides: func() (sqldialect.Side, sqldialect.Side, error) {
+			return sqldialect.Side{DB: p.src, Dialect: sqldialect.Postgres{}, Table: p.name},
+				sqldialect.Side{DB: p.tgt, Dialect: sqldialect.Postgres{}, Table: p.name}, nil
 		},
 		Signaler: &recordingSignaler{}, DataCollection: "public.t",
 		Limits:   config.Repair{MaxDeletes: 5},

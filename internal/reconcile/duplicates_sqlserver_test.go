@@ -10,6 +10,7 @@ import (
 	"github.com/DATA-DOG/go-sqlmock"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -18,7 +19,7 @@ import (
 // 8, two equal to the source's and one other; of 9, two copies neither
 // of which the source holds; and of 10, two copies of a key the source
 // no longer has. Every statement run is recorded in order.
-func sqlServerDuplicates(t *testing.T) (*rowhash.Plan, *Report, *[]string, sqlmock.Sqlmock) {
+func sqlServerDuplicates(t *testing.T) (*sqldialect.Plan, *Report, *[]string, sqlmock.Sqlmock) {
 	t.Helper()
 	var ran []string
 	record := sqlmock.QueryMatcherFunc(func(_, actual string) error {
@@ -34,10 +35,10 @@ func sqlServerDuplicates(t *testing.T) (*rowhash.Plan, *Report, *[]string, sqlmo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { src.Close(); tgt.Close() })
-	cols := []rowhash.Column{{Name: "id", Type: "int", Kind: rowhash.KindInt, Scale: -1, Width: -1}, {Name: "v", Type: "nvarchar", Kind: rowhash.KindText, Scale: -1, Width: -1}}
-	plan := &rowhash.Plan{
-		Source:     rowhash.Side{DB: src, Dialect: rowhash.SQLServer{}, Table: "dbo.t"},
-		Target:     rowhash.Side{DB: tgt, Dialect: rowhash.SQLServer{}, Table: "dbo.t"},
+	cols := []sqldialect.Column{{Name: "id", Type: "int", Kind: rowhash.KindInt, Scale: -1, Width: -1}, {Name: "v", Type: "nvarchar", Kind: rowhash.KindText, Scale: -1, Width: -1}}
+	plan := &sqldialect.Plan{
+		Source:     sqldialect.Side{DB: src, Dialect: sqldialect.SQLServer{}, Table: "dbo.t"},
+		Target:     sqldialect.Side{DB: tgt, Dialect: sqldialect.SQLServer{}, Table: "dbo.t"},
 		SourceCols: cols, TargetCols: cols, Key: []int{0},
 	}
 	h := func(s string) rowhash.Hash { return rowhash.HashBytes([]byte(s)) }
@@ -55,7 +56,7 @@ func sqlServerDuplicates(t *testing.T) (*rowhash.Plan, *Report, *[]string, sqlmo
 		at.AddRow(r.id, h(r.row).A, h(r.row).B)
 	}
 	smock.ExpectQuery("look up at the source").WillReturnRows(at)
-	rep := &Report{Table: "t", RowsSource: 10, RowsTarget: 14, DuplicateInTarget: []rowhash.Key{{"id": 7}, {"id": 8}, {"id": 9}, {"id": 10}}}
+	rep := &Report{Table: "t", RowsSource: 10, RowsTarget: 14, DuplicateInTarget: []sqldialect.Key{{"id": 7}, {"id": 8}, {"id": 9}, {"id": 10}}}
 	t.Cleanup(func() {
 		for _, m := range []sqlmock.Sqlmock{smock, tmock} {
 			if err := m.ExpectationsWereMet(); err != nil {

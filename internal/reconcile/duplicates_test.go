@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // A keyless target (pk.mode=none or kafka, or an upsert that appended)
@@ -20,7 +20,7 @@ func TestDuplicatesInAKeylessTargetAreFoundAndRepaired(t *testing.T) {
 	p.both(t, "INSERT INTO "+p.name+" SELECT g, 'v' || g FROM generate_series(1, 20) g")
 	exec(t, p.tgt, "INSERT INTO "+p.name+" VALUES (5, 'v5'), (6, 'old'), (7, 'old'), (7, 'older'), (100, 'x'), (100, 'x')")
 	exec(t, p.tgt, "UPDATE "+p.name+" SET v = 'older' WHERE id = 7 AND v = 'v7'") // no copy of 7 equals the source's
-	plan := p.plan(t, "", "", "", rowhash.PlanOptions{Key: []string{"id"}})
+	plan := p.plan(t, "", "", "", sqldialect.PlanOptions{Key: []string{"id"}})
 	for _, opts := range []Options{{LeafRows: 10}, {}} {
 		rep, err := New("t", plan, opts).Run(context.Background())
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // oracleRow is one row as the test writes it.
@@ -141,7 +141,7 @@ func (c oracleCase) truth() truth {
 	return t
 }
 
-func ids(keys []rowhash.Key) []int {
+func ids(keys []sqldialect.Key) []int {
 	out := make([]int, 0, len(keys))
 	for _, k := range keys {
 		n, _ := strconv.Atoi(fmt.Sprint(k["id"]))
@@ -196,7 +196,7 @@ func TestReconcileAndRepairMatchAnOracle(t *testing.T) {
 			if c.softDeletes {
 				del = "__deleted"
 			}
-			plan := p.plan(t, sf, tf, del, rowhash.PlanOptions{Key: []string{"id"}, Ignore: []string{"__deleted"}})
+			plan := p.plan(t, sf, tf, del, sqldialect.PlanOptions{Key: []string{"id"}, Ignore: []string{"__deleted"}})
 			want := c.truth()
 			rep := runPlan(t, plan)
 			for _, l := range []struct {

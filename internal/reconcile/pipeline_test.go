@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -34,10 +34,10 @@ func TestPipelineRepairBringsDeletedRowsBack(t *testing.T) {
 	if signalTable == "" {
 		signalTable = "inventory.debezium_signal"
 	}
-	plan, err := rowhash.NewPlan(ctx,
-		rowhash.Side{DB: src, Dialect: rowhash.Postgres{}, Table: "inventory.customers"},
-		rowhash.Side{DB: tgt, Dialect: rowhash.Postgres{}, Table: "public.customers"},
-		rowhash.PlanOptions{Ignore: []string{"__source_ts_ms"}})
+	plan, err := sqldialect.NewPlan(ctx,
+		sqldialect.Side{DB: src, Dialect: sqldialect.Postgres{}, Table: "inventory.customers"},
+		sqldialect.Side{DB: tgt, Dialect: sqldialect.Postgres{}, Table: "public.customers"},
+		sqldialect.PlanOptions{Ignore: []string{"__source_ts_ms"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestPipelineRepairBringsDeletedRowsBack(t *testing.T) {
 		t.Errorf("target rows %d, want %d", rep.RowsTarget, before.RowsTarget-3)
 	}
 	res, err := Repair(ctx, plan, rep, RepairOptions{
-		Signaler:       TableSignaler{DB: src, Dialect: rowhash.Postgres{}, Table: signalTable},
+		Signaler:       TableSignaler{DB: src, Dialect: sqldialect.Postgres{}, Table: signalTable},
 		DataCollection: "inventory.customers",
 	})
 	if err != nil {

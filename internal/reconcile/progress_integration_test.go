@@ -21,7 +21,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -121,11 +121,11 @@ func TestPipelineRepairProgressFollowsDebeziumNotifications(t *testing.T) {
 
 	tab := Table{
 		Name: "items",
-		Sides: func() (rowhash.Side, rowhash.Side, error) {
-			return rowhash.Side{DB: src, Dialect: rowhash.Postgres{}, Table: schema + ".items"},
-				rowhash.Side{DB: tgt, Dialect: rowhash.Postgres{}, Table: "public." + schema}, nil
+		Sides: func() (sqldialect.Side, sqldialect.Side, error) {
+			return sqldialect.Side{DB: src, Dialect: sqldialect.Postgres{}, Table: schema + ".items"},
+				sqldialect.Side{DB: tgt, Dialect: sqldialect.Postgres{}, Table: "public." + schema}, nil
 		},
-		Signaler:       TableSignaler{DB: src, Dialect: rowhash.Postgres{}, Table: schema + ".debezium_signal"},
+		Signaler:       TableSignaler{DB: src, Dialect: sqldialect.Postgres{}, Table: schema + ".debezium_signal"},
 		DataCollection: schema + ".items",
 		RepairTimeout:  3 * time.Minute,
 	}

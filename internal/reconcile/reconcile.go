@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
 
@@ -36,7 +37,7 @@ type Options struct {
 	Parallel int
 	// ScanParallel is how many parts each side's first-level scan is
 	// split into, all run at once. 0 (the default) lets PostgreSQL decide
-	// as for its own parallel scans (see rowhash.Postgres.Chunks); SQL
+	// as for its own parallel scans (see sqldialect.Postgres.Chunks); SQL
 	// Server parallelises one query itself, so there it means 1. On
 	// PostgreSQL parts are storage ranges; elsewhere, ranges of an
 	// integer leading key.
@@ -97,16 +98,16 @@ type Progress struct {
 
 // Report is the outcome of one reconcile.
 type Report struct {
-	Table           string        `json:"table"`
-	RowsSource      int64         `json:"rows_source"`
-	RowsTarget      int64         `json:"rows_target"`
-	MissingInTarget []rowhash.Key `json:"missing_in_target"`
-	ExtraInTarget   []rowhash.Key `json:"extra_in_target"`
-	Changed         []rowhash.Key `json:"changed"`
+	Table           string           `json:"table"`
+	RowsSource      int64            `json:"rows_source"`
+	RowsTarget      int64            `json:"rows_target"`
+	MissingInTarget []sqldialect.Key `json:"missing_in_target"`
+	ExtraInTarget   []sqldialect.Key `json:"extra_in_target"`
+	Changed         []sqldialect.Key `json:"changed"`
 	// DuplicateInTarget are keys the target holds more rows of than the
 	// source: a keyless target (pk.mode=none or kafka) or an upsert that
 	// appended. Each is counted once, however many copies it has.
-	DuplicateInTarget []rowhash.Key `json:"duplicate_in_target"`
+	DuplicateInTarget []sqldialect.Key `json:"duplicate_in_target"`
 	// ChangedColumns names, for each reported changed row, the columns
 	// whose values differ (found by comparing each column's canonical
 	// encoding on the changed rows only).
@@ -128,13 +129,13 @@ type Report struct {
 	Repair  *RepairResult `json:"repair,omitempty"`
 	// NotComparable are columns left out because their values cannot be
 	// compared exactly along the table's path, with the reason.
-	NotComparable []rowhash.Excluded `json:"not_comparable,omitempty"`
+	NotComparable []sqldialect.Excluded `json:"not_comparable,omitempty"`
 }
 
 // ColumnDiff is one changed row and the columns that differ in it.
 type ColumnDiff struct {
-	Key     rowhash.Key `json:"key"`
-	Columns []string    `json:"columns"`
+	Key     sqldialect.Key `json:"key"`
+	Columns []string       `json:"columns"`
 }
 
 // Differing is the number of differing rows.
@@ -156,11 +157,11 @@ func (s segment) rows() int64 { return max(s.src.Count, s.tgt.Count) }
 
 // Reconciler compares one table.
 type Reconciler struct {
-	plan *rowhash.Plan
+	plan *sqldialect.Plan
 	name string
 	opts Options
 
-	keyCols        [2][]rowhash.Column
+	keyCols        [2][]sqldialect.Column
 	keyEnc         [2]string
 	lead           [2]string // leading key column as bigint (bucket arithmetic)
 	leadRaw        [2]string // the column itself, so range conditions use its index
@@ -176,12 +177,12 @@ type Reconciler struct {
 }
 
 // New prepares a reconcile of the planned table; name labels the report.
-func New(name string, plan *rowhash.Plan, opts Options) *Reconciler {
+func New(name string, plan *sqldialect.Plan, opts Options) *Reconciler {
 	opts.defaults()
 	r := &Reconciler{plan: plan, name: name, opts: opts}
 	for i, side := range []struct {
-		s    rowhash.Side
-		cols []rowhash.Column
+		s    sqldialect.Side
+		cols []sqldialect.Column
 	}{{plan.Source, plan.SourceCols}, {plan.Target, plan.TargetCols}} {
 		r.keyCols[i] = plan.KeyCols(side.cols)
 		r.keyEnc[i] = side.s.Dialect.Encode(r.keyCols[i])
@@ -217,7 +218,7 @@ func (r *Reconciler) cond(i int, seg segment) string {
 // Run compares the whole table.
 func (r *Reconciler) Run(ctx context.Context) (*Report, error) {
 	start := time.Now()
-	r.report = &Report{Table: r.name, Key: r.plan.KeyNames(), MissingInTarget: []rowhash.Key{}, ExtraInTarget: []rowhash.Key{}, Changed: []rowhash.Key{}, DuplicateInTarget: []rowhash.Key{}, ChangedColumns: []ColumnDiff{},
+	r.report = &Report{Table: r.name, Key: r.plan.KeyNames(), MissingInTarget: []sqldialect.Key{}, ExtraInTarget: []sqldialect.Key{}, Changed: []sqldialect.Key{}, DuplicateInTarget: []sqldialect.Key{}, ChangedColumns: []ColumnDiff{},
 		NotComparable: r.plan.NotComparable}
 	sctx, span := tracing.Start(ctx, "reconcile first-level scan")
 	first, err := r.firstLevel(sctx)
@@ -259,7 +260,7 @@ func (r *Reconciler) Run(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	rep := r.report
-	for _, l := range [][]rowhash.Key{rep.MissingInTarget, rep.ExtraInTarget, rep.Changed, rep.DuplicateInTarget} {
+	for _, l := range [][]sqldialect.Key{rep.MissingInTarget, rep.ExtraInTarget, rep.Changed, rep.DuplicateInTarget} {
 		sortKeys(l, rep.Key)
 	}
 	slices.SortFunc(rep.ChangedColumns, func(a, b ColumnDiff) int { return compareKeys(a.Key, b.Key, rep.Key) })
@@ -349,10 +350,10 @@ func (r *Reconciler) scan(ctx context.Context, bucket [2]string, kr *keyRange, s
 				return err
 			}
 			side, _ := r.plan.Side(i)
-			if c, ok := side.Dialect.(rowhash.Chunker); ok {
+			if c, ok := side.Dialect.(sqldialect.Chunker); ok {
 				r.queries.Add(int64(len(parts[i])))
 				if txs[i], err = c.SharedSnapshot(ctx, side.DB, len(parts[i])); err != nil {
-					return fmt.Errorf("%s: %w", rowhash.SideName(i), err)
+					return fmt.Errorf("%s: %w", sqldialect.SideName(i), err)
 				}
 			}
 			return nil
@@ -406,15 +407,15 @@ func (r *Reconciler) scan(ctx context.Context, bucket [2]string, kr *keyRange, s
 }
 
 // scanParts splits side i's full scan: into storage ranges where the
-// dialect can (rowhash.Chunker), else into ScanParallel ranges of the
+// dialect can (sqldialect.Chunker), else into ScanParallel ranges of the
 // leading key when there is one (kr), else not at all.
 func (r *Reconciler) scanParts(ctx context.Context, i int, kr *keyRange) ([]string, error) {
 	side, _ := r.plan.Side(i)
-	if c, ok := side.Dialect.(rowhash.Chunker); ok {
+	if c, ok := side.Dialect.(sqldialect.Chunker); ok {
 		r.queries.Add(1)
 		parts, err := c.Chunks(ctx, side.DB, side.Table, r.opts.ScanParallel)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", rowhash.SideName(i), err)
+			return nil, fmt.Errorf("%s: %w", sqldialect.SideName(i), err)
 		}
 		return parts, nil
 	}
@@ -476,7 +477,7 @@ func (r *Reconciler) aggregateOn(ctx context.Context, db queryer, i int, cond, b
 	r.queries.Add(1)
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("%s: checksums of %s: %w", rowhash.SideName(i), side.Table, err)
+		return nil, fmt.Errorf("%s: checksums of %s: %w", sqldialect.SideName(i), side.Table, err)
 	}
 	defer rows.Close()
 	out := map[int64]rowhash.Sum{}
@@ -484,12 +485,12 @@ func (r *Reconciler) aggregateOn(ctx context.Context, db queryer, i int, cond, b
 		var b int64
 		var s rowhash.Sum
 		if err := rows.Scan(&b, &s.Count, &s.A, &s.B); err != nil {
-			return nil, fmt.Errorf("%s: checksums of %s: %w", rowhash.SideName(i), side.Table, err)
+			return nil, fmt.Errorf("%s: checksums of %s: %w", sqldialect.SideName(i), side.Table, err)
 		}
 		out[b] = s
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: checksums of %s: %w", rowhash.SideName(i), side.Table, err)
+		return nil, fmt.Errorf("%s: checksums of %s: %w", sqldialect.SideName(i), side.Table, err)
 	}
 	return out, nil
 }
@@ -651,7 +652,7 @@ func (r *Reconciler) fetchRows(ctx context.Context, i int, segs []segment) (map[
 	r.queries.Add(1)
 	rows, err := side.DB.QueryContext(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("%s: rows of %s: %w", rowhash.SideName(i), side.Table, err)
+		return nil, fmt.Errorf("%s: rows of %s: %w", sqldialect.SideName(i), side.Table, err)
 	}
 	defer rows.Close()
 	out := map[string]fetched{}
@@ -665,13 +666,13 @@ func (r *Reconciler) fetchRows(ctx context.Context, i int, segs []segment) (map[
 		}
 		dest = append(dest, &f.h.A, &f.h.B)
 		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("%s: rows of %s: %w", rowhash.SideName(i), side.Table, err)
+			return nil, fmt.Errorf("%s: rows of %s: %w", sqldialect.SideName(i), side.Table, err)
 		}
 		f.n = out[kenc].n + 1
 		out[kenc] = f
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: rows of %s: %w", rowhash.SideName(i), side.Table, err)
+		return nil, fmt.Errorf("%s: rows of %s: %w", sqldialect.SideName(i), side.Table, err)
 	}
 	return out, nil
 }
@@ -714,7 +715,7 @@ func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
 		return err
 	}
 	src, tgt := got[0], got[1]
-	var missing, extra, changed, duplicate []rowhash.Key
+	var missing, extra, changed, duplicate []sqldialect.Key
 	var changedEnc []string
 	var surplus int64
 	for k, s := range src {
@@ -757,8 +758,8 @@ func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
 	rep.DuplicateCount += len(duplicate)
 	rep.DuplicateRows += surplus
 	for _, l := range []struct {
-		dst *[]rowhash.Key
-		src []rowhash.Key
+		dst *[]sqldialect.Key
+		src []sqldialect.Key
 	}{{&rep.MissingInTarget, missing}, {&rep.ExtraInTarget, extra}, {&rep.Changed, changed}, {&rep.DuplicateInTarget, duplicate}} {
 		for _, k := range l.src {
 			if r.reportedCounts >= r.opts.MaxReported {
@@ -779,16 +780,16 @@ func (r *Reconciler) compareRows(ctx context.Context, segs []segment) error {
 // through the plan's one per-column pass. It runs only when rows
 // changed, so identical tables pay nothing.
 func (r *Reconciler) changedColumns(ctx context.Context, keys []string) (map[string][]string, error) {
-	r.queries.Add(int64(rowhash.ColumnPassQueries(len(keys))))
+	r.queries.Add(int64(sqldialect.ColumnPassQueries(len(keys))))
 	return r.plan.ChangedColumns(ctx, keys)
 }
 
-func (r *Reconciler) key(i int, f fetched) rowhash.Key {
-	k := rowhash.Key{}
+func (r *Reconciler) key(i int, f fetched) sqldialect.Key {
+	k := sqldialect.Key{}
 	for j, c := range r.keyCols[i] {
 		name := r.plan.SourceCols[r.plan.Key[j]].Name
 		if f.text[j].Valid {
-			k[name] = rowhash.KeyValue(c, f.text[j].String)
+			k[name] = sqldialect.KeyValue(c, f.text[j].String)
 		} else {
 			k[name] = nil
 		}
@@ -797,11 +798,11 @@ func (r *Reconciler) key(i int, f fetched) rowhash.Key {
 }
 
 // sortKeys orders keys column by column, numbers numerically.
-func sortKeys(keys []rowhash.Key, cols []string) {
-	slices.SortFunc(keys, func(a, b rowhash.Key) int { return compareKeys(a, b, cols) })
+func sortKeys(keys []sqldialect.Key, cols []string) {
+	slices.SortFunc(keys, func(a, b sqldialect.Key) int { return compareKeys(a, b, cols) })
 }
 
-func compareKeys(a, b rowhash.Key, cols []string) int {
+func compareKeys(a, b sqldialect.Key, cols []string) int {
 	for _, c := range cols {
 		if d := compareValue(a[c], b[c]); d != 0 {
 			return d

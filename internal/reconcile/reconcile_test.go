@@ -11,7 +11,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -64,10 +64,10 @@ func exec(t *testing.T, db *sql.DB, q string, args ...any) {
 func (p *pair) run(t *testing.T, opts Options) *Report {
 	t.Helper()
 	ctx := context.Background()
-	plan, err := rowhash.NewPlan(ctx,
-		rowhash.Side{DB: p.src, Dialect: rowhash.Postgres{}, Table: p.name},
-		rowhash.Side{DB: p.tgt, Dialect: rowhash.Postgres{}, Table: p.name},
-		rowhash.PlanOptions{})
+	plan, err := sqldialect.NewPlan(ctx,
+		sqldialect.Side{DB: p.src, Dialect: sqldialect.Postgres{}, Table: p.name},
+		sqldialect.Side{DB: p.tgt, Dialect: sqldialect.Postgres{}, Table: p.name},
+		sqldialect.PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func (p *pair) run(t *testing.T, opts Options) *Report {
 	return rep
 }
 
-func keyStrings(keys []rowhash.Key, cols ...string) []string {
+func keyStrings(keys []sqldialect.Key, cols ...string) []string {
 	var out []string
 	for _, k := range keys {
 		s := ""
@@ -200,9 +200,9 @@ func TestReconcileIdenticalAndEmpty(t *testing.T) {
 
 func TestReconcileCancelled(t *testing.T) {
 	p := newPair(t, `(id int PRIMARY KEY)`)
-	plan, err := rowhash.NewPlan(context.Background(),
-		rowhash.Side{DB: p.src, Dialect: rowhash.Postgres{}, Table: p.name},
-		rowhash.Side{DB: p.tgt, Dialect: rowhash.Postgres{}, Table: p.name}, rowhash.PlanOptions{})
+	plan, err := sqldialect.NewPlan(context.Background(),
+		sqldialect.Side{DB: p.src, Dialect: sqldialect.Postgres{}, Table: p.name},
+		sqldialect.Side{DB: p.tgt, Dialect: sqldialect.Postgres{}, Table: p.name}, sqldialect.PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

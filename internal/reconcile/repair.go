@@ -17,6 +17,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
 
@@ -31,7 +32,7 @@ type Signaler interface {
 // source database (signal.data.collection).
 type TableSignaler struct {
 	DB      *sql.DB
-	Dialect rowhash.Dialect
+	Dialect sqldialect.Dialect
 	Table   string
 }
 
@@ -102,7 +103,7 @@ type RepairOptions struct {
 	DryRun bool
 	// BeforeDelete, when set, is shown the keys about to be deleted
 	// (those still only in the target when checked again) before any is.
-	BeforeDelete func(keys []rowhash.Key)
+	BeforeDelete func(keys []sqldialect.Key)
 	// MaxSignalBytes bounds one signal's data (the demo signal table's
 	// data column is varchar(2048)); larger key sets are split.
 	MaxSignalBytes int
@@ -120,7 +121,7 @@ type RepairResult struct {
 	RowsResent  int      `json:"rows_resent"`
 	RowsDeleted int      `json:"rows_deleted"`
 	// DeletedKeys are the keys of the rows deleted from the target.
-	DeletedKeys []rowhash.Key `json:"deleted_keys,omitempty"`
+	DeletedKeys []sqldialect.Key `json:"deleted_keys,omitempty"`
 	// ExtraSkipped counts target-only rows not deleted because, checked
 	// again just before, they were in the source by then (unfiltered:
 	// see ExtraAtSource) or gone from the target.
@@ -129,21 +130,21 @@ type RepairResult struct {
 	// source, outside the source's filter or arrived since the
 	// comparison: re-sent with the missing and changed rows, never
 	// deleted.
-	ExtraAtSource []rowhash.Key `json:"extra_at_source,omitempty"`
+	ExtraAtSource []sqldialect.Key `json:"extra_at_source,omitempty"`
 	// DryRun is set when nothing was done; WouldDelete then lists the
 	// rows a real repair would delete, and RowsResent counts the rows
 	// it would re-send.
-	DryRun      bool          `json:"dry_run,omitempty"`
-	WouldDelete []rowhash.Key `json:"would_delete,omitempty"`
+	DryRun      bool             `json:"dry_run,omitempty"`
+	WouldDelete []sqldialect.Key `json:"would_delete,omitempty"`
 	// Deduplicated are the keys of which the target held surplus
 	// copies; CopiesDeleted (WouldDeleteCopies on a dry run) counts the
 	// copies deleted, one copy of each key always kept: the one equal to
 	// the source's row when there is one, else one that is re-sent
 	// (DuplicatesResent).
-	Deduplicated      []rowhash.Key `json:"deduplicated_keys,omitempty"`
-	CopiesDeleted     int           `json:"duplicate_copies_deleted,omitempty"`
-	WouldDeleteCopies int           `json:"would_delete_copies,omitempty"`
-	DuplicatesResent  []rowhash.Key `json:"duplicates_resent,omitempty"`
+	Deduplicated      []sqldialect.Key `json:"deduplicated_keys,omitempty"`
+	CopiesDeleted     int              `json:"duplicate_copies_deleted,omitempty"`
+	WouldDeleteCopies int              `json:"would_delete_copies,omitempty"`
+	DuplicatesResent  []sqldialect.Key `json:"duplicates_resent,omitempty"`
 	// Progress is how far the repair's snapshots got, when the reconcile
 	// command waited for them (the runner's job shows it as
 	// repair_progress instead).
@@ -157,7 +158,7 @@ type RepairResult struct {
 // incremental snapshot limited to their keys, and deletes target-only
 // rows when asked to. Deleting is decided first: when it is refused,
 // nothing at all is done.
-func Repair(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOptions) (*RepairResult, error) {
+func Repair(ctx context.Context, plan *sqldialect.Plan, rep *Report, o RepairOptions) (*RepairResult, error) {
 	if rep.Truncated {
 		return nil, fmt.Errorf("repair of %s: the report was truncated; raise the reported-row limit or repair in parts", rep.Table)
 	}
@@ -214,7 +215,7 @@ func Repair(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOption
 //   - the pipeline keeps the source's deletes by design (o.Retained):
 //     target-only rows are history, not extra;
 //   - a key column does not round-trip exactly between the engines
-//     (rowhash.Plan.ExactKeys);
+//     (sqldialect.Plan.ExactKeys);
 //   - the source compared no rows, or fewer than o.MinSourceRatio of the
 //     target's, or holds no row at all when checked again: a truncated
 //     source or a DSN naming the wrong database looks like that;
@@ -227,7 +228,7 @@ func Repair(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOption
 // without the filter just before deleting: a row that left the source
 // filter's scope is re-sent instead (res.ExtraAtSource), never deleted.
 // Of a duplicated key, one copy always stays (surplusCopies).
-func deleteTargetRows(ctx context.Context, plan *rowhash.Plan, rep *Report, o RepairOptions, res *RepairResult) error {
+func deleteTargetRows(ctx context.Context, plan *sqldialect.Plan, rep *Report, o RepairOptions, res *RepairResult) error {
 	refuse := func(format string, args ...any) error {
 		return fmt.Errorf("target-only rows are not deleted, nothing was done: "+format, args...)
 	}
@@ -246,7 +247,7 @@ func deleteTargetRows(ctx context.Context, plan *rowhash.Plan, rep *Report, o Re
 	if err := sourceHoldsRows(ctx, plan.Source); err != nil {
 		return refuse("%w", err)
 	}
-	var keys []rowhash.Key
+	var keys []sqldialect.Key
 	for part := range slices.Chunk(rep.ExtraInTarget, 1000) {
 		gone, atSource, err := stillExtra(ctx, plan, part)
 		if err != nil {
@@ -319,7 +320,7 @@ type surplus struct {
 
 // copyGroup is n copies of key whose row hash is h, to delete.
 type copyGroup struct {
-	key rowhash.Key
+	key sqldialect.Key
 	h   rowhash.Hash
 	n   int
 }
@@ -340,10 +341,10 @@ func (s surplus) count() int {
 // left alone. On PostgreSQL copies are named by ctid; on SQL Server by
 // their row hash, so many of each (identical copies are interchangeable,
 // and copies that differ have different hashes).
-func surplusCopies(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) (found surplus, dedup, resend []rowhash.Key, err error) {
+func surplusCopies(ctx context.Context, plan *sqldialect.Plan, keys []sqldialect.Key) (found surplus, dedup, resend []sqldialect.Key, err error) {
 	tgt, src := plan.Target, plan.Source
-	_, byRowID := tgt.Dialect.(rowhash.Postgres)
-	if _, ok := tgt.Dialect.(rowhash.SQLServer); !ok && !byRowID {
+	_, byRowID := tgt.Dialect.(sqldialect.Postgres)
+	if _, ok := tgt.Dialect.(sqldialect.SQLServer); !ok && !byRowID {
 		return found, nil, nil, fmt.Errorf("surplus copies of a duplicated key are deleted on PostgreSQL and SQL Server targets only; the target is %s", tgt.Dialect.Name())
 	}
 	tk, sk, names := plan.KeyCols(plan.TargetCols), plan.KeyCols(plan.SourceCols), plan.KeyNames()
@@ -364,7 +365,7 @@ func surplusCopies(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) 
 		h   rowhash.Hash
 	}
 	byKey := map[string][]cp{}
-	keyOf := map[string]rowhash.Key{}
+	keyOf := map[string]sqldialect.Key{}
 	rows, err := tgt.DB.QueryContext(ctx, tgt.Dialect.Hashed(tgt.Table, plan.TargetCols, extra, tgt.Where(cond)))
 	if err != nil {
 		return found, nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
@@ -392,7 +393,7 @@ func surplusCopies(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) 
 	if len(encs) == 0 {
 		return found, nil, nil, nil
 	}
-	look, err := rowhash.Lookup(src.Dialect, sk, encs)
+	look, err := sqldialect.Lookup(src.Dialect, sk, encs)
 	if err != nil {
 		return found, nil, nil, err
 	}
@@ -463,7 +464,7 @@ func surplusCopies(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) 
 // copies of a key holding a hash, one statement each (a copy updated
 // since it was read no longer holds it). Either way a key never loses
 // its last copy.
-func deleteCopies(ctx context.Context, plan *rowhash.Plan, copies surplus, res *RepairResult) error {
+func deleteCopies(ctx context.Context, plan *sqldialect.Plan, copies surplus, res *RepairResult) error {
 	tgt := plan.Target
 	keyCols, names := plan.KeyCols(plan.TargetCols), plan.KeyNames()
 	exec := func(q string) error {
@@ -492,11 +493,11 @@ func deleteCopies(ctx context.Context, plan *rowhash.Plan, copies surplus, res *
 		}
 	}
 	for _, g := range copies.groups {
-		ss, ok := tgt.Dialect.(rowhash.SQLServer)
+		ss, ok := tgt.Dialect.(sqldialect.SQLServer)
 		if !ok {
 			return fmt.Errorf("surplus copies by row hash on a %s target", tgt.Dialect.Name())
 		}
-		keyCond, err := filter(tgt.Dialect, keyCols, names, []rowhash.Key{g.key})
+		keyCond, err := filter(tgt.Dialect, keyCols, names, []sqldialect.Key{g.key})
 		if err != nil {
 			return err
 		}
@@ -510,7 +511,7 @@ func deleteCopies(ctx context.Context, plan *rowhash.Plan, copies surplus, res *
 // sourceHoldsRows fails unless the source table, unfiltered, holds at
 // least one row now: a source emptied since the comparison must not make
 // every target row look deletable.
-func sourceHoldsRows(ctx context.Context, src rowhash.Side) error {
+func sourceHoldsRows(ctx context.Context, src sqldialect.Side) error {
 	var n int
 	q := "SELECT CASE WHEN EXISTS (SELECT 1 FROM " + src.Dialect.QuoteTable(src.Table) + ") THEN 1 ELSE 0 END"
 	if err := src.DB.QueryRowContext(ctx, q).Scan(&n); err != nil {
@@ -526,7 +527,7 @@ func sourceHoldsRows(ctx context.Context, src rowhash.Side) error {
 // their own values, within its scope, and splits those still there by
 // whether the whole source table, unfiltered, has their key: gone
 // (deletable) or atSource (never deleted).
-func stillExtra(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) (gone, atSource []rowhash.Key, err error) {
+func stillExtra(ctx context.Context, plan *sqldialect.Plan, keys []sqldialect.Key) (gone, atSource []sqldialect.Key, err error) {
 	tgt, src := plan.Target, plan.Source
 	tk, sk, names := plan.KeyCols(plan.TargetCols), plan.KeyCols(plan.SourceCols), plan.KeyNames()
 	cond, err := filter(tgt.Dialect, tk, names, keys)
@@ -541,7 +542,7 @@ func stillExtra(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) (go
 	if err != nil {
 		return nil, nil, fmt.Errorf("target-only rows, read again: %w", err)
 	}
-	inTarget := map[string]rowhash.Key{}
+	inTarget := map[string]sqldialect.Key{}
 	for rows.Next() {
 		var enc string
 		texts := make([]sql.NullString, len(tk))
@@ -562,7 +563,7 @@ func stillExtra(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) (go
 	encs := slices.Sorted(maps.Keys(inTarget))
 	found := map[string]bool{}
 	if len(encs) > 0 {
-		look, err := rowhash.Lookup(src.Dialect, sk, encs)
+		look, err := sqldialect.Lookup(src.Dialect, sk, encs)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -598,11 +599,11 @@ func stillExtra(ctx context.Context, plan *rowhash.Plan, keys []rowhash.Key) (go
 
 // keyOfTexts is a key read back as text from a side whose key columns
 // are cols, named as the report names them (names: the source's).
-func keyOfTexts(cols []rowhash.Column, names []string, texts []sql.NullString) rowhash.Key {
-	k := rowhash.Key{}
+func keyOfTexts(cols []sqldialect.Column, names []string, texts []sql.NullString) sqldialect.Key {
+	k := sqldialect.Key{}
 	for i, c := range cols {
 		if texts[i].Valid {
-			k[names[i]] = rowhash.KeyValue(c, texts[i].String)
+			k[names[i]] = sqldialect.KeyValue(c, texts[i].String)
 		}
 	}
 	return k
@@ -637,7 +638,7 @@ func SnapshotSignal(collection, filter string) []byte {
 // Filters builds SQL conditions in the source's dialect naming keys,
 // split so each signal's data stays within maxBytes. A single integer key
 // is compressed into ranges (id BETWEEN 5 AND 90).
-func Filters(d rowhash.Dialect, keyCols []rowhash.Column, keys []rowhash.Key, collection string, maxBytes int) ([]string, error) {
+func Filters(d sqldialect.Dialect, keyCols []sqldialect.Column, keys []sqldialect.Key, collection string, maxBytes int) ([]string, error) {
 	names := make([]string, len(keyCols))
 	for i, c := range keyCols {
 		names[i] = c.Name
@@ -673,7 +674,7 @@ func Filters(d rowhash.Dialect, keyCols []rowhash.Column, keys []rowhash.Key, co
 // filter is the condition naming keys on a side whose key columns are
 // keyCols; names are the columns' names in the keys (the source's: a sink
 // may have folded their case).
-func filter(d rowhash.Dialect, keyCols []rowhash.Column, names []string, keys []rowhash.Key) (string, error) {
+func filter(d sqldialect.Dialect, keyCols []sqldialect.Column, names []string, keys []sqldialect.Key) (string, error) {
 	terms, err := keyTerms(d, keyCols, names, keys)
 	if err != nil {
 		return "", err
@@ -681,7 +682,7 @@ func filter(d rowhash.Dialect, keyCols []rowhash.Column, names []string, keys []
 	return strings.Join(terms, " OR "), nil
 }
 
-func keyTerms(d rowhash.Dialect, keyCols []rowhash.Column, names []string, keys []rowhash.Key) ([]string, error) {
+func keyTerms(d sqldialect.Dialect, keyCols []sqldialect.Column, names []string, keys []sqldialect.Key) ([]string, error) {
 	if len(keyCols) == 1 && keyCols[0].Kind == rowhash.KindInt {
 		col := d.QuoteIdent(keyCols[0].Name)
 		ids := make([]int64, 0, len(keys))
@@ -702,7 +703,7 @@ func keyTerms(d rowhash.Dialect, keyCols []rowhash.Column, names []string, keys 
 			if !ok || v == nil {
 				return nil, fmt.Errorf("key %v: no value for %s", k, names[i])
 			}
-			lit, err := rowhash.KeyLiteral(d, c, v)
+			lit, err := sqldialect.KeyLiteral(d, c, v)
 			if err != nil {
 				return nil, err
 			}

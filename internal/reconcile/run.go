@@ -13,7 +13,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
 
@@ -30,7 +30,7 @@ func (t Table) Run(ctx context.Context, o StartOptions, opts Options) (*Report, 
 	if err != nil {
 		return nil, err
 	}
-	plan, err := rowhash.NewPlan(ctx, src, tgt, t.PlanOptions)
+	plan, err := sqldialect.NewPlan(ctx, src, tgt, t.PlanOptions)
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", t.Name, err)
 	}
@@ -151,7 +151,7 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(tw, "KIND\t%s\n", strings.ToUpper(strings.Join(r.Key, "\t")))
 		for _, l := range []struct {
 			kind string
-			keys []rowhash.Key
+			keys []sqldialect.Key
 		}{{"missing", r.MissingInTarget}, {"extra", r.ExtraInTarget}, {"changed", r.Changed}, {"duplicate", r.DuplicateInTarget}} {
 			for _, k := range l.keys {
 				vals := make([]string, len(r.Key))

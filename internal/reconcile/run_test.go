@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 func TestReportWriteText(t *testing.T) {
 	r := &Report{Table: "orders", RowsSource: 3, RowsTarget: 2, Mode: "range", Queries: 4, Key: []string{"id", "region"},
-		MissingInTarget: []rowhash.Key{{"id": json.Number("7"), "region": "eu"}}, MissingCount: 1,
+		MissingInTarget: []sqldialect.Key{{"id": json.Number("7"), "region": "eu"}}, MissingCount: 1,
 		Repair: &RepairResult{RowsResent: 1, Signals: []string{"s1"}, Channel: "table dbo.debezium_signal"}}
 	var b bytes.Buffer
 	r.WriteText(&b)
@@ -32,7 +32,7 @@ func TestReportWriteText(t *testing.T) {
 // A repair the command waited for says how it ended.
 func TestReportWriteTextShowsTheRepairsEnd(t *testing.T) {
 	end := t0.Add(42 * time.Second)
-	r := &Report{Table: "orders", Key: []string{"id"}, MissingCount: 1, MissingInTarget: []rowhash.Key{{"id": json.Number("7")}},
+	r := &Report{Table: "orders", Key: []string{"id"}, MissingCount: 1, MissingInTarget: []sqldialect.Key{{"id": json.Number("7")}},
 		Repair: &RepairResult{RowsResent: 1, Signals: []string{"s1"}, Channel: "table dbo.debezium_signal",
 			Progress: &RepairProgress{Status: RepairTimedOut, Snapshots: 2, SnapshotsCompleted: 1, RowsScanned: 1,
 				StartedAt: t0, FinishedAt: &end, Error: "the repair did not complete within 30m0s"}}}

@@ -24,7 +24,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/readings"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
 
@@ -33,8 +33,8 @@ type Table struct {
 	Name string
 	// Sides returns the current source and target (pools can be swapped
 	// when Vault rotates credentials, so they are fetched per run).
-	Sides       func() (src, tgt rowhash.Side, err error)
-	PlanOptions rowhash.PlanOptions
+	Sides       func() (src, tgt sqldialect.Side, err error)
+	PlanOptions sqldialect.PlanOptions
 	// Signaler re-sends rows on repair; nil when no signal is configured.
 	Signaler       Signaler
 	DataCollection string
@@ -73,7 +73,7 @@ type StartOptions struct {
 	DryRun bool
 	// BeforeDelete is shown the keys about to be deleted (see
 	// RepairOptions).
-	BeforeDelete func(keys []rowhash.Key)
+	BeforeDelete func(keys []sqldialect.Key)
 	// Follow notes the notification topic's end before a repair's
 	// signals go out, so that its snapshots can be followed
 	// (RepairResult.Follower). The runner always follows; the reconcile

@@ -13,7 +13,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -24,12 +24,12 @@ func blockedTable(name string, release <-chan struct{}, started chan<- string) T
 		Name:     name,
 		Signaler: okSignaler{},
 		Limits:   config.Repair{MaxDeletes: 50},
-		Sides: func() (rowhash.Side, rowhash.Side, error) {
+		Sides: func() (sqldialect.Side, sqldialect.Side, error) {
 			if started != nil {
 				started <- name
 			}
 			<-release
-			return rowhash.Side{}, rowhash.Side{}, errors.New("source unreachable")
+			return sqldialect.Side{}, sqldialect.Side{}, errors.New("source unreachable")
 		},
 	}
 }

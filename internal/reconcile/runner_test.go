@@ -14,6 +14,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/readings"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 func TestRunnerAPI(t *testing.T) {
@@ -21,9 +22,9 @@ func TestRunnerAPI(t *testing.T) {
 	r := NewRunner([]Table{{
 		Name: "customers",
 		// Blocks until released, then fails: enough to exercise the API.
-		Sides: func() (rowhash.Side, rowhash.Side, error) {
+		Sides: func() (sqldialect.Side, sqldialect.Side, error) {
 			<-release
-			return rowhash.Side{}, rowhash.Side{}, errors.New("source unreachable")
+			return sqldialect.Side{}, sqldialect.Side{}, errors.New("source unreachable")
 		},
 	}}, Options{}, nil)
 	defer r.Close()
@@ -90,19 +91,19 @@ func TestRunnerAPI(t *testing.T) {
 }
 
 func TestFilters(t *testing.T) {
-	keys := []rowhash.Key{}
+	keys := []sqldialect.Key{}
 	for _, id := range []string{"5", "1", "2", "3", "4", "9", "11"} {
-		keys = append(keys, rowhash.Key{"id": json.Number(id)})
+		keys = append(keys, sqldialect.Key{"id": json.Number(id)})
 	}
-	f, err := Filters(rowhash.Postgres{}, []rowhash.Column{{Name: "id", Kind: rowhash.KindInt}}, keys, "inventory.customers", 2000)
+	f, err := Filters(sqldialect.Postgres{}, []sqldialect.Column{{Name: "id", Kind: rowhash.KindInt}}, keys, "inventory.customers", 2000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := `"id" BETWEEN 1 AND 5 OR "id" IN (9,11)`; len(f) != 1 || f[0] != want {
 		t.Errorf("filters %q, want %q", f, want)
 	}
-	compound := []rowhash.Column{{Name: "customer_id", Kind: rowhash.KindInt}, {Name: "order_no", Kind: rowhash.KindText}}
-	f, err = Filters(rowhash.SQLServer{}, compound, []rowhash.Key{{"customer_id": json.Number("7"), "order_no": "O'1"}}, "db.dbo.orders", 2000)
+	compound := []sqldialect.Column{{Name: "customer_id", Kind: rowhash.KindInt}, {Name: "order_no", Kind: rowhash.KindText}}
+	f, err = Filters(sqldialect.SQLServer{}, compound, []sqldialect.Key{{"customer_id": json.Number("7"), "order_no": "O'1"}}, "db.dbo.orders", 2000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,11 +111,11 @@ func TestFilters(t *testing.T) {
 		t.Errorf("compound filter %q, want %q", f[0], want)
 	}
 	// Many keys are split so each signal fits.
-	var many []rowhash.Key
+	var many []sqldialect.Key
 	for i := 0; i < 400; i++ {
-		many = append(many, rowhash.Key{"customer_id": json.Number("1"), "order_no": strings.Repeat("x", 10) + string(rune('a'+i%26))})
+		many = append(many, sqldialect.Key{"customer_id": json.Number("1"), "order_no": strings.Repeat("x", 10) + string(rune('a'+i%26))})
 	}
-	f, _ = Filters(rowhash.Postgres{}, compound, many, "inventory.orders", 2000)
+	f, _ = Filters(sqldialect.Postgres{}, compound, many, "inventory.orders", 2000)
 	for _, x := range f {
 		if n := len(SnapshotSignal("inventory.orders", x)); n > 2000 {
 			t.Errorf("signal of %d bytes exceeds 2000", n)
@@ -123,7 +124,7 @@ func TestFilters(t *testing.T) {
 	if len(f) < 2 {
 		t.Errorf("400 keys in %d signal(s), want a split", len(f))
 	}
-	if _, err := Filters(rowhash.Postgres{}, []rowhash.Column{{Name: "id", Kind: rowhash.KindInt}}, []rowhash.Key{{"id": "x"}}, "c", 2000); err == nil {
+	if _, err := Filters(sqldialect.Postgres{}, []sqldialect.Column{{Name: "id", Kind: rowhash.KindInt}}, []sqldialect.Key{{"id": "x"}}, "c", 2000); err == nil {
 		t.Error("a non-integer value for an integer key was accepted")
 	}
 }
@@ -139,7 +140,7 @@ func TestTimePathReadsTheSourceConnector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Mode != rowhash.ModeConnect || p.Precision != rowhash.PrecisionMillis {
+	if p.Mode != sqldialect.ModeConnect || p.Precision != sqldialect.PrecisionMillis {
 		t.Errorf("path %+v", p)
 	}
 	none := func(context.Context, config.Table) (string, map[string]string, error) { return "", nil, nil }
@@ -149,7 +150,7 @@ func TestTimePathReadsTheSourceConnector(t *testing.T) {
 	unset := func(context.Context, config.Table) (string, map[string]string, error) {
 		return "s", map[string]string{}, nil
 	}
-	if p, _ = TimePath(tc, unset)(context.Background()); p.Mode != rowhash.ModeAdaptive {
+	if p, _ = TimePath(tc, unset)(context.Background()); p.Mode != sqldialect.ModeAdaptive {
 		t.Errorf("a source without time.precision.mode got mode %q, want Debezium's default", p.Mode)
 	}
 	failing := func(context.Context, config.Table) (string, map[string]string, error) {

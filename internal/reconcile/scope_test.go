@@ -8,14 +8,15 @@ import (
 	"testing"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // plan plans the pair with a filter and a soft-delete column on each side.
-func (p *pair) plan(t *testing.T, srcFilter, tgtFilter, deleted string, o rowhash.PlanOptions) *rowhash.Plan {
+func (p *pair) plan(t *testing.T, srcFilter, tgtFilter, deleted string, o sqldialect.PlanOptions) *sqldialect.Plan {
 	t.Helper()
-	plan, err := rowhash.NewPlan(context.Background(),
-		rowhash.Side{DB: p.src, Dialect: rowhash.Postgres{}, Table: p.name, Filter: srcFilter},
-		rowhash.Side{DB: p.tgt, Dialect: rowhash.Postgres{}, Table: p.name, Filter: tgtFilter, DeletedColumn: deleted},
+	plan, err := sqldialect.NewPlan(context.Background(),
+		sqldialect.Side{DB: p.src, Dialect: sqldialect.Postgres{}, Table: p.name, Filter: srcFilter},
+		sqldialect.Side{DB: p.tgt, Dialect: sqldialect.Postgres{}, Table: p.name, Filter: tgtFilter, DeletedColumn: deleted},
 		o)
 	if err != nil {
 		t.Fatal(err)
@@ -23,7 +24,7 @@ func (p *pair) plan(t *testing.T, srcFilter, tgtFilter, deleted string, o rowhas
 	return plan
 }
 
-func runPlan(t *testing.T, plan *rowhash.Plan) *Report {
+func runPlan(t *testing.T, plan *sqldialect.Plan) *Report {
 	t.Helper()
 	rep, err := New("t", plan, Options{LeafRows: 10}).Run(context.Background())
 	if err != nil {
@@ -45,7 +46,7 @@ func TestFilterAndSoftDeletesScopeTheComparison(t *testing.T) {
 	exec(t, p.tgt, "UPDATE "+p.name+" SET __deleted = 'true' WHERE id = 14")                        // soft-deleted, yet in the source
 	exec(t, p.tgt, "INSERT INTO "+p.name+" VALUES (1000, 'EU', 1, NULL), (1002, 'EU', 1, 'false')") // really extra
 
-	ignore := rowhash.PlanOptions{Ignore: []string{"__deleted"}}
+	ignore := sqldialect.PlanOptions{Ignore: []string{"__deleted"}}
 	rep := runPlan(t, p.plan(t, "region = 'EU'", "region = 'EU'", "__deleted", ignore))
 	if got := keyStrings(rep.MissingInTarget, "id"); !slices.Equal(got, []string{"14"}) {
 		t.Errorf("missing %v, want [14]", got)
@@ -75,7 +76,7 @@ func TestDeleteExtraIsCappedListedAndRechecked(t *testing.T) {
 	p := newPair(t, "(id int PRIMARY KEY, v int)")
 	p.both(t, "INSERT INTO "+p.name+" SELECT g, g FROM generate_series(1, 50) g")
 	exec(t, p.tgt, "INSERT INTO "+p.name+" VALUES (101, 1), (102, 1), (103, 1)")
-	plan := p.plan(t, "", "", "", rowhash.PlanOptions{})
+	plan := p.plan(t, "", "", "", sqldialect.PlanOptions{})
 	rep := runPlan(t, plan)
 	if rep.ExtraCount != 3 {
 		t.Fatalf("%d extra, want 3", rep.ExtraCount)
@@ -100,7 +101,7 @@ func TestDeleteExtraIsCappedListedAndRechecked(t *testing.T) {
 	// Row 102 reaches the source after the comparison: it is not deleted.
 	exec(t, p.src, "INSERT INTO "+p.name+" VALUES (102, 1)")
 	var listed []string
-	res, err := Repair(ctx, plan, rep, RepairOptions{DeleteExtra: true, BeforeDelete: func(keys []rowhash.Key) {
+	res, err := Repair(ctx, plan, rep, RepairOptions{DeleteExtra: true, BeforeDelete: func(keys []sqldialect.Key) {
 		listed = keyStrings(keys, "id")
 		if n := count(); n != 53 {
 			t.Errorf("listed after deleting: %d rows left", n)
@@ -127,7 +128,7 @@ func TestDeleteExtraRefusesKeysThatDoNotRoundTrip(t *testing.T) {
 	} {
 		p := newPair(t, tc.ddl)
 		exec(t, p.tgt, "INSERT INTO "+p.name+" VALUES ('x', 1)")
-		plan := p.plan(t, "", "", "", rowhash.PlanOptions{})
+		plan := p.plan(t, "", "", "", sqldialect.PlanOptions{})
 		rep := runPlan(t, plan)
 		_, err := Repair(context.Background(), plan, rep, RepairOptions{DeleteExtra: true})
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("key column %q cannot round-trip", tc.col)) || !strings.Contains(err.Error(), tc.why) {
@@ -140,9 +141,9 @@ func TestDeleteExtraRefusesKeysThatDoNotRoundTrip(t *testing.T) {
 		}
 	}
 	// datetime2(7) keys, from the plan alone.
-	plan := &rowhash.Plan{
-		SourceCols: []rowhash.Column{{Name: "valid_from", Type: "datetime2", Scale: 7, Kind: rowhash.KindTimestamp}},
-		TargetCols: []rowhash.Column{{Name: "valid_from", Type: "timestamp without time zone", Scale: 6, Kind: rowhash.KindTimestamp}},
+	plan := &sqldialect.Plan{
+		SourceCols: []sqldialect.Column{{Name: "valid_from", Type: "datetime2", Scale: 7, Kind: rowhash.KindTimestamp}},
+		TargetCols: []sqldialect.Column{{Name: "valid_from", Type: "timestamp without time zone", Scale: 6, Kind: rowhash.KindTimestamp}},
 		Key:        []int{0},
 	}
 	if err := plan.ExactKeys(); err == nil || !strings.Contains(err.Error(), "7 fractional digits") {

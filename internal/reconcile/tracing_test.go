@@ -10,7 +10,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
 
@@ -19,8 +19,8 @@ func TestAReconcileContinuesItsCallersTraceAndNamesItInTheResult(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	r := NewRunner([]Table{{
 		Name: "customers",
-		Sides: func() (rowhash.Side, rowhash.Side, error) {
-			return rowhash.Side{}, rowhash.Side{}, errors.New("source unreachable")
+		Sides: func() (sqldialect.Side, sqldialect.Side, error) {
+			return sqldialect.Side{}, sqldialect.Side{}, errors.New("source unreachable")
 		},
 	}}, Options{Tracing: tracing.FromSDK(tp)}, nil)
 	defer r.Close()
@@ -59,8 +59,10 @@ func TestAReconcileContinuesItsCallersTraceAndNamesItInTheResult(t *testing.T) {
 
 func TestWithoutTracingAJobHasNoTraceID(t *testing.T) {
 	r := NewRunner([]Table{{
-		Name:  "customers",
-		Sides: func() (rowhash.Side, rowhash.Side, error) { return rowhash.Side{}, rowhash.Side{}, errors.New("down") },
+		Name: "customers",
+		Sides: func() (sqldialect.Side, sqldialect.Side, error) {
+			return sqldialect.Side{}, sqldialect.Side{}, errors.New("down")
+		},
 	}}, Options{}, nil)
 	defer r.Close()
 	id, err := r.Start(context.Background(), "customers", StartOptions{})

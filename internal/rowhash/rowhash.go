@@ -1,8 +1,9 @@
 // Package rowhash is cdc-sentinel's canonical row encoding (docs/drift.md):
 // how one row of a replicated table becomes bytes and a hash, identically
 // in Go and inside SQL Server and PostgreSQL. Comparing rows across the two
-// engines only works if both sides agree byte for byte, so every dialect
-// here is checked against the Go reference encoder.
+// engines only works if both sides agree byte for byte; the SQL that
+// computes it in each engine is internal/sqldialect's, checked against the
+// Go reference encoder.
 package rowhash
 
 import (

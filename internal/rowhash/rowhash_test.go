@@ -121,17 +121,3 @@ func TestEncodeRowDoesNotCollide(t *testing.T) {
 		seen[string(enc)] = r
 	}
 }
-
-func TestPair(t *testing.T) {
-	if k, err := Pair(KindUUID, KindText); err != nil || k != KindUUID {
-		t.Errorf("uuid/text: %v %v", k, err)
-	}
-	for _, p := range [][2]Kind{{KindChar, KindText}, {KindText, KindChar}, {KindChar, KindChar}} {
-		if k, err := Pair(p[0], p[1]); err != nil || k != KindChar {
-			t.Errorf("%s/%s: %v %v, want char", p[0], p[1], k, err)
-		}
-	}
-	if _, err := Pair(KindInt, KindText); err == nil {
-		t.Error("int/text paired")
-	}
-}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // guarded serves a Server whose runtime has a real reconcile runner
@@ -34,9 +34,9 @@ func newGuarded(t *testing.T) *guarded {
 	if err := os.WriteFile(cfgFile, []byte("connect_clusters: []\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	table := reconcile.Table{Name: "t", Signaler: nopSignaler{}, Limits: config.Repair{MaxDeletes: 1000000}, Sides: func() (rowhash.Side, rowhash.Side, error) {
+	table := reconcile.Table{Name: "t", Signaler: nopSignaler{}, Limits: config.Repair{MaxDeletes: 1000000}, Sides: func() (sqldialect.Side, sqldialect.Side, error) {
 		g.runs.Add(1)
-		return rowhash.Side{}, rowhash.Side{}, errors.New("no database in this test")
+		return sqldialect.Side{}, sqldialect.Side{}, errors.New("no database in this test")
 	}}
 	// The most permissive configuration: delete_extra allowed over HTTP.
 	g.runner = reconcile.NewJobs().Runner([]reconcile.Table{table}, reconcile.Options{}, reconcile.Limits{HTTPDeleteExtra: true}, nil)

@@ -11,14 +11,14 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/drift"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // confirmations collects the rows drift confirms, from its log: the
 // record it writes for each one.
 type confirmations struct {
 	mu   sync.Mutex
-	keys []rowhash.Key
+	keys []sqldialect.Key
 }
 
 func (c *confirmations) Enabled(context.Context, slog.Level) bool { return true }
@@ -31,7 +31,7 @@ func (c *confirmations) Handle(_ context.Context, r slog.Record) error {
 		}
 		for _, g := range a.Value.Resolve().Group() {
 			if g.Key == "key" {
-				if k, ok := g.Value.Any().(rowhash.Key); ok {
+				if k, ok := g.Value.Any().(sqldialect.Key); ok {
 					c.mu.Lock()
 					c.keys = append(c.keys, k)
 					c.mu.Unlock()
@@ -57,7 +57,7 @@ func TestDriftNeverConfirmsLandedRows(t *testing.T) {
 		const wait = 30 * time.Millisecond
 		sampler := drift.NewSampler([]drift.Table{{
 			Name:        "harness",
-			Sides:       func() (rowhash.Side, rowhash.Side, error) { return src, tgt, nil },
+			Sides:       func() (sqldialect.Side, sqldialect.Side, error) { return src, tgt, nil },
 			PlanOptions: w.tb.planOptions(),
 			// Every row is sampled; one sample, then rechecks only.
 			Drift: config.Drift{SampleSize: 1000, MinInterval: time.Hour, Budget: time.Minute},

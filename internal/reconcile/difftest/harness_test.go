@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -121,10 +121,10 @@ func (tb *table) describe() string {
 
 // sides are the table's two sides as a user would configure them: its
 // filter on both, the sink's soft-delete column.
-func (w *world) sides() (src, tgt rowhash.Side) {
+func (w *world) sides() (src, tgt sqldialect.Side) {
 	tb := w.tb
-	src = rowhash.Side{DB: w.src, Dialect: rowhash.Postgres{}, Table: tb.Name}
-	tgt = rowhash.Side{DB: w.tgt, Dialect: rowhash.Postgres{}, Table: tb.TgtName}
+	src = sqldialect.Side{DB: w.src, Dialect: sqldialect.Postgres{}, Table: tb.Name}
+	tgt = sqldialect.Side{DB: w.tgt, Dialect: sqldialect.Postgres{}, Table: tb.TgtName}
 	for _, c := range tb.Cols {
 		if c.Region {
 			src.Filter, tgt.Filter = qi(c.Name)+" = 'eu'", qi(c.TgtName)+" = 'eu'"
@@ -138,10 +138,12 @@ func (w *world) sides() (src, tgt rowhash.Side) {
 
 // planOptions are the table's: jsonb ignored, the source connector's
 // time precision mode.
-func (tb *table) planOptions() rowhash.PlanOptions {
-	var o rowhash.PlanOptions
+func (tb *table) planOptions() sqldialect.PlanOptions {
+	var o sqldialect.PlanOptions
 	if tb.Connect {
-		o.Path = func(context.Context) (rowhash.Path, error) { return rowhash.Path{Mode: rowhash.ModeConnect}, nil }
+		o.Path = func(context.Context) (sqldialect.Path, error) {
+			return sqldialect.Path{Mode: sqldialect.ModeConnect}, nil
+		}
 	}
 	for _, c := range tb.Cols {
 		if c.Kind == kJSONB {
@@ -152,7 +154,7 @@ func (tb *table) planOptions() rowhash.PlanOptions {
 }
 
 // plan plans the comparison as a user would configure the table.
-func (w *world) plan() *rowhash.Plan {
+func (w *world) plan() *sqldialect.Plan {
 	w.t.Helper()
 	src, tgt := w.sides()
 	o := w.tb.planOptions()
@@ -161,13 +163,13 @@ func (w *world) plan() *rowhash.Plan {
 		// naming the column.
 		ignored := o.Ignore
 		o.Ignore = nil
-		_, err := rowhash.NewPlan(w.ctx, src, tgt, o)
+		_, err := sqldialect.NewPlan(w.ctx, src, tgt, o)
 		if err == nil || !strings.Contains(err.Error(), ignored[0]) {
 			w.t.Errorf("planning with jsonb column %s: error %v, want one naming the column", ignored[0], err)
 		}
 		o.Ignore = ignored
 	}
-	plan, err := rowhash.NewPlan(w.ctx, src, tgt, o)
+	plan, err := sqldialect.NewPlan(w.ctx, src, tgt, o)
 	if err != nil {
 		w.t.Fatalf("plan: %v", err)
 	}
@@ -176,7 +178,7 @@ func (w *world) plan() *rowhash.Plan {
 
 // reconcile runs a reconcile with randomly drawn options (small leaves
 // and parallel scans reach the drill-down and the split scans).
-func (w *world) reconcile(plan *rowhash.Plan) *reconcile.Report {
+func (w *world) reconcile(plan *sqldialect.Plan) *reconcile.Report {
 	w.t.Helper()
 	opts := reconcile.Options{
 		LeafRows:     []int{0, 4, 16}[w.r.IntN(3)],
@@ -191,7 +193,7 @@ func (w *world) reconcile(plan *rowhash.Plan) *reconcile.Report {
 }
 
 // reportKeys turns the report's keys into the oracle's.
-func (tb *table) reportKeys(keys []rowhash.Key) []string {
+func (tb *table) reportKeys(keys []sqldialect.Key) []string {
 	out := []string{}
 	for _, k := range keys {
 		var parts []string
@@ -214,7 +216,7 @@ func (tb *table) reportedDuplicates(rep *reconcile.Report) (keys []string, prese
 		if !strings.Contains(name, "duplicate") {
 			continue
 		}
-		var ks []rowhash.Key
+		var ks []sqldialect.Key
 		if json.Unmarshal(raw, &ks) == nil {
 			present = true
 			keys = append(keys, tb.reportKeys(ks)...)
@@ -286,7 +288,7 @@ func (w *world) checkReport(tr *truth, rep *reconcile.Report) {
 		}
 	}
 	for _, d := range rep.ChangedColumns {
-		k := tb.reportKeys([]rowhash.Key{d.Key})[0]
+		k := tb.reportKeys([]sqldialect.Key{d.Key})[0]
 		if slices.Contains(skip, k) {
 			continue
 		}

@@ -1,4 +1,4 @@
-package rowhash
+package sqldialect
 
 import (
 	"math/rand"
@@ -6,11 +6,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 func TestSplitFieldsInvertsEncodeRow(t *testing.T) {
-	kinds := []Kind{KindText, KindInt, KindChar, KindUUID, KindTimestamp}
-	rows := [][]Value{
+	kinds := []rowhash.Kind{rowhash.KindText, rowhash.KindInt, rowhash.KindChar, rowhash.KindUUID, rowhash.KindTimestamp}
+	rows := [][]rowhash.Value{
 		{"a|b", int64(-7), "x  ", "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", time.Date(2024, 1, 2, 3, 4, 5, 123456700, time.UTC)},
 		{nil, nil, nil, nil, nil},
 		{"", int64(0), "", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", time.Date(9999, 12, 31, 23, 59, 59, 999999900, time.UTC)},
@@ -18,23 +20,23 @@ func TestSplitFieldsInvertsEncodeRow(t *testing.T) {
 		{"😀|3:x", int64(1), "é", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", time.Unix(0, 0)},
 	}
 	for _, r := range rows {
-		enc, err := EncodeRow(kinds, r)
+		enc, err := rowhash.EncodeRow(kinds, r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fields, err := SplitFields(kinds, string(enc))
+		fields, err := rowhash.SplitFields(kinds, string(enc))
 		if err != nil {
 			t.Fatalf("%q: %v", enc, err)
 		}
-		var again []Value
+		var again []rowhash.Value
 		for i, f := range fields {
-			v, err := ParseField(kinds[i], f)
+			v, err := rowhash.ParseField(kinds[i], f)
 			if err != nil {
 				t.Fatal(err)
 			}
 			again = append(again, v)
 		}
-		enc2, err := EncodeRow(kinds, again)
+		enc2, err := rowhash.EncodeRow(kinds, again)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +45,7 @@ func TestSplitFieldsInvertsEncodeRow(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "5:ab|1|N|N|N", "N|1|N|N|N|N", "N|1|N|N"} {
-		if _, err := SplitFields(kinds, bad); err == nil {
+		if _, err := rowhash.SplitFields(kinds, bad); err == nil {
 			t.Errorf("%q split without error", bad)
 		}
 	}
@@ -56,8 +58,8 @@ var castLit = regexp.MustCompile(`CAST\('([^']+)' AS ([a-z0-9()]+)\)`)
 func TestSQLServerMatchFindsTheSourceRow(t *testing.T) {
 	d := SQLServer{}
 	v := time.Date(2024, 3, 31, 1, 59, 59, 999999700, time.UTC) // rounds up into the next second
-	field := string(must(AppendField(nil, KindTimestamp, v)))
-	m, err := d.Match(Column{Name: "at", Type: "datetime2", Scale: 7, Kind: KindTimestamp}, field)
+	field := string(must(rowhash.AppendField(nil, rowhash.KindTimestamp, v)))
+	m, err := d.Match(Column{Name: "at", Type: "datetime2", Scale: 7, Kind: rowhash.KindTimestamp}, field)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +79,7 @@ func TestSQLServerMatchFindsTheSourceRow(t *testing.T) {
 
 	// The end of time: no literal beyond 9999-12-31.
 	end := time.Date(9999, 12, 31, 23, 59, 59, 999999900, time.UTC)
-	m, _ = d.Match(Column{Name: "until", Type: "datetime2", Scale: 7, Kind: KindTimestamp}, string(must(AppendField(nil, KindTimestamp, end))))
+	m, _ = d.Match(Column{Name: "until", Type: "datetime2", Scale: 7, Kind: rowhash.KindTimestamp}, string(must(rowhash.AppendField(nil, rowhash.KindTimestamp, end))))
 	if !strings.Contains(m.Hi, "'9999-12-31T23:59:59.9999999'") {
 		t.Errorf("end of time: %s", m.SQL())
 	}
@@ -87,17 +89,17 @@ func TestSQLServerMatchFindsTheSourceRow(t *testing.T) {
 		field string
 		want  string
 	}{
-		{Column{Name: "b", Type: "bit", Kind: KindBool}, "t", "[b] = 1"},
-		{Column{Name: "u", Type: "uniqueidentifier", Kind: KindUUID}, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "[u] = CAST('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' AS uniqueidentifier)"},
+		{Column{Name: "b", Type: "bit", Kind: rowhash.KindBool}, "t", "[b] = 1"},
+		{Column{Name: "u", Type: "uniqueidentifier", Kind: rowhash.KindUUID}, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "[u] = CAST('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' AS uniqueidentifier)"},
 		// Through the column's code page, not the database default's.
-		{Column{Name: "s", Type: "varchar", Kind: KindText, Collation: "Cyrillic_General_CI_AS"}, "6:Жук", "[s] = CONVERT(varchar(8000), N'Жук' COLLATE Cyrillic_General_CI_AS)"},
+		{Column{Name: "s", Type: "varchar", Kind: rowhash.KindText, Collation: "Cyrillic_General_CI_AS"}, "6:Жук", "[s] = CONVERT(varchar(8000), N'Жук' COLLATE Cyrillic_General_CI_AS)"},
 		// No collation known: the nvarchar literal, converting the column.
-		{Column{Name: "s", Type: "varchar", Kind: KindText}, "5:café", "[s] = N'café'"},
-		{Column{Name: "s", Type: "varchar", Kind: KindText, Collation: "x] = 1; --"}, "5:café", "[s] = N'café'"},
-		{Column{Name: "s", Type: "nvarchar", Kind: KindText}, "4:it's", "[s] = N'it''s'"},
-		{Column{Name: "d", Type: "date", Kind: KindDate}, "19000", "[d] = CAST('2022-01-08' AS date)"},
-		{Column{Name: "x", Type: "int", Kind: KindInt}, "N", "[x] IS NULL"},
-		{Column{Name: "m", Type: "money", Kind: KindDecimal}, "-12.5", "[m] = -12.5"},
+		{Column{Name: "s", Type: "varchar", Kind: rowhash.KindText}, "5:café", "[s] = N'café'"},
+		{Column{Name: "s", Type: "varchar", Kind: rowhash.KindText, Collation: "x] = 1; --"}, "5:café", "[s] = N'café'"},
+		{Column{Name: "s", Type: "nvarchar", Kind: rowhash.KindText}, "4:it's", "[s] = N'it''s'"},
+		{Column{Name: "d", Type: "date", Kind: rowhash.KindDate}, "19000", "[d] = CAST('2022-01-08' AS date)"},
+		{Column{Name: "x", Type: "int", Kind: rowhash.KindInt}, "N", "[x] IS NULL"},
+		{Column{Name: "m", Type: "money", Kind: rowhash.KindDecimal}, "-12.5", "[m] = -12.5"},
 	} {
 		m, err := d.Match(tc.col, tc.field)
 		if err != nil {
@@ -116,14 +118,14 @@ func TestPostgresMatch(t *testing.T) {
 		field string
 		want  string
 	}{
-		{Column{Name: "at", Type: "timestamp without time zone", Kind: KindTimestamp}, "253402300800000000", `"at" = '10000-01-01 00:00:00.000000+00'`},
-		{Column{Name: "u", Type: "uuid", Kind: KindUUID}, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", `"u" = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'`},
+		{Column{Name: "at", Type: "timestamp without time zone", Kind: rowhash.KindTimestamp}, "253402300800000000", `"at" = '10000-01-01 00:00:00.000000+00'`},
+		{Column{Name: "u", Type: "uuid", Kind: rowhash.KindUUID}, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", `"u" = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'`},
 		// Text written by the sink from SQL Server holds the upper case.
-		{Column{Name: "u", Type: "text", Kind: KindUUID}, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", `"u" IN ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11')`},
-		{Column{Name: "c", Type: "text", Kind: KindChar, Width: 4}, "2:ab", `"c" IN ('ab', 'ab  ')`},
-		{Column{Name: "c", Type: "character", Kind: KindChar, Width: 4}, "2:ab", `"c" = 'ab'`},
-		{Column{Name: "b", Type: "boolean", Kind: KindBool}, "f", `"b" = false`},
-		{Column{Name: "t", Type: "time without time zone", Kind: KindTime}, "0", `"t" = '00:00:00.000000'`},
+		{Column{Name: "u", Type: "text", Kind: rowhash.KindUUID}, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", `"u" IN ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11')`},
+		{Column{Name: "c", Type: "text", Kind: rowhash.KindChar, Width: 4}, "2:ab", `"c" IN ('ab', 'ab  ')`},
+		{Column{Name: "c", Type: "character", Kind: rowhash.KindChar, Width: 4}, "2:ab", `"c" = 'ab'`},
+		{Column{Name: "b", Type: "boolean", Kind: rowhash.KindBool}, "f", `"b" = false`},
+		{Column{Name: "t", Type: "time without time zone", Kind: rowhash.KindTime}, "0", `"t" = '00:00:00.000000'`},
 	} {
 		m, err := p.Match(tc.col, tc.field)
 		if err != nil {
@@ -136,7 +138,7 @@ func TestPostgresMatch(t *testing.T) {
 }
 
 func TestLookupOneColumnIsOneList(t *testing.T) {
-	cols := []Column{{Name: "u", Type: "uuid", Kind: KindUUID}}
+	cols := []Column{{Name: "u", Type: "uuid", Kind: rowhash.KindUUID}}
 	got, err := Lookup(Postgres{}, cols, []string{"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"})
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +146,7 @@ func TestLookupOneColumnIsOneList(t *testing.T) {
 	if want := `"u" IN ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')`; got != want {
 		t.Errorf("%s\nwant %s", got, want)
 	}
-	two := []Column{{Name: "a", Kind: KindInt}, {Name: "s", Type: "text", Kind: KindText}}
+	two := []Column{{Name: "a", Kind: rowhash.KindInt}, {Name: "s", Type: "text", Kind: rowhash.KindText}}
 	got, err = Lookup(Postgres{}, two, []string{"1|3:x|y", "2|N"})
 	if err != nil {
 		t.Fatal(err)
@@ -172,10 +174,10 @@ func TestSQLServerTemporalKeyLiteralIgnoresDateFormat(t *testing.T) {
 	r := rand.New(rand.NewSource(seed))
 	iso := regexp.MustCompile(`^CAST\(N'(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?(?:[+-]\d{2}:\d{2})?)' AS (datetime|smalldatetime|datetime2\(\d\)|datetimeoffset\(\d\))\)$`)
 	cols := []Column{
-		{Name: "a", Type: "datetime", Kind: KindTimestamp, Scale: 3},
-		{Name: "b", Type: "smalldatetime", Kind: KindTimestamp, Scale: 0},
-		{Name: "c", Type: "datetime2", Kind: KindTimestamp, Scale: 7},
-		{Name: "d", Type: "datetimeoffset", Kind: KindTimestampTZ, Scale: 7},
+		{Name: "a", Type: "datetime", Kind: rowhash.KindTimestamp, Scale: 3},
+		{Name: "b", Type: "smalldatetime", Kind: rowhash.KindTimestamp, Scale: 0},
+		{Name: "c", Type: "datetime2", Kind: rowhash.KindTimestamp, Scale: 7},
+		{Name: "d", Type: "datetimeoffset", Kind: rowhash.KindTimestampTZ, Scale: 7},
 	}
 	for range 500 {
 		c := cols[r.Intn(len(cols))]
@@ -189,7 +191,7 @@ func TestSQLServerTemporalKeyLiteralIgnoresDateFormat(t *testing.T) {
 			v, layout = v.Truncate(time.Minute), "2006-01-02 15:04:05.000"
 		}
 		text := v.Format(layout)
-		if c.Kind == KindTimestampTZ {
+		if c.Kind == rowhash.KindTimestampTZ {
 			text += " +00:00"
 		}
 		lit, err := KeyLiteral(SQLServer{}, c, text)
@@ -200,7 +202,7 @@ func TestSQLServerTemporalKeyLiteralIgnoresDateFormat(t *testing.T) {
 		if m == nil {
 			t.Fatalf("seed %d: %s %q: literal %s is not ISO 8601 with a T", seed, c.Type, text, lit)
 		}
-		back, err := time.Parse("2006-01-02T15:04:05.999999999Z07:00", m[1]+map[bool]string{true: "", false: "Z"}[c.Kind == KindTimestampTZ])
+		back, err := time.Parse("2006-01-02T15:04:05.999999999Z07:00", m[1]+map[bool]string{true: "", false: "Z"}[c.Kind == rowhash.KindTimestampTZ])
 		if err != nil || !back.Equal(v) {
 			t.Fatalf("seed %d: %s %q became %s (%v)", seed, c.Type, text, lit, err)
 		}
@@ -209,11 +211,11 @@ func TestSQLServerTemporalKeyLiteralIgnoresDateFormat(t *testing.T) {
 		col      Column
 		in, want string
 	}{
-		{Column{Name: "d", Type: "datetime", Kind: KindTimestamp}, "2024-01-02", "CAST(N'2024-01-02T00:00:00' AS datetime)"},
-		{Column{Name: "d", Type: "date", Kind: KindDate}, "2024-01-02", "CAST(N'2024-01-02' AS date)"},
-		{Column{Name: "t", Type: "time", Kind: KindTime, Scale: 3}, "03:04:05.123", "CAST(N'03:04:05.123' AS time(3))"},
-		{Column{Name: "o", Type: "datetimeoffset", Kind: KindTimestampTZ, Scale: 7}, "2024-01-02 03:04:05.1234567 -05:00", "CAST(N'2024-01-02T03:04:05.1234567-05:00' AS datetimeoffset(7))"},
-		{Column{Name: "s", Type: "smalldatetime", Kind: KindTimestamp}, "2024-01-02T03:04", "CAST(N'2024-01-02T03:04:00' AS smalldatetime)"},
+		{Column{Name: "d", Type: "datetime", Kind: rowhash.KindTimestamp}, "2024-01-02", "CAST(N'2024-01-02T00:00:00' AS datetime)"},
+		{Column{Name: "d", Type: "date", Kind: rowhash.KindDate}, "2024-01-02", "CAST(N'2024-01-02' AS date)"},
+		{Column{Name: "t", Type: "time", Kind: rowhash.KindTime, Scale: 3}, "03:04:05.123", "CAST(N'03:04:05.123' AS time(3))"},
+		{Column{Name: "o", Type: "datetimeoffset", Kind: rowhash.KindTimestampTZ, Scale: 7}, "2024-01-02 03:04:05.1234567 -05:00", "CAST(N'2024-01-02T03:04:05.1234567-05:00' AS datetimeoffset(7))"},
+		{Column{Name: "s", Type: "smalldatetime", Kind: rowhash.KindTimestamp}, "2024-01-02T03:04", "CAST(N'2024-01-02T03:04:00' AS smalldatetime)"},
 	} {
 		if got, err := KeyLiteral(SQLServer{}, tc.col, tc.in); err != nil || got != tc.want {
 			t.Errorf("%s %q: %s, %v; want %s", tc.col.Type, tc.in, got, err, tc.want)

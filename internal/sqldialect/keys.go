@@ -1,9 +1,8 @@
-package rowhash
+package sqldialect
 
 import (
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 // Key is one row's key: column name → value (a json.Number for integer
@@ -20,7 +21,7 @@ type Key map[string]any
 // KeyValue is the value a key column's text form (Dialect.Text) is kept
 // as in a Key.
 func KeyValue(c Column, text string) any {
-	if c.Kind == KindInt {
+	if c.Kind == rowhash.KindInt {
 		return json.Number(text)
 	}
 	return text
@@ -30,7 +31,7 @@ func KeyValue(c Column, text string) any {
 // columns take only integers, so nothing but digits reaches the SQL.
 func KeyLiteral(d Dialect, c Column, v any) (string, error) {
 	s := fmt.Sprint(v)
-	if c.Kind == KindInt {
+	if c.Kind == rowhash.KindInt {
 		if _, err := strconv.ParseInt(s, 10, 64); err != nil {
 			return "", fmt.Errorf("key column %s: %q is not an integer", c.Name, s)
 		}
@@ -40,7 +41,7 @@ func KeyLiteral(d Dialect, c Column, v any) (string, error) {
 		switch {
 		case isTemporal(c.Kind):
 			return ss.temporalLiteral(c, s)
-		case c.Kind == KindText || c.Kind == KindChar:
+		case c.Kind == rowhash.KindText || c.Kind == rowhash.KindChar:
 			return ss.textLiteral(c, s), nil
 		}
 	}
@@ -92,12 +93,12 @@ func (s SQLServer) temporalLiteral(c Column, text string) (string, error) {
 	date, clock, offset := m[1], m[2], m[3]
 	var lit string
 	switch c.Kind {
-	case KindTime:
+	case rowhash.KindTime:
 		if clock == "" {
 			return "", fmt.Errorf("key column %s: %q is not a time of day", c.Name, text)
 		}
 		lit = clock
-	case KindDate:
+	case rowhash.KindDate:
 		if date == "" {
 			return "", fmt.Errorf("key column %s: %q is not a date", c.Name, text)
 		}
@@ -136,11 +137,11 @@ func (SQLServer) typeName(c Column) string {
 		return c.Type + "(" + strconv.Itoa(scale) + ")"
 	}
 	switch c.Kind {
-	case KindDate:
+	case rowhash.KindDate:
 		return "date"
-	case KindTime:
+	case rowhash.KindTime:
 		return "time(" + strconv.Itoa(scale) + ")"
-	case KindTimestampTZ:
+	case rowhash.KindTimestampTZ:
 		return "datetimeoffset(" + strconv.Itoa(scale) + ")"
 	}
 	return "datetime2(" + strconv.Itoa(scale) + ")"
@@ -209,113 +210,6 @@ func (p *Plan) KeyRange(ctx context.Context) (lo, hi int64, ok bool, err error) 
 // more rows than asked (a timestamp range, a case-insensitive collation);
 // callers match the rows they get back by their canonical encoding.
 
-// SplitFields splits the canonical encoding of a row of len(kinds) fields
-// into its fields. Text fields are skipped by their length prefix, so a
-// '|' inside one does not split it.
-func SplitFields(kinds []Kind, enc string) ([]string, error) {
-	out := make([]string, 0, len(kinds))
-	rest := enc
-	for i, k := range kinds {
-		if i > 0 {
-			if rest == "" || rest[0] != Separator {
-				return nil, fmt.Errorf("rowhash: %q: field %d is not preceded by %q", enc, i, Separator)
-			}
-			rest = rest[1:]
-		}
-		if rest == Null || strings.HasPrefix(rest, Null+string(Separator)) {
-			out = append(out, Null)
-			rest = rest[len(Null):]
-			continue
-		}
-		if k == KindText || k == KindChar {
-			n, after, ok := strings.Cut(rest, ":")
-			l, err := strconv.Atoi(n)
-			if !ok || err != nil || l < 0 || l > len(after) {
-				return nil, fmt.Errorf("rowhash: %q: field %d is not a length-prefixed text", enc, i)
-			}
-			out = append(out, rest[:len(n)+1+l])
-			rest = after[l:]
-			continue
-		}
-		j := strings.IndexByte(rest, Separator)
-		if j < 0 {
-			j = len(rest)
-		}
-		out = append(out, rest[:j])
-		rest = rest[j:]
-	}
-	if rest != "" {
-		return nil, fmt.Errorf("rowhash: %q has more than %d fields", enc, len(kinds))
-	}
-	return out, nil
-}
-
-// ParseField turns a canonical field back into the Go value the reference
-// encoder takes (see Value); NULL is nil.
-func ParseField(k Kind, field string) (Value, error) {
-	if field == Null {
-		return nil, nil
-	}
-	bad := func() (Value, error) { return nil, fmt.Errorf("rowhash: %q is not a canonical %s field", field, k) }
-	switch k {
-	case KindInt:
-		n, err := strconv.ParseInt(field, 10, 64)
-		if err != nil {
-			return bad()
-		}
-		return n, nil
-	case KindDecimal:
-		if _, err := CanonicalDecimal(field); err != nil {
-			return bad()
-		}
-		return field, nil
-	case KindBool:
-		switch field {
-		case "t":
-			return true, nil
-		case "f":
-			return false, nil
-		}
-		return bad()
-	case KindText, KindChar:
-		s, ok := DecodeText(field)
-		if !ok {
-			return bad()
-		}
-		return s, nil
-	case KindTimestamp, KindTimestampTZ:
-		us, err := strconv.ParseInt(field, 10, 64)
-		if err != nil {
-			return bad()
-		}
-		return time.UnixMicro(us).UTC(), nil
-	case KindDate:
-		days, err := strconv.ParseInt(field, 10, 64)
-		if err != nil {
-			return bad()
-		}
-		return time.Unix(days*86400, 0).UTC(), nil
-	case KindTime:
-		us, err := strconv.ParseInt(field, 10, 64)
-		if err != nil || us < 0 {
-			return bad()
-		}
-		return time.Duration(us) * time.Microsecond, nil
-	case KindUUID:
-		if len(field) != 36 {
-			return bad()
-		}
-		return field, nil
-	case KindBytes:
-		b, err := hex.DecodeString(field)
-		if err != nil {
-			return bad()
-		}
-		return b, nil
-	}
-	return bad()
-}
-
 // Match is a condition on one key column selecting (at least) the rows
 // whose canonical field is a given one, written on the bare column so an
 // index on it serves the condition.
@@ -362,7 +256,7 @@ func Lookup(d Dialect, keyCols []Column, encs []string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("rowhash: %s cannot look keys up", d.Name())
 	}
-	kinds := make([]Kind, len(keyCols))
+	kinds := make([]rowhash.Kind, len(keyCols))
 	for i, c := range keyCols {
 		kinds[i] = c.Kind
 	}
@@ -373,7 +267,7 @@ func Lookup(d Dialect, keyCols []Column, encs []string) (string, error) {
 	seen := map[string]bool{}
 	terms := make([]string, 0, len(encs))
 	for _, enc := range encs {
-		fields, err := SplitFields(kinds, enc)
+		fields, err := rowhash.SplitFields(kinds, enc)
 		if err != nil {
 			return "", err
 		}
@@ -445,13 +339,13 @@ func clockOf(d time.Duration, digits int) string {
 
 // newMatch starts the match of field on the quoted column col: done
 // (Expr set) for NULL, else with the field's value.
-func newMatch(col string, c Column, field string) (Match, Value, error) {
+func newMatch(col string, c Column, field string) (Match, rowhash.Value, error) {
 	m := Match{Col: col}
-	if field == Null {
+	if field == rowhash.Null {
 		m.Expr = col + " IS NULL"
 		return m, nil, nil
 	}
-	v, err := ParseField(c.Kind, field)
+	v, err := rowhash.ParseField(c.Kind, field)
 	return m, v, err
 }
 
@@ -462,15 +356,15 @@ func (p Postgres) Match(c Column, field string) (Match, error) {
 		return m, err
 	}
 	switch c.Kind {
-	case KindInt:
+	case rowhash.KindInt:
 		m.In = []string{field}
-	case KindDecimal:
+	case rowhash.KindDecimal:
 		m.In = []string{p.Literal(field)}
-	case KindBool:
+	case rowhash.KindBool:
 		m.In = []string{map[bool]string{true: "true", false: "false"}[v.(bool)]}
-	case KindText:
+	case rowhash.KindText:
 		m.In = []string{p.Literal(v.(string))}
-	case KindChar:
+	case rowhash.KindChar:
 		s := v.(string)
 		m.In = []string{p.Literal(s)}
 		// A text column holds the sink's padded copy: look for that
@@ -478,7 +372,7 @@ func (p Postgres) Match(c Column, field string) (Match, error) {
 		if c.Width > len([]rune(s)) && !isFixed(c.Type) {
 			m.In = append(m.In, p.Literal(s+strings.Repeat(" ", c.Width-len([]rune(s)))))
 		}
-	case KindTimestamp, KindTimestampTZ, KindTime:
+	case rowhash.KindTimestamp, rowhash.KindTimestampTZ, rowhash.KindTime:
 		var us int64
 		if t, ok := v.(time.Time); ok {
 			us = t.UnixMicro()
@@ -490,7 +384,7 @@ func (p Postgres) Match(c Column, field string) (Match, error) {
 			tick = 1000
 		}
 		lit := func(us int64) string {
-			if c.Kind == KindTime {
+			if c.Kind == rowhash.KindTime {
 				return p.Literal(clockOf(time.Duration(max(us, 0))*time.Microsecond, 6))
 			}
 			// A timestamp column ignores the offset; a timestamptz one
@@ -522,13 +416,13 @@ func (p Postgres) Match(c Column, field string) (Match, error) {
 				m.Lo, m.Hi = lit(us-tick), lit(us+tick)
 			}
 		}
-	case KindDate:
+	case rowhash.KindDate:
 		if c.Time.Stored == StoredEpochDays {
 			m.In = []string{field}
 			break
 		}
 		m.In = []string{p.Literal(dateOf(v.(time.Time)))}
-	case KindUUID:
+	case rowhash.KindUUID:
 		m.In = []string{p.Literal(field)}
 		if c.Type != "uuid" {
 			// A text column holds what Debezium sent: SQL Server's
@@ -573,16 +467,16 @@ func (s SQLServer) Match(c Column, field string) (Match, error) {
 		scale = 7
 	}
 	switch c.Kind {
-	case KindInt:
+	case rowhash.KindInt:
 		m.In = []string{field}
-	case KindDecimal:
+	case rowhash.KindDecimal:
 		m.In = []string{field}
-	case KindBool:
+	case rowhash.KindBool:
 		m.In = []string{map[bool]string{true: "1", false: "0"}[v.(bool)]}
-	case KindText, KindChar:
+	case rowhash.KindText, rowhash.KindChar:
 		// = ignores trailing spaces in SQL Server (ANSI padding).
 		m.In = []string{str(v.(string))}
-	case KindTimestamp, KindTimestampTZ:
+	case rowhash.KindTimestamp, rowhash.KindTimestampTZ:
 		t := v.(time.Time)
 		typ, tick, lo, hi := "datetime2("+strconv.Itoa(scale)+")", time.Microsecond, sqlServerMin, sqlServerMax
 		suffix := ""
@@ -617,9 +511,9 @@ func (s SQLServer) Match(c Column, field string) (Match, error) {
 		}
 		m.Lo = "CAST('" + civil(from, "T", digits) + suffix + "' AS " + typ + ")"
 		m.Hi = "CAST('" + civil(to, "T", digits) + suffix + "' AS " + typ + ")"
-	case KindDate:
+	case rowhash.KindDate:
 		m.In = []string{"CAST('" + dateOf(v.(time.Time)) + "' AS date)"}
-	case KindTime:
+	case rowhash.KindTime:
 		d, tick := v.(time.Duration), time.Microsecond
 		if c.Time.Millis {
 			tick = time.Millisecond
@@ -632,7 +526,7 @@ func (s SQLServer) Match(c Column, field string) (Match, error) {
 			// Midnight is also the end of the day rounded up.
 			m.Expr = "(" + m.SQL() + " OR " + m.Col + " >= CAST('" + clockOf(24*time.Hour-tick, 7) + "' AS " + typ + "))"
 		}
-	case KindUUID:
+	case rowhash.KindUUID:
 		if c.Type == "uniqueidentifier" {
 			m.In = []string{"CAST('" + field + "' AS uniqueidentifier)"}
 		} else {

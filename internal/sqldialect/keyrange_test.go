@@ -1,4 +1,4 @@
-package rowhash
+package sqldialect
 
 import (
 	"regexp"

@@ -1,4 +1,4 @@
-package rowhash
+package sqldialect
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -19,8 +20,8 @@ import (
 // random-value generator and how the value is bound for INSERT.
 type pgColumn struct {
 	name, ddl string
-	kind      Kind
-	gen       func(r *rand.Rand) (bind any, ref Value)
+	kind      rowhash.Kind
+	gen       func(r *rand.Rand) (bind any, ref rowhash.Value)
 }
 
 func pgColumns() []pgColumn {
@@ -35,8 +36,8 @@ func pgColumns() []pgColumn {
 		}
 		return b.String()
 	}
-	decimal := func(scale int) func(r *rand.Rand) (any, Value) {
-		return func(r *rand.Rand) (any, Value) {
+	decimal := func(scale int) func(r *rand.Rand) (any, rowhash.Value) {
+		return func(r *rand.Rand) (any, rowhash.Value) {
 			v := new(big.Rat).SetFrac(big.NewInt(r.Int63n(2e12)-1e12), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil))
 			s := v.FloatString(scale)
 			return s, s
@@ -53,21 +54,21 @@ func pgColumns() []pgColumn {
 		return time.Unix(sec, int64(r.Intn(1e6))*1000).UTC()
 	}
 	return []pgColumn{
-		{"c_int2", "smallint", KindInt, func(r *rand.Rand) (any, Value) { v := int64(int16(r.Uint32())); return v, v }},
-		{"c_int8", "bigint", KindInt, func(r *rand.Rand) (any, Value) { v := int64(r.Uint64()); return v, v }},
-		{"c_num2", "numeric(14,2)", KindDecimal, decimal(2)},
-		{"c_num0", "numeric(20,0)", KindDecimal, decimal(0)},
-		{"c_num", "numeric", KindDecimal, func(r *rand.Rand) (any, Value) {
+		{"c_int2", "smallint", rowhash.KindInt, func(r *rand.Rand) (any, rowhash.Value) { v := int64(int16(r.Uint32())); return v, v }},
+		{"c_int8", "bigint", rowhash.KindInt, func(r *rand.Rand) (any, rowhash.Value) { v := int64(r.Uint64()); return v, v }},
+		{"c_num2", "numeric(14,2)", rowhash.KindDecimal, decimal(2)},
+		{"c_num0", "numeric(20,0)", rowhash.KindDecimal, decimal(0)},
+		{"c_num", "numeric", rowhash.KindDecimal, func(r *rand.Rand) (any, rowhash.Value) {
 			// Unconstrained numeric keeps the scale it is given: 1.50 stays
 			// 1.50 in PostgreSQL and must still encode as 1.5.
 			s := fmt.Sprintf("%d.%d%s", r.Intn(1000)-500, r.Intn(100), strings.Repeat("0", r.Intn(4)))
 			return s, s
 		}},
-		{"c_money", "numeric(19,4)", KindDecimal, decimal(4)},
-		{"c_bool", "boolean", KindBool, func(r *rand.Rand) (any, Value) { v := r.Intn(2) == 1; return v, v }},
-		{"c_text", "text", KindText, func(r *rand.Rand) (any, Value) { v := text(r); return v, v }},
-		{"c_varchar", "varchar(40)", KindText, func(r *rand.Rand) (any, Value) { v := text(r); return v, v }},
-		{"c_char", "char(6)", KindChar, func(r *rand.Rand) (any, Value) {
+		{"c_money", "numeric(19,4)", rowhash.KindDecimal, decimal(4)},
+		{"c_bool", "boolean", rowhash.KindBool, func(r *rand.Rand) (any, rowhash.Value) { v := r.Intn(2) == 1; return v, v }},
+		{"c_text", "text", rowhash.KindText, func(r *rand.Rand) (any, rowhash.Value) { v := text(r); return v, v }},
+		{"c_varchar", "varchar(40)", rowhash.KindText, func(r *rand.Rand) (any, rowhash.Value) { v := text(r); return v, v }},
+		{"c_char", "char(6)", rowhash.KindChar, func(r *rand.Rand) (any, rowhash.Value) {
 			// At most six characters, then blanks beyond the width, which
 			// PostgreSQL drops: the padding must not matter either way.
 			var b strings.Builder
@@ -78,30 +79,30 @@ func pgColumns() []pgColumn {
 			v := b.String()
 			return v, v
 		}},
-		{"c_ts", "timestamp(6)", KindTimestamp, func(r *rand.Rand) (any, Value) {
+		{"c_ts", "timestamp(6)", rowhash.KindTimestamp, func(r *rand.Rand) (any, rowhash.Value) {
 			v := ts(r)
 			return v.Format("2006-01-02 15:04:05.999999"), v
 		}},
-		{"c_tstz", "timestamptz", KindTimestampTZ, func(r *rand.Rand) (any, Value) { v := ts(r); return v, v }},
+		{"c_tstz", "timestamptz", rowhash.KindTimestampTZ, func(r *rand.Rand) (any, rowhash.Value) { v := ts(r); return v, v }},
 		// Years 1..9999: epochs far below zero and beyond 2^53 ns, where
 		// float8 epoch arithmetic would lose microseconds.
-		{"c_ts_wide", "timestamp(6)", KindTimestamp, func(r *rand.Rand) (any, Value) {
+		{"c_ts_wide", "timestamp(6)", rowhash.KindTimestamp, func(r *rand.Rand) (any, rowhash.Value) {
 			v := wideTS(r)
 			return v.Format("2006-01-02 15:04:05.999999"), v
 		}},
-		{"c_tstz_wide", "timestamptz", KindTimestampTZ, func(r *rand.Rand) (any, Value) { v := wideTS(r); return v, v }},
-		{"c_date", "date", KindDate, func(r *rand.Rand) (any, Value) { v := ts(r); return v.Format("2006-01-02"), v }},
-		{"c_time", "time(6)", KindTime, func(r *rand.Rand) (any, Value) {
+		{"c_tstz_wide", "timestamptz", rowhash.KindTimestampTZ, func(r *rand.Rand) (any, rowhash.Value) { v := wideTS(r); return v, v }},
+		{"c_date", "date", rowhash.KindDate, func(r *rand.Rand) (any, rowhash.Value) { v := ts(r); return v.Format("2006-01-02"), v }},
+		{"c_time", "time(6)", rowhash.KindTime, func(r *rand.Rand) (any, rowhash.Value) {
 			d := time.Duration(r.Int63n(86400e6)) * time.Microsecond
 			return fmt.Sprintf("%02d:%02d:%02d.%06d", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60, (d%time.Second)/time.Microsecond), d
 		}},
-		{"c_uuid", "uuid", KindUUID, func(r *rand.Rand) (any, Value) {
+		{"c_uuid", "uuid", rowhash.KindUUID, func(r *rand.Rand) (any, rowhash.Value) {
 			var u [16]byte
 			r.Read(u[:])
-			s := strings.ToUpper(formatUUID(u))
+			s := strings.ToUpper(fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:]))
 			return s, s
 		}},
-		{"c_bytes", "bytea", KindBytes, func(r *rand.Rand) (any, Value) { b := make([]byte, r.Intn(6)); r.Read(b); return b, b }},
+		{"c_bytes", "bytea", rowhash.KindBytes, func(r *rand.Rand) (any, rowhash.Value) { b := make([]byte, r.Intn(6)); r.Read(b); return b, b }},
 	}
 }
 
@@ -128,16 +129,16 @@ func TestPostgresHashEqualsReference(t *testing.T) {
 	r := rand.New(rand.NewSource(seed))
 	t.Logf("seed %d", seed)
 	const rows = 300
-	want := map[int]Hash{}
+	want := map[int]rowhash.Hash{}
 	wantEnc := map[int]string{}
-	kinds := make([]Kind, len(cols))
+	kinds := make([]rowhash.Kind, len(cols))
 	for i, c := range cols {
 		kinds[i] = c.kind
 	}
 	insert := "INSERT INTO " + table + " VALUES ($1, " + strings.Join(params, ", ") + ")"
 	for id := range rows {
 		binds := []any{id}
-		refs := make([]Value, len(cols))
+		refs := make([]rowhash.Value, len(cols))
 		for i, c := range cols {
 			if r.Intn(5) == 0 {
 				binds = append(binds, nil)
@@ -150,11 +151,11 @@ func TestPostgresHashEqualsReference(t *testing.T) {
 		if _, err := db.ExecContext(ctx, insert, binds...); err != nil {
 			t.Fatalf("row %d: %v", id, err)
 		}
-		enc, err := EncodeRow(kinds, refs)
+		enc, err := rowhash.EncodeRow(kinds, refs)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want[id] = HashBytes(enc)
+		want[id] = rowhash.HashBytes(enc)
 		wantEnc[id] = string(enc)
 	}
 
@@ -173,7 +174,7 @@ func TestPostgresHashEqualsReference(t *testing.T) {
 	for res.Next() {
 		var id int
 		var enc string
-		var h Hash
+		var h rowhash.Hash
 		if err := res.Scan(&id, &enc, &h.A, &h.B); err != nil {
 			t.Fatal(err)
 		}
@@ -192,19 +193,19 @@ func TestPostgresHashEqualsReference(t *testing.T) {
 	}
 
 	// The key hash must agree too: it places rows into buckets.
-	key := []Column{{Name: "c_text", Kind: KindText}, {Name: "id", Kind: KindInt}}
+	key := []Column{{Name: "c_text", Kind: rowhash.KindText}, {Name: "id", Kind: rowhash.KindInt}}
 	var kh int32
 	var text sql.NullString
 	var id int
 	if err := db.QueryRowContext(ctx, "SELECT id, c_text, "+dialect.KeyHash(dialect.Encode(key))+" FROM "+table+" ORDER BY id LIMIT 1").Scan(&id, &text, &kh); err != nil {
 		t.Fatal(err)
 	}
-	var tv Value
+	var tv rowhash.Value
 	if text.Valid {
 		tv = text.String
 	}
-	enc, _ := EncodeRow([]Kind{KindText, KindInt}, []Value{tv, int64(id)})
-	if got := KeyHash(enc); got != kh {
+	enc, _ := rowhash.EncodeRow([]rowhash.Kind{rowhash.KindText, rowhash.KindInt}, []rowhash.Value{tv, int64(id)})
+	if got := rowhash.KeyHash(enc); got != kh {
 		t.Errorf("key hash: PostgreSQL %d, Go %d", kh, got)
 	}
 }
@@ -273,10 +274,10 @@ func TestPostgresCharPaddingIsNotAChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, c := range plan.SourceCols[1:] {
-		if c.Kind != KindChar {
+		if c.Kind != rowhash.KindChar {
 			t.Errorf("column %s compared as %s, want char", c.Name, c.Kind)
 		}
-		if tc := plan.TargetCols[i+1]; tc.Kind != KindChar {
+		if tc := plan.TargetCols[i+1]; tc.Kind != rowhash.KindChar {
 			t.Errorf("target column %s compared as %s, want char", tc.Name, tc.Kind)
 		}
 	}
@@ -305,7 +306,7 @@ func TestPostgresCharPaddingIsNotAChange(t *testing.T) {
 		}
 	}
 	// The Go reference agrees with the source side.
-	ref, _ := EncodeRow([]Kind{KindInt, KindChar, KindChar}, []Value{int64(5), " a    ", "y "})
+	ref, _ := rowhash.EncodeRow([]rowhash.Kind{rowhash.KindInt, rowhash.KindChar, rowhash.KindChar}, []rowhash.Value{int64(5), " a    ", "y "})
 	if string(ref) != src[5] {
 		t.Errorf("reference %q, PostgreSQL %q", ref, src[5])
 	}
@@ -336,11 +337,11 @@ func TestPostgresTemporalRepresentations(t *testing.T) {
 		// nanoseconds); nil: v itself.
 		src func(v time.Time) time.Time
 	}
-	toMicros := func(v time.Time) time.Time { return time.UnixMicro(EpochMicros(v)).UTC() }
+	toMicros := func(v time.Time) time.Time { return time.UnixMicro(rowhash.EpochMicros(v)).UTC() }
 	toMillis := func(v time.Time) time.Time { return time.UnixMilli(floorDiv(v.UnixNano(), 1e6)).UTC() }
 	reps := []rep{
 		{"bigint", TimeRule{Stored: StoredEpochNanos}, func(v time.Time) any { return v.UnixNano() }, nil},
-		{"bigint", TimeRule{Stored: StoredEpochMicros}, func(v time.Time) any { return EpochMicros(v) }, toMicros},
+		{"bigint", TimeRule{Stored: StoredEpochMicros}, func(v time.Time) any { return rowhash.EpochMicros(v) }, toMicros},
 		{"bigint", TimeRule{Stored: StoredEpochMillis}, func(v time.Time) any { return floorDiv(v.UnixNano(), 1e6) }, toMillis},
 		// ZonedTimestamp: UTC with Z, or with the source's offset.
 		{"text", TimeRule{Stored: StoredISOText}, func(v time.Time) any { return v.Format("2006-01-02T15:04:05.9999999Z07:00") }, nil},
@@ -376,12 +377,12 @@ func TestPostgresTemporalRepresentations(t *testing.T) {
 	}
 	d := Postgres{}
 	for i, r := range reps {
-		col := Column{Name: fmt.Sprintf("c%d", i), Type: r.ddl, Kind: KindTimestamp, Time: r.rule}
+		col := Column{Name: fmt.Sprintf("c%d", i), Type: r.ddl, Kind: rowhash.KindTimestamp, Time: r.rule}
 		if r.rule.Stored == StoredISOText {
-			col.Kind = KindTimestampTZ
+			col.Kind = rowhash.KindTimestampTZ
 		}
 		// The source side: a datetime2(7) value under the same rule.
-		ref := Column{Kind: KindTimestamp, Time: TimeRule{Millis: r.rule.Millis, Floor: r.rule.Floor}}
+		ref := Column{Kind: rowhash.KindTimestamp, Time: TimeRule{Millis: r.rule.Millis, Floor: r.rule.Floor}}
 		// Milliseconds of a value PostgreSQL first read as microseconds.
 		ref.Time.ViaMicros = r.ddl == "timestamp(3)"
 		for id, v := range values {
@@ -501,7 +502,7 @@ func TestPostgresRoundsLikeTheSource(t *testing.T) {
 		values[id] = v
 		off := (r.Intn(29*4) - 14*4) * 15
 		// pgjdbc's text for a nanosecond value: microseconds, half up.
-		jdbc := time.UnixMicro(EpochMicros(v)).UTC().Format("2006-01-02 15:04:05.000000")
+		jdbc := time.UnixMicro(rowhash.EpochMicros(v)).UTC().Format("2006-01-02 15:04:05.000000")
 		if _, err := db.ExecContext(ctx, "INSERT INTO "+table+" VALUES ($1, $2, $3, $3)", id, isoText(v, off), jdbc); err != nil {
 			t.Fatal(err)
 		}
@@ -515,10 +516,10 @@ func TestPostgresRoundsLikeTheSource(t *testing.T) {
 		tgt  Column
 		path Path
 	}{
-		{ss("datetimeoffset"), Column{Name: "iso", Type: "text", Scale: -1, Kind: KindText}, Path{}},
-		{ss("datetimeoffset"), Column{Name: "iso", Type: "text", Scale: -1, Kind: KindText}, Path{Precision: PrecisionMillis}},
-		{ss("datetime2"), Column{Name: "ms3", Type: "timestamp without time zone", Scale: 3, Kind: KindTimestamp}, Path{}},
-		{ss("datetime2"), Column{Name: "us6", Type: "timestamp without time zone", Scale: 6, Kind: KindTimestamp}, Path{Precision: PrecisionMillis}},
+		{ss("datetimeoffset"), Column{Name: "iso", Type: "text", Scale: -1, Kind: rowhash.KindText}, Path{}},
+		{ss("datetimeoffset"), Column{Name: "iso", Type: "text", Scale: -1, Kind: rowhash.KindText}, Path{Precision: PrecisionMillis}},
+		{ss("datetime2"), Column{Name: "ms3", Type: "timestamp without time zone", Scale: 3, Kind: rowhash.KindTimestamp}, Path{}},
+		{ss("datetime2"), Column{Name: "us6", Type: "timestamp without time zone", Scale: 6, Kind: rowhash.KindTimestamp}, Path{Precision: PrecisionMillis}},
 	} {
 		k, sr, tr, reason := decideTime(tc.src, tc.tgt, tc.path)
 		if reason != "" {

@@ -1,10 +1,12 @@
-package rowhash
+package sqldialect
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
 	"strings"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 // SQLServerVersion is what the generated T-SQL may rely on in one SQL
@@ -120,7 +122,7 @@ func checkVersions(p *Plan) error {
 		}
 		var text []string
 		for _, c := range cols {
-			if c.Kind == KindText || c.Kind == KindChar {
+			if c.Kind == rowhash.KindText || c.Kind == rowhash.KindChar {
 				text = append(text, c.Name)
 			}
 		}

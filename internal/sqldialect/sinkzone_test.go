@@ -1,4 +1,4 @@
-package rowhash
+package sqldialect
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -134,10 +135,10 @@ func TestASinkZoneIsComparedAsItsWallClock(t *testing.T) {
 		for _, typ := range []string{"timestamp without time zone", "timestamp with time zone"} {
 			sk, _ := Postgres{}.KindOf(typ)
 			sc := Column{Name: "ts", Type: typ, Scale: 6, Kind: sk}
-			if sk == KindTimestampTZ {
+			if sk == rowhash.KindTimestampTZ {
 				sc.Name = "tstz"
 			}
-			tc := Column{Name: sc.Name, Type: "timestamp without time zone", Scale: 6, Kind: KindTimestamp}
+			tc := Column{Name: sc.Name, Type: "timestamp without time zone", Scale: 6, Kind: rowhash.KindTimestamp}
 			k, sr, tr, reason := decideTime(sc, tc, path)
 			if reason != "" || sr.Zone != zone {
 				t.Fatalf("zone %s, %s: rule %s, %q; want it converted into the zone", zone, typ, describeRule(sr), reason)

@@ -1,4 +1,4 @@
-package rowhash
+package sqldialect
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 // Side is one end of a replicated table: a pool, its dialect and the
@@ -392,18 +394,18 @@ func pairColumn(n string, sd, td *Described, p *Plan, path Path, isKey bool) (sc
 	if !ok {
 		return sc, tc, "", fmt.Errorf("column %q is not in target table %s (add it to ignore_columns to skip it)", n, p.Target.Table)
 	}
-	if sc.Kind == KindInvalid {
+	if sc.Kind == rowhash.KindInvalid {
 		_, err := p.Source.Dialect.KindOf(sc.Type)
 		return sc, tc, "", fmt.Errorf("source column %q: %w", n, err)
 	}
-	if tc.Kind == KindInvalid {
-		if sc.Kind == KindDecimal && isFloat(tc.Type) && !isKey {
+	if tc.Kind == rowhash.KindInvalid {
+		if sc.Kind == rowhash.KindDecimal && isFloat(tc.Type) && !isKey {
 			return sc, tc, "the target holds a binary float (decimal.handling.mode=double), which cannot equal the source's decimal exactly", nil
 		}
 		_, err := p.Target.Dialect.KindOf(tc.Type)
 		return sc, tc, "", fmt.Errorf("target column %q: %w", n, err)
 	}
-	var k Kind
+	var k rowhash.Kind
 	if isTemporal(sc.Kind) {
 		k, sc.Time, tc.Time, reason = decideTime(sc, tc, path)
 		if reason != "" {
@@ -416,7 +418,7 @@ func pairColumn(n string, sd, td *Described, p *Plan, path Path, isKey bool) (sc
 		return sc, tc, "", fmt.Errorf("column %q: %w (ignore it with ignore_columns)", n, err)
 	}
 	sc.Kind, tc.Kind = k, k
-	if k == KindChar && !isFixed(tc.Type) {
+	if k == rowhash.KindChar && !isFixed(tc.Type) {
 		// The sink pads to the source's width, not to its own.
 		tc.Width = -1
 		if isFixed(sc.Type) {
@@ -439,7 +441,7 @@ func orderKey(p *Plan, key []string) error {
 	}
 	p.Key = ordered
 	for _, i := range p.Key {
-		if p.SourceCols[i].Kind == KindBytes {
+		if p.SourceCols[i].Kind == rowhash.KindBytes {
 			return fmt.Errorf("key column %q: binary keys are not supported", p.SourceCols[i].Name)
 		}
 	}
@@ -562,9 +564,9 @@ func (p *Plan) ExactKeys() error {
 		sc, tc := p.SourceCols[i], p.TargetCols[i]
 		var why string
 		switch sc.Kind {
-		case KindChar:
+		case rowhash.KindChar:
 			why = "trailing spaces are dropped before comparing, so 'a' and 'a ' are one key"
-		case KindTimestamp, KindTimestampTZ, KindTime:
+		case rowhash.KindTimestamp, rowhash.KindTimestampTZ, rowhash.KindTime:
 			switch {
 			case sc.Time.Millis:
 				why = "values are compared at milliseconds"

@@ -1,4 +1,4 @@
-package rowhash
+package sqldialect
 
 import (
 	"math"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 // randomTicks is a random SQL Server datetime2(7)/datetimeoffset(7)
@@ -115,7 +117,7 @@ func TestISOTextRoundsLikeTheSource(t *testing.T) {
 		}
 		text := isoText(v, off)
 		truth := halfUp(new(big.Rat).SetFrac64(v.UnixNano(), 1), 1000)
-		if got := EpochMicros(v); got != truth {
+		if got := rowhash.EpochMicros(v); got != truth {
 			t.Fatalf("seed %d: %s: Go reference %d, truth %d", seed, text, got, truth)
 		}
 		if got := tsqlMicrosModel(v); got != truth {
@@ -160,20 +162,20 @@ func pgTypmodMillis(us int64) int64 {
 func TestMillisecondsRoundOnceAlongThePath(t *testing.T) {
 	seed := time.Now().UnixNano()
 	r := rand.New(rand.NewSource(seed))
-	src := Column{Name: "c", Type: "datetime2", Scale: 7, Kind: KindTimestamp}
+	src := Column{Name: "c", Type: "datetime2", Scale: 7, Kind: rowhash.KindTimestamp}
 	for _, tc := range []struct {
 		name   string
 		tgt    Column
 		path   Path
 		target func(ns int64) int64 // the µs the target holds
 	}{
-		{"timestamp(3) target", Column{Name: "c", Type: "timestamp without time zone", Scale: 3, Kind: KindTimestamp}, Path{},
+		{"timestamp(3) target", Column{Name: "c", Type: "timestamp without time zone", Scale: 3, Kind: rowhash.KindTimestamp}, Path{},
 			func(ns int64) int64 { return pgTypmodMillis(halfUp(big.NewRat(ns, 1), 1000)) }},
-		{"compare.time_precision: ms", Column{Name: "c", Type: "timestamp without time zone", Scale: 6, Kind: KindTimestamp}, Path{Precision: PrecisionMillis},
+		{"compare.time_precision: ms", Column{Name: "c", Type: "timestamp without time zone", Scale: 6, Kind: rowhash.KindTimestamp}, Path{Precision: PrecisionMillis},
 			func(ns int64) int64 { return halfUp(big.NewRat(ns, 1), 1000) }},
-		{"connect mode: whole ms, truncated", Column{Name: "c", Type: "timestamp without time zone", Scale: 6, Kind: KindTimestamp}, Path{Mode: ModeConnect},
+		{"connect mode: whole ms, truncated", Column{Name: "c", Type: "timestamp without time zone", Scale: 6, Kind: rowhash.KindTimestamp}, Path{Mode: ModeConnect},
 			func(ns int64) int64 { return floorDiv(ns, 1e6) * 1000 }},
-		{"Confluent sink, ms compare: exact ns", Column{Name: "c", Type: "bigint", Scale: -1, Kind: KindInt}, Path{Precision: PrecisionMillis},
+		{"Confluent sink, ms compare: exact ns", Column{Name: "c", Type: "bigint", Scale: -1, Kind: rowhash.KindInt}, Path{Precision: PrecisionMillis},
 			func(ns int64) int64 { return 0 }},
 	} {
 		k, sr, tr, reason := decideTime(src, tc.tgt, tc.path)

@@ -1,9 +1,11 @@
-package rowhash
+package sqldialect
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 // Column is one compared column as a database describes it.
@@ -24,7 +26,7 @@ type Column struct {
 	Time TimeRule
 	// Kind is what the column is compared as: the source column's kind on
 	// both sides (see Pair).
-	Kind Kind
+	Kind rowhash.Kind
 	// Collation is a SQL Server character column's collation (its code
 	// page for varchar); empty when unknown or not a character column.
 	Collation string
@@ -58,7 +60,7 @@ type Dialect interface {
 	// QuoteTable quotes "schema.table" (or a bare table name).
 	QuoteTable(name string) string
 	// KindOf maps an engine type name to its kind.
-	KindOf(typ string) (Kind, error)
+	KindOf(typ string) (rowhash.Kind, error)
 	// Field is an expression giving the column's canonical field as text,
 	// or NULL when the value is NULL.
 	Field(c Column) string
@@ -94,28 +96,28 @@ type Dialect interface {
 }
 
 // Pair decides the kind a source/target column pair is compared as.
-func Pair(src, tgt Kind) (Kind, error) {
+func Pair(src, tgt rowhash.Kind) (rowhash.Kind, error) {
 	switch {
 	case src == tgt:
 		return src, nil
 	// A fixed-length column on either side makes trailing spaces
 	// padding: SQL Server's char(n) reaches a text column padded, and a
 	// varchar value written into a PostgreSQL character(n) gets padded.
-	case src == KindChar && tgt == KindText, src == KindText && tgt == KindChar:
-		return KindChar, nil
+	case src == rowhash.KindChar && tgt == rowhash.KindText, src == rowhash.KindText && tgt == rowhash.KindChar:
+		return rowhash.KindChar, nil
 	// Debezium sends uniqueidentifier as a string; the sink may store it
 	// as text. Both sides are then compared as lower-case UUID text.
-	case src == KindUUID && (tgt == KindText || tgt == KindChar), (src == KindText || src == KindChar) && tgt == KindUUID:
-		return KindUUID, nil
+	case src == rowhash.KindUUID && (tgt == rowhash.KindText || tgt == rowhash.KindChar), (src == rowhash.KindText || src == rowhash.KindChar) && tgt == rowhash.KindUUID:
+		return rowhash.KindUUID, nil
 	// decimal.handling.mode=string: the sink writes the decimal's text.
-	case src == KindDecimal && tgt == KindText:
-		return KindDecimal, nil
+	case src == rowhash.KindDecimal && tgt == rowhash.KindText:
+		return rowhash.KindDecimal, nil
 	// Debezium's JDBC sink can write a datetimeoffset (ZonedTimestamp)
 	// into a timestamp column; compared as UTC microseconds.
-	case src == KindTimestampTZ && tgt == KindTimestamp:
-		return KindTimestamp, nil
+	case src == rowhash.KindTimestampTZ && tgt == rowhash.KindTimestamp:
+		return rowhash.KindTimestamp, nil
 	}
-	return KindInvalid, fmt.Errorf("source type %s and target type %s cannot be compared", src, tgt)
+	return rowhash.KindInvalid, fmt.Errorf("source type %s and target type %s cannot be compared", src, tgt)
 }
 
 func isTimestamptz(typ string) bool {
@@ -141,52 +143,52 @@ func quoteDotted(name string, q func(string) string) string {
 	return strings.Join(parts, ".")
 }
 
-func (Postgres) KindOf(typ string) (Kind, error) {
+func (Postgres) KindOf(typ string) (rowhash.Kind, error) {
 	switch strings.ToLower(typ) {
 	case "smallint", "integer", "bigint", "int2", "int4", "int8":
-		return KindInt, nil
+		return rowhash.KindInt, nil
 	case "numeric", "decimal", "money":
-		return KindDecimal, nil
+		return rowhash.KindDecimal, nil
 	case "boolean", "bool":
-		return KindBool, nil
+		return rowhash.KindBool, nil
 	case "text", "character varying", "varchar", "name", "citext", "json", "xml":
-		return KindText, nil
+		return rowhash.KindText, nil
 	case "character", "char", "bpchar":
-		return KindChar, nil
+		return rowhash.KindChar, nil
 	case "timestamp without time zone", "timestamp":
-		return KindTimestamp, nil
+		return rowhash.KindTimestamp, nil
 	case "timestamp with time zone", "timestamptz":
-		return KindTimestampTZ, nil
+		return rowhash.KindTimestampTZ, nil
 	case "date":
-		return KindDate, nil
+		return rowhash.KindDate, nil
 	case "time without time zone", "time":
-		return KindTime, nil
+		return rowhash.KindTime, nil
 	case "uuid":
-		return KindUUID, nil
+		return rowhash.KindUUID, nil
 	case "bytea":
-		return KindBytes, nil
+		return rowhash.KindBytes, nil
 	}
-	return KindInvalid, fmt.Errorf("PostgreSQL type %q is not supported (list the column in ignore_columns)", typ)
+	return rowhash.KindInvalid, fmt.Errorf("PostgreSQL type %q is not supported (list the column in ignore_columns)", typ)
 }
 
 func (p Postgres) Field(c Column) string {
 	q := p.QuoteIdent(c.Name)
 	switch c.Kind {
-	case KindInt:
+	case rowhash.KindInt:
 		return q + "::text"
-	case KindDecimal:
+	case rowhash.KindDecimal:
 		return "trim_scale(" + q + "::numeric)::text"
-	case KindBool:
+	case rowhash.KindBool:
 		// CASE rather than left(b::text, 1): no text conversion per row.
 		return "(CASE " + q + " WHEN true THEN 't' WHEN false THEN 'f' END)"
-	case KindText:
+	case rowhash.KindText:
 		return "octet_length(" + q + "::text)::text || ':' || " + q + "::text"
-	case KindChar:
+	case rowhash.KindChar:
 		// bpchar::text strips the blanks already; a text or varchar
 		// target holding a padded value needs the rtrim.
 		t := "rtrim(" + q + "::text, ' ')"
 		return "octet_length(" + t + ")::text || ':' || " + t
-	case KindTimestamp, KindTimestampTZ, KindTime:
+	case rowhash.KindTimestamp, rowhash.KindTimestampTZ, rowhash.KindTime:
 		// Epoch of a timestamptz is UTC; of a timestamp, its wall clock
 		// read as UTC. Whole days since 1970 in integers, plus the time
 		// of day: date_part's float8 seconds of a day (< 86400) times
@@ -196,22 +198,22 @@ func (p Postgres) Field(c Column) string {
 		// row), and unlike date_part of the whole epoch it stays exact
 		// beyond 2^53 ns. Integer and text columns (the Confluent sink's
 		// forms of Debezium's types) are converted per pgMicros.
-		if c.Kind != KindTime && c.Time.Stored == StoredNative && isTimestamptz(c.Type) {
-			c.Kind = KindTimestampTZ
+		if c.Kind != rowhash.KindTime && c.Time.Stored == StoredNative && isTimestamptz(c.Type) {
+			c.Kind = rowhash.KindTimestampTZ
 		}
-		if c.Kind == KindTime {
+		if c.Kind == rowhash.KindTime {
 			// 24:00:00 is midnight (MicrosPerDay).
-			return "(" + p.pgMicros(c, q) + " % " + strconv.FormatInt(MicrosPerDay, 10) + ")::text"
+			return "(" + p.pgMicros(c, q) + " % " + strconv.FormatInt(rowhash.MicrosPerDay, 10) + ")::text"
 		}
 		return p.pgMicros(c, q) + "::text"
-	case KindDate:
+	case rowhash.KindDate:
 		if c.Time.Stored == StoredEpochDays {
 			return q + "::int8::text"
 		}
 		return "(" + q + " - date '1970-01-01')::text"
-	case KindUUID:
+	case rowhash.KindUUID:
 		return "lower(" + q + "::text)"
-	case KindBytes:
+	case rowhash.KindBytes:
 		return "encode(" + q + ", 'hex')"
 	}
 	return "NULL"
@@ -318,32 +320,32 @@ func (SQLServer) QuoteIdent(name string) string {
 
 func (s SQLServer) QuoteTable(name string) string { return quoteDotted(name, s.QuoteIdent) }
 
-func (SQLServer) KindOf(typ string) (Kind, error) {
+func (SQLServer) KindOf(typ string) (rowhash.Kind, error) {
 	switch strings.ToLower(typ) {
 	case "tinyint", "smallint", "int", "bigint":
-		return KindInt, nil
+		return rowhash.KindInt, nil
 	case "decimal", "numeric", "money", "smallmoney":
-		return KindDecimal, nil
+		return rowhash.KindDecimal, nil
 	case "bit":
-		return KindBool, nil
+		return rowhash.KindBool, nil
 	case "varchar", "nvarchar", "text", "ntext", "sysname":
-		return KindText, nil
+		return rowhash.KindText, nil
 	case "char", "nchar":
-		return KindChar, nil
+		return rowhash.KindChar, nil
 	case "datetime", "datetime2", "smalldatetime":
-		return KindTimestamp, nil
+		return rowhash.KindTimestamp, nil
 	case "datetimeoffset":
-		return KindTimestampTZ, nil
+		return rowhash.KindTimestampTZ, nil
 	case "date":
-		return KindDate, nil
+		return rowhash.KindDate, nil
 	case "time":
-		return KindTime, nil
+		return rowhash.KindTime, nil
 	case "uniqueidentifier":
-		return KindUUID, nil
+		return rowhash.KindUUID, nil
 	case "binary", "varbinary", "image":
-		return KindBytes, nil
+		return rowhash.KindBytes, nil
 	}
-	return KindInvalid, fmt.Errorf("SQL Server type %q is not supported (list the column in ignore_columns)", typ)
+	return rowhash.KindInvalid, fmt.Errorf("SQL Server type %q is not supported (list the column in ignore_columns)", typ)
 }
 
 // utf8Collation makes a varchar conversion produce UTF-8 bytes (SQL
@@ -353,9 +355,9 @@ const utf8Collation = "Latin1_General_100_BIN2_UTF8"
 func (s SQLServer) Field(c Column) string {
 	q := s.QuoteIdent(c.Name)
 	switch c.Kind {
-	case KindInt:
+	case rowhash.KindInt:
 		return "CONVERT(varchar(20), " + q + ")"
-	case KindDecimal:
+	case rowhash.KindDecimal:
 		// Style 2 keeps money free of thousands separators; decimals
 		// convert plainly at their declared scale. Trailing fractional
 		// zeros, then a bare '.', are stripped.
@@ -365,17 +367,17 @@ func (s SQLServer) Field(c Column) string {
 		}
 		z := "(CASE WHEN CHARINDEX('.', " + t + ") = 0 THEN " + t + " ELSE LEFT(" + t + ", LEN(" + t + ") - PATINDEX('%[^0]%', REVERSE(" + t + ")) + 1) END)"
 		return "(CASE WHEN RIGHT(" + z + ", 1) = '.' THEN LEFT(" + z + ", LEN(" + z + ") - 1) ELSE " + z + " END)"
-	case KindBool:
+	case rowhash.KindBool:
 		return "(CASE " + q + " WHEN 1 THEN 't' WHEN 0 THEN 'f' END)"
-	case KindText, KindChar:
+	case rowhash.KindText, rowhash.KindChar:
 		u := utf8Text(q)
-		if c.Kind == KindChar {
+		if c.Kind == rowhash.KindChar {
 			// RTRIM removes spaces only (CHAR(32)), as the Go reference
 			// and PostgreSQL's rtrim(x, ' ') do.
 			u = "RTRIM(" + u + ")"
 		}
 		return "CONVERT(varchar(20), DATALENGTH(" + u + ")) + ':' + " + u
-	case KindTimestamp, KindTimestampTZ:
+	case rowhash.KindTimestamp, rowhash.KindTimestampTZ:
 		// datetime is first rounded to milliseconds, as Debezium reads it.
 		v := q
 		epoch := "CAST('1970-01-01' AS datetime2(7))"
@@ -391,21 +393,21 @@ func (s SQLServer) Field(c Column) string {
 			return "CONVERT(varchar(20), " + sqlServerMillis(epoch, v, c.Time) + ")"
 		}
 		return "CONVERT(varchar(20), " + sqlServerMicros(epoch, v, c.Time.Floor) + ")"
-	case KindDate:
+	case rowhash.KindDate:
 		return "CONVERT(varchar(10), DATEDIFF(day, CAST('1970-01-01' AS date), " + q + "))"
-	case KindTime:
+	case rowhash.KindTime:
 		// Rounding up past 23:59:59.999999 gives midnight (MicrosPerDay).
 		epoch, v := "CAST('00:00' AS time(7))", "CAST("+q+" AS time(7))"
-		wrap := " % " + strconv.FormatInt(MicrosPerDay, 10) + ")"
+		wrap := " % " + strconv.FormatInt(rowhash.MicrosPerDay, 10) + ")"
 		if c.Time.Millis {
 			return "CONVERT(varchar(20), " + sqlServerMillis(epoch, v, c.Time) + wrap
 		}
 		return "CONVERT(varchar(20), " + sqlServerMicros(epoch, v, c.Time.Floor) + wrap
-	case KindUUID:
+	case rowhash.KindUUID:
 		// varchar, not char(36): ISNULL returns its first argument's type,
 		// and a char(36) would pad the NULL marker to 36 characters.
 		return "LOWER(CONVERT(varchar(36), " + q + "))"
-	case KindBytes:
+	case rowhash.KindBytes:
 		return "LOWER(CONVERT(varchar(max), " + q + ", 2))"
 	}
 	return "NULL"
@@ -520,7 +522,7 @@ func (s SQLServer) IntIn(col string, keys []int64) (string, any) {
 func (s SQLServer) Text(c Column) string {
 	q := s.QuoteIdent(c.Name)
 	switch c.Kind {
-	case KindTimestamp, KindTimestampTZ:
+	case rowhash.KindTimestamp, rowhash.KindTimestampTZ:
 		return "CONVERT(nvarchar(40), " + q + ", 121)"
 	}
 	return "CONVERT(nvarchar(4000), " + q + ")"

@@ -1,4 +1,4 @@
-package rowhash
+package sqldialect
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/DATA-DOG/go-sqlmock"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -115,6 +116,6 @@ func TestGoldenSQLServerKeyLookupPerVersion(t *testing.T) {
 		if arg != "3,-1,42" {
 			t.Errorf("%s: argument %v", name, arg)
 		}
-		testenv.Golden(t, "tsql/"+name, d.Hashed("dbo.orders", []Column{{Name: "id", Kind: KindInt}}, []string{"[id] AS k0"}, cond))
+		testenv.Golden(t, "tsql/"+name, d.Hashed("dbo.orders", []Column{{Name: "id", Kind: rowhash.KindInt}}, []string{"[id] AS k0"}, cond))
 	}
 }

@@ -1,4 +1,4 @@
-package rowhash
+package sqldialect
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -27,7 +28,7 @@ import (
 type proofColumn struct {
 	col    Column
 	schema map[string]any
-	event  func(v Value) any
+	event  func(v rowhash.Value) any
 }
 
 func decimalSchema(p, s int) map[string]any {
@@ -61,28 +62,28 @@ type proofMode struct{ time, decimal string }
 func decimalColumn(c Column, mode string, p, sc int) proofColumn {
 	switch mode {
 	case "string":
-		return proofColumn{c, map[string]any{"type": "string", "optional": true}, func(v Value) any { return v }}
+		return proofColumn{c, map[string]any{"type": "string", "optional": true}, func(v rowhash.Value) any { return v }}
 	case "double":
-		return proofColumn{c, map[string]any{"type": "double", "optional": true}, func(v Value) any {
+		return proofColumn{c, map[string]any{"type": "double", "optional": true}, func(v rowhash.Value) any {
 			f, _ := new(big.Rat).SetString(v.(string))
 			x, _ := f.Float64()
 			return x
 		}}
 	}
-	return proofColumn{c, decimalSchema(p, sc), func(v Value) any { return decimalBytes(v.(string), sc) }}
+	return proofColumn{c, decimalSchema(p, sc), func(v rowhash.Value) any { return decimalBytes(v.(string), sc) }}
 }
 
 // timestampColumn: adaptive sends io.debezium.time.Timestamp (ms) up to
 // three digits, NanoTimestamp for seven; connect sends Kafka Connect's
 // Timestamp, whole milliseconds truncated (java.util.Date).
 func timestampColumn(c Column, mode string) proofColumn {
-	floorMillis := func(v Value) any { t := v.(time.Time); return t.Unix()*1000 + int64(t.Nanosecond())/1e6 }
+	floorMillis := func(v rowhash.Value) any { t := v.(time.Time); return t.Unix()*1000 + int64(t.Nanosecond())/1e6 }
 	switch {
 	case mode == ModeConnect:
 		return proofColumn{c, map[string]any{"type": "int64", "optional": true, "name": "org.apache.kafka.connect.data.Timestamp", "version": 1}, floorMillis}
 	case c.Scale > 3:
 		return proofColumn{c, map[string]any{"type": "int64", "optional": true, "name": "io.debezium.time.NanoTimestamp", "version": 1},
-			func(v Value) any { return v.(time.Time).UnixNano() }}
+			func(v rowhash.Value) any { return v.(time.Time).UnixNano() }}
 	}
 	return proofColumn{c, map[string]any{"type": "int64", "optional": true, "name": "io.debezium.time.Timestamp", "version": 1}, floorMillis}
 }
@@ -95,13 +96,13 @@ func timeColumn(c Column, mode string) proofColumn {
 	switch mode {
 	case ModeConnect:
 		return proofColumn{c, map[string]any{"type": "int32", "optional": true, "name": "org.apache.kafka.connect.data.Time", "version": 1},
-			func(v Value) any { return v.(time.Duration).Milliseconds() }}
+			func(v rowhash.Value) any { return v.(time.Duration).Milliseconds() }}
 	case ModeAdaptiveMicros:
 		return proofColumn{c, map[string]any{"type": "int64", "optional": true, "name": "io.debezium.time.MicroTime", "version": 1},
-			func(v Value) any { return v.(time.Duration).Microseconds() }}
+			func(v rowhash.Value) any { return v.(time.Duration).Microseconds() }}
 	}
 	return proofColumn{c, map[string]any{"type": "int64", "optional": true, "name": "io.debezium.time.NanoTime", "version": 1},
-		func(v Value) any { return v.(time.Duration).Nanoseconds() }}
+		func(v rowhash.Value) any { return v.(time.Duration).Nanoseconds() }}
 }
 
 func dateName(mode string) string {
@@ -120,10 +121,10 @@ func proofColumns(m proofMode) []proofColumn {
 		}
 		return Column{Name: name, Type: typ, Scale: scale, Kind: k}
 	}
-	same := func(v Value) any { return v }
+	same := func(v rowhash.Value) any { return v }
 	return []proofColumn{
 		// char(n) arrives padded, as Debezium reads it.
-		{ss("c_char", "char", -1), str, func(v Value) any { return fmt.Sprintf("%-6s", v) }},
+		{ss("c_char", "char", -1), str, func(v rowhash.Value) any { return fmt.Sprintf("%-6s", v) }},
 		{ss("c_varchar", "varchar", -1), str, same},
 		{ss("c_nvarchar", "nvarchar", -1), str, same},
 		{ss("c_bit", "bit", -1), map[string]any{"type": "boolean", "optional": true}, same},
@@ -132,21 +133,21 @@ func proofColumns(m proofMode) []proofColumn {
 		timestampColumn(ss("c_dt2", "datetime2", 7), m.time),
 		timestampColumn(ss("c_dt", "datetime", 3), m.time),
 		{ss("c_dto", "datetimeoffset", 7), map[string]any{"type": "string", "optional": true, "name": "io.debezium.time.ZonedTimestamp", "version": 1},
-			func(v Value) any { return v.(time.Time).UTC().Format("2006-01-02T15:04:05.9999999Z07:00") }},
+			func(v rowhash.Value) any { return v.(time.Time).UTC().Format("2006-01-02T15:04:05.9999999Z07:00") }},
 		{ss("c_date", "date", 0), map[string]any{"type": "int32", "optional": true, "name": dateName(m.time), "version": 1},
-			func(v Value) any { return v.(time.Time).Unix() / 86400 }},
+			func(v rowhash.Value) any { return v.(time.Time).Unix() / 86400 }},
 		timeColumn(ss("c_time", "time", 7), m.time),
 		{ss("c_uuid", "uniqueidentifier", -1), str, same},
 		{ss("c_bin", "varbinary", -1), map[string]any{"type": "bytes", "optional": true},
-			func(v Value) any { return base64.StdEncoding.EncodeToString(v.([]byte)) }},
+			func(v rowhash.Value) any { return base64.StdEncoding.EncodeToString(v.([]byte)) }},
 	}
 }
 
 // proofRows are the edge values, one row each (nil is NULL); the
 // values are those the SQL Server source holds.
-func proofRows() [][]Value {
+func proofRows() [][]rowhash.Value {
 	utc := time.UTC
-	return [][]Value{
+	return [][]rowhash.Value{
 		{"ab", "café €", "漢字 😀", true, "-12345.678", "-922337203685477.5808",
 			time.Date(2024, 3, 31, 1, 59, 59, 999_999_700, utc), time.Date(2024, 1, 2, 3, 4, 5, 997_000_000, utc),
 			time.Date(2024, 1, 2, 3, 4, 5, 123_456_700, time.FixedZone("", 5*3600+1800)), time.Date(2024, 2, 29, 0, 0, 0, 0, utc),
@@ -279,11 +280,11 @@ func proveThroughSink(t *testing.T, m proofMode) {
 			}
 		}
 		sc := c.col
-		var k Kind
+		var k rowhash.Kind
 		var reason string
 		if isTemporal(sc.Kind) {
 			k, sc.Time, tc.Time, reason = decideTime(sc, tc, path)
-		} else if sc.Kind == KindDecimal && isFloat(tc.Type) {
+		} else if sc.Kind == rowhash.KindDecimal && isFloat(tc.Type) {
 			// decimal.handling.mode=double: NewPlan leaves it out.
 			if m.decimal != "double" {
 				t.Errorf("%s: the sink wrote %s", sc.Name, tc.Type)
@@ -297,7 +298,7 @@ func proveThroughSink(t *testing.T, m proofMode) {
 			continue
 		}
 		sc.Kind, tc.Kind = k, k
-		if k == KindChar && !isFixed(tc.Type) {
+		if k == rowhash.KindChar && !isFixed(tc.Type) {
 			tc.Width = 6
 		}
 		for i, r := range rows {
@@ -310,7 +311,7 @@ func proveThroughSink(t *testing.T, m proofMode) {
 				t.Fatalf("%s: %v", d.Field(tc), err)
 			}
 			if !got.Valid {
-				got.String = Null
+				got.String = rowhash.Null
 			}
 			if got.String != string(want) {
 				t.Errorf("row %d %s (%s → %s %s): PostgreSQL %q, reference %q", i+1, sc.Name, sc.Type, tc.Type, describeRule(tc.Time), got.String, want)

@@ -1,10 +1,12 @@
-package rowhash
+package sqldialect
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 // A temporal value reaches the target at the precision and in the form
@@ -111,8 +113,8 @@ type Excluded struct {
 	Reason string `json:"reason"`
 }
 
-func isTemporal(k Kind) bool {
-	return k == KindTimestamp || k == KindTimestampTZ || k == KindDate || k == KindTime
+func isTemporal(k rowhash.Kind) bool {
+	return k == rowhash.KindTimestamp || k == rowhash.KindTimestampTZ || k == rowhash.KindDate || k == rowhash.KindTime
 }
 
 // sourceDigits is the fractional-second digits a source column holds.
@@ -126,7 +128,7 @@ func sourceDigits(c Column) int {
 	if c.Scale >= 0 {
 		return c.Scale
 	}
-	if c.Kind == KindDate {
+	if c.Kind == rowhash.KindDate {
 		return 0
 	}
 	return 7
@@ -137,15 +139,15 @@ func sourceDigits(c Column) int {
 // timestamp; connect is true for Kafka Connect's own (millisecond) types.
 func semantic(c Column, mode string) (unit Storage, connect bool) {
 	switch c.Kind {
-	case KindDate:
+	case rowhash.KindDate:
 		return StoredEpochDays, mode == ModeConnect
-	case KindTimestampTZ:
+	case rowhash.KindTimestampTZ:
 		return StoredISOText, false
 	}
 	if mode == ModeConnect {
 		return StoredEpochMillis, true
 	}
-	if c.Kind == KindTime && mode == ModeAdaptiveMicros {
+	if c.Kind == rowhash.KindTime && mode == ModeAdaptiveMicros {
 		return StoredEpochMicros, false
 	}
 	switch d := sourceDigits(c); {
@@ -160,7 +162,7 @@ func semantic(c Column, mode string) (unit Storage, connect bool) {
 // decideTime pairs a temporal source column with its target column. It
 // returns the compared kind and each side's rule, or a reason the pair
 // cannot be compared exactly.
-func decideTime(sc, tc Column, p Path) (k Kind, src, tgt TimeRule, reason string) {
+func decideTime(sc, tc Column, p Path) (k rowhash.Kind, src, tgt TimeRule, reason string) {
 	mode := p.Mode
 	if mode == "" {
 		mode = ModeAdaptive
@@ -168,7 +170,7 @@ func decideTime(sc, tc Column, p Path) (k Kind, src, tgt TimeRule, reason string
 	unit, connectType := semantic(sc, mode)
 	k = sc.Kind
 	switch {
-	case tc.Kind == KindInt:
+	case tc.Kind == rowhash.KindInt:
 		if connectType {
 			return 0, src, tgt, fmt.Sprintf("time.precision.mode=%s sends Kafka Connect's %s type, which a JDBC sink writes as a temporal column, yet the target column is %s", mode, sc.Kind, tc.Type)
 		}
@@ -176,7 +178,7 @@ func decideTime(sc, tc Column, p Path) (k Kind, src, tgt TimeRule, reason string
 			return 0, src, tgt, fmt.Sprintf("a %s arrives as an ISO-8601 string (io.debezium.time.ZonedTimestamp), yet the target column is %s", sc.Type, tc.Type)
 		}
 		tgt.Stored = unit
-	case tc.Kind == KindText || tc.Kind == KindChar:
+	case tc.Kind == rowhash.KindText || tc.Kind == rowhash.KindChar:
 		if unit != StoredISOText {
 			return 0, src, tgt, fmt.Sprintf("a %s does not arrive as text, yet the target column is %s", sc.Type, tc.Type)
 		}
@@ -198,7 +200,7 @@ func decideTime(sc, tc Column, p Path) (k Kind, src, tgt TimeRule, reason string
 		}
 		src.Zone = zone
 	}
-	if k == KindDate {
+	if k == rowhash.KindDate {
 		return k, src, tgt, ""
 	}
 	sd := sourceDigits(sc)
@@ -235,7 +237,7 @@ func decideTime(sc, tc Column, p Path) (k Kind, src, tgt TimeRule, reason string
 	if src.Millis && sd > 6 && !connectType && tgt.Stored == StoredNative && isPostgresTemporal(tc.Type) {
 		src.ViaMicros = true
 	}
-	if src.Millis && !src.Floor && k != KindTime && tgt.Stored == StoredNative && isPostgresTemporal(tc.Type) {
+	if src.Millis && !src.Floor && k != rowhash.KindTime && tgt.Stored == StoredNative && isPostgresTemporal(tc.Type) {
 		src.HalfFrom2000 = true
 	}
 	return k, src, tgt, ""
@@ -254,7 +256,7 @@ func isPostgresTemporal(typ string) bool {
 // AppendColumn appends v encoded as column c is compared: its kind, and
 // for temporal columns its rule (milliseconds, truncation). It is the Go
 // reference of Dialect.Field over c.
-func AppendColumn(dst []byte, c Column, v Value) ([]byte, error) {
+func AppendColumn(dst []byte, c Column, v rowhash.Value) ([]byte, error) {
 	if x, ok := v.(time.Time); ok && c.Time.Zone != "" {
 		z, err := parseSinkZone(c.Time.Zone)
 		if err != nil {
@@ -266,17 +268,17 @@ func AppendColumn(dst []byte, c Column, v Value) ([]byte, error) {
 		// Whole microseconds, truncated.
 		switch x := v.(type) {
 		case time.Time:
-			if c.Kind == KindTimestamp || c.Kind == KindTimestampTZ {
+			if c.Kind == rowhash.KindTimestamp || c.Kind == rowhash.KindTimestampTZ {
 				return strconv.AppendInt(dst, x.Unix()*1e6+int64(x.Nanosecond())/1000, 10), nil
 			}
 		case time.Duration:
-			if c.Kind == KindTime {
-				return strconv.AppendInt(dst, int64(x/time.Microsecond)%MicrosPerDay, 10), nil
+			if c.Kind == rowhash.KindTime {
+				return strconv.AppendInt(dst, int64(x/time.Microsecond)%rowhash.MicrosPerDay, 10), nil
 			}
 		}
 	}
 	if v == nil || !c.Time.Millis {
-		return AppendField(dst, c.Kind, v)
+		return rowhash.AppendField(dst, c.Kind, v)
 	}
 	ms := func(sec, ns int64) int64 {
 		q, r := ns/1e6, ns%1e6
@@ -287,15 +289,15 @@ func AppendColumn(dst []byte, c Column, v Value) ([]byte, error) {
 	}
 	switch x := v.(type) {
 	case time.Time:
-		if c.Kind == KindTimestamp || c.Kind == KindTimestampTZ {
+		if c.Kind == rowhash.KindTimestamp || c.Kind == rowhash.KindTimestampTZ {
 			return strconv.AppendInt(dst, ms(x.Unix(), int64(x.Nanosecond())), 10), nil
 		}
 	case time.Duration:
-		if c.Kind == KindTime {
-			return strconv.AppendInt(dst, ms(int64(x/time.Second), int64(x%time.Second))%MicrosPerDay, 10), nil
+		if c.Kind == rowhash.KindTime {
+			return strconv.AppendInt(dst, ms(int64(x/time.Second), int64(x%time.Second))%rowhash.MicrosPerDay, 10), nil
 		}
 	}
-	return AppendField(dst, c.Kind, v)
+	return rowhash.AppendField(dst, c.Kind, v)
 }
 
 // pgDiv is a / b for an int8 expression a and a positive b, rounded
@@ -331,14 +333,14 @@ func (p Postgres) pgMicros(c Column, q string) string {
 		return pgISOMicros(q, r)
 	default:
 		switch c.Kind {
-		case KindTime:
+		case rowhash.KindTime:
 			us = "(date_part('epoch', " + q + ") * 1000000)::int8"
 		default:
 			// See Field: whole days in integers plus the time of day.
 			if z, err := parseSinkZone(c.Time.Zone); c.Time.Zone != "" && err == nil {
 				// decideTime gives a zone it could parse only.
-				q = z.pgWall(q, c.Kind == KindTimestampTZ)
-			} else if c.Kind == KindTimestampTZ {
+				q = z.pgWall(q, c.Kind == rowhash.KindTimestampTZ)
+			} else if c.Kind == rowhash.KindTimestampTZ {
 				q = "(" + q + " AT TIME ZONE 'UTC')"
 			}
 			us = "((" + q + "::date - date '1970-01-01')::int8 * 86400000000 + (date_part('epoch', " + q + "::time) * 1000000)::int8)"

@@ -1,4 +1,4 @@
-package rowhash
+package sqldialect
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/DATA-DOG/go-sqlmock"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 // SQL Server's SQL is checked at the driver level only: no SQL Server
@@ -20,18 +22,18 @@ func TestSQLServerFieldConversions(t *testing.T) {
 		col  Column
 		want []string
 	}{
-		{Column{Name: "n", Type: "nvarchar", Kind: KindText}, []string{"COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)", "DATALENGTH("}},
-		{Column{Name: "c", Type: "nchar", Kind: KindChar}, []string{"RTRIM("}},
-		{Column{Name: "m", Type: "money", Kind: KindDecimal}, []string{"CONVERT(varchar(60), [m], 2)", "REVERSE("}},
-		{Column{Name: "d", Type: "decimal", Kind: KindDecimal}, []string{"CONVERT(varchar(60), [d])", "PATINDEX('%[^0]%'"}},
-		{Column{Name: "t", Type: "datetime2", Kind: KindTimestamp}, []string{"DATEDIFF_BIG(microsecond", "DATEPART(nanosecond, [t]) % 1000 >= 500"}},
-		{Column{Name: "t", Type: "datetime", Kind: KindTimestamp}, []string{"CAST(CAST([t] AS datetime2(3)) AS datetime2(7))"}},
+		{Column{Name: "n", Type: "nvarchar", Kind: rowhash.KindText}, []string{"COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max)", "DATALENGTH("}},
+		{Column{Name: "c", Type: "nchar", Kind: rowhash.KindChar}, []string{"RTRIM("}},
+		{Column{Name: "m", Type: "money", Kind: rowhash.KindDecimal}, []string{"CONVERT(varchar(60), [m], 2)", "REVERSE("}},
+		{Column{Name: "d", Type: "decimal", Kind: rowhash.KindDecimal}, []string{"CONVERT(varchar(60), [d])", "PATINDEX('%[^0]%'"}},
+		{Column{Name: "t", Type: "datetime2", Kind: rowhash.KindTimestamp}, []string{"DATEDIFF_BIG(microsecond", "DATEPART(nanosecond, [t]) % 1000 >= 500"}},
+		{Column{Name: "t", Type: "datetime", Kind: rowhash.KindTimestamp}, []string{"CAST(CAST([t] AS datetime2(3)) AS datetime2(7))"}},
 		// adaptive_time_microseconds: a time(7) truncated to microseconds.
-		{Column{Name: "t", Type: "time", Scale: 7, Kind: KindTime, Time: TimeRule{Floor: true}}, []string{"CONVERT(varchar(20), DATEDIFF_BIG(microsecond, CAST('00:00' AS time(7)), CAST([t] AS time(7))) % 86400000000)"}},
-		{Column{Name: "o", Type: "datetimeoffset", Kind: KindTimestampTZ}, []string{"'1970-01-01 00:00:00 +00:00' AS datetimeoffset(7)"}},
-		{Column{Name: "u", Type: "uniqueidentifier", Kind: KindUUID}, []string{"LOWER(CONVERT(varchar(36), [u]))"}},
-		{Column{Name: "b", Type: "bit", Kind: KindBool}, []string{"WHEN 1 THEN 't' WHEN 0 THEN 'f'"}},
-		{Column{Name: "x]y", Type: "int", Kind: KindInt}, []string{"[x]]y]"}},
+		{Column{Name: "t", Type: "time", Scale: 7, Kind: rowhash.KindTime, Time: TimeRule{Floor: true}}, []string{"CONVERT(varchar(20), DATEDIFF_BIG(microsecond, CAST('00:00' AS time(7)), CAST([t] AS time(7))) % 86400000000)"}},
+		{Column{Name: "o", Type: "datetimeoffset", Kind: rowhash.KindTimestampTZ}, []string{"'1970-01-01 00:00:00 +00:00' AS datetimeoffset(7)"}},
+		{Column{Name: "u", Type: "uniqueidentifier", Kind: rowhash.KindUUID}, []string{"LOWER(CONVERT(varchar(36), [u]))"}},
+		{Column{Name: "b", Type: "bit", Kind: rowhash.KindBool}, []string{"WHEN 1 THEN 't' WHEN 0 THEN 'f'"}},
+		{Column{Name: "x]y", Type: "int", Kind: rowhash.KindInt}, []string{"[x]]y]"}},
 	}
 	for _, tc := range cases {
 		got := d.Field(tc.col)
@@ -41,11 +43,11 @@ func TestSQLServerFieldConversions(t *testing.T) {
 			}
 		}
 	}
-	enc := d.Encode([]Column{{Name: "a", Kind: KindInt}, {Name: "b", Kind: KindText, Type: "nvarchar"}})
+	enc := d.Encode([]Column{{Name: "a", Kind: rowhash.KindInt}, {Name: "b", Kind: rowhash.KindText, Type: "nvarchar"}})
 	if !strings.HasPrefix(enc, "CAST('' AS varchar(max)) + ISNULL(") || !strings.Contains(enc, " + '|' + ") {
 		t.Errorf("row encoding %s", enc)
 	}
-	agg := d.Aggregate(d.Hashed("dbo.t", []Column{{Name: "a", Kind: KindInt}}, []string{"1 AS bkt"}, "[a] > 0"))
+	agg := d.Aggregate(d.Hashed("dbo.t", []Column{{Name: "a", Kind: rowhash.KindInt}}, []string{"1 AS bkt"}, "[a] > 0"))
 	for _, w := range []string{"COUNT_BIG(*)", "SUM(CAST(a AS bigint))", "CROSS APPLY (SELECT HASHBYTES('MD5',", "CAST(SUBSTRING(x.h, 1, 4) AS int) AS a", "WHERE [a] > 0"} {
 		if !strings.Contains(agg, w) {
 			t.Errorf("aggregate query lacks %s:\n%s", w, agg)
@@ -70,10 +72,10 @@ func TestSQLServerDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Columns) != 4 || d.Columns[1].Kind != KindText || d.Columns[1].Type != "nvarchar" || d.Columns[2].Scale != 7 || d.Columns[1].Width != 20 {
+	if len(d.Columns) != 4 || d.Columns[1].Kind != rowhash.KindText || d.Columns[1].Type != "nvarchar" || d.Columns[2].Scale != 7 || d.Columns[1].Width != 20 {
 		t.Errorf("columns %+v", d.Columns)
 	}
-	if d.Columns[3].Kind != KindInvalid {
+	if d.Columns[3].Kind != rowhash.KindInvalid {
 		t.Errorf("float described as %s, want unsupported", d.Columns[3].Kind)
 	}
 	if strings.Join(d.Key, ",") != "id,code" || d.EstRows != 1234 {
@@ -139,7 +141,7 @@ func TestSQLServerIntInBindsOneParameter(t *testing.T) {
 	defer db.Close()
 	d := SQLServer{}
 	cond, arg := d.IntIn("id", []int64{3, -1, 42})
-	q := d.Hashed("dbo.t", []Column{{Name: "id", Kind: KindInt}}, []string{"[id] AS k0"}, cond)
+	q := d.Hashed("dbo.t", []Column{{Name: "id", Kind: rowhash.KindInt}}, []string{"[id] AS k0"}, cond)
 	if !strings.Contains(q, "WHERE [id] IN (SELECT CAST(value AS bigint) FROM STRING_SPLIT(@p1, ','))") {
 		t.Errorf("query %s", q)
 	}

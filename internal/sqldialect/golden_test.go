@@ -1,4 +1,4 @@
-package rowhash
+package sqldialect
 
 import (
 	"crypto/md5"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -64,7 +65,7 @@ func TestSQLServerNullEncodesAlikeForEveryType(t *testing.T) {
 func TestSQLServerTimestampsNeverOverflow(t *testing.T) {
 	for _, c := range sqlServerColumns() {
 		switch c.Kind {
-		case KindTimestamp, KindTimestampTZ, KindTime:
+		case rowhash.KindTimestamp, rowhash.KindTimestampTZ, rowhash.KindTime:
 			if f := (SQLServer{}).Field(c); strings.Contains(f, "DATEADD") {
 				t.Errorf("%s: %s\nmoves the value and can overflow at the end of the range", c.Type, f)
 			}
@@ -76,14 +77,14 @@ func TestSQLServerTimestampsNeverOverflow(t *testing.T) {
 // documented lossless conversion, for the same bytes as PostgreSQL.
 func TestSQLServerTextGoesThroughUnicode(t *testing.T) {
 	for _, c := range sqlServerColumns() {
-		if c.Kind != KindText && c.Kind != KindChar {
+		if c.Kind != rowhash.KindText && c.Kind != rowhash.KindChar {
 			continue
 		}
 		f := (SQLServer{}).Field(c)
 		if !strings.Contains(f, "CAST(CAST([c_"+c.Type+"] AS nvarchar(max)) COLLATE Latin1_General_100_BIN2_UTF8 AS varchar(max))") {
 			t.Errorf("%s: %s\ndoes not convert through nvarchar to UTF-8", c.Type, f)
 		}
-		if trims := strings.Contains(f, "RTRIM("); trims != (c.Kind == KindChar) {
+		if trims := strings.Contains(f, "RTRIM("); trims != (c.Kind == rowhash.KindChar) {
 			t.Errorf("%s (%s): trims trailing spaces: %v", c.Type, c.Kind, trims)
 		}
 	}
@@ -100,24 +101,24 @@ func TestGoldenSQLServerNonIntegerKeys(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		key  []Column
-		vals [][]Value
+		vals [][]rowhash.Value
 	}{
-		{"uniqueidentifier", []Column{{Name: "id", Type: "uniqueidentifier", Kind: KindUUID}},
-			[][]Value{{"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"}, {"b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12"}}},
-		{"datetime2(7)", []Column{{Name: "valid_to", Type: "datetime2", Scale: 7, Kind: KindTimestamp}},
-			[][]Value{{time.Date(9999, 12, 31, 23, 59, 59, 999999900, time.UTC)}, {time.Date(2024, 1, 2, 3, 4, 5, 123456700, time.UTC)}}},
-		{"varchar, int", []Column{{Name: "code", Type: "varchar", Kind: KindText, Collation: "Cyrillic_General_CI_AS"}, {Name: "n", Type: "int", Kind: KindInt}},
-			[][]Value{{"café", int64(1)}, {"it's", int64(2)}}},
-		{"nchar(4)", []Column{{Name: "code", Type: "nchar", Width: 4, Kind: KindChar}},
-			[][]Value{{"ab  "}}},
+		{"uniqueidentifier", []Column{{Name: "id", Type: "uniqueidentifier", Kind: rowhash.KindUUID}},
+			[][]rowhash.Value{{"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"}, {"b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12"}}},
+		{"datetime2(7)", []Column{{Name: "valid_to", Type: "datetime2", Scale: 7, Kind: rowhash.KindTimestamp}},
+			[][]rowhash.Value{{time.Date(9999, 12, 31, 23, 59, 59, 999999900, time.UTC)}, {time.Date(2024, 1, 2, 3, 4, 5, 123456700, time.UTC)}}},
+		{"varchar, int", []Column{{Name: "code", Type: "varchar", Kind: rowhash.KindText, Collation: "Cyrillic_General_CI_AS"}, {Name: "n", Type: "int", Kind: rowhash.KindInt}},
+			[][]rowhash.Value{{"café", int64(1)}, {"it's", int64(2)}}},
+		{"nchar(4)", []Column{{Name: "code", Type: "nchar", Width: 4, Kind: rowhash.KindChar}},
+			[][]rowhash.Value{{"ab  "}}},
 	} {
 		var encs []string
-		kinds := make([]Kind, len(tc.key))
+		kinds := make([]rowhash.Kind, len(tc.key))
 		for i, c := range tc.key {
 			kinds[i] = c.Kind
 		}
 		for _, v := range tc.vals {
-			enc, err := EncodeRow(kinds, v)
+			enc, err := rowhash.EncodeRow(kinds, v)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,14 +145,14 @@ func TestGoldenSQLServerRepairLiterals(t *testing.T) {
 		col  Column
 		text string
 	}{
-		{Column{Name: "at", Type: "datetime", Kind: KindTimestamp, Scale: 3}, "2024-01-02 03:04:05.123"},
-		{Column{Name: "at", Type: "smalldatetime", Kind: KindTimestamp, Scale: 0}, "2024-01-02 03:04:00.000"},
-		{Column{Name: "at", Type: "datetime2", Kind: KindTimestamp, Scale: 7}, "2024-01-02 03:04:05.1234567"},
-		{Column{Name: "at", Type: "datetimeoffset", Kind: KindTimestampTZ, Scale: 7}, "2024-01-02 03:04:05.1234567 +01:00"},
-		{Column{Name: "on", Type: "date", Kind: KindDate}, "2024-01-02"},
-		{Column{Name: "tm", Type: "time", Kind: KindTime, Scale: 7}, "03:04:05.1234567"},
-		{Column{Name: "name", Type: "nvarchar", Kind: KindText}, "Жук"},
-		{Column{Name: "name", Type: "varchar", Kind: KindText, Collation: "Cyrillic_General_CI_AS"}, "Жук"},
+		{Column{Name: "at", Type: "datetime", Kind: rowhash.KindTimestamp, Scale: 3}, "2024-01-02 03:04:05.123"},
+		{Column{Name: "at", Type: "smalldatetime", Kind: rowhash.KindTimestamp, Scale: 0}, "2024-01-02 03:04:00.000"},
+		{Column{Name: "at", Type: "datetime2", Kind: rowhash.KindTimestamp, Scale: 7}, "2024-01-02 03:04:05.1234567"},
+		{Column{Name: "at", Type: "datetimeoffset", Kind: rowhash.KindTimestampTZ, Scale: 7}, "2024-01-02 03:04:05.1234567 +01:00"},
+		{Column{Name: "on", Type: "date", Kind: rowhash.KindDate}, "2024-01-02"},
+		{Column{Name: "tm", Type: "time", Kind: rowhash.KindTime, Scale: 7}, "03:04:05.1234567"},
+		{Column{Name: "name", Type: "nvarchar", Kind: rowhash.KindText}, "Жук"},
+		{Column{Name: "name", Type: "varchar", Kind: rowhash.KindText, Collation: "Cyrillic_General_CI_AS"}, "Жук"},
 	} {
 		lit, err := KeyLiteral(SQLServer{}, tc.col, tc.text)
 		if err != nil {
@@ -178,9 +179,9 @@ func TestGoldenSQLServerMilliseconds(t *testing.T) {
 			tgt  Column
 			path Path
 		}{
-			{"connect mode", Column{Type: "timestamp without time zone", Scale: 6, Kind: KindTimestamp}, Path{Mode: ModeConnect}},
-			{"compare.time_precision: ms", Column{Type: "timestamp without time zone", Scale: 6, Kind: KindTimestamp}, Path{Precision: PrecisionMillis}},
-			{"timestamp(3) target", Column{Type: "timestamp without time zone", Scale: 3, Kind: KindTimestamp}, Path{}},
+			{"connect mode", Column{Type: "timestamp without time zone", Scale: 6, Kind: rowhash.KindTimestamp}, Path{Mode: ModeConnect}},
+			{"compare.time_precision: ms", Column{Type: "timestamp without time zone", Scale: 6, Kind: rowhash.KindTimestamp}, Path{Precision: PrecisionMillis}},
+			{"timestamp(3) target", Column{Type: "timestamp without time zone", Scale: 3, Kind: rowhash.KindTimestamp}, Path{}},
 		} {
 			_, sr, _, reason := decideTime(src, tc.tgt, tc.path)
 			if reason != "" {
@@ -198,12 +199,12 @@ func TestGoldenSQLServerMilliseconds(t *testing.T) {
 // first eight bytes of HASHBYTES('MD5', …) over the same encoding Hashed
 // reads, in the order Hash keeps them (big-endian halves A then B).
 func TestGoldenSQLServerDeleteCopies(t *testing.T) {
-	cols := []Column{{Name: "OrderID", Type: "int", Kind: KindInt}, {Name: "note", Type: "nvarchar", Kind: KindText}}
-	enc, err := EncodeRow([]Kind{KindInt, KindText}, []Value{int64(7), "x"})
+	cols := []Column{{Name: "OrderID", Type: "int", Kind: rowhash.KindInt}, {Name: "note", Type: "nvarchar", Kind: rowhash.KindText}}
+	enc, err := rowhash.EncodeRow([]rowhash.Kind{rowhash.KindInt, rowhash.KindText}, []rowhash.Value{int64(7), "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := HashBytes(enc)
+	h := rowhash.HashBytes(enc)
 	sum := md5.Sum(enc)
 	got := (SQLServer{}).DeleteCopies("dbo.orders", cols, "[OrderID] = 7", h, 2)
 	if want := fmt.Sprintf("0x%X", sum[:8]); !strings.HasSuffix(got, want) {

@@ -1,4 +1,4 @@
-package rowhash
+package sqldialect
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
 
 // A JDBC sink set to a zone other than UTC (db.timezone on the Confluent
@@ -87,14 +89,14 @@ func (z sinkZone) pgWall(q string, tz bool) string {
 // with a native target column tc, is compared when the sink writes in
 // zone: the zone the source side is converted into, or none, or a
 // reason it cannot be compared exactly.
-func sinkZoneRule(sc, tc Column, k Kind, connectType bool, zone string) (string, string) {
+func sinkZoneRule(sc, tc Column, k rowhash.Kind, connectType bool, zone string) (string, string) {
 	redo := "; set the sink's zone to UTC and re-snapshot the table (doctor names the setting)"
 	switch {
-	case k == KindTime:
+	case k == rowhash.KindTime:
 		return "", "the sink writes times of day in time zone " + zone + ", not UTC, shifted by the zone's offset on the day it writes them (Debezium's sink binds a time on today's date) or on 1970-01-01 (Kafka Connect's Time through the Confluent sink): which offset applied is not in the data" + redo
-	case k == KindDate && connectType:
+	case k == rowhash.KindDate && connectType:
 		return "", "time.precision.mode=connect sends a date as Kafka Connect's Date (midnight UTC), which a sink in time zone " + zone + " may bind through a calendar in that zone (the Confluent sink does): west of UTC it lands on the day before" + redo
-	case k == KindDate, tc.Kind == KindTimestampTZ:
+	case k == rowhash.KindDate, tc.Kind == rowhash.KindTimestampTZ:
 		// Debezium's Date is bound as a LocalDate; a target column with
 		// a zone keeps the instant.
 		return "", ""
