@@ -394,80 +394,26 @@ func (s *sentinel) audit() ([]auditRecord, error) {
 
 // ---- a private PostgreSQL --------------------------------------------
 
-// postgres is a throwaway PostgreSQL cluster on loopback, used when the
-// shared pipeline is not up; it runs as the postgres user when the suite
-// runs as root, as PostgreSQL refuses root.
+// postgres is a throwaway PostgreSQL cluster (testenv.StartPostgres),
+// used when the shared pipeline is not up.
 type postgres struct {
-	addr string
-	dir  string
-	bin  string
-}
-
-func pgBin() string {
-	for _, v := range []string{"17", "16", "15", "14", "13"} {
-		d := "/usr/lib/postgresql/" + v + "/bin"
-		if _, err := os.Stat(d + "/initdb"); err == nil {
-			return d
-		}
-	}
-	if p, err := exec.LookPath("initdb"); err == nil {
-		return filepath.Dir(p)
-	}
-	return ""
-}
-
-func asPostgres(name string, args ...string) *exec.Cmd {
-	if os.Geteuid() == 0 {
-		return exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
-	}
-	return exec.Command(name, args...)
+	*testenv.Postgres
+	addr, bin string
 }
 
 func startPostgres(t testing.TB) *postgres {
 	t.Helper()
-	bin := pgBin()
-	if bin == "" {
-		t.Skip("no PostgreSQL binaries (initdb) found and no pipeline up")
-	}
-	dir, err := os.MkdirTemp("", "cdc-reliability-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if os.Geteuid() == 0 {
-		_ = exec.Command("chown", "postgres", dir).Run()
-	}
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	if out, err := asPostgres(bin+"/initdb", "-D", dir+"/data", "-U", "postgres", "--auth=trust", "-E", "UTF8").CombinedOutput(); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, out)
-	}
-	start := asPostgres(bin+"/pg_ctl", "-D", dir+"/data", "-l", dir+"/log", "-w", "-o",
-		fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off", port, dir), "start")
-	if out, err := start.CombinedOutput(); err != nil {
-		log, _ := os.ReadFile(dir + "/log")
-		t.Fatalf("starting PostgreSQL: %v\n%s\n%s", err, out, log)
-	}
-	pg := &postgres{addr: addr, dir: dir, bin: bin}
-	t.Cleanup(func() {
-		_ = asPostgres(bin+"/pg_ctl", "-D", dir+"/data", "-m", "immediate", "stop").Run()
-		_ = os.RemoveAll(dir)
-	})
-	return pg
+	pg := testenv.StartPostgres(t)
+	return &postgres{Postgres: pg, addr: pg.Addr, bin: pg.Bin}
 }
 
 func (pg *postgres) psql(t testing.TB, db, sql string) {
 	t.Helper()
-	host, port, _ := net.SplitHostPort(pg.addr)
-	cmd := exec.Command(pg.bin+"/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", port, "-U", "postgres", "-d", db, "-c", sql)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("psql %s: %v\n%s", sql, err, out)
-	}
+	pg.Psql(t, db, sql)
 }
 
 // dsn names a database through addr (the proxy in front of pg, or pg).
-func pgDSN(addr, db string) string {
-	return "postgres://postgres@" + addr + "/" + db + "?sslmode=disable&connect_timeout=5"
-}
+func pgDSN(addr, db string) string { return testenv.PostgresDSN(addr, db) }
 
 func writeFile(t testing.TB, path, text string) {
 	t.Helper()
