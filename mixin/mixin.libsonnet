@@ -7,4 +7,5 @@
 (import 'config.libsonnet') +
 (import 'alerts/alerts.libsonnet') +
 (import 'rules/rules.libsonnet') +
+(import 'rules/source_retention.libsonnet') +
 (import 'dashboards/dashboards.libsonnet')
