@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/monitoring"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/mixin/mixintest"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/webhook"
 )
@@ -100,11 +100,11 @@ func TestDashboardsImportAsTheyAre(t *testing.T) {
 }
 
 func TestEveryDashboardQueryParsesAndNamesExportedMetrics(t *testing.T) {
-	exported, err := monitoring.ExportedMetrics("..")
+	exported, err := mixintest.ExportedMetrics("..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	recorded, err := monitoring.RecordingRules("../rules")
+	recorded, err := mixintest.RecordingRules("../rules")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestEveryDashboardQueryParsesAndNamesExportedMetrics(t *testing.T) {
 			if m, ok := qv.(map[string]any); ok {
 				qv = m["query"]
 			}
-			sel, _ := monitoring.LabelValuesQuery(qv.(string))
+			sel, _ := mixintest.LabelValuesQuery(qv.(string))
 			if sel == "" {
 				t.Errorf("%s: variable %s reads every series (label_values without a metric)", name, v["name"])
 				continue
@@ -141,7 +141,7 @@ func TestEveryDashboardQueryParsesAndNamesExportedMetrics(t *testing.T) {
 			t.Errorf("%s has no queries", name)
 		}
 		for _, q := range queries {
-			names, err := monitoring.MetricNames(monitoring.SubstituteGrafana(q))
+			names, err := mixintest.MetricNames(mixintest.SubstituteGrafana(q))
 			if err != nil {
 				t.Errorf("%s: query does not parse: %v\n%s", name, err, q)
 				continue
@@ -257,23 +257,23 @@ func TestSubstitutedGrafanaVariablesParse(t *testing.T) {
 		{`increase(x{t=~"${table}"}[$__range])`, `increase(x{t=~"x"}[5m])`},
 		{`x{t=~"${table:regex}"} offset $__interval`, `x{t=~"x"} offset 5m`},
 	} {
-		if got := monitoring.SubstituteGrafana(tc.in); got != tc.want {
+		if got := mixintest.SubstituteGrafana(tc.in); got != tc.want {
 			t.Errorf("SubstituteGrafana(%q) = %q, want %q", tc.in, got, tc.want)
 		}
-		if _, err := monitoring.MetricNames(monitoring.SubstituteGrafana(tc.in)); err != nil {
+		if _, err := mixintest.MetricNames(mixintest.SubstituteGrafana(tc.in)); err != nil {
 			t.Errorf("%q: %v", tc.in, err)
 		}
 	}
 }
 
 func TestMetricNamesRejectsSelectorsWithoutAName(t *testing.T) {
-	if _, err := monitoring.MetricNames(`sum({job="x"})`); err == nil || !strings.Contains(err.Error(), "names no metric") {
+	if _, err := mixintest.MetricNames(`sum({job="x"})`); err == nil || !strings.Contains(err.Error(), "names no metric") {
 		t.Errorf("err = %v, want a selector naming no metric", err)
 	}
-	if _, err := monitoring.MetricNames(`rate(x[5m]`); err == nil {
+	if _, err := mixintest.MetricNames(`rate(x[5m]`); err == nil {
 		t.Error("unbalanced parenthesis parsed")
 	}
-	got, err := monitoring.MetricNames(`a + on (x) group_left b or {__name__="c"} or histogram_quantile(0.5, a_bucket)`)
+	got, err := mixintest.MetricNames(`a + on (x) group_left b or {__name__="c"} or histogram_quantile(0.5, a_bucket)`)
 	if err != nil {
 		t.Fatal(err)
 	}

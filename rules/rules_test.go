@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/monitoring"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/mixin/mixintest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/promtool"
 )
 
@@ -215,7 +215,7 @@ func TestEveryAlertHasAFiringAndAQuietTestCase(t *testing.T) {
 var notExported = map[string]bool{"up": true, "ALERTS": true, "ALERTS_FOR_STATE": true}
 
 func TestRuleExpressionsNameOnlyExportedMetrics(t *testing.T) {
-	exported, err := monitoring.ExportedMetrics("..")
+	exported, err := mixintest.ExportedMetrics("..")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestRuleExpressionsNameOnlyExportedMetrics(t *testing.T) {
 		recorded[r.Record] = true
 	}
 	for _, r := range append(alerts, records...) {
-		names, err := monitoring.MetricNames(r.Expr)
+		names, err := mixintest.MetricNames(r.Expr)
 		if err != nil {
 			t.Errorf("%s%s: %v", r.Alert, r.Record, err)
 			continue
@@ -274,7 +274,7 @@ func TestAlertsKeepTheLabelsThatIdentifyWhatIsBroken(t *testing.T) {
 			if !ok {
 				return nil
 			}
-			names, _ := monitoring.MetricNames(agg.Expr.String())
+			names, _ := mixintest.MetricNames(agg.Expr.String())
 			for _, n := range names {
 				for _, l := range identifying[n] {
 					kept := slices.Contains(agg.Grouping, l)

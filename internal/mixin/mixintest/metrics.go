@@ -1,8 +1,9 @@
-// Package monitoring checks the monitoring package (rules/ and
-// dashboards/) against the code: which metric names cdc-sentinel exports,
-// and which names a PromQL expression uses. The rule and dashboard tests
-// use it so that a renamed metric breaks the build instead of an alert.
-package monitoring
+// Package mixintest helps the tests of what the mixin renders (rules/
+// and dashboards/) check it against the code: which metric names
+// cdc-sentinel exports, and which names a PromQL expression uses, so that
+// a renamed metric breaks the build instead of an alert. Tests only: the
+// binary never imports it.
+package mixintest
 
 import (
 	"fmt"
