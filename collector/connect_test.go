@@ -20,7 +20,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/promtool"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -134,7 +134,7 @@ func TestConnectCollectorReportsEveryConnectorAndTaskState(t *testing.T) {
 }
 
 func TestConnectGoldenPassesPromtoolCheckMetrics(t *testing.T) {
-	tool := promtool.Path(t)
+	tool := testenv.Promtool(t)
 	f, err := os.Open("testdata/connect.prom")
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/promtool"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -29,8 +28,8 @@ import (
 // that prefix, so the shared pipeline's other connectors are never touched.
 func TestClosedLoop(t *testing.T) {
 	env := testenv.Need(t)
-	prometheusBin := promtool.Tool(t, "prometheus", "PROMETHEUS")
-	alertmanagerBin := promtool.Tool(t, "alertmanager", "ALERTMANAGER")
+	prometheusBin := testenv.Tool(t, "prometheus", "PROMETHEUS")
+	alertmanagerBin := testenv.Tool(t, "alertmanager", "ALERTMANAGER")
 	if env.KafkaBrokers == "" || env.TargetDSN == "" {
 		t.Fatal("the pipeline's env file has no Kafka brokers or target DSN")
 	}

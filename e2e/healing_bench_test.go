@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/mixin"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/promtool"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -49,8 +48,8 @@ func TestHealingTime(t *testing.T) {
 		runs = n
 	}
 	env := testenv.Need(t)
-	prometheusBin := promtool.Tool(t, "prometheus", "PROMETHEUS")
-	alertmanagerBin := promtool.Tool(t, "alertmanager", "ALERTMANAGER")
+	prometheusBin := testenv.Tool(t, "prometheus", "PROMETHEUS")
+	alertmanagerBin := testenv.Tool(t, "alertmanager", "ALERTMANAGER")
 
 	prefix := "heal_" + randomHex(4)
 	p := newPipeline(t, env, prefix)

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/promtool"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
 // fakeConnectWithAFailedTask answers the few REST calls a restart_task
@@ -60,7 +60,7 @@ func fakeConnectWithAFailedTask(t *testing.T) *httptest.Server {
 // startJaeger runs the real Jaeger v2 with in-memory storage and returns
 // its OTLP/HTTP and query addresses.
 func startJaeger(t *testing.T) (otlpHTTP, query string) {
-	bin := promtool.Tool(t, "jaeger", "JAEGER")
+	bin := testenv.Tool(t, "jaeger", "JAEGER")
 	dir := t.TempDir()
 	// Four distinct ports: addresses taken one at a time may repeat.
 	addrs := distinctFreeAddrs(t, 4)

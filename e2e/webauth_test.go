@@ -22,7 +22,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/promtool"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
 // The example web config (deploy/web/web-config.yml: TLS and basic auth)
@@ -31,7 +31,7 @@ import (
 // work together with the real Alertmanager: an alert reaches /alerts over
 // TLS with Alertmanager's credentials, and a request without them does not.
 func TestExampleWebConfigWithAlertmanager(t *testing.T) {
-	alertmanagerBin := promtool.Tool(t, "alertmanager", "ALERTMANAGER")
+	alertmanagerBin := testenv.Tool(t, "alertmanager", "ALERTMANAGER")
 	dir := t.TempDir()
 	caPEM, certFile, keyFile := selfSignedCert(t, dir)
 	caFile := filepath.Join(dir, "ca.pem")

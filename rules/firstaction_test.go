@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/promtool"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -27,7 +26,7 @@ import (
 // actions, not 0 (increase() alone never sees the first increment of a
 // new series).
 func TestFirstActionOfANewLabelSetIsCounted(t *testing.T) {
-	bin := promtool.Tool(t, "prometheus", "PROMETHEUS")
+	bin := testenv.Tool(t, "prometheus", "PROMETHEUS")
 	var actions atomic.Int64 // 0: the series does not exist yet
 	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")

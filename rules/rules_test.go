@@ -18,7 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/mixin/mixintest"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/promtool"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
 type ruleFile struct {
@@ -99,7 +99,7 @@ func readYAML(t *testing.T, path string, v any) {
 
 func runPromtool(t *testing.T, args ...string) {
 	t.Helper()
-	out, err := exec.Command(promtool.Path(t), args...).CombinedOutput()
+	out, err := exec.Command(testenv.Promtool(t), args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -429,7 +429,7 @@ func routeMatches(t *testing.T, r amRoute, lset map[string]string) bool {
 }
 
 func TestAlertmanagerLoadsTheExampleConfig(t *testing.T) {
-	bin := promtool.Tool(t, "alertmanager", "ALERTMANAGER")
+	bin := testenv.Tool(t, "alertmanager", "ALERTMANAGER")
 	// --check-config is not a flag of alertmanager; a start that fails on
 	// the file exits at once with the error, a good one runs until killed.
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/promtool"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -16,7 +15,7 @@ import (
 // file.
 func TestWholeExpositionPassesPromtoolCheckMetrics(t *testing.T) {
 	p := testenv.Need(t)
-	tool := promtool.Path(t)
+	tool := testenv.Promtool(t)
 	cfg := writeFile(t, t.TempDir(), "c.yml", `connect_clusters:
   - {name: local, url: `+p.ConnectURL+`}
 kafka: {brokers: [`+p.KafkaBrokers+`]}

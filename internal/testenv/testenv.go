@@ -1,7 +1,10 @@
-// Package testenv gives integration tests the address of the local
-// pipeline started by scripts/pipeline/pipeline.sh. `make test` sets
-// CDC_INTEGRATION=1, and then a missing pipeline fails the test instead
-// of skipping it, so a broken set-up cannot pass silently.
+// Package testenv gives tests what lies outside the process: the address
+// of the local pipeline started by scripts/pipeline/pipeline.sh, and the
+// tools scripts/install-tools.sh builds (promtool, Prometheus,
+// Alertmanager, Jaeger). Tests only: the binary never imports it.
+// `make test` sets CDC_INTEGRATION=1, and then a missing pipeline or tool
+// fails the test instead of skipping it, so a broken set-up cannot pass
+// silently.
 package testenv
 
 import (

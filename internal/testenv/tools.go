@@ -1,25 +1,25 @@
-// Package promtool finds the promtool binary that scripts/install-tools.sh
-// builds, so tests can check exposition and rules with the real thing.
-package promtool
+package testenv
 
 import (
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-
-	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
-// Path returns promtool's path: $PROMTOOL, the cache of
+// Promtool returns promtool's path, so tests can check exposition and
+// rules with the real thing: $PROMTOOL, the cache of
 // scripts/install-tools.sh, or $PATH. It skips the test when there is
 // none, and fails it under `make test` (CDC_INTEGRATION=1).
-func Path(t testing.TB) string {
+func Promtool(t testing.TB) string {
 	t.Helper()
 	return Tool(t, "promtool", "PROMTOOL")
 }
 
-// Tool finds a binary built by scripts/install-tools.sh.
+// Tool finds a binary built by scripts/install-tools.sh (promtool,
+// prometheus, alertmanager, jaeger): $envVar, the script's cache, or
+// $PATH. It skips the test when there is none, and fails it under
+// `make test` (CDC_INTEGRATION=1).
 func Tool(t testing.TB, name, envVar string) string {
 	t.Helper()
 	if p := os.Getenv(envVar); p != "" {
@@ -37,7 +37,7 @@ func Tool(t testing.TB, name, envVar string) string {
 		return p
 	}
 	msg := name + " not found: run scripts/install-tools.sh " + name
-	if testenv.Integration() {
+	if Integration() {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
