@@ -15,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 

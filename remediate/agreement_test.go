@@ -9,7 +9,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/ops"
 )
 

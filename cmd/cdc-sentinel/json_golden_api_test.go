@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect/connecttest"
 )
 
 // fakeWorkerThatValidates is a Connect worker with one running sink that

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
 )
 
 const sink = "io.debezium.connector.jdbc.JdbcSinkConnector"

@@ -16,7 +16,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/connecttest"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect/connecttest"
 )
 
 type (
