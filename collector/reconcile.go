@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/readings"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcilestats"
 )
 
 var (
@@ -28,7 +28,7 @@ var (
 // ReconcileReader gives the reconcile runs of every configured table,
 // ordered by table; the reconcile runner implements it from memory.
 type ReconcileReader interface {
-	ReconcileTables() []readings.ReconcileTable
+	ReconcileTables() []reconcilestats.Table
 }
 
 // ReconcileCollector reports the reconcile runs kept by a ReconcileReader.

@@ -7,12 +7,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/readings"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcilestats"
 )
 
-type fakeReconcileRuns []readings.ReconcileTable
+type fakeReconcileRuns []reconcilestats.Table
 
-func (f fakeReconcileRuns) ReconcileTables() []readings.ReconcileTable { return f }
+func (f fakeReconcileRuns) ReconcileTables() []reconcilestats.Table { return f }
 
 // A table that has never succeeded shows only its run counts and whether
 // it is running; one that has shows what its last success found.

@@ -23,7 +23,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/readings"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcilestats"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
@@ -133,13 +133,13 @@ type Jobs struct {
 	jobs     map[string]*Job
 	finished []string
 	running  map[string]string // table → job id
-	stats    map[string]*readings.ReconcileTable
+	stats    map[string]*reconcilestats.Table
 }
 
 // NewJobs returns an empty history.
 func NewJobs() *Jobs {
 	ctx, stop := context.WithCancel(context.Background())
-	return &Jobs{ctx: ctx, stop: stop, keep: 100, jobs: map[string]*Job{}, running: map[string]string{}, stats: map[string]*readings.ReconcileTable{}}
+	return &Jobs{ctx: ctx, stop: stop, keep: 100, jobs: map[string]*Job{}, running: map[string]string{}, stats: map[string]*reconcilestats.Table{}}
 }
 
 // Close cancels every running reconcile and repair being followed; the
@@ -200,7 +200,7 @@ func (j *Jobs) Runner(tables []Table, opts Options, limits Limits, logger *slog.
 	for _, t := range tables {
 		r.tables[t.Name] = t
 		if j.stats[t.Name] == nil {
-			j.stats[t.Name] = &readings.ReconcileTable{Table: t.Name}
+			j.stats[t.Name] = &reconcilestats.Table{Table: t.Name}
 		}
 	}
 	return r
@@ -632,10 +632,10 @@ func (r *Runner) handleGet(w http.ResponseWriter, req *http.Request) {
 // ReconcileTables gives what is known of each configured table's runs,
 // those started before a reload included, ordered by table;
 // collector.ReconcileCollector reports it at scrape time.
-func (r *Runner) ReconcileTables() []readings.ReconcileTable {
+func (r *Runner) ReconcileTables() []reconcilestats.Table {
 	r.jobs.mu.Lock()
 	defer r.jobs.mu.Unlock()
-	out := make([]readings.ReconcileTable, 0, len(r.tables))
+	out := make([]reconcilestats.Table, 0, len(r.tables))
 	for name := range r.tables {
 		t := *r.jobs.stats[name]
 		_, t.Running = r.jobs.running[name]

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/readings"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcilestats"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
@@ -61,7 +61,7 @@ func TestRunnerAPI(t *testing.T) {
 	if code, body := post("table=customers&repair=true"); code != http.StatusBadRequest || !strings.Contains(body["error"], "signal") {
 		t.Errorf("repair without a signal: %d %v, want 400 naming the signal config", code, body)
 	}
-	if got, want := r.ReconcileTables(), []readings.ReconcileTable{{Table: "customers", Running: true}}; !reflect.DeepEqual(got, want) {
+	if got, want := r.ReconcileTables(), []reconcilestats.Table{{Table: "customers", Running: true}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("while running: %+v, want %+v", got, want)
 	}
 

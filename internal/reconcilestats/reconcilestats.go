@@ -1,15 +1,15 @@
-// Package readings holds the plain values that the packages owning some
-// state hand to collector/ at scrape time. It lets the collectors read
-// that state without importing its owners: the scrape path must not
-// link the reconcile and repair code, and the owners need not know
-// about Prometheus.
-package readings
+// Package reconcilestats holds what the reconcile runner counts of each
+// table's runs and repairs, as plain values the reconcile collector reads
+// at scrape time. It stands apart from reconcile (not below it) so that
+// the scrape path links none of the reconcile and repair code, and
+// reconcile need not know about Prometheus.
+package reconcilestats
 
 import "time"
 
-// ReconcileTable is what the reconcile runner knows of one table's runs
-// since cdc-sentinel started.
-type ReconcileTable struct {
+// Table is what the reconcile runner knows of one table's runs since
+// cdc-sentinel started.
+type Table struct {
 	Table string
 	// Runs finished, by outcome.
 	Succeeded, Failed, Cancelled uint64
