@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -40,7 +41,7 @@ func (k *Kafka) validate(v *validator, p string) {
 	}
 	for i, b := range k.Brokers {
 		if !strings.Contains(b, ":") {
-			v.fail(p+".brokers["+itoa(i)+"]", "%q is not host:port", b)
+			v.fail(p+".brokers["+strconv.Itoa(i)+"]", "%q is not host:port", b)
 		}
 	}
 	if k.TLS != nil {

@@ -236,7 +236,7 @@ func (r *run) checkNotifications(c *connector) {
 func signalTableDDL(driver, table string) string {
 	ddl := "CREATE TABLE " + table + " (id VARCHAR(42) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048) NULL);"
 	if driver == config.DriverSQLServer {
-		schema, name := qualified(driver, table)
+		schema, name := connectorkind.SplitTable(driver, table)
 		ddl += fmt.Sprintf("\nEXEC sys.sp_cdc_enable_table @source_schema = N'%s', @source_name = N'%s', @role_name = NULL;", schema, name)
 	}
 	return ddl

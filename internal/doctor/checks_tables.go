@@ -90,7 +90,7 @@ func (r *run) checkUnconfiguredSources(ctx context.Context) {
 	configured := map[string]bool{}
 	for _, t := range r.d.Config.Tables {
 		if db := r.d.Databases[t.Source.Database]; db != nil {
-			s, n := qualified(db.Driver(), t.Source.Table)
+			s, n := connectorkind.SplitTable(db.Driver(), t.Source.Table)
 			configured[t.Source.Database+"|"+strings.ToLower(s+"."+n)] = true
 		}
 	}
@@ -110,7 +110,7 @@ func (r *run) checkUnconfiguredSources(ctx context.Context) {
 		}
 		signal := ""
 		if st := c.SignalTable(); st != "" {
-			s, n := qualified(c.Driver(), st)
+			s, n := connectorkind.SplitTable(c.Driver(), st)
 			signal = strings.ToLower(s + "." + n)
 		}
 		var missing []string
@@ -132,7 +132,7 @@ func (r *run) checkUnconfiguredSources(ctx context.Context) {
 				names = c.LiteralTables()
 			}
 			for _, n := range names {
-				s, t := qualified(db.Driver(), n)
+				s, t := connectorkind.SplitTable(db.Driver(), n)
 				key := strings.ToLower(s + "." + t)
 				if key == signal || configured[db.Name()+"|"+key] {
 					continue
@@ -225,7 +225,7 @@ func (r *run) checkPublication(ctx context.Context, db *database.DB, c *connecto
 			Fix: "grant the login SELECT on pg_publication and pg_publication_tables"})
 		return
 	}
-	schema, name := qualified(db.Driver(), table)
+	schema, name := connectorkind.SplitTable(db.Driver(), table)
 	quoted := db.QuoteIdent(schema) + "." + db.QuoteIdent(name)
 	check := CheckTableNotCaptured
 	if what != "" {
@@ -259,7 +259,7 @@ func (r *run) checkPublication(ctx context.Context, db *database.DB, c *connecto
 
 func (r *run) checkCDCTable(ctx context.Context, db *database.DB, t *config.Table, cdcOff map[string]bool) {
 	target := tableTarget(t.Name)
-	schema, name := qualified(db.Driver(), t.Source.Table)
+	schema, name := connectorkind.SplitTable(db.Driver(), t.Source.Table)
 	enableTable := fmt.Sprintf("EXEC sys.sp_cdc_enable_table @source_schema = N'%s', @source_name = N'%s', @role_name = NULL, @supports_net_changes = 0;", sqlString(schema), sqlString(name))
 	off, known := cdcOff[db.Name()]
 	if !known {
@@ -495,8 +495,8 @@ func (r *run) checkSignal(ctx context.Context, t *config.Table) {
 }
 
 func sameTable(a, b string) bool {
-	as, at := qualified("", a)
-	bs, bt := qualified("", b)
+	as, at := connectorkind.SplitTable("", a)
+	bs, bt := connectorkind.SplitTable("", b)
 	return strings.EqualFold(as, bs) && strings.EqualFold(at, bt)
 }
 
@@ -533,7 +533,7 @@ func tablesSnippet(items []string) string {
 			break
 		}
 		db, table, _ := strings.Cut(it, ":")
-		_, name := qualified("", table)
+		_, name := connectorkind.SplitTable("", table)
 		fmt.Fprintf(&b, "\n  - name: %s\n    source: {database: %s, table: %s}\n    target: {database: <target>, table: %s}", name, db, table, name)
 	}
 	return b.String()
@@ -583,7 +583,7 @@ func (r *run) checkDataCollection(t *config.Table, c *connector) {
 		bad(Error, fmt.Sprintf("repair signals name data collection %s, which connector %s does not capture (check its table.include.list): Debezium ignores the snapshot and the repair re-sends nothing", coll, c.Name))
 		return
 	}
-	wantSchema, wantTable := qualified(db.Driver(), t.Source.Table)
+	wantSchema, wantTable := connectorkind.SplitTable(db.Driver(), t.Source.Table)
 	if !strings.EqualFold(schema, wantSchema) || !strings.EqualFold(table, wantTable) {
 		bad(Warning, fmt.Sprintf("repair signals name data collection %s, not the table's source %s.%s: a repair would re-send another table's rows", coll, wantSchema, wantTable))
 	}
@@ -599,7 +599,7 @@ func (r *run) checkSinkTargets(t *config.Table) {
 	if tgt == nil {
 		return
 	}
-	wantSchema, wantTable := qualified(tgt.Driver(), t.Target.Table)
+	wantSchema, wantTable := connectorkind.SplitTable(tgt.Driver(), t.Target.Table)
 	for _, c := range r.sinking(t) {
 		if !c.Kind().IsJDBCSink() || c.RoutesTopics() {
 			continue
@@ -612,7 +612,7 @@ func (r *run) checkSinkTargets(t *config.Table) {
 			// A name of three or more parts carries a catalog (the
 			// database), which PostgreSQL does not accept from another
 			// database: it is never the configured table.
-			schema, name := qualified(tgt.Driver(), table)
+			schema, name := connectorkind.SplitTable(tgt.Driver(), table)
 			if strings.Count(table, ".") < 2 && strings.EqualFold(schema, wantSchema) && strings.EqualFold(name, wantTable) {
 				continue
 			}

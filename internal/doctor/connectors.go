@@ -18,9 +18,3 @@ func newConnector(cluster string, c connect.Connector) *connector {
 }
 
 func (c *connector) target() string { return connectorTarget(c.cluster, c.Name) }
-
-// qualified splits a configured table name into schema and table, with
-// the dialect's default schema when it has none.
-func qualified(driver, name string) (schema, table string) {
-	return connectorkind.SplitTable(driver, name)
-}

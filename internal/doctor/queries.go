@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 )
 
@@ -74,7 +75,7 @@ func (r *run) tables(ctx context.Context, db *database.DB) ([]schemaTable, error
 // columns lists a table's columns; none means the table does not exist
 // (or the login cannot see it).
 func columns(ctx context.Context, db *database.DB, table string) (map[string]bool, error) {
-	schema, name := qualified(db.Driver(), table)
+	schema, name := connectorkind.SplitTable(db.Driver(), table)
 	q := PGColumnsQuery
 	if db.Driver() == config.DriverSQLServer {
 		q = SQLServerColumnsQuery
