@@ -11,11 +11,11 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/version"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/app"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/doctor"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/server"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/wiring"
 )
 
 func addDoctor(a *kingpin.Application, g *globals) {
@@ -74,7 +74,7 @@ func runDoctor(g *globals, output, clusterName string, timeout time.Duration, li
 		}
 		d.Clusters = append(d.Clusters, doctor.Cluster{Name: cc.Name, Client: c})
 	}
-	sources, err := app.OpenSources(ctx, cfg, app.Deps{Logger: g.logger()})
+	sources, err := wiring.OpenSources(ctx, cfg, wiring.Deps{Logger: g.logger()})
 	if err != nil {
 		fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
 		return 2

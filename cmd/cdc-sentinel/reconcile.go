@@ -17,10 +17,10 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/version"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/app"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/wiring"
 )
 
 type reconcileFlags struct {
@@ -82,7 +82,7 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	sources, err := app.OpenSources(ctx, cfg, app.Deps{Logger: g.logger()})
+	sources, err := wiring.OpenSources(ctx, cfg, wiring.Deps{Logger: g.logger()})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -92,11 +92,11 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 			return fail("database %s: %v", name, err)
 		}
 	}
-	clusters, _, err := app.ConnectClients(cfg, "cdc-sentinel/"+version.Version)
+	clusters, _, err := wiring.ConnectClients(cfg, "cdc-sentinel/"+version.Version)
 	if err != nil {
 		return fail("%v", err)
 	}
-	table, err := app.ReconcileTable(cfg, *tc, sources, clusters)
+	table, err := wiring.ReconcileTable(cfg, *tc, sources, clusters)
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -15,10 +15,10 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/app"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/server"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/wiring"
 )
 
 type serveFlags struct {
@@ -86,14 +86,14 @@ func serve(g *globals, f *serveFlags) int {
 		DisableExporterMetrics: f.disableExporter,
 		MaxRequests:            f.maxRequests,
 	})
-	deps := app.Deps{
+	deps := wiring.Deps{
 		Logger:      logger,
 		StoragePath: f.storagePath,
 		UserAgent:   "cdc-sentinel/" + version.Version,
 		Registerer:  srv.Registry(),
 		Reconciles:  reconcile.NewJobs(),
 	}
-	srv.SetBuild(app.Builder(deps))
+	srv.SetBuild(wiring.Builder(deps))
 	listen := server.Listen{Addresses: *f.web.WebListenAddresses, SystemdSocket: *f.web.WebSystemdSocket, WebConfigFile: *f.web.WebConfigFile}
 	if _, err := server.AlertsExposureWarning(listen); err != nil {
 		fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)

@@ -1,7 +1,9 @@
-// Package app builds cdc-sentinel's runtime parts from a validated
-// configuration: the clients, the collectors and the API handlers. The
-// server calls Build on start and on every reload.
-package app
+// Package wiring builds cdc-sentinel's runtime parts from a validated
+// configuration and connects them: the clients, the shared database
+// pools, the collectors and the API handlers. The server calls Build on
+// start and on every reload; the reconcile and doctor commands open the
+// same Sources.
+package wiring
 
 import (
 	"context"
