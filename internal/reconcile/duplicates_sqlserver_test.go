@@ -10,6 +10,7 @@ import (
 	"github.com/DATA-DOG/go-sqlmock"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash/rowhashtest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
@@ -41,7 +42,7 @@ func sqlServerDuplicates(t *testing.T) (*sqldialect.Plan, *Report, *[]string, sq
 		Target:     sqldialect.Side{DB: tgt, Dialect: sqldialect.SQLServer{}, Table: "dbo.t"},
 		SourceCols: cols, TargetCols: cols, Key: []int{0},
 	}
-	h := func(s string) rowhash.Hash { return rowhash.HashBytes([]byte(s)) }
+	h := func(s string) rowhash.Hash { return rowhashtest.HashBytes([]byte(s)) }
 	smock.ExpectQuery("exists").WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(1))
 	copies := sqlmock.NewRows([]string{"rid", "kenc", "k0", "a", "b"})
 	for _, c := range []struct {

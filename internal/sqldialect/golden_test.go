@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash/rowhashtest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -118,7 +119,7 @@ func TestGoldenSQLServerNonIntegerKeys(t *testing.T) {
 			kinds[i] = c.Kind
 		}
 		for _, v := range tc.vals {
-			enc, err := rowhash.EncodeRow(kinds, v)
+			enc, err := rowhashtest.EncodeRow(kinds, v)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,11 +201,11 @@ func TestGoldenSQLServerMilliseconds(t *testing.T) {
 // reads, in the order Hash keeps them (big-endian halves A then B).
 func TestGoldenSQLServerDeleteCopies(t *testing.T) {
 	cols := []Column{{Name: "OrderID", Type: "int", Kind: rowhash.KindInt}, {Name: "note", Type: "nvarchar", Kind: rowhash.KindText}}
-	enc, err := rowhash.EncodeRow([]rowhash.Kind{rowhash.KindInt, rowhash.KindText}, []rowhash.Value{int64(7), "x"})
+	enc, err := rowhashtest.EncodeRow([]rowhash.Kind{rowhash.KindInt, rowhash.KindText}, []rowhash.Value{int64(7), "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := rowhash.HashBytes(enc)
+	h := rowhashtest.HashBytes(enc)
 	sum := md5.Sum(enc)
 	got := (SQLServer{}).DeleteCopies("dbo.orders", cols, "[OrderID] = 7", h, 2)
 	if want := fmt.Sprintf("0x%X", sum[:8]); !strings.HasSuffix(got, want) {

@@ -13,6 +13,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash/rowhashtest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -151,11 +152,11 @@ func TestPostgresHashEqualsReference(t *testing.T) {
 		if _, err := db.ExecContext(ctx, insert, binds...); err != nil {
 			t.Fatalf("row %d: %v", id, err)
 		}
-		enc, err := rowhash.EncodeRow(kinds, refs)
+		enc, err := rowhashtest.EncodeRow(kinds, refs)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want[id] = rowhash.HashBytes(enc)
+		want[id] = rowhashtest.HashBytes(enc)
 		wantEnc[id] = string(enc)
 	}
 
@@ -204,8 +205,8 @@ func TestPostgresHashEqualsReference(t *testing.T) {
 	if text.Valid {
 		tv = text.String
 	}
-	enc, _ := rowhash.EncodeRow([]rowhash.Kind{rowhash.KindText, rowhash.KindInt}, []rowhash.Value{tv, int64(id)})
-	if got := rowhash.KeyHash(enc); got != kh {
+	enc, _ := rowhashtest.EncodeRow([]rowhash.Kind{rowhash.KindText, rowhash.KindInt}, []rowhash.Value{tv, int64(id)})
+	if got := rowhashtest.KeyHash(enc); got != kh {
 		t.Errorf("key hash: PostgreSQL %d, Go %d", kh, got)
 	}
 }
@@ -306,7 +307,7 @@ func TestPostgresCharPaddingIsNotAChange(t *testing.T) {
 		}
 	}
 	// The Go reference agrees with the source side.
-	ref, _ := rowhash.EncodeRow([]rowhash.Kind{rowhash.KindInt, rowhash.KindChar, rowhash.KindChar}, []rowhash.Value{int64(5), " a    ", "y "})
+	ref, _ := rowhashtest.EncodeRow([]rowhash.Kind{rowhash.KindInt, rowhash.KindChar, rowhash.KindChar}, []rowhash.Value{int64(5), " a    ", "y "})
 	if string(ref) != src[5] {
 		t.Errorf("reference %q, PostgreSQL %q", ref, src[5])
 	}
@@ -337,11 +338,11 @@ func TestPostgresTemporalRepresentations(t *testing.T) {
 		// nanoseconds); nil: v itself.
 		src func(v time.Time) time.Time
 	}
-	toMicros := func(v time.Time) time.Time { return time.UnixMicro(rowhash.EpochMicros(v)).UTC() }
+	toMicros := func(v time.Time) time.Time { return time.UnixMicro(rowhashtest.EpochMicros(v)).UTC() }
 	toMillis := func(v time.Time) time.Time { return time.UnixMilli(floorDiv(v.UnixNano(), 1e6)).UTC() }
 	reps := []rep{
 		{"bigint", TimeRule{Stored: StoredEpochNanos}, func(v time.Time) any { return v.UnixNano() }, nil},
-		{"bigint", TimeRule{Stored: StoredEpochMicros}, func(v time.Time) any { return rowhash.EpochMicros(v) }, toMicros},
+		{"bigint", TimeRule{Stored: StoredEpochMicros}, func(v time.Time) any { return rowhashtest.EpochMicros(v) }, toMicros},
 		{"bigint", TimeRule{Stored: StoredEpochMillis}, func(v time.Time) any { return floorDiv(v.UnixNano(), 1e6) }, toMillis},
 		// ZonedTimestamp: UTC with Z, or with the source's offset.
 		{"text", TimeRule{Stored: StoredISOText}, func(v time.Time) any { return v.Format("2006-01-02T15:04:05.9999999Z07:00") }, nil},
@@ -502,7 +503,7 @@ func TestPostgresRoundsLikeTheSource(t *testing.T) {
 		values[id] = v
 		off := (r.Intn(29*4) - 14*4) * 15
 		// pgjdbc's text for a nanosecond value: microseconds, half up.
-		jdbc := time.UnixMicro(rowhash.EpochMicros(v)).UTC().Format("2006-01-02 15:04:05.000000")
+		jdbc := time.UnixMicro(rowhashtest.EpochMicros(v)).UTC().Format("2006-01-02 15:04:05.000000")
 		if _, err := db.ExecContext(ctx, "INSERT INTO "+table+" VALUES ($1, $2, $3, $3)", id, isoText(v, off), jdbc); err != nil {
 			t.Fatal(err)
 		}

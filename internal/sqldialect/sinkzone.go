@@ -56,7 +56,7 @@ func parseSinkZone(id string) (sinkZone, error) {
 		if m[1] == "-" {
 			secs = -secs
 		}
-		return sinkZone{loc: time.FixedZone(id, secs), pg: fmt.Sprintf("INTERVAL '%s%02d:%02d:%02d'", m[1], h, mm, ss)}, nil
+		return sinkZone{loc: time.FixedZone(id, secs), pg: "INTERVAL " + Postgres{}.Literal(fmt.Sprintf("%s%02d:%02d:%02d", m[1], h, mm, ss))}, nil
 	}
 	if !zoneID.MatchString(id) || id == "Local" {
 		return sinkZone{}, fmt.Errorf("%q is not a zone id", id)
@@ -65,14 +65,7 @@ func parseSinkZone(id string) (sinkZone, error) {
 	if err != nil {
 		return sinkZone{}, fmt.Errorf("zone %q: %w", id, err)
 	}
-	return sinkZone{loc: loc, pg: "'" + id + "'"}, nil
-}
-
-// wall is the wall clock in z of the instant t, as a UTC time (how a
-// timestamp without a zone is held).
-func (z sinkZone) wall(t time.Time) time.Time {
-	l := t.In(z.loc)
-	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)
+	return sinkZone{loc: loc, pg: Postgres{}.Literal(id)}, nil
 }
 
 // pgWall is the wall clock in z of a PostgreSQL column q: a timestamptz

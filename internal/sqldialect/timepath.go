@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
@@ -251,53 +250,6 @@ func isPostgresTemporal(typ string) bool {
 		return true
 	}
 	return false
-}
-
-// AppendColumn appends v encoded as column c is compared: its kind, and
-// for temporal columns its rule (milliseconds, truncation). It is the Go
-// reference of Dialect.Field over c.
-func AppendColumn(dst []byte, c Column, v rowhash.Value) ([]byte, error) {
-	if x, ok := v.(time.Time); ok && c.Time.Zone != "" {
-		z, err := parseSinkZone(c.Time.Zone)
-		if err != nil {
-			return nil, err
-		}
-		v = z.wall(x)
-	}
-	if v != nil && c.Time.Floor && !c.Time.Millis {
-		// Whole microseconds, truncated.
-		switch x := v.(type) {
-		case time.Time:
-			if c.Kind == rowhash.KindTimestamp || c.Kind == rowhash.KindTimestampTZ {
-				return strconv.AppendInt(dst, x.Unix()*1e6+int64(x.Nanosecond())/1000, 10), nil
-			}
-		case time.Duration:
-			if c.Kind == rowhash.KindTime {
-				return strconv.AppendInt(dst, int64(x/time.Microsecond)%rowhash.MicrosPerDay, 10), nil
-			}
-		}
-	}
-	if v == nil || !c.Time.Millis {
-		return rowhash.AppendField(dst, c.Kind, v)
-	}
-	ms := func(sec, ns int64) int64 {
-		q, r := ns/1e6, ns%1e6
-		if r >= msCarry(c.Time, sec < pgEpoch) {
-			q++
-		}
-		return (sec*1000 + q) * 1000
-	}
-	switch x := v.(type) {
-	case time.Time:
-		if c.Kind == rowhash.KindTimestamp || c.Kind == rowhash.KindTimestampTZ {
-			return strconv.AppendInt(dst, ms(x.Unix(), int64(x.Nanosecond())), 10), nil
-		}
-	case time.Duration:
-		if c.Kind == rowhash.KindTime {
-			return strconv.AppendInt(dst, ms(int64(x/time.Second), int64(x%time.Second))%rowhash.MicrosPerDay, 10), nil
-		}
-	}
-	return rowhash.AppendField(dst, c.Kind, v)
 }
 
 // pgDiv is a / b for an int8 expression a and a positive b, rounded
