@@ -17,12 +17,15 @@ func TestScrapePathDoesNotLinkRepairCode(t *testing.T) {
 	}
 	forbidden := []string{
 		"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile",
-		"github.com/cdc-sentinel/cdc-sentinel/internal/ops",
+		"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction",
 		"github.com/cdc-sentinel/cdc-sentinel/remediate",
 	}
+	// The configuration checks a rule's action against the names of
+	// the actions, which hold no code that acts.
+	names := "github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 	for _, dep := range strings.Fields(string(out)) {
 		for _, f := range forbidden {
-			if dep == f || strings.HasPrefix(dep, f+"/") {
+			if (dep == f || strings.HasPrefix(dep, f+"/")) && dep != names {
 				t.Errorf("the collector package links %s", dep)
 			}
 		}

@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"text/template"
 
 	amtemplate "github.com/prometheus/alertmanager/template"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
@@ -29,26 +28,23 @@ type Reconciler interface {
 	Start(ctx context.Context, table string, repair bool) (string, error)
 }
 
-// Action names, as rules spell them.
-const (
-	ActionRestartTask      = "restart_task"
-	ActionRestartConnector = "restart_connector"
-	ActionPauseConnector   = "pause_connector"
-	ActionResumeConnector  = "resume_connector"
-	ActionReconcile        = "reconcile"
-)
-
 // labelArgs are the arguments taken from the alert's labels of the same
 // name when a rule does not set them.
 var labelArgs = []string{"connect_cluster", "connector", "task", "table"}
 
-// argsFor lists the arguments each action uses, in audit order.
-var argsFor = map[string][]string{
-	ActionRestartTask:      {"connect_cluster", "connector", "task"},
-	ActionRestartConnector: {"connect_cluster", "connector", "includeTasks", "onlyFailed"},
-	ActionPauseConnector:   {"connect_cluster", "connector"},
-	ActionResumeConnector:  {"connect_cluster", "connector"},
-	ActionReconcile:        {"table", "repair"},
+// argsFor lists the arguments the action a rule names uses, in audit
+// order.
+func argsFor(action string) []string {
+	if action == actionkind.Reconcile {
+		return []string{"table", "repair"}
+	}
+	switch k, _ := actionkind.FromRule(action); k {
+	case actionkind.RestartTask:
+		return []string{"connect_cluster", "connector", "task"}
+	case actionkind.Restart:
+		return []string{"connect_cluster", "connector", "includeTasks", "onlyFailed"}
+	}
+	return []string{"connect_cluster", "connector"}
 }
 
 // Defaults follow Strimzi's auto-restart, which restarts a connector with
@@ -57,45 +53,31 @@ var argDefaults = map[string]string{"includeTasks": "true", "onlyFailed": "true"
 
 // target is an action with its arguments resolved and checked.
 type target struct {
-	action    string
-	args      map[string]string
-	cluster   string
-	client    Connect
-	connector string
-	task      int
+	// action is the action as the rule names it.
+	action  string
+	args    map[string]string
+	cluster string
+	client  Connect
+	// connector is the connector action, unless the action reconciles.
+	connector connectaction.Action
 	table     string
-	restart   connect.RestartOptions
 	repair    bool
-	// expect is what the action leads to, decided by connectaction from
-	// the status the precheck read.
-	expect connectaction.Expectation
+	// decision is what connectaction decided from the status the
+	// precheck read; the verification waits for what it leads to.
+	decision connectaction.Decision
 }
 
-// connectAction is the connector action t stands for.
-func (t *target) connectAction() connectaction.Action {
-	a := connectaction.Action{Connector: t.connector, Task: t.task, Restart: t.restart}
-	switch t.action {
-	case ActionRestartTask:
-		a.Kind = connectaction.RestartTask
-	case ActionRestartConnector:
-		a.Kind = connectaction.Restart
-	case ActionPauseConnector:
-		a.Kind = connectaction.Pause
-	case ActionResumeConnector:
-		a.Kind = connectaction.Resume
-	}
-	return a
-}
+func (t *target) reconciles() bool { return t.action == actionkind.Reconcile }
 
 // key names what an action touches, for cooldowns and attempt counts.
 func (t *target) key() string {
-	switch t.action {
-	case ActionRestartTask:
-		return fmt.Sprintf("connect/%s/%s/task/%d", t.cluster, t.connector, t.task)
-	case ActionReconcile:
+	switch {
+	case t.reconciles():
 		return "table/" + t.table
+	case t.connector.Kind == actionkind.RestartTask:
+		return fmt.Sprintf("connect/%s/%s/task/%d", t.cluster, t.connector.Connector, t.connector.Task)
 	}
-	return fmt.Sprintf("connect/%s/%s", t.cluster, t.connector)
+	return fmt.Sprintf("connect/%s/%s", t.cluster, t.connector.Connector)
 }
 
 // argError is an argument that is missing or wrong: outcome invalid_args.
@@ -126,7 +108,7 @@ func (e *Engine) resolve(action string, tmpls map[string]*template.Template, j *
 		data.Annotations = amtemplate.KV{}
 	}
 	args := map[string]string{}
-	for _, name := range argsFor[action] {
+	for _, name := range argsFor(action) {
 		if t := tmpls[name]; t != nil {
 			var b strings.Builder
 			if err := t.Execute(&b, data); err != nil {
@@ -148,8 +130,7 @@ func (e *Engine) resolve(action string, tmpls map[string]*template.Template, j *
 	bad := func(format string, a ...any) (*target, error) {
 		return t, &argError{fmt.Sprintf(format, a...)}
 	}
-	switch action {
-	case ActionReconcile:
+	if t.reconciles() {
 		if t.table = args["table"]; t.table == "" {
 			return bad("no table: set args.table or give the alert a table label")
 		}
@@ -160,6 +141,7 @@ func (e *Engine) resolve(action string, tmpls map[string]*template.Template, j *
 		t.repair = r
 		return t, nil
 	}
+	t.connector.Kind, _ = actionkind.FromRule(action)
 	t.cluster = args["connect_cluster"]
 	if t.cluster == "" {
 		if len(e.clusterNames) != 1 {
@@ -171,16 +153,17 @@ func (e *Engine) resolve(action string, tmpls map[string]*template.Template, j *
 	if t.client = e.clusters[t.cluster]; t.client == nil {
 		return bad("connect cluster %q is not configured (known: %s)", t.cluster, strings.Join(e.clusterNames, ", "))
 	}
-	if t.connector = args["connector"]; t.connector == "" {
+	c := &t.connector
+	if c.Connector = args["connector"]; c.Connector == "" {
 		return bad("no connector: set args.connector or give the alert a connector label")
 	}
 	// A name Connect cannot have would reach another URL than the
 	// connector's (/connectors/../pause is /pause): never sent.
-	if err := connectorkind.ValidateName(t.connector); err != nil {
+	if err := connectorkind.ValidateName(c.Connector); err != nil {
 		return bad("%v", err)
 	}
-	switch action {
-	case ActionRestartTask:
+	switch c.Kind {
+	case actionkind.RestartTask:
 		n, err := strconv.Atoi(args["task"])
 		if err != nil || n < 0 {
 			if args["task"] == "" {
@@ -188,13 +171,14 @@ func (e *Engine) resolve(action string, tmpls map[string]*template.Template, j *
 			}
 			return bad("task %q is not a task id", args["task"])
 		}
-		t.task = n
-	case ActionRestartConnector:
+		// An alert's task restart is for a FAILED task.
+		c.Task, c.Restart.OnlyFailed = n, true
+	case actionkind.Restart:
 		var err error
-		if t.restart.IncludeTasks, err = strconv.ParseBool(args["includeTasks"]); err != nil {
+		if c.Restart.IncludeTasks, err = strconv.ParseBool(args["includeTasks"]); err != nil {
 			return bad("includeTasks %q is not a boolean", args["includeTasks"])
 		}
-		if t.restart.OnlyFailed, err = strconv.ParseBool(args["onlyFailed"]); err != nil {
+		if c.Restart.OnlyFailed, err = strconv.ParseBool(args["onlyFailed"]); err != nil {
 			return bad("onlyFailed %q is not a boolean", args["onlyFailed"])
 		}
 	}
@@ -210,117 +194,35 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// precheck reads the live state before acting. It returns not_needed or
-// not_retryable with the reason, or "" to go ahead. An error means the
-// state could not be read; nothing was done.
+// precheck reads the live state before acting and asks connectaction
+// what the action can do from it. It returns not_needed or
+// not_retryable with the reason, or "" to go ahead. An error means
+// nothing was decided (the state could not be read, or the task is not
+// listed, which a rebalance may change); nothing was done.
 func (e *Engine) precheck(ctx context.Context, t *target) (string, string, error) {
-	switch t.action {
-	case ActionReconcile:
+	if t.reconciles() {
 		return "", "", nil
 	}
-	st, err := connectaction.ReadStatus(ctx, t.client, t.connector)
-	if err != nil {
-		return "", "", fmt.Errorf("reading the status of %s: %w", t.connector, err)
-	}
-	e.metrics.live.add(t.cluster, t.connector)
-	if t.action == ActionRestartTask && st.Task(t.task) == nil {
-		// Not refused: the task may be listed again after a rebalance.
-		return "", "", fmt.Errorf("connector %s has no task %d (tasks: %s)", t.connector, t.task, taskList(st))
-	}
-	// What the action leads to from this state, and whether it can do
-	// anything at all, is connectaction's to decide, the same for the
-	// remediator and the connectors command.
-	expect, err := connectaction.Expect(t.connectAction(), st)
-	var refused *connectaction.Refusal
-	if errors.As(err, &refused) {
-		return OutcomeNotNeeded, refused.Reason, nil
-	}
+	d, err := connectaction.Assess(ctx, t.client, t.connector)
 	if err != nil {
 		return "", "", err
 	}
-	t.expect = expect
-	switch t.action {
-	case ActionRestartTask:
-		outcome, reason := taskRestartNeeded(st, t.task)
-		return outcome, reason, nil
-	case ActionRestartConnector:
-		outcome, reason := connectorRestartNeeded(st, t.restart)
-		return outcome, reason, nil
-	case ActionPauseConnector:
-		switch st.Connector.State {
-		case connect.StatePaused, connect.StateStopped:
-			return OutcomeNotNeeded, "connector is " + st.Connector.State, nil
-		}
-	case ActionResumeConnector:
-		switch st.Connector.State {
-		case connect.StatePaused, connect.StateStopped:
-		default:
-			return OutcomeNotNeeded, "connector is " + st.Connector.State, nil
-		}
+	e.metrics.live.add(t.cluster, t.connector.Connector)
+	switch d.Verdict {
+	case connectaction.NoTask:
+		return "", "", d.Err()
+	case connectaction.NotNeeded, connectaction.Refused:
+		return OutcomeNotNeeded, d.Reason, nil
+	case connectaction.Unfixable:
+		return OutcomeNotRetryable, d.Reason, nil
 	}
+	t.decision = d
 	return "", "", nil
-}
-
-// taskRestartNeeded says whether restarting task id can help: not when it
-// has not failed, nor when its failure is one a restart cannot fix.
-func taskRestartNeeded(st *connect.Status, id int) (outcome, reason string) {
-	task := st.Task(id)
-	if task.State != connect.StateFailed {
-		return OutcomeNotNeeded, fmt.Sprintf("task %d is %s", id, task.State)
-	}
-	if class := classifyTrace(task.Trace); class != "" {
-		return OutcomeNotRetryable, fmt.Sprintf("task %d failed on %s, which a restart cannot fix: %s", id, class, connect.RootCause(task.Trace))
-	}
-	return "", ""
-}
-
-// connectorRestartNeeded says whether a connector restart of this kind
-// can help: not when nothing it restarts has failed and all runs, nor
-// when every failure it would restart is one a restart cannot fix.
-func connectorRestartNeeded(st *connect.Status, o connect.RestartOptions) (outcome, reason string) {
-	var failed, traces []string
-	if st.Connector.State == connect.StateFailed {
-		failed = append(failed, "connector")
-		traces = append(traces, st.Connector.Trace)
-	}
-	for _, task := range st.Tasks {
-		if task.State == connect.StateFailed && o.IncludeTasks {
-			failed = append(failed, fmt.Sprintf("task %d", task.ID))
-			traces = append(traces, task.Trace)
-		}
-	}
-	if len(failed) == 0 {
-		if st.Connector.State == connect.StateRunning && (o.OnlyFailed || allTasks(st, connect.StateRunning)) {
-			return OutcomeNotNeeded, "connector and tasks are " + connectaction.DescribeState(st)
-		}
-		if o.OnlyFailed {
-			return OutcomeNotNeeded, "nothing is FAILED: " + connectaction.DescribeState(st)
-		}
-	}
-	if classes := unfixableFailures(traces); classes != nil {
-		return OutcomeNotRetryable, "failed on " + strings.Join(classes, "; ")
-	}
-	return "", ""
-}
-
-// unfixableFailures classifies each trace; nil unless every one is a
-// failure a restart cannot fix (one restartable failure is worth the
-// restart).
-func unfixableFailures(traces []string) []string {
-	var classes []string
-	for _, tr := range traces {
-		c := classifyTrace(tr)
-		if c == "" {
-			return nil
-		}
-		classes = append(classes, c+": "+connect.RootCause(tr))
-	}
-	return classes
 }
 
 // perform takes the action. It returns a detail for the audit record.
 func (e *Engine) perform(ctx context.Context, t *target) (string, error) {
-	if t.action == ActionReconcile {
+	if t.reconciles() {
 		if e.reconciler == nil {
 			return "", errors.New("reconcile not configured")
 		}
@@ -330,7 +232,7 @@ func (e *Engine) perform(ctx context.Context, t *target) (string, error) {
 		}
 		return "reconcile started: " + id, nil
 	}
-	return "", connectaction.Send(ctx, t.client, t.connectAction())
+	return "", connectaction.Send(ctx, t.client, t.connector)
 }
 
 // verifyReads is how many consecutive status reads must show an action's
@@ -341,33 +243,12 @@ const verifyReads = 3
 // effect or the verify timeout passes. The detail names instances that
 // stayed FAILED through it, as Connect leaves them.
 func (e *Engine) verify(ctx context.Context, t *target) (string, error) {
-	if t.action == ActionReconcile {
+	if t.reconciles() {
 		return "", nil // the reconcile reports on its own run
 	}
-	r := connectaction.Wait(ctx, t.client, t.expect, connectaction.Options{Timeout: e.cfg.VerifyTimeout, PollInterval: e.verifyInterval, Settle: verifyReads})
+	r := connectaction.Wait(ctx, t.client, t.decision, connectaction.Options{Timeout: e.cfg.VerifyTimeout, PollInterval: e.verifyInterval, Settle: verifyReads})
 	if !r.OK {
 		return "", r.Err
 	}
 	return r.Detail(), nil
-}
-
-func taskList(st *connect.Status) string {
-	ids := make([]string, 0, len(st.Tasks))
-	for _, t := range st.Tasks {
-		ids = append(ids, strconv.Itoa(t.ID))
-	}
-	sort.Strings(ids)
-	if len(ids) == 0 {
-		return "none"
-	}
-	return strings.Join(ids, ", ")
-}
-
-func allTasks(st *connect.Status, state string) bool {
-	for _, t := range st.Tasks {
-		if t.State != state {
-			return false
-		}
-	}
-	return true
 }

@@ -2,7 +2,7 @@ package remediate
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -10,30 +10,46 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect/connecttest"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/ops"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
-// The connectors command and the remediator act on a connector through
-// the same code: for every action and starting state, both reach the
-// same verdict against a fake worker that follows Connect's REST
-// semantics (FAILED instances stay FAILED through pause and resume, a
-// restart keeps the target state, a stopped connector has no tasks).
-// The remediator may decide not to act (its precheck); then the command,
-// which always acts, must succeed or refuse: acting was not needed.
+// The connectors command and the remediator decide through the same
+// connectaction.Decide: for every action both can take and every
+// connector and task state, against a stand-in worker that follows
+// Connect's REST semantics, both reach the verdict the table states, send
+// the same request or none, and give the same reason. Each maps the
+// verdict to its own vocabulary:
+//
+//	verdict     command                          remediator
+//	act         sent, ok when it took effect     sent, success or failure
+//	not_needed  ok, nothing sent, "not sent: …"  not_needed, nothing sent
+//	refused     error, nothing sent              not_needed (no task: failure, retried)
+//	unfixable   sent, "sent although …"          not_retryable, nothing sent
+//
+// An unfixable failure is the one place they act differently, on
+// purpose: the remediator does not repeat what a restart cannot fix,
+// while a person at the command line may have fixed the cause.
 func TestCommandAndRemediatorAgreeOnEveryActionAndState(t *testing.T) {
 	const sink = "io.debezium.connector.jdbc.JdbcSinkConnector"
-	failTask := func(c *connecttest.Connector) {
-		c.Status.Tasks[1].State, c.Status.Tasks[1].Trace = connect.StateFailed, "org.apache.kafka.connect.errors.ConnectException: boom\n\tat X"
+	failTask := func(trace string) func(c *connecttest.Connector) {
+		return func(c *connecttest.Connector) {
+			c.Status.Tasks[1].State, c.Status.Tasks[1].Trace = connect.StateFailed, trace
+		}
 	}
+	const boom = "org.apache.kafka.connect.errors.ConnectException: boom\n\tat X"
+	const login = "org.postgresql.util.PSQLException: FATAL: password authentication failed for user \"cdc\""
 	states := []struct {
 		name  string
 		state string
 		setup func(c *connecttest.Connector)
 	}{
 		{"running", connect.StateRunning, nil},
-		{"running, task 1 failed", connect.StateRunning, failTask},
+		{"running, task 1 failed", connect.StateRunning, failTask(boom)},
+		{"running, task 1 failed on login", connect.StateRunning, failTask(login)},
 		{"paused", connect.StatePaused, nil},
-		{"paused, task 1 failed", connect.StatePaused, failTask},
+		{"paused, task 1 failed", connect.StatePaused, failTask(boom)},
 		{"stopped", connect.StateStopped, nil},
 		{"connector failed", connect.StateFailed, func(c *connecttest.Connector) {
 			connecttest.SetAll(&c.Status, connect.StateRunning)
@@ -44,35 +60,27 @@ func TestCommandAndRemediatorAgreeOnEveryActionAndState(t *testing.T) {
 	task1 := 1
 	actions := []struct {
 		name       string
-		cli        ops.Action
+		kind       actionkind.Kind
 		onlyFailed bool
 		task       *int
-		rule       string
 	}{
-		{"pause", ops.Pause, false, nil, ActionPauseConnector},
-		{"resume", ops.Resume, false, nil, ActionResumeConnector},
-		{"restart", ops.Restart, false, nil, ActionRestartConnector},
-		{"restart --only-failed", ops.Restart, true, nil, ActionRestartConnector},
-		{"restart --task=1", ops.Restart, false, &task1, ActionRestartTask},
+		{"pause", actionkind.Pause, false, nil},
+		{"resume", actionkind.Resume, false, nil},
+		{"restart", actionkind.Restart, false, nil},
+		{"restart --only-failed", actionkind.Restart, true, nil},
+		{"restart --task=1 --only-failed", actionkind.Restart, true, &task1},
 	}
-	// want is the verdict the table expects from the command: "ok",
-	// "ok, naming <what stays FAILED>" or "refused: <reason>".
-	want := map[string]string{
-		"pause/running, task 1 failed":      "ok, naming task 1",
-		"pause/paused, task 1 failed":       "ok, naming task 1",
-		"pause/connector failed":            "ok, naming the connector",
-		"pause/all failed":                  "ok, naming the connector, task 0",
-		"resume/running, task 1 failed":     "ok, naming task 1",
-		"resume/paused, task 1 failed":      "ok, naming task 1",
-		"resume/connector failed":           "ok, naming the connector",
-		"resume/all failed":                 "ok, naming the connector, task 0",
-		"restart/stopped":                   "refused: connector is STOPPED: a stopped connector has no tasks to restart; resume it instead",
-		"restart --only-failed/stopped":     "refused: connector is STOPPED: a stopped connector has no tasks to restart; resume it instead",
-		"restart --task=1/stopped":          "refused: connector sink has no task 1 (tasks: none)",
-		"restart --task=1/connector failed": "ok, naming the connector",
-		"restart --task=1/all failed":       "ok, naming the connector, task 0",
+	// verdicts, one letter per state in the order above: a act, n
+	// not_needed, r refused, u unfixable.
+	verdicts := map[string]string{
+		"pause":                          "aaannnaa",
+		"resume":                         "nnnaaann",
+		"restart":                        "aauaaraa",
+		"restart --only-failed":          "naunaraa",
+		"restart --task=1 --only-failed": "naunarna",
 	}
-	opts := ops.Options{Timeout: 3 * time.Second, PollInterval: 2 * time.Millisecond, Settle: 2, FailedGrace: time.Second}
+	letters := map[byte]connectaction.Verdict{'a': connectaction.Act, 'n': connectaction.NotNeeded, 'r': connectaction.Refused, 'u': connectaction.Unfixable}
+	opts := connectaction.Options{Timeout: 3 * time.Second, PollInterval: 2 * time.Millisecond, Settle: 2, FailedGrace: time.Second}
 	start := func(t *testing.T, s int) (*connecttest.Fake, *connect.Client) {
 		f, c := connecttest.New(t)
 		f.Lag = 2
@@ -84,83 +92,91 @@ func TestCommandAndRemediatorAgreeOnEveryActionAndState(t *testing.T) {
 	}
 	for _, a := range actions {
 		for s, st := range states {
-			key := a.name + "/" + st.name
-			t.Run(key, func(t *testing.T) {
+			t.Run(a.name+"/"+st.name, func(t *testing.T) {
+				want := letters[verdicts[a.name][s]]
+				action := connectaction.CommandAction(a.kind, a.onlyFailed, a.task)
+				action.Connector = "sink"
+				if task := action.Kind == actionkind.RestartTask; want == connectaction.Refused && task {
+					want = connectaction.NoTask
+				}
+
 				// The command.
-				_, cc := start(t, s)
-				o := opts
-				o.OnlyFailed, o.Task = a.onlyFailed, a.task
-				op := ops.New(cc, o)
+				cf, cc := start(t, s)
+				op := connectaction.NewOperator(cc, opts)
 				targets, err := op.Resolve(context.Background(), []string{"sink"}, false)
 				if err != nil {
 					t.Fatal(err)
 				}
-				cli := op.Do(context.Background(), a.cli, targets)[0]
+				cli := op.Do(context.Background(), action, targets)[0]
+				cliSent := len(cf.Requests("PUT /connectors/sink/"))+len(cf.Requests("POST /connectors/sink/")) > 0
 
-				// The remediator.
-				_, rc := start(t, s)
-				e := &Engine{cfg: config.Remediation{VerifyTimeout: opts.Timeout}, verifyInterval: opts.PollInterval, metrics: &Metrics{}}
-				tg := &target{action: a.rule, cluster: "fake", client: rc, connector: "sink", task: task1,
-					restart: connect.RestartOptions{IncludeTasks: true, OnlyFailed: a.onlyFailed}}
-				outcome, detail, err := e.precheck(context.Background(), tg)
-				if err != nil {
-					// The remediator retries a task that is not listed
-					// (a rebalance may bring it back); the command
-					// refuses it with the same reason.
-					if !strings.Contains(verdict(cli), err.Error()) {
-						t.Errorf("remediator could not act (%v) but the command: %s", err, cli)
-					}
-					return
+				// The remediator, from a rule naming the same action.
+				rf, rc := start(t, s)
+				e := &Engine{cfg: config.Remediation{VerifyTimeout: opts.Timeout}, verifyInterval: opts.PollInterval, metrics: &Metrics{},
+					clusters: map[string]Connect{"fake": rc}, clusterNames: []string{"fake"}}
+				args := map[string]string{"connect_cluster": "fake", "connector": "sink", "task": "1",
+					"includeTasks": "true", "onlyFailed": map[bool]string{true: "true", false: "false"}[a.onlyFailed]}
+				tg := resolveFor(t, e, a.kind.RuleName(), args)
+				if a.task != nil {
+					tg = resolveFor(t, e, actionkind.RestartTask.RuleName(), args)
 				}
-				acted := outcome == ""
-				if acted {
+				if tg.connector != action {
+					t.Fatalf("the rule asks for %+v, the command for %+v", tg.connector, action)
+				}
+				outcome, detail, err := e.precheck(context.Background(), tg)
+				if outcome == "" && err == nil {
 					if _, err = e.perform(context.Background(), tg); err == nil {
 						detail, err = e.verify(context.Background(), tg)
 					}
 					outcome = OutcomeSuccess
-					if err != nil {
-						outcome, detail = OutcomeFailure, err.Error()
-					}
 				}
+				if err != nil {
+					outcome, detail = OutcomeFailure, err.Error()
+				}
+				remSent := len(rf.Requests("PUT /connectors/sink/"))+len(rf.Requests("POST /connectors/sink/")) > 0
 
-				cliVerdict := verdict(cli)
-				if w := want[key]; w == "" && cliVerdict != "ok" || w != "" && !strings.HasPrefix(cliVerdict, w) {
-					t.Errorf("command: %s (%s), want %s", cliVerdict, cli, firstNonEmpty(w, "ok"))
-				}
-				switch {
-				case acted && (outcome == OutcomeSuccess) != cli.OK:
-					t.Errorf("remediator %s (%s) but command %s", outcome, detail, cli)
-				case acted && cli.OK && detail != joinDetail(cli.State, cli.Note):
-					t.Errorf("remediator detail %q, command %q", detail, joinDetail(cli.State, cli.Note))
-				case !acted && outcome != OutcomeNotNeeded:
-					t.Errorf("remediator decided %s (%s) without acting", outcome, detail)
-				case !acted && !cli.OK && !strings.HasSuffix(cliVerdict, detail):
-					t.Errorf("remediator found it not needed (%s) but the command failed: %s", detail, cli)
+				// Both against the table.
+				var refusal *connectaction.Refusal
+				switch want {
+				case connectaction.Act:
+					if !cliSent || !remSent || cli.OK != (outcome == OutcomeSuccess) || !cli.OK {
+						t.Fatalf("want both to act and succeed: command sent=%t %s; remediator sent=%t %s (%s)", cliSent, cli, remSent, outcome, detail)
+					}
+					if detail != joinDetail(cli.State, cli.Note) {
+						t.Errorf("remediator detail %q, command %q", detail, joinDetail(cli.State, cli.Note))
+					}
+				case connectaction.NotNeeded:
+					if cliSent || remSent || !cli.OK || outcome != OutcomeNotNeeded || !strings.HasPrefix(cli.Note, "not sent: "+detail) {
+						t.Errorf("want neither to act: command sent=%t %s; remediator sent=%t %s (%s)", cliSent, cli, remSent, outcome, detail)
+					}
+				case connectaction.Refused, connectaction.NoTask:
+					remWant := OutcomeNotNeeded
+					if want == connectaction.NoTask {
+						remWant = OutcomeFailure
+					}
+					if cliSent || remSent || cli.OK || !errors.As(cli.Err, &refusal) || outcome != remWant || cli.Err.Error() != detail {
+						t.Errorf("want both to refuse: command sent=%t %s; remediator sent=%t %s (%s)", cliSent, cli, remSent, outcome, detail)
+					}
+				case connectaction.Unfixable:
+					if !cliSent || remSent || outcome != OutcomeNotRetryable || !strings.HasPrefix(cli.Note, "sent although "+detail) {
+						t.Errorf("want the command to act, naming the failure, and the remediator not to: command sent=%t %s; remediator sent=%t %s (%s)", cliSent, cli, remSent, outcome, detail)
+					}
 				}
 			})
 		}
 	}
 }
 
-// verdict sums a command result up for comparison: "ok", "ok, naming
-// task 1 ...", "refused: reason" or "failed: error".
-func verdict(r ops.Result) string {
-	switch {
-	case r.OK && r.Note != "":
-		return "ok, naming " + r.Note
-	case r.OK:
-		return "ok"
-	case r.Err != nil && !strings.Contains(r.Err.Error(), "not reached") && !strings.Contains(r.Err.Error(), "FAILED"):
-		return "refused: " + r.Err.Error()
+// resolveFor resolves a rule's action against an alert carrying args.
+func resolveFor(t *testing.T, e *Engine, action string, args map[string]string) *target {
+	t.Helper()
+	tmpls, err := compileArgs(args)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return fmt.Sprintf("failed: %v", r.Err)
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
+	tg, err := e.resolve(action, tmpls, &store.Job{})
+	if err != nil {
+		t.Fatalf("resolving %s: %v", action, err)
 	}
-	return ""
+	return tg
 }

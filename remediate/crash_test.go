@@ -38,7 +38,7 @@ func checkInterruptedOnce(t *testing.T, h *harness, fc *fakeConnect, a func()) {
 	t.Helper()
 	recs := h.waitAudit(1)
 	r := recs[0]
-	if r.Outcome != OutcomeInterrupted || r.Decision != DecisionAct || r.Action != ActionRestartTask || r.Target == "" {
+	if r.Outcome != OutcomeInterrupted || r.Decision != DecisionAct || r.Action != "restart_task" || r.Target == "" {
 		t.Fatalf("audit record after the crash: %+v", r)
 	}
 	a() // Alertmanager's repeat of the same episode

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/webhook"
@@ -777,19 +778,17 @@ func joinDetail(a, b string) string {
 }
 
 func describeAction(t *target) string {
-	switch t.action {
-	case ActionRestartTask:
-		return fmt.Sprintf("restart task %d of %s on %s", t.task, t.connector, t.cluster)
-	case ActionRestartConnector:
-		return fmt.Sprintf("restart %s on %s (includeTasks=%t, onlyFailed=%t)", t.connector, t.cluster, t.restart.IncludeTasks, t.restart.OnlyFailed)
-	case ActionPauseConnector:
-		return fmt.Sprintf("pause %s on %s", t.connector, t.cluster)
-	case ActionResumeConnector:
-		return fmt.Sprintf("resume %s on %s", t.connector, t.cluster)
-	case ActionReconcile:
+	if t.reconciles() {
 		return fmt.Sprintf("reconcile %s (repair=%t)", t.table, t.repair)
 	}
-	return t.action
+	switch c := t.connector; c.Kind {
+	case actionkind.RestartTask:
+		return fmt.Sprintf("restart task %d of %s on %s", c.Task, c.Connector, t.cluster)
+	case actionkind.Restart:
+		return fmt.Sprintf("restart %s on %s (includeTasks=%t, onlyFailed=%t)", c.Connector, t.cluster, c.Restart.IncludeTasks, c.Restart.OnlyFailed)
+	default:
+		return fmt.Sprintf("%s %s on %s", c.Kind, c.Connector, t.cluster)
+	}
 }
 
 // finish records the outcome, counts it and logs it with the audit

@@ -48,7 +48,7 @@ func TestARemediationIsOneTraceNamedByItsAuditRecord(t *testing.T) {
 	}
 
 	var m dto.Metric
-	if err := h.metrics.duration.WithLabelValues(ActionRestartTask).(prometheus.Metric).Write(&m); err != nil {
+	if err := h.metrics.duration.WithLabelValues("restart_task").(prometheus.Metric).Write(&m); err != nil {
 		t.Fatal(err)
 	}
 	found := false

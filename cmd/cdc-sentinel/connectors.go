@@ -18,8 +18,10 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/ops"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorlist"
 )
 
 // connectorsCmd holds what every `connectors` subcommand shares. The
@@ -38,7 +40,7 @@ func addConnectors(a *kingpin.Application, g *globals) {
 	cmd.Flag("connect-cluster", "Name of the connect_clusters entry to act on; required when several are configured.").StringVar(&cc.cluster)
 
 	addConnectorsList(cmd, cc)
-	for _, action := range ops.Actions {
+	for _, action := range actionkind.Commands() {
 		addConnectorsAction(cmd, cc, action)
 	}
 	addConnectorsScale(cmd, cc)
@@ -67,7 +69,7 @@ func (cc *connectorsCmd) client() (*connect.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cluster, err := ops.PickCluster(cfg, cc.cluster)
+	cluster, err := cfg.PickConnectCluster(cc.cluster)
 	if err != nil {
 		return nil, usageErr{fmt.Errorf("%s: %w", cc.g.configFile, err)}
 	}
@@ -82,15 +84,15 @@ func (cc *connectorsCmd) client() (*connect.Client, error) {
 	return connect.New(cluster, opts...)
 }
 
-func (cc *connectorsCmd) operator() (*ops.Operator, error) {
+func (cc *connectorsCmd) operator() (*connectaction.Operator, *connect.Client, error) {
 	c, err := cc.client()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	opts := ops.DefaultOptions
+	opts := connectaction.DefaultOptions
 	opts.Timeout = cc.timeout
 	opts.OnState = cc.progress()
-	return ops.New(c, opts), nil
+	return connectaction.NewOperator(c, opts), c, nil
 }
 
 // fail reports err: a bad configuration or cluster choice is a
@@ -138,7 +140,7 @@ func addConnectorsList(parent *kingpin.CmdClause, cc *connectorsCmd) {
 		}
 		ctx, stop := cc.context()
 		defer stop()
-		l, err := ops.List(ctx, c)
+		l, err := connectorlist.List(ctx, c)
 		if err != nil {
 			return cc.fail(err)
 		}
@@ -166,7 +168,7 @@ type actionResult struct {
 	Error          string  `json:"error,omitempty"`
 }
 
-func newActionResult(r ops.Result) actionResult {
+func newActionResult(r connectaction.Result) actionResult {
 	out := actionResult{Connector: r.Connector, OK: r.OK, State: r.State, Note: r.Note, ElapsedSeconds: r.Elapsed.Seconds()}
 	if r.Err != nil {
 		out.Error = r.Err.Error()
@@ -197,9 +199,9 @@ func checkTargets(names []string, all bool) error {
 	return nil
 }
 
-func addConnectorsAction(parent *kingpin.CmdClause, cc *connectorsCmd, action ops.Action) {
+func addConnectorsAction(parent *kingpin.CmdClause, cc *connectorsCmd, action actionkind.Kind) {
 	verb := strings.ToUpper(string(action[:1])) + string(action[1:])
-	help := fmt.Sprintf("%s connectors, then wait for %s; on a terminal, each state they pass through is shown.", verb, action.Wants())
+	help := fmt.Sprintf("%s connectors, then wait for %s; on a terminal, each state they pass through is shown.", verb, connectaction.Wants(action))
 	cmd := parent.Command(string(action), help+exitHelp)
 	names := cmd.Arg("name", "Connectors to act on.").Strings()
 	all := cmd.Flag("all", "Act on every connector of the cluster.").Bool()
@@ -209,31 +211,26 @@ func addConnectorsAction(parent *kingpin.CmdClause, cc *connectorsCmd, action op
 	var onlyFailed *bool
 	var task *int
 	var taskSet bool
-	if action == ops.Restart {
-		onlyFailed = cmd.Flag("only-failed", "Restart only the FAILED connector instance and tasks (includeTasks=true&onlyFailed=true).").Bool()
+	if action == actionkind.Restart {
+		onlyFailed = cmd.Flag("only-failed", "Restart only the FAILED connector instance and tasks (includeTasks=true&onlyFailed=true); with --task, the task only when it is FAILED.").Bool()
 		task = cmd.Flag("task", "Restart only this task (POST /connectors/NAME/tasks/ID/restart); it comes back in the connector's state, PAUSED for a paused connector.").PlaceHolder("ID").IsSetByUser(&taskSet).Int()
 	}
 	cc.g.handle(cmd, func() int {
 		if err := checkTargets(*names, *all); err != nil {
 			return cc.fail(err)
 		}
-		if taskSet && (*all || *onlyFailed || *task < 0) {
-			return cc.fail(usageErr{fmt.Errorf("--task needs named connectors, a task id of 0 or more, and no --only-failed (got --task=%d)", *task)})
+		if taskSet && (*all || *task < 0) {
+			return cc.fail(usageErr{fmt.Errorf("--task needs named connectors and a task id of 0 or more (got --task=%d)", *task)})
 		}
-		c, err := cc.client()
+		op, c, err := cc.operator()
 		if err != nil {
 			return cc.fail(err)
 		}
-		opts := ops.DefaultOptions
-		opts.Timeout = cc.timeout
-		opts.OnState = cc.progress()
-		if onlyFailed != nil {
-			opts.OnlyFailed = *onlyFailed
-		}
+		var taskID *int
 		if taskSet {
-			opts.Task = task
+			taskID = task
 		}
-		op := ops.New(c, opts)
+		act := connectaction.CommandAction(action, onlyFailed != nil && *onlyFailed, taskID)
 		ctx, stop := cc.context()
 		defer stop()
 		targets, err := op.Resolve(ctx, *names, *all)
@@ -246,7 +243,7 @@ func addConnectorsAction(parent *kingpin.CmdClause, cc *connectorsCmd, action op
 		if err != nil {
 			return cc.fail(err)
 		}
-		results := op.Do(ctx, action, targets)
+		results := op.Do(ctx, act, targets)
 		code := exitOK
 		for _, r := range results {
 			if !r.OK {
@@ -301,7 +298,7 @@ func addConnectorsScale(parent *kingpin.CmdClause, cc *connectorsCmd) {
 		if err := connectorkind.ValidateName(*name); err != nil {
 			return cc.fail(usageErr{err})
 		}
-		op, err := cc.operator()
+		op, _, err := cc.operator()
 		if err != nil {
 			return cc.fail(err)
 		}
@@ -310,11 +307,11 @@ func addConnectorsScale(parent *kingpin.CmdClause, cc *connectorsCmd) {
 		// An unknown name is answered as every command answers it: exit 2
 		// with the names the cluster has.
 		_, err = op.Resolve(ctx, []string{*name}, false)
-		var res *ops.ScaleResult
+		var res *connectaction.ScaleResult
 		if err == nil {
 			res, err = op.Scale(ctx, *name, *tasks, *force)
 		}
-		var above *ops.TasksAboveLimitError
+		var above *connectaction.TasksAboveLimitError
 		if errors.Is(err, connect.ErrNotFound) || errors.As(err, &above) {
 			err = usageErr{err}
 		}

@@ -15,10 +15,10 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/dlq"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/ops"
 )
 
 // dlqCmd holds what both `dlq` subcommands share.
@@ -160,7 +160,7 @@ func (dc *dlqCmd) open(ctx context.Context, name string) (*dlqTarget, error) {
 	if cfg.Kafka == nil {
 		return nil, usageErr{fmt.Errorf("%s has no kafka section: the DLQ is read from Kafka", dc.g.configFile)}
 	}
-	cluster, err := ops.PickCluster(cfg, dc.cluster)
+	cluster, err := cfg.PickConnectCluster(dc.cluster)
 	if err != nil {
 		return nil, usageErr{fmt.Errorf("%s: %w", dc.g.configFile, err)}
 	}
@@ -172,7 +172,7 @@ func (dc *dlqCmd) open(ctx context.Context, name string) (*dlqTarget, error) {
 	if errors.Is(err, connect.ErrNotFound) {
 		// Answered as every command answers an unknown name: exit 2 with
 		// the names the cluster has.
-		if _, rerr := ops.New(cc, ops.DefaultOptions).Resolve(ctx, []string{name}, false); errors.Is(rerr, connect.ErrNotFound) {
+		if _, rerr := connectaction.NewOperator(cc, connectaction.DefaultOptions).Resolve(ctx, []string{name}, false); errors.Is(rerr, connect.ErrNotFound) {
 			return nil, usageErr{rerr}
 		}
 	}

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorlist"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/dlq"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/doctor"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/ops"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
@@ -21,7 +21,7 @@ import (
 func TestJSONOutputsFollowOneConvention(t *testing.T) {
 	for _, v := range []any{
 		checkResult{}, actionResult{}, scaleResult{},
-		ops.Listing{}, doctor.Report{}, doctor.FileResult{},
+		connectorlist.Listing{}, doctor.Report{}, doctor.FileResult{},
 		dlq.Record{}, reconcile.Report{}, reconcile.Job{},
 		store.Record{}, store.Job{},
 	} {

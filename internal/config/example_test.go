@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 )
 
 const examplePath = "../../cdc-sentinel.example.yml"
@@ -68,7 +70,7 @@ func TestTheAnnotatedExampleIsValidAndComplete(t *testing.T) {
 	for _, r := range cfg.Remediation.Rules {
 		actions = append(actions, r.Action, r.OnResolved)
 	}
-	for _, a := range Actions {
+	for _, a := range actionkind.RuleNames() {
 		if !slices.Contains(actions, a) {
 			t.Errorf("no rule of the example uses the action %s", a)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/alertmanager/pkg/labels"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/dsn"
 )
 
@@ -58,9 +59,6 @@ type Backoff struct {
 	Max     time.Duration `yaml:"max"`
 }
 
-// Actions a rule may name.
-var Actions = []string{"restart_task", "restart_connector", "pause_connector", "resume_connector", "reconcile"}
-
 func (r *Remediation) applyDefaults() {
 	if r.MaxActionsPerHour == 0 {
 		r.MaxActionsPerHour = 30
@@ -107,7 +105,7 @@ func isRuleArg(a string) bool {
 }
 
 func isAction(a string) bool {
-	for _, x := range Actions {
+	for _, x := range actionkind.RuleNames() {
 		if x == a {
 			return true
 		}
@@ -180,10 +178,10 @@ func (rule *Rule) validate(v *validator, rp string) {
 		rule.Matchers = append(rule.Matchers, ms...)
 	}
 	if !isAction(rule.Action) {
-		v.fail(rp+".action", "%q is not one of %v", rule.Action, Actions)
+		v.fail(rp+".action", "%q is not one of %v", rule.Action, actionkind.RuleNames())
 	}
 	if rule.OnResolved != "" && !isAction(rule.OnResolved) {
-		v.fail(rp+".on_resolved", "%q is not one of %v", rule.OnResolved, Actions)
+		v.fail(rp+".on_resolved", "%q is not one of %v", rule.OnResolved, actionkind.RuleNames())
 	}
 	rule.validateArgs(v, rp)
 	if rule.Cooldown < 0 {

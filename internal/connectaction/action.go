@@ -1,15 +1,19 @@
-// Package connectaction performs an action on a Kafka Connect connector
-// (pause, resume, restart, stop, restart one task, scale) and decides
-// when it has taken effect. The connectors command and the remediator
-// both act through it, so they agree on what every action leads to in
-// every state, following Connect's own semantics:
+// Package connectaction is the one home of a Kafka Connect connector
+// action (pause, resume, restart, stop, restart one task, scale): its
+// name (actionkind), whether it is needed given the live status
+// (Decide), how it is sent (Send, Operator.Scale) and when it has taken effect
+// (Wait). The connectors command and the remediator both act through it
+// and compare no Connect state themselves, so they agree on what every
+// action does in every state, following Connect's own semantics:
 //
 //   - Pause, resume and restart keep or change the connector's target
 //     state; a restarted instance comes back in that state, so a PAUSED
 //     connector restarts into PAUSED.
 //   - A FAILED instance does not follow pause or resume: it stays FAILED
 //     until it is restarted. Such instances are reported, not waited for.
-//   - A STOPPED connector has no tasks.
+//   - A STOPPED connector has no tasks, so it has nothing to pause:
+//     pausing it would start it, in PAUSED, which no one asking to pause
+//     wants; it is not needed.
 //
 // Every request is accepted asynchronously and the status arrives late
 // through the status topic, so an action has taken effect only when
@@ -24,29 +28,18 @@ import (
 	"strings"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
-)
-
-// Kind is what an action does.
-type Kind string
-
-// The actions.
-const (
-	Pause       Kind = "pause"
-	Resume      Kind = "resume"
-	Restart     Kind = "restart"
-	Stop        Kind = "stop"
-	RestartTask Kind = "restart_task"
-	Scale       Kind = "scale"
 )
 
 // Action is one action on one connector.
 type Action struct {
-	Kind      Kind
+	Kind      actionkind.Kind
 	Connector string
 	// Task is the task RestartTask restarts.
 	Task int
-	// Restart says which instances Restart restarts.
+	// Restart says which instances Restart restarts; for RestartTask,
+	// OnlyFailed restarts the task only when it is FAILED.
 	Restart connect.RestartOptions
 	// TasksMax is the tasks.max Scale sets.
 	TasksMax int
@@ -54,11 +47,11 @@ type Action struct {
 
 func (a Action) String() string {
 	switch a.Kind {
-	case RestartTask:
+	case actionkind.RestartTask:
 		return fmt.Sprintf("restart task %d of %s", a.Task, a.Connector)
-	case Restart:
+	case actionkind.Restart:
 		return fmt.Sprintf("restart %s (includeTasks=%t, onlyFailed=%t)", a.Connector, a.Restart.IncludeTasks, a.Restart.OnlyFailed)
-	case Scale:
+	case actionkind.Scale:
 		return fmt.Sprintf("scale %s to tasks.max=%d", a.Connector, a.TasksMax)
 	}
 	return string(a.Kind) + " " + a.Connector
@@ -90,9 +83,9 @@ type Refusal struct {
 
 func (r *Refusal) Error() string { return r.Reason }
 
-// Expectation is the state an action leads to, decided from the status
+// expectation is the state an action leads to, decided from the status
 // read before it.
-type Expectation struct {
+type expectation struct {
 	Action Action
 	// State is what the connector and the instances the action affects
 	// reach; "" when only the configuration is awaited (scaling a
@@ -109,11 +102,11 @@ type Expectation struct {
 	stuckTasks     map[int]bool
 }
 
-// Expect decides what a leads to from before, the connector's status
+// expect decides what a leads to from before, the connector's status
 // read right before acting. It refuses an action that cannot do anything
 // in that state.
-func Expect(a Action, before *connect.Status) (Expectation, error) {
-	e := Expectation{Action: a, stuckTasks: map[int]bool{}}
+func expect(a Action, before *connect.Status) (expectation, error) {
+	e := expectation{Action: a, stuckTasks: map[int]bool{}}
 	prior := before.Connector.State
 	// keepFailed marks the FAILED instances as staying FAILED.
 	keepFailed := func(connector bool, task func(id int) bool) {
@@ -126,15 +119,15 @@ func Expect(a Action, before *connect.Status) (Expectation, error) {
 	}
 	all := func(int) bool { return true }
 	switch a.Kind {
-	case Pause:
+	case actionkind.Pause:
 		e.State = connect.StatePaused
 		keepFailed(true, all)
-	case Resume:
+	case actionkind.Resume:
 		e.State, e.minTasks = connect.StateRunning, 1
 		keepFailed(true, all)
-	case Stop:
+	case actionkind.Stop:
 		e.State, e.noTasks = connect.StateStopped, true
-	case Restart:
+	case actionkind.Restart:
 		if prior == connect.StateStopped {
 			return e, &Refusal{a, "connector is STOPPED: a stopped connector has no tasks to restart; resume it instead"}
 		}
@@ -146,7 +139,7 @@ func Expect(a Action, before *connect.Status) (Expectation, error) {
 		// connector unless it is restarted, tasks unless includeTasks.
 		restartsConnector := !a.Restart.OnlyFailed || prior == connect.StateFailed
 		keepFailed(!restartsConnector, func(int) bool { return !a.Restart.IncludeTasks })
-	case RestartTask:
+	case actionkind.RestartTask:
 		task := before.Task(a.Task)
 		if task == nil {
 			return e, &Refusal{a, fmt.Sprintf("connector %s has no task %d (tasks: %s)", a.Connector, a.Task, taskIDs(before))}
@@ -155,7 +148,7 @@ func Expect(a Action, before *connect.Status) (Expectation, error) {
 		// Only the restarted task is awaited; the others keep their
 		// state, FAILED ones included.
 		keepFailed(true, func(id int) bool { return id != a.Task })
-	case Scale:
+	case actionkind.Scale:
 		if a.TasksMax < 1 {
 			return e, &Refusal{a, fmt.Sprintf("tasks.max must be at least 1, got %d", a.TasksMax)}
 		}
@@ -192,15 +185,15 @@ func restartedState(prior string) string {
 func Send(ctx context.Context, c Client, a Action) error {
 	var err error
 	switch a.Kind {
-	case Pause:
+	case actionkind.Pause:
 		err = c.Pause(ctx, a.Connector)
-	case Resume:
+	case actionkind.Resume:
 		err = c.Resume(ctx, a.Connector)
-	case Stop:
+	case actionkind.Stop:
 		err = c.Stop(ctx, a.Connector)
-	case Restart:
+	case actionkind.Restart:
 		_, err = c.RestartConnector(ctx, a.Connector, a.Restart)
-	case RestartTask:
+	case actionkind.RestartTask:
 		err = c.RestartTask(ctx, a.Connector, a.Task)
 	default:
 		return fmt.Errorf("%s is not sent by Send", a.Kind)
@@ -211,30 +204,30 @@ func Send(ctx context.Context, c Client, a Action) error {
 	return nil
 }
 
-func verb(k Kind) string {
+func verb(k actionkind.Kind) string {
 	switch k {
-	case Pause:
+	case actionkind.Pause:
 		return "pausing"
-	case Resume:
+	case actionkind.Resume:
 		return "resuming"
-	case Stop:
+	case actionkind.Stop:
 		return "stopping"
-	case Restart:
+	case actionkind.Restart:
 		return "restarting"
-	case RestartTask:
+	case actionkind.RestartTask:
 		return "restarting the task"
 	}
 	return string(k)
 }
 
 // Describe is what the expectation waits for: "connector and tasks PAUSED".
-func (e Expectation) Describe() string {
+func (e expectation) Describe() string {
 	switch {
 	case e.State == "":
 		return "tasks.max=" + e.tasksMax + " in the definition"
 	case e.noTasks:
 		return fmt.Sprintf("connector %s with no tasks", e.State)
-	case e.Action.Kind == RestartTask:
+	case e.Action.Kind == actionkind.RestartTask:
 		return fmt.Sprintf("task %d %s", e.Action.Task, e.State)
 	case e.tasksMax != "":
 		return fmt.Sprintf("tasks.max=%s applied, connector and tasks %s", e.tasksMax, e.State)
@@ -244,7 +237,7 @@ func (e Expectation) Describe() string {
 
 // reached reports whether st (and info, when the expectation needs the
 // definition) shows the action's effect; when not, why.
-func (e Expectation) reached(st *connect.Status, info *connect.Info) (bool, string) {
+func (e expectation) reached(st *connect.Status, info *connect.Info) (bool, string) {
 	if e.tasksMax != "" && info != nil {
 		if got := info.Config[connectorkind.KeyTasksMax]; got != e.tasksMax {
 			return false, "configuration not applied yet (tasks.max=" + got + ")"
@@ -253,7 +246,7 @@ func (e Expectation) reached(st *connect.Status, info *connect.Info) (bool, stri
 	if e.State == "" {
 		return true, ""
 	}
-	if e.Action.Kind == RestartTask {
+	if e.Action.Kind == actionkind.RestartTask {
 		t := st.Task(e.Action.Task)
 		if t == nil {
 			return false, fmt.Sprintf("task %d not listed", e.Action.Task)
@@ -285,7 +278,7 @@ func (e Expectation) reached(st *connect.Status, info *connect.Info) (bool, stri
 
 // unexpectedFailure names the FAILED instances the action should have
 // brought to its state, with the first line of their trace.
-func (e Expectation) unexpectedFailure(st *connect.Status) string {
+func (e expectation) unexpectedFailure(st *connect.Status) string {
 	var parts []string
 	if st.Connector.State == connect.StateFailed && !e.stuckConnector {
 		parts = append(parts, "connector FAILED"+traceSuffix(st.Connector.Trace))
@@ -294,7 +287,7 @@ func (e Expectation) unexpectedFailure(st *connect.Status) string {
 		if t.State != connect.StateFailed || e.stuckTasks[t.ID] {
 			continue
 		}
-		if e.Action.Kind == RestartTask && t.ID != e.Action.Task {
+		if e.Action.Kind == actionkind.RestartTask && t.ID != e.Action.Task {
 			continue
 		}
 		parts = append(parts, fmt.Sprintf("task %d FAILED%s", t.ID, traceSuffix(t.Trace)))
@@ -304,7 +297,7 @@ func (e Expectation) unexpectedFailure(st *connect.Status) string {
 
 // stillFailed names the instances that stayed FAILED through the action,
 // as expected, and why they did: the result and the audit detail say so.
-func (e Expectation) stillFailed(st *connect.Status) string {
+func (e expectation) stillFailed(st *connect.Status) string {
 	var names []string
 	if e.stuckConnector && st.Connector.State == connect.StateFailed {
 		names = append(names, "the connector")
@@ -319,11 +312,11 @@ func (e Expectation) stillFailed(st *connect.Status) string {
 	}
 	why := "a FAILED instance stays FAILED until it is restarted"
 	switch e.Action.Kind {
-	case Pause:
+	case actionkind.Pause:
 		why = "a FAILED instance does not pause; it stays FAILED until it is restarted"
-	case Resume:
+	case actionkind.Resume:
 		why = "resume does not restart FAILED instances"
-	case Restart:
+	case actionkind.Restart:
 		why = "the restart did not include it"
 	}
 	return fmt.Sprintf("%s still FAILED (%s: restart with onlyFailed to bring it back)", strings.Join(names, ", "), why)

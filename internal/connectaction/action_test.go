@@ -10,6 +10,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 )
 
 const sink = "io.debezium.connector.jdbc.JdbcSinkConnector"
@@ -30,21 +31,23 @@ func TestRunFromEveryState(t *testing.T) {
 		note   string
 		err    string
 	}{
-		{connectaction.Action{Kind: connectaction.RestartTask, Task: 1}, connect.StateRunning, failTask, "connector RUNNING, 2 tasks RUNNING", "", ""},
+		{connectaction.Action{Kind: actionkind.RestartTask, Task: 1}, connect.StateRunning, failTask, "connector RUNNING, 2 tasks RUNNING", "", ""},
 		// A task restarted while its connector is paused comes back
 		// PAUSED: Connect keeps the target state.
-		{connectaction.Action{Kind: connectaction.RestartTask, Task: 1}, connect.StatePaused, failTask, "connector PAUSED, 2 tasks PAUSED", "", ""},
-		{connectaction.Action{Kind: connectaction.RestartTask, Task: 5}, connect.StateRunning, nil, "", "", "connector sink has no task 5 (tasks: 0, 1)"},
-		{connectaction.Action{Kind: connectaction.RestartTask, Task: 0}, connect.StateStopped, nil, "", "", "connector sink has no task 0 (tasks: none)"},
+		{connectaction.Action{Kind: actionkind.RestartTask, Task: 1}, connect.StatePaused, failTask, "connector PAUSED, 2 tasks PAUSED", "", ""},
+		{connectaction.Action{Kind: actionkind.RestartTask, Task: 5}, connect.StateRunning, nil, "", "", "connector sink has no task 5 (tasks: 0, 1)"},
+		{connectaction.Action{Kind: actionkind.RestartTask, Task: 0}, connect.StateStopped, nil, "", "", "connector sink has no task 0 (tasks: none)"},
 		// Restarting only the connector instance leaves a FAILED task
 		// FAILED, and says so.
-		{connectaction.Action{Kind: connectaction.Restart}, connect.StateRunning, failTask, "connector RUNNING, tasks 0 RUNNING, 1 FAILED", "task 1 (boom) still FAILED (the restart did not include it", ""},
-		{connectaction.Action{Kind: connectaction.Restart, Restart: connect.RestartOptions{IncludeTasks: true, OnlyFailed: true}}, connect.StatePaused, failTask, "connector PAUSED, 2 tasks PAUSED", "", ""},
-		{connectaction.Action{Kind: connectaction.Stop}, connect.StateRunning, failTask, "connector STOPPED, no tasks", "", ""},
-		{connectaction.Action{Kind: connectaction.Stop}, connect.StatePaused, nil, "connector STOPPED, no tasks", "", ""},
-		{connectaction.Action{Kind: connectaction.Stop}, connect.StateFailed, nil, "connector STOPPED, no tasks", "", ""},
-		{connectaction.Action{Kind: connectaction.Resume}, connect.StateStopped, nil, "connector RUNNING, 2 tasks RUNNING", "", ""},
-		{connectaction.Action{Kind: connectaction.Pause}, connect.StateStopped, nil, "connector PAUSED, 2 tasks PAUSED", "", ""},
+		{connectaction.Action{Kind: actionkind.Restart}, connect.StateRunning, failTask, "connector RUNNING, tasks 0 RUNNING, 1 FAILED", "task 1 (boom) still FAILED (the restart did not include it", ""},
+		{connectaction.Action{Kind: actionkind.Restart, Restart: connect.RestartOptions{IncludeTasks: true, OnlyFailed: true}}, connect.StatePaused, failTask, "connector PAUSED, 2 tasks PAUSED", "", ""},
+		{connectaction.Action{Kind: actionkind.Stop}, connect.StateRunning, failTask, "connector STOPPED, no tasks", "", ""},
+		{connectaction.Action{Kind: actionkind.Stop}, connect.StatePaused, nil, "connector STOPPED, no tasks", "", ""},
+		{connectaction.Action{Kind: actionkind.Stop}, connect.StateFailed, nil, "connector STOPPED, no tasks", "", ""},
+		{connectaction.Action{Kind: actionkind.Resume}, connect.StateStopped, nil, "connector RUNNING, 2 tasks RUNNING", "", ""},
+		// A STOPPED connector runs nothing: pausing it would start it, so
+		// nothing is sent and it stays STOPPED.
+		{connectaction.Action{Kind: actionkind.Pause}, connect.StateStopped, nil, "connector STOPPED, no tasks", "not sent: connector is STOPPED: it runs no tasks, and pausing it would start it", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.action.String()+" from "+tc.from, func(t *testing.T) {
@@ -97,9 +100,9 @@ func status(conn string, tasks ...string) connect.Status {
 // it before the timeout.
 func TestWaitFailsOnAnInstanceThatFailsAgain(t *testing.T) {
 	before := status(connect.StateRunning, connect.StateFailed)
-	e, err := connectaction.Expect(connectaction.Action{Kind: connectaction.RestartTask, Connector: "sink", Task: 0}, &before)
-	if err != nil {
-		t.Fatal(err)
+	e := connectaction.Decide(connectaction.Action{Kind: actionkind.RestartTask, Connector: "sink", Task: 0}, &before)
+	if e.Verdict != connectaction.Act {
+		t.Fatalf("restart of a FAILED task: %s (%s)", e.Verdict, e.Reason)
 	}
 	c := &scripted{script: []connect.Status{before, status(connect.StateRunning, connect.StateRunning), status(connect.StateRunning, connect.StateFailed)}}
 	r := connectaction.Wait(context.Background(), c, e, connectaction.Options{Timeout: time.Minute, PollInterval: time.Millisecond, Settle: 3, FailedGrace: time.Minute})
@@ -160,13 +163,13 @@ func (n *notYetStarted) Info(_ context.Context, name string) (*connect.Info, err
 // status; one on an unknown connector fails at once.
 func TestAnActionOnANewConnectorWaitsForItsStatus(t *testing.T) {
 	c := &notYetStarted{defined: true, unknowns: 3}
-	r := connectaction.Run(context.Background(), c, connectaction.Action{Kind: connectaction.Resume, Connector: "sink"}, fast)
+	r := connectaction.Run(context.Background(), c, connectaction.Action{Kind: actionkind.Resume, Connector: "sink"}, fast)
 	if !r.OK || r.State != "connector RUNNING, 1 task RUNNING" {
 		t.Fatalf("resume of a new connector: %+v", r)
 	}
 
 	c = &notYetStarted{defined: false, unknowns: 1 << 30}
-	r = connectaction.Run(context.Background(), c, connectaction.Action{Kind: connectaction.Resume, Connector: "sink"}, fast)
+	r = connectaction.Run(context.Background(), c, connectaction.Action{Kind: actionkind.Resume, Connector: "sink"}, fast)
 	if r.OK || r.Sent || !errors.Is(r.Err, connect.ErrNotFound) || c.reads != 1 {
 		t.Fatalf("resume of an unknown connector: %+v after %d reads", r, c.reads)
 	}
@@ -178,7 +181,7 @@ func TestAConnectorThatNeverReportsAStatusTimesOut(t *testing.T) {
 	c := &notYetStarted{defined: true, unknowns: 1 << 30}
 	o := fast
 	o.Timeout = 50 * time.Millisecond
-	r := connectaction.Run(context.Background(), c, connectaction.Action{Kind: connectaction.Pause, Connector: "sink"}, o)
+	r := connectaction.Run(context.Background(), c, connectaction.Action{Kind: actionkind.Pause, Connector: "sink"}, o)
 	if r.OK || r.Sent || !errors.Is(r.Err, connectaction.ErrNoStatusYet) || !strings.Contains(r.Err.Error(), "no worker has reported its status yet") {
 		t.Fatalf("got %+v", r)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
@@ -22,13 +23,17 @@ type Options struct {
 	// to its state may show FAILED before waiting stops early: right
 	// after a restart the status may still show the failure being fixed.
 	FailedGrace time.Duration
-	// OnState, when set, is told each new state seen while waiting, and
-	// each failed read that is retried.
-	OnState func(state string)
+	// Concurrency bounds the connectors Operator.Do acts on and polls at
+	// once, so that --all on a large cluster does not flood the workers.
+	Concurrency int
+	// OnState, when set, is told each new state a connector is seen in
+	// while it is waited for, and each failed read that is retried;
+	// calls for different connectors may come at once.
+	OnState func(connector, state string)
 }
 
 // DefaultOptions are used for zero fields.
-var DefaultOptions = Options{Timeout: 60 * time.Second, PollInterval: 500 * time.Millisecond, Settle: 2, FailedGrace: 5 * time.Second}
+var DefaultOptions = Options{Timeout: 60 * time.Second, PollInterval: 500 * time.Millisecond, Settle: 2, FailedGrace: 5 * time.Second, Concurrency: 8}
 
 func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
@@ -43,17 +48,23 @@ func (o Options) withDefaults() Options {
 	if o.FailedGrace <= 0 {
 		o.FailedGrace = DefaultOptions.FailedGrace
 	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultOptions.Concurrency
+	}
 	return o
 }
 
 // Result is the verdict on one action.
 type Result struct {
-	// OK is true when the action took effect.
+	Connector string
+	// OK is true when the action took effect, or was not needed.
 	OK bool
-	// State describes the last status read.
+	// State describes the last status read: "connector PAUSED, 2 tasks PAUSED".
 	State string
-	// Note names instances that stayed FAILED through the action, as
-	// Connect does; they do not make it fail.
+	// Note says why nothing was sent when the action was not needed,
+	// why it was sent although a restart cannot fix the failure, and
+	// names instances that stayed FAILED through the action, as Connect
+	// leaves them; none of these make it fail.
 	Note string
 	// Err says why the action did not take effect (or was refused).
 	Err error
@@ -63,41 +74,69 @@ type Result struct {
 }
 
 // Detail is the state with the note, for output and audit records.
-func (r Result) Detail() string {
-	if r.Note == "" {
-		return r.State
+func (r Result) Detail() string { return joinNote(r.State, r.Note) }
+
+func (r Result) String() string {
+	if r.OK {
+		s := fmt.Sprintf("%s: %s (%s)", r.Connector, r.State, r.Elapsed.Round(10*time.Millisecond))
+		if r.Note != "" {
+			s += "; " + r.Note
+		}
+		return s
 	}
-	if r.State == "" {
-		return r.Note
-	}
-	return r.State + "; " + r.Note
+	return fmt.Sprintf("%s: %v", r.Connector, r.Err)
 }
 
-// Run reads the connector's status, sends the action and waits for its
-// effect. Scale is not run here: its request is a whole configuration.
+// Run reads the connector's status, decides, and when the action is
+// needed sends it and waits for its effect; this is the connectors
+// command's path. Scale is not run here: its request is a whole
+// configuration.
 func Run(ctx context.Context, c Client, a Action, o Options) Result {
 	start := time.Now()
-	before, err := StartingStatus(ctx, c, a.Connector, o)
-	if err != nil {
-		return Result{Err: fmt.Errorf("reading the status of %s: %w", a.Connector, err), Elapsed: time.Since(start)}
-	}
-	e, err := Expect(a, before)
-	if err != nil {
-		return Result{Err: err, State: DescribeState(before), Elapsed: time.Since(start)}
-	}
-	if err := Send(ctx, c, a); err != nil {
-		return Result{Err: err, Elapsed: time.Since(start)}
-	}
-	r := Wait(ctx, c, e, o)
-	r.Elapsed = time.Since(start)
+	r := run(ctx, c, a, o)
+	r.Connector, r.Elapsed = a.Connector, time.Since(start)
 	return r
 }
 
-// Wait polls the status until e holds for Settle consecutive reads, an
-// instance the action should have brought back stays FAILED past
-// FailedGrace or fails again right after holding, or the timeout passes.
-// The request has been sent.
-func Wait(ctx context.Context, c Client, e Expectation, o Options) Result {
+func run(ctx context.Context, c Client, a Action, o Options) Result {
+	before, err := StartingStatus(ctx, c, a.Connector, o)
+	if err != nil {
+		return Result{Err: fmt.Errorf("reading the status of %s: %w", a.Connector, err)}
+	}
+	d := Decide(a, before)
+	switch d.Verdict {
+	case NotNeeded:
+		return Result{OK: true, State: DescribeState(before), Note: joinNote("not sent: "+d.Reason, d.expect.stillFailed(before))}
+	case Refused, NoTask:
+		return Result{Err: d.Err(), State: DescribeState(before)}
+	}
+	if err := Send(ctx, c, a); err != nil {
+		return Result{Err: err}
+	}
+	r := Wait(ctx, c, d, o)
+	if d.Verdict == Unfixable {
+		r.Note = joinNote("sent although "+d.Reason, r.Note)
+	}
+	return r
+}
+
+// joinNote joins the parts that say something.
+func joinNote(parts ...string) string {
+	var said []string
+	for _, p := range parts {
+		if p != "" {
+			said = append(said, p)
+		}
+	}
+	return strings.Join(said, "; ")
+}
+
+// Wait polls the status until the action d decided on holds for Settle
+// consecutive reads, an instance the action should have brought back
+// stays FAILED past FailedGrace or fails again right after holding, or
+// the timeout passes. The request has been sent.
+func Wait(ctx context.Context, c Client, d Decision, o Options) Result {
+	e := d.expect
 	o = o.withDefaults()
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
@@ -109,7 +148,7 @@ func Wait(ctx context.Context, c Client, e Expectation, o Options) Result {
 		why         string
 	)
 	done := func(r Result) Result {
-		r.Sent, r.Elapsed = true, time.Since(start)
+		r.Connector, r.Sent, r.Elapsed = e.Action.Connector, true, time.Since(start)
 		return r
 	}
 	tick := time.NewTicker(o.PollInterval)
@@ -123,10 +162,10 @@ func Wait(ctx context.Context, c Client, e Expectation, o Options) Result {
 			// A worker restarting or a rebalance: keep reading until the
 			// timeout rather than give up on one failed read.
 			why = err.Error()
-			o.report("reading the status failed, retrying: " + why)
+			o.report(e.Action.Connector, "reading the status failed, retrying: "+why)
 		case err == nil:
 			if now := DescribeState(st); now != last {
-				o.report(now)
+				o.report(e.Action.Connector, now)
 				last = now
 			}
 			ok, reason := e.reached(st, info)
@@ -167,15 +206,15 @@ func Wait(ctx context.Context, c Client, e Expectation, o Options) Result {
 	}
 }
 
-func (o Options) report(state string) {
+func (o Options) report(connector, state string) {
 	if o.OnState != nil {
-		o.OnState(state)
+		o.OnState(connector, state)
 	}
 }
 
 // read returns the connector's status, and its definition when the
 // expectation needs it.
-func read(ctx context.Context, c Client, e Expectation) (*connect.Status, *connect.Info, error) {
+func read(ctx context.Context, c Client, e expectation) (*connect.Status, *connect.Info, error) {
 	st, err := ReadStatus(ctx, c, e.Action.Connector)
 	if err != nil {
 		return nil, nil, err
@@ -235,7 +274,7 @@ func StartingStatus(ctx context.Context, c Client, name string, o Options) (*con
 		if !errors.Is(err, ErrNoStatusYet) {
 			return st, err
 		}
-		o.report("waiting for the worker to report a status")
+		o.report(name, "waiting for the worker to report a status")
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%w (waited %s)", err, o.Timeout)

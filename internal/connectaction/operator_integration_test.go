@@ -1,4 +1,4 @@
-package ops
+package connectaction
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect/connecttest"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorlist"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -26,7 +27,7 @@ func realOperator(t *testing.T) (*testenv.Pipeline, *connect.Client, *Operator) 
 	c := connecttest.Local(t, p)
 	opts := DefaultOptions
 	opts.Timeout = 90 * time.Second
-	return p, c, New(c, opts)
+	return p, c, NewOperator(c, opts)
 }
 
 // ownSink creates a JDBC sink named after the test and removes it, and
@@ -55,13 +56,13 @@ func TestRealWorkerLifecycle(t *testing.T) {
 	name := ownSink(t, p, c)
 	ctx := context.Background()
 
-	step := func(action Action, want string) {
+	step := func(action actionkind.Kind, want string) {
 		t.Helper()
 		targets, err := op.Resolve(ctx, []string{name}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := op.Do(ctx, action, targets)[0]
+		res := op.Do(ctx, CommandAction(action, false, nil), targets)[0]
 		if !res.OK {
 			t.Fatalf("%s: %v", action, res.Err)
 		}
@@ -73,20 +74,20 @@ func TestRealWorkerLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := connectaction.DescribeState(s); got != want {
+		if got := DescribeState(s); got != want {
 			t.Fatalf("after %s the worker reports %q, want %q", action, got, want)
 		}
 		t.Logf("%s: %s in %s", action, res.State, res.Elapsed)
 	}
 
 	// A new connector starts on its own; resume waits for it to run.
-	step(Resume, "connector RUNNING, 1 task RUNNING")
-	step(Pause, "connector PAUSED, 1 task PAUSED")
-	step(Restart, "connector PAUSED, 1 task PAUSED")
-	step(Resume, "connector RUNNING, 1 task RUNNING")
-	step(Restart, "connector RUNNING, 1 task RUNNING")
-	step(Stop, "connector STOPPED, no tasks")
-	step(Resume, "connector RUNNING, 1 task RUNNING")
+	step(actionkind.Resume, "connector RUNNING, 1 task RUNNING")
+	step(actionkind.Pause, "connector PAUSED, 1 task PAUSED")
+	step(actionkind.Restart, "connector PAUSED, 1 task PAUSED")
+	step(actionkind.Resume, "connector RUNNING, 1 task RUNNING")
+	step(actionkind.Restart, "connector RUNNING, 1 task RUNNING")
+	step(actionkind.Stop, "connector STOPPED, no tasks")
+	step(actionkind.Resume, "connector RUNNING, 1 task RUNNING")
 
 	res, err := op.Scale(ctx, name, 2, false)
 	if err != nil {
@@ -106,7 +107,7 @@ func TestRealWorkerLifecycle(t *testing.T) {
 		t.Fatalf("scale back to 1: %+v, %v", res, err)
 	}
 
-	l, err := List(ctx, c)
+	l, err := connectorlist.List(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}

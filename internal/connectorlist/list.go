@@ -1,4 +1,6 @@
-package ops
+// Package connectorlist is what `connectors list` shows: a cluster's
+// connectors with their tasks, states and workers, as a table or JSON.
+package connectorlist
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package ops
+package connectaction
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
 
@@ -49,7 +49,7 @@ func (o *Operator) Scale(ctx context.Context, name string, tasks int, force bool
 	start := time.Now()
 	// Status first: it may wait for a new connector's first status, and
 	// the configuration sent back must be the one read last.
-	status, err := connectaction.StartingStatus(ctx, o.client, name, o.waitOptions(name))
+	status, err := StartingStatus(ctx, o.client, name, o.opts)
 	if err != nil {
 		return nil, fmt.Errorf("reading status of %s: %w", name, err)
 	}
@@ -68,7 +68,7 @@ func (o *Operator) Scale(ctx context.Context, name string, tasks int, force bool
 		res.Warnings = append(res.Warnings, why)
 	}
 	if res.Previous == tasks {
-		res.Unchanged, res.OK, res.State = true, true, connectaction.DescribeState(status)
+		res.Unchanged, res.OK, res.State = true, true, DescribeState(status)
 		return res, nil
 	}
 	// Only tasks.max changes: the PUT replaces the whole configuration,
@@ -81,11 +81,11 @@ func (o *Operator) Scale(ctx context.Context, name string, tasks int, force bool
 	if _, err := o.client.PutConfig(ctx, name, next); err != nil {
 		return nil, fmt.Errorf("updating configuration of %s: %w", name, err)
 	}
-	e, err := connectaction.Expect(connectaction.Action{Kind: connectaction.Scale, Connector: name, TasksMax: tasks}, status)
-	if err != nil {
+	d := Decide(Action{Kind: actionkind.Scale, Connector: name, TasksMax: tasks}, status)
+	if err := d.Err(); err != nil {
 		return nil, err
 	}
-	res.Result = result(name, connectaction.Wait(ctx, o.client, e, o.waitOptions(name)))
+	res.Result = Wait(ctx, o.client, d, o.opts)
 	res.Elapsed = time.Since(start)
 	return res, nil
 }

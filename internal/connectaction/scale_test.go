@@ -1,4 +1,4 @@
-package ops
+package connectaction
 
 import (
 	"context"
@@ -19,7 +19,7 @@ func TestScaleChangesOnlyTasksMaxAndWaitsForTheNewTasks(t *testing.T) {
 			conn := f.Add("sink-a", jdbcSink, from, 1)
 			conn.Config["topics.regex"] = `demo\.inventory\.(.*)`
 			conn.Config["connection.password"] = "s3cret"
-			res, err := New(c, fastOptions).Scale(context.Background(), "sink-a", 3, false)
+			res, err := NewOperator(c, fastOptions).Scale(context.Background(), "sink-a", 3, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -47,7 +47,7 @@ func TestScaleOfAStoppedConnectorWaitsForTheConfigOnly(t *testing.T) {
 	f, c := newFake(t)
 	conn := f.Add("sink-a", jdbcSink, connect.StateStopped, 1)
 	conn.Status.Tasks = nil
-	res, err := New(c, fastOptions).Scale(context.Background(), "sink-a", 2, false)
+	res, err := NewOperator(c, fastOptions).Scale(context.Background(), "sink-a", 2, false)
 	if err != nil || !res.OK {
 		t.Fatalf("scale = %+v, %v", res, err)
 	}
@@ -59,7 +59,7 @@ func TestScaleOfAStoppedConnectorWaitsForTheConfigOnly(t *testing.T) {
 func TestScaleToTheCurrentValueSendsNothing(t *testing.T) {
 	f, c := newFake(t)
 	f.Add("sink-a", jdbcSink, connect.StateRunning, 2)
-	res, err := New(c, fastOptions).Scale(context.Background(), "sink-a", 2, false)
+	res, err := NewOperator(c, fastOptions).Scale(context.Background(), "sink-a", 2, false)
 	if err != nil || !res.Unchanged || !res.OK {
 		t.Fatalf("scale = %+v, %v; want unchanged", res, err)
 	}
@@ -71,7 +71,7 @@ func TestScaleToTheCurrentValueSendsNothing(t *testing.T) {
 func TestScaleErrors(t *testing.T) {
 	f, c := newFake(t)
 	f.Add("sink-a", jdbcSink, connect.StateRunning, 1)
-	op := New(c, fastOptions)
+	op := NewOperator(c, fastOptions)
 	cases := []struct {
 		name  string
 		tasks int
@@ -123,7 +123,7 @@ func TestScaleAboveTheConnectorsTaskLimit(t *testing.T) {
 			for k, v := range tc.cfg {
 				conn.Config[k] = v
 			}
-			op := New(c, fastOptions)
+			op := NewOperator(c, fastOptions)
 			_, err := op.Scale(context.Background(), "src", tc.tasks, false)
 			var limit *TasksAboveLimitError
 			if !errors.As(err, &limit) || !strings.Contains(err.Error(), tc.want) {
@@ -148,7 +148,7 @@ func TestScaleAboveTheConnectorsTaskLimit(t *testing.T) {
 	f, c := newFake(t)
 	conn := f.Add("src", connectorkind.ClassSQLServer, connect.StateRunning, 1)
 	conn.Config["database.names"] = "a,b"
-	res, err := New(c, fastOptions).Scale(context.Background(), "src", 2, false)
+	res, err := NewOperator(c, fastOptions).Scale(context.Background(), "src", 2, false)
 	if err != nil || len(res.Warnings) != 0 {
 		t.Errorf("scale within the limit = %+v, %v", res, err)
 	}

@@ -1,4 +1,4 @@
-package ops
+package connectaction
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 )
 
 // While it waits, the operator reports each state it sees once, in the
@@ -26,12 +27,12 @@ func TestOnStateReportsEachStateChange(t *testing.T) {
 		}
 		seen = append(seen, state)
 	}
-	op := New(c, opts)
+	op := NewOperator(c, opts)
 	targets, err := op.Resolve(context.Background(), []string{"sink-a"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := op.Do(context.Background(), Pause, targets); !res[0].OK {
+	if res := op.Do(context.Background(), CommandAction(actionkind.Pause, false, nil), targets); !res[0].OK {
 		t.Fatalf("%+v", res)
 	}
 	want := []string{"connector RUNNING, 2 tasks RUNNING", "connector PAUSED, 2 tasks PAUSED"}

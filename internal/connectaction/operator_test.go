@@ -1,4 +1,4 @@
-package ops
+package connectaction
 
 import (
 	"context"
@@ -8,23 +8,24 @@ import (
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 )
 
 const jdbcSink = "io.debezium.connector.jdbc.JdbcSinkConnector"
 
 func TestActionsReachTheWantedStateDespiteALaggingStatus(t *testing.T) {
 	cases := []struct {
-		action Action
+		action actionkind.Kind
 		from   string
 		want   string
 	}{
-		{Pause, connect.StateRunning, "connector PAUSED, 2 tasks PAUSED"},
-		{Resume, connect.StatePaused, "connector RUNNING, 2 tasks RUNNING"},
-		{Resume, connect.StateStopped, "connector RUNNING, 2 tasks RUNNING"},
-		{Stop, connect.StateRunning, "connector STOPPED, no tasks"},
-		{Restart, connect.StateRunning, "connector RUNNING, 2 tasks RUNNING"},
-		{Restart, connect.StatePaused, "connector PAUSED, 2 tasks PAUSED"},
-		{Restart, connect.StateFailed, "connector RUNNING, 2 tasks RUNNING"},
+		{actionkind.Pause, connect.StateRunning, "connector PAUSED, 2 tasks PAUSED"},
+		{actionkind.Resume, connect.StatePaused, "connector RUNNING, 2 tasks RUNNING"},
+		{actionkind.Resume, connect.StateStopped, "connector RUNNING, 2 tasks RUNNING"},
+		{actionkind.Stop, connect.StateRunning, "connector STOPPED, no tasks"},
+		{actionkind.Restart, connect.StateRunning, "connector RUNNING, 2 tasks RUNNING"},
+		{actionkind.Restart, connect.StatePaused, "connector PAUSED, 2 tasks PAUSED"},
+		{actionkind.Restart, connect.StateFailed, "connector RUNNING, 2 tasks RUNNING"},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.action)+" from "+tc.from, func(t *testing.T) {
@@ -34,12 +35,12 @@ func TestActionsReachTheWantedStateDespiteALaggingStatus(t *testing.T) {
 			if tc.from == connect.StateStopped {
 				conn.Status.Tasks = nil
 			}
-			op := New(c, fastOptions)
+			op := NewOperator(c, fastOptions)
 			targets, err := op.Resolve(context.Background(), []string{"sink-a"}, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := op.Do(context.Background(), tc.action, targets)
+			res := op.Do(context.Background(), CommandAction(tc.action, false, nil), targets)
 			if len(res) != 1 || !res[0].OK {
 				t.Fatalf("result %+v, want success", res)
 			}
@@ -58,12 +59,12 @@ func TestActionsReachTheWantedStateDespiteALaggingStatus(t *testing.T) {
 func TestRestartIncludesTasks(t *testing.T) {
 	for _, onlyFailed := range []bool{false, true} {
 		f, c := newFake(t)
-		f.Add("sink-a", jdbcSink, connect.StateRunning, 1)
-		opts := fastOptions
-		opts.OnlyFailed = onlyFailed
-		op := New(c, opts)
+		conn := f.Add("sink-a", jdbcSink, connect.StateRunning, 1)
+		// With onlyFailed a restart is sent only when something failed.
+		conn.Status.Tasks[0].State = connect.StateFailed
+		op := NewOperator(c, fastOptions)
 		targets, _ := op.Resolve(context.Background(), []string{"sink-a"}, false)
-		if res := op.Do(context.Background(), Restart, targets); !res[0].OK {
+		if res := op.Do(context.Background(), CommandAction(actionkind.Restart, onlyFailed, nil), targets); !res[0].OK {
 			t.Fatalf("restart: %v", res[0].Err)
 		}
 		reqs := f.Requests("POST /connectors/sink-a/restart")
@@ -80,13 +81,13 @@ func TestRestartIncludesTasks(t *testing.T) {
 func TestActionFailures(t *testing.T) {
 	cases := []struct {
 		name    string
-		action  Action
+		action  actionkind.Kind
 		setup   func(f *fakeConnect)
 		wantErr string
 	}{
 		{
 			name:   "a restarted task fails again",
-			action: Restart,
+			action: actionkind.Restart,
 			setup: func(f *fakeConnect) {
 				f.Add("sink-a", jdbcSink, connect.StateFailed, 1)
 				f.After = func(c *fakeConnector, _ string) {
@@ -98,7 +99,7 @@ func TestActionFailures(t *testing.T) {
 		},
 		{
 			name:   "a stopped connector is not restarted",
-			action: Restart,
+			action: actionkind.Restart,
 			setup: func(f *fakeConnect) {
 				c := f.Add("sink-a", jdbcSink, connect.StateStopped, 0)
 				c.Status.Tasks = nil
@@ -107,7 +108,7 @@ func TestActionFailures(t *testing.T) {
 		},
 		{
 			name:   "the state is never reached",
-			action: Pause,
+			action: actionkind.Pause,
 			setup: func(f *fakeConnect) {
 				f.Add("sink-a", jdbcSink, connect.StateRunning, 1)
 				f.After = func(c *fakeConnector, _ string) { setAll(&c.Status, connect.StateRunning) }
@@ -116,7 +117,7 @@ func TestActionFailures(t *testing.T) {
 		},
 		{
 			name:   "the connector is deleted while waiting",
-			action: Stop,
+			action: actionkind.Stop,
 			setup: func(f *fakeConnect) {
 				f.Add("sink-a", jdbcSink, connect.StateRunning, 1)
 				f.After = func(c *fakeConnector, _ string) { c.Deleted = true }
@@ -125,7 +126,7 @@ func TestActionFailures(t *testing.T) {
 		},
 		{
 			name:   "the worker refuses the request",
-			action: Pause,
+			action: actionkind.Pause,
 			setup: func(f *fakeConnect) {
 				f.Add("sink-a", jdbcSink, connect.StateRunning, 1)
 				f.Fail["/connectors/sink-a/pause"] = true
@@ -139,12 +140,12 @@ func TestActionFailures(t *testing.T) {
 			tc.setup(f)
 			opts := fastOptions
 			opts.Timeout = 200 * time.Millisecond
-			op := New(c, opts)
+			op := NewOperator(c, opts)
 			targets, err := op.Resolve(context.Background(), []string{"sink-a"}, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := op.Do(context.Background(), tc.action, targets)[0]
+			res := op.Do(context.Background(), CommandAction(tc.action, false, nil), targets)[0]
 			if res.OK {
 				t.Fatalf("succeeded with %q, want error %q", res.State, tc.wantErr)
 			}
@@ -163,7 +164,7 @@ func TestResolve(t *testing.T) {
 	f.Add("sink-a", jdbcSink, connect.StateRunning, 1)
 	f.Add("sink-b", jdbcSink, connect.StateRunning, 1)
 	f.Add("just-created", jdbcSink, connect.StateRunning, 1).Unlisted = true
-	op := New(c, fastOptions)
+	op := NewOperator(c, fastOptions)
 	ctx := context.Background()
 
 	if got, err := op.Resolve(ctx, []string{"just-created"}, false); err != nil || len(got) != 1 || got[0].Name() != "just-created" {
@@ -222,12 +223,12 @@ func TestDoActsOnEveryTargetAndReportsEachInOrder(t *testing.T) {
 		f.Add(n, jdbcSink, connect.StateRunning, 1)
 	}
 	f.Conn["c"].Status.Tasks[0].State = connect.StateFailed
-	op := New(c, Options{Timeout: time.Second, PollInterval: 5 * time.Millisecond, FailedGrace: 50 * time.Millisecond, Concurrency: 2})
+	op := NewOperator(c, Options{Timeout: time.Second, PollInterval: 5 * time.Millisecond, FailedGrace: 50 * time.Millisecond, Concurrency: 2})
 	targets, err := op.Resolve(context.Background(), nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := op.Do(context.Background(), Pause, targets)
+	res := op.Do(context.Background(), CommandAction(actionkind.Pause, false, nil), targets)
 	for i, want := range []string{"a", "b", "c", "d", "e"} {
 		if res[i].Connector != want {
 			t.Errorf("result %d is %s, want %s", i, res[i].Connector, want)
@@ -254,12 +255,12 @@ func TestDoNeverActsOnAnUnaddressableName(t *testing.T) {
 	f, c := newFake(t)
 	f.Add("good", jdbcSink, connect.StateRunning, 1)
 	f.Add("..", jdbcSink, connect.StateRunning, 1)
-	op := New(c, fastOptions)
+	op := NewOperator(c, fastOptions)
 	targets, err := op.Resolve(context.Background(), nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := op.Do(context.Background(), Pause, targets)
+	res := op.Do(context.Background(), CommandAction(actionkind.Pause, false, nil), targets)
 	for _, r := range res {
 		switch r.Connector {
 		case "good":
@@ -283,14 +284,14 @@ func TestDoNeverActsOnAnUnaddressableName(t *testing.T) {
 // action succeeds and names the task, with the first line of its trace.
 func TestPauseAndResumeNameTheTaskThatStaysFailed(t *testing.T) {
 	for _, tc := range []struct {
-		action Action
+		action actionkind.Kind
 		from   string
 		state  string
 		note   string
 	}{
-		{Pause, connect.StateRunning, "connector PAUSED, tasks 0 PAUSED, 1 FAILED",
+		{actionkind.Pause, connect.StateRunning, "connector PAUSED, tasks 0 PAUSED, 1 FAILED",
 			"task 1 (org.apache.kafka.connect.errors.ConnectException: boom) still FAILED (a FAILED instance does not pause; it stays FAILED until it is restarted"},
-		{Resume, connect.StatePaused, "connector RUNNING, tasks 0 RUNNING, 1 FAILED",
+		{actionkind.Resume, connect.StatePaused, "connector RUNNING, tasks 0 RUNNING, 1 FAILED",
 			"task 1 (org.apache.kafka.connect.errors.ConnectException: boom) still FAILED (resume does not restart FAILED instances"},
 	} {
 		t.Run(string(tc.action), func(t *testing.T) {
@@ -299,12 +300,12 @@ func TestPauseAndResumeNameTheTaskThatStaysFailed(t *testing.T) {
 			conn := f.Add("sink-a", jdbcSink, tc.from, 2)
 			conn.Status.Tasks[1].State = connect.StateFailed
 			conn.Status.Tasks[1].Trace = "org.apache.kafka.connect.errors.ConnectException: boom\n\tat Foo.bar"
-			op := New(c, fastOptions)
+			op := NewOperator(c, fastOptions)
 			targets, err := op.Resolve(context.Background(), []string{"sink-a"}, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := op.Do(context.Background(), tc.action, targets)[0]
+			res := op.Do(context.Background(), CommandAction(tc.action, false, nil), targets)[0]
 			if !res.OK {
 				t.Fatalf("%s failed: %v", tc.action, res.Err)
 			}

@@ -1,4 +1,4 @@
-package ops
+package connectaction
 
 import (
 	"context"
@@ -8,73 +8,41 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
 
-// Action is a state change the operator can make.
-type Action string
-
-// The actions `connectors` offers.
-const (
-	Pause   Action = "pause"
-	Resume  Action = "resume"
-	Restart Action = "restart"
-	Stop    Action = "stop"
-)
-
-// Actions lists them in the order the help shows them.
-var Actions = []Action{Pause, Resume, Restart, Stop}
-
-// Wants says, for the help text, what each action waits for.
-func (a Action) Wants() string {
-	switch a {
-	case Pause:
-		return "the connector and every task PAUSED (a FAILED task stays FAILED until restarted, and is named)"
-	case Resume:
+// Wants says, for the help text, what each command's action waits for.
+func Wants(k actionkind.Kind) string {
+	switch k {
+	case actionkind.Pause:
+		return "the connector and every task PAUSED (a FAILED task stays FAILED until restarted, and is named; a STOPPED connector is left STOPPED)"
+	case actionkind.Resume:
 		return "the connector and at least one task RUNNING (a FAILED task stays FAILED until restarted, and is named)"
-	case Restart:
+	case actionkind.Restart:
 		return "the connector and every task back in the state they had before (RUNNING, or PAUSED for a paused connector), none RESTARTING"
-	case Stop:
+	case actionkind.Stop:
 		return "the connector STOPPED with no tasks"
 	}
 	return ""
 }
 
-// Options tune an Operator.
-type Options struct {
-	// Timeout bounds the wait for each connector to reach its wanted state.
-	Timeout time.Duration
-	// PollInterval is the time between two status reads.
-	PollInterval time.Duration
-	// Settle is how many consecutive reads must show the wanted state:
-	// Connect's status travels through the status topic, and a task that
-	// starts RUNNING and fails a second later is not a success.
-	Settle int
-	// FailedGrace is how long an instance may stay FAILED before waiting
-	// stops early: a FAILED task does not recover by itself, but right
-	// after a restart the status may still show the failure being fixed.
-	FailedGrace time.Duration
-	// OnlyFailed makes restart touch only the FAILED instances.
-	OnlyFailed bool
-	// Task, when set, makes restart restart only this task.
-	Task *int
-	// Concurrency bounds the connectors acted on and polled at once, so
-	// that --all on a large cluster does not flood the workers.
-	Concurrency int
-	// OnState, when set, is told each state a connector is seen in while
-	// it is waited for, and each failed read that is retried; calls for
-	// different connectors may come at once.
-	OnState func(connector, state string)
-}
-
-// DefaultOptions are what the command uses unless told otherwise.
-var DefaultOptions = Options{
-	Timeout: connectaction.DefaultOptions.Timeout, PollInterval: connectaction.DefaultOptions.PollInterval,
-	Settle: connectaction.DefaultOptions.Settle, FailedGrace: connectaction.DefaultOptions.FailedGrace, Concurrency: 8,
+// CommandAction is the action a connectors subcommand asks for: a
+// restart includes the tasks, restarts only the FAILED instances with
+// onlyFailed, and only the task named when task is set (then onlyFailed
+// restarts it only when it is FAILED).
+func CommandAction(k actionkind.Kind, onlyFailed bool, task *int) Action {
+	a := Action{Kind: k}
+	switch {
+	case k != actionkind.Restart:
+	case task != nil:
+		a.Kind, a.Task, a.Restart.OnlyFailed = actionkind.RestartTask, *task, onlyFailed
+	default:
+		a.Restart = connect.RestartOptions{IncludeTasks: true, OnlyFailed: onlyFailed}
+	}
+	return a
 }
 
 // Operator acts on one Connect cluster.
@@ -83,13 +51,9 @@ type Operator struct {
 	opts   Options
 }
 
-// New returns an Operator; zero fields of opts take DefaultOptions.
-func New(c *connect.Client, opts Options) *Operator {
-	// connectaction fills in the zero wait options.
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = DefaultOptions.Concurrency
-	}
-	return &Operator{client: c, opts: opts}
+// NewOperator returns an Operator; zero fields of opts take DefaultOptions.
+func NewOperator(c *connect.Client, opts Options) *Operator {
+	return &Operator{client: c, opts: opts.withDefaults()}
 }
 
 // UnknownConnectorsError names connectors the cluster does not have.
@@ -146,16 +110,14 @@ func (o *Operator) CheckTask(conns []connect.Connector, id int) error {
 		if c.Status.Connector.State == "" {
 			continue
 		}
+		if d := Decide(Action{Kind: actionkind.RestartTask, Connector: c.Name(), Task: id}, &c.Status); d.Verdict != NoTask {
+			continue
+		}
 		var known []int
-		found := false
-		for _, t := range c.Status.Tasks {
+		for _, t := range sortedTasks(&c.Status) {
 			known = append(known, t.ID)
-			found = found || t.ID == id
 		}
-		if !found {
-			sort.Ints(known)
-			return &UnknownTaskError{Cluster: o.client.Name(), Connector: c.Name(), Task: id, Known: known}
-		}
+		return &UnknownTaskError{Cluster: o.client.Name(), Connector: c.Name(), Task: id, Known: known}
 	}
 	return nil
 }
@@ -224,34 +186,9 @@ func (o *Operator) Resolve(ctx context.Context, names []string, all bool) ([]con
 	return out, nil
 }
 
-// Result is the outcome for one connector.
-type Result struct {
-	Connector string
-	// OK is true when the wanted state was reached.
-	OK bool
-	// State describes the last status read: "connector PAUSED, 2 tasks PAUSED".
-	State string
-	// Note names instances that stayed FAILED through the action, as
-	// Connect leaves them; they do not make it fail.
-	Note    string
-	Elapsed time.Duration
-	// Err says why the wanted state was not reached.
-	Err error
-}
-
-func (r Result) String() string {
-	if r.OK {
-		s := fmt.Sprintf("%s: %s (%s)", r.Connector, r.State, r.Elapsed.Round(10*time.Millisecond))
-		if r.Note != "" {
-			s += "; " + r.Note
-		}
-		return s
-	}
-	return fmt.Sprintf("%s: %v", r.Connector, r.Err)
-}
-
-// Do applies action to each connector, then waits for all of them at
-// once. Results come back in the order of targets.
+// Do runs action on each connector (its Connector is set to each
+// target's name), all at once within Concurrency. Results come back in
+// the order of targets.
 func (o *Operator) Do(ctx context.Context, action Action, targets []connect.Connector) []Result {
 	results := make([]Result, len(targets))
 	var wg sync.WaitGroup
@@ -275,24 +212,8 @@ func (o *Operator) do(ctx context.Context, action Action, name string) Result {
 	if err := connectorkind.ValidateName(name); err != nil {
 		return Result{Connector: name, Err: fmt.Errorf("not acted on: %w", err)}
 	}
-	a := connectaction.Action{Kind: connectaction.Kind(action), Connector: name,
-		Restart: connect.RestartOptions{IncludeTasks: true, OnlyFailed: o.opts.OnlyFailed}}
-	if action == Restart && o.opts.Task != nil {
-		a.Kind, a.Task = connectaction.RestartTask, *o.opts.Task
-	}
-	return result(name, connectaction.Run(ctx, o.client, a, o.waitOptions(name)))
-}
-
-func (o *Operator) waitOptions(name string) connectaction.Options {
-	opts := connectaction.Options{Timeout: o.opts.Timeout, PollInterval: o.opts.PollInterval, Settle: o.opts.Settle, FailedGrace: o.opts.FailedGrace}
-	if o.opts.OnState != nil {
-		opts.OnState = func(state string) { o.opts.OnState(name, state) }
-	}
-	return opts
-}
-
-func result(name string, r connectaction.Result) Result {
-	return Result{Connector: name, OK: r.OK, State: r.State, Note: r.Note, Elapsed: r.Elapsed, Err: r.Err}
+	action.Connector = name
+	return Run(ctx, o.client, action, o.opts)
 }
 
 func quoteAll(names []string) string {

@@ -1,4 +1,4 @@
-package ops
+package connectorlist
 
 import (
 	"bytes"

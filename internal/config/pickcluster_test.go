@@ -1,4 +1,4 @@
-package ops
+package config_test
 
 import (
 	"strings"
@@ -26,7 +26,7 @@ func TestPickCluster(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := PickCluster(tc.cfg, tc.flag)
+			got, err := tc.cfg.PickConnectCluster(tc.flag)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want %q", err, tc.wantErr)
