@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"sync"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lastuser"
 )
 
 // conns are a client's open connections. Close must release every one,
@@ -14,10 +16,11 @@ import (
 // serving it) until the worker closes it. So the client closes the
 // connections itself once none of its requests is in flight.
 type conns struct {
-	mu       sync.Mutex
-	open     map[*trackedConn]struct{}
-	inflight int
-	closed   bool
+	// users are the requests in flight; the last to end on a closed
+	// client closes what is left.
+	users lastuser.Count
+	mu    sync.Mutex
+	open  map[*trackedConn]struct{}
 }
 
 func newConns() *conns { return &conns{open: map[*trackedConn]struct{}{}} }
@@ -38,21 +41,11 @@ func (t *conns) dial(ctx context.Context, network, addr string) (net.Conn, error
 
 // begin counts a request in flight; it reports whether the client is
 // already closed, so the request's connection is not kept afterwards.
-func (t *conns) begin() (closed bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.inflight++
-	return t.closed
-}
+func (t *conns) begin() (closed bool) { return t.users.Enter() }
 
-// end counts a request done; the last one to end on a closed client
-// closes what is left.
+// end counts a request done.
 func (t *conns) end() {
-	t.mu.Lock()
-	t.inflight--
-	last := t.closed && t.inflight == 0
-	t.mu.Unlock()
-	if last {
+	if t.users.Leave() {
 		t.closeAll()
 	}
 }
@@ -60,11 +53,7 @@ func (t *conns) end() {
 // close marks the client closed and, when no request is in flight,
 // closes every connection at once.
 func (t *conns) close() {
-	t.mu.Lock()
-	t.closed = true
-	idle := t.inflight == 0
-	t.mu.Unlock()
-	if idle {
+	if t.users.Retire() {
 		t.closeAll()
 	}
 }

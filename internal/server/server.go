@@ -24,6 +24,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/collector"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/dsn"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lastuser"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/promreg"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
@@ -45,9 +46,7 @@ type Runtime struct {
 	// A replaced Runtime is closed only once the scrapes and API calls
 	// still using it are done, so a reload never pulls a pool out from
 	// under a running query.
-	mu      sync.Mutex
-	refs    int
-	retired bool
+	users lastuser.Count
 	// closing is the Server's count of Runtimes being closed apart,
 	// which Server.Close waits for.
 	closing *sync.WaitGroup
@@ -55,21 +54,15 @@ type Runtime struct {
 
 // acquire takes a reference; false once the Runtime has been retired.
 func (rt *Runtime) acquire() bool {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	if rt.retired {
+	if rt.users.Enter() {
+		rt.release()
 		return false
 	}
-	rt.refs++
 	return true
 }
 
 func (rt *Runtime) release() {
-	rt.mu.Lock()
-	rt.refs--
-	last := rt.retired && rt.refs == 0
-	rt.mu.Unlock()
-	if last {
+	if rt.users.Leave() {
 		// Closed apart from the request that happened to be the last
 		// user: closing waits for the pools' abandoned queries and the
 		// Kafka client's requests, and a scrape's answer is only complete
@@ -88,11 +81,7 @@ func (rt *Runtime) release() {
 // configuration they started with), so a Server closes it apart and
 // the reload that retired it does not wait for them.
 func (rt *Runtime) retire() {
-	rt.mu.Lock()
-	rt.retired = true
-	idle := rt.refs == 0
-	rt.mu.Unlock()
-	if !idle {
+	if !rt.users.Retire() {
 		return
 	}
 	if rt.closing != nil {
