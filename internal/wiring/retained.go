@@ -30,33 +30,9 @@ func Retained(cfg *config.Config, t config.Table, dbs map[string]*database.DB, c
 		if srcDB == nil || tgtDB == nil {
 			return "", nil
 		}
-		sinks := sinksWritingTo(ctx, cfg, clusters, tgtDB)
+		sinks := connectorkind.SinksWritingTo(ctx, cfg, clusters, tgtDB)
 		return connectorkind.DeletesRetained(source, sinks, source.TableTopic(srcDB, t.Source.Table), t.Target.DeletedColumn != ""), nil
 	}
-}
-
-// sinksWritingTo are the sinks on the configured clusters that write to
-// db, as far as their connection.url tells; a cluster that cannot be
-// listed adds none.
-func sinksWritingTo(ctx context.Context, cfg *config.Config, clusters map[string]*connect.Client, db *database.DB) []*connectorkind.Connector {
-	var sinks []*connectorkind.Connector
-	for _, cc := range cfg.ConnectClusters {
-		client := clusters[cc.Name]
-		if client == nil {
-			continue
-		}
-		conns, err := client.Connectors(ctx)
-		if err != nil {
-			continue // this cluster's sinks cannot be known
-		}
-		for _, conn := range conns {
-			k := connectorkind.New(conn.Name(), conn.Type(), conn.Info.Config)
-			if k.IsSink() && k.WritesTo(db) {
-				sinks = append(sinks, k)
-			}
-		}
-	}
-	return sinks
 }
 
 // SinkTimeZone says, when a table's plan is made, the zone other than
@@ -73,7 +49,7 @@ func SinkTimeZone(cfg *config.Config, t config.Table, dbs map[string]*database.D
 		}
 		source := connectorkind.New(name, connectorkind.TypeSource, scfg)
 		topic := source.TableTopic(srcDB, t.Source.Table)
-		for _, s := range sinksWritingTo(ctx, cfg, clusters, tgtDB) {
+		for _, s := range connectorkind.SinksWritingTo(ctx, cfg, clusters, tgtDB) {
 			if s.Consumes(topic) && s.Kind().IsJDBCSink() && !connectorkind.IsUTC(s.SinkTimeZone()) {
 				return s.SinkTimeZone(), s.Name + ", " + s.TimeZoneSetting(), nil
 			}

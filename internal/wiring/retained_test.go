@@ -25,7 +25,7 @@ func TestRetainedHistoryIsReadFromTheLiveConnectors(t *testing.T) {
 	cfg := &config.Config{ConnectClusters: []config.ConnectCluster{{Name: "fake"}}}
 	clusters := map[string]*connect.Client{"fake": client}
 	tc := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"}, Target: config.TableRef{Database: "wh", Table: "public.orders"}}
-	retained := Retained(cfg, tc, dbs, clusters, SourceConfig(cfg, dbs, clusters))
+	retained := Retained(cfg, tc, dbs, clusters, connectorkind.SourceConfig(cfg, dbs, clusters))
 	ctx := context.Background()
 	if why, err := retained(ctx); err != nil || why != "" {
 		t.Fatalf("deletes propagated: %q, %v", why, err)
@@ -66,4 +66,27 @@ func shopAndWarehouse(t *testing.T) map[string]*database.DB {
 	t.Cleanup(func() { wh.Close() })
 	dbs["wh"] = wh
 	return dbs
+}
+
+// sqlServerShop is a configured SQL Server database "shop" (never
+// dialled: pools connect lazily).
+func sqlServerShop(t *testing.T) map[string]*database.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), config.Database{Name: "erp", Driver: config.DriverSQLServer,
+		DSN: "sqlserver://u:p@127.0.0.1:1433?database=shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return map[string]*database.DB{"erp": db}
+}
+
+func sqlServerSource(f *connecttest.Fake, name, include, mode string) {
+	c := f.Add(name, connectorkind.ClassSQLServer, connect.StateRunning, 1)
+	c.Status.Type = "source"
+	c.Config["database.names"] = "shop"
+	c.Config["table.include.list"] = include
+	if mode != "" {
+		c.Config["time.precision.mode"] = mode
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect/connecttest"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
 
 // The sink writing a table's topic to its target database, read live:
@@ -23,7 +24,7 @@ func TestSinkTimeZoneOfTheTable(t *testing.T) {
 	clusters := map[string]*connect.Client{"fake": client}
 	tc := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"}, Target: config.TableRef{Database: "wh", Table: "public.orders"}}
 
-	zone := SinkTimeZone(cfg, tc, dbs, clusters, SourceConfig(cfg, dbs, clusters))
+	zone := SinkTimeZone(cfg, tc, dbs, clusters, connectorkind.SourceConfig(cfg, dbs, clusters))
 	if z, from, err := zone(context.Background()); err != nil || z != "" || from != "" {
 		t.Fatalf("UTC sink: zone %q from %q, %v", z, from, err)
 	}

@@ -1,4 +1,4 @@
-package wiring
+package connectorkind
 
 import (
 	"context"
@@ -9,26 +9,33 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect/connecttest"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
+
+// modeOf reads the time.precision.mode of the source src finds for tc,
+// as the time path does: "" when none is found.
+func modeOf(tc config.Table, src func(context.Context, config.Table) (string, map[string]string, error)) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		name, c, err := src(ctx, tc)
+		if err != nil || name == "" {
+			return "", err
+		}
+		return New(name, TypeSource, c).Get("time.precision.mode", sqldialect.ModeAdaptive), nil
+	}
+}
 
 // sqlServerShop is a configured SQL Server database "shop" (never
 // dialled: pools connect lazily).
 func sqlServerShop(t *testing.T) map[string]*database.DB {
-	t.Helper()
-	db, err := database.Open(context.Background(), config.Database{Name: "erp", Driver: config.DriverSQLServer,
-		DSN: "sqlserver://u:p@127.0.0.1:1433?database=shop"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return map[string]*database.DB{"erp": db}
+	return map[string]*database.DB{"erp": openDB(t, "erp", config.DriverSQLServer, "sqlserver://u:p@127.0.0.1:1433?database=shop")}
 }
 
+// sqlServerSource adds a SQL Server source of the shop database
+// capturing the tables include lists, in precision mode (Debezium's
+// default when "").
 func sqlServerSource(f *connecttest.Fake, name, include, mode string) {
-	c := f.Add(name, connectorkind.ClassSQLServer, connect.StateRunning, 1)
+	c := f.Add(name, ClassSQLServer, connect.StateRunning, 1)
 	c.Status.Type = "source"
 	c.Config["database.names"] = "shop"
 	c.Config["table.include.list"] = include
@@ -38,10 +45,11 @@ func sqlServerSource(f *connecttest.Fake, name, include, mode string) {
 }
 
 // A table whose signal names no connector still gets the precision its
-// real source lets through: the Debezium source capturing it is found on
-// the clusters, so a SQL Server source in connect mode (milliseconds)
-// does not make every datetime2 row look changed.
-func TestTheTimePathFindsTheSourceCapturingTheTable(t *testing.T) {
+// real source lets through (the time path reads the mode found here):
+// the Debezium source capturing it is found on the clusters, so a SQL
+// Server source in connect mode (milliseconds) does not make every
+// datetime2 row look changed.
+func TestTheSourceCapturingATableIsFoundOnTheClusters(t *testing.T) {
 	f, client := connecttest.New(t)
 	sqlServerSource(f, "billing-source", `dbo\.invoices`, "adaptive")
 	sqlServerSource(f, "shop-source", `dbo\.orders,dbo\.customers`, "connect")
@@ -49,14 +57,14 @@ func TestTheTimePathFindsTheSourceCapturingTheTable(t *testing.T) {
 	clusters := map[string]*connect.Client{"fake": client}
 	tc := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"}}
 
-	path := reconcile.TimePath(tc, SourceConfig(cfg, sqlServerShop(t), clusters))
-	p, err := path(context.Background())
-	if err != nil || p.Mode != "connect" {
-		t.Fatalf("path %+v, %v: want the connect mode of shop-source", p, err)
+	mode := modeOf(tc, SourceConfig(cfg, sqlServerShop(t), clusters))
+	p, err := mode(context.Background())
+	if err != nil || p != "connect" {
+		t.Fatalf("mode %q, %v: want the connect mode of shop-source", p, err)
 	}
 	// Found once; later samples read only that connector's config.
 	lists := len(f.Requests("GET /connectors?"))
-	if _, err := path(context.Background()); err != nil {
+	if _, err := mode(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(f.Requests("GET /connectors?")); got != lists {
@@ -68,14 +76,14 @@ func TestTheTimePathFindsTheSourceCapturingTheTable(t *testing.T) {
 	f.Conn["shop-source"].Deleted = true
 	f.Unlock()
 	sqlServerSource(f, "shop-source-v2", `dbo\.orders`, "adaptive_time_microseconds")
-	if p, err = path(context.Background()); err != nil || p.Mode != "adaptive_time_microseconds" {
-		t.Fatalf("after the source was replaced: %+v, %v", p, err)
+	if p, err = mode(context.Background()); err != nil || p != "adaptive_time_microseconds" {
+		t.Fatalf("after the source was replaced: %q, %v", p, err)
 	}
 
 	// No source captures the table: Debezium's default is assumed.
 	other := config.Table{Name: "audit", Source: config.TableRef{Database: "erp", Table: "dbo.audit_log"}}
-	if p, err = reconcile.TimePath(other, SourceConfig(cfg, sqlServerShop(t), clusters))(context.Background()); err != nil || p.Mode != "" {
-		t.Fatalf("uncaptured table: %+v, %v", p, err)
+	if p, err = modeOf(other, SourceConfig(cfg, sqlServerShop(t), clusters))(context.Background()); err != nil || p != "" {
+		t.Fatalf("uncaptured table: %q, %v", p, err)
 	}
 }
 
@@ -87,16 +95,16 @@ func TestTwoSourcesThatDisagreeOnPrecisionMustBeNamed(t *testing.T) {
 	sqlServerSource(f, "b-source", `dbo\..*`, "")
 	cfg := &config.Config{ConnectClusters: []config.ConnectCluster{{Name: "fake"}}}
 	tc := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"}}
-	_, err := reconcile.TimePath(tc, SourceConfig(cfg, sqlServerShop(t), map[string]*connect.Client{"fake": client}))(context.Background())
+	_, err := modeOf(tc, SourceConfig(cfg, sqlServerShop(t), map[string]*connect.Client{"fake": client}))(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "table orders is captured by fake/a-source, fake/b-source with different time.precision.mode settings: name its source in tables[].signal.connector") {
 		t.Fatalf("got %v", err)
 	}
 
 	// Named, it is read directly, whatever else captures the table.
 	tc.Signal = &config.Signal{Connector: "b-source"}
-	p, err := reconcile.TimePath(tc, SourceConfig(cfg, sqlServerShop(t), map[string]*connect.Client{"fake": client}))(context.Background())
-	if err != nil || p.Mode != "adaptive" {
-		t.Fatalf("named source: %+v, %v", p, err)
+	p, err := modeOf(tc, SourceConfig(cfg, sqlServerShop(t), map[string]*connect.Client{"fake": client}))(context.Background())
+	if err != nil || p != "adaptive" {
+		t.Fatalf("named source: %q, %v", p, err)
 	}
 }
 
@@ -111,17 +119,17 @@ func TestASourceSearchThatFailsKeepsWhatWasKnown(t *testing.T) {
 	now := time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC)
 	finder := &sourceFinder{cfg: cfg, dbs: sqlServerShop(t), clusters: map[string]*connect.Client{"fake": client},
 		found: map[string]foundSource{}, now: func() time.Time { return now }}
-	path := reconcile.TimePath(tc, finder.config)
+	mode := modeOf(tc, finder.config)
 
 	f.Lock()
 	f.Fail["/connectors"] = true
 	f.Unlock()
-	if p, err := path(context.Background()); err != nil || p.Mode != "" {
-		t.Fatalf("Connect down before anything was known: %+v, %v", p, err)
+	if p, err := mode(context.Background()); err != nil || p != "" {
+		t.Fatalf("Connect down before anything was known: %q, %v", p, err)
 	}
 	asked := len(f.Requests(""))
 	now = now.Add(retrySearchAfter / 2)
-	if _, err := path(context.Background()); err != nil || len(f.Requests("")) != asked {
+	if _, err := mode(context.Background()); err != nil || len(f.Requests("")) != asked {
 		t.Fatalf("asked Connect again %d times within the pause (%v)", len(f.Requests(""))-asked, err)
 	}
 
@@ -129,15 +137,15 @@ func TestASourceSearchThatFailsKeepsWhatWasKnown(t *testing.T) {
 	f.Fail["/connectors"] = false
 	f.Unlock()
 	now = now.Add(retrySearchAfter)
-	if p, err := path(context.Background()); err != nil || p.Mode != "connect" {
-		t.Fatalf("Connect back: %+v, %v", p, err)
+	if p, err := mode(context.Background()); err != nil || p != "connect" {
+		t.Fatalf("Connect back: %q, %v", p, err)
 	}
 
 	f.Lock()
 	f.Fail["/connectors/shop-source/config"] = true
 	f.Unlock()
-	if p, err := path(context.Background()); err != nil || p.Mode != "connect" {
-		t.Fatalf("the source's config unreadable: %+v, %v; want the mode last seen", p, err)
+	if p, err := mode(context.Background()); err != nil || p != "connect" {
+		t.Fatalf("the source's config unreadable: %q, %v; want the mode last seen", p, err)
 	}
 }
 
@@ -156,24 +164,24 @@ func TestANamedSourceKeepsItsLastConfigurationWhileConnectIsDown(t *testing.T) {
 			found: map[string]foundSource{}, now: func() time.Time { return now }}
 	}
 	finder := newFinder()
-	path := reconcile.TimePath(tc, finder.config)
-	if p, err := path(context.Background()); err != nil || p.Mode != "connect" {
-		t.Fatalf("Connect up: %+v, %v", p, err)
+	mode := modeOf(tc, finder.config)
+	if p, err := mode(context.Background()); err != nil || p != "connect" {
+		t.Fatalf("Connect up: %q, %v", p, err)
 	}
 
 	f.Lock()
 	f.Fail["/connectors/shop-source/config"] = true
 	f.Unlock()
-	if p, err := path(context.Background()); err != nil || p.Mode != "connect" {
-		t.Fatalf("Connect down after a read: %+v, %v; want the mode last read", p, err)
+	if p, err := mode(context.Background()); err != nil || p != "connect" {
+		t.Fatalf("Connect down after a read: %q, %v; want the mode last read", p, err)
 	}
 	asked := len(f.Requests(""))
 	now = now.Add(retrySearchAfter / 2)
-	if _, err := path(context.Background()); err != nil || len(f.Requests("")) != asked {
+	if _, err := mode(context.Background()); err != nil || len(f.Requests("")) != asked {
 		t.Fatalf("asked Connect again %d times within the pause (%v)", len(f.Requests(""))-asked, err)
 	}
 
-	if _, err := reconcile.TimePath(tc, newFinder().config)(context.Background()); err == nil || !strings.Contains(err.Error(), "source connector shop-source") {
+	if _, err := modeOf(tc, newFinder().config)(context.Background()); err == nil || !strings.Contains(err.Error(), "source connector shop-source") {
 		t.Fatalf("never read, Connect down: %v", err)
 	}
 }
