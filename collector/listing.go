@@ -6,17 +6,21 @@ import (
 	"sync"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 )
 
 // A scrape lists each Connect cluster exactly once, and reads each
 // connector's offsets at most once, however many collectors need them
-// (connector states, dead-letter topics, offset lag, source retention):
-// these are the expensive calls, and two calls could also disagree
-// within one scrape.
+// (connector states, dead-letter topics, offset lag, source retention),
+// and reads each cluster's sink groups from Kafka once for the sink lag
+// and sink retention collectors: these are the expensive calls, and two
+// calls could also disagree within one scrape.
 type listingMemo struct {
 	mu       sync.Mutex
 	listings map[string]*memoEntry[[]connect.Connector]
 	offsets  map[[2]string]*memoEntry[[]connect.Offset]
+	backlogs map[string]*memoEntry[map[string]kafka.GroupBacklog]
 }
 
 type memoEntry[T any] struct {
@@ -31,6 +35,7 @@ func withListingMemo(ctx context.Context) context.Context {
 	return context.WithValue(ctx, memoKey{}, &listingMemo{
 		listings: map[string]*memoEntry[[]connect.Connector]{},
 		offsets:  map[[2]string]*memoEntry[[]connect.Offset]{},
+		backlogs: map[string]*memoEntry[map[string]kafka.GroupBacklog]{},
 	})
 }
 
@@ -84,4 +89,52 @@ func connectorOffsets(ctx context.Context, cl OffsetsReader, name string) ([]con
 	return remember(ctx, &m.mu, m.offsets, [2]string{cl.Name(), name}, "the offsets of connector "+cl.Name()+"/"+name, func() ([]connect.Offset, error) {
 		return cl.Offsets(ctx, name)
 	})
+}
+
+// sinkBacklogs reads the backlog and retention of a cluster's sink groups
+// once per scrape, for whichever of the sink collectors asks first: both
+// derive the same groups from the same listing.
+func sinkBacklogs(ctx context.Context, cl ConnectLister, k GroupBacklogReader, groups []string, keep func(group, topic string) bool) map[string]kafka.GroupBacklog {
+	read := func() (map[string]kafka.GroupBacklog, error) {
+		return k.GroupBacklogs(ctx, groups, kafka.BacklogOptions{MaxTimeReads: sinkLagMaxTimeReads, Parallel: sinkLagParallel, Keep: keep, Retention: true}), nil
+	}
+	m, _ := ctx.Value(memoKey{}).(*listingMemo)
+	if m == nil {
+		b, _ := read()
+		return b
+	}
+	b, _ := remember(ctx, &m.mu, m.backlogs, cl.Name(), "the sink groups of connect cluster "+cl.Name(), read)
+	return b
+}
+
+// sinkGroup is a sink connector and the consumer group it reads with.
+type sinkGroup struct{ name, group string }
+
+// sinkGroups picks the sinks out of a cluster's listing, with their
+// distinct groups and which of a group's committed topics its sinks
+// still consume: a group's commits on a topic none of them consumes any
+// more (topics changed) are left out, or their lag would grow for ever.
+func sinkGroups(conns []connect.Connector) (sinks []sinkGroup, groups []string, keep func(group, topic string) bool) {
+	readers := map[string][]*connectorkind.Connector{}
+	for i := range conns {
+		kc := connectorkind.New(conns[i].Name(), conns[i].Type(), conns[i].Info.Config)
+		g := kc.ConsumerGroup()
+		if g == "" {
+			continue // not a sink
+		}
+		sinks = append(sinks, sinkGroup{conns[i].Name(), g})
+		if len(readers[g]) == 0 {
+			groups = append(groups, g)
+		}
+		readers[g] = append(readers[g], kc)
+	}
+	keep = func(group, topic string) bool {
+		for _, kc := range readers[group] {
+			if kc.Consumes(topic) {
+				return true
+			}
+		}
+		return false
+	}
+	return sinks, groups, keep
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 )
 
@@ -64,37 +63,11 @@ func (c *SinkLagCollector) collectCluster(ctx context.Context, cl ConnectLister,
 		// cdc_connect_up already says so; this cluster's lag is absent.
 		return fmt.Errorf("connect cluster %s: %w", cl.Name(), err)
 	}
-	type sink struct{ name, group string }
-	var sinks []sink
-	var groups []string
-	// readers are the sinks reading with each group: a group's commits
-	// on a topic none of them consumes any more (topics changed) are
-	// left out, or their lag would grow for ever.
-	readers := map[string][]*connectorkind.Connector{}
-	for i := range conns {
-		kc := connectorkind.New(conns[i].Name(), conns[i].Type(), conns[i].Info.Config)
-		g := kc.ConsumerGroup()
-		if g == "" {
-			continue // not a sink
-		}
-		sinks = append(sinks, sink{conns[i].Name(), g})
-		if len(readers[g]) == 0 {
-			groups = append(groups, g)
-		}
-		readers[g] = append(readers[g], kc)
-	}
+	sinks, groups, keep := sinkGroups(conns)
 	if len(groups) == 0 {
 		return nil
 	}
-	keep := func(group, topic string) bool {
-		for _, kc := range readers[group] {
-			if kc.Consumes(topic) {
-				return true
-			}
-		}
-		return false
-	}
-	lags := c.kafka.GroupBacklogs(ctx, groups, kafka.BacklogOptions{MaxTimeReads: sinkLagMaxTimeReads, Parallel: sinkLagParallel, Keep: keep})
+	lags := sinkBacklogs(ctx, cl, c.kafka, groups, keep)
 	now := c.now()
 	var errs []error
 	reported := map[string]bool{}

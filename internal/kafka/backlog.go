@@ -39,6 +39,8 @@ type TopicBacklog struct {
 	// partition's next record could not be read in time, or the reads
 	// were over budget.
 	OldestKnown bool
+	// Retention is set when LagOptions.Retention asked for it.
+	Retention *RetentionRead
 }
 
 // BacklogOptions bound what GroupBacklogs costs.
@@ -52,6 +54,9 @@ type BacklogOptions struct {
 	// Keep, when set, says which of a group's committed topics to report:
 	// a consumer's old commits outlive its interest in a topic.
 	Keep func(group, topic string) bool
+	// Retention also reads the log starts and retention configuration of
+	// the committed topics, alongside their end offsets.
+	Retention bool
 }
 
 // GroupBacklogs reads the backlog of groups: their committed offsets from the
@@ -74,7 +79,14 @@ func (c *Client) GroupBacklogs(ctx context.Context, groups []string, opts Backlo
 		return out
 	}
 	ectx, cancel := share(ctx, 1, 2)
+	var ret *retentionReads
+	if opts.Retention {
+		ret = c.startRetentionReads(ectx, topics)
+	}
 	endOf := c.endOffsets(ectx, topics)
+	if ret != nil {
+		ret.wait()
+	}
 	cancel()
 	reads := timeReads{budget: opts.MaxTimeReads, positions: map[Partition]int64{}}
 	for _, g := range groups {
@@ -84,10 +96,16 @@ func (c *Client) GroupBacklogs(ctx context.Context, groups []string, opts Backlo
 		}
 		gl := out[g]
 		gl.Topics = topicBacklogs(g, cm, endOf, &reads)
+		if ret != nil {
+			ret.fill(gl.Topics, cm)
+		}
 		out[g] = gl
 	}
 	if len(reads.positions) == 0 {
 		return out
+	}
+	if ret != nil {
+		ret.skipDeleted(reads.positions)
 	}
 	// The next record of each partition with a backlog, with what time is left
 	// but a margin for the caller to report.
@@ -151,22 +169,7 @@ func (c *Client) committedOffsets(ctx context.Context, groups []string, keep fun
 // deleted (there is nothing left to consume).
 func (c *Client) endOffsets(ctx context.Context, topics []string) func(Partition) (int64, error) {
 	ends, listErr := c.PartitionEnds(ctx, topics...)
-	return func(p Partition) (int64, error) {
-		if listErr != nil {
-			return 0, listErr
-		}
-		tp := ends[p.Topic]
-		if !tp.Exists {
-			return 0, errTopicGone
-		}
-		if end, ok := tp.Ends[p.Partition]; ok {
-			return end, nil
-		}
-		if tp.Err != nil {
-			return 0, tp.Err
-		}
-		return 0, fmt.Errorf("end offset of %s: not listed", p)
-	}
+	return offsetOf("end", ends, listErr)
 }
 
 // groupPartition is one partition of one group with a backlog.

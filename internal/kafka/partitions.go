@@ -12,7 +12,8 @@ import (
 
 // TopicPartitions are the end offsets of each partition of a topic.
 type TopicPartitions struct {
-	// Ends holds each readable partition's end offset (high watermark).
+	// Ends holds each readable partition's end offset (high watermark),
+	// or its log start offset when read by PartitionStarts.
 	Ends map[int32]int64
 	// Exists is false when the brokers do not know the topic.
 	Exists bool
@@ -25,20 +26,31 @@ type TopicPartitions struct {
 // broker that does not answer leaves out only the partitions it leads:
 // they are in the topic's Err, and the rest are in Ends.
 func (c *Client) PartitionEnds(ctx context.Context, topics ...string) (map[string]TopicPartitions, error) {
+	return c.partitionOffsets(ctx, "end", c.adm.ListEndOffsets, topics)
+}
+
+// PartitionStarts reads the log start offset of every partition of
+// topics (what retention has not deleted yet starts there), in Ends,
+// as PartitionEnds does.
+func (c *Client) PartitionStarts(ctx context.Context, topics ...string) (map[string]TopicPartitions, error) {
+	return c.partitionOffsets(ctx, "start", c.adm.ListStartOffsets, topics)
+}
+
+func (c *Client) partitionOffsets(ctx context.Context, what string, list func(context.Context, ...string) (kadm.ListedOffsets, error), topics []string) (map[string]TopicPartitions, error) {
 	out := make(map[string]TopicPartitions, len(topics))
 	if len(topics) == 0 {
 		return out, nil
 	}
-	listed, err := c.adm.ListEndOffsets(ctx, topics...)
+	listed, err := list(ctx, topics...)
 	var shardErrs *kadm.ShardErrors
 	if err != nil && !(errors.As(err, &shardErrs) && !shardErrs.AllFailed) {
-		return nil, fmt.Errorf("listing end offsets: %w", err)
+		return nil, fmt.Errorf("listing %s offsets: %w", what, err)
 	}
 	for _, t := range topics {
 		tp := TopicPartitions{Ends: map[int32]int64{}, Exists: true}
 		parts, ok := listed[t]
 		if !ok {
-			tp.Err = fmt.Errorf("end offsets of %s: no answer", t)
+			tp.Err = fmt.Errorf("%s offsets of %s: no answer", what, t)
 			out[t] = tp
 			continue
 		}
@@ -47,7 +59,7 @@ func (c *Client) PartitionEnds(ctx context.Context, topics ...string) (map[strin
 			case p.Partition == -1 && errors.Is(p.Err, kerr.UnknownTopicOrPartition):
 				tp.Exists = false
 			case p.Err != nil:
-				tp.Err = errors.Join(tp.Err, fmt.Errorf("end offset of %s[%d]: %w", t, p.Partition, p.Err))
+				tp.Err = errors.Join(tp.Err, fmt.Errorf("%s offset of %s[%d]: %w", what, t, p.Partition, p.Err))
 			default:
 				tp.Ends[p.Partition] = p.Offset
 			}
@@ -69,7 +81,7 @@ func (c *Client) PartitionEnds(ctx context.Context, topics ...string) (map[strin
 				}
 				for _, rp := range rt.Partitions {
 					if _, ok := tp.Ends[rp.Partition]; !ok {
-						tp.Err = errors.Join(tp.Err, fmt.Errorf("end offset of %s[%d] from broker %d: %w", rt.Topic, rp.Partition, se.Broker.NodeID, se.Err))
+						tp.Err = errors.Join(tp.Err, fmt.Errorf("%s offset of %s[%d] from broker %d: %w", what, rt.Topic, rp.Partition, se.Broker.NodeID, se.Err))
 					}
 				}
 				out[rt.Topic] = tp

@@ -107,6 +107,7 @@ func (s *Sources) Collectors(cfg *config.Config, clusters []*connect.Client, log
 		cs = append(cs,
 			collector.NewDLQCollector(s.Kafka, listers...),
 			collector.NewSinkLagCollector(s.Kafka, listers...),
+			collector.NewSinkRetentionCollector(s.Kafka, listers...),
 			collector.NewDLQErrorsCollector(s.Kafka, listers...))
 	}
 	if len(s.vaults) > 0 {
