@@ -27,6 +27,7 @@ type Config struct {
 	Databases       []Database       `yaml:"databases,omitempty"`
 	Tables          []Table          `yaml:"tables,omitempty"`
 	Drift           Drift            `yaml:"drift,omitempty"`
+	SchemaCheck     SchemaCheck      `yaml:"schema_check,omitempty"`
 	Remediation     Remediation      `yaml:"remediation,omitempty"`
 	Reconcile       Reconcile        `yaml:"reconcile,omitempty"`
 	Tracing         *Tracing         `yaml:"tracing,omitempty"`
@@ -112,6 +113,7 @@ func (c *Config) applyDefaults() {
 		c.Databases[i].applyDefaults()
 	}
 	c.Drift.applyDefaults()
+	c.SchemaCheck.applyDefaults()
 	for i := range c.Tables {
 		c.Tables[i].applyDefaults(c.Drift)
 	}
@@ -147,6 +149,7 @@ func (c *Config) validate(v *validator) {
 		dbs[db.Name] = db
 	}
 	c.Drift.validate(v, "drift")
+	c.SchemaCheck.validate(v, "schema_check")
 	tables := map[string]bool{}
 	for i := range c.Tables {
 		t := &c.Tables[i]

@@ -13,6 +13,9 @@ type Kafka struct {
 	TLS     *KafkaTLS     `yaml:"tls,omitempty"`
 	SASL    *SASL         `yaml:"sasl,omitempty"`
 	Timeout time.Duration `yaml:"timeout,omitempty"`
+	// SchemaRegistry is where the converters keep value schemas; without
+	// it, schema checks read the newest record's inline schema.
+	SchemaRegistry *SchemaRegistry `yaml:"schema_registry,omitempty"`
 }
 
 // KafkaTLS turns on TLS to the brokers.
@@ -46,6 +49,9 @@ func (k *Kafka) validate(v *validator, p string) {
 	}
 	if k.TLS != nil {
 		k.TLS.validate(v, p+".tls")
+	}
+	if k.SchemaRegistry != nil {
+		k.SchemaRegistry.validate(v, p+".schema_registry")
 	}
 	if s := k.SASL; s != nil {
 		switch s.Mechanism {

@@ -225,7 +225,7 @@ func groupOf(name string) string {
 		"connect": "Kafka Connect", "connector": "Kafka Connect", "table": "Lag", "db": "Databases",
 		"sqlserver": "SQL Server capture", "replication": "PostgreSQL replication slots", "dlq": "Dead-letter queues",
 		"kafka": "Kafka", "sink": "Sink consumer lag", "vault": "Vault", "drift": "Row drift (sampled)", "reconcile": "Reconcile",
-		"remediation": "Remediation", "scrape": "Scrapes", "sentinel": "cdc-sentinel itself",
+		"remediation": "Remediation", "scrape": "Scrapes", "schema": "Schema drift", "sentinel": "cdc-sentinel itself",
 	}
 	if t, ok := titles[parts[0]]; ok {
 		return t

@@ -16,6 +16,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/collector"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/server"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
@@ -142,6 +143,15 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 		closers = append(closers, deps.Reconciles.Close)
 	}
 	rt.Collectors = append(rt.Collectors, driftCollector, collector.NewReconcileCollector(reconciler))
+
+	// Schema checks: each table's columns across its layers.
+	schemaCollector, _, err := BuildSchemaCheck(cfg, sources, reconcile.SourceConfig(connectorkind.SourceConfig(cfg, sources.DBs, connectByName)), deps.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("schema check: %w", err)
+	}
+	if schemaCollector != nil {
+		rt.Collectors = append(rt.Collectors, schemaCollector)
+	}
 
 	mux := http.NewServeMux()
 	rt.API = mux
