@@ -13,7 +13,6 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // SourceConfig reads the live configuration of a table's source
@@ -156,7 +155,7 @@ func (f *sourceFinder) find(ctx context.Context, t config.Table) (foundSource, e
 			k := New(conn.Name(), conn.Type(), conn.Info.Config)
 			if k.CapturesTable(all, db, t.Source.Table) {
 				hits = append(hits, foundSource{cluster: cc.Name, name: k.Name, config: conn.Info.Config})
-				modes[k.Get("time.precision.mode", sqldialect.ModeAdaptive)] = true
+				modes[k.TimePrecisionMode()] = true
 			}
 		}
 	}

@@ -62,7 +62,75 @@ const (
 	// still reads the old name.
 	debeziumTableFormat  = "collection.name.format"
 	confluentTableFormat = "table.name.format"
+	debeziumEvolution    = "schema.evolution"
+	confluentAutoCreate  = "auto.create"
+	confluentAutoEvolve  = "auto.evolve"
 )
+
+// Settings both JDBC sinks share.
+const (
+	KeyInsertMode    = "insert.mode"
+	KeyDeleteEnabled = "delete.enabled"
+)
+
+// ForeignSetting is a setting of the other JDBC sink, which this one
+// ignores, and what does its job here.
+type ForeignSetting struct {
+	Key, Use string
+}
+
+// ForeignSettings are the settings the sink has that only the other JDBC
+// sink reads (pk.mode on Debezium's, primary.key.mode on the Confluent
+// sink): silently ignored, so what they were meant to do does not happen.
+func (c *Connector) ForeignSettings() []ForeignSetting {
+	foreign := []ForeignSetting{
+		{confluentKeyMode, debeziumKeyMode},
+		{confluentKeyFields, debeziumKeyFields},
+		{confluentAutoCreate, debeziumEvolution + "=basic"},
+		{confluentAutoEvolve, debeziumEvolution + "=basic"},
+	}
+	if c.Kind().FlatRecords() {
+		foreign = []ForeignSetting{
+			{debeziumEvolution, confluentAutoCreate + " and " + confluentAutoEvolve},
+			{debeziumKeyMode, confluentKeyMode},
+			{debeziumKeyFields, confluentKeyFields},
+			{debeziumTableFormat, confluentTableFormat},
+		}
+	}
+	var out []ForeignSetting
+	for _, f := range foreign {
+		if c.Get(f.Key, "") != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// EnumSetting is a setting taking one of Values that the worker's
+// validation does not check, and what the connector does with any other
+// value (Effect).
+type EnumSetting struct {
+	Key    string
+	Values []string
+	Effect string
+}
+
+// UncheckedEnums are the kind's settings whose values the worker does not
+// check, with the values its documentation lists. Only Debezium's JDBC
+// sink has them: its parsing is lenient (an unknown insert.mode reads as
+// insert, JdbcSinkConnectorConfig.InsertMode.parse, so an upsert pipeline
+// silently becomes one failing on existing keys), while the Confluent and
+// Aiven sinks declare theirs as enumerations the worker checks.
+func (k Kind) UncheckedEnums() []EnumSetting {
+	if k != DebeziumJDBCSink {
+		return nil
+	}
+	return []EnumSetting{
+		{KeyInsertMode, InsertModes(), "the connector silently treats an unknown value as insert, which fails on rows that already exist"},
+		{debeziumKeyMode, []string{"none", "kafka", "record_key", "record_header", "record_value"}, "the worker does not check this value"},
+		{debeziumEvolution, []string{"none", "basic"}, "the worker does not check this value"},
+	}
+}
 
 // KeyModeSetting is the name of the sink's key-mode setting: pk.mode on
 // the Confluent and Aiven sinks, primary.key.mode on Debezium's.
@@ -99,7 +167,7 @@ func InsertModes() []string { return []string{"insert", "upsert", "update"} }
 // Confluent and Aiven sinks refuse it at validation, so for them the
 // answer only matters once the value is fixed.
 func (c *Connector) InsertMode() string {
-	m := strings.ToLower(strings.TrimSpace(c.Get("insert.mode", "insert")))
+	m := strings.ToLower(strings.TrimSpace(c.Get(KeyInsertMode, "insert")))
 	if !slices.Contains(InsertModes(), m) {
 		return "insert"
 	}
@@ -109,7 +177,7 @@ func (c *Connector) InsertMode() string {
 // UnknownInsertMode is insert.mode as written when it is none of
 // InsertModes, and "" otherwise.
 func (c *Connector) UnknownInsertMode() string {
-	v := c.Get("insert.mode", "insert")
+	v := c.Get(KeyInsertMode, "insert")
 	if slices.Contains(InsertModes(), strings.ToLower(strings.TrimSpace(v))) {
 		return ""
 	}
@@ -118,7 +186,7 @@ func (c *Connector) UnknownInsertMode() string {
 
 // DeleteEnabled is delete.enabled (default false).
 func (c *Connector) DeleteEnabled() bool {
-	return strings.EqualFold(c.Get("delete.enabled", "false"), "true")
+	return strings.EqualFold(c.Get(KeyDeleteEnabled, "false"), "true")
 }
 
 // TableFormatSetting is the setting that names the target table:
@@ -156,9 +224,9 @@ func (c *Connector) TargetTable(topic string) (table string, ok bool) {
 // the Confluent and Aiven sinks, schema.evolution=basic on Debezium's.
 func (c *Connector) SchemaEvolution() (creates, evolves bool) {
 	if c.Kind().FlatRecords() {
-		return strings.EqualFold(c.Get("auto.create", "false"), "true"), strings.EqualFold(c.Get("auto.evolve", "false"), "true")
+		return strings.EqualFold(c.Get(confluentAutoCreate, "false"), "true"), strings.EqualFold(c.Get(confluentAutoEvolve, "false"), "true")
 	}
-	basic := strings.EqualFold(c.Get("schema.evolution", "none"), "basic")
+	basic := strings.EqualFold(c.Get(debeziumEvolution, "none"), "basic")
 	return basic, basic
 }
 
@@ -166,7 +234,7 @@ func (c *Connector) SchemaEvolution() (creates, evolves bool) {
 // column by itself, in its own keys.
 func (c *Connector) SchemaEvolutionAdvice() string {
 	if c.Kind().FlatRecords() {
-		return "auto.evolve=true (and auto.create=true for new tables)"
+		return confluentAutoEvolve + "=true (and " + confluentAutoCreate + "=true for new tables)"
 	}
-	return "schema.evolution=basic"
+	return debeziumEvolution + "=basic"
 }

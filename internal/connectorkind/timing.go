@@ -3,10 +3,12 @@ package connectorkind
 import (
 	"regexp"
 	"strings"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // Settings that change what the target holds or when a change counts as
-// made, besides time.precision.mode.
+// made.
 const (
 	// KeyConfluentTimeZone is the Confluent JDBC sink's (and the Aiven
 	// fork's) db.timezone: the zone it writes temporal values in
@@ -23,7 +25,17 @@ const (
 	// the columns that key a table's events, for tables without a
 	// primary key or to override it.
 	KeyMessageKeyColumns = "message.key.columns"
+	// KeyTimePrecisionMode is a Debezium relational source's
+	// time.precision.mode: which Kafka Connect types, and so which
+	// precision, its temporal columns travel as.
+	KeyTimePrecisionMode = "time.precision.mode"
 )
+
+// TimePrecisionMode is the source's time.precision.mode, Debezium's
+// default (adaptive) when unset.
+func (c *Connector) TimePrecisionMode() string {
+	return c.Get(KeyTimePrecisionMode, sqldialect.ModeAdaptive)
+}
 
 // SourceTimestampProcessing is the source.timestamp.mode that stamps
 // events with the time Debezium processed them, not their commit time.

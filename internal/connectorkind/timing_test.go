@@ -104,3 +104,14 @@ func TestCapturesTableAcrossDatabaseNames(t *testing.T) {
 		}
 	}
 }
+
+// A source without time.precision.mode runs Debezium's default; a value
+// is read trimmed, as the connector reads it.
+func TestTimePrecisionMode(t *testing.T) {
+	for set, want := range map[string]string{"": "adaptive", " ": "adaptive", "connect": "connect", " adaptive_time_microseconds ": "adaptive_time_microseconds"} {
+		c := New("src", TypeSource, map[string]string{KeyClass: ClassSQLServer, KeyTimePrecisionMode: set})
+		if got := c.TimePrecisionMode(); got != want {
+			t.Errorf("time.precision.mode=%q: %q, want %q", set, got, want)
+		}
+	}
+}

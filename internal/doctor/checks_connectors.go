@@ -7,6 +7,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // checkConnector runs the checks that need only the connector's own
@@ -186,10 +187,10 @@ func (r *run) checkHeartbeat(c *connector) {
 // other Debezium sources one) and suggests the intent was different.
 func (r *run) checkTasksMax(c *connector) {
 	tasks := c.TasksMax()
-	limit, why := c.TaskLimit()
-	if limit == 0 || tasks <= limit {
+	if c.CheckTasks(tasks) == "" {
 		return
 	}
+	limit, why := c.TaskLimit()
 	r.add(Finding{Check: CheckSourceTasksMax, Severity: Warning, Target: c.target(),
 		Message: fmt.Sprintf("tasks.max is %d but %s, so the extra tasks never start or only idle", tasks, why),
 		Fix:     fmt.Sprintf("set tasks.max=%d", limit)})
@@ -237,7 +238,8 @@ func signalTableDDL(driver, table string) string {
 	ddl := "CREATE TABLE " + table + " (id VARCHAR(42) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048) NULL);"
 	if driver == config.DriverSQLServer {
 		schema, name := connectorkind.SplitTable(driver, table)
-		ddl += fmt.Sprintf("\nEXEC sys.sp_cdc_enable_table @source_schema = N'%s', @source_name = N'%s', @role_name = NULL;", schema, name)
+		d := sqldialect.SQLServer{}
+		ddl += fmt.Sprintf("\nEXEC sys.sp_cdc_enable_table @source_schema = %s, @source_name = %s, @role_name = NULL;", d.Literal(schema), d.Literal(name))
 	}
 	return ddl
 }

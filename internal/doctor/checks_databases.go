@@ -33,7 +33,7 @@ func (r *run) checkSlots(ctx context.Context) {
 			case "lost":
 				r.add(Finding{Check: CheckReplicationSlot, Severity: Error, Target: target,
 					Message: fmt.Sprintf("replication slot %s has lost required WAL (wal_status=lost): it can never stream again and changes since were missed%s", s.Name, ownedBy(owner)),
-					Fix:     fmt.Sprintf("SELECT pg_drop_replication_slot('%s'); then restart %s so it recreates the slot, and re-snapshot the affected tables (an incremental snapshot signal, or snapshot.mode=when_needed)", sqlString(s.Name), firstNonEmpty(ownerName(owner), "its connector"))})
+					Fix:     fmt.Sprintf("SELECT pg_drop_replication_slot(%s); then restart %s so it recreates the slot, and re-snapshot the affected tables (an incremental snapshot signal, or snapshot.mode=when_needed)", db.Dialect().Literal(s.Name), firstNonEmpty(ownerName(owner), "its connector"))})
 				continue
 			case "unreserved":
 				r.add(Finding{Check: CheckReplicationSlot, Severity: Error, Target: target,
@@ -41,9 +41,9 @@ func (r *run) checkSlots(ctx context.Context) {
 					Fix:     fmt.Sprintf("get %s consuming now (resume or restart it), or raise max_slot_wal_keep_size: ALTER SYSTEM SET max_slot_wal_keep_size = '<larger>'; SELECT pg_reload_conf();", firstNonEmpty(ownerName(owner), "the slot's consumer"))})
 			}
 			if !s.Active {
-				fix := fmt.Sprintf("if nothing consumes it any more, drop it: SELECT pg_drop_replication_slot('%s');", sqlString(s.Name))
+				fix := fmt.Sprintf("if nothing consumes it any more, drop it: SELECT pg_drop_replication_slot(%s);", db.Dialect().Literal(s.Name))
 				if owner != nil {
-					fix = fmt.Sprintf("get %s running (its task holds the slot when it streams); if the connector was removed, drop the slot: SELECT pg_drop_replication_slot('%s');", owner.Name, sqlString(s.Name))
+					fix = fmt.Sprintf("get %s running (its task holds the slot when it streams); if the connector was removed, drop the slot: SELECT pg_drop_replication_slot(%s);", owner.Name, db.Dialect().Literal(s.Name))
 				}
 				retained := ""
 				if s.RetainedBytes != nil {

@@ -99,39 +99,13 @@ func (r *run) checkSinkEvolution(c *connector) {
 		Fix:     "when the target's schema is not managed by hand, set " + c.SchemaEvolutionAdvice()})
 }
 
-// foreignSinkKeys are settings of one JDBC sink that the other ignores,
-// with the setting that does the job there.
-var foreignSinkKeys = []struct {
-	key             string
-	debezium, flat  bool // set on a Debezium sink / a Confluent or Aiven sink is foreign
-	debeziumReplace string
-	flatReplace     string
-}{
-	{key: "schema.evolution", flat: true, flatReplace: "auto.create and auto.evolve"},
-	{key: "primary.key.mode", flat: true, flatReplace: "pk.mode"},
-	{key: "primary.key.fields", flat: true, flatReplace: "pk.fields"},
-	{key: "collection.name.format", flat: true, flatReplace: "table.name.format"},
-	{key: "pk.mode", debezium: true, debeziumReplace: "primary.key.mode"},
-	{key: "pk.fields", debezium: true, debeziumReplace: "primary.key.fields"},
-	{key: "auto.create", debezium: true, debeziumReplace: "schema.evolution=basic"},
-	{key: "auto.evolve", debezium: true, debeziumReplace: "schema.evolution=basic"},
-}
-
 // checkSinkForeignKeys: a setting of the other JDBC sink is silently
 // ignored, and what it was meant to do does not happen.
 func (r *run) checkSinkForeignKeys(c *connector) {
-	flat := c.Kind().FlatRecords()
-	for _, f := range foreignSinkKeys {
-		if c.Get(f.key, "") == "" || (flat && !f.flat) || (!flat && !f.debezium) {
-			continue
-		}
-		replace := f.debeziumReplace
-		if flat {
-			replace = f.flatReplace
-		}
+	for _, f := range c.ForeignSettings() {
 		r.add(Finding{Check: CheckSinkConfig, Severity: Warning, Target: c.target(),
-			Message: fmt.Sprintf("%s is not a setting of the %s, which ignores it", f.key, c.Kind()),
-			Fix:     fmt.Sprintf("use %s instead", replace)})
+			Message: fmt.Sprintf("%s is not a setting of the %s, which ignores it", f.Key, c.Kind()),
+			Fix:     fmt.Sprintf("use %s instead", f.Use)})
 	}
 }
 

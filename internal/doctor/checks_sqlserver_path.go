@@ -76,14 +76,14 @@ func (r *run) checkSharedFilter(t *config.Table) {
 // nanoseconds since 1970 end in 2262: older Debezium wraps the value,
 // newer fails the connector. cdc-sentinel leaves such a column out of
 // its comparisons by itself; the pipeline needs one of the fixes.
-func (r *run) checkPeriodEnd(ctx context.Context, db *database.DB, t *config.Table, qualifiedName string) {
+func (r *run) checkPeriodEnd(ctx context.Context, db *database.DB, t *config.Table, qualifiedName, object string) {
 	type column struct {
 		name  string
 		scale int
 	}
 	var cols []column
 	err := query(ctx, db, "reading the period columns of "+qualifiedName, func(pool *sql.DB, ctx context.Context) error {
-		rows, err := pool.QueryContext(ctx, SQLServerPeriodEndQuery, qualifiedName)
+		rows, err := pool.QueryContext(ctx, SQLServerPeriodEndQuery, object)
 		if err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ func (r *run) checkPeriodEnd(ctx context.Context, db *database.DB, t *config.Tab
 		return
 	}
 	for _, c := range r.capturing(t) {
-		mode := c.Get("time.precision.mode", sqldialect.ModeAdaptive)
+		mode := c.TimePrecisionMode()
 		if mode == sqldialect.ModeConnect {
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // checkCoverage compares the configured tables with what the connectors
@@ -226,7 +227,7 @@ func (r *run) checkPublication(ctx context.Context, db *database.DB, c *connecto
 		return
 	}
 	schema, name := connectorkind.SplitTable(db.Driver(), table)
-	quoted := db.QuoteIdent(schema) + "." + db.QuoteIdent(name)
+	quoted := sqldialect.QuoteParts(db.Dialect(), schema, name)
 	check := CheckTableNotCaptured
 	if what != "" {
 		check = CheckSignal
@@ -260,7 +261,8 @@ func (r *run) checkPublication(ctx context.Context, db *database.DB, c *connecto
 func (r *run) checkCDCTable(ctx context.Context, db *database.DB, t *config.Table, cdcOff map[string]bool) {
 	target := tableTarget(t.Name)
 	schema, name := connectorkind.SplitTable(db.Driver(), t.Source.Table)
-	enableTable := fmt.Sprintf("EXEC sys.sp_cdc_enable_table @source_schema = N'%s', @source_name = N'%s', @role_name = NULL, @supports_net_changes = 0;", sqlString(schema), sqlString(name))
+	d := db.Dialect()
+	enableTable := fmt.Sprintf("EXEC sys.sp_cdc_enable_table @source_schema = %s, @source_name = %s, @role_name = NULL, @supports_net_changes = 0;", d.Literal(schema), d.Literal(name))
 	off, known := cdcOff[db.Name()]
 	if !known {
 		var enabled bool
@@ -287,9 +289,12 @@ func (r *run) checkCDCTable(ctx context.Context, db *database.DB, t *config.Tabl
 		return
 	}
 	qualifiedName := schema + "." + name
+	// OBJECT_ID parses its argument as a name: quoted, a schema or table
+	// with a space, a dot or a bracket in it is still one part.
+	object := sqldialect.QuoteParts(d, schema, name)
 	var tracked sql.NullBool
 	err := query(ctx, db, "reading sys.tables.is_tracked_by_cdc of "+qualifiedName, func(pool *sql.DB, ctx context.Context) error {
-		return pool.QueryRowContext(ctx, SQLServerTrackedQuery, qualifiedName).Scan(&tracked)
+		return pool.QueryRowContext(ctx, SQLServerTrackedQuery, object).Scan(&tracked)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		r.add(Finding{Check: CheckTableNotCaptured, Severity: Error, Target: target,
@@ -303,13 +308,13 @@ func (r *run) checkCDCTable(ctx context.Context, db *database.DB, t *config.Tabl
 	}
 	var instances int
 	err = query(ctx, db, "counting capture instances of "+qualifiedName, func(pool *sql.DB, ctx context.Context) error {
-		return pool.QueryRowContext(ctx, SQLServerCaptureInstancesQuery, qualifiedName).Scan(&instances)
+		return pool.QueryRowContext(ctx, SQLServerCaptureInstancesQuery, object).Scan(&instances)
 	})
 	if err != nil {
 		r.add(Finding{Check: CheckTableNotCaptured, Severity: Info, Target: target, Message: "cannot read cdc.change_tables: " + err.Error(), Fix: "grant the login SELECT on the cdc schema"})
 		return
 	}
-	r.checkPeriodEnd(ctx, db, t, qualifiedName)
+	r.checkPeriodEnd(ctx, db, t, qualifiedName, object)
 	switch {
 	case !tracked.Bool && instances == 0:
 		r.add(Finding{Check: CheckTableNotCaptured, Severity: Error, Target: target,
@@ -318,7 +323,7 @@ func (r *run) checkCDCTable(ctx context.Context, db *database.DB, t *config.Tabl
 	case !tracked.Bool || instances == 0:
 		r.add(Finding{Check: CheckTableNotCaptured, Severity: Error, Target: target,
 			Message: fmt.Sprintf("%s is half-enabled for CDC (is_tracked_by_cdc = %t, %d capture instance(s)): its changes are not captured reliably", qualifiedName, tracked.Bool, instances),
-			Fix:     fmt.Sprintf("EXEC sys.sp_cdc_disable_table @source_schema = N'%s', @source_name = N'%s', @capture_instance = N'all'; then %s", sqlString(schema), sqlString(name), enableTable)})
+			Fix:     fmt.Sprintf("EXEC sys.sp_cdc_disable_table @source_schema = %s, @source_name = %s, @capture_instance = N'all'; then %s", d.Literal(schema), d.Literal(name), enableTable)})
 	}
 }
 
@@ -369,8 +374,8 @@ func (r *run) watermarkFix(t *config.Table, db *database.DB) string {
 	if len(sinks) > 0 {
 		name = sinks[0].Name
 	}
-	return fmt.Sprintf("on %s set transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState with transforms.unwrap.add.fields=source.ts_ms (it writes %s) and schema.evolution=basic, or %s",
-		name, config.DefaultWatermarkColumn, add)
+	return fmt.Sprintf("on %s set transforms.unwrap.type=%s with transforms.unwrap.add.fields=source.ts_ms (it writes %s) and schema.evolution=basic, or %s",
+		name, connectorkind.TransformUnwrap, config.DefaultWatermarkColumn, add)
 }
 
 // checkSignals: repair re-sends rows with an incremental snapshot, which
@@ -511,9 +516,6 @@ func firstNonEmpty(s ...string) string {
 
 // regexQuote writes a table name as a table.include.list entry.
 func regexQuote(name string) string { return strings.ReplaceAll(name, ".", `\.`) }
-
-// sqlString escapes a value for an N'...' literal.
-func sqlString(s string) string { return strings.ReplaceAll(s, "'", "''") }
 
 func summarize(items []string, n int) string {
 	if len(items) <= n {

@@ -2,6 +2,9 @@ package doctor
 
 import (
 	"context"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/DATA-DOG/go-sqlmock"
@@ -27,17 +30,25 @@ type mssqlState struct {
 	// periodEndScale is the scale of a temporal table's period end
 	// column; 0 when the table is not system-versioned.
 	periodEndScale int
+	// table is the source table (schema.table, default dbo.orders) and
+	// object the name OBJECT_ID must be given for it (default
+	// [dbo].[orders]).
+	table, object string
 }
 
 func mssqlDoctor(t *testing.T, st mssqlState, tasksMax string) (*Doctor, sqlmock.Sqlmock) {
 	t.Helper()
+	if st.table == "" {
+		st.table, st.object = "dbo.orders", "[dbo].[orders]"
+	}
+	schema, table, _ := strings.Cut(st.table, ".")
 	cfg := mustParse(t, `connect_clusters: [{name: c, url: 'http://x:8083'}]
 databases:
   - {name: shop, driver: sqlserver, dsn: 'sqlserver://u:p@mssql:1433?database=shop', connectors: [shop-src]}
   - {name: wh, driver: postgres, dsn: 'postgres://u:p@pg:5432/wh'}
 tables:
   - name: orders
-    source: {database: shop, table: dbo.orders}
+    source: {database: shop, table: `+strconv.Quote(st.table)+`}
     target: {database: wh, table: public.orders}
     signal: {connector: shop-src, table: dbo.debezium_signal}
 `)
@@ -52,19 +63,19 @@ tables:
 		st.major, st.compat = 15, 150
 	}
 
-	mock.ExpectQuery(SQLServerTablesQuery).WillReturnRows(sqlmock.NewRows([]string{"s", "t"}).AddRow("dbo", "orders").AddRow("dbo", "debezium_signal"))
+	mock.ExpectQuery(SQLServerTablesQuery).WillReturnRows(sqlmock.NewRows([]string{"s", "t"}).AddRow(schema, table).AddRow("dbo", "debezium_signal"))
 	// Once for the capture check, once for the jobs check.
 	for range 2 {
 		mock.ExpectQuery(database.CDCEnabledQuery).WillReturnRows(sqlmock.NewRows([]string{"is_cdc_enabled"}).AddRow(st.dbCDC))
 	}
 	if st.dbCDC {
-		mock.ExpectQuery(SQLServerTrackedQuery).WithArgs("dbo.orders").WillReturnRows(sqlmock.NewRows([]string{"is_tracked_by_cdc"}).AddRow(st.tracked))
-		mock.ExpectQuery(SQLServerCaptureInstancesQuery).WithArgs("dbo.orders").WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(st.instances))
+		mock.ExpectQuery(SQLServerTrackedQuery).WithArgs(st.object).WillReturnRows(sqlmock.NewRows([]string{"is_tracked_by_cdc"}).AddRow(st.tracked))
+		mock.ExpectQuery(SQLServerCaptureInstancesQuery).WithArgs(st.object).WillReturnRows(sqlmock.NewRows([]string{"n"}).AddRow(st.instances))
 		periods := sqlmock.NewRows([]string{"name", "scale"})
 		if st.periodEndScale > 0 {
 			periods.AddRow("ValidTo", st.periodEndScale)
 		}
-		mock.ExpectQuery(SQLServerPeriodEndQuery).WithArgs("dbo.orders").WillReturnRows(periods)
+		mock.ExpectQuery(SQLServerPeriodEndQuery).WithArgs(st.object).WillReturnRows(periods)
 		jobs := sqlmock.NewRows([]string{"job_type", "pollinginterval", "retention"})
 		for _, j := range st.jobs {
 			jobs.AddRow(j, 5, 4320)
@@ -79,7 +90,7 @@ tables:
 
 	src := conn("shop-src", connect.TypeSource, map[string]string{
 		"connector.class": connectorkind.ClassSQLServer, "database.names": "shop", "tasks.max": tasksMax, "topic.prefix": "erp",
-		"table.include.list": `dbo\.orders`, "heartbeat.interval.ms": "10000", "signal.data.collection": "shop.dbo.debezium_signal",
+		"table.include.list": regexp.QuoteMeta(st.table), "heartbeat.interval.ms": "10000", "signal.data.collection": "shop.dbo.debezium_signal",
 	})
 	sink := conn("wh-sink", connect.TypeSink, map[string]string{
 		"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "erp.shop.dbo.orders", "connection.url": "jdbc:postgresql://pg:5432/wh",
@@ -147,6 +158,26 @@ func TestSQLServerChecks(t *testing.T) {
 	})
 }
 
+// OBJECT_ID parses its argument as a multi-part name: a schema with a
+// space or a table with a quote or a bracket must reach it quoted, or the
+// table reads as missing. The fixes quote them as N” literals.
+func TestSQLServerLooksUpANameThatNeedsQuoting(t *testing.T) {
+	st := mssqlState{dbCDC: true, jobs: []string{"capture", "cleanup"}, agent: "Running",
+		table: "has space.it's]", object: "[has space].[it's]]]"}
+	d, mock := mssqlDoctor(t, st, "1")
+	r := d.Run(context.Background())
+	mustFind(t, r, CheckTableNotCaptured, "table:orders", Error, "has space.it's] is not captured: CDC is not enabled for the table",
+		"EXEC sys.sp_cdc_enable_table @source_schema = N'has space', @source_name = N'it''s]'")
+	for _, f := range r.Findings {
+		if strings.Contains(f.Message, "does not exist") {
+			t.Errorf("the table read as missing: %s", f.Message)
+		}
+	}
+	if err := mock.ExpectationsWereMet(); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestSQLServerHealthyPipelineIsClean(t *testing.T) {
 	d, mock := mssqlDoctor(t, mssqlState{dbCDC: true, tracked: true, instances: 1, jobs: []string{"capture", "cleanup"}, agent: "Running"}, "1")
 	r := d.Run(context.Background())
@@ -191,5 +222,14 @@ func TestSQLServerTemporalTableWithMicrosecondPeriodIsClean(t *testing.T) {
 	d, _ := mssqlDoctor(t, mssqlState{dbCDC: true, tracked: true, instances: 1, jobs: []string{"capture", "cleanup"}, agent: "Running", periodEndScale: 6}, "1")
 	if r := d.Run(context.Background()); !r.Healthy() {
 		t.Fatalf("findings:\n%s", dump(r))
+	}
+}
+
+// The signal table's advice quotes its names as literals: a quote in one
+// does not end the string.
+func TestSignalTableDDLQuotesItsLiterals(t *testing.T) {
+	got := signalTableDDL("sqlserver", "shop.it's.sig")
+	if want := "@source_schema = N'it''s', @source_name = N'sig'"; !strings.Contains(got, want) {
+		t.Errorf("%s\nlacks %s", got, want)
 	}
 }

@@ -159,23 +159,6 @@ func validateFile(ctx context.Context, v Validator, path string) FileResult {
 	return res
 }
 
-// jdbcSinkEnums are Debezium JDBC sink settings whose values the worker's
-// validation does not check, with the values the Debezium documentation
-// lists. The connector's own parsing is lenient: an unknown insert.mode
-// is read as insert (JdbcSinkConnectorConfig.InsertMode.parse), so an
-// upsert pipeline silently turns into one that fails on existing keys.
-// The Confluent and Aiven sinks declare theirs as enumerations, which the
-// worker checks.
-var jdbcSinkEnums = []struct {
-	key    string
-	values []string
-	effect string
-}{
-	{"insert.mode", connectorkind.InsertModes(), "the connector silently treats an unknown value as insert, which fails on rows that already exist"},
-	{"primary.key.mode", []string{"none", "kafka", "record_key", "record_header", "record_value"}, "the worker does not check this value"},
-	{"schema.evolution", []string{"none", "basic"}, "the worker does not check this value"},
-}
-
 // localFieldErrors are values the worker accepts but the connector
 // refuses or misreads.
 func localFieldErrors(name string, cfg map[string]string) []FieldError {
@@ -184,25 +167,23 @@ func localFieldErrors(name string, cfg map[string]string) []FieldError {
 		return nil
 	}
 	var out []FieldError
-	if c.Kind() == connectorkind.DebeziumJDBCSink {
-		for _, e := range jdbcSinkEnums {
-			v, ok := cfg[e.key]
-			if !ok {
-				continue
-			}
-			valid := false
-			for _, allowed := range e.values {
-				valid = valid || strings.EqualFold(strings.TrimSpace(v), allowed)
-			}
-			if !valid {
-				out = append(out, FieldError{Field: e.key, Source: "cdc-sentinel",
-					Message: fmt.Sprintf("invalid value %q: must be one of %s (%s)", v, strings.Join(e.values, ", "), e.effect)})
-			}
+	for _, e := range c.Kind().UncheckedEnums() {
+		v, ok := cfg[e.Key]
+		if !ok {
+			continue
+		}
+		valid := false
+		for _, allowed := range e.Values {
+			valid = valid || strings.EqualFold(strings.TrimSpace(v), allowed)
+		}
+		if !valid {
+			out = append(out, FieldError{Field: e.Key, Source: "cdc-sentinel",
+				Message: fmt.Sprintf("invalid value %q: must be one of %s (%s)", v, strings.Join(e.Values, ", "), e.Effect)})
 		}
 	}
 	// Both sinks refuse to start with deletes on and any other key mode.
 	if c.DeleteEnabled() && c.KeyMode() != "record_key" {
-		out = append(out, FieldError{Field: "delete.enabled", Source: "cdc-sentinel",
+		out = append(out, FieldError{Field: connectorkind.KeyDeleteEnabled, Source: "cdc-sentinel",
 			Message: fmt.Sprintf("delete.enabled=true needs %s=record_key (it is %s); the %s refuses to start", c.KeyModeSetting(), c.KeyMode(), c.Kind())})
 	}
 	return out

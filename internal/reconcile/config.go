@@ -165,11 +165,9 @@ func TimePath(t config.Table, src SourceConfig) func(ctx context.Context) (sqldi
 		if name == "" {
 			return p, nil
 		}
-		p.Mode = c["time.precision.mode"]
-		if p.Mode == "" {
-			p.Mode = sqldialect.ModeAdaptive
-		}
-		p.MessageKey = connectorkind.New(name, "", c).MessageKeyFor(t.Source.Table)
+		k := connectorkind.New(name, "", c)
+		p.Mode = k.TimePrecisionMode()
+		p.MessageKey = k.MessageKeyFor(t.Source.Table)
 		return p, nil
 	}
 }

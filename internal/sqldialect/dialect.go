@@ -133,14 +133,17 @@ func (Postgres) QuoteIdent(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
-func (p Postgres) QuoteTable(name string) string { return quoteDotted(name, p.QuoteIdent) }
+func (p Postgres) QuoteTable(name string) string { return QuoteParts(p, strings.Split(name, ".")...) }
 
-func quoteDotted(name string, q func(string) string) string {
-	parts := strings.Split(name, ".")
+// QuoteParts is the qualified name of parts (schema, table), each quoted
+// whole: a part holding a dot, a space or a quote stays one part, which
+// splitting a dotted name (QuoteTable) cannot know.
+func QuoteParts(d Dialect, parts ...string) string {
+	quoted := make([]string, len(parts))
 	for i, s := range parts {
-		parts[i] = q(s)
+		quoted[i] = d.QuoteIdent(s)
 	}
-	return strings.Join(parts, ".")
+	return strings.Join(quoted, ".")
 }
 
 func (Postgres) KindOf(typ string) (rowhash.Kind, error) {
@@ -318,7 +321,7 @@ func (SQLServer) QuoteIdent(name string) string {
 	return "[" + strings.ReplaceAll(name, "]", "]]") + "]"
 }
 
-func (s SQLServer) QuoteTable(name string) string { return quoteDotted(name, s.QuoteIdent) }
+func (s SQLServer) QuoteTable(name string) string { return QuoteParts(s, strings.Split(name, ".")...) }
 
 func (SQLServer) KindOf(typ string) (rowhash.Kind, error) {
 	switch strings.ToLower(typ) {

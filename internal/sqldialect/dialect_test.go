@@ -17,3 +17,23 @@ func TestPair(t *testing.T) {
 		t.Error("int/text paired")
 	}
 }
+
+// Each part is quoted whole: a dot, a space or a quote inside a part
+// keeps it one part, where QuoteTable would split the dotted name.
+func TestQuoteParts(t *testing.T) {
+	for _, tc := range []struct {
+		d    Dialect
+		want string
+	}{
+		{SQLServer{}, `[odd.schema].[it's]]]`},
+		{Postgres{}, `"odd.schema"."it's]"`},
+	} {
+		if got := QuoteParts(tc.d, "odd.schema", "it's]"); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.d.Name(), got, tc.want)
+		}
+	}
+	p := Postgres{}
+	if got, want := QuoteParts(p, "a", `b"c`), p.QuoteTable(`a.b"c`); got != want {
+		t.Errorf("parts %s, dotted %s", got, want)
+	}
+}
