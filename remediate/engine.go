@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -22,7 +21,6 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
-	"github.com/cdc-sentinel/cdc-sentinel/remediate/webhook"
 )
 
 // Options build an Engine.
@@ -58,9 +56,10 @@ type Options struct {
 	// Tables are the configured tables' names: the table label values
 	// the metrics keep.
 	Tables []string
-	// Gate bounds what the webhook and the audit API wait on the store;
+	// Gate bounds what the engine's queue loop, the webhook and the
+	// audit API wait on the store;
 	// nil gives the engine one of its own with the defaults.
-	Gate *webhook.Gate
+	Gate *store.Gate
 }
 
 type compiledRule struct {
@@ -98,7 +97,7 @@ type Engine struct {
 	now             func() time.Time
 	onClose         func()
 	tracing         *tracing.Provider
-	gate            *webhook.Gate
+	gate            *store.Gate
 	// afterSend, when set (by tests), runs right after an action was
 	// sent and before its outcome is known: where a crash hurts most.
 	afterSend func(*store.Job)
@@ -133,7 +132,7 @@ func (o *Options) setDefaults() error {
 		o.Workers = 8
 	}
 	if o.Gate == nil {
-		o.Gate = webhook.NewGate(0, 0)
+		o.Gate = store.NewGate(0, 0)
 	}
 	for _, d := range []struct {
 		v   *time.Duration
@@ -272,11 +271,6 @@ func (e *Engine) warnUntrustedTimes(a *amtemplate.Alert, received time.Time) {
 				"fingerprint", a.Fingerprint, "field", f.name, "sent", f.t, "used", b, "received_at", received)
 		}
 	}
-}
-
-// Register serves the webhook and the audit trail on mux.
-func (e *Engine) Register(mux *http.ServeMux) {
-	webhook.Register(mux, e, e, webhook.Options{MaxBodyBytes: e.cfg.MaxBodyBytes, Logger: e.logger, Now: e.now, Tracing: e.tracing, Outcomes: allOutcomes, Gate: e.gate})
 }
 
 // Audit lists audit records, newest first.

@@ -166,7 +166,7 @@ type harness struct {
 	// tracing, when set, traces the engine.
 	tracing *tracing.Provider
 	// gate, when set, bounds the endpoints' waits on the store.
-	gate *remwebhook.Gate
+	gate *store.Gate
 	// logger, when set, is the engine's logger.
 	logger *slog.Logger
 	// tables are the configured tables' names.
@@ -378,7 +378,5 @@ func (c *clock) Set(t time.Time) {
 
 // handler serves the engine's endpoints, as the server's API mux does.
 func (e *Engine) handler() http.Handler {
-	mux := http.NewServeMux()
-	e.Register(mux)
-	return mux
+	return remwebhook.Handler(e, e, remwebhook.Options{MaxBodyBytes: e.cfg.MaxBodyBytes, Logger: e.logger, Now: e.now, Tracing: e.tracing, Outcomes: Outcomes(), Gate: e.gate})
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
-	"github.com/cdc-sentinel/cdc-sentinel/remediate/webhook"
 )
 
 // Host holds what outlives a configuration reload: the metrics and the
@@ -35,7 +34,7 @@ type Host struct {
 
 	// gate bounds the HTTP endpoints' waits on the store for every
 	// engine this process builds, across reloads.
-	gate *webhook.Gate
+	gate *store.Gate
 
 	mu     sync.Mutex
 	stores map[string]*heldStore
@@ -66,12 +65,16 @@ func NewHost(reg prometheus.Registerer, logger *slog.Logger, storagePath string)
 		metrics: m, logger: logger, storagePath: storagePath,
 		replica: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
 		stores:  map[string]*heldStore{}, openTimeout: 15 * time.Second,
-		gate: webhook.NewGate(0, 0),
+		gate: store.NewGate(0, 0),
 	}, nil
 }
 
 // Metrics returns the process-wide metrics.
 func (h *Host) Metrics() *Metrics { return h.metrics }
+
+// Gate is the process's one bound on what the remediation endpoints wait
+// on the store, shared by the engines of every reload.
+func (h *Host) Gate() *store.Gate { return h.gate }
 
 // Dependencies an Engine needs besides its configuration.
 type Dependencies struct {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
-	remwebhook "github.com/cdc-sentinel/cdc-sentinel/remediate/webhook"
 )
 
 // freezingProxy forwards TCP to upstream until freeze; from then on
@@ -144,7 +143,7 @@ func TestAFrozenPostgresStoreAnswers503ToEveryClient(t *testing.T) {
 	const slots = 4
 	logs := &syncBuffer{}
 	h := newHarnessWith(t, restartTaskRule, newFakeConnect(), func(h *harness) {
-		h.store, h.gate = s, remwebhook.NewGate(2*time.Second, slots)
+		h.store, h.gate = s, store.NewGate(2*time.Second, slots)
 		h.logger = slog.New(slog.NewTextHandler(logs, nil))
 	})
 	if code := postAlert(t, h, "sink-before"); code != http.StatusOK {
@@ -180,7 +179,7 @@ func TestAPostgresStoreBlockedByALockAnswers503ThenRecovers(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close() })
 	h := newHarnessWith(t, restartTaskRule, newFakeConnect(), func(h *harness) {
-		h.store, h.gate = s, remwebhook.NewGate(2*time.Second, 4)
+		h.store, h.gate = s, store.NewGate(2*time.Second, 4)
 	})
 	locker, err := pgx.Connect(ctx, dsn)
 	if err != nil {

@@ -35,6 +35,10 @@ var allOutcomes = []string{
 	OutcomeNotNeeded, OutcomeNotRetryable, OutcomeInvalidArgs, OutcomeInterrupted,
 }
 
+// Outcomes lists every outcome an audit record can have; the audit API
+// refuses an outcome= filter naming another.
+func Outcomes() []string { return append([]string(nil), allOutcomes...) }
+
 // Decisions say what the engine chose to do; the outcome says how it went.
 const (
 	DecisionAct      = "act"

@@ -103,9 +103,7 @@ func main() {
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(err)
-	mux := http.NewServeMux()
-	eng.Register(mux)
-	var handler http.Handler = mux
+	var handler = webhook.Handler(eng, eng, webhook.Options{MaxBodyBytes: cfg.Remediation.MaxBodyBytes, Outcomes: remediate.Outcomes()})
 	if *baseline {
 		*workers = 0
 		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

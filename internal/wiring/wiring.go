@@ -22,6 +22,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/vault"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate"
+	"github.com/cdc-sentinel/cdc-sentinel/remediate/webhook"
 )
 
 // Deps are the process-wide things every Runtime shares.
@@ -178,7 +179,14 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 		}
 		closers = append(closers, eng.Close)
 		rt.Collectors = append(rt.Collectors, collector.NewRemediationCollector(eng))
-		eng.Register(mux) // POST /alerts, GET /api/v1/remediations
+		logger := slog.New(slog.DiscardHandler)
+		if deps.Logger != nil {
+			logger = deps.Logger.With("component", "remediation")
+		}
+		webhook.Register(mux, eng, eng, webhook.Options{ // POST /alerts, GET /api/v1/remediations
+			MaxBodyBytes: cfg.Remediation.MaxBodyBytes, Logger: logger, Tracing: tp,
+			Outcomes: remediate.Outcomes(), Gate: deps.Remediation.Gate(),
+		})
 	}
 	rt.Close = func() {
 		for i := len(closers) - 1; i >= 0; i-- {

@@ -104,7 +104,7 @@ func request(t *testing.T, method, url string) (int, string) {
 // Alertmanager retries) instead of no answer at all.
 func TestAHungStoreAnswers503(t *testing.T) {
 	s := newHungStore(t)
-	srv := serve(t, Handler(s, s, Options{Gate: NewGate(50*time.Millisecond, 4)}))
+	srv := serve(t, Handler(s, s, Options{Gate: store.NewGate(50*time.Millisecond, 4)}))
 	for _, c := range []struct{ method, path string }{{http.MethodPost, AlertsPath}, {http.MethodGet, AuditPath}} {
 		code, body := request(t, c.method, srv.URL+c.path)
 		if code != http.StatusServiceUnavailable || !strings.Contains(body, "not answering") {
@@ -119,7 +119,7 @@ func TestAHungStoreAnswers503(t *testing.T) {
 func TestAHungStoreIsWaitedOnByAtMostTheGatesSlots(t *testing.T) {
 	s := newHungStore(t)
 	const slots, clients = 4, 30
-	srv := serve(t, Handler(s, s, Options{Gate: NewGate(50*time.Millisecond, slots)}))
+	srv := serve(t, Handler(s, s, Options{Gate: store.NewGate(50*time.Millisecond, slots)}))
 	var wg sync.WaitGroup
 	codes := make(chan int, 2*clients)
 	for range clients {
@@ -155,7 +155,7 @@ func TestAHungStoreIsWaitedOnByAtMostTheGatesSlots(t *testing.T) {
 // An answer the store gives in time is the answer, error included: a
 // failing store is a 500, retried by Alertmanager too.
 func TestGateReturnsTheStoresOwnAnswer(t *testing.T) {
-	g := NewGate(time.Minute, 1)
+	g := store.NewGate(time.Minute, 1)
 	if err := g.Do(context.Background(), func(context.Context) error { return nil }); err != nil {
 		t.Fatalf("a store answering at once: %v", err)
 	}
@@ -170,7 +170,7 @@ func TestGateReturnsTheStoresOwnAnswer(t *testing.T) {
 	if g.Timeout() != time.Minute || g.MaxWaiting() != 1 {
 		t.Fatalf("gate bounds %s %d", g.Timeout(), g.MaxWaiting())
 	}
-	if d := NewGate(0, 0); d.Timeout() != DefaultStoreTimeout || d.MaxWaiting() != DefaultMaxWaiting {
+	if d := store.NewGate(0, 0); d.Timeout() != store.DefaultTimeout || d.MaxWaiting() != store.DefaultMaxWaiting {
 		t.Fatalf("default gate bounds %s %d", d.Timeout(), d.MaxWaiting())
 	}
 }

@@ -54,7 +54,7 @@ type Options struct {
 	Outcomes []string
 	// Gate bounds the waits on the store; nil makes one with the
 	// defaults. The server passes one per process.
-	Gate *Gate
+	Gate *store.Gate
 }
 
 // Register serves POST /alerts (the webhook) and GET /api/v1/remediations
@@ -70,7 +70,7 @@ func Register(mux *http.ServeMux, recv Receiver, audit AuditReader, o Options) {
 		o.Now = time.Now
 	}
 	if o.Gate == nil {
-		o.Gate = NewGate(0, 0)
+		o.Gate = store.NewGate(0, 0)
 	}
 	mux.Handle(AlertsPath, &alertsHandler{recv: recv, opts: o})
 	mux.Handle(AuditPath, &auditHandler{audit: audit, opts: o})
@@ -218,7 +218,7 @@ func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // storeError answers a store that failed (500) or did not answer (503,
 // with Retry-After): both are 5xx, which Alertmanager retries.
 func storeError(w http.ResponseWriter, what string, err error) {
-	if errors.Is(err, ErrStoreUnavailable) {
+	if errors.Is(err, store.ErrUnavailable) {
 		w.Header().Set("Retry-After", "10")
 		http.Error(w, what+err.Error(), http.StatusServiceUnavailable)
 		return

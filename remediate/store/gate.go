@@ -1,4 +1,4 @@
-package webhook
+package store
 
 import (
 	"context"
@@ -7,21 +7,22 @@ import (
 	"time"
 )
 
-// Defaults of a Gate: within DefaultStoreTimeout a request waiting on the
+// Defaults of a Gate: within DefaultTimeout a request waiting on the
 // store is answered 503, and at most DefaultMaxWaiting requests wait at
 // once. Alertmanager retries a 5xx, and a store that recovers takes the
 // notification then; its jobs are keyed by episode, so a notification
 // recorded after its 503 is not recorded twice.
 const (
-	DefaultStoreTimeout = 10 * time.Second
-	DefaultMaxWaiting   = 16
+	DefaultTimeout    = 10 * time.Second
+	DefaultMaxWaiting = 16
 )
 
-// ErrStoreUnavailable is what a request gets from a Gate when the store
+// ErrUnavailable is what a request gets from a Gate when the store
 // did not answer in time or too many requests already wait on it.
-var ErrStoreUnavailable = errors.New("the remediation store is not answering")
+var ErrUnavailable = errors.New("the remediation store is not answering")
 
-// Gate bounds what the HTTP endpoints wait on the store: how long one
+// Gate bounds what the HTTP endpoints and the engine's queue loop wait on
+// the store: how long one
 // request waits, and how many goroutines wait in the store at once. A hung store
 // (PostgreSQL that accepts and never answers, a bbolt file whose lock is
 // held) then costs at most MaxWaiting goroutines, whatever the number of
@@ -38,7 +39,7 @@ type Gate struct {
 // NewGate returns a gate; zero values take the defaults.
 func NewGate(timeout time.Duration, maxWaiting int) *Gate {
 	if timeout <= 0 {
-		timeout = DefaultStoreTimeout
+		timeout = DefaultTimeout
 	}
 	if maxWaiting <= 0 {
 		maxWaiting = DefaultMaxWaiting
@@ -58,7 +59,7 @@ func (g *Gate) MaxWaiting() int { return cap(g.slots) }
 // goroutines stuck on it never outnumber the slots. A request waits for a
 // free slot within the same deadline: a burst of notifications is
 // served in turn, and only a store that does not answer turns them away.
-// Do returns f's error, or one wrapping ErrStoreUnavailable when the
+// Do returns f's error, or one wrapping ErrUnavailable when the
 // deadline passed first (waiting for a slot or for f).
 func (g *Gate) Do(ctx context.Context, f func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
@@ -66,7 +67,7 @@ func (g *Gate) Do(ctx context.Context, f func(context.Context) error) error {
 	select {
 	case g.slots <- struct{}{}:
 	case <-ctx.Done():
-		return fmt.Errorf("%w: %d requests already wait on it", ErrStoreUnavailable, cap(g.slots))
+		return fmt.Errorf("%w: %d requests already wait on it", ErrUnavailable, cap(g.slots))
 	}
 	done := make(chan error, 1)
 	go func() {
@@ -80,13 +81,13 @@ func (g *Gate) Do(ctx context.Context, f func(context.Context) error) error {
 		select {
 		case err = <-done:
 		default:
-			return fmt.Errorf("%w within %s", ErrStoreUnavailable, g.timeout)
+			return fmt.Errorf("%w within %s", ErrUnavailable, g.timeout)
 		}
 	}
 	if err != nil && ctx.Err() != nil {
 		// The store gave up at the deadline (PostgreSQL cancels the
 		// query): it did not answer in time.
-		return fmt.Errorf("%w within %s: %w", ErrStoreUnavailable, g.timeout, err)
+		return fmt.Errorf("%w within %s: %w", ErrUnavailable, g.timeout, err)
 	}
 	return err
 }
