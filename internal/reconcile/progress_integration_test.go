@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -137,31 +135,15 @@ func TestPipelineRepairProgressFollowsDebeziumNotifications(t *testing.T) {
 		})
 	r := NewRunner([]Table{tab}, Options{RepairPoll: 200 * time.Millisecond}, nil)
 	defer r.Close()
-	mux := http.NewServeMux()
-	r.Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	resp, err := http.Post(srv.URL+"/api/v1/reconcile?table=items&repair=true", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var started map[string]string
-	json.NewDecoder(resp.Body).Decode(&started)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("start: %s %v", resp.Status, started)
+	id, serr := r.Start(ctx, "items", StartOptions{Repair: true})
+	if serr != nil {
+		t.Fatalf("start: %v", serr)
 	}
 	seen := map[string]bool{}
 	var job Job
 	testenv.Eventually(t, 3*time.Minute, func() bool {
-		resp, err := http.Get(srv.URL + "/api/v1/reconcile/" + started["id"])
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		job = Job{}
-		if json.NewDecoder(resp.Body).Decode(&job) != nil || job.RepairProgress == nil {
+		job, _ = r.Get(id)
+		if job.RepairProgress == nil {
 			return false
 		}
 		seen[job.RepairProgress.Status] = true

@@ -4,91 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcilestats"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
-
-func TestRunnerAPI(t *testing.T) {
-	release := make(chan struct{})
-	r := NewRunner([]Table{{
-		Name: "customers",
-		// Blocks until released, then fails: enough to exercise the API.
-		Sides: func() (sqldialect.Side, sqldialect.Side, error) {
-			<-release
-			return sqldialect.Side{}, sqldialect.Side{}, errors.New("source unreachable")
-		},
-	}}, Options{}, nil)
-	defer r.Close()
-	mux := http.NewServeMux()
-	r.Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	post := func(query string) (int, map[string]string) {
-		t.Helper()
-		resp, err := http.Post(srv.URL+"/api/v1/reconcile?"+query, "", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var body map[string]string
-		json.NewDecoder(resp.Body).Decode(&body)
-		return resp.StatusCode, body
-	}
-	code, body := post("table=customers")
-	if code != http.StatusAccepted || body["id"] == "" {
-		t.Fatalf("start: %d %v, want 202 with an id", code, body)
-	}
-	id := body["id"]
-	if code, body := post("table=customers"); code != http.StatusConflict || body["id"] != id {
-		t.Errorf("second start: %d %v, want 409 naming %s", code, body, id)
-	}
-	if code, body := post("table=nope"); code != http.StatusNotFound || !strings.Contains(body["error"], "nope") {
-		t.Errorf("unknown table: %d %v", code, body)
-	}
-	if code, _ := post(""); code != http.StatusBadRequest {
-		t.Errorf("no table: %d, want 400", code)
-	}
-	if code, body := post("table=customers&repair=true"); code != http.StatusBadRequest || !strings.Contains(body["error"], "signal") {
-		t.Errorf("repair without a signal: %d %v, want 400 naming the signal config", code, body)
-	}
-	if got, want := r.ReconcileTables(), []reconcilestats.Table{{Table: "customers", Running: true}}; !reflect.DeepEqual(got, want) {
-		t.Errorf("while running: %+v, want %+v", got, want)
-	}
-
-	close(release)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := r.Wait(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get(srv.URL + "/api/v1/reconcile/" + id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var job Job
-	json.NewDecoder(resp.Body).Decode(&job)
-	resp.Body.Close()
-	if job.Status != "failed" || !strings.Contains(job.Error, "source unreachable") {
-		t.Errorf("job %+v: want failed with the cause", job)
-	}
-	if resp, _ := http.Get(srv.URL + "/api/v1/reconcile/unknown"); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("unknown id: %d", resp.StatusCode)
-	}
-	got := r.ReconcileTables()
-	if len(got) != 1 || got[0].Failed != 1 || got[0].Succeeded != 0 || got[0].Cancelled != 0 || got[0].Running || !got[0].LastSuccess.IsZero() {
-		t.Errorf("after a failed run: %+v, want one failure, not running, no success", got)
-	}
-}
 
 func TestFilters(t *testing.T) {
 	keys := []sqldialect.Key{}

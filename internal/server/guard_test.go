@@ -42,7 +42,7 @@ func newGuarded(t *testing.T) *guarded {
 	g.runner = reconcile.NewJobs().Runner([]reconcile.Table{table}, reconcile.Options{}, reconcile.Limits{HTTPDeleteExtra: true}, nil)
 	t.Cleanup(g.runner.Close)
 	api := http.NewServeMux()
-	g.runner.Register(api)
+	RegisterReconcile(api, g.runner)
 	api.HandleFunc("POST /alerts", func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		g.alerts.Add(1)

@@ -156,7 +156,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 
 	mux := http.NewServeMux()
 	rt.API = mux
-	reconciler.Register(mux) // POST /api/v1/reconcile, GET /api/v1/reconcile[/{id}]
+	server.RegisterReconcile(mux, reconciler) // POST /api/v1/reconcile, GET /api/v1/reconcile[/{id}]
 
 	// Remediation: the webhook receiver and its audit trail.
 	// The engine is per configuration; its store and metrics live in
