@@ -41,11 +41,7 @@ func (v *validator) checkTypes(doc *yaml.Node) map[string]bool {
 const maxNodes = 100000
 
 func (v *validator) checkNode(n *yaml.Node, t reflect.Type, path, want string, bad map[string]bool) {
-	if v.nodes++; v.nodes > maxNodes {
-		if v.nodes == maxNodes+1 {
-			bad[path] = true
-			v.failAt(n.Line, path, "the document expands to more than %d values: are aliases nested too deep?", maxNodes)
-		}
+	if !v.count(n, path, bad) {
 		return
 	}
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
@@ -54,71 +50,83 @@ func (v *validator) checkNode(n *yaml.Node, t reflect.Type, path, want string, b
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	// Only the value written for the field itself can be a credential:
-	// a wrong timeout beside a password is shown.
-	secret := holdsSecret(t)
 	if want == "" {
 		want = describe(t)
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // an empty value leaves the field unset
 	}
-	wrong := func() {
-		bad[path] = true
-		v.failAt(n.Line, path, "want %s, got %s", want, shown(n, secret))
-	}
+	var fits bool
 	switch {
 	case t == durationType, t.Kind() != reflect.Struct && t.Kind() != reflect.Slice && t.Kind() != reflect.Map:
-		if n.Kind != yaml.ScalarNode {
-			wrong()
-			return
-		}
 		// The decoder's own rules decide what fits a scalar field.
-		if err := n.Decode(reflect.New(t).Interface()); err != nil {
-			wrong()
-		}
+		fits = n.Kind == yaml.ScalarNode && n.Decode(reflect.New(t).Interface()) == nil
 	case t.Kind() == reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			wrong()
-			return
-		}
-		for i, item := range n.Content {
-			v.checkNode(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), "", bad)
+		if fits = n.Kind == yaml.SequenceNode; fits {
+			for i, item := range n.Content {
+				v.checkNode(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), "", bad)
+			}
 		}
 	case t.Kind() == reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			wrong()
-			return
-		}
-		v.checkDuplicateKeys(n, path, bad)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if isMerge(n.Content[i]) {
-				v.checkMerge(n.Content[i+1], t, path, want, bad)
-				continue
-			}
-			v.checkNode(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), "", bad)
+		if fits = n.Kind == yaml.MappingNode; fits {
+			v.checkMap(n, t, path, want, bad)
 		}
 	default:
-		if n.Kind != yaml.MappingNode {
-			wrong()
-			return
+		if fits = n.Kind == yaml.MappingNode; fits {
+			v.checkStruct(n, t, path, want, bad)
 		}
-		v.checkDuplicateKeys(n, path, bad)
-		fields := yamlFields(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			key := n.Content[i].Value
-			if isMerge(n.Content[i]) {
-				v.checkMerge(n.Content[i+1], t, path, want, bad)
-				continue
-			}
-			f, ok := fields[key]
-			if !ok {
-				bad[join(path, key)] = true
-				v.failAt(n.Content[i].Line, pathOrRoot(path), "unknown key %q%s", key, suggest(key, fields))
-				continue
-			}
-			v.checkNode(n.Content[i+1], f.Type, join(path, key), f.Tag.Get("want"), bad)
+	}
+	if !fits {
+		// Only the value written for the field itself can be a
+		// credential: a wrong timeout beside a password is shown.
+		bad[path] = true
+		v.failAt(n.Line, path, "want %s, got %s", want, shown(n, holdsSecret(t)))
+	}
+}
+
+// count counts one more value checked; false once there are more than
+// maxNodes, which is reported once.
+func (v *validator) count(n *yaml.Node, path string, bad map[string]bool) bool {
+	if v.nodes++; v.nodes <= maxNodes {
+		return true
+	}
+	if v.nodes == maxNodes+1 {
+		bad[path] = true
+		v.failAt(n.Line, path, "the document expands to more than %d values: are aliases nested too deep?", maxNodes)
+	}
+	return false
+}
+
+// checkMap checks a mapping's values against the map's element type.
+func (v *validator) checkMap(n *yaml.Node, t reflect.Type, path, want string, bad map[string]bool) {
+	v.checkDuplicateKeys(n, path, bad)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if isMerge(n.Content[i]) {
+			v.checkMerge(n.Content[i+1], t, path, want, bad)
+			continue
 		}
+		v.checkNode(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), "", bad)
+	}
+}
+
+// checkStruct checks a mapping against a struct: every key names one of
+// its fields and holds what that field wants.
+func (v *validator) checkStruct(n *yaml.Node, t reflect.Type, path, want string, bad map[string]bool) {
+	v.checkDuplicateKeys(n, path, bad)
+	fields := yamlFields(t)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key := n.Content[i].Value
+		if isMerge(n.Content[i]) {
+			v.checkMerge(n.Content[i+1], t, path, want, bad)
+			continue
+		}
+		f, ok := fields[key]
+		if !ok {
+			bad[join(path, key)] = true
+			v.failAt(n.Content[i].Line, pathOrRoot(path), "unknown key %q%s", key, suggest(key, fields))
+			continue
+		}
+		v.checkNode(n.Content[i+1], f.Type, join(path, key), f.Tag.Get("want"), bad)
 	}
 }
 

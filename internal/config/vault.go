@@ -103,26 +103,38 @@ func (vc *Vault) validate(v *validator, p, driver string) {
 	if vc.Address == "" {
 		v.fail(p+".address", "required")
 	}
+	vc.Auth.validate(v, p+".auth")
+	vc.validateCredentials(v, p, driver)
+	vc.TLSConfig.validate(v, p+".tls_config")
+}
+
+// validate checks that one way to log in is configured, and complete.
+func (a *VaultAuth) validate(v *validator, p string) {
 	n := 0
-	for _, set := range []bool{vc.Auth.Token != "", vc.Auth.TokenFile != "", vc.Auth.AppRole != nil, vc.Auth.Kubernetes != nil} {
+	for _, set := range []bool{a.Token != "", a.TokenFile != "", a.AppRole != nil, a.Kubernetes != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		v.fail(p+".auth", "exactly one of token, token_file, approle and kubernetes is required")
+		v.fail(p, "exactly one of token, token_file, approle and kubernetes is required")
 	}
-	if a := vc.Auth.AppRole; a != nil {
-		if a.RoleID == "" {
-			v.fail(p+".auth.approle.role_id", "required")
+	if r := a.AppRole; r != nil {
+		if r.RoleID == "" {
+			v.fail(p+".approle.role_id", "required")
 		}
-		if (a.SecretID == "") == (a.SecretIDFile == "") {
-			v.fail(p+".auth.approle", "exactly one of secret_id and secret_id_file is required")
+		if (r.SecretID == "") == (r.SecretIDFile == "") {
+			v.fail(p+".approle", "exactly one of secret_id and secret_id_file is required")
 		}
 	}
-	if k := vc.Auth.Kubernetes; k != nil && k.Role == "" {
-		v.fail(p+".auth.kubernetes.role", "required")
+	if k := a.Kubernetes; k != nil && k.Role == "" {
+		v.fail(p+".kubernetes.role", "required")
 	}
+}
+
+// validateCredentials checks where the credentials come from (a KV
+// secret or the database secrets engine) and how they become a DSN.
+func (vc *Vault) validateCredentials(v *validator, p, driver string) {
 	if (vc.KV == nil) == (vc.Database == nil) {
 		v.fail(p, "exactly one of kv and database is required")
 	}
@@ -152,7 +164,6 @@ func (vc *Vault) validate(v *validator, p, driver string) {
 			v.fail(p+".dsn_template", "%v", err)
 		}
 	}
-	vc.TLSConfig.validate(v, p+".tls_config")
 }
 
 // DSNTemplateFuncs are the functions a dsn_template may call besides
