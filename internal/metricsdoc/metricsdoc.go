@@ -85,69 +85,72 @@ func scanFile(f *ast.File, file string) ([]Metric, error) {
 		if pkg, ok := sel.X.(*ast.Ident); !ok || pkg.Name != "prometheus" {
 			return true
 		}
+		var m Metric
 		switch fn := sel.Sel.Name; {
 		case fn == "NewDesc" && len(call.Args) >= 3:
-			name, ok := stringLit(call.Args[0])
-			if !ok {
-				err = fmt.Errorf("%s: prometheus.NewDesc with a name that is not a string literal: write metric names out in full", file)
-				return true
-			}
-			if !strings.HasPrefix(name, "cdc_") {
-				return true
-			}
-			help, _ := stringLit(call.Args[1])
-			typ := "gauge"
-			if strings.HasSuffix(name, "_total") {
-				typ = "counter"
-			}
-			out = append(out, Metric{Name: name, Type: typ, Help: help, Labels: stringList(call.Args[2]), File: file})
+			m, err = descMetric(call, file)
 		case strings.HasPrefix(fn, "New") && len(call.Args) >= 1:
-			typ := map[string]string{
-				"NewGauge": "gauge", "NewGaugeVec": "gauge", "NewCounter": "counter", "NewCounterVec": "counter",
-				"NewHistogram": "histogram", "NewHistogramVec": "histogram", "NewSummary": "summary", "NewSummaryVec": "summary",
-			}[fn]
-			if typ == "" {
-				return true
-			}
-			lit, ok := call.Args[0].(*ast.CompositeLit)
-			if !ok {
-				return true
-			}
-			m := Metric{Type: typ, File: file}
-			for _, e := range lit.Elts {
-				kv, ok := e.(*ast.KeyValueExpr)
-				if !ok {
-					continue
-				}
-				key, _ := kv.Key.(*ast.Ident)
-				if key == nil {
-					continue
-				}
-				switch key.Name {
-				case "Name":
-					name, ok := stringLit(kv.Value)
-					if !ok {
-						err = fmt.Errorf("%s: prometheus.%s with a Name that is not a string literal: write metric names out in full", file, fn)
-						return true
-					}
-					m.Name = name
-				case "Help":
-					m.Help, _ = stringLit(kv.Value)
-				case "Namespace", "Subsystem":
-					err = fmt.Errorf("%s: prometheus.%s uses %s: write metric names out in full", file, fn, key.Name)
-					return true
-				}
-			}
-			if len(call.Args) >= 2 {
-				m.Labels = stringList(call.Args[1])
-			}
-			if strings.HasPrefix(m.Name, "cdc_") {
-				out = append(out, m)
-			}
+			m, err = optsMetric(call, fn, file)
+		}
+		if err == nil && strings.HasPrefix(m.Name, "cdc_") {
+			out = append(out, m)
 		}
 		return true
 	})
 	return out, err
+}
+
+// descMetric is the metric a prometheus.NewDesc call declares: a gauge,
+// or a counter when its name ends in _total.
+func descMetric(call *ast.CallExpr, file string) (Metric, error) {
+	name, ok := stringLit(call.Args[0])
+	if !ok {
+		return Metric{}, fmt.Errorf("%s: prometheus.NewDesc with a name that is not a string literal: write metric names out in full", file)
+	}
+	help, _ := stringLit(call.Args[1])
+	typ := "gauge"
+	if strings.HasSuffix(name, "_total") {
+		typ = "counter"
+	}
+	return Metric{Name: name, Type: typ, Help: help, Labels: stringList(call.Args[2]), File: file}, nil
+}
+
+// optsMetric is the metric a prometheus.New<Type>[Vec](Opts{…}, labels)
+// call declares; none (no Name) for any other New call.
+func optsMetric(call *ast.CallExpr, fn, file string) (Metric, error) {
+	typ := map[string]string{
+		"NewGauge": "gauge", "NewGaugeVec": "gauge", "NewCounter": "counter", "NewCounterVec": "counter",
+		"NewHistogram": "histogram", "NewHistogramVec": "histogram", "NewSummary": "summary", "NewSummaryVec": "summary",
+	}[fn]
+	lit, ok := call.Args[0].(*ast.CompositeLit)
+	if typ == "" || !ok {
+		return Metric{}, nil
+	}
+	m := Metric{Type: typ, File: file}
+	for _, e := range lit.Elts {
+		kv, ok := e.(*ast.KeyValueExpr)
+		if !ok {
+			continue
+		}
+		key, _ := kv.Key.(*ast.Ident)
+		if key == nil {
+			continue
+		}
+		switch key.Name {
+		case "Name":
+			if m.Name, ok = stringLit(kv.Value); !ok {
+				return Metric{}, fmt.Errorf("%s: prometheus.%s with a Name that is not a string literal: write metric names out in full", file, fn)
+			}
+		case "Help":
+			m.Help, _ = stringLit(kv.Value)
+		case "Namespace", "Subsystem":
+			return Metric{}, fmt.Errorf("%s: prometheus.%s uses %s: write metric names out in full", file, fn, key.Name)
+		}
+	}
+	if len(call.Args) >= 2 {
+		m.Labels = stringList(call.Args[1])
+	}
+	return m, nil
 }
 
 // stringLit evaluates a string literal or a + of string literals.
