@@ -294,14 +294,16 @@ func (r *Replayer) candidates(ctx context.Context, st *State, rep *ReplayReport)
 	return out, nil
 }
 
+// origin is a candidate's original partition.
+type origin struct {
+	topic string
+	part  int32
+}
+
 // dropSuperseded leaves out the candidates whose key has a newer record
 // in the original partition. It reads each original partition from the
 // oldest candidate's offset to its end, within ScanMax.
 func (r *Replayer) dropSuperseded(ctx context.Context, cands []candidate, rep *ReplayReport) ([]candidate, error) {
-	type origin struct {
-		topic string
-		part  int32
-	}
 	oldest := map[origin]int64{}
 	keys := map[origin]map[string]bool{}
 	for _, c := range cands {
@@ -329,28 +331,18 @@ func (r *Replayer) dropSuperseded(ctx context.Context, cands []candidate, rep *R
 	newest := map[origin]map[string]int64{}
 	for i, o := range origins {
 		last := map[string]int64{}
-		next := oldest[o] + 1
-		var scanned int64
-		for {
-			res, err := r.reader.ReadRecords(ctx, kafka.Partition{Topic: o.topic, Partition: o.part}, next, 1000)
-			if err != nil {
-				return nil, fmt.Errorf("checking for newer records in %s[%d]: %w", o.topic, o.part, err)
+		err := r.readToEnd(ctx, kafka.Partition{Topic: o.topic, Partition: o.part}, oldest[o]+1, func(kr *kgo.Record) {
+			if kr.Key != nil && keys[o][string(kr.Key)] {
+				last[string(kr.Key)] = kr.Offset
 			}
-			for _, kr := range res.Records {
-				if kr.Key != nil && keys[o][string(kr.Key)] {
-					last[string(kr.Key)] = kr.Offset
-				}
-			}
-			scanned += int64(len(res.Records))
-			if scanned > r.opts.ScanMax {
-				return nil, fmt.Errorf("checking for newer records in %s[%d] means reading more than %d records from offset %d: "+
-					"replay fewer records (--from-offset, --max), raise --scan-max, or skip the check with --no-superseded-check "+
-					"(an older change may then overwrite a newer one at the target)", o.topic, o.part, r.opts.ScanMax, oldest[o])
-			}
-			if len(res.Records) == 0 || res.Next <= next || (res.End >= 0 && res.Next >= res.End) {
-				break
-			}
-			next = res.Next
+		})
+		switch {
+		case errors.Is(err, errScanMax):
+			return nil, fmt.Errorf("checking for newer records in %s[%d] means reading more than %d records from offset %d: "+
+				"replay fewer records (--from-offset, --max), raise --scan-max, or skip the check with --no-superseded-check "+
+				"(an older change may then overwrite a newer one at the target)", o.topic, o.part, r.opts.ScanMax, oldest[o])
+		case err != nil:
+			return nil, fmt.Errorf("checking for newer records in %s[%d]: %w", o.topic, o.part, err)
 		}
 		newest[o] = last
 		r.progress("check", i+1, len(origins))
@@ -367,6 +359,33 @@ func (r *Replayer) dropSuperseded(ctx context.Context, cands []candidate, rep *R
 	// A newer candidate of the same key supersedes an older one too: its
 	// original record was found by the scan above.
 	return kept, nil
+}
+
+// errScanMax is readToEnd's answer when the partition holds more than
+// ScanMax records past the offset; each caller says what to do instead.
+var errScanMax = errors.New("more than --scan-max records to read")
+
+// readToEnd hands each record of p from offset next to its end to each,
+// reading at most ScanMax records.
+func (r *Replayer) readToEnd(ctx context.Context, p kafka.Partition, next int64, each func(*kgo.Record)) error {
+	var scanned int64
+	for {
+		res, err := r.reader.ReadRecords(ctx, p, next, 1000)
+		if err != nil {
+			return err
+		}
+		for _, kr := range res.Records {
+			each(kr)
+		}
+		scanned += int64(len(res.Records))
+		if scanned > r.opts.ScanMax {
+			return errScanMax
+		}
+		if len(res.Records) == 0 || res.Next <= next || (res.End >= 0 && res.Next >= res.End) {
+			return nil
+		}
+		next = res.Next
+	}
 }
 
 // replayRecord is what is sent for a DLQ record: its key, value and own
@@ -462,26 +481,16 @@ func (r *Replayer) recover(ctx context.Context, p *Pending, rep *ReplayReport) e
 	done := 0
 	for topic, parts := range p.Targets {
 		for part, from := range parts {
-			next := from
-			var scanned int64
-			for {
-				res, err := r.reader.ReadRecords(ctx, kafka.Partition{Topic: topic, Partition: part}, next, 1000)
-				if err != nil {
-					return fmt.Errorf("looking for replayed records in %s[%d]: %w", topic, part, err)
+			err := r.readToEnd(ctx, kafka.Partition{Topic: topic, Partition: part}, from, func(kr *kgo.Record) {
+				if m, ok := r.markerOf(kr); ok {
+					found[m] = true
 				}
-				for _, kr := range res.Records {
-					if m, ok := r.markerOf(kr); ok {
-						found[m] = true
-					}
-				}
-				scanned += int64(len(res.Records))
-				if scanned > r.opts.ScanMax {
-					return fmt.Errorf("looking for replayed records in %s[%d] means reading more than %d records from offset %d; raise --scan-max", topic, part, r.opts.ScanMax, from)
-				}
-				if len(res.Records) == 0 || res.Next <= next || (res.End >= 0 && res.Next >= res.End) {
-					break
-				}
-				next = res.Next
+			})
+			switch {
+			case errors.Is(err, errScanMax):
+				return fmt.Errorf("looking for replayed records in %s[%d] means reading more than %d records from offset %d; raise --scan-max", topic, part, r.opts.ScanMax, from)
+			case err != nil:
+				return fmt.Errorf("looking for replayed records in %s[%d]: %w", topic, part, err)
 			}
 			done++
 			r.progress("recover", done, len(p.Refs))
