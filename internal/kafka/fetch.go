@@ -222,6 +222,22 @@ func (c *Client) RecordTimes(ctx context.Context, positions map[Partition]int64,
 	if len(positions) == 0 {
 		return out
 	}
+	jobs := c.routePositions(ctx, positions, out)
+	// First one Fetch per leader for all its partitions: a broker serves
+	// one connection's requests one at a time, so per-partition fetches
+	// would queue. A partition that comes back without a whole record
+	// (its first batch is larger than its share) is fetched alone after.
+	results := c.firstRecordsByLeader(ctx, jobs)
+	c.fetchAlone(ctx, jobs, results, parallel)
+	for i, j := range jobs {
+		out[j.p] = results[i]
+	}
+	return out
+}
+
+// routePositions finds the leader of each position's partition; those
+// it cannot route get their error in out.
+func (c *Client) routePositions(ctx context.Context, positions map[Partition]int64, out map[Partition]TimeResult) []fetchItem {
 	topics := map[string]bool{}
 	for p := range positions {
 		topics[p.Topic] = true
@@ -236,14 +252,9 @@ func (c *Client) RecordTimes(ctx context.Context, positions map[Partition]int64,
 		for p := range positions {
 			out[p] = TimeResult{Err: err}
 		}
-		return out
+		return nil
 	}
-	type job struct {
-		p   Partition
-		r   route
-		off int64
-	}
-	var jobs []job
+	var jobs []fetchItem
 	for p, off := range positions {
 		if err := bad[p.Topic]; err != nil {
 			out[p] = TimeResult{Err: err}
@@ -254,15 +265,14 @@ func (c *Client) RecordTimes(ctx context.Context, positions map[Partition]int64,
 			out[p] = TimeResult{Err: fmt.Errorf("%s: no leader known", p)}
 			continue
 		}
-		jobs = append(jobs, job{p, r, off})
+		jobs = append(jobs, fetchItem{p, r, off})
 	}
-	if parallel < 1 {
-		parallel = 1
-	}
-	// First one Fetch per leader for all its partitions: a broker serves
-	// one connection's requests one at a time, so per-partition fetches
-	// would queue. A partition that comes back without a whole record
-	// (its first batch is larger than its share) is fetched alone after.
+	return jobs
+}
+
+// firstRecordsByLeader reads the first record of every job with one
+// Fetch per leader, the leaders in parallel.
+func (c *Client) firstRecordsByLeader(ctx context.Context, jobs []fetchItem) []TimeResult {
 	byLeader := map[int32][]int{}
 	for i, j := range jobs {
 		byLeader[j.r.leader] = append(byLeader[j.r.leader], i)
@@ -271,12 +281,10 @@ func (c *Client) RecordTimes(ctx context.Context, positions map[Partition]int64,
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for leader, idx := range byLeader {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			items := make([]fetchItem, len(idx))
 			for k, i := range idx {
-				items[k] = fetchItem{jobs[i].p, jobs[i].r, jobs[i].off}
+				items[k] = jobs[i]
 			}
 			got := c.firstRecords(ctx, leader, items)
 			mu.Lock()
@@ -284,18 +292,25 @@ func (c *Client) RecordTimes(ctx context.Context, positions map[Partition]int64,
 			for k, i := range idx {
 				results[i] = got[k]
 			}
-		}()
+		})
 	}
 	wg.Wait()
+	return results
+}
 
+// fetchAlone fetches, at most parallel at a time, the jobs the shared
+// Fetch found no whole record for.
+func (c *Client) fetchAlone(ctx context.Context, jobs []fetchItem, results []TimeResult, parallel int) {
+	if parallel < 1 {
+		parallel = 1
+	}
 	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
 	for i, j := range jobs {
 		if results[i].Err == nil && !results[i].Time.IsZero() {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
@@ -314,13 +329,9 @@ func (c *Client) RecordTimes(ctx context.Context, positions map[Partition]int64,
 			default:
 				results[i] = TimeResult{Time: res.Records[0].Timestamp, Offset: res.Records[0].Offset}
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	for i, j := range jobs {
-		out[j.p] = results[i]
-	}
-	return out
 }
 
 // TimeResult is the timestamp of one record, or why it is unknown.
