@@ -84,32 +84,11 @@ func Generate(srcs []Source, opts Options) ([]byte, error) {
 	groups := &yaml.Node{Kind: yaml.SequenceNode}
 	seen := map[string]string{}
 	for _, src := range srcs {
-		var doc yaml.Node
-		if err := yaml.Unmarshal(src.Data, &doc); err != nil {
-			return nil, fmt.Errorf("%s: %w", src.Name, err)
+		list, err := ruleGroups(src)
+		if err != nil {
+			return nil, err
 		}
-		if len(doc.Content) == 0 {
-			continue // an empty file holds no rules
-		}
-		root := doc.Content[0]
-		if root.Kind != yaml.MappingNode {
-			return nil, fmt.Errorf("%s: not a Prometheus rule file: the top level is not a mapping", src.Name)
-		}
-		var list *yaml.Node
-		for i := 0; i+1 < len(root.Content); i += 2 {
-			key := root.Content[i].Value
-			if key != "groups" {
-				return nil, fmt.Errorf("%s:%d: not a Prometheus rule file: unexpected top-level key %q", src.Name, root.Content[i].Line, key)
-			}
-			list = root.Content[i+1]
-		}
-		if list == nil || list.Tag == "!!null" {
-			continue
-		}
-		if list.Kind != yaml.SequenceNode {
-			return nil, fmt.Errorf("%s:%d: groups is not a list", src.Name, list.Line)
-		}
-		for _, g := range list.Content {
+		for _, g := range list {
 			name := groupName(g)
 			if name == "" {
 				return nil, fmt.Errorf("%s:%d: a rule group has no name", src.Name, g.Line)
@@ -163,6 +142,37 @@ func Generate(srcs []Source, opts Options) ([]byte, error) {
 		return nil, fmt.Errorf("encoding PrometheusRule: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// ruleGroups are the groups of a Prometheus rule file; none for an
+// empty file or an empty groups key.
+func ruleGroups(src Source) ([]*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src.Data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", src.Name, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, nil // an empty file holds no rules
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s: not a Prometheus rule file: the top level is not a mapping", src.Name)
+	}
+	var list *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key := root.Content[i].Value
+		if key != "groups" {
+			return nil, fmt.Errorf("%s:%d: not a Prometheus rule file: unexpected top-level key %q", src.Name, root.Content[i].Line, key)
+		}
+		list = root.Content[i+1]
+	}
+	if list == nil || list.Tag == "!!null" {
+		return nil, nil
+	}
+	if list.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("%s:%d: groups is not a list", src.Name, list.Line)
+	}
+	return list.Content, nil
 }
 
 func groupName(g *yaml.Node) string {
