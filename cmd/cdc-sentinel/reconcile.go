@@ -82,24 +82,11 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	sources, err := wiring.OpenSources(ctx, cfg, wiring.Deps{Logger: g.logger()})
+	table, closeSources, err := openTable(ctx, g, cfg, tc)
 	if err != nil {
 		return fail("%v", err)
 	}
-	defer sources.Close()
-	for _, name := range []string{tc.Source.Database, tc.Target.Database} {
-		if err := sources.DBs[name].WaitForPool(ctx, 30*time.Second); err != nil {
-			return fail("database %s: %v", name, err)
-		}
-	}
-	clusters, _, err := wiring.ConnectClients(cfg, "cdc-sentinel/"+version.Version)
-	if err != nil {
-		return fail("%v", err)
-	}
-	table, err := wiring.ReconcileTable(cfg, *tc, sources, clusters)
-	if err != nil {
-		return fail("%v", err)
-	}
+	defer closeSources()
 	if _, err := table.DeleteCap(f.maxDeletes); err != nil && f.deleteExtra {
 		return usage("--max-deletes: %v", err)
 	}
@@ -136,23 +123,61 @@ func runReconcile(g *globals, f *reconcileFlags) int {
 		fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: %v\n", err)
 		code = exitFailed
 	}
-	if err == nil && f.wait {
-		if p := waitForRepair(ctx, f, rep.Repair, newProgressBar(f.progress, g.stderr)); p != nil {
-			rep.Repair.Progress = p
-			switch {
-			case !p.Final():
-				fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: stopped waiting for the repair (%s so far); its snapshots go on in the source connector\n", p.Status)
-				code = exitFailed
-			case p.Status != reconcile.RepairCompleted:
-				fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: the repair %s: %s\n", p.Status, p.Error)
-				code = exitFailed
-			}
-		}
+	if err == nil && f.wait && !awaitRepair(ctx, g, f, rep) {
+		code = exitFailed
 	}
 	if err := writeReport(g.stdout, f.output, rep); err != nil {
 		return fail("%v", err)
 	}
 	return code
+}
+
+// openTable opens the databases (waiting for the table's two pools) and
+// the Connect clients, and the table as reconcile compares it over them;
+// closeSources closes the databases.
+func openTable(ctx context.Context, g *globals, cfg *config.Config, tc *config.Table) (table reconcile.Table, closeSources func(), err error) {
+	sources, err := wiring.OpenSources(ctx, cfg, wiring.Deps{Logger: g.logger()})
+	if err != nil {
+		return reconcile.Table{}, nil, err
+	}
+	defer func() {
+		if err != nil {
+			sources.Close()
+		}
+	}()
+	for _, name := range []string{tc.Source.Database, tc.Target.Database} {
+		if err := sources.DBs[name].WaitForPool(ctx, 30*time.Second); err != nil {
+			return reconcile.Table{}, nil, fmt.Errorf("database %s: %w", name, err)
+		}
+	}
+	clusters, _, err := wiring.ConnectClients(cfg, "cdc-sentinel/"+version.Version)
+	if err != nil {
+		return reconcile.Table{}, nil, err
+	}
+	table, err = wiring.ReconcileTable(cfg, *tc, sources, clusters)
+	if err != nil {
+		return reconcile.Table{}, nil, err
+	}
+	return table, sources.Close, nil
+}
+
+// awaitRepair follows the repair rep sent to its end (--wait) and says
+// whether it completed; true when it sent nothing to wait for.
+func awaitRepair(ctx context.Context, g *globals, f *reconcileFlags, rep *reconcile.Report) bool {
+	p := waitForRepair(ctx, f, rep.Repair, newProgressBar(f.progress, g.stderr))
+	if p == nil {
+		return true
+	}
+	rep.Repair.Progress = p
+	switch {
+	case !p.Final():
+		fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: stopped waiting for the repair (%s so far); its snapshots go on in the source connector\n", p.Status)
+		return false
+	case p.Status != reconcile.RepairCompleted:
+		fmt.Fprintf(g.stderr, "cdc-sentinel reconcile: the repair %s: %s\n", p.Status, p.Error)
+		return false
+	}
+	return true
 }
 
 // check refuses flag combinations that make no sense, before anything
