@@ -86,7 +86,7 @@ func runFaults(t *testing.T, e *env, r *report) {
 			res := runFault(t, e, s, parts, baseSeries, proxy, f, fp, baseG, baseFD)
 			r.faults = append(r.faults, res)
 			if len(res.otherPartsDown) > 0 {
-				t.Errorf("%s on %s: other parts went down: %v", f.name, proxy, res.otherPartsDown)
+				t.Errorf("%s on %s: other parts went down: %v\nlog:\n%s", f.name, proxy, res.otherPartsDown, errorLines(s.logs.String()))
 			}
 			if len(res.blanked) > 0 {
 				t.Errorf("%s on %s: series of other parts went missing: %v", f.name, proxy, res.blanked)
@@ -330,16 +330,19 @@ func dependsOn(s series, proxy string) bool {
 	switch proxy {
 	case "connect":
 		// Connector states, and whatever is found through Connect: DLQ
-		// topics, committed offsets, the sink's consumer group.
-		return has("cdc_connect_", "cdc_dlq_", "cdc_connector_offset_", "cdc_sink_consumer_")
+		// topics, committed offsets, the sink's consumer group and its
+		// topics' retention, the source's retention against the offset,
+		// the topic's schema.
+		return has("cdc_connect_", "cdc_dlq_", "cdc_connector_offset_", "cdc_sink_consumer_", "cdc_sink_retention_", "cdc_sink_records_lost", "cdc_source_", "cdc_schema_")
 	case "kafka":
-		return has("cdc_dlq_", "cdc_sink_consumer_")
+		return has("cdc_dlq_", "cdc_sink_consumer_", "cdc_sink_retention_", "cdc_sink_records_lost", "cdc_schema_")
 	case "pg-source":
 		// The offset lag compares the committed offset with the source's
-		// newest change.
-		return s.labels["database"] == "source" || has("cdc_table_", "cdc_drift_", "cdc_replication_slot_", "cdc_sqlserver_", "cdc_connector_offset_")
+		// newest change; the source's retention is read from it; the
+		// schema check compares its columns.
+		return s.labels["database"] == "source" || has("cdc_table_", "cdc_drift_", "cdc_replication_slot_", "cdc_sqlserver_", "cdc_connector_offset_", "cdc_source_", "cdc_schema_")
 	case "pg-target":
-		return s.labels["database"] == "target" || has("cdc_table_", "cdc_drift_")
+		return s.labels["database"] == "target" || has("cdc_table_", "cdc_drift_", "cdc_schema_")
 	}
 	return false
 }
