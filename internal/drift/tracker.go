@@ -75,6 +75,7 @@ func judge(first, now sighting) verdict {
 type tracked struct {
 	key  sqldialect.Key
 	seen sighting
+	at   time.Time // when seen was seen
 	due  time.Time // suspects only: when to look again
 }
 
@@ -115,7 +116,7 @@ func (tr *tracker) suspect(now time.Time, wait waitFunc, found map[string]sighti
 		if err != nil {
 			return err
 		}
-		tr.suspects[enc] = &tracked{key: keys[enc], seen: s, due: now.Add(w)}
+		tr.suspects[enc] = &tracked{key: keys[enc], seen: s, at: now, due: now.Add(w)}
 	}
 	return nil
 }
@@ -133,7 +134,11 @@ func (tr *tracker) due(now time.Time) map[string]sqldialect.Key {
 
 // recheck judges due suspects by what a compare saw now (a key absent
 // from got was found on neither side) and returns the confirmed ones
-// with their kind.
+// with their kind. A row unchanged on both sides is confirmed only when
+// the wait read now has passed since it was seen too: a sink that
+// stalled since then makes the lag, and so the wait, grow past the one
+// read at the sighting, and a change still pending behind it is not
+// drift.
 func (tr *tracker) recheck(now time.Time, wait waitFunc, keys map[string]sqldialect.Key, got map[string]sighting) (map[string]string, error) {
 	out := map[string]string{}
 	for enc := range keys {
@@ -151,8 +156,16 @@ func (tr *tracker) recheck(now time.Time, wait waitFunc, keys map[string]sqldial
 				return out, err
 			}
 			tr.inFlight++
-			sp.seen, sp.due = s, now.Add(w)
+			sp.seen, sp.at, sp.due = s, now, now.Add(w)
 		case confirmed:
+			w, err := wait()
+			if err != nil {
+				return out, err
+			}
+			if due := sp.at.Add(w); now.Before(due) {
+				sp.due = due
+				continue
+			}
 			delete(tr.suspects, enc)
 			k := s.kind()
 			tr.confirmed[k]++
@@ -191,7 +204,7 @@ func (tr *tracker) reconfirm(now time.Time, wait waitFunc, got map[string]sighti
 			}
 			tr.inFlight++
 			delete(tr.open, enc)
-			tr.suspects[enc] = &tracked{key: o.key, seen: s, due: now.Add(w)}
+			tr.suspects[enc] = &tracked{key: o.key, seen: s, at: now, due: now.Add(w)}
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package drift
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -432,5 +433,66 @@ func TestUnreadableWaitRecordsNothing(t *testing.T) {
 	}
 	if sp := tr.suspects["k"]; sp == nil || sp.seen != seen || tr.inFlight != 0 {
 		t.Fatalf("the suspect changed without a wait: %+v, %v in flight", sp, tr.inFlight)
+	}
+}
+
+// Harness seed 1910 (TestHotRowBehindAStalledSink): a row changed at the
+// source while the sink stalls, then left quiet. Its recheck comes due
+// after the lag read when it was seen, but the sink has still applied
+// nothing: the lag, and so the wait, grew as long as the stall, and the
+// row is not confirmed until the sink lands what it waited for. A row
+// that truly drifted meanwhile is confirmed then, and only then.
+func TestSeed1910ARowQuietBehindAStalledSinkIsNotDrift(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	const margin = time.Second
+	pending := sighting{} // source at version 2, the target still at 1
+	pending.src.add(hashOf(2))
+	pending.tgt.add(hashOf(1))
+	drifted := sighting{} // the target edited by hand, the source as it was
+	drifted.src.add(hashOf(7))
+	drifted.tgt.add(hashOf(8))
+	keys := map[string]sqldialect.Key{"hot": {"id": 1}, "drifted": {"id": 2}}
+	// The sink stalls at start; it lands the hot row's change at landed.
+	landed := start.Add(5 * time.Minute)
+	var now time.Time
+	wait := func() (time.Duration, error) {
+		if now.Before(landed) {
+			return now.Sub(start) + margin, nil // the age of the oldest pending change
+		}
+		return margin, nil
+	}
+	tr := newTracker(10)
+	now = start.Add(2 * time.Second)
+	if err := tr.suspect(now, wait, map[string]sighting{"hot": pending, "drifted": drifted}, keys); err != nil {
+		t.Fatal(err)
+	}
+	// recheck looks again at the due rows, as the table now holds them.
+	recheck := func(holds map[string]sighting) map[string]string {
+		t.Helper()
+		due := tr.due(now)
+		got := map[string]sighting{}
+		for enc := range due {
+			got[enc] = holds[enc]
+		}
+		confirmed, err := tr.recheck(now, wait, due, got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return confirmed
+	}
+	for ; now.Before(landed); now = now.Add(time.Second) {
+		if confirmed := recheck(map[string]sighting{"hot": pending, "drifted": drifted}); len(confirmed) > 0 {
+			t.Fatalf("at %v, the sink stalled since the start, drift confirmed %v", now.Sub(start), confirmed)
+		}
+	}
+	landedRow := sighting{}
+	landedRow.src.add(hashOf(2))
+	landedRow.tgt.add(hashOf(2))
+	all := map[string]string{}
+	for end := now.Add(time.Minute); now.Before(end); now = now.Add(time.Second) {
+		maps.Copy(all, recheck(map[string]sighting{"hot": landedRow, "drifted": drifted}))
+	}
+	if fmt.Sprint(all) != fmt.Sprint(map[string]string{"drifted": Changed}) || len(tr.suspects) != 0 {
+		t.Fatalf("once the sink landed: confirmed %v, %d suspects left; want the drifted row only", all, len(tr.suspects))
 	}
 }
