@@ -2,6 +2,7 @@ package sqldialect
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
@@ -60,4 +61,31 @@ func AppendColumn(dst []byte, c Column, v rowhash.Value) ([]byte, error) {
 func (z sinkZone) wall(t time.Time) time.Time {
 	l := t.In(z.loc)
 	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)
+}
+
+// describeRule names a rule in test failures.
+func describeRule(r TimeRule) string {
+	var parts []string
+	if r.Stored != StoredNative {
+		parts = append(parts, "stored as "+r.Stored.String())
+	}
+	unit, how := "microseconds", ""
+	if r.Millis {
+		unit = "milliseconds"
+		if r.ViaMicros {
+			unit = "milliseconds of the microseconds rounded half up"
+		}
+		how = ", rounded"
+		if r.HalfFrom2000 {
+			how = ", rounded half away from 2000-01-01"
+		}
+	}
+	if r.Floor {
+		how = ", truncated"
+	}
+	parts = append(parts, unit+how)
+	if r.Zone != "" {
+		parts = append(parts, "as the wall clock in time zone "+r.Zone)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -394,30 +394,3 @@ func sqlServerMillis(epoch, v string, r TimeRule) string {
 	}
 	return "((" + ms + " + CASE WHEN DATEPART(nanosecond, " + v + ") % 1000000 >= " + threshold + " THEN 1 ELSE 0 END) * 1000)"
 }
-
-// describeRule names a rule in messages and reports.
-func describeRule(r TimeRule) string {
-	var parts []string
-	if r.Stored != StoredNative {
-		parts = append(parts, "stored as "+r.Stored.String())
-	}
-	unit, how := "microseconds", ""
-	if r.Millis {
-		unit = "milliseconds"
-		if r.ViaMicros {
-			unit = "milliseconds of the microseconds rounded half up"
-		}
-		how = ", rounded"
-		if r.HalfFrom2000 {
-			how = ", rounded half away from 2000-01-01"
-		}
-	}
-	if r.Floor {
-		how = ", truncated"
-	}
-	parts = append(parts, unit+how)
-	if r.Zone != "" {
-		parts = append(parts, "as the wall clock in time zone "+r.Zone)
-	}
-	return strings.Join(parts, ", ")
-}
