@@ -77,7 +77,7 @@ func (o *Operator) Scale(ctx context.Context, name string, tasks int, force bool
 	for k, v := range cfg {
 		next[k] = v
 	}
-	next["tasks.max"] = want
+	next[connectorkind.KeyTasksMax] = want
 	if _, err := o.client.PutConfig(ctx, name, next); err != nil {
 		return nil, fmt.Errorf("updating configuration of %s: %w", name, err)
 	}
