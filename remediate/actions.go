@@ -7,12 +7,15 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 
 	amtemplate "github.com/prometheus/alertmanager/template"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
@@ -251,4 +254,55 @@ func (e *Engine) verify(ctx context.Context, t *target) (string, error) {
 		return "", r.Err
 	}
 	return r.Detail(), nil
+}
+
+// act sends the action, verifies it and fills in rec's outcome. The
+// action is recorded in the store before it is sent (write-ahead), so a
+// process that dies after sending leaves a trace that whoever takes the
+// job next audits as interrupted instead of sending it again.
+func (e *Engine) act(ctx context.Context, t *target, j *store.Job, rec *store.Record, safety string) bool {
+	if err := e.store.Begin(ctx, j, rec); err != nil {
+		rec.Outcome, rec.Error = OutcomeFailure, fmt.Sprintf("not sent: %v", err)
+		// Nothing was sent: a later delivery may try again, unless
+		// another replica owns the job now.
+		return !errors.Is(err, store.ErrClaimLost)
+	}
+	start := time.Now()
+	actx, aspan := tracing.Start(ctx, "action "+t.action, attribute.String("target", t.key()), attribute.String("action.description", describeAction(t)))
+	detail, err := e.perform(actx, t)
+	tracing.End(aspan, err)
+	if e.afterSend != nil {
+		e.afterSend(j)
+	}
+	if err == nil {
+		var vdetail string
+		vctx, vspan := tracing.Start(ctx, "verify", attribute.String("target", t.key()))
+		vdetail, err = e.verify(vctx, t)
+		vspan.SetAttributes(attribute.String("detail", vdetail))
+		tracing.End(vspan, err)
+		detail = joinDetail(detail, vdetail)
+	}
+	e.metrics.observeDuration(t.action, time.Since(start).Seconds(), tracing.TraceID(ctx))
+	rec.Detail = detail
+	if err != nil {
+		rec.Outcome, rec.Error = OutcomeFailure, err.Error()
+		return false
+	}
+	rec.Outcome = OutcomeSuccess
+	j.Healthy = &store.HealthyMark{Key: safety, At: e.now()}
+	return false
+}
+
+func describeAction(t *target) string {
+	if t.reconciles() {
+		return fmt.Sprintf("reconcile %s (repair=%t)", t.table, t.repair)
+	}
+	switch c := t.connector; c.Kind {
+	case actionkind.RestartTask:
+		return fmt.Sprintf("restart task %d of %s on %s", c.Task, c.Connector, t.cluster)
+	case actionkind.Restart:
+		return fmt.Sprintf("restart %s on %s (includeTasks=%t, onlyFailed=%t)", c.Connector, t.cluster, c.Restart.IncludeTasks, c.Restart.OnlyFailed)
+	default:
+		return fmt.Sprintf("%s %s on %s", c.Kind, c.Connector, t.cluster)
+	}
 }
