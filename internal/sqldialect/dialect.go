@@ -539,5 +539,5 @@ func For(driver string) (Dialect, error) {
 	case "sqlserver":
 		return SQLServer{}, nil
 	}
-	return nil, fmt.Errorf("rowhash: no dialect for driver %q", driver)
+	return nil, fmt.Errorf("sqldialect: no dialect for driver %q", driver)
 }

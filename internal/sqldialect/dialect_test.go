@@ -37,3 +37,15 @@ func TestQuoteParts(t *testing.T) {
 		t.Errorf("parts %s, dotted %s", got, want)
 	}
 }
+
+// A driver without a dialect is named in the error.
+func TestForUnknownDriver(t *testing.T) {
+	if _, err := For("mysql"); err == nil || err.Error() != `sqldialect: no dialect for driver "mysql"` {
+		t.Errorf("For(mysql): %v", err)
+	}
+	for _, driver := range []string{"postgres", "sqlserver"} {
+		if d, err := For(driver); err != nil || d.Name() != driver {
+			t.Errorf("For(%s): %v, %v", driver, d, err)
+		}
+	}
+}

@@ -254,7 +254,7 @@ func Lookup(d Dialect, keyCols []Column, encs []string) (string, error) {
 	}
 	m, ok := d.(KeyMatcher)
 	if !ok {
-		return "", fmt.Errorf("rowhash: %s cannot look keys up", d.Name())
+		return "", fmt.Errorf("sqldialect: %s cannot look keys up", d.Name())
 	}
 	kinds := make([]rowhash.Kind, len(keyCols))
 	for i, c := range keyCols {
