@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // Table is one configured table as a schema check reads it.
@@ -260,9 +261,17 @@ func (c *Checker) checkTable(ctx context.Context, t Table) (Result, error) {
 		if err != nil {
 			return read{err: err}
 		}
+		d, err := sqldialect.For(db.Driver())
+		if err != nil {
+			return read{err: err}
+		}
 		qctx, cancel := db.QueryContext(ctx)
 		defer cancel()
-		cols, err := ReadColumns(qctx, pool, db.Driver(), table)
+		cat, err := sqldialect.ReadCatalogColumns(qctx, pool, d, table)
+		cols := make([]Column, len(cat))
+		for i, c := range cat {
+			cols[i] = Column(c)
+		}
 		return read{cols, err}
 	}
 	var src, tgt read
@@ -283,7 +292,7 @@ func (c *Checker) checkTable(ctx context.Context, t Table) (Result, error) {
 	}()
 	go func() {
 		defer wg.Done()
-		if t.Source.Driver() != driverSQLServer {
+		if t.Source.Driver() != (sqldialect.SQLServer{}).Name() {
 			return
 		}
 		pool, err := t.Source.Pool()
@@ -293,7 +302,7 @@ func (c *Checker) checkTable(ctx context.Context, t Table) (Result, error) {
 		}
 		qctx, cancel := t.Source.QueryContext(ctx)
 		defer cancel()
-		instance, captured, haveCaptured, capErr = ReadCaptured(qctx, pool, t.SourceTable)
+		instance, captured, haveCaptured, capErr = sqldialect.ReadCaptured(qctx, pool, t.SourceTable)
 	}()
 	src = side(t.Source, t.SourceTable)
 	wg.Wait()

@@ -3,7 +3,6 @@ package schemadrift
 import (
 	"context"
 	"errors"
-	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 func mockDB(t *testing.T, name, driver string) (*database.DB, sqlmock.Sqlmock) {
@@ -54,9 +53,9 @@ func (c *fakeClock) Add(d time.Duration) {
 // the cached result; a target that fails affects only its own table,
 // which keeps its last result with the error.
 func TestCheckerCachesPerIntervalAndIsolatesFailures(t *testing.T) {
-	src, srcMock := mockDB(t, "source", driverPostgres)
-	tgt, tgtMock := mockDB(t, "target", driverPostgres)
-	q := PostgresColumnsQuery
+	src, srcMock := mockDB(t, "source", "postgres")
+	tgt, tgtMock := mockDB(t, "target", "postgres")
+	q := sqldialect.PostgresColumnsQuery
 	expect := func(m sqlmock.Sqlmock, table string, rows *sqlmock.Rows) {
 		m.ExpectQuery(q).WithArgs("public", table).WillReturnRows(rows)
 	}
@@ -96,43 +95,4 @@ func TestCheckerCachesPerIntervalAndIsolatesFailures(t *testing.T) {
 	if r := res["customers"]; r.Err != nil || !r.CheckedAt.Equal(clock.Now()) {
 		t.Errorf("customers was held up by orders' failure: %+v", r)
 	}
-}
-
-// The SQL Server catalog reads, as sent to the driver: a three-part name
-// reads its own database's views, OBJECT_ID's argument is quoted, and the
-// newest capture instance is the one compared.
-func TestSQLServerCatalogQueries(t *testing.T) {
-	db, mock := mockDB(t, "erp", driverSQLServer)
-	pool, _ := db.Pool()
-	mock.ExpectQuery(SQLServerColumnsQuery("[erp].")).WithArgs("dbo", "customers").
-		WillReturnRows(sqlmock.NewRows([]string{"n", "t", "l", "p", "s", "tp"}).
-			AddRow("id", "INT", -1, 10, 0, -1).AddRow("email", "NVARCHAR", 100, -1, -1, -1).AddRow("at", "datetime2", -1, -1, -1, 7))
-	cols, err := ReadColumns(context.Background(), pool, driverSQLServer, "erp.dbo.customers")
-	if err != nil || len(cols) != 3 || cols[1] != (Column{Name: "email", Type: "nvarchar", Length: 100, Precision: -1, Scale: -1, TimePrecision: -1}) {
-		t.Fatalf("columns %+v, %v", cols, err)
-	}
-	mock.ExpectQuery(SQLServerCapturedColumnsQuery("")).WithArgs("[dbo].[odd]]name]").
-		WillReturnRows(sqlmock.NewRows([]string{"ci", "c"}).
-			AddRow("dbo_odd_v2", "id").AddRow("dbo_odd_v2", "email").AddRow("dbo_odd_v2", "added").
-			AddRow("dbo_odd", "id").AddRow("dbo_odd", "email"))
-	ci, captured, ok, err := ReadCaptured(context.Background(), pool, "dbo.odd]name")
-	if err != nil || !ok || ci != "dbo_odd_v2" || len(captured) != 3 {
-		t.Errorf("capture instance %q %v %v %v, want the newest, dbo_odd_v2, with 3 columns", ci, captured, ok, err)
-	}
-	mock.ExpectQuery(SQLServerCapturedColumnsQuery("")).WithArgs("[dbo].[plain]").WillReturnRows(sqlmock.NewRows([]string{"ci", "c"}))
-	if _, _, ok, err := ReadCaptured(context.Background(), pool, "plain"); ok || err != nil {
-		t.Errorf("a table without a capture instance: ok %v err %v", ok, err)
-	}
-	mock.ExpectQuery(SQLServerColumnsQuery("")).WithArgs("dbo", "missing").WillReturnRows(sqlmock.NewRows([]string{"n", "t", "l", "p", "s", "tp"}))
-	if _, err := ReadColumns(context.Background(), pool, driverSQLServer, "missing"); err == nil || !regexp.MustCompile(`not found`).MatchString(err.Error()) {
-		t.Errorf("a missing table: %v, want an error saying it is not found", err)
-	}
-}
-
-// The T-SQL sent to SQL Server, written from Microsoft's documentation
-// of INFORMATION_SCHEMA.COLUMNS, cdc.change_tables and
-// cdc.captured_columns, is reviewed as a file.
-func TestSQLServerCatalogQueriesGolden(t *testing.T) {
-	testenv.Golden(t, "tsql/columns.sql", SQLServerColumnsQuery("[erp]."))
-	testenv.Golden(t, "tsql/captured_columns.sql", SQLServerCapturedColumnsQuery("[erp]."))
 }

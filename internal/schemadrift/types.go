@@ -3,25 +3,13 @@ package schemadrift
 import (
 	"sort"
 	"strings"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
-// Column is one column as a database's catalog describes it. The sizes
-// are information_schema's: -1 when the catalog gives none.
-type Column struct {
-	Name string
-	// Type is the engine's type name, lower case (information_schema's
-	// data_type: "character varying", "nvarchar", "datetime2").
-	Type string
-	// Length is a character or binary column's declared length; -1 when
-	// unbounded (text, varchar(max)) or not a string.
-	Length int
-	// Precision and Scale are a numeric column's (decimal digits on
-	// both engines for decimal types); -1 when not declared.
-	Precision, Scale int
-	// TimePrecision is a temporal column's fractional-second digits; -1
-	// when unknown.
-	TimePrecision int
-}
+// Column is one column as its database's catalog describes it, with the
+// sizes that decide loss (sqldialect reads it).
+type Column sqldialect.CatalogColumn
 
 // Mismatch kinds: the kind label of cdc_schema_mismatched_columns.
 const (

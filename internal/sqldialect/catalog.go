@@ -1,4 +1,4 @@
-package schemadrift
+package sqldialect
 
 import (
 	"context"
@@ -7,14 +7,26 @@ import (
 	"strings"
 )
 
-// The catalog reads of a schema check. Each is one query under the
-// caller's context; they only read.
+// The catalog reads of a schema check (internal/schemadrift). Each is
+// one query under the caller's context; they only read.
 
-// Catalog drivers (config.DriverPostgres, config.DriverSQLServer).
-const (
-	driverPostgres  = "postgres"
-	driverSQLServer = "sqlserver"
-)
+// CatalogColumn is one column as information_schema describes it, with
+// the sizes that decide whether a mapping loses values: -1 where the
+// catalog gives none.
+type CatalogColumn struct {
+	Name string
+	// Type is the engine's type name, lower case (information_schema's
+	// data_type: "character varying", "nvarchar", "datetime2").
+	Type string
+	// Length is a character or binary column's declared length; -1 when
+	// unbounded (text, varchar(max)) or not a string.
+	Length int
+	// Precision and Scale are a numeric column's; -1 when not declared.
+	Precision, Scale int
+	// TimePrecision is a temporal column's fractional-second digits; -1
+	// when unknown.
+	TimePrecision int
+}
 
 // PostgresColumnsQuery lists a table's columns with the sizes that decide
 // loss, from information_schema (what the user can see of the table).
@@ -43,50 +55,34 @@ WHERE ct.source_object_id = OBJECT_ID(@p1)
 ORDER BY ct.create_date DESC, ct.capture_instance, cc.column_ordinal`
 }
 
-// splitName splits [database.]schema.table, or a bare table in
-// defSchema.
-func splitName(name, defSchema string) (catalog, schema, table string) {
-	parts := strings.Split(name, ".")
-	switch len(parts) {
-	case 1:
-		return "", defSchema, name
-	case 2:
-		return "", parts[0], parts[1]
-	}
-	n := len(parts)
-	return strings.Join(parts[:n-2], "."), parts[n-2], parts[n-1]
-}
-
-func quoteSQLServer(name string) string { return "[" + strings.ReplaceAll(name, "]", "]]") + "]" }
-
-// ReadColumns reads a table's columns from its database's catalog. A
+// ReadCatalogColumns reads a table's columns from its database's catalog. A
 // table that shows no columns is an error: it does not exist, or the
 // user may not see it.
-func ReadColumns(ctx context.Context, db *sql.DB, driver, table string) ([]Column, error) {
+func ReadCatalogColumns(ctx context.Context, db *sql.DB, d Dialect, table string) ([]CatalogColumn, error) {
 	var q string
 	var args []any
-	switch driver {
-	case driverPostgres:
-		_, schema, name := splitName(table, "public")
+	switch d.(type) {
+	case Postgres:
+		_, schema, name := splitTable(table, "public")
 		q, args = PostgresColumnsQuery, []any{schema, name}
-	case driverSQLServer:
-		catalog, schema, name := splitName(table, "dbo")
+	case SQLServer:
+		catalog, schema, name := splitTable(table, "dbo")
 		views := ""
 		if catalog != "" {
-			views = quoteSQLServer(catalog) + "."
+			views = SQLServer{}.QuoteIdent(catalog) + "."
 		}
 		q, args = SQLServerColumnsQuery(views), []any{schema, name}
 	default:
-		return nil, fmt.Errorf("columns of %s: unsupported driver %q", table, driver)
+		return nil, fmt.Errorf("columns of %s: unsupported dialect %s", table, d.Name())
 	}
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("columns of %s: %w", table, err)
 	}
 	defer rows.Close()
-	var out []Column
+	var out []CatalogColumn
 	for rows.Next() {
-		var c Column
+		var c CatalogColumn
 		if err := rows.Scan(&c.Name, &c.Type, &c.Length, &c.Precision, &c.Scale, &c.TimePrecision); err != nil {
 			return nil, fmt.Errorf("columns of %s: %w", table, err)
 		}
@@ -108,10 +104,10 @@ func ReadColumns(ctx context.Context, db *sql.DB, driver, table string) ([]Colum
 // is not enabled for it), which is not a schema mismatch but a doctor
 // finding of its own.
 func ReadCaptured(ctx context.Context, db *sql.DB, table string) (instance string, cols []string, ok bool, err error) {
-	catalog, schema, name := splitName(table, "dbo")
-	views, object := "", quoteSQLServer(schema)+"."+quoteSQLServer(name)
+	catalog, schema, name := splitTable(table, "dbo")
+	views, object := "", SQLServer{}.QuoteIdent(schema)+"."+SQLServer{}.QuoteIdent(name)
 	if catalog != "" {
-		views = quoteSQLServer(catalog) + "."
+		views = SQLServer{}.QuoteIdent(catalog) + "."
 		object = views + object
 	}
 	rows, err := db.QueryContext(ctx, SQLServerCapturedColumnsQuery(views), object)
