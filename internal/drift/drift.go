@@ -235,6 +235,14 @@ func (st *state) checkLocked(ctx context.Context, now func() time.Time) error {
 			return fmt.Errorf("table %s: %w", st.t.Name, err)
 		}
 		st.plan = p
+		// The rest of the table is sampled; what is left out is said
+		// once, and the schema mismatch counted by the schema check.
+		for _, e := range p.SchemaDrift {
+			st.logger.Warn("drift: column left out of the comparison, the schema differs", "table", st.t.Name, "column", e.Column, "reason", e.Reason)
+		}
+		for _, e := range p.NotComparable {
+			st.logger.Info("drift: column left out of the comparison", "table", st.t.Name, "column", e.Column, "reason", e.Reason)
+		}
 	}
 	// Pools may have been swapped (Vault): use the current ones.
 	plan := *st.plan

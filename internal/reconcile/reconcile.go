@@ -130,6 +130,11 @@ type Report struct {
 	// NotComparable are columns left out because their values cannot be
 	// compared exactly along the table's path, with the reason.
 	NotComparable []sqldialect.Excluded `json:"not_comparable,omitempty"`
+	// SchemaMismatch are columns left out because the target's schema
+	// differs from the source's (missing in the target, a lossy type),
+	// with the reason: the rest of each row is compared, and these never
+	// count as changed rows.
+	SchemaMismatch []sqldialect.Excluded `json:"schema_mismatch"`
 }
 
 // ColumnDiff is one changed row and the columns that differ in it.
@@ -219,7 +224,7 @@ func (r *Reconciler) cond(i int, seg segment) string {
 func (r *Reconciler) Run(ctx context.Context) (*Report, error) {
 	start := time.Now()
 	r.report = &Report{Table: r.name, Key: r.plan.KeyNames(), MissingInTarget: []sqldialect.Key{}, ExtraInTarget: []sqldialect.Key{}, Changed: []sqldialect.Key{}, DuplicateInTarget: []sqldialect.Key{}, ChangedColumns: []ColumnDiff{},
-		NotComparable: r.plan.NotComparable}
+		NotComparable: r.plan.NotComparable, SchemaMismatch: append([]sqldialect.Excluded{}, r.plan.SchemaDrift...)}
 	sctx, span := tracing.Start(ctx, "reconcile first-level scan")
 	first, err := r.firstLevel(sctx)
 	span.SetAttributes(attribute.Int("segments", len(first)))

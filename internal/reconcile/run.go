@@ -146,6 +146,12 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "table %s: %d source rows, %d target rows, %.1fs (%s buckets, %d queries)\n",
 		r.Table, r.RowsSource, r.RowsTarget, r.DurationSeconds, r.Mode, r.Queries)
 	fmt.Fprintf(w, "missing in target: %d, extra in target: %d, changed: %d, duplicate in target: %d\n", r.MissingCount, r.ExtraCount, r.ChangedCount, r.DuplicateCount)
+	for _, e := range r.SchemaMismatch {
+		fmt.Fprintf(w, "left out, schema differs: %s: %s\n", e.Column, e.Reason)
+	}
+	for _, e := range r.NotComparable {
+		fmt.Fprintf(w, "left out, not comparable: %s: %s\n", e.Column, e.Reason)
+	}
 	if r.Differing() > 0 {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintf(tw, "KIND\t%s\n", strings.ToUpper(strings.Join(r.Key, "\t")))

@@ -257,21 +257,7 @@ func (c *Checker) checkTable(ctx context.Context, t Table) (Result, error) {
 		err  error
 	}
 	side := func(db *database.DB, table string) read {
-		pool, err := db.Pool()
-		if err != nil {
-			return read{err: err}
-		}
-		d, err := sqldialect.For(db.Driver())
-		if err != nil {
-			return read{err: err}
-		}
-		qctx, cancel := db.QueryContext(ctx)
-		defer cancel()
-		cat, err := sqldialect.ReadCatalogColumns(qctx, pool, d, table)
-		cols := make([]Column, len(cat))
-		for i, c := range cat {
-			cols[i] = Column(c)
-		}
+		cols, err := readColumns(ctx, db, table)
 		return read{cols, err}
 	}
 	var src, tgt read

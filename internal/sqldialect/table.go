@@ -189,6 +189,10 @@ type Plan struct {
 	// this table's path, left out with the reason: reported, never
 	// counted as changes.
 	NotComparable []Excluded
+	// SchemaDrift are columns left out because the target's schema
+	// differs from the source's (PlanOptions.SchemaDrift), with the
+	// reason: reported as a schema mismatch, never as changed rows.
+	SchemaDrift []Excluded
 }
 
 // Side is side i of the comparison, 0 the source and 1 the target, with
@@ -232,6 +236,13 @@ type PlanOptions struct {
 	// Path says how temporal values travel (connector modes and sink);
 	// nil means Debezium's defaults and the column types alone.
 	Path func(ctx context.Context) (Path, error)
+	// SchemaDrift gives the columns whose schema differs between the
+	// source and the target (internal/schemadrift decides: missing in
+	// the target, a lossy target type), each with its reason. They are
+	// left out of the comparison, so a schema change is reported as
+	// such and never as changed rows; key columns are still compared.
+	// nil leaves out only columns the target lacks.
+	SchemaDrift func(ctx context.Context) ([]Excluded, error)
 }
 
 // NewPlan describes both sides and pairs their columns. Columns only in
@@ -257,10 +268,20 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 	if len(key) == 0 {
 		return nil, fmt.Errorf("source %s has no primary key: set the table's key in the configuration (tables[].key), or message.key.columns in its source connector", src.Table)
 	}
+	var drifted []Excluded
+	if o.SchemaDrift != nil {
+		if drifted, err = o.SchemaDrift(ctx); err != nil {
+			return nil, fmt.Errorf("schema drift: %w", err)
+		}
+	}
 	p := &Plan{Source: src, Target: tgt, EstRows: max(sd.EstRows, td.EstRows)}
 	for _, n := range comparedNames(sd, o.Columns, key) {
 		isKey := slices.Contains(key, n)
 		if slices.Contains(o.Ignore, n) && !isKey {
+			continue
+		}
+		if i := slices.IndexFunc(drifted, func(e Excluded) bool { return strings.EqualFold(e.Column, n) }); i >= 0 && !isKey {
+			p.SchemaDrift = append(p.SchemaDrift, Excluded{n, drifted[i].Reason})
 			continue
 		}
 		if reason, err := generatedReason(n, sd, path, isKey); err != nil || reason != "" {
@@ -273,6 +294,10 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 		sc, tc, reason, err := pairColumn(n, sd, td, p, path, isKey)
 		if err != nil {
 			return nil, err
+		}
+		if strings.HasPrefix(reason, schemaDriftReason) {
+			p.SchemaDrift = append(p.SchemaDrift, Excluded{n, reason})
+			continue
 		}
 		if reason != "" {
 			p.NotComparable = append(p.NotComparable, Excluded{n, reason})
@@ -382,6 +407,10 @@ func findColumn(cols []Column, name string) (Column, bool) {
 	return Column{}, false
 }
 
+// schemaDriftReason starts the reason of a column pairColumn leaves out
+// because the target's schema differs.
+const schemaDriftReason = "schema drift: "
+
 // pairColumn pairs column n of both sides under the kind they are
 // compared as. A non-empty reason means the column cannot be compared
 // exactly along this path and is left out; it is an error for a key.
@@ -391,8 +420,12 @@ func pairColumn(n string, sd, td *Described, p *Plan, path Path, isKey bool) (sc
 		return sc, tc, "", fmt.Errorf("column %q is not in source table %s", n, p.Source.Table)
 	}
 	tc, ok = findColumn(td.Columns, n)
+	if !ok && !isKey {
+		// Schema drift: the rest of the table is still compared.
+		return sc, tc, schemaDriftReason + "the target table has no such column (missing_in_target)", nil
+	}
 	if !ok {
-		return sc, tc, "", fmt.Errorf("column %q is not in target table %s (add it to ignore_columns to skip it)", n, p.Target.Table)
+		return sc, tc, "", fmt.Errorf("key column %q is not in target table %s", n, p.Target.Table)
 	}
 	if sc.Kind == rowhash.KindInvalid {
 		_, err := p.Source.Dialect.KindOf(sc.Type)
@@ -414,8 +447,10 @@ func pairColumn(n string, sd, td *Described, p *Plan, path Path, isKey bool) (sc
 			}
 			return sc, tc, reason, nil
 		}
-	} else if k, err = Pair(sc.Kind, tc.Kind); err != nil {
-		return sc, tc, "", fmt.Errorf("column %q: %w (ignore it with ignore_columns)", n, err)
+	} else if k, err = Pair(sc.Kind, tc.Kind); err != nil && !isKey {
+		return sc, tc, schemaDriftReason + err.Error() + " (type)", nil
+	} else if err != nil {
+		return sc, tc, "", fmt.Errorf("key column %q: %w", n, err)
 	}
 	sc.Kind, tc.Kind = k, k
 	if k == rowhash.KindChar && !isFixed(tc.Type) {

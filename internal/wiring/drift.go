@@ -12,6 +12,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/drift"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/schemadrift"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
@@ -65,6 +66,11 @@ func ReconcileTable(cfg *config.Config, tc config.Table, sources *Sources, clust
 		}
 		p.SinkTimeZone, p.SinkZoneFrom, err = zone(ctx)
 		return p, err
+	}
+	if srcDB, tgtDB := sources.DBs[tc.Source.Database], sources.DBs[tc.Target.Database]; srcDB != nil && tgtDB != nil {
+		t.PlanOptions.SchemaDrift = func(ctx context.Context) ([]sqldialect.Excluded, error) {
+			return schemadrift.LeftOut(ctx, srcDB, tgtDB, tc.Source.Table, tc.Target.Table, schemaScope(tc))
+		}
 	}
 	t.Notifications = reconcile.NotificationsOf(tc, sources.Kafka, src)
 	t.Retained = Retained(cfg, tc, sources.DBs, clusters, src)

@@ -26,7 +26,7 @@ func SchemaTables(cfg *config.Config, sources *Sources, src reconcile.SourceConf
 		}
 		t := schemadrift.Table{
 			Name: tc.Name, Source: srcDB, Target: tgtDB, SourceTable: tc.Source.Table, TargetTable: tc.Target.Table,
-			Scope: schemadrift.Scope{Columns: tc.Columns, Ignore: tc.IgnoreColumns, SinkMetadata: []string{tc.WatermarkColumn, tc.Target.DeletedColumn}},
+			Scope: schemaScope(tc),
 		}
 		t.Stream = func(ctx context.Context) (schemadrift.Stream, error) {
 			name, scfg, err := src(ctx, tc)
@@ -68,4 +68,11 @@ func BuildSchemaCheck(cfg *config.Config, sources *Sources, src reconcile.Source
 	}
 	checker := schemadrift.NewChecker(SchemaTables(cfg, sources, src, topics), schemadrift.Options{Interval: cfg.SchemaCheck.Interval, Logger: logger})
 	return collector.NewSchemaCollector(checker), checker, nil
+}
+
+// schemaScope is the part of a table's configuration a schema check
+// keeps to: its columns, those it ignores, and the target columns the
+// sink writes itself (the watermark and the deleted column).
+func schemaScope(tc config.Table) schemadrift.Scope {
+	return schemadrift.Scope{Columns: tc.Columns, Ignore: tc.IgnoreColumns, SinkMetadata: []string{tc.WatermarkColumn, tc.Target.DeletedColumn}}
 }
