@@ -74,6 +74,10 @@
     // when the checks that follow still find it differing; one found
     // equal by the next check (landed late, repaired) never pages.
     driftFor: '10m',
+    // A column added at the source reaches the target (and the topic)
+    // with the first change that carries it: an idle table stays
+    // mismatched until then.
+    schemaDriftFor: '15m',
     reconcileFailedWindow: '1h',
     repairNotCompletedWindow: '1h',
     remediationFailingWindow: '15m',

@@ -179,6 +179,16 @@ local u = import '../lib/utils.libsonnet';
           'Target rows of table {{ $labels.table }} differ from the source',
           "Sampled row-hash checks of table {{ $labels.table }} found rows missing, extra, changed or duplicated in the target, confirmed on a recheck after the table's lag with both sides unchanged, and still differing at every check for %s: the target has diverged from the source." % cfg.driftFor,
         ),
+        // not_in_topic is left out: on an idle table the topic's schema
+        // shows a new column only with the next change, which is not
+        // drift; a capture instance that lacks the column is (not_captured).
+        alert(
+          'CDCSchemaDrift',
+          'max by (table, kind) (%s) > 0' % s('cdc_schema_mismatched_columns', 'kind!="not_in_topic"'),
+          cfg.schemaDriftFor, 'warning',
+          'Columns of table {{ $labels.table }} differ between its layers ({{ $labels.kind }})',
+          '{{ $value }} column(s) of table {{ $labels.table }} have been {{ $labels.kind }} for %s: a source column the target or the capture instance lacks, a target column the source lacks, or a target type that loses values. Rows keep flowing for the other columns, or the sink fails on the first record carrying a new column. `cdc-sentinel doctor` names the columns and the fix.' % cfg.schemaDriftFor,
+        ),
         alert(
           'CDCReconcileFailed',
           'max by (table) (increase(%s[%s])) > 0' % [s('cdc_reconcile_runs_total', 'outcome=~"error|failure"'), cfg.reconcileFailedWindow],

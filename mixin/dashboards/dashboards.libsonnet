@@ -184,6 +184,12 @@ local u = import '../lib/utils.libsonnet';
       g.table('Last drift check', 'Time since each table was last sampled.', 's', 'age', 8, 6,
               [q('time() - max by (table) (%s)' % s('cdc_drift_last_check_timestamp_seconds', tbl))]),
 
+      g.row('Schema'),
+      g.table('Columns differing between layers', 'Per table and kind, columns that differ between the source, the SQL Server capture instance, the topic and the target (missing_in_target, missing_in_source, type, not_captured, not_in_topic); `cdc-sentinel doctor` names them and the fix (CDCSchemaDrift).', 'short', 'columns', 16, 6,
+              [q('max by (table, kind) (%s) > 0' % s('cdc_schema_mismatched_columns', tbl))]),
+      g.table('Last schema check', 'Time since each table\'s schema was last compared across its layers.', 's', 'age', 8, 6,
+              [q('time() - max by (table) (%s)' % s('cdc_schema_check_timestamp_seconds', tbl))]),
+
       g.row('Reconcile'),
       g.timeseries('Reconcile runs', 'Full reconciles by outcome.', 'short', 8, 8,
                    [q('max by (table, outcome) (increase(%s[$__rate_interval]))' % s('cdc_reconcile_runs_total', tbl), '{{table}} {{outcome}}')]),
