@@ -59,7 +59,12 @@ type table struct {
 	Filter     bool // tables[].filter on the Region column
 	Connect    bool // time.precision.mode=connect: ms, truncated
 	Millis3    bool // timestamp columns of the target are timestamp(3)
-	keySeq     int
+	// Stamp is the source column holding each row's change time (the
+	// lag's source_timestamp_column), kept by a trigger; the sink writes
+	// it and the watermark (__source_ts_ms). Left out of the comparison:
+	// it is the pipeline's, not the workload's.
+	Stamp  string
+	keySeq int
 }
 
 func (tb *table) keyCols() []column {
@@ -220,6 +225,13 @@ func (tb *table) ddl(target bool) string {
 		}
 	}
 	name := tb.Name
+	if tb.Stamp != "" {
+		if target {
+			defs = append(defs, qi(strings.ToLower(tb.Stamp))+" timestamptz", "__source_ts_ms bigint")
+		} else {
+			defs = append(defs, qi(tb.Stamp)+" timestamptz NOT NULL DEFAULT clock_timestamp()")
+		}
+	}
 	if target {
 		name = tb.TgtName
 		if tb.SoftDelete {

@@ -2,6 +2,7 @@ package difftest
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect/connecttest"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lag"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
@@ -27,7 +30,7 @@ var pipelineKinds = map[kind]bool{kInt: true, kDecimal: true, kText: true, kChar
 // text key, columns of pipelineKinds with mixed-case names, which the
 // sink folds to lower case (it does not quote identifiers).
 func newPipelineTable(r *rand.Rand, schema string) *table {
-	tb := &table{Name: schema + ".orders", TgtName: "public." + schema, CaseFold: true}
+	tb := &table{Name: schema + ".orders", TgtName: "public." + schema, CaseFold: true, Stamp: "ChangedAt"}
 	name := namer()
 	tb.Cols = keyColumns([]int{0, 1, 3}[r.IntN(3)], name) // integer or text keys
 	for len(tb.Cols) < 6+r.IntN(5) {
@@ -88,6 +91,10 @@ func TestPipelineReconcileMatchesTruth(t *testing.T) {
 	})
 	w.exec(src, "CREATE SCHEMA "+schema)
 	w.exec(src, w.tb.ddl(false))
+	// Every change stamps its row with the source's clock: the lag's
+	// source_timestamp_column.
+	w.exec(src, "CREATE FUNCTION "+schema+`.stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW."ChangedAt" := clock_timestamp(); RETURN NEW; END $$`)
+	w.exec(src, "CREATE TRIGGER stamp BEFORE UPDATE ON "+qt(w.tb.Name)+" FOR EACH ROW EXECUTE FUNCTION "+schema+".stamp()")
 	w.exec(src, "CREATE TABLE "+schema+".debezium_signal (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048) NULL)")
 	w.exec(src, "CREATE PUBLICATION "+pub+" FOR TABLE "+qt(w.tb.Name)+", "+schema+".debezium_signal")
 	for range 20 + r.IntN(30) {
@@ -104,6 +111,12 @@ func TestPipelineReconcileMatchesTruth(t *testing.T) {
 	w.exec(tgt, w.tb.ddl(true))
 	sink := p.JDBCSink(prefix+"."+w.tb.Name, strings.TrimPrefix(w.tb.TgtName, "public."))
 	sink["delete.enabled"] = "true"
+	// The watermark the lag reads: each change's source.ts_ms, as
+	// __source_ts_ms; deletes still arrive as tombstones.
+	sink["transforms"] = "unwrap"
+	sink["transforms.unwrap.type"] = "io.debezium.transforms.ExtractNewRecordState"
+	sink["transforms.unwrap.add.fields"] = "source.ts_ms"
+	sink["transforms.unwrap.delete.tombstone.handling.mode"] = "tombstone"
 	if _, err := cl.PutConfig(ctx, sinkName, sink); err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +146,8 @@ func TestPipelineReconcileMatchesTruth(t *testing.T) {
 		t.Logf("reconcile: %d source rows, %d target rows, %d missing, %d extra, %d changed", rep.RowsSource, rep.RowsTarget, rep.MissingCount, rep.ExtraCount, rep.ChangedCount)
 	}
 	check()
+	lagIs := pipelineLag(t, ctx, p, w.tb, src, tgt)
+	lagIs("after the snapshot", 0)
 
 	// The sink stalls: changes reach Kafka but not the target.
 	if err := cl.Pause(ctx, sinkName); err != nil {
@@ -152,12 +167,15 @@ func TestPipelineReconcileMatchesTruth(t *testing.T) {
 			w.delete(w.keys[r.IntN(len(w.keys))])
 		}
 	}
+	w.insert() // at least one change the target can show
 	check()
+	lagIs("with the sink paused", -1)
 	if err := cl.Resume(ctx, sinkName); err != nil {
 		t.Fatal(err)
 	}
 	settled("after the sink resumed")
 	check()
+	lagIs("after the sink resumed", 0)
 
 	// Rows lost and changed in the target: repair re-sends them through
 	// an incremental snapshot, the sink writes them back.
@@ -179,7 +197,73 @@ func TestPipelineReconcileMatchesTruth(t *testing.T) {
 	}
 	settled("after the repair")
 	check()
+	lagIs("after the repair", 0)
 	if len(w.known) > 0 && !t.Failed() {
 		t.Skipf("only known, unfixed defects failed (see defects.md):\n%s", strings.Join(w.known, "\n"))
+	}
+}
+
+// pipelineLag checks the table's lag as the collector reads it (the
+// target's __source_ts_ms against the source's ChangedAt). lagIs(when, 0)
+// waits for exactly 0; lagIs(when, -1) wants, with the sink stalled,
+// the age of the oldest change the target does not show on the source's
+// clock, growing while the sink stays stalled.
+func pipelineLag(t *testing.T, ctx context.Context, p *testenv.Pipeline, tb *table, src, tgt *sql.DB) func(when string, want time.Duration) {
+	dbs := map[string]*database.DB{"src": openDB(t, "src", p.SourceDSN), "tgt": openDB(t, "tgt", p.TargetDSN)}
+	reader := lag.NewReader(dbs, nil)
+	cfg := config.Table{Name: "pipeline", Source: config.TableRef{Database: "src", Table: tb.Name}, Target: config.TableRef{Database: "tgt", Table: tb.TgtName},
+		WatermarkColumn: "__source_ts_ms", SourceTimestampColumn: tb.Stamp}
+	read := func(when string) lag.Reading {
+		t.Helper()
+		rd, err := reader.Read(ctx, cfg, nil)
+		if err != nil {
+			t.Fatalf("lag %s: %v", when, err)
+		}
+		return rd
+	}
+	now := func() time.Time {
+		t.Helper()
+		var at time.Time
+		if err := src.QueryRowContext(ctx, "SELECT clock_timestamp()").Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	return func(when string, want time.Duration) {
+		t.Helper()
+		if want == 0 {
+			var rd lag.Reading
+			testenv.Eventually(t, 2*time.Minute, func() bool { rd = read(when); return rd.Known && rd.Lag == 0 },
+				func() string {
+					return fmt.Sprintf("[pipeline-lag-caught-up] %s the target shows every change, yet the lag reads %+v", when, rd)
+				})
+			return
+		}
+		// The truth from the rows: the newest change applied, and the
+		// oldest source change after it (ts_ms has whole milliseconds).
+		var wm int64
+		if err := tgt.QueryRowContext(ctx, "SELECT max(__source_ts_ms) FROM "+qt(tb.TgtName)).Scan(&wm); err != nil {
+			t.Fatal(err)
+		}
+		var oldest sql.NullTime
+		if err := src.QueryRowContext(ctx, "SELECT min("+qi(tb.Stamp)+") FROM "+qt(tb.Name)+" WHERE date_trunc('milliseconds', "+qi(tb.Stamp)+") > to_timestamp($1::float8 / 1000)", wm).Scan(&oldest); err != nil {
+			t.Fatal(err)
+		}
+		if !oldest.Valid {
+			t.Fatalf("%s: the source has no change after the target's newest (%d)", when, wm)
+		}
+		before := now()
+		rd := read(when)
+		after := now()
+		slack := 2 * time.Millisecond
+		if !rd.Known || rd.Lag < before.Sub(oldest.Time)-slack || rd.Lag > after.Sub(oldest.Time)+slack {
+			t.Errorf("[pipeline-lag-age] %s: lag %+v, want the age of the oldest change not applied (%v): between %v and %v", when, rd, oldest.Time, before.Sub(oldest.Time), after.Sub(oldest.Time))
+		}
+		first := rd.Lag
+		testenv.Eventually(t, 20*time.Second, func() bool { rd = read(when); return rd.Lag > first },
+			func() string {
+				return fmt.Sprintf("[pipeline-lag-grows] %s: the sink is stalled, yet the lag stays at %v", when, rd.Lag)
+			})
+		t.Logf("lag %s: %v, then %v", when, first, rd.Lag)
 	}
 }
