@@ -105,10 +105,10 @@ func ReadCatalogColumns(ctx context.Context, db *sql.DB, d Dialect, table string
 // finding of its own.
 func ReadCaptured(ctx context.Context, db *sql.DB, table string) (instance string, cols []string, ok bool, err error) {
 	catalog, schema, name := splitTable(table, "dbo")
-	views, object := "", SQLServer{}.QuoteIdent(schema)+"."+SQLServer{}.QuoteIdent(name)
+	views, object := "", QuoteParts(SQLServer{}, schema, name)
 	if catalog != "" {
 		views = SQLServer{}.QuoteIdent(catalog) + "."
-		object = views + object
+		object = QuoteParts(SQLServer{}, catalog, schema, name)
 	}
 	rows, err := db.QueryContext(ctx, SQLServerCapturedColumnsQuery(views), object)
 	if err != nil {
