@@ -167,27 +167,8 @@ func decideTime(sc, tc Column, p Path) (k rowhash.Kind, src, tgt TimeRule, reaso
 		mode = ModeAdaptive
 	}
 	unit, connectType := semantic(sc, mode)
-	k = sc.Kind
-	switch {
-	case tc.Kind == rowhash.KindInt:
-		if connectType {
-			return 0, src, tgt, fmt.Sprintf("time.precision.mode=%s sends Kafka Connect's %s type, which a JDBC sink writes as a temporal column, yet the target column is %s", mode, sc.Kind, tc.Type)
-		}
-		if unit == StoredISOText {
-			return 0, src, tgt, fmt.Sprintf("a %s arrives as an ISO-8601 string (io.debezium.time.ZonedTimestamp), yet the target column is %s", sc.Type, tc.Type)
-		}
-		tgt.Stored = unit
-	case tc.Kind == rowhash.KindText || tc.Kind == rowhash.KindChar:
-		if unit != StoredISOText {
-			return 0, src, tgt, fmt.Sprintf("a %s does not arrive as text, yet the target column is %s", sc.Type, tc.Type)
-		}
-		tgt.Stored = StoredISOText
-	default:
-		pk, err := Pair(sc.Kind, tc.Kind)
-		if err != nil {
-			return 0, src, tgt, err.Error()
-		}
-		k = pk
+	if k, tgt.Stored, reason = targetStorage(sc, tc, mode, unit, connectType); reason != "" {
+		return 0, src, tgt, reason
 	}
 	if p.SinkTimeZone != "" && tgt.Stored == StoredNative {
 		zone, reason := sinkZoneRule(sc, tc, k, connectType, p.SinkTimeZone)
@@ -203,30 +184,8 @@ func decideTime(sc, tc Column, p Path) (k rowhash.Kind, src, tgt TimeRule, reaso
 		return k, src, tgt, ""
 	}
 	sd := sourceDigits(sc)
-	switch p.Precision {
-	case PrecisionMillis:
-		src.Millis, src.Floor = true, true
-	case PrecisionMicros:
-	case "", PrecisionAuto:
-		if connectType && sd > 3 {
-			// java.util.Date keeps whole milliseconds, truncated.
-			src.Millis, src.Floor = true, true
-			break
-		}
-		if unit == StoredEpochMicros && sd > 6 {
-			// adaptive_time_microseconds sends a time(7) as MicroTime:
-			// its nanoseconds divided by 1,000, truncated.
-			src.Floor = true
-		}
-		if tgt.Stored == StoredNative && tc.Scale >= 0 && tc.Scale < 6 && tc.Scale < sd {
-			if tc.Scale != 3 {
-				return 0, src, tgt, fmt.Sprintf("the target column keeps %d fractional digits of the source's %d; set compare.time_precision to compare at ms or us", tc.Scale, sd)
-			}
-			// The target rounds what it is given to milliseconds.
-			src.Millis = true
-		}
-	default:
-		return 0, src, tgt, fmt.Sprintf("unknown time precision %q", p.Precision)
+	if reason := src.precision(p.Precision, tc, tgt.Stored, unit, connectType, sd); reason != "" {
+		return 0, src, tgt, reason
 	}
 	tgt.Millis, tgt.Floor = src.Millis, src.Floor
 	// Milliseconds of a nanosecond value that the sink's driver has
@@ -240,6 +199,67 @@ func decideTime(sc, tc Column, p Path) (k rowhash.Kind, src, tgt TimeRule, reaso
 		src.HalfFrom2000 = true
 	}
 	return k, src, tgt, ""
+}
+
+// targetStorage is how the target column holds what arrives for the
+// source column (Debezium's unit in an integer, ISO-8601 text, or the
+// engine's own type) and the kind the pair is compared as, or why the
+// target cannot hold it.
+func targetStorage(sc, tc Column, mode string, unit Storage, connectType bool) (rowhash.Kind, Storage, string) {
+	switch {
+	case tc.Kind == rowhash.KindInt:
+		if connectType {
+			return 0, 0, fmt.Sprintf("time.precision.mode=%s sends Kafka Connect's %s type, which a JDBC sink writes as a temporal column, yet the target column is %s", mode, sc.Kind, tc.Type)
+		}
+		if unit == StoredISOText {
+			return 0, 0, fmt.Sprintf("a %s arrives as an ISO-8601 string (io.debezium.time.ZonedTimestamp), yet the target column is %s", sc.Type, tc.Type)
+		}
+		return sc.Kind, unit, ""
+	case tc.Kind == rowhash.KindText || tc.Kind == rowhash.KindChar:
+		if unit != StoredISOText {
+			return 0, 0, fmt.Sprintf("a %s does not arrive as text, yet the target column is %s", sc.Type, tc.Type)
+		}
+		return sc.Kind, StoredISOText, ""
+	}
+	k, err := Pair(sc.Kind, tc.Kind)
+	if err != nil {
+		return 0, 0, err.Error()
+	}
+	return k, StoredNative, ""
+}
+
+// precision sets the source side's rounding for compare.time_precision:
+// whole milliseconds (Millis), truncated (Floor), as the value's trip
+// through the connector and the target column leaves it; or says why
+// the pair cannot be compared at that precision. sd is the source's
+// fractional digits, stored the target's storage.
+func (r *TimeRule) precision(precision string, tc Column, stored, unit Storage, connectType bool, sd int) string {
+	switch precision {
+	case PrecisionMillis:
+		r.Millis, r.Floor = true, true
+	case PrecisionMicros:
+	case "", PrecisionAuto:
+		if connectType && sd > 3 {
+			// java.util.Date keeps whole milliseconds, truncated.
+			r.Millis, r.Floor = true, true
+			break
+		}
+		if unit == StoredEpochMicros && sd > 6 {
+			// adaptive_time_microseconds sends a time(7) as MicroTime:
+			// its nanoseconds divided by 1,000, truncated.
+			r.Floor = true
+		}
+		if stored == StoredNative && tc.Scale >= 0 && tc.Scale < 6 && tc.Scale < sd {
+			if tc.Scale != 3 {
+				return fmt.Sprintf("the target column keeps %d fractional digits of the source's %d; set compare.time_precision to compare at ms or us", tc.Scale, sd)
+			}
+			// The target rounds what it is given to milliseconds.
+			r.Millis = true
+		}
+	default:
+		return fmt.Sprintf("unknown time precision %q", precision)
+	}
+	return ""
 }
 
 // isPostgresTemporal tells PostgreSQL's time and timestamp types, which
