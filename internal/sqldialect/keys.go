@@ -373,49 +373,7 @@ func (p Postgres) Match(c Column, field string) (Match, error) {
 			m.In = append(m.In, p.Literal(s+strings.Repeat(" ", c.Width-len([]rune(s)))))
 		}
 	case rowhash.KindTimestamp, rowhash.KindTimestampTZ, rowhash.KindTime:
-		var us int64
-		if t, ok := v.(time.Time); ok {
-			us = t.UnixMicro()
-		} else {
-			us = v.(time.Duration).Microseconds()
-		}
-		tick := int64(1)
-		if c.Time.Millis {
-			tick = 1000
-		}
-		lit := func(us int64) string {
-			if c.Kind == rowhash.KindTime {
-				return p.Literal(clockOf(time.Duration(max(us, 0))*time.Microsecond, 6))
-			}
-			// A timestamp column ignores the offset; a timestamptz one
-			// reads the value as UTC, as the encoding does.
-			return p.Literal(civil(time.UnixMicro(us), " ", 6) + "+00")
-		}
-		switch c.Time.Stored {
-		case StoredEpochMillis:
-			m.Lo, m.Hi = strconv.FormatInt(floorDiv(us-tick, 1000), 10), strconv.FormatInt(-floorDiv(-(us+tick), 1000), 10)
-		case StoredEpochMicros:
-			m.Lo, m.Hi = strconv.FormatInt(us-tick, 10), strconv.FormatInt(us+tick, 10)
-		case StoredEpochNanos:
-			// Clamped: a NanoTimestamp ends in 2262.
-			ns := func(us int64) string {
-				return strconv.FormatInt(min(max(us, math.MinInt64/1000), math.MaxInt64/1000)*1000, 10)
-			}
-			m.Lo, m.Hi = ns(us-tick), ns(us+tick)
-			if us+tick > math.MaxInt64/1000 {
-				m.Hi = strconv.FormatInt(math.MaxInt64, 10)
-			}
-		case StoredISOText:
-			// The text's own form varies (offsets, digits): compared as an
-			// instant, which no index on the text serves.
-			m.Expr = "(" + m.Col + ")::timestamptz BETWEEN " + lit(us-tick) + " AND " + lit(us+tick)
-		default:
-			if tick == 1 {
-				m.In = []string{lit(us)}
-			} else {
-				m.Lo, m.Hi = lit(us-tick), lit(us+tick)
-			}
-		}
+		p.matchTime(&m, c, v)
 	case rowhash.KindDate:
 		if c.Time.Stored == StoredEpochDays {
 			m.In = []string{field}
@@ -433,6 +391,56 @@ func (p Postgres) Match(c Column, field string) (Match, error) {
 		return m, fmt.Errorf("%s keys are not supported", c.Kind)
 	}
 	return m, nil
+}
+
+// matchTime matches a temporal value as the target holds it: within one
+// microsecond (one millisecond when compared at milliseconds) either
+// side, in the unit of an integer target, as an instant for ISO-8601
+// text, else as a literal of the column's type.
+func (p Postgres) matchTime(m *Match, c Column, v rowhash.Value) {
+	var us int64
+	if t, ok := v.(time.Time); ok {
+		us = t.UnixMicro()
+	} else {
+		us = v.(time.Duration).Microseconds()
+	}
+	tick := int64(1)
+	if c.Time.Millis {
+		tick = 1000
+	}
+	lit := func(us int64) string {
+		if c.Kind == rowhash.KindTime {
+			return p.Literal(clockOf(time.Duration(max(us, 0))*time.Microsecond, 6))
+		}
+		// A timestamp column ignores the offset; a timestamptz one
+		// reads the value as UTC, as the encoding does.
+		return p.Literal(civil(time.UnixMicro(us), " ", 6) + "+00")
+	}
+	switch c.Time.Stored {
+	case StoredEpochMillis:
+		m.Lo, m.Hi = strconv.FormatInt(floorDiv(us-tick, 1000), 10), strconv.FormatInt(-floorDiv(-(us+tick), 1000), 10)
+	case StoredEpochMicros:
+		m.Lo, m.Hi = strconv.FormatInt(us-tick, 10), strconv.FormatInt(us+tick, 10)
+	case StoredEpochNanos:
+		// Clamped: a NanoTimestamp ends in 2262.
+		ns := func(us int64) string {
+			return strconv.FormatInt(min(max(us, math.MinInt64/1000), math.MaxInt64/1000)*1000, 10)
+		}
+		m.Lo, m.Hi = ns(us-tick), ns(us+tick)
+		if us+tick > math.MaxInt64/1000 {
+			m.Hi = strconv.FormatInt(math.MaxInt64, 10)
+		}
+	case StoredISOText:
+		// The text's own form varies (offsets, digits): compared as an
+		// instant, which no index on the text serves.
+		m.Expr = "(" + m.Col + ")::timestamptz BETWEEN " + lit(us-tick) + " AND " + lit(us+tick)
+	default:
+		if tick == 1 {
+			m.In = []string{lit(us)}
+		} else {
+			m.Lo, m.Hi = lit(us-tick), lit(us+tick)
+		}
+	}
 }
 
 // isFixed tells a fixed-length character type, which compares without
@@ -477,55 +485,11 @@ func (s SQLServer) Match(c Column, field string) (Match, error) {
 		// = ignores trailing spaces in SQL Server (ANSI padding).
 		m.In = []string{str(v.(string))}
 	case rowhash.KindTimestamp, rowhash.KindTimestampTZ:
-		t := v.(time.Time)
-		typ, tick, lo, hi := "datetime2("+strconv.Itoa(scale)+")", time.Microsecond, sqlServerMin, sqlServerMax
-		suffix := ""
-		switch c.Type {
-		case "datetime":
-			typ, tick, lo = "datetime", time.Millisecond, time.Date(1753, 1, 1, 0, 0, 0, 0, time.UTC)
-			hi = time.Date(9999, 12, 31, 23, 59, 59, 997e6, time.UTC)
-		case "smalldatetime":
-			typ, tick, lo = "smalldatetime", time.Minute, time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
-			hi = time.Date(2079, 6, 6, 23, 59, 0, 0, time.UTC)
-		case "datetimeoffset":
-			typ, suffix = "datetimeoffset("+strconv.Itoa(scale)+")", "+00:00"
-		}
-		if c.Time.Millis {
-			tick = max(tick, time.Millisecond)
-		}
-		from, to := t.Add(-tick), t.Add(tick)
-		if from.Before(lo) {
-			from = lo
-		}
-		if to.After(hi) {
-			to = hi
-		}
-		// ISO 8601 with a T: read the same whatever SET DATEFORMAT or
-		// the login's language say.
-		digits := 7
-		switch typ {
-		case "datetime":
-			digits = 3
-		case "smalldatetime":
-			digits = 0
-		}
-		m.Lo = "CAST('" + civil(from, "T", digits) + suffix + "' AS " + typ + ")"
-		m.Hi = "CAST('" + civil(to, "T", digits) + suffix + "' AS " + typ + ")"
+		m.Lo, m.Hi = timestampRange(c, v.(time.Time), scale)
 	case rowhash.KindDate:
 		m.In = []string{"CAST('" + dateOf(v.(time.Time)) + "' AS date)"}
 	case rowhash.KindTime:
-		d, tick := v.(time.Duration), time.Microsecond
-		if c.Time.Millis {
-			tick = time.Millisecond
-		}
-		from, to := max(d-tick, 0), min(d+tick, 24*time.Hour-100*time.Nanosecond)
-		typ := "time(" + strconv.Itoa(scale) + ")"
-		m.Lo = "CAST('" + clockOf(from, 7) + "' AS " + typ + ")"
-		m.Hi = "CAST('" + clockOf(to, 7) + "' AS " + typ + ")"
-		if d < tick {
-			// Midnight is also the end of the day rounded up.
-			m.Expr = "(" + m.SQL() + " OR " + m.Col + " >= CAST('" + clockOf(24*time.Hour-tick, 7) + "' AS " + typ + "))"
-		}
+		timeRange(&m, c, v.(time.Duration), scale)
 	case rowhash.KindUUID:
 		if c.Type == "uniqueidentifier" {
 			m.In = []string{"CAST('" + field + "' AS uniqueidentifier)"}
@@ -536,4 +500,60 @@ func (s SQLServer) Match(c Column, field string) (Match, error) {
 		return m, fmt.Errorf("%s keys are not supported", c.Kind)
 	}
 	return m, nil
+}
+
+// timestampRange bounds a SQL Server timestamp key: one tick of the
+// column's type (one millisecond when compared at milliseconds) either
+// side of t, within the type's range, typed as the column.
+func timestampRange(c Column, t time.Time, scale int) (lo, hi string) {
+	typ, tick, first, last := "datetime2("+strconv.Itoa(scale)+")", time.Microsecond, sqlServerMin, sqlServerMax
+	suffix := ""
+	switch c.Type {
+	case "datetime":
+		typ, tick, first = "datetime", time.Millisecond, time.Date(1753, 1, 1, 0, 0, 0, 0, time.UTC)
+		last = time.Date(9999, 12, 31, 23, 59, 59, 997e6, time.UTC)
+	case "smalldatetime":
+		typ, tick, first = "smalldatetime", time.Minute, time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+		last = time.Date(2079, 6, 6, 23, 59, 0, 0, time.UTC)
+	case "datetimeoffset":
+		typ, suffix = "datetimeoffset("+strconv.Itoa(scale)+")", "+00:00"
+	}
+	if c.Time.Millis {
+		tick = max(tick, time.Millisecond)
+	}
+	from, to := t.Add(-tick), t.Add(tick)
+	if from.Before(first) {
+		from = first
+	}
+	if to.After(last) {
+		to = last
+	}
+	// ISO 8601 with a T: read the same whatever SET DATEFORMAT or
+	// the login's language say.
+	digits := 7
+	switch typ {
+	case "datetime":
+		digits = 3
+	case "smalldatetime":
+		digits = 0
+	}
+	return "CAST('" + civil(from, "T", digits) + suffix + "' AS " + typ + ")",
+		"CAST('" + civil(to, "T", digits) + suffix + "' AS " + typ + ")"
+}
+
+// timeRange matches a SQL Server time key: one tick either side of d,
+// within the day.
+func timeRange(m *Match, c Column, d time.Duration, scale int) {
+	tick := time.Microsecond
+	if c.Time.Millis {
+		tick = time.Millisecond
+	}
+	from, to := max(d-tick, 0), min(d+tick, 24*time.Hour-100*time.Nanosecond)
+	typ := "time(" + strconv.Itoa(scale) + ")"
+	m.Lo = "CAST('" + clockOf(from, 7) + "' AS " + typ + ")"
+	m.Hi = "CAST('" + clockOf(to, 7) + "' AS " + typ + ")"
+	if d < tick {
+		// Midnight is also the end of the day rounded up.
+		m.Expr = "(" + m.SQL() + " OR " + m.Col + " >= CAST('" + clockOf(24*time.Hour-tick, 7) + "' AS " + typ + "))"
+	}
 }
