@@ -3,6 +3,7 @@ package sqldialect
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -83,6 +84,25 @@ func TestSQLServerDescribe(t *testing.T) {
 	}
 	if err := mock.ExpectationsWereMet(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A primary key whose read is cut short fails the description: part of
+// a composite key would make rows told apart by the rest look alike.
+func TestDescribeFailsOnAKeyReadCutShort(t *testing.T) {
+	db, mock, err := sqlmock.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mock.ExpectQuery(`FROM INFORMATION_SCHEMA.COLUMNS`).WithArgs("dbo", "orders").
+		WillReturnRows(sqlmock.NewRows([]string{"c", "t", "p", "w", "coll", "computed", "always"}).
+			AddRow("id", "int", -1, -1, "", 0, 0).AddRow("line", "int", -1, -1, "", 0, 0))
+	mock.ExpectQuery(`CONSTRAINT_TYPE = 'PRIMARY KEY'`).WithArgs("dbo", "orders").
+		WillReturnRows(sqlmock.NewRows([]string{"c"}).AddRow("id").AddRow("line").RowError(1, errors.New("connection reset")))
+	_, err = Describe(context.Background(), Side{DB: db, Dialect: SQLServer{}, Table: "orders"})
+	if err == nil || err.Error() != "describe orders: primary key: connection reset" {
+		t.Fatalf("got %v, want the primary key's read error", err)
 	}
 }
 

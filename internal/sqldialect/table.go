@@ -78,24 +78,49 @@ func splitTable(name, defSchema string) (catalog, schema, table string) {
 
 // Describe reads a table's columns, primary key and row estimate.
 func Describe(ctx context.Context, s Side) (*Described, error) {
-	var colsQ, keyQ, estQ string
-	var args []any
+	q, err := queriesFor(s)
+	if err != nil {
+		return nil, err
+	}
+	d := &Described{EstRows: -1}
+	if d.Columns, err = describeColumns(ctx, s, q); err != nil {
+		return nil, err
+	}
+	if d.Key, err = describeKey(ctx, s, q); err != nil {
+		return nil, err
+	}
+	if err := s.DB.QueryRowContext(ctx, q.estimate, q.args...).Scan(&d.EstRows); err != nil && err != sql.ErrNoRows {
+		return nil, fmt.Errorf("describe %s: row estimate: %w", s.Table, err)
+	}
+	return d, nil
+}
+
+// describeQueries are the catalog queries that describe one table, and
+// their arguments.
+type describeQueries struct {
+	columns, key, estimate string
+	args                   []any
+}
+
+// queriesFor writes the catalog queries for s's table in its dialect.
+func queriesFor(s Side) (describeQueries, error) {
+	var q describeQueries
 	switch s.Dialect.(type) {
 	case Postgres:
 		_, schema, table := splitTable(s.Table, "public")
-		args = []any{schema, table}
-		colsQ = `SELECT column_name, data_type, coalesce(datetime_precision, -1), coalesce(character_maximum_length, -1)
+		q.args = []any{schema, table}
+		q.columns = `SELECT column_name, data_type, coalesce(datetime_precision, -1), coalesce(character_maximum_length, -1)
 			FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`
-		keyQ = `SELECT a.attname FROM pg_index i
+		q.key = `SELECT a.attname FROM pg_index i
 			JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
 			WHERE n.nspname = $1 AND c.relname = $2 AND i.indisprimary
 			ORDER BY array_position(i.indkey::int2[], a.attnum)`
-		estQ = `SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		q.estimate = `SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			WHERE n.nspname = $1 AND c.relname = $2`
 	case SQLServer:
 		catalog, schema, table := splitTable(s.Table, "dbo")
-		args = []any{schema, table}
+		q.args = []any{schema, table}
 		// A three-part name reads the catalog of its own database.
 		views, object := "", "QUOTENAME(TABLE_SCHEMA) + '.' + QUOTENAME(TABLE_NAME)"
 		if catalog != "" {
@@ -106,20 +131,26 @@ func Describe(ctx context.Context, s Side) (*Described, error) {
 		// GeneratedAlwaysType (1 row start, 2 row end of a temporal
 		// table's period; SQL Server 2016 and later). A rowversion column
 		// is DATA_TYPE timestamp.
-		colsQ = `SELECT COLUMN_NAME, DATA_TYPE, ISNULL(DATETIME_PRECISION, -1), ISNULL(CHARACTER_MAXIMUM_LENGTH, -1), ISNULL(COLLATION_NAME, ''),
+		q.columns = `SELECT COLUMN_NAME, DATA_TYPE, ISNULL(DATETIME_PRECISION, -1), ISNULL(CHARACTER_MAXIMUM_LENGTH, -1), ISNULL(COLLATION_NAME, ''),
 			ISNULL(COLUMNPROPERTY(OBJECT_ID(` + object + `), COLUMN_NAME, 'IsComputed'), 0),
 			ISNULL(COLUMNPROPERTY(OBJECT_ID(` + object + `), COLUMN_NAME, 'GeneratedAlwaysType'), 0)
 			FROM ` + views + `INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = @p1 AND TABLE_NAME = @p2 ORDER BY ORDINAL_POSITION`
-		keyQ = `SELECT kcu.COLUMN_NAME FROM ` + views + `INFORMATION_SCHEMA.TABLE_CONSTRAINTS tc
+		q.key = `SELECT kcu.COLUMN_NAME FROM ` + views + `INFORMATION_SCHEMA.TABLE_CONSTRAINTS tc
 			JOIN ` + views + `INFORMATION_SCHEMA.KEY_COLUMN_USAGE kcu ON kcu.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND kcu.TABLE_SCHEMA = tc.TABLE_SCHEMA
 			WHERE tc.CONSTRAINT_TYPE = 'PRIMARY KEY' AND tc.TABLE_SCHEMA = @p1 AND tc.TABLE_NAME = @p2 ORDER BY kcu.ORDINAL_POSITION`
-		estQ = `SELECT CAST(ISNULL(SUM(row_count), -1) AS bigint) FROM ` + views + `sys.dm_db_partition_stats
+		q.estimate = `SELECT CAST(ISNULL(SUM(row_count), -1) AS bigint) FROM ` + views + `sys.dm_db_partition_stats
 			WHERE object_id = OBJECT_ID(` + strings.ReplaceAll(strings.ReplaceAll(object, "TABLE_SCHEMA", "@p1"), "TABLE_NAME", "@p2") + `) AND index_id IN (0, 1)`
 	default:
-		return nil, fmt.Errorf("describe %s: unsupported dialect %s", s.Table, s.Dialect.Name())
+		return describeQueries{}, fmt.Errorf("describe %s: unsupported dialect %s", s.Table, s.Dialect.Name())
 	}
-	d := &Described{EstRows: -1}
-	rows, err := s.DB.QueryContext(ctx, colsQ, args...)
+	return q, nil
+}
+
+// describeColumns reads the table's columns, in order, with the kind
+// each is compared as and whether the engine generates it.
+func describeColumns(ctx context.Context, s Side, q describeQueries) ([]Column, error) {
+	var cols []Column
+	rows, err := s.DB.QueryContext(ctx, q.columns, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("describe %s: columns: %w", s.Table, err)
 	}
@@ -147,16 +178,22 @@ func Describe(ctx context.Context, s Side) (*Described, error) {
 			c.Generated = GeneratedPeriodEnd
 		}
 		c.Kind, _ = s.Dialect.KindOf(c.Type) // unsupported columns fail only if compared
-		d.Columns = append(d.Columns, c)
+		cols = append(cols, c)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("describe %s: columns: %w", s.Table, err)
 	}
-	if len(d.Columns) == 0 {
+	if len(cols) == 0 {
 		return nil, fmt.Errorf("describe %s: table not found (or no columns visible to this user)", s.Table)
 	}
-	rows, err = s.DB.QueryContext(ctx, keyQ, args...)
+	return cols, nil
+}
+
+// describeKey reads the table's primary key columns, in key order.
+func describeKey(ctx context.Context, s Side, q describeQueries) ([]string, error) {
+	var key []string
+	rows, err := s.DB.QueryContext(ctx, q.key, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("describe %s: primary key: %w", s.Table, err)
 	}
@@ -166,13 +203,15 @@ func Describe(ctx context.Context, s Side) (*Described, error) {
 			rows.Close()
 			return nil, fmt.Errorf("describe %s: primary key: %w", s.Table, err)
 		}
-		d.Key = append(d.Key, k)
+		key = append(key, k)
 	}
 	rows.Close()
-	if err := s.DB.QueryRowContext(ctx, estQ, args...).Scan(&d.EstRows); err != nil && err != sql.ErrNoRows {
-		return nil, fmt.Errorf("describe %s: row estimate: %w", s.Table, err)
+	// A read cut short would leave part of a composite key, and rows
+	// told apart by the rest would read as duplicates.
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("describe %s: primary key: %w", s.Table, err)
 	}
-	return d, nil
+	return key, nil
 }
 
 // Plan is how one table is compared: the same columns, in the same order,
