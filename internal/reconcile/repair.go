@@ -257,16 +257,9 @@ func deleteTargetRows(ctx context.Context, plan *sqldialect.Plan, rep *Report, o
 		res.ExtraAtSource = append(res.ExtraAtSource, atSource...)
 	}
 	res.ExtraSkipped = len(rep.ExtraInTarget) - len(keys)
-	var copies surplus
-	for part := range slices.Chunk(rep.DuplicateInTarget, 1000) {
-		found, dedup, resend, err := surplusCopies(ctx, plan, part)
-		if err != nil {
-			return refuse("%w", err)
-		}
-		copies.rids = append(copies.rids, found.rids...)
-		copies.groups = append(copies.groups, found.groups...)
-		res.Deduplicated = append(res.Deduplicated, dedup...)
-		res.DuplicatesResent = append(res.DuplicatesResent, resend...)
+	copies, err := allSurplusCopies(ctx, plan, rep.DuplicateInTarget, res)
+	if err != nil {
+		return refuse("%w", err)
 	}
 	limit := o.MaxDeletes
 	if limit <= 0 {
@@ -333,6 +326,23 @@ func (s surplus) count() int {
 	return n
 }
 
+// allSurplusCopies is surplusCopies over every duplicated key, 1000 at a
+// time, recording in res the keys deduplicated and re-sent.
+func allSurplusCopies(ctx context.Context, plan *sqldialect.Plan, dups []sqldialect.Key, res *RepairResult) (surplus, error) {
+	var copies surplus
+	for part := range slices.Chunk(dups, 1000) {
+		found, dedup, resend, err := surplusCopies(ctx, plan, part)
+		if err != nil {
+			return copies, err
+		}
+		copies.rids = append(copies.rids, found.rids...)
+		copies.groups = append(copies.groups, found.groups...)
+		res.Deduplicated = append(res.Deduplicated, dedup...)
+		res.DuplicatesResent = append(res.DuplicatesResent, resend...)
+	}
+	return copies, nil
+}
+
 // surplusCopies reads every target copy of the duplicated keys (within
 // the target's scope) and the source's row of each, and names the copies
 // to delete: all but one per key, keeping a copy equal to the source's
@@ -342,79 +352,19 @@ func (s surplus) count() int {
 // their row hash, so many of each (identical copies are interchangeable,
 // and copies that differ have different hashes).
 func surplusCopies(ctx context.Context, plan *sqldialect.Plan, keys []sqldialect.Key) (found surplus, dedup, resend []sqldialect.Key, err error) {
-	tgt, src := plan.Target, plan.Source
+	tgt := plan.Target
 	_, byRowID := tgt.Dialect.(sqldialect.Postgres)
 	if _, ok := tgt.Dialect.(sqldialect.SQLServer); !ok && !byRowID {
 		return found, nil, nil, fmt.Errorf("surplus copies of a duplicated key are deleted on PostgreSQL and SQL Server targets only; the target is %s", tgt.Dialect.Name())
 	}
-	tk, sk, names := plan.KeyCols(plan.TargetCols), plan.KeyCols(plan.SourceCols), plan.KeyNames()
-	cond, err := filter(tgt.Dialect, tk, names, keys)
-	if err != nil {
+	byKey, keyOf, err := targetCopies(ctx, plan, keys, byRowID)
+	if err != nil || len(byKey) == 0 {
 		return found, nil, nil, err
-	}
-	rid := "ctid::text AS rid"
-	if !byRowID {
-		rid = "'' AS rid"
-	}
-	extra := []string{rid, tgt.Dialect.Encode(tk) + " AS kenc"}
-	for j, c := range tk {
-		extra = append(extra, fmt.Sprintf("%s AS k%d", tgt.Dialect.Text(c), j))
-	}
-	type cp struct {
-		rid string
-		h   rowhash.Hash
-	}
-	byKey := map[string][]cp{}
-	keyOf := map[string]sqldialect.Key{}
-	rows, err := tgt.DB.QueryContext(ctx, tgt.Dialect.Hashed(tgt.Table, plan.TargetCols, extra, tgt.Where(cond)))
-	if err != nil {
-		return found, nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
-	}
-	for rows.Next() {
-		var c cp
-		var kenc string
-		texts := make([]sql.NullString, len(tk))
-		dest := []any{&c.rid, &kenc}
-		for i := range texts {
-			dest = append(dest, &texts[i])
-		}
-		if err := rows.Scan(append(dest, &c.h.A, &c.h.B)...); err != nil {
-			rows.Close()
-			return found, nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
-		}
-		byKey[kenc] = append(byKey[kenc], c)
-		keyOf[kenc] = keyOfTexts(tk, names, texts)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return found, nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
 	}
 	encs := slices.Sorted(maps.Keys(byKey))
-	if len(encs) == 0 {
-		return found, nil, nil, nil
-	}
-	look, err := sqldialect.Lookup(src.Dialect, sk, encs)
+	atSource, err := sourceHashes(ctx, plan, encs)
 	if err != nil {
 		return found, nil, nil, err
-	}
-	// Unfiltered, as for target-only rows: what the source holds.
-	srcRows, err := src.DB.QueryContext(ctx, src.Dialect.Hashed(src.Table, plan.SourceCols, []string{src.Dialect.Encode(sk) + " AS kenc"}, look))
-	if err != nil {
-		return found, nil, nil, fmt.Errorf("duplicated rows, looked up in the source: %w", err)
-	}
-	atSource := map[string]rowhash.Hash{}
-	for srcRows.Next() {
-		var kenc string
-		var h rowhash.Hash
-		if err := srcRows.Scan(&kenc, &h.A, &h.B); err != nil {
-			srcRows.Close()
-			return found, nil, nil, fmt.Errorf("duplicated rows, looked up in the source: %w", err)
-		}
-		atSource[kenc] = h
-	}
-	srcRows.Close()
-	if err := srcRows.Err(); err != nil {
-		return found, nil, nil, fmt.Errorf("duplicated rows, looked up in the source: %w", err)
 	}
 	for _, enc := range encs {
 		copies := byKey[enc]
@@ -422,7 +372,7 @@ func surplusCopies(ctx context.Context, plan *sqldialect.Plan, keys []sqldialect
 		if !ok || len(copies) < 2 {
 			continue
 		}
-		keep := slices.IndexFunc(copies, func(c cp) bool { return c.h == want })
+		keep := slices.IndexFunc(copies, func(c targetCopy) bool { return c.h == want })
 		if keep < 0 {
 			keep = 0
 			resend = append(resend, keyOf[enc])
@@ -436,26 +386,107 @@ func surplusCopies(ctx context.Context, plan *sqldialect.Plan, keys []sqldialect
 			}
 			continue
 		}
-		// Copies by hash, in the order first read; the kept copy's
-		// hash loses one from its count.
-		var groups []copyGroup
-		for i, c := range copies {
-			g := slices.IndexFunc(groups, func(g copyGroup) bool { return g.h == c.h })
-			if g < 0 {
-				groups = append(groups, copyGroup{key: keyOf[enc], h: c.h})
-				g = len(groups) - 1
-			}
-			if i != keep {
-				groups[g].n++
-			}
-		}
-		for _, g := range groups {
-			if g.n > 0 {
-				found.groups = append(found.groups, g)
-			}
-		}
+		found.groups = append(found.groups, byHash(keyOf[enc], copies, keep)...)
 	}
 	return found, dedup, resend, nil
+}
+
+// targetCopy is one target row of a duplicated key: its physical row id
+// (PostgreSQL's ctid; empty elsewhere) and its hash.
+type targetCopy struct {
+	rid string
+	h   rowhash.Hash
+}
+
+// targetCopies reads the target's rows of keys, within its scope, by
+// encoded key, with each key as the report names it.
+func targetCopies(ctx context.Context, plan *sqldialect.Plan, keys []sqldialect.Key, byRowID bool) (map[string][]targetCopy, map[string]sqldialect.Key, error) {
+	tgt := plan.Target
+	tk, names := plan.KeyCols(plan.TargetCols), plan.KeyNames()
+	cond, err := filter(tgt.Dialect, tk, names, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	rid := "ctid::text AS rid"
+	if !byRowID {
+		rid = "'' AS rid"
+	}
+	extra := []string{rid, tgt.Dialect.Encode(tk) + " AS kenc"}
+	for j, c := range tk {
+		extra = append(extra, fmt.Sprintf("%s AS k%d", tgt.Dialect.Text(c), j))
+	}
+	byKey := map[string][]targetCopy{}
+	keyOf := map[string]sqldialect.Key{}
+	rows, err := tgt.DB.QueryContext(ctx, tgt.Dialect.Hashed(tgt.Table, plan.TargetCols, extra, tgt.Where(cond)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c targetCopy
+		var kenc string
+		texts := make([]sql.NullString, len(tk))
+		dest := []any{&c.rid, &kenc}
+		for i := range texts {
+			dest = append(dest, &texts[i])
+		}
+		if err := rows.Scan(append(dest, &c.h.A, &c.h.B)...); err != nil {
+			return nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
+		}
+		byKey[kenc] = append(byKey[kenc], c)
+		keyOf[kenc] = keyOfTexts(tk, names, texts)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("duplicated rows, read again: %w", err)
+	}
+	return byKey, keyOf, nil
+}
+
+// sourceHashes looks the encoded keys up in the whole source table,
+// unfiltered as for target-only rows (what the source holds), and
+// returns the hash of each row found.
+func sourceHashes(ctx context.Context, plan *sqldialect.Plan, encs []string) (map[string]rowhash.Hash, error) {
+	src, sk := plan.Source, plan.KeyCols(plan.SourceCols)
+	look, err := sqldialect.Lookup(src.Dialect, sk, encs)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := src.DB.QueryContext(ctx, src.Dialect.Hashed(src.Table, plan.SourceCols, []string{src.Dialect.Encode(sk) + " AS kenc"}, look))
+	if err != nil {
+		return nil, fmt.Errorf("duplicated rows, looked up in the source: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]rowhash.Hash{}
+	for rows.Next() {
+		var kenc string
+		var h rowhash.Hash
+		if err := rows.Scan(&kenc, &h.A, &h.B); err != nil {
+			return nil, fmt.Errorf("duplicated rows, looked up in the source: %w", err)
+		}
+		out[kenc] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("duplicated rows, looked up in the source: %w", err)
+	}
+	return out, nil
+}
+
+// byHash groups a key's copies by hash, in the order first read, each
+// group counting the copies to delete: all of it, but one of the kept
+// copy's.
+func byHash(key sqldialect.Key, copies []targetCopy, keep int) []copyGroup {
+	var groups []copyGroup
+	for i, c := range copies {
+		g := slices.IndexFunc(groups, func(g copyGroup) bool { return g.h == c.h })
+		if g < 0 {
+			groups = append(groups, copyGroup{key: key, h: c.h})
+			g = len(groups) - 1
+		}
+		if i != keep {
+			groups[g].n++
+		}
+	}
+	return slices.DeleteFunc(groups, func(g copyGroup) bool { return g.n == 0 })
 }
 
 // deleteCopies deletes the surplus copies: on PostgreSQL by row id, 500

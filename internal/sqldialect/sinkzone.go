@@ -82,7 +82,16 @@ func (z sinkZone) pgWall(q string, tz bool) string {
 // with a native target column tc, is compared when the sink writes in
 // zone: the zone the source side is converted into, or none, or a
 // reason it cannot be compared exactly.
-func sinkZoneRule(sc, tc Column, k rowhash.Kind, connectType bool, zone string) (string, string) {
+func sinkZoneRule(sc, tc Column, k rowhash.Kind, connectType bool, p Path) (string, string) {
+	zone, reason := sinkZoneOf(sc, tc, k, connectType, p.SinkTimeZone)
+	if reason != "" && p.SinkZoneFrom != "" {
+		reason = strings.Replace(reason, "time zone "+p.SinkTimeZone, "time zone "+p.SinkTimeZone+" ("+p.SinkZoneFrom+")", 1)
+	}
+	return zone, reason
+}
+
+// sinkZoneOf is sinkZoneRule for the zone alone.
+func sinkZoneOf(sc, tc Column, k rowhash.Kind, connectType bool, zone string) (string, string) {
 	redo := "; set the sink's zone to UTC and re-snapshot the table (doctor names the setting)"
 	switch {
 	case k == rowhash.KindTime:

@@ -3,7 +3,6 @@ package sqldialect
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/rowhash"
 )
@@ -171,11 +170,8 @@ func decideTime(sc, tc Column, p Path) (k rowhash.Kind, src, tgt TimeRule, reaso
 		return 0, src, tgt, reason
 	}
 	if p.SinkTimeZone != "" && tgt.Stored == StoredNative {
-		zone, reason := sinkZoneRule(sc, tc, k, connectType, p.SinkTimeZone)
+		zone, reason := sinkZoneRule(sc, tc, k, connectType, p)
 		if reason != "" {
-			if p.SinkZoneFrom != "" {
-				reason = strings.Replace(reason, "time zone "+p.SinkTimeZone, "time zone "+p.SinkTimeZone+" ("+p.SinkZoneFrom+")", 1)
-			}
 			return 0, src, tgt, reason
 		}
 		src.Zone = zone
