@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 )
@@ -12,13 +13,7 @@ import (
 // the whole topic fills another table than the one lag, drift and repair
 // watch.
 func TestSinkTargetTable(t *testing.T) {
-	cfg := mustParse(t, `connect_clusters: [{name: c, url: 'http://x:8083'}]
-databases:
-  - {name: src, driver: postgres, dsn: 'postgres://u:p@127.0.0.1:1/source'}
-  - {name: wh, driver: postgres, dsn: 'postgres://u:p@127.0.0.1:1/wh'}
-tables:
-  - {name: orders, source: {database: src, table: public.orders}, target: {database: wh, table: public.orders}}
-`)
+	cfg := postgresPair(t)
 	dbs := openDatabases(t, cfg)
 	source := conn("src", connect.TypeSource, map[string]string{"connector.class": connectorkind.ClassPostgres, "database.dbname": "source", "database.port": "1", "topic.prefix": "p"})
 	sink := func(settings ...string) connect.Connector {
@@ -53,4 +48,17 @@ tables:
 			mustFind(t, r, CheckSinkConfig, "table:orders", Warning, tc.want, "or set tables[].target.table of orders to")
 		})
 	}
+}
+
+// postgresPair is one table, orders, from a PostgreSQL source database
+// (src, named source) to a PostgreSQL warehouse (wh), with one Connect
+// cluster.
+func postgresPair(t *testing.T) *config.Config {
+	return mustParse(t, `connect_clusters: [{name: c, url: 'http://x:8083'}]
+databases:
+  - {name: src, driver: postgres, dsn: 'postgres://u:p@127.0.0.1:1/source'}
+  - {name: wh, driver: postgres, dsn: 'postgres://u:p@127.0.0.1:1/wh'}
+tables:
+  - {name: orders, source: {database: src, table: public.orders}, target: {database: wh, table: public.orders}}
+`)
 }

@@ -69,14 +69,8 @@ func TestSinkTimeZoneMustBeUTC(t *testing.T) {
 // reconcile compare the timestamps converted into the sink's zone, and
 // leave only the times of day out.
 func TestSinkTimeZoneFromAPostgreSQLSourceIsAWarning(t *testing.T) {
-	cfg := mustParse(t, `connect_clusters: [{name: c, url: 'http://x:8083'}]
-databases:
-  - {name: app, driver: postgres, dsn: 'postgres://u:p@127.0.0.1:1/app'}
-  - {name: wh, driver: postgres, dsn: 'postgres://u:p@127.0.0.1:1/wh'}
-tables:
-  - {name: orders, source: {database: app, table: public.orders}, target: {database: wh, table: public.orders}}
-`)
-	src := map[string]string{"connector.class": connectorkind.ClassPostgres, "database.dbname": "app", "database.port": "1", "topic.prefix": "p", "table.include.list": "public.orders"}
+	cfg := postgresPair(t)
+	src := map[string]string{"connector.class": connectorkind.ClassPostgres, "database.dbname": "source", "database.port": "1", "topic.prefix": "p", "table.include.list": "public.orders"}
 	snk := map[string]string{"connector.class": connectorkind.ClassDebeziumJDBC, "topics": "p.public.orders",
 		"connection.url": "jdbc:postgresql://127.0.0.1:1/wh", "collection.name.format": "public.orders", "database.time_zone": "Europe/Paris"}
 	d := &Doctor{Config: cfg, Databases: openDatabases(t, cfg), Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{
