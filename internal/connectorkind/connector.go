@@ -327,11 +327,13 @@ func atoi(s string, def int) int {
 	return def
 }
 
-// pattern is one compiled list entry; rx is nil for Java syntax Go cannot
-// compile, which is then compared as text.
+// pattern is one compiled list entry: plain for an entry without regular
+// expression syntax, else rx, which is nil for Java syntax Go cannot
+// compile, then compared as text.
 type pattern struct {
-	rx   *regexp.Regexp
-	text string
+	rx    *regexp.Regexp
+	plain plainPattern
+	text  string
 }
 
 func (c *Connector) compiled(key string, compile func(string) []pattern) []pattern {

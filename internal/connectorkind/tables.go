@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
@@ -172,6 +173,12 @@ func (c *Connector) TopicFor(db, schema, table string) string {
 func (c *Connector) matchAny(key string, ids ...string) bool {
 	for _, p := range c.compiled(key, compileList) {
 		for _, id := range ids {
+			if p.plain != nil {
+				if p.plain.match(id) {
+					return true
+				}
+				continue
+			}
 			if p.rx != nil && p.rx.MatchString(id) {
 				return true
 			}
@@ -189,6 +196,10 @@ func (c *Connector) matchAny(key string, ids ...string) bool {
 func compileList(list string) []pattern {
 	var out []pattern
 	for _, e := range SplitList(list) {
+		if pl, ok := plainEntry(e); ok {
+			out = append(out, pattern{plain: pl, text: e})
+			continue
+		}
 		rx, err := regexp.Compile(`(?i)^(?:` + e + `)$`)
 		if err != nil {
 			rx, err = regexp.Compile(`(?i)^(?:` + lookaround.ReplaceAllString(e, "") + `)$`)
@@ -199,6 +210,71 @@ func compileList(list string) []pattern {
 		out = append(out, pattern{rx: rx, text: e})
 	}
 	return out
+}
+
+// plainPattern is a list entry made only of ordinary characters, "."
+// (any one character but a newline, as in the regular expression) and
+// "\." (a dot):
+// what nearly every table list holds ("dbo.orders"). It matches as its
+// regular expression would, case-insensitively and anchored, without the
+// regular expression engine: a source capturing hundreds of listed tables
+// is matched against each of them at every scrape.
+type plainPattern []plainRune
+
+type plainRune struct {
+	r   rune
+	any bool
+}
+
+// plainEntry reads e as a plainPattern; ok is false when e uses any
+// other regular expression syntax.
+func plainEntry(e string) (plainPattern, bool) {
+	var p plainPattern
+	rs := []rune(e)
+	for i := 0; i < len(rs); i++ {
+		switch r := rs[i]; {
+		case r == '\\':
+			if i+1 >= len(rs) || rs[i+1] != '.' {
+				return nil, false
+			}
+			p = append(p, plainRune{r: '.'})
+			i++
+		case r == '.':
+			p = append(p, plainRune{any: true})
+		case strings.ContainsRune(`+*?()|[]{}^$`, r):
+			return nil, false
+		default:
+			p = append(p, plainRune{r: r})
+		}
+	}
+	return p, len(p) > 0
+}
+
+func (p plainPattern) match(id string) bool {
+	i := 0
+	for _, r := range id {
+		if i >= len(p) {
+			return false
+		}
+		if p[i].any && r == '\n' || !p[i].any && !equalFold(p[i].r, r) {
+			return false
+		}
+		i++
+	}
+	return i == len(p)
+}
+
+// equalFold compares two runes under simple case folding, as (?i) does.
+func equalFold(a, b rune) bool {
+	if a == b {
+		return true
+	}
+	for f := unicode.SimpleFold(a); f != a; f = unicode.SimpleFold(f) {
+		if f == b {
+			return true
+		}
+	}
+	return false
 }
 
 // SignalDataCollection is the data collection a repair's signal names
