@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/retention"
 )
 
 // Kafka is the cluster the pipeline's topics live in; cdc-sentinel reads
@@ -16,6 +18,10 @@ type Kafka struct {
 	// SchemaRegistry is where the converters keep value schemas; without
 	// it, schema checks read the newest record's inline schema.
 	SchemaRegistry *SchemaRegistry `yaml:"schema_registry,omitempty"`
+	// OutageBudget is how long a sink may be down before its topics must
+	// still hold what it has not consumed (doctor compares the CDC
+	// topics' retention, and SQL Server's CDC cleanup retention, with it).
+	OutageBudget time.Duration `yaml:"outage_budget,omitempty"`
 }
 
 // KafkaTLS turns on TLS to the brokers.
@@ -36,9 +42,15 @@ func (k *Kafka) applyDefaults() {
 	if k.Timeout == 0 {
 		k.Timeout = 10 * time.Second
 	}
+	if k.OutageBudget == 0 {
+		k.OutageBudget = retention.DefaultOutageBudget
+	}
 }
 
 func (k *Kafka) validate(v *validator, p string) {
+	if k.OutageBudget < 0 {
+		v.fail(p+".outage_budget", "%s is negative", k.OutageBudget)
+	}
 	if len(k.Brokers) == 0 {
 		v.fail(p+".brokers", "at least one broker is required")
 	}

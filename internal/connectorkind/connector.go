@@ -259,6 +259,21 @@ func (c *Connector) TopicPrefix() string {
 	return c.Get(KeyTopicPrefix, c.Get("database.server.name", ""))
 }
 
+// SchemaHistoryTopic is the Kafka topic a Debezium source keeps its
+// schema history in (schema.history.internal.kafka.topic; Debezium 1's
+// database.history.kafka.topic); "" for a connector that keeps none
+// there (a PostgreSQL source keeps no schema history; another storage
+// class keeps it elsewhere).
+func (c *Connector) SchemaHistoryTopic() string {
+	if !c.IsDebeziumSource() {
+		return ""
+	}
+	if class := c.Get("schema.history.internal", c.Get("database.history", "")); class != "" && !strings.Contains(class, "Kafka") {
+		return ""
+	}
+	return c.Get("schema.history.internal.kafka.topic", c.Get("database.history.kafka.topic", ""))
+}
+
 // SinkEndpoint reads the database a JDBC sink writes to from its
 // connection.url; ok is false when the URL is not one it understands.
 func (c *Connector) SinkEndpoint() (ep database.Endpoint, driver string, ok bool) {

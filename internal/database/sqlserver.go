@@ -352,6 +352,22 @@ func (db *DB) SQLServerHealth(ctx context.Context) SQLServerHealth {
 	return h
 }
 
+// CDCJobs reads the database's CDC jobs (msdb.dbo.cdc_jobs) by type,
+// "capture" and "cleanup".
+func (db *DB) CDCJobs(ctx context.Context) (map[string]CDCJob, error) {
+	pool, err := db.Pool()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := db.QueryContext(ctx)
+	defer cancel()
+	jobs, err := db.cdcJobs(ctx, pool)
+	if err != nil {
+		return nil, db.queryError("reading msdb.dbo.cdc_jobs", err)
+	}
+	return jobs, nil
+}
+
 func (db *DB) cdcJobs(ctx context.Context, pool *sql.DB) (map[string]CDCJob, error) {
 	rows, err := pool.QueryContext(ctx, CDCJobsQuery)
 	if err != nil {

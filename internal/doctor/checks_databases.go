@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
@@ -116,34 +117,20 @@ func (r *run) checkSQLServerJobs(ctx context.Context) {
 		if err != nil || !enabled {
 			continue // reported by the capture check
 		}
-		jobs := map[string]bool{}
-		err = query(ctx, db, "reading msdb.dbo.cdc_jobs", func(pool *sql.DB, ctx context.Context) error {
-			rows, err := pool.QueryContext(ctx, database.CDCJobsQuery)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var typ string
-				var poll, ret sql.NullInt64
-				if err := rows.Scan(&typ, &poll, &ret); err != nil {
-					return err
-				}
-				jobs[strings.ToLower(strings.TrimSpace(typ))] = true
-			}
-			return rows.Err()
-		})
+		jobs, err := db.CDCJobs(ctx)
 		if err != nil {
 			r.add(Finding{Check: CheckCDCJobs, Severity: Info, Target: databaseTarget(name), Message: "cannot read msdb.dbo.cdc_jobs: " + err.Error(),
 				Fix: "grant the login SELECT on msdb.dbo.cdc_jobs (Azure SQL Database has no such table: its CDC scheduler needs no jobs)"})
 			continue
 		}
-		if !jobs["capture"] {
+		if _, ok := jobs["capture"]; !ok {
 			r.add(Finding{Check: CheckCDCJobs, Severity: Error, Target: databaseTarget(name),
 				Message: "the CDC capture job is missing: changes are not copied from the log into the change tables, so Debezium sees none",
 				Fix:     "EXEC sys.sp_cdc_add_job @job_type = N'capture'; (in the database, as db_owner)"})
 		}
-		if !jobs["cleanup"] {
+		if cleanup, ok := jobs["cleanup"]; ok {
+			r.checkCleanupRetention(name, time.Duration(cleanup.RetentionMinutes)*time.Minute)
+		} else {
 			r.add(Finding{Check: CheckCDCJobs, Severity: Warning, Target: databaseTarget(name),
 				Message: "the CDC cleanup job is missing: change tables are never trimmed and grow without bound",
 				Fix:     "EXEC sys.sp_cdc_add_job @job_type = N'cleanup', @retention = 4320; (in the database, as db_owner)"})

@@ -9,6 +9,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/retention"
 )
 
 // ConnectLister lists a cluster's connectors with their status and
@@ -58,6 +59,9 @@ type run struct {
 	// capturingOf caches capturing(t): coverage, capture, signal and
 	// sink matching all start from it.
 	capturingOf map[*config.Table][]*connector
+	// topicRetention holds the CDC topics' retention once read (nil
+	// when it was not).
+	topicRetention map[string]retention.TopicRetention
 }
 
 type schemaTable struct{ schema, table string }
@@ -88,6 +92,7 @@ func (d *Doctor) Run(ctx context.Context) Report {
 	r.checkWatermarks(ctx)
 	r.checkSignals(ctx)
 	r.checkSlots(ctx)
+	r.checkTopicRetention(ctx)
 	r.checkSQLServerJobs(ctx)
 	r.checkSQLServerVersion(ctx)
 	if d.AlertsExposure != "" {

@@ -71,6 +71,11 @@ const (
 	CheckTableNotCovered       = "table-not-covered"
 	CheckConnectorUnconfigured = "connector-table-not-configured"
 	CheckAlertsUnauthenticated = "alerts-unauthenticated"
+	// Retention limits that would delete changes before the next stage
+	// took them (docs/retention.md#doctor).
+	CheckTopicRetention            = "topic-retention"
+	CheckSchemaHistoryRetention    = "schema-history-retention"
+	CheckSQLServerCleanupRetention = "sqlserver-cleanup-retention"
 )
 
 // Finding is one problem, or one fact worth knowing.

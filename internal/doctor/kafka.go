@@ -8,17 +8,25 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/retention"
 )
 
 // KafkaTopics lists topics through the shared Kafka client, so TLS, SASL
 // and timeouts come from the kafka section.
 type KafkaTopics struct {
 	adm *kadm.Client
+	cl  *kafka.Client
 }
 
 // NewKafkaTopics uses cl, which stays the caller's to close.
 func NewKafkaTopics(cl *kafka.Client) *KafkaTopics {
-	return &KafkaTopics{adm: kadm.NewClient(cl.Kgo())}
+	return &KafkaTopics{adm: kadm.NewClient(cl.Kgo()), cl: cl}
+}
+
+// TopicRetentions reads the topics' retention settings as the sink
+// retention collector does.
+func (k *KafkaTopics) TopicRetentions(ctx context.Context, topics ...string) (map[string]retention.TopicRetention, func(string) error) {
+	return k.cl.TopicRetentions(ctx, topics...)
 }
 
 // Topics returns the names of the cluster's topics, internal ones included.
