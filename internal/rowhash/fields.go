@@ -55,62 +55,48 @@ func ParseField(k Kind, field string) (Value, error) {
 	if field == Null {
 		return nil, nil
 	}
-	bad := func() (Value, error) { return nil, fmt.Errorf("rowhash: %q is not a canonical %s field", field, k) }
+	v, ok := parseField(k, field)
+	if !ok {
+		return nil, fmt.Errorf("rowhash: %q is not a canonical %s field", field, k)
+	}
+	return v, nil
+}
+
+func parseField(k Kind, field string) (Value, bool) {
 	switch k {
-	case KindInt:
+	case KindInt, KindTimestamp, KindTimestampTZ, KindDate, KindTime:
 		n, err := strconv.ParseInt(field, 10, 64)
 		if err != nil {
-			return bad()
+			return nil, false
 		}
-		return n, nil
+		return integerField(k, n)
 	case KindDecimal:
-		if _, err := CanonicalDecimal(field); err != nil {
-			return bad()
-		}
-		return field, nil
+		_, err := CanonicalDecimal(field)
+		return field, err == nil
 	case KindBool:
-		switch field {
-		case "t":
-			return true, nil
-		case "f":
-			return false, nil
-		}
-		return bad()
+		return field == "t", field == "t" || field == "f"
 	case KindText, KindChar:
-		s, ok := DecodeText(field)
-		if !ok {
-			return bad()
-		}
-		return s, nil
-	case KindTimestamp, KindTimestampTZ:
-		us, err := strconv.ParseInt(field, 10, 64)
-		if err != nil {
-			return bad()
-		}
-		return time.UnixMicro(us).UTC(), nil
-	case KindDate:
-		days, err := strconv.ParseInt(field, 10, 64)
-		if err != nil {
-			return bad()
-		}
-		return time.Unix(days*86400, 0).UTC(), nil
-	case KindTime:
-		us, err := strconv.ParseInt(field, 10, 64)
-		if err != nil || us < 0 {
-			return bad()
-		}
-		return time.Duration(us) * time.Microsecond, nil
+		return DecodeText(field)
 	case KindUUID:
-		if len(field) != 36 {
-			return bad()
-		}
-		return field, nil
+		return field, len(field) == 36
 	case KindBytes:
 		b, err := hex.DecodeString(field)
-		if err != nil {
-			return bad()
-		}
-		return b, nil
+		return b, err == nil
 	}
-	return bad()
+	return nil, false
+}
+
+// integerField is the value of a field of kind k written as an integer:
+// microseconds since the epoch, days since 1970-01-01, microseconds of
+// the day (never negative), or the number itself.
+func integerField(k Kind, n int64) (Value, bool) {
+	switch k {
+	case KindTimestamp, KindTimestampTZ:
+		return time.UnixMicro(n).UTC(), true
+	case KindDate:
+		return time.Unix(n*86400, 0).UTC(), true
+	case KindTime:
+		return time.Duration(n) * time.Microsecond, n >= 0
+	}
+	return n, true
 }
