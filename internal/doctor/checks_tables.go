@@ -428,56 +428,23 @@ func (r *run) noSignal(i int, t *config.Table) Finding {
 
 func (r *run) checkSignal(ctx context.Context, t *config.Table) {
 	s := t.Signal
-	target := tableTarget(t.Name)
-	var c *connector
-	for _, cand := range r.connectors {
-		if cand.Name == s.Connector && (s.ConnectCluster == "" || cand.cluster == s.ConnectCluster) {
-			c = cand
-			break
-		}
-	}
+	c := r.signalConnector(s)
 	if c == nil {
 		if r.allClustersUp {
-			r.add(Finding{Check: CheckSignal, Severity: Error, Target: target,
+			r.add(Finding{Check: CheckSignal, Severity: Error, Target: tableTarget(t.Name),
 				Message: fmt.Sprintf("signal connector %s does not exist: repair cannot run", s.Connector),
 				Fix:     fmt.Sprintf("set tables[].signal.connector of %s to the Debezium source that captures %s", t.Name, t.Source.Table)})
 		}
 		return
 	}
-	channels := c.SignalChannels()
-	coll := c.SignalTable()
-	bad := func(msg, fix string) {
-		r.add(Finding{Check: CheckSignal, Severity: Error, Target: target, Message: msg + ": repair cannot run", Fix: fix})
-	}
-	if s.Table != "" {
-		if !channels["source"] {
-			bad(fmt.Sprintf("signals go to table %s but connector %s does not read the source channel (signal.enabled.channels=%s)", s.Table, c.Name, c.Get(connectorkind.KeySignalChannels, "source")),
-				fmt.Sprintf("add source to signal.enabled.channels of %s", c.Name))
-		}
-		if coll != "" && !sameTable(coll, s.Table) {
-			bad(fmt.Sprintf("signals go to table %s but connector %s reads signals from %s", s.Table, c.Name, coll),
-				fmt.Sprintf("set tables[].signal.table of %s to %s", t.Name, coll))
-		}
-	}
-	if s.KafkaTopic != "" {
-		if !channels["kafka"] {
-			bad(fmt.Sprintf("signals go to Kafka topic %s but connector %s does not read the kafka channel", s.KafkaTopic, c.Name),
-				fmt.Sprintf("on %s set signal.enabled.channels=source,kafka and signal.kafka.topic=%s", c.Name, s.KafkaTopic))
-		} else if kt := c.SignalKafkaTopic(); kt != "" && kt != s.KafkaTopic {
-			bad(fmt.Sprintf("signals go to Kafka topic %s but connector %s reads %s", s.KafkaTopic, c.Name, kt),
-				fmt.Sprintf("set tables[].signal.kafka_topic of %s to %s", t.Name, kt))
-		}
-		if prefix := c.TopicPrefix(); prefix != "" && prefix != s.TopicPrefix {
-			bad(fmt.Sprintf("Kafka signals are keyed %q but connector %s has topic.prefix=%s and ignores them", s.TopicPrefix, c.Name, prefix),
-				fmt.Sprintf("set tables[].signal.topic_prefix of %s to %s", t.Name, prefix))
-		}
-	}
+	r.checkSignalChannels(t, c)
 	r.checkDataCollection(t, c)
 	r.checkNotificationTopic(t, c)
+	coll := c.SignalTable()
 	if coll == "" {
 		// The connector-level finding says how to add one; say here why
 		// this table's repair fails.
-		bad(fmt.Sprintf("connector %s has no signal.data.collection, which incremental snapshots need for their watermarks even when signals come through Kafka", c.Name),
+		r.signalBroken(t, fmt.Sprintf("connector %s has no signal.data.collection, which incremental snapshots need for their watermarks even when signals come through Kafka", c.Name),
 			fmt.Sprintf("on %s set signal.data.collection=%s", c.Name, firstNonEmpty(s.Table, "<schema>.debezium_signal")))
 		return
 	}
@@ -490,12 +457,59 @@ func (r *run) checkSignal(ctx context.Context, t *config.Table) {
 		return
 	}
 	if len(cols) == 0 {
-		bad(fmt.Sprintf("signal table %s of connector %s does not exist in database %s", coll, c.Name, db.Name()),
+		r.signalBroken(t, fmt.Sprintf("signal table %s of connector %s does not exist in database %s", coll, c.Name, db.Name()),
 			signalTableDDL(db.Driver(), coll))
 		return
 	}
 	if db.Driver() == config.DriverPostgres && c.Driver() == config.DriverPostgres {
-		r.checkPublication(ctx, db, c, target, coll, "signal table "+coll)
+		r.checkPublication(ctx, db, c, tableTarget(t.Name), coll, "signal table "+coll)
+	}
+}
+
+// signalConnector is the connector a table's signal section names, on
+// its cluster when it names one.
+func (r *run) signalConnector(s *config.Signal) *connector {
+	for _, c := range r.connectors {
+		if c.Name == s.Connector && (s.ConnectCluster == "" || c.cluster == s.ConnectCluster) {
+			return c
+		}
+	}
+	return nil
+}
+
+// signalBroken reports why the table's repair cannot run.
+func (r *run) signalBroken(t *config.Table, msg, fix string) {
+	r.add(Finding{Check: CheckSignal, Severity: Error, Target: tableTarget(t.Name), Message: msg + ": repair cannot run", Fix: fix})
+}
+
+// checkSignalChannels checks that the connector reads signals where the
+// table's signal section sends them: its signal table, or its Kafka
+// topic under its topic prefix.
+func (r *run) checkSignalChannels(t *config.Table, c *connector) {
+	s, channels, coll := t.Signal, c.SignalChannels(), c.SignalTable()
+	if s.Table != "" {
+		if !channels["source"] {
+			r.signalBroken(t, fmt.Sprintf("signals go to table %s but connector %s does not read the source channel (signal.enabled.channels=%s)", s.Table, c.Name, c.Get(connectorkind.KeySignalChannels, "source")),
+				fmt.Sprintf("add source to signal.enabled.channels of %s", c.Name))
+		}
+		if coll != "" && !sameTable(coll, s.Table) {
+			r.signalBroken(t, fmt.Sprintf("signals go to table %s but connector %s reads signals from %s", s.Table, c.Name, coll),
+				fmt.Sprintf("set tables[].signal.table of %s to %s", t.Name, coll))
+		}
+	}
+	if s.KafkaTopic == "" {
+		return
+	}
+	if !channels["kafka"] {
+		r.signalBroken(t, fmt.Sprintf("signals go to Kafka topic %s but connector %s does not read the kafka channel", s.KafkaTopic, c.Name),
+			fmt.Sprintf("on %s set signal.enabled.channels=source,kafka and signal.kafka.topic=%s", c.Name, s.KafkaTopic))
+	} else if kt := c.SignalKafkaTopic(); kt != "" && kt != s.KafkaTopic {
+		r.signalBroken(t, fmt.Sprintf("signals go to Kafka topic %s but connector %s reads %s", s.KafkaTopic, c.Name, kt),
+			fmt.Sprintf("set tables[].signal.kafka_topic of %s to %s", t.Name, kt))
+	}
+	if prefix := c.TopicPrefix(); prefix != "" && prefix != s.TopicPrefix {
+		r.signalBroken(t, fmt.Sprintf("Kafka signals are keyed %q but connector %s has topic.prefix=%s and ignores them", s.TopicPrefix, c.Name, prefix),
+			fmt.Sprintf("set tables[].signal.topic_prefix of %s to %s", t.Name, prefix))
 	}
 }
 
