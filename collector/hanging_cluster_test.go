@@ -228,7 +228,7 @@ func TestOffsetsCollectorDoesNotWaitForAHangingCluster(t *testing.T) {
 	hung := connectClient(t, "hung", hangingConnect(t, release).URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	out := collect(t, ctx, NewOffsetsCollector([]*database.DB{db}, nil, hung, healthy))
+	out := collect(t, ctx, newOffsetsCollector([]*database.DB{db}, nil, hung, healthy))
 	if !strings.Contains(out, `cdc_connector_offset_lag_seconds{connect_cluster="healthy",connector="erp-source"} 30`) {
 		t.Errorf("the healthy cluster's offset lag is missing:\n%s", out)
 	}

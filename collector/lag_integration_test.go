@@ -340,7 +340,7 @@ func TestPipelineOffsetLagOfTheDemoSource(t *testing.T) {
 	c := connecttest.Local(t, p)
 	// The source database is found from the connector's database.dbname
 	// and database.port; no connectors: list is configured.
-	off := NewOffsetsCollector([]*database.DB{dbs["source"], dbs["target"]}, []config.Table{customersTable()}, c)
+	off := newOffsetsCollector([]*database.DB{dbs["source"], dbs["target"]}, []config.Table{customersTable()}, c)
 	series := `cdc_connector_offset_lag_seconds{connect_cluster="local",connector="` + p.Env["CDC_SOURCE_CONNECTOR"] + `"}`
 	touchCustomer(t, dbs["source"])
 	v := waitValue(t, 60*time.Second, series, "near 0 while the source runs", func(v float64) bool { return v < 5 }, off)

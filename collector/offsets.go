@@ -11,6 +11,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lag"
 )
 
 var offsetLagDesc = prometheus.NewDesc("cdc_connector_offset_lag_seconds",
@@ -25,18 +26,21 @@ type OffsetsReader interface {
 }
 
 // OffsetsCollector reports how far each Debezium source connector's
-// committed offset trails its source database.
+// committed offset trails its source database, as internal/lag's offset
+// lag measures it.
 type OffsetsCollector struct {
 	clusters []OffsetsReader
+	reader   *lag.Reader
 	dbs      []*database.DB
 	tables   []config.Table
 }
 
-// NewOffsetsCollector matches the source connectors of clusters with dbs.
-// tables supply PostgreSQL's newest change time when the server does not
-// track commit timestamps.
-func NewOffsetsCollector(dbs []*database.DB, tables []config.Table, clusters ...OffsetsReader) *OffsetsCollector {
-	return &OffsetsCollector{clusters: clusters, dbs: dbs, tables: tables}
+// NewOffsetsCollector matches the source connectors of clusters with dbs
+// and reads their offset lag with reader, which must have been given
+// dbs. tables supply PostgreSQL's newest change time when the server
+// does not track commit timestamps.
+func NewOffsetsCollector(reader *lag.Reader, dbs []*database.DB, tables []config.Table, clusters ...OffsetsReader) *OffsetsCollector {
+	return &OffsetsCollector{clusters: clusters, reader: reader, dbs: dbs, tables: tables}
 }
 
 // Name implements Collector.
@@ -45,12 +49,12 @@ func (c *OffsetsCollector) Name() string { return "offsets" }
 // Collect implements Collector.
 func (c *OffsetsCollector) Collect(ctx context.Context, ch chan<- prometheus.Metric) error {
 	return eachSource(ctx, c.clusters, c.dbs, func(ctx context.Context, cl OffsetsReader, kc *connectorkind.Connector, dbs []*database.DB) error {
-		lag, ok, err := c.connectorLag(ctx, cl, kc.Name, kc.Driver(), dbs)
+		behind, ok, err := c.connectorLag(ctx, cl, kc.Name, kc.Driver(), dbs)
 		if err != nil {
 			return err
 		}
 		if ok {
-			ch <- prometheus.MustNewConstMetric(offsetLagDesc, prometheus.GaugeValue, lag.Seconds(), cl.Name(), kc.Name)
+			ch <- prometheus.MustNewConstMetric(offsetLagDesc, prometheus.GaugeValue, behind.Seconds(), cl.Name(), kc.Name)
 		}
 		return nil
 	})
@@ -65,24 +69,17 @@ func (c *OffsetsCollector) connectorLag(ctx context.Context, cl OffsetsReader, n
 		return 0, false, nil // nothing committed yet
 	}
 	if driver == config.DriverPostgres {
-		return c.postgresLag(ctx, offsets[0], dbs[0])
+		return c.reader.PostgresOffsetLag(ctx, dbs[0], offsets[0], c.tables)
 	}
 	positions, err := sqlServerPositions(offsets, dbs)
 	if err != nil {
 		return 0, false, err
 	}
-	var worst time.Duration
-	found := false
-	for _, p := range positions {
-		lag, ok, err := p.db.OffsetLag(ctx, p.lsn.String())
-		if err != nil {
-			return 0, false, err
-		}
-		if ok {
-			worst, found = max(worst, lag), true
-		}
+	committed := make([]lag.LSNPosition, len(positions))
+	for i, p := range positions {
+		committed[i] = lag.LSNPosition{DB: p.db, LSN: p.lsn}
 	}
-	return worst, found, nil
+	return c.reader.SQLServerOffsetLag(ctx, committed)
 }
 
 // pickDatabase finds the database a SQL Server offset partition belongs
@@ -98,38 +95,4 @@ func pickDatabase(off connect.Offset, dbs []*database.DB) *database.DB {
 		return dbs[0]
 	}
 	return nil
-}
-
-// postgresLag compares the offset's ts_usec (commit time of the last
-// event the connector committed) with the newest commit at the source:
-// pg_last_committed_xact() when track_commit_timestamp is on, else the
-// newest source_timestamp_column among the database's tables.
-func (c *OffsetsCollector) postgresLag(ctx context.Context, off connect.Offset, db *database.DB) (time.Duration, bool, error) {
-	usec, ok := off.Offset["ts_usec"].(float64)
-	if !ok {
-		return 0, false, nil
-	}
-	committed := time.UnixMicro(int64(usec))
-	newest, ok, err := db.LastCommit(ctx)
-	if err != nil {
-		return 0, false, err
-	}
-	if !ok {
-		for _, t := range c.tables {
-			if t.Source.Database != db.Name() || t.SourceTimestampColumn == "" {
-				continue
-			}
-			ts, found, err := db.MaxTime(ctx, t.Source.Table, t.SourceTimestampColumn)
-			if err != nil {
-				return 0, false, err
-			}
-			if found && ts.After(newest) {
-				newest, ok = ts, true
-			}
-		}
-	}
-	if !ok {
-		return 0, false, nil
-	}
-	return max(0, newest.Sub(committed)), true, nil
 }

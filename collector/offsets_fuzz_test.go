@@ -74,7 +74,7 @@ func FuzzDebeziumOffsets(f *testing.F) {
 		ch := make(chan prometheus.Metric, 16)
 		go func() {
 			defer close(ch)
-			_ = NewOffsetsCollector(dbs, nil, cl).Collect(context.Background(), ch)
+			_ = newOffsetsCollector(dbs, nil, cl).Collect(context.Background(), ch)
 		}()
 		for m := range ch {
 			var out dto.Metric

@@ -180,7 +180,7 @@ func TestOneScrapeReadsEachConnectorsOffsetsOnce(t *testing.T) {
 		fakeCluster: &fakeCluster{name: "prod", conns: []connect.Connector{sqlServerSource("erp-source", "dbo.orders")}},
 		offsets:     map[string][]connect.Offset{"erp-source": committedAt("0000002b:000002e3:0003")},
 	}}
-	out := collect(t, context.Background(), NewOffsetsCollector([]*database.DB{db}, nil, cl), NewSourceRetentionCollector([]*database.DB{db}, cl))
+	out := collect(t, context.Background(), newOffsetsCollector([]*database.DB{db}, nil, cl), NewSourceRetentionCollector([]*database.DB{db}, cl))
 	if got := cl.calls.Load(); got != 1 {
 		t.Errorf("offsets read %d times in one scrape, want 1", got)
 	}

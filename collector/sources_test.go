@@ -15,6 +15,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lag"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
@@ -123,6 +124,16 @@ func erpThirtySecondsBehind(t *testing.T) (*database.DB, sqlmock.Sqlmock) {
 	return db, mock
 }
 
+// newOffsetsCollector reads the offset lag of clusters' connectors over
+// dbs through a lag reader of their own, as the runtime wires it.
+func newOffsetsCollector(dbs []*database.DB, tables []config.Table, clusters ...OffsetsReader) *OffsetsCollector {
+	byName := make(map[string]*database.DB, len(dbs))
+	for _, db := range dbs {
+		byName[db.Name()] = db
+	}
+	return NewOffsetsCollector(lag.NewReader(byName, nil), dbs, tables, clusters...)
+}
+
 func TestOffsetsCollectorSQLServer(t *testing.T) {
 	db, mock := erpThirtySecondsBehind(t)
 	src := conn("erp-source", "source", connectorkind.ClassSQLServer, "RUNNING")
@@ -134,7 +145,7 @@ func TestOffsetsCollectorSQLServer(t *testing.T) {
 			Offset:    map[string]any{"commit_lsn": "0000002b:000002e3:0003", "change_lsn": "0000002b:000002e3:0002", "event_serial_no": 1.0},
 		}}},
 	}
-	out := collect(t, context.Background(), NewOffsetsCollector([]*database.DB{db}, nil, cl))
+	out := collect(t, context.Background(), newOffsetsCollector([]*database.DB{db}, nil, cl))
 	if !strings.Contains(out, `cdc_connector_offset_lag_seconds{connect_cluster="prod",connector="erp-source"} 30`) {
 		t.Errorf("got\n%s", out)
 	}

@@ -29,21 +29,12 @@ func (db *DB) QuoteTable(name string) string { return db.Dialect().QuoteTable(na
 // QuoteIdent quotes one identifier for the database's dialect.
 func (db *DB) QuoteIdent(id string) string { return db.Dialect().QuoteIdent(id) }
 
-// MaxTimeQuery is the statement MaxTime runs. MAX over a column that leads
+// MaxTimeQuery is the statement NewestTime runs. MAX over a column that leads
 // a B-tree index is answered from the index's end (PostgreSQL's min/max
 // optimisation, SQL Server's backward index seek) and so costs the same
 // on ten rows and on a billion. Without such an index it scans the table.
 func (db *DB) MaxTimeQuery(table, column string) string {
 	return "SELECT MAX(" + db.QuoteIdent(column) + ") FROM " + db.QuoteTable(table)
-}
-
-// MaxTime returns the greatest value of column in table as a time. The
-// column may hold a timestamp (with or without time zone; without is read
-// as UTC) or an integer of milliseconds since the epoch (Debezium's
-// ts_ms). ok is false when the table is empty.
-func (db *DB) MaxTime(ctx context.Context, table, column string) (t time.Time, ok bool, err error) {
-	ct, ok, err := db.NewestTime(ctx, table, column)
-	return ct.Time, ok, err
 }
 
 // ColumnTime is a value read from a time column, and whether the column
@@ -54,7 +45,11 @@ type ColumnTime struct {
 	Millis bool
 }
 
-// NewestTime is MaxTime with the kind of the column.
+// NewestTime returns the greatest value of column in table as a time,
+// and the kind of the column. The column may hold a timestamp (with or
+// without time zone; without is read as UTC) or an integer of
+// milliseconds since the epoch (Debezium's ts_ms). ok is false when the
+// table is empty.
 func (db *DB) NewestTime(ctx context.Context, table, column string) (ColumnTime, bool, error) {
 	pool, err := db.Pool()
 	if err != nil {
@@ -147,7 +142,7 @@ func msToTime(ms float64) time.Time {
 }
 
 // HasLeadingIndex reports whether some index of table has column as its
-// first key column, which MaxTime needs to be an index lookup.
+// first key column, which NewestTime needs to be an index lookup.
 func (db *DB) HasLeadingIndex(ctx context.Context, table, column string) (bool, error) {
 	pool, err := db.Pool()
 	if err != nil {

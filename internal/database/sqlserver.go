@@ -393,29 +393,25 @@ func (db *DB) cdcJobs(ctx context.Context, pool *sql.DB) (map[string]CDCJob, err
 // difference needs no zone.
 const LSNTimesQuery = `SELECT sys.fn_cdc_map_lsn_to_time(CONVERT(binary(10), @p1, 2)), sys.fn_cdc_map_lsn_to_time(sys.fn_cdc_get_max_lsn())`
 
-// OffsetLag returns how far the commit time of lsn (Debezium's commit_lsn,
-// "0000002b:000002e3:0003") trails the commit time of the newest LSN. It
-// is 0 when the connector has committed the newest change, however long
-// the source has been idle. ok is false when either LSN maps to no time.
-func (db *DB) OffsetLag(ctx context.Context, lsn string) (lag time.Duration, ok bool, err error) {
-	parsed, err := retention.ParseLSN(lsn)
-	if err != nil {
-		return 0, false, fmt.Errorf("database %s: %w", db.cfg.Name, err)
-	}
+// LSNTimes maps lsn (a source connector's committed LSN) and the newest
+// LSN to their commit times, on the server's clock; ok is false when
+// either maps to no time. What their difference means is internal/lag's
+// (OffsetLag).
+func (db *DB) LSNTimes(ctx context.Context, lsn retention.LSN) (committed, newest time.Time, ok bool, err error) {
 	pool, err := db.Pool()
 	if err != nil {
-		return 0, false, err
+		return time.Time{}, time.Time{}, false, err
 	}
 	ctx, cancel := db.QueryContext(ctx)
 	defer cancel()
-	var committed, newest sql.NullTime
-	if err := pool.QueryRowContext(ctx, LSNTimesQuery, parsed.Hex()).Scan(&committed, &newest); err != nil {
-		return 0, false, db.queryError("mapping LSN "+lsn+" to time", err)
+	var c, n sql.NullTime
+	if err := pool.QueryRowContext(ctx, LSNTimesQuery, lsn.Hex()).Scan(&c, &n); err != nil {
+		return time.Time{}, time.Time{}, false, db.queryError("mapping LSN "+lsn.String()+" to time", err)
 	}
-	if !committed.Valid || !newest.Valid {
-		return 0, false, nil
+	if !c.Valid || !n.Valid {
+		return time.Time{}, time.Time{}, false, nil
 	}
-	return max(0, newest.Time.Sub(committed.Time)), true, nil
+	return c.Time, n.Time, true, nil
 }
 
 // CaptureLatencyQuery reads the latency of the newest finished log scan

@@ -260,7 +260,11 @@ var ErrNothingApplied = errors.New("the target has applied none of the source's 
 
 // acquire takes one of the database's pool slots, or gives up with ctx.
 func (r *Reader) acquire(ctx context.Context, db string) (func(), error) {
-	sem := r.sems[db]
+	sem, ok := r.sems[db]
+	if !ok {
+		// A nil channel would wait for ever: name the mistake instead.
+		return nil, fmt.Errorf("database %q is not one the lag reader was given", db)
+	}
 	select {
 	case sem <- struct{}{}:
 		return func() { <-sem }, nil

@@ -95,7 +95,7 @@ func (s *Sources) Collectors(cfg *config.Config, clusters []*connect.Client, log
 				readers[i] = c
 			}
 			cs = append(cs,
-				collector.NewOffsetsCollector(ordered, cfg.Tables, readers...),
+				collector.NewOffsetsCollector(s.Lag, ordered, cfg.Tables, readers...),
 				collector.NewSourceRetentionCollector(ordered, readers...))
 		}
 	}
