@@ -8,6 +8,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lag"
 )
 
 // A scrape lists each Connect cluster exactly once, and reads each
@@ -96,7 +97,9 @@ func connectorOffsets(ctx context.Context, cl OffsetsReader, name string) ([]con
 // derive the same groups from the same listing.
 func sinkBacklogs(ctx context.Context, cl ConnectLister, k GroupBacklogReader, groups []string, keep func(group, topic string) bool) map[string]kafka.GroupBacklog {
 	read := func() (map[string]kafka.GroupBacklog, error) {
-		return k.GroupBacklogs(ctx, groups, kafka.BacklogOptions{MaxTimeReads: sinkLagMaxTimeReads, Parallel: sinkLagParallel, Keep: keep, Retention: true}), nil
+		opts := lag.SinkBacklogOptions(keep)
+		opts.Retention = true
+		return k.GroupBacklogs(ctx, groups, opts), nil
 	}
 	m, _ := ctx.Value(memoKey{}).(*listingMemo)
 	if m == nil {

@@ -10,13 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
-)
-
-// Sink lag time reads are bounded per scrape: one fetch per lagging
-// partition, a few at a time. The HELP text and docs/metrics.md say so.
-const (
-	sinkLagMaxTimeReads = 200
-	sinkLagParallel     = 8
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lag"
 )
 
 var (
@@ -34,9 +28,9 @@ type GroupBacklogReader interface {
 }
 
 // SinkLagCollector reports how far each sink connector's consumer group
-// is behind its topics, from the Connect listing the scrape shares and
-// the group's committed offsets. It only reads: it neither joins the
-// group nor commits.
+// is behind its topics, as internal/lag's SinkLag decides it from the
+// groups' backlogs the scrape reads once (sinkBacklogs). It only reads:
+// it neither joins the group nor commits.
 type SinkLagCollector struct {
 	clusters []ConnectLister
 	kafka    GroupBacklogReader
@@ -89,7 +83,7 @@ func (c *SinkLagCollector) collectCluster(ctx context.Context, cl ConnectLister,
 		}
 		sort.Strings(topics)
 		for _, t := range topics {
-			tl := gl.Topics[t]
+			tl := lag.SinkLag(gl.Topics[t], now)
 			if tl.Err != nil {
 				if !reported[s.group+"\x00"+t] {
 					reported[s.group+"\x00"+t] = true
@@ -98,15 +92,9 @@ func (c *SinkLagCollector) collectCluster(ctx context.Context, cl ConnectLister,
 				continue
 			}
 			ch <- prometheus.MustNewConstMetric(sinkLagRecordsDesc, prometheus.GaugeValue, float64(tl.Records), cl.Name(), s.name, t)
-			if !tl.OldestKnown {
-				continue
+			if tl.AgeKnown {
+				ch <- prometheus.MustNewConstMetric(sinkLagSecondsDesc, prometheus.GaugeValue, tl.Age.Seconds(), cl.Name(), s.name, t)
 			}
-			age := 0.0
-			if tl.Records > 0 && !tl.Oldest.IsZero() {
-				// A producer clock ahead of ours would give a negative age.
-				age = max(now.Sub(tl.Oldest).Seconds(), 0)
-			}
-			ch <- prometheus.MustNewConstMetric(sinkLagSecondsDesc, prometheus.GaugeValue, age, cl.Name(), s.name, t)
 		}
 	}
 	return errors.Join(errs...)

@@ -96,7 +96,7 @@ func TestSinkLagCollectorReportsRecordsAndAgePerTopic(t *testing.T) {
 	if len(k.asked) != 1 || !slices.Equal(k.asked[0], []string{"connect-orders-sink", "my-group", "connect-idle-sink"}) {
 		t.Errorf("groups asked: %v", k.asked)
 	}
-	if k.opts.MaxTimeReads != sinkLagMaxTimeReads || k.opts.Parallel < 1 {
+	if k.opts.MaxTimeReads < 1 || k.opts.Parallel < 1 {
 		t.Errorf("time reads must be bounded: %+v", k.opts)
 	}
 }

@@ -1,10 +1,22 @@
-// Package lag measures a replicated table's lag: while a change is
-// pending, the age of the oldest change the target has not applied, on
-// the source database's clock, so it grows while the sink is stuck even
-// when nothing new arrives; exactly 0 when the target has applied every
-// change it can show. It is the one definition of a table's lag:
-// cdc_table_lag_seconds reports it and the drift recheck waits for it
-// (RecheckWait).
+// Package lag is the one home of every lag number cdc-sentinel reports
+// or waits on; collectors only turn its answers into series.
+//
+// A replicated table's lag (Reader.Read): while a change is pending, the
+// age of the oldest change the target has not applied, on the source
+// database's clock, so it grows while the sink is stuck even when nothing
+// new arrives; exactly 0 when the target has applied every change it can
+// show. cdc_table_lag_seconds reports it and the drift recheck waits for
+// it (RecheckWait).
+//
+// A source connector's offset lag (Reader.SQLServerOffsetLag,
+// Reader.PostgresOffsetLag): how far its committed offsets trail the
+// source's newest change, for cdc_connector_offset_lag_seconds. Table and
+// offset lag read the databases within the Reader's slots per database
+// and the caller's deadline.
+//
+// A sink connector's consumer lag (SinkLag): the records its group has
+// yet to consume and the age of the oldest, for cdc_sink_consumer_lag_*,
+// from one read of the groups' backlogs bounded by SinkBacklogOptions.
 package lag
 
 import (
