@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -76,19 +74,7 @@ func TestSQLServerOffsetLagIsTheNewestCommitMinusTheCommitted(t *testing.T) {
 // to a time counts for nothing. The truth is computed directly from the
 // generated times (seeded; OFFSET_LAG_SEED replays one).
 func TestSQLServerOffsetLagAgainstAnOracle(t *testing.T) {
-	seeds := []uint64{}
-	if s := os.Getenv("OFFSET_LAG_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("OFFSET_LAG_SEED: %v", err)
-		}
-		seeds = append(seeds, n)
-	} else {
-		base := uint64(time.Now().UnixNano())
-		for i := range uint64(200) {
-			seeds = append(seeds, base+i)
-		}
-	}
+	seeds := oracleSeeds(t, "OFFSET_LAG_SEED", 200)
 	start := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	for _, seed := range seeds {
 		rng := rand.New(rand.NewPCG(seed, seed))

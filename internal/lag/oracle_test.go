@@ -110,19 +110,7 @@ func TestLagAgainstAnOracle(t *testing.T) {
 	}
 	r := NewReader(map[string]*database.DB{"src": db, "tgt": db}, nil)
 	pgNow := func() time.Time { return sourceNow(t, db) }
-	seeds := []uint64{}
-	if s := os.Getenv("LAG_ORACLE_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("LAG_ORACLE_SEED: %v", err)
-		}
-		seeds = append(seeds, n)
-	} else {
-		base := uint64(time.Now().UnixNano())
-		for i := range uint64(40) {
-			seeds = append(seeds, base+i)
-		}
-	}
+	seeds := oracleSeeds(t, "LAG_ORACLE_SEED", 40)
 	names := []string{"timestamptz", "timestamp", "bigint"}
 	for _, seed := range seeds {
 		rng := rand.New(rand.NewPCG(seed, seed))
@@ -193,4 +181,23 @@ func TestLagAgainstAnOracle(t *testing.T) {
 		exec("DROP TABLE " + srcTable)
 		exec("DROP TABLE " + tgtTable)
 	}
+}
+
+// oracleSeeds are n fresh seeds, or the one the environment variable env
+// names, to replay a failure.
+func oracleSeeds(t *testing.T, env string, n int) []uint64 {
+	t.Helper()
+	if s := os.Getenv(env); s != "" {
+		seed, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("%s: %v", env, err)
+		}
+		return []uint64{seed}
+	}
+	base := uint64(time.Now().UnixNano())
+	seeds := make([]uint64, n)
+	for i := range seeds {
+		seeds[i] = base + uint64(i)
+	}
+	return seeds
 }
