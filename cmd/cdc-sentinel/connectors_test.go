@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect/connecttest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -178,6 +180,43 @@ tables:
 			}
 			if !strings.Contains(stderr, c.name) || !strings.Contains(stderr, c.has) {
 				t.Errorf("stderr %q, want the name %s and what exists (%s)", stderr, c.name, c.has)
+			}
+		})
+	}
+}
+
+// An action that changes nothing is not sent and succeeds, saying why: a
+// STOPPED connector runs no tasks, so pausing it (which would start it)
+// is not needed, and a task restart with --only-failed leaves a RUNNING
+// task alone.
+func TestConnectorsActionNotNeededIsNotSent(t *testing.T) {
+	f, c := connecttest.New(t)
+	f.Add("stopped-sink", "io.debezium.connector.jdbc.JdbcSinkConnector", connect.StateStopped, 1)
+	f.Add("running-sink", "io.debezium.connector.jdbc.JdbcSinkConnector", connect.StateRunning, 1)
+	cfg := connectorsTestConfig(t, [2]string{"prod", c.URL()})
+	for _, tc := range []struct {
+		args  []string
+		state string
+		note  string
+	}{
+		{[]string{"pause", "stopped-sink"}, "connector STOPPED, no tasks", "not sent: connector is STOPPED: it runs no tasks, and pausing it would start it"},
+		{[]string{"restart", "running-sink", "--task=0", "--only-failed"}, "connector RUNNING, 1 task RUNNING", "not sent: task 0 is RUNNING"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			args := append([]string{"--config.file=" + cfg, "connectors"}, tc.args...)
+			code, stdout, stderr := runConnectorsCLI(append(args, "--output=json")...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var res []actionResult
+			if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, stdout)
+			}
+			if len(res) != 1 || !res[0].OK || res[0].State != tc.state || res[0].Note != tc.note {
+				t.Errorf("result %+v, want ok, %q, note %q", res, tc.state, tc.note)
+			}
+			if sent := append(f.Requests("PUT /connectors/"), f.Requests("POST /connectors/")...); len(sent) != 0 {
+				t.Errorf("sent %v, want nothing", sent)
 			}
 		})
 	}
