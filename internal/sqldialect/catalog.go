@@ -7,8 +7,10 @@ import (
 	"strings"
 )
 
-// The catalog reads of a schema check (internal/schemadrift). Each is
-// one query under the caller's context; they only read.
+// The catalog reads: a table's columns, primary key and row estimate as a
+// comparison needs them (Describe), and its columns with their sizes and
+// its capture instance as a schema check needs them (internal/schemadrift).
+// Each runs under the caller's context and only reads.
 
 // CatalogColumn is one column as information_schema describes it, with
 // the sizes that decide whether a mapping loses values: -1 where the
@@ -131,4 +133,166 @@ func ReadCaptured(ctx context.Context, db *sql.DB, table string) (instance strin
 		return "", nil, false, fmt.Errorf("capture instance of %s: %w", table, err)
 	}
 	return instance, cols, instance != "", nil
+}
+
+// Described is a table as its database's catalog gives it.
+type Described struct {
+	Columns []Column // Kind from the engine's type; Scale for time types
+	Key     []string // primary key columns in key order
+	// EstRows is the catalog's row estimate (reltuples,
+	// dm_db_partition_stats); -1 when unknown.
+	EstRows int64
+}
+
+// splitTable splits [database.]schema.table (or a bare table, in
+// defSchema); a SQL Server name may carry its database, as data
+// collections do.
+func splitTable(name, defSchema string) (catalog, schema, table string) {
+	parts := strings.Split(name, ".")
+	switch len(parts) {
+	case 1:
+		return "", defSchema, name
+	case 2:
+		return "", parts[0], parts[1]
+	}
+	n := len(parts)
+	return strings.Join(parts[:n-2], "."), parts[n-2], parts[n-1]
+}
+
+// Describe reads a table's columns, primary key and row estimate.
+func Describe(ctx context.Context, s Side) (*Described, error) {
+	q, err := queriesFor(s)
+	if err != nil {
+		return nil, err
+	}
+	d := &Described{EstRows: -1}
+	if d.Columns, err = describeColumns(ctx, s, q); err != nil {
+		return nil, err
+	}
+	if d.Key, err = describeKey(ctx, s, q); err != nil {
+		return nil, err
+	}
+	if err := s.DB.QueryRowContext(ctx, q.estimate, q.args...).Scan(&d.EstRows); err != nil && err != sql.ErrNoRows {
+		return nil, fmt.Errorf("describe %s: row estimate: %w", s.Table, err)
+	}
+	return d, nil
+}
+
+// describeQueries are the catalog queries that describe one table, and
+// their arguments.
+type describeQueries struct {
+	columns, key, estimate string
+	args                   []any
+}
+
+// queriesFor writes the catalog queries for s's table in its dialect.
+func queriesFor(s Side) (describeQueries, error) {
+	var q describeQueries
+	switch s.Dialect.(type) {
+	case Postgres:
+		_, schema, table := splitTable(s.Table, "public")
+		q.args = []any{schema, table}
+		q.columns = `SELECT column_name, data_type, coalesce(datetime_precision, -1), coalesce(character_maximum_length, -1)
+			FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`
+		q.key = `SELECT a.attname FROM pg_index i
+			JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+			WHERE n.nspname = $1 AND c.relname = $2 AND i.indisprimary
+			ORDER BY array_position(i.indkey::int2[], a.attnum)`
+		q.estimate = `SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = $1 AND c.relname = $2`
+	case SQLServer:
+		catalog, schema, table := splitTable(s.Table, "dbo")
+		q.args = []any{schema, table}
+		// A three-part name reads the catalog of its own database.
+		views, object := "", "QUOTENAME(TABLE_SCHEMA) + '.' + QUOTENAME(TABLE_NAME)"
+		if catalog != "" {
+			views = s.Dialect.QuoteIdent(catalog) + "."
+			object = s.Dialect.Literal(s.Dialect.QuoteIdent(catalog)+".") + " + " + object
+		}
+		// COLUMNPROPERTY: IsComputed (1 for a computed column) and
+		// GeneratedAlwaysType (1 row start, 2 row end of a temporal
+		// table's period; SQL Server 2016 and later). A rowversion column
+		// is DATA_TYPE timestamp.
+		q.columns = `SELECT COLUMN_NAME, DATA_TYPE, ISNULL(DATETIME_PRECISION, -1), ISNULL(CHARACTER_MAXIMUM_LENGTH, -1), ISNULL(COLLATION_NAME, ''),
+			ISNULL(COLUMNPROPERTY(OBJECT_ID(` + object + `), COLUMN_NAME, 'IsComputed'), 0),
+			ISNULL(COLUMNPROPERTY(OBJECT_ID(` + object + `), COLUMN_NAME, 'GeneratedAlwaysType'), 0)
+			FROM ` + views + `INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = @p1 AND TABLE_NAME = @p2 ORDER BY ORDINAL_POSITION`
+		q.key = `SELECT kcu.COLUMN_NAME FROM ` + views + `INFORMATION_SCHEMA.TABLE_CONSTRAINTS tc
+			JOIN ` + views + `INFORMATION_SCHEMA.KEY_COLUMN_USAGE kcu ON kcu.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND kcu.TABLE_SCHEMA = tc.TABLE_SCHEMA
+			WHERE tc.CONSTRAINT_TYPE = 'PRIMARY KEY' AND tc.TABLE_SCHEMA = @p1 AND tc.TABLE_NAME = @p2 ORDER BY kcu.ORDINAL_POSITION`
+		q.estimate = `SELECT CAST(ISNULL(SUM(row_count), -1) AS bigint) FROM ` + views + `sys.dm_db_partition_stats
+			WHERE object_id = OBJECT_ID(` + strings.ReplaceAll(strings.ReplaceAll(object, "TABLE_SCHEMA", "@p1"), "TABLE_NAME", "@p2") + `) AND index_id IN (0, 1)`
+	default:
+		return describeQueries{}, fmt.Errorf("describe %s: unsupported dialect %s", s.Table, s.Dialect.Name())
+	}
+	return q, nil
+}
+
+// describeColumns reads the table's columns, in order, with the kind
+// each is compared as and whether the engine generates it.
+func describeColumns(ctx context.Context, s Side, q describeQueries) ([]Column, error) {
+	var cols []Column
+	rows, err := s.DB.QueryContext(ctx, q.columns, q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("describe %s: columns: %w", s.Table, err)
+	}
+	_, sqlServer := s.Dialect.(SQLServer)
+	for rows.Next() {
+		var c Column
+		dest := []any{&c.Name, &c.Type, &c.Scale, &c.Width}
+		var computed, always int
+		if sqlServer {
+			dest = append(dest, &c.Collation, &computed, &always)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("describe %s: columns: %w", s.Table, err)
+		}
+		c.Type = strings.ToLower(c.Type)
+		switch {
+		case computed == 1:
+			c.Generated = GeneratedComputed
+		case sqlServer && (c.Type == "timestamp" || c.Type == "rowversion"):
+			c.Generated = GeneratedRowVersion
+		case always == 1:
+			c.Generated = GeneratedPeriodStart
+		case always == 2:
+			c.Generated = GeneratedPeriodEnd
+		}
+		c.Kind, _ = s.Dialect.KindOf(c.Type) // unsupported columns fail only if compared
+		cols = append(cols, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("describe %s: columns: %w", s.Table, err)
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("describe %s: table not found (or no columns visible to this user)", s.Table)
+	}
+	return cols, nil
+}
+
+// describeKey reads the table's primary key columns, in key order.
+func describeKey(ctx context.Context, s Side, q describeQueries) ([]string, error) {
+	var key []string
+	rows, err := s.DB.QueryContext(ctx, q.key, q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("describe %s: primary key: %w", s.Table, err)
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("describe %s: primary key: %w", s.Table, err)
+		}
+		key = append(key, k)
+	}
+	rows.Close()
+	// A read cut short would leave part of a composite key, and rows
+	// told apart by the rest would read as duplicates.
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("describe %s: primary key: %w", s.Table, err)
+	}
+	return key, nil
 }
