@@ -517,6 +517,38 @@ func byLeadingKey(plan *sqldialect.Plan, n int) bool {
 // range has more gaps than the row estimate suggests.
 const lookupRounds = 3
 
+// drawNew draws want values of [lo, lo+span] not drawn yet, and adds
+// them to drawn.
+func drawNew(rnd *rand.Rand, lo int64, span uint64, drawn map[int64]struct{}, want int) []int64 {
+	vals := make([]int64, 0, want)
+	for len(vals) < want {
+		off := rnd.Uint64()
+		if span != math.MaxUint64 {
+			off = rnd.Uint64N(span + 1)
+		}
+		v := lo + int64(off)
+		if _, dup := drawn[v]; !dup {
+			drawn[v] = struct{}{}
+			vals = append(vals, v)
+		}
+	}
+	return vals
+}
+
+// fetchBothByLeadingKey fetches the rows with one of vals as leading key
+// from both sides at once, at most limit from each.
+func fetchBothByLeadingKey(ctx context.Context, plan *sqldialect.Plan, vals []int64, limit int) ([2]map[string]keyed, error) {
+	g, gctx := errgroup.WithContext(ctx)
+	var fetched [2]map[string]keyed
+	for i := range fetched {
+		g.Go(func() (err error) {
+			fetched[i], err = fetchByLeadingKey(gctx, plan, i, vals, limit)
+			return err
+		})
+	}
+	return fetched, g.Wait()
+}
+
 // sampleByLeadingKey draws random values between the smallest and the
 // largest leading key of either side and fetches, from both sides at
 // once, every row with one of those values, hashed: one indexed query
@@ -557,27 +589,9 @@ func sampleByLeadingKey(ctx context.Context, plan *sqldialect.Plan, n int, rnd *
 		if want <= 0 {
 			break
 		}
-		vals := make([]int64, 0, want)
-		for len(vals) < want {
-			off := rnd.Uint64()
-			if span != math.MaxUint64 {
-				off = rnd.Uint64N(span + 1)
-			}
-			v := lo + int64(off)
-			if _, dup := drawn[v]; !dup {
-				drawn[v] = struct{}{}
-				vals = append(vals, v)
-			}
-		}
-		g, gctx := errgroup.WithContext(ctx)
-		var fetched [2]map[string]keyed
-		for i := range fetched {
-			g.Go(func() (err error) {
-				fetched[i], err = fetchByLeadingKey(gctx, plan, i, vals, min(int(float64(len(vals))*perValue), n))
-				return err
-			})
-		}
-		if err := g.Wait(); err != nil {
+		vals := drawNew(rnd, lo, span, drawn, want)
+		fetched, err := fetchBothByLeadingKey(ctx, plan, vals, min(int(float64(len(vals))*perValue), n))
+		if err != nil {
 			return 0, nil, nil, err
 		}
 		for i := range got {
