@@ -58,6 +58,19 @@
     // dead-lettered or filtered record at the end of an idle partition
     // stays "unconsumed" for ever without the sink being behind.
     sinkConsumerLagMovedWithin: '10m',
+    // CDCDataLossImminent: a retention limit deletes what the next stage
+    // has not taken within the larger of dataLossImminentSeconds and
+    // dataLossImminentRetentionPercent of the retention, and within
+    // dataLossImminentMaxRetentionPercent of it (so a retention under 2h
+    // does not page for a stage merely flowing, which keeps nearly all of
+    // it; above 2h the cap never binds).
+    dataLossImminentSeconds: 3600,
+    dataLossImminentRetentionPercent: 10,
+    dataLossImminentMaxRetentionPercent: 50,
+    dataLossImminentFor: '2m',
+    // CDCDataLost stays this long after the loss stops showing (a sink
+    // that skipped its gap).
+    dataLostFor: '15m',
     captureLatencySeconds: 120,
     captureLatencyFor: '10m',
     // A capture job is stopped when no scan session has ended for this

@@ -168,6 +168,71 @@ local u = import '../lib/utils.libsonnet';
         ),
       ]),
 
+      // Time left before a retention limit deletes changes the next stage
+      // has not taken, and loss that happened (docs/retention.md). One
+      // alert per name for both stages, told apart by the stage label:
+      // sink (a Kafka topic's retention, per connector and topic) and
+      // source (SQL Server's CDC cleanup or a PostgreSQL slot's limit,
+      // per connector).
+      u.group('cdc-sentinel.retention', [
+        // Headroom below max(dataLossImminentSeconds, percent of retention),
+        // and below the max percent of retention: a sink caught up keeps the whole
+        // retention, so a topic kept less than 2 hours does not page for
+        // a sink that is merely flowing.
+        alert(
+          'CDCDataLossImminent',
+          |||
+            label_replace(
+              %(sinkHeadroom)s
+                < on (connect_cluster, connector, topic) clamp_min(%(sinkRetention)s * %(pct)d / 100, %(min)d)
+              and on (connect_cluster, connector, topic)
+              %(sinkHeadroom)s
+                < on (connect_cluster, connector, topic) %(sinkRetention)s * %(maxPct)d / 100,
+              "stage", "sink", "", "")
+            or
+            label_replace(
+              %(sourceHeadroom)s
+                < on (connect_cluster, connector) clamp_min(%(sourceRetention)s * %(pct)d / 100, %(min)d)
+              and on (connect_cluster, connector)
+              %(sourceHeadroom)s
+                < on (connect_cluster, connector) %(sourceRetention)s * %(maxPct)d / 100,
+              "stage", "source", "", "")
+          ||| % {
+            sinkHeadroom: 'max by (connect_cluster, connector, topic) (%s)' % s('cdc_sink_retention_headroom_seconds'),
+            sinkRetention: 'max by (connect_cluster, connector, topic) (%s)' % s('cdc_sink_retention_seconds'),
+            sourceHeadroom: 'max by (connect_cluster, connector) (%s)' % s('cdc_source_retention_headroom_seconds'),
+            sourceRetention: 'max by (connect_cluster, connector) (%s)' % s('cdc_source_retention_seconds'),
+            pct: cfg.dataLossImminentRetentionPercent,
+            maxPct: cfg.dataLossImminentMaxRetentionPercent,
+            min: cfg.dataLossImminentSeconds,
+          },
+          cfg.dataLossImminentFor, 'critical',
+          '{{ with $labels.topic }}Topic {{ . }} deletes what sink {{ $labels.connector }} has not consumed{{ else }}The source of connector {{ $labels.connector }} drops changes it has not read{{ end }} in {{ $value | humanizeDuration }}',
+          'The {{ $labels.stage }} retention limit of connector {{ $labels.connector }} on {{ $labels.connect_cluster }}{{ with $labels.topic }} (topic {{ . }}){{ end }} will delete changes the next stage has not taken in {{ $value | humanizeDuration }} (threshold: the larger of %s and %s of the retention, for %s). Once they are deleted only a reconcile with repair brings the rows back: resume or fix the stage that is behind, or raise the retention now.' % [u.duration(cfg.dataLossImminentSeconds), '%d%%' % cfg.dataLossImminentRetentionPercent, cfg.dataLossImminentFor],
+        ),
+        // Lost is lost: no wait. The sink counter falls to 0 once the
+        // sink skips the gap, so the alert stays for dataLostFor after.
+        alert(
+          'CDCDataLost',
+          |||
+            label_replace(
+              max by (connect_cluster, connector, topic) (max_over_time(%(sinkLost)s[%(window)s])) > 0,
+              "stage", "sink", "", "")
+            or
+            label_replace(
+              max by (connect_cluster, connector) (max_over_time(%(sourceLost)s[%(window)s])) == 1,
+              "stage", "source", "", "")
+          ||| % {
+            sinkLost: s('cdc_sink_records_lost_total'),
+            sourceLost: s('cdc_source_changes_lost'),
+            window: cfg.dataLostFor,
+          },
+          '0s', 'critical',
+          '{{ if eq $labels.stage "sink" }}Retention deleted {{ $value | humanize }} records of {{ $labels.topic }} that sink {{ $labels.connector }} had not consumed{{ else }}The source of connector {{ $labels.connector }} no longer keeps changes it had not read{{ end }}',
+          'Changes were deleted before the next stage took them ({{ $labels.stage }} side of connector {{ $labels.connector }} on {{ $labels.connect_cluster }}{{ with $labels.topic }}, topic {{ . }}{{ end }}): the target misses them and nothing in the pipeline will send them again. Run a reconcile with repair of the tables it feeds (the shipped rule reconcile-after-data-loss does), and find why the stage fell behind its retention.',
+        ),
+      ]),
+
       u.group('cdc-sentinel.drift', [
         // Confirmed rows stay counted while every check still finds them
         // differing and leave at the first check that finds them equal, so

@@ -102,6 +102,15 @@ local u = import '../lib/utils.libsonnet';
       g.timeseries('Estimated drift', 'Share of sampled rows confirmed to differ (last 10 checks).', 'percentunit', 12, 8,
                    [q('max by (table) (%s)' % s('cdc_drift_estimated_mismatch_ratio', tbl), '{{table}}')]),
 
+      g.row('Time left before data loss'),
+      g.timeseries('Time left before data loss: sink', "Per sink and topic, the topic's retention.ms minus the age of the oldest record the sink has not consumed; the whole retention when caught up, no line (+Inf) when the topic keeps records for ever. CDCDataLossImminent fires below the larger of %s and %d%% of the retention. Size-based retention is not estimated (docs/retention.md)." % [u.duration(cfg.dataLossImminentSeconds), cfg.dataLossImminentRetentionPercent], 's', 9, 8,
+                   [q('min by (connector, topic) (%s)' % s('cdc_sink_retention_headroom_seconds', ccCon), '{{connector}} ← {{topic}}')]),
+      g.timeseries('Time left before data loss: source', "Per source connector, how long its source still keeps what it has not read: SQL Server's CDC cleanup retention minus the age of the connector's position, or a PostgreSQL slot's WAL headroom over the WAL write rate.", 's', 9, 8,
+                   [q('min by (connector) (%s)' % s('cdc_source_retention_headroom_seconds', m([ccF, conF])), '{{connector}}')]),
+      g.timeseries('Lost before taken', 'Records retention deleted before the sink consumed them (per topic), and sources that no longer keep changes their connector had not read (CDCDataLost).', 'short', 6, 8,
+                   [q('max by (connector, topic) (%s) > 0' % s('cdc_sink_records_lost_total', ccCon), '{{connector}} ← {{topic}}'),
+                    q('max by (connector) (%s) > 0' % s('cdc_source_changes_lost', ccCon), '{{connector}} (source)')]),
+
       g.row('Remediation and cdc-sentinel'),
       g.timeseries('Remediation decisions/s', 'Decisions of the remediator by action and outcome (5m rate, all targets).', 'ops', 12, 8,
                    [q('sum by (action, outcome) (%s)' % recRemRate, '{{action}} {{outcome}}')]),
@@ -147,6 +156,14 @@ local u = import '../lib/utils.libsonnet';
              [q('sum(max by (connector, topic) (increase(%s[$__range])))' % s('cdc_dlq_records_total', ccCon))]),
       g.stat('Cluster reachable', '1 when cdc-sentinel could list connectors on the cluster.', 'bool', null, 12, 4,
              [q('min(%s)' % s('cdc_connect_up', cc))]),
+
+      g.row('Time left before data loss'),
+      g.timeseries('Time left before data loss', 'Sinks: per topic, the retention.ms left before Kafka deletes a record the sink has not consumed. Sources: how long the source still keeps what the connector has not read (CDCDataLossImminent, docs/retention.md).', 's', 12, 8,
+                   [q('min by (connector, topic) (%s)' % s('cdc_sink_retention_headroom_seconds', ccCon), '{{connector}} ← {{topic}}'),
+                    q('min by (connector) (%s)' % s('cdc_source_retention_headroom_seconds', m([ccF, conF])), '{{connector}} (source)'),
+                    q('min by (connector) (%s)' % s('cdc_source_retention_seconds', m([ccF, conF])), '{{connector}} (source retention)')]),
+      g.timeseries('Source WAL written/s', 'PostgreSQL sources: how fast the server writes WAL, which turns the slot headroom in bytes into seconds.', 'Bps', 12, 8,
+                   [q('max by (connector) (connect_cluster_connector:cdc_source_wal_position_bytes:deriv{%s})' % m([ccF, conF]), '{{connector}}')]),
 
       g.row('Remediation on these connectors'),
       g.stat('Actions succeeded (range)', "Successful remediation actions on these connectors over the dashboard's range.", 'short', null, 6, 4,
