@@ -31,15 +31,22 @@ type Reconciler interface {
 	Start(ctx context.Context, table string, repair bool) (string, error)
 }
 
+// TablesFed lists the configured tables whose changes went through a
+// source connector (topic empty) or a topic: what a data loss names
+// (connectorkind.TablesFed decides it).
+type TablesFed func(ctx context.Context, connector, topic string) ([]string, error)
+
 // labelArgs are the arguments taken from the alert's labels of the same
 // name when a rule does not set them.
-var labelArgs = []string{"connect_cluster", "connector", "task", "table"}
+var labelArgs = []string{"connect_cluster", "connector", "task", "table", "topic"}
 
 // argsFor lists the arguments the action a rule names uses, in audit
 // order.
 func argsFor(action string) []string {
 	if action == actionkind.Reconcile {
-		return []string{"table", "repair"}
+		// Without a table, the tables fed through the connector or topic
+		// a data loss names.
+		return []string{"table", "connector", "topic", "repair"}
 	}
 	switch k, _ := actionkind.FromRule(action); k {
 	case actionkind.RestartTask:
@@ -65,6 +72,9 @@ type target struct {
 	connector connectaction.Action
 	table     string
 	repair    bool
+	// lostConnector and lostTopic name what a data loss went through,
+	// for a reconcile without a table: its tables are found when it runs.
+	lostConnector, lostTopic string
 	// decision is what connectaction decided from the status the
 	// precheck read; the verification waits for what it leads to.
 	decision connectaction.Decision
@@ -75,6 +85,8 @@ func (t *target) reconciles() bool { return t.action == actionkind.Reconcile }
 // key names what an action touches, for cooldowns and attempt counts.
 func (t *target) key() string {
 	switch {
+	case t.reconciles() && t.table == "":
+		return "fed/" + t.lostConnector + "/" + t.lostTopic
 	case t.reconciles():
 		return "table/" + t.table
 	case t.connector.Kind == actionkind.RestartTask:
@@ -134,8 +146,13 @@ func (e *Engine) resolve(action string, tmpls map[string]*template.Template, j *
 		return t, &argError{fmt.Sprintf(format, a...)}
 	}
 	if t.reconciles() {
-		if t.table = args["table"]; t.table == "" {
-			return bad("no table: set args.table or give the alert a table label")
+		t.table, t.lostConnector, t.lostTopic = args["table"], args["connector"], args["topic"]
+		if t.table != "" {
+			delete(args, "connector")
+			delete(args, "topic")
+		}
+		if t.table == "" && t.lostConnector == "" && t.lostTopic == "" {
+			return bad("no table: set args.table or give the alert a table label, or a connector or topic label for the tables fed through them")
 		}
 		r, err := strconv.ParseBool(args["repair"])
 		if err != nil {
@@ -226,16 +243,55 @@ func (e *Engine) precheck(ctx context.Context, t *target) (string, string, error
 // perform takes the action. It returns a detail for the audit record.
 func (e *Engine) perform(ctx context.Context, t *target) (string, error) {
 	if t.reconciles() {
-		if e.reconciler == nil {
-			return "", errors.New("reconcile not configured")
-		}
-		id, err := e.reconciler.Start(ctx, t.table, t.repair)
-		if err != nil {
-			return "", fmt.Errorf("starting the reconcile of %s: %w", t.table, err)
-		}
-		return "reconcile started: " + id, nil
+		return e.reconcile(ctx, t)
 	}
 	return "", connectaction.Send(ctx, t.client, t.connector)
+}
+
+// reconcile starts the reconcile of the target's table, or of every
+// table fed through the connector or topic it names; the detail lists
+// each run, whose progress and audit are the reconciler's.
+func (e *Engine) reconcile(ctx context.Context, t *target) (string, error) {
+	if e.reconciler == nil {
+		return "", errors.New("reconcile not configured")
+	}
+	tables := []string{t.table}
+	if t.table == "" {
+		what := "connector " + t.lostConnector
+		if t.lostTopic != "" {
+			what = "topic " + t.lostTopic
+		}
+		if e.tablesFed == nil {
+			return "", fmt.Errorf("no table and no way to find the tables fed through %s", what)
+		}
+		fed, err := e.tablesFed(ctx, t.lostConnector, t.lostTopic)
+		if err != nil {
+			return "", fmt.Errorf("finding the tables fed through %s: %w", what, err)
+		}
+		if len(fed) == 0 {
+			return "", fmt.Errorf("no configured table is fed through %s: nothing to repair automatically", what)
+		}
+		tables = fed
+	}
+	var started []string
+	var errs []error
+	for _, tb := range tables {
+		id, err := e.reconciler.Start(ctx, tb, t.repair)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("starting the reconcile of %s: %w", tb, err))
+			continue
+		}
+		if t.table != "" {
+			started = append(started, id)
+		} else {
+			started = append(started, tb+" "+id)
+		}
+	}
+	detail := ""
+	if len(started) > 0 {
+		detail = "reconcile started: " + strings.Join(started, ", ")
+	}
+	return detail, errors.Join(errs...)
 }
 
 // verifyReads is how many consecutive status reads must show an action's

@@ -218,6 +218,11 @@ func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, 
 		return false
 	}
 	rec.Target = t.key()
+	if rule.holds != "" {
+		if decided, retry := e.holdsPause(ctx, rule, t, rec); decided {
+			return retry
+		}
+	}
 	pctx, pspan := tracing.Start(ctx, "live-state pre-check", attribute.String("target", t.key()))
 	outcome, detail, err := e.precheck(pctx, t)
 	pspan.SetAttributes(attribute.String("outcome", outcome), attribute.String("detail", detail))

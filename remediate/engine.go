@@ -22,9 +22,11 @@ type Options struct {
 	Config     config.Remediation
 	Clusters   map[string]Connect
 	Reconciler Reconciler
-	Store      store.Store
-	Metrics    *Metrics
-	Logger     *slog.Logger
+	// TablesFed finds the tables a reconcile without a table repairs.
+	TablesFed TablesFed
+	Store     store.Store
+	Metrics   *Metrics
+	Logger    *slog.Logger
 	// Replica names this process in leases and audit records.
 	Replica string
 	// Workers bounds the actions running at once (default 8).
@@ -61,6 +63,10 @@ type compiledRule struct {
 	tmpls  map[string]*template.Template
 	dryRun bool
 	policy Policy
+	// holds, on a rule the engine adds for a pause rule's
+	// before_data_loss, names that pause rule: the rule acts only on a
+	// connector that rule holds paused.
+	holds string
 }
 
 // Engine matches alerts to rules, queues them durably and acts on them.
@@ -78,6 +84,7 @@ type Engine struct {
 	knownConnectors map[string]bool
 	knownTables     map[string]bool
 	reconciler      Reconciler
+	tablesFed       TablesFed
 	store           store.Store
 	metrics         *Metrics
 	logger          *slog.Logger
@@ -152,7 +159,7 @@ func NewEngine(o Options) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg: o.Config, byName: map[string]*compiledRule{}, clusters: o.Clusters,
-		reconciler: o.Reconciler, store: o.Store, metrics: o.Metrics, logger: o.Logger,
+		reconciler: o.Reconciler, tablesFed: o.TablesFed, store: o.Store, metrics: o.Metrics, logger: o.Logger,
 		replica: o.Replica, workers: o.Workers, verifyInterval: o.VerifyInterval,
 		pollInterval: o.PollInterval, grace: o.Grace, requeueDelay: o.RequeueDelay, now: o.Now, onClose: o.OnClose, tracing: o.Tracing, gate: o.Gate,
 		wake: make(chan struct{}, 1), runCtx: context.Background(), done: make(chan struct{}),
@@ -183,6 +190,11 @@ func NewEngine(o Options) (*Engine, error) {
 		}}
 		e.rules = append(e.rules, cr)
 		e.byName[r.Name] = cr
+		if r.BeforeDataLoss != "" {
+			br := beforeDataLoss(cr)
+			e.rules = append(e.rules, br)
+			e.byName[br.cfg.Name] = br
+		}
 		// A literal argument is a name the configuration gives.
 		if v := r.Args["connector"]; v != "" && !strings.Contains(v, "{{") {
 			e.knownConnectors[strings.TrimSpace(v)] = true

@@ -163,6 +163,8 @@ type harness struct {
 	// afterSend, when set, is the engine's hook right after a send.
 	afterSend  func(*store.Job)
 	reconciler Reconciler
+	// tablesFed, when set, finds the tables a loss went through.
+	tablesFed TablesFed
 	// tracing, when set, traces the engine.
 	tracing *tracing.Provider
 	// gate, when set, bounds the endpoints' waits on the store.
@@ -230,7 +232,7 @@ func (h *harness) start() {
 		h.store, h.ownStore = s, true
 	}
 	eng, err := NewEngine(Options{
-		Config: h.cfg.Remediation, Clusters: map[string]Connect{h.clusterName: h.conn}, Reconciler: h.reconciler,
+		Config: h.cfg.Remediation, Clusters: map[string]Connect{h.clusterName: h.conn}, Reconciler: h.reconciler, TablesFed: h.tablesFed,
 		Store: h.store, Metrics: h.metrics, Replica: fmt.Sprintf("test-%p", h),
 		VerifyInterval: 10 * time.Millisecond, PollInterval: 20 * time.Millisecond, RequeueDelay: 20 * time.Millisecond,
 		Now: h.clock.Now, Tracing: h.tracing, Gate: h.gate, Logger: h.logger, Tables: h.tables,

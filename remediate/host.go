@@ -80,6 +80,8 @@ func (h *Host) Gate() *store.Gate { return h.gate }
 type Dependencies struct {
 	Clusters   map[string]Connect
 	Reconciler Reconciler
+	// TablesFed finds the tables a reconcile without a table repairs.
+	TablesFed TablesFed
 	// Tracing traces notifications and decisions; nil traces nothing.
 	Tracing *tracing.Provider
 	// Tables are the configured tables' names (see Options.Tables).
@@ -93,7 +95,7 @@ func (h *Host) Engine(ctx context.Context, cfg config.Remediation, deps Dependen
 		return nil, err
 	}
 	e, err := NewEngine(Options{
-		Config: cfg, Clusters: deps.Clusters, Reconciler: deps.Reconciler,
+		Config: cfg, Clusters: deps.Clusters, Reconciler: deps.Reconciler, TablesFed: deps.TablesFed,
 		Store: st, Metrics: h.metrics, Logger: h.logger.With("component", "remediation"),
 		Replica: h.replica, OnClose: func() { h.release(key) }, Tracing: deps.Tracing, Tables: deps.Tables,
 		Gate: h.gate,

@@ -26,13 +26,17 @@ const (
 	// outcome was recorded. It may or may not have taken effect; it is
 	// not sent again for the episode.
 	OutcomeInterrupted = "interrupted"
+	// OutcomeEscalated: a connector the remediator paused is about to
+	// lose records to retention and its rule says before_data_loss:
+	// escalate, so it stays paused and a human must decide.
+	OutcomeEscalated = "escalated"
 )
 
 // allOutcomes lists every outcome, so that metrics can be initialised.
 var allOutcomes = []string{
 	OutcomeSuccess, OutcomeFailure, OutcomeDryRun, OutcomeSuppressedCooldown,
 	OutcomeSuppressedMaxAttempts, OutcomeSuppressedCircuitOpen, OutcomeSuppressedStale,
-	OutcomeNotNeeded, OutcomeNotRetryable, OutcomeInvalidArgs, OutcomeInterrupted,
+	OutcomeNotNeeded, OutcomeNotRetryable, OutcomeInvalidArgs, OutcomeInterrupted, OutcomeEscalated,
 }
 
 // Outcomes lists every outcome an audit record can have; the audit API

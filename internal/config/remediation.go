@@ -48,10 +48,21 @@ type Rule struct {
 	MaxAttempts int               `yaml:"max_attempts,omitempty"`
 	Backoff     *Backoff          `yaml:"backoff,omitempty"`
 	DryRun      *bool             `yaml:"dry_run,omitempty"`
+	// BeforeDataLoss says what becomes of a connector this rule paused
+	// (pause_connector only) once CDCDataLossImminent fires for its
+	// topics: "resume" it (the default), or "escalate": keep it paused
+	// and page a human (outcome escalated).
+	BeforeDataLoss string `yaml:"before_data_loss,omitempty"`
 
 	// Matchers is Match parsed.
 	Matchers labels.Matchers `yaml:"-"`
 }
+
+// The values of Rule.BeforeDataLoss.
+const (
+	BeforeDataLossResume   = "resume"
+	BeforeDataLossEscalate = "escalate"
+)
 
 // Backoff spaces out repeated attempts on one target.
 type Backoff struct {
@@ -86,6 +97,9 @@ func (r *Remediation) applyDefaults() {
 		if rule.MaxAttempts == 0 {
 			rule.MaxAttempts = 5
 		}
+		if rule.BeforeDataLoss == "" && rule.Action == actionkind.Pause.RuleName() {
+			rule.BeforeDataLoss = BeforeDataLossResume
+		}
 	}
 }
 
@@ -93,7 +107,7 @@ func (r *Remediation) applyDefaults() {
 // Go template over the alert ({{ .Labels.connector }}); unset ones come
 // from the alert's labels of the same name (connect_cluster, connector,
 // task, table) or from the action's defaults.
-var RuleArgs = []string{"connect_cluster", "connector", "task", "table", "includeTasks", "onlyFailed", "repair"}
+var RuleArgs = []string{"connect_cluster", "connector", "task", "table", "topic", "includeTasks", "onlyFailed", "repair"}
 
 func isRuleArg(a string) bool {
 	for _, x := range RuleArgs {
@@ -184,6 +198,13 @@ func (rule *Rule) validate(v *validator, rp string) {
 		v.fail(rp+".on_resolved", "%q is not one of %v", rule.OnResolved, actionkind.RuleNames())
 	}
 	rule.validateArgs(v, rp)
+	switch {
+	case rule.BeforeDataLoss == "":
+	case rule.Action != actionkind.Pause.RuleName():
+		v.fail(rp+".before_data_loss", "only a pause_connector rule holds a connector paused; this rule's action is %q", rule.Action)
+	case rule.BeforeDataLoss != BeforeDataLossResume && rule.BeforeDataLoss != BeforeDataLossEscalate:
+		v.fail(rp+".before_data_loss", "%q is not one of %s, %s", rule.BeforeDataLoss, BeforeDataLossResume, BeforeDataLossEscalate)
+	}
 	if rule.Cooldown < 0 {
 		v.fail(rp+".cooldown", "must not be negative")
 	}

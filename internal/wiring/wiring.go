@@ -173,7 +173,13 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 			tables = append(tables, t.Name)
 		}
 		// The reconcile action starts the drift runner's reconciles.
-		eng, err := deps.Remediation.Engine(ctx, cfg.Remediation, remediate.Dependencies{Clusters: clusters, Reconciler: reconcile.BoolStarter{Runner: reconciler}, Tracing: tp, Tables: tables})
+		// A reconcile without a table (after a data loss) repairs the
+		// tables fed through the connector or topic the alert names.
+		source := connectorkind.SourceConfig(cfg, sources.DBs, connectByName)
+		fed := func(ctx context.Context, connector, topic string) ([]string, error) {
+			return connectorkind.TablesFed(ctx, cfg.Tables, sources.DBs, source, connector, topic)
+		}
+		eng, err := deps.Remediation.Engine(ctx, cfg.Remediation, remediate.Dependencies{Clusters: clusters, Reconciler: reconcile.BoolStarter{Runner: reconciler}, TablesFed: fed, Tracing: tp, Tables: tables})
 		if err != nil {
 			return nil, fmt.Errorf("remediation: %w", err)
 		}

@@ -25,8 +25,10 @@ local u = import '../lib/utils.libsonnet';
     },
   // needsHuman are the remediation outcomes a human must look at: the
   // action failed, the failure is one a restart cannot fix, the attempts
-  // are used up, or the rule's arguments do not fit the alert.
-  local needsHuman = 'outcome=~"failure|not_retryable|suppressed_max_attempts|invalid_args"',
+  // are used up, the rule's arguments do not fit the alert, or a pause
+  // the remediator holds is about to turn into data loss and its rule
+  // says to escalate (before_data_loss: escalate).
+  local needsHuman = 'outcome=~"failure|not_retryable|suppressed_max_attempts|invalid_args|escalated"',
 
   prometheusAlerts+:: {
     groups+: [

@@ -24,7 +24,7 @@ local u = import '../lib/utils.libsonnet';
   // also matches the decisions that name no connector or table.
   local remTarget = m([sel, ccF, conF, tblF]),
   // needsHuman are the remediation outcomes CDCRemediationFailing fires on.
-  local needsHuman = 'outcome=~"failure|not_retryable|suppressed_max_attempts|invalid_args"',
+  local needsHuman = 'outcome=~"failure|not_retryable|suppressed_max_attempts|invalid_args|escalated"',
 
   // Recording rules (prometheusRules) the overview reads: already
   // aggregated per cluster and state, or per table, so that a wall screen
