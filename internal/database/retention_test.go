@@ -59,17 +59,7 @@ func TestCaptureInstancesRejectsAMinLSNThatIsNotTenBytes(t *testing.T) {
 
 func mockPostgres(t *testing.T) (*DB, sqlmock.Sqlmock) {
 	t.Helper()
-	pool, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := mock.ExpectationsWereMet(); err != nil {
-			t.Error(err)
-		}
-		pool.Close()
-	})
-	return NewWithPool(config.Database{Name: "inventory", Driver: config.DriverPostgres}, pool), mock
+	return mockDB(t, config.Database{Name: "inventory", Driver: config.DriverPostgres})
 }
 
 func TestSlotRetentionBeforePostgreSQL13SaysWhatItNeeds(t *testing.T) {

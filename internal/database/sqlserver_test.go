@@ -20,6 +20,13 @@ import (
 
 func mockSQLServer(t *testing.T) (*DB, sqlmock.Sqlmock) {
 	t.Helper()
+	return mockDB(t, config.Database{Name: "erp", Driver: config.DriverSQLServer, QueryTimeout: time.Second})
+}
+
+// mockDB is a database of cfg on go-sqlmock whose expectations must all
+// be met by the end of the test.
+func mockDB(t *testing.T, cfg config.Database) (*DB, sqlmock.Sqlmock) {
+	t.Helper()
 	pool, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +37,7 @@ func mockSQLServer(t *testing.T) (*DB, sqlmock.Sqlmock) {
 		}
 		pool.Close()
 	})
-	return NewWithPool(config.Database{Name: "erp", Driver: config.DriverSQLServer, QueryTimeout: time.Second}, pool), mock
+	return NewWithPool(cfg, pool), mock
 }
 
 // permissionDenied is what SQL Server sends for a DMV without VIEW
