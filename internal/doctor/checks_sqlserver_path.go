@@ -18,9 +18,10 @@ import (
 // A JDBC sink writing in a zone other than UTC (db.timezone on the
 // Confluent and Aiven sinks, database.time_zone on Debezium's) stores
 // each timestamp as that zone's wall clock. Drift and reconcile compare
-// a PostgreSQL source's timestamps converted into the zone, and leave
-// out what cannot be converted exactly (times of day; every timestamp of
-// a SQL Server source): a warning for the one, an error for the other. A source with
+// a PostgreSQL source's timestamp columns converted into the zone, and
+// leave out what cannot be converted exactly (times of day, timestamptz
+// into a column without a zone; every timestamp of a SQL Server source):
+// a warning for the one, an error for the other. A source with
 // source.timestamp.mode=processing stamps events with the time it read
 // them, not their commit time, so the target's __source_ts_ms (and the
 // lag read from it) leave out the capture latency.
@@ -33,7 +34,7 @@ func (r *run) checkTimeSettings(t *config.Table) {
 			setting := c.TimeZoneSetting()
 			sev, what := Error, "drift and reconcile cannot convert a SQL Server source's timestamps into a Java zone, so they leave its timestamp and time columns out of the comparison"
 			if src := r.d.Databases[t.Source.Database]; src != nil && src.Driver() == config.DriverPostgres {
-				sev, what = Warning, "drift and reconcile compare the source's timestamps converted into that zone, but leave its time-of-day columns out (the offset the sink applied to them is not in the data)"
+				sev, what = Warning, "drift and reconcile compare the source's timestamp columns converted into that zone, but leave its timestamptz columns written into columns without a zone out (stored in the sink connection's session zone) and its time-of-day columns (the offset the sink applied to them is not in the data)"
 			}
 			r.add(Finding{Check: CheckSinkConfig, Severity: sev, Target: tableTarget(t.Name),
 				Message: fmt.Sprintf("sink %s writes temporal values in time zone %s (%s=%s): every timestamp in %s without a zone holds that zone's wall clock; %s", c.Name, zone, setting, zone, t.Target.Table, what),

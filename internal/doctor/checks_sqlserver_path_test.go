@@ -76,7 +76,7 @@ func TestSinkTimeZoneFromAPostgreSQLSourceIsAWarning(t *testing.T) {
 	d := &Doctor{Config: cfg, Databases: openDatabases(t, cfg), Clusters: []Cluster{{Name: "c", Client: fakeCluster{conns: []connect.Connector{
 		conn("src", connect.TypeSource, src), conn("sink", connect.TypeSink, snk)}}}}}
 	r := d.Run(context.Background())
-	mustFind(t, r, CheckSinkConfig, "table:orders", Warning, "compare the source's timestamps converted into that zone", "database.time_zone=UTC on sink sink")
+	mustFind(t, r, CheckSinkConfig, "table:orders", Warning, "compare the source's timestamp columns converted into that zone", "database.time_zone=UTC on sink sink")
 }
 
 // source.timestamp.mode=processing stamps changes with Debezium's read

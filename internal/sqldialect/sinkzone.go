@@ -68,13 +68,9 @@ func parseSinkZone(id string) (sinkZone, error) {
 	return sinkZone{loc: loc, pg: Postgres{}.Literal(id)}, nil
 }
 
-// pgWall is the wall clock in z of a PostgreSQL column q: a timestamptz
-// (tz) is an instant; a timestamp is a UTC wall clock, as Debezium reads
-// it. Neither depends on the session's TimeZone.
-func (z sinkZone) pgWall(q string, tz bool) string {
-	if tz {
-		return "(" + q + " AT TIME ZONE " + z.pg + ")"
-	}
+// pgWall is the wall clock in z of a PostgreSQL timestamp column q (a
+// UTC wall clock, as Debezium reads it), whatever the session's TimeZone.
+func (z sinkZone) pgWall(q string) string {
 	return "((" + q + " AT TIME ZONE 'UTC') AT TIME ZONE " + z.pg + ")"
 }
 
@@ -104,6 +100,11 @@ func sinkZoneOf(sc, tc Column, k rowhash.Kind, connectType bool, zone string) (s
 		return "", ""
 	case !isPostgresTemporal(sc.Type):
 		return "", "the sink writes timestamps as wall clocks in time zone " + zone + ", not UTC, and a " + sc.Type + " source cannot be converted into a Java zone id here (SQL Server's AT TIME ZONE takes Windows zone names)" + redo
+	case isTimestamptz(sc.Type):
+		// Debezium's sink binds a ZonedTimestamp as an instant with its
+		// offset; PostgreSQL casts that into a column without a zone in
+		// the session's TimeZone, the Connect worker's own.
+		return "", "a sink in time zone " + zone + ", not UTC, binds a " + sc.Type + " as an instant, which the target stores in a column without a zone as the wall clock of the sink connection's session zone (the Connect worker's default), not necessarily " + zone + redo
 	}
 	if _, err := parseSinkZone(zone); err != nil {
 		return "", "the sink writes timestamps in time zone " + zone + ", which cannot be converted into here (" + err.Error() + ")" + redo

@@ -307,7 +307,7 @@ func (p Postgres) pgMicros(c Column, q string) string {
 			// See Field: whole days in integers plus the time of day.
 			if z, err := parseSinkZone(c.Time.Zone); c.Time.Zone != "" && err == nil {
 				// decideTime gives a zone it could parse only.
-				q = z.pgWall(q, c.Kind == rowhash.KindTimestampTZ)
+				q = z.pgWall(q)
 			} else if c.Kind == rowhash.KindTimestampTZ {
 				q = "(" + q + " AT TIME ZONE 'UTC')"
 			}

@@ -65,7 +65,7 @@ func TestDecideTime(t *testing.T) {
 		// A PostgreSQL source is converted into the sink's zone; a target
 		// column with a zone keeps the instant, a date is bound as is.
 		{"a sink not in UTC: a PostgreSQL timestamp is compared in its zone", pg("timestamp without time zone", 6), pg("timestamp without time zone", 6), Path{SinkTimeZone: "Europe/Paris"}, rowhash.KindTimestamp, TimeRule{Zone: "Europe/Paris"}, us, ""},
-		{"a sink not in UTC: a timestamptz into a timestamp, in its zone", pg("timestamp with time zone", 6), pg("timestamp without time zone", 6), Path{SinkTimeZone: "+05:30"}, rowhash.KindTimestamp, TimeRule{Zone: "+05:30"}, us, ""},
+		{"a sink not in UTC: a timestamptz into a timestamp lands in the session's zone", pg("timestamp with time zone", 6), pg("timestamp without time zone", 6), Path{SinkTimeZone: "+05:30"}, 0, us, us, "session zone"},
 		{"a sink not in UTC: a timestamp(3) target rounds the wall clock", pg("timestamp without time zone", 6), pg("timestamp without time zone", 3), Path{SinkTimeZone: "America/New_York"}, rowhash.KindTimestamp, TimeRule{Millis: true, HalfFrom2000: true, Zone: "America/New_York"}, msRound, ""},
 		{"a sink not in UTC: a timestamptz target keeps the instant", pg("timestamp with time zone", 6), pg("timestamp with time zone", 6), Path{SinkTimeZone: "Europe/Paris"}, rowhash.KindTimestampTZ, us, us, ""},
 		{"a sink not in UTC: a date is bound as a date", pg("date", 0), pg("date", 0), Path{SinkTimeZone: "America/New_York"}, rowhash.KindDate, us, us, ""},
