@@ -84,6 +84,10 @@ func runDoctor(g *globals, output, clusterName string, timeout time.Duration, li
 	if sources.Kafka != nil {
 		d.Kafka = doctor.NewKafkaTopics(sources.Kafka)
 	}
+	if d.Topics, err = wiring.TopicReader(cfg, sources); err != nil {
+		fmt.Fprintf(g.stderr, "cdc-sentinel: %v\n", err)
+		return 2
+	}
 
 	report := d.Run(ctx)
 	if output == "json" {

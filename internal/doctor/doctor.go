@@ -10,6 +10,7 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/retention"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/schemadrift"
 )
 
 // ConnectLister lists a cluster's connectors with their status and
@@ -38,6 +39,9 @@ type Doctor struct {
 	Databases map[string]*database.DB
 	// Kafka is nil when the configuration has no kafka section.
 	Kafka TopicLister
+	// Topics reads a topic's value schema for the schema-drift check
+	// (the zero value reads none).
+	Topics schemadrift.TopicReader
 	// AlertsExposure is server.AlertsExposureWarning for the serve flags
 	// doctor was given: "" when /alerts is authenticated or loopback only.
 	AlertsExposure string
@@ -90,6 +94,7 @@ func (d *Doctor) Run(ctx context.Context) Report {
 	r.checkCoverage(ctx)
 	r.checkCapture(ctx)
 	r.checkWatermarks(ctx)
+	r.checkSchemas(ctx)
 	r.checkSignals(ctx)
 	r.checkSlots(ctx)
 	r.checkTopicRetention(ctx)

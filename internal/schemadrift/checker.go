@@ -50,8 +50,10 @@ type Result struct {
 	CheckedAt time.Time
 	// Captured and Topic say which optional layers the check compared.
 	Captured, Topic bool
-	// CaptureInstance is the SQL Server capture instance compared.
+	// CaptureInstance is the SQL Server capture instance compared, and
+	// CapturedColumns its columns.
 	CaptureInstance string
+	CapturedColumns []string
 	// TopicName is the table's topic, when known.
 	TopicName string
 	// Err is the last attempt's failure (also when an optional layer
@@ -309,7 +311,7 @@ func (c *Checker) checkTable(ctx context.Context, t Table) (Result, error) {
 	scope.SinkMetadata = append(slices.Clone(scope.SinkMetadata), stream.SinkMetadata...)
 	r := Result{
 		Mismatches: Compare(l, scope), CheckedAt: c.opts.Now(),
-		Captured: l.Captured != nil, Topic: l.Topic != nil, CaptureInstance: instance, TopicName: stream.Topic,
+		Captured: l.Captured != nil, Topic: l.Topic != nil, CaptureInstance: instance, CapturedColumns: l.Captured, TopicName: stream.Topic,
 	}
 	if capErr != nil {
 		capErr = fmt.Errorf("capture instance: %w", capErr)

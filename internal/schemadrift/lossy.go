@@ -194,7 +194,8 @@ func fracWidth(frac int) int {
 // number into text too short for it; text, a float or a decimal with
 // a fraction into an integer; a zoned timestamp without its zone. An
 // integer target of 64 bits holds any temporal value, as the Confluent
-// sink writes Debezium's io.debezium.time types (epoch units).
+// sink writes Debezium's io.debezium.time types (epoch units), and one of
+// 32 bits a date (days).
 func Lossy(src, tgt Column) string {
 	s, t := shapeOf(src), shapeOf(tgt)
 	if s.fam == famUnknown || t.fam == famUnknown {
@@ -311,10 +312,11 @@ func lossyDecimal(s, t shape) string {
 
 func lossyTime(s, t shape) string {
 	if t.fam == famInt {
-		if t.bits >= 64 {
+		// Epoch units: days of a date fit 32 bits, the rest need 64.
+		if t.bits >= 64 || s.fam == famDate && t.bits >= 32 {
 			return ""
 		}
-		return "a temporal value into an integer narrower than 64 bits"
+		return "a temporal value into an integer too narrow for its epoch units"
 	}
 	switch {
 	case s.fam == t.fam, s.fam == famTimestamp && t.fam == famTimestampTZ, s.fam == famDate && (t.fam == famTimestamp || t.fam == famTimestampTZ):

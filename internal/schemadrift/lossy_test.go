@@ -274,7 +274,8 @@ func roundTrips(v value, c Column) bool {
 	}
 	switch v.kind {
 	case "date":
-		return s.fam == famDate || s.fam == famTimestamp || s.fam == famTimestampTZ
+		// Days since 1970 of 9999-12-31 fit 32 bits.
+		return s.fam == famDate || s.fam == famInt && s.bits >= 32 || s.fam == famTimestamp || s.fam == famTimestampTZ
 	case "time":
 		return s.fam == famTime && s.frac >= v.frac
 	case "ts":
@@ -312,4 +313,49 @@ func numFits(r *big.Rat, s shape) bool {
 		return r.Sign() == 0 || r.Cmp(big.NewRat(1, 1)) == 0
 	}
 	return false
+}
+
+// What a sink creates for a source column holds every value the source
+// column can, but where the target engine cannot: PostgreSQL keeps at
+// most 6 fractional digits, SQL Server has no unbounded decimal.
+func TestSinkTypesHoldTheSourceValues(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for i := 0; i < 5000; i++ {
+		src := randomColumn(rng, true)
+		for _, sink := range []Sink{SinkDebezium, SinkConfluent} {
+			for _, driver := range []string{"postgres", "sqlserver"} {
+				tgt := parseType(SinkType(src, sink, driver))
+				why := Lossy(src, tgt)
+				sh := shapeOf(src)
+				finer := driver == "postgres" && sink == SinkDebezium && sh.frac > 6
+				unbounded := driver == "sqlserver" && sh.fam == famDecimal && sh.digits < 0 // SQL Server has no unbounded decimal
+				if why != "" && !finer && !unbounded {
+					t.Fatalf("seed %d: the %v sink on %s maps %s to %s, which loses values: %s", seed, sink, driver, describe(src), SinkType(src, sink, driver), why)
+				}
+			}
+		}
+	}
+}
+
+// parseType reads a declared type back into a catalog column.
+func parseType(decl string) Column {
+	c := Column{Type: decl, Length: -1, Precision: -1, Scale: -1, TimePrecision: -1}
+	name, args, _ := strings.Cut(decl, "(")
+	args, rest, _ := strings.Cut(args, ")")
+	c.Type = strings.TrimSpace(name + rest)
+	if c.Type == "timestamp with time zone" {
+		c.Type = "timestamptz"
+	}
+	var a, b int
+	switch n, _ := fmt.Sscanf(args, "%d,%d", &a, &b); {
+	case args == "max":
+	case n == 2:
+		c.Precision, c.Scale = a, b
+	case n == 1 && strings.Contains(c.Type, "char"):
+		c.Length = a
+	case n == 1:
+		c.TimePrecision = a
+	}
+	return c
 }

@@ -54,17 +54,9 @@ func BuildSchemaCheck(cfg *config.Config, sources *Sources, src reconcile.Source
 	if cfg.SchemaCheck.Disabled || len(cfg.Tables) == 0 {
 		return nil, nil, nil
 	}
-	var topics schemadrift.TopicReader
-	if sources.Kafka != nil {
-		topics.Newest = sources.Kafka.NewestValue
-	}
-	if cfg.Kafka != nil && cfg.Kafka.SchemaRegistry != nil {
-		hc, err := promcfg.NewClientFromConfig(cfg.Kafka.SchemaRegistry.HTTPClientConfig(), "schema_registry")
-		if err != nil {
-			return nil, nil, fmt.Errorf("schema registry: %w", err)
-		}
-		hc.Timeout = cfg.Kafka.Timeout
-		topics.Registry = &schemadrift.Registry{URL: cfg.Kafka.SchemaRegistry.URL, HTTP: hc}
+	topics, err := TopicReader(cfg, sources)
+	if err != nil {
+		return nil, nil, err
 	}
 	checker := schemadrift.NewChecker(SchemaTables(cfg, sources, src, topics), schemadrift.Options{Interval: cfg.SchemaCheck.Interval, Logger: logger})
 	return collector.NewSchemaCollector(checker), checker, nil
@@ -75,4 +67,23 @@ func BuildSchemaCheck(cfg *config.Config, sources *Sources, src reconcile.Source
 // sink writes itself (the watermark and the deleted column).
 func schemaScope(tc config.Table) schemadrift.Scope {
 	return schemadrift.Scope{Columns: tc.Columns, Ignore: tc.IgnoreColumns, SinkMetadata: []string{tc.WatermarkColumn, tc.Target.DeletedColumn}}
+}
+
+// TopicReader reads topics' value schemas from the configured Schema
+// Registry, else from the newest record through sources' Kafka client;
+// the zero reader when there is neither.
+func TopicReader(cfg *config.Config, sources *Sources) (schemadrift.TopicReader, error) {
+	var topics schemadrift.TopicReader
+	if sources.Kafka != nil {
+		topics.Newest = sources.Kafka.NewestValue
+	}
+	if cfg.Kafka != nil && cfg.Kafka.SchemaRegistry != nil {
+		hc, err := promcfg.NewClientFromConfig(cfg.Kafka.SchemaRegistry.HTTPClientConfig(), "schema_registry")
+		if err != nil {
+			return topics, fmt.Errorf("schema registry: %w", err)
+		}
+		hc.Timeout = cfg.Kafka.Timeout
+		topics.Registry = &schemadrift.Registry{URL: cfg.Kafka.SchemaRegistry.URL, HTTP: hc}
+	}
+	return topics, nil
 }
