@@ -74,7 +74,7 @@ func TestCommandAndRemediatorAgreeOnEveryActionAndState(t *testing.T) {
 	// not_needed, r refused, u unfixable.
 	verdicts := map[string]string{
 		"pause":                          "aaannnaa",
-		"resume":                         "nnnaaann",
+		"resume":                         "nnnaaaaa",
 		"restart":                        "aauaaraa",
 		"restart --only-failed":          "naunaraa",
 		"restart --task=1 --only-failed": "naunarna",

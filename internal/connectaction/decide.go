@@ -61,7 +61,7 @@ func Decide(a Action, st *connect.Status) Decision {
 		return d
 	}
 	d.expect = e
-	d.Verdict, d.Reason = need(a, st)
+	d.Verdict, d.Reason = need(a, st, e)
 	return d
 }
 
@@ -85,27 +85,23 @@ func (d Decision) Err() error {
 	return nil
 }
 
-// need says whether an action the state allows changes anything.
-func need(a Action, st *connect.Status) (Verdict, string) {
+// need says whether an action the state allows changes anything. A
+// pause, resume or stop is not needed when the status already shows its
+// effect, read by the same check that verifies it, unless the connector
+// is FAILED or not yet assigned: its state then hides the target state
+// the action sets, which a restart brings it back in.
+func need(a Action, st *connect.Status, e expectation) (Verdict, string) {
 	state := st.Connector.State
 	switch a.Kind {
-	case actionkind.Pause:
-		switch state {
-		case connect.StateStopped:
+	case actionkind.Pause, actionkind.Resume, actionkind.Stop:
+		if a.Kind == actionkind.Pause && state == connect.StateStopped {
 			return NotNeeded, "connector is STOPPED: it runs no tasks, and pausing it would start it"
-		case connect.StatePaused:
-			return NotNeeded, "connector is PAUSED"
 		}
-	case actionkind.Resume:
-		// A RUNNING connector that lists no task yet is starting: resume
-		// is harmless, and waiting for a task is what it promises.
-		starting := state == connect.StateRunning && len(st.Tasks) == 0
-		if state != connect.StatePaused && state != connect.StateStopped && !anyTask(st, connect.StatePaused) && !starting {
-			return NotNeeded, "nothing is PAUSED or STOPPED: " + DescribeState(st)
+		if shows := state == connect.StateRunning || state == connect.StatePaused || state == connect.StateStopped; !shows {
+			return Act, ""
 		}
-	case actionkind.Stop:
-		if state == connect.StateStopped {
-			return NotNeeded, "connector is STOPPED"
+		if ok, _ := e.reached(st, nil); ok {
+			return NotNeeded, "already there: " + DescribeState(st)
 		}
 	case actionkind.Restart:
 		return restartNeed(st, a.Restart)
@@ -138,10 +134,13 @@ func restartNeed(st *connect.Status, o connect.RestartOptions) (Verdict, string)
 		}
 	}
 	if len(traces) == 0 {
-		if o.OnlyFailed {
-			return NotNeeded, "nothing is FAILED: " + DescribeState(st)
+		switch {
+		case !o.OnlyFailed:
+			return Act, ""
+		case anyTask(st, connect.StateFailed):
+			return NotNeeded, "the connector is not FAILED and the restart leaves its tasks alone: " + DescribeState(st)
 		}
-		return Act, ""
+		return NotNeeded, "nothing is FAILED: " + DescribeState(st)
 	}
 	if classes := unfixableFailures(traces); classes != nil {
 		return Unfixable, "failed on " + strings.Join(classes, "; ")

@@ -1,10 +1,14 @@
 package connectaction
 
 import (
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 )
 
 // Whether a connector restart can help, from the live status: every
@@ -40,6 +44,7 @@ func TestConnectorRestartNeed(t *testing.T) {
 		{"failed task, unfixable", status(connect.StateRunning, failed(0, missingColumn)), all, Unfixable, []string{"failed on missing column"}},
 		{"one restartable failure among unfixable ones", status(connect.StateRunning, failed(0, missingColumn), failed(1, transient)), all, Act, nil},
 		{"failed tasks not restarted without include_tasks", status(connect.StateRunning, failed(0, missingColumn)), connect.RestartOptions{}, Act, nil},
+		{"only the failed connector, which runs", status(connect.StateRunning, failed(0, transient)), connect.RestartOptions{OnlyFailed: true}, NotNeeded, []string{"the connector is not FAILED and the restart leaves its tasks alone"}},
 		{"failed connector, unfixable", &connect.Status{Connector: connect.Instance{State: connect.StateFailed, Trace: missingColumn}}, connect.RestartOptions{}, Unfixable, []string{"missing column"}},
 	}
 	for _, tc := range cases {
@@ -54,5 +59,65 @@ func TestConnectorRestartNeed(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Decide against a truth computed directly from the status, over random
+// statuses: an action is not needed exactly when the connector already
+// is where it leads (its own state shows the target state, every task
+// follows it or stays FAILED), or, for a pause, when it is STOPPED; a
+// restart of failed instances is not needed exactly when none it would
+// restart has failed. What Decide finds not needed, the verification
+// already accepts. A failure prints its seed.
+func TestDecideAgainstTheStatusItself(t *testing.T) {
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	states := []string{connect.StateRunning, connect.StatePaused, connect.StateStopped, connect.StateFailed, connect.StateUnassigned, connect.StateRestarting}
+	traces := []string{"", "java.net.SocketTimeoutException: Read timed out", `column "x" does not exist`}
+	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
+	for i := 0; i < 5000; i++ {
+		st := &connect.Status{Name: "s", Connector: connect.Instance{State: pick(states)}}
+		if st.Connector.State == connect.StateFailed {
+			st.Connector.Trace = pick(traces)
+		}
+		if st.Connector.State != connect.StateStopped {
+			for id := range rng.IntN(4) {
+				task := connect.TaskInfo{ID: id, State: pick(states[:5])}
+				if task.State == connect.StateFailed {
+					task.Trace = pick(traces)
+				}
+				st.Tasks = append(st.Tasks, task)
+			}
+		}
+		every := func(allowed ...string) bool {
+			for _, task := range st.Tasks {
+				if !slices.Contains(allowed, task.State) {
+					return false
+				}
+			}
+			return true
+		}
+		c := st.Connector.State
+		anyTaskFailed := !every(connect.StateRunning, connect.StatePaused, connect.StateStopped, connect.StateUnassigned, connect.StateRestarting)
+		task := rng.IntN(4)
+		opts := connect.RestartOptions{IncludeTasks: rng.IntN(2) == 0, OnlyFailed: true}
+		truth := map[actionkind.Kind]bool{
+			actionkind.Pause:  c == connect.StateStopped || c == connect.StatePaused && every(connect.StatePaused, connect.StateFailed),
+			actionkind.Resume: c == connect.StateRunning && len(st.Tasks) > 0 && every(connect.StateRunning, connect.StateFailed),
+			actionkind.Stop:   c == connect.StateStopped && len(st.Tasks) == 0,
+			actionkind.Restart: c != connect.StateStopped && c != connect.StateFailed &&
+				!(opts.IncludeTasks && anyTaskFailed),
+			actionkind.RestartTask: st.Task(task) != nil && st.Task(task).State != connect.StateFailed,
+		}
+		for kind, notNeeded := range truth {
+			a := Action{Kind: kind, Connector: "s", Task: task, Restart: opts}
+			d := Decide(a, st)
+			if got := d.Verdict == NotNeeded; got != notNeeded {
+				t.Fatalf("seed %d: %s from %s: %s (%s), want not needed %t", seed, a, DescribeState(st), d.Verdict, d.Reason, notNeeded)
+			}
+			if ok, _ := d.expect.reached(st, nil); d.Verdict == NotNeeded && kind != actionkind.Restart && kind != actionkind.RestartTask && c != connect.StateStopped && !ok {
+				t.Fatalf("seed %d: %s from %s is not needed, but its verification would still wait", seed, a, DescribeState(st))
+			}
+		}
 	}
 }
