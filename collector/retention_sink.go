@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lag"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/retention"
 )
 
@@ -119,8 +120,9 @@ func (c *SinkRetentionCollector) topic(ch chan<- prometheus.Metric, cluster, con
 		// too (the sink lag collector reports the error).
 		return errors.Join(errs...)
 	}
-	b := retention.SinkBacklog{CaughtUp: tl.Records == 0, Oldest: tl.Oldest, OldestKnown: tl.OldestKnown}
-	if h, ok := retention.SinkHeadroom(rr.Config, b, now); ok {
+	sl := lag.SinkLag(tl, now)
+	b := retention.SinkBacklog{CaughtUp: sl.Records == 0, Age: sl.Age, AgeKnown: sl.AgeKnown}
+	if h, ok := retention.SinkHeadroom(rr.Config, b); ok {
 		ch <- prometheus.MustNewConstMetric(sinkHeadroomDesc, prometheus.GaugeValue, h, cluster, connector, topic)
 	}
 	return errors.Join(errs...)

@@ -63,7 +63,7 @@ func TestGroupLagsReadsLogStartsAndRetentionOfTheCommittedTopics(t *testing.T) {
 		t.Errorf("oldest unconsumed %v (known %v), want %v", tl.Oldest, tl.OldestKnown, base.Add(50*time.Second))
 	}
 	now := time.Now()
-	h, ok := retention.SinkHeadroom(rr.Config, retention.SinkBacklog{Oldest: tl.Oldest, OldestKnown: tl.OldestKnown}, now)
+	h, ok := retention.SinkHeadroom(rr.Config, retention.SinkBacklog{Age: now.Sub(tl.Oldest), AgeKnown: tl.OldestKnown})
 	if want := 3600 - now.Sub(base.Add(50*time.Second)).Seconds(); !ok || math.Abs(h-want) > 1 {
 		t.Errorf("headroom %v (ok %v), want about %v", h, ok, want)
 	}

@@ -38,11 +38,11 @@ func (r TopicRetention) SizeLimited() bool { return r.Delete && r.Bytes > 0 }
 type SinkBacklog struct {
 	// CaughtUp is true when the sink has consumed every record.
 	CaughtUp bool
-	// Oldest is the timestamp of the oldest record it has not consumed
-	// (the earliest over the topic's partitions); meaningful only when
-	// OldestKnown.
-	Oldest      time.Time
-	OldestKnown bool
+	// Age is how long the oldest record it has not consumed has waited
+	// (the sink's lag as internal/lag's SinkLag measures it: never
+	// negative); meaningful only when AgeKnown.
+	Age      time.Duration
+	AgeKnown bool
 }
 
 // SinkHeadroom is how long the topic's time retention leaves before it
@@ -51,19 +51,16 @@ type SinkBacklog struct {
 // sink is caught up; +Inf when the topic keeps records for ever. Kafka
 // deletes whole segments once their newest record is past retention, so
 // 0 means "due": the record may linger a while, never longer than its
-// segment. ok is false when the oldest record's time is not known.
-// A record stamped in the future (a producer clock ahead of ours) counts
-// as new.
-func SinkHeadroom(r TopicRetention, b SinkBacklog, now time.Time) (seconds float64, ok bool) {
+// segment. ok is false when the oldest record's age is not known.
+func SinkHeadroom(r TopicRetention, b SinkBacklog) (seconds float64, ok bool) {
 	ret := r.Seconds()
 	if math.IsInf(ret, 1) || b.CaughtUp {
 		return ret, true
 	}
-	if !b.OldestKnown {
+	if !b.AgeKnown {
 		return 0, false
 	}
-	age := max(now.Sub(b.Oldest).Seconds(), 0)
-	return max(ret-age, 0), true
+	return max(ret-b.Age.Seconds(), 0), true
 }
 
 // PartitionOffsets are one partition's offsets as the sink's group and
