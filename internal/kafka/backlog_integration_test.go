@@ -99,7 +99,7 @@ func TestGroupBacklogsCountsRecordsAndFindsTheOldestUnconsumed(t *testing.T) {
 	}
 	tl, ok := gl.Topics[topic]
 	if !ok {
-		t.Fatalf("no lag for %s: %+v", topic, gl)
+		t.Fatalf("no backlog for %s: %+v", topic, gl)
 	}
 	if tl.Err != nil || tl.Records != 7 {
 		t.Errorf("records behind = %d (err %v), want 7", tl.Records, tl.Err)
@@ -108,7 +108,7 @@ func TestGroupBacklogsCountsRecordsAndFindsTheOldestUnconsumed(t *testing.T) {
 		t.Errorf("oldest unconsumed = %v (known %v), want %v", tl.Oldest, tl.OldestKnown, base.Add(7*time.Second))
 	}
 	if other := lags["it-kafka-no-such-group"]; other.Err != nil || len(other.Topics) != 0 {
-		t.Errorf("a group with no commits has no lag and no error: %+v", other)
+		t.Errorf("a group with no commits has no backlog and no error: %+v", other)
 	}
 
 	// Over the read budget: the record count stays, the age is unknown.
@@ -141,7 +141,7 @@ func TestGroupBacklogsLeavesOutADeletedTopic(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("a deleted topic still has lag: %+v", gl)
+			t.Fatalf("a deleted topic still has a backlog: %+v", gl)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

@@ -14,7 +14,7 @@ import (
 // Retention is stood for by the admin API's DeleteRecords, which moves a
 // partition's log start exactly as retention does: a stopped group's
 // committed offset is then below it.
-func TestGroupLagsReadsLogStartsAndRetentionOfTheCommittedTopics(t *testing.T) {
+func TestGroupBacklogsReadLogStartsAndRetentionOfTheCommittedTopics(t *testing.T) {
 	c := realKafka(t)
 	topic := freshTopic(t, c, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
