@@ -41,25 +41,38 @@ type shape struct {
 	frac int
 }
 
+// fixedShapes are the types whose shape their name alone decides.
+var fixedShapes = map[string]shape{
+	"tinyint":  {fam: famInt, bits: 9},
+	"smallint": {fam: famInt, bits: 16}, "int2": {fam: famInt, bits: 16}, "smallserial": {fam: famInt, bits: 16},
+	"integer": {fam: famInt, bits: 32}, "int": {fam: famInt, bits: 32}, "int4": {fam: famInt, bits: 32}, "serial": {fam: famInt, bits: 32},
+	"bigint": {fam: famInt, bits: 64}, "int8": {fam: famInt, bits: 64}, "bigserial": {fam: famInt, bits: 64},
+	"smallmoney": {fam: famDecimal, digits: 10, scale: 4},
+	"real":       {fam: famFloat, bits: 24}, "float4": {fam: famFloat, bits: 24},
+	"double precision": {fam: famFloat, bits: 53}, "float8": {fam: famFloat, bits: 53},
+	"bit": {fam: famBool}, "boolean": {fam: famBool}, "bool": {fam: famBool},
+	"text": {fam: famText, length: -1}, "ntext": {fam: famText, length: -1}, "citext": {fam: famText, length: -1},
+	"xml": {fam: famText, length: -1}, "json": {fam: famText, length: -1}, "jsonb": {fam: famText, length: -1}, "name": {fam: famText, length: -1},
+	"bytea": {fam: famBinary, length: -1}, "image": {fam: famBinary, length: -1},
+	"uuid": {fam: famUUID}, "uniqueidentifier": {fam: famUUID},
+	"date": {fam: famDate},
+	// 1/300 s ticks: three digits are needed to hold it.
+	"datetime":      {fam: famTimestamp, frac: 3},
+	"smalldatetime": {fam: famTimestamp, frac: 0},
+}
+
 // shapeOf reads a catalog column of either engine (PostgreSQL and SQL
 // Server type names do not collide in meaning where they are shared).
 func shapeOf(c Column) shape {
 	t := strings.ToLower(strings.TrimSpace(c.Type))
-	frac := func(def int) int {
-		if c.TimePrecision >= 0 {
-			return c.TimePrecision
-		}
-		return def
+	if s, ok := fixedShapes[t]; ok {
+		return s
+	}
+	frac := 6
+	if c.TimePrecision >= 0 {
+		frac = c.TimePrecision
 	}
 	switch t {
-	case "tinyint":
-		return shape{fam: famInt, bits: 9}
-	case "smallint", "int2", "smallserial":
-		return shape{fam: famInt, bits: 16}
-	case "integer", "int", "int4", "serial":
-		return shape{fam: famInt, bits: 32}
-	case "bigint", "int8", "bigserial":
-		return shape{fam: famInt, bits: 64}
 	case "numeric", "decimal":
 		if c.Precision <= 0 {
 			return shape{fam: famDecimal, digits: -1, scale: -1}
@@ -72,43 +85,22 @@ func shapeOf(c Column) shape {
 			return shape{fam: famDecimal, digits: 19, scale: 4}
 		}
 		return shape{fam: famDecimal, digits: 19, scale: 2}
-	case "smallmoney":
-		return shape{fam: famDecimal, digits: 10, scale: 4}
-	case "real", "float4":
-		return shape{fam: famFloat, bits: 24}
-	case "double precision", "float8":
-		return shape{fam: famFloat, bits: 53}
 	case "float":
 		// SQL Server float(n): n ≤ 24 is real, else 53 bits.
 		if c.Precision > 0 && c.Precision <= 24 {
 			return shape{fam: famFloat, bits: 24}
 		}
 		return shape{fam: famFloat, bits: 53}
-	case "bit", "boolean", "bool":
-		return shape{fam: famBool}
 	case "char", "nchar", "character", "bpchar", "varchar", "nvarchar", "character varying", "sysname":
 		return shape{fam: famText, length: c.Length}
-	case "text", "ntext", "citext", "xml", "json", "jsonb", "name":
-		return shape{fam: famText, length: -1}
 	case "binary", "varbinary":
 		return shape{fam: famBinary, length: c.Length}
-	case "bytea", "image":
-		return shape{fam: famBinary, length: -1}
-	case "uuid", "uniqueidentifier":
-		return shape{fam: famUUID}
-	case "date":
-		return shape{fam: famDate}
 	case "time", "time without time zone":
-		return shape{fam: famTime, frac: frac(6)}
-	case "datetime":
-		// 1/300 s ticks: three digits are needed to hold it.
-		return shape{fam: famTimestamp, frac: 3}
-	case "smalldatetime":
-		return shape{fam: famTimestamp, frac: 0}
+		return shape{fam: famTime, frac: frac}
 	case "datetime2", "timestamp", "timestamp without time zone":
-		return shape{fam: famTimestamp, frac: frac(6)}
+		return shape{fam: famTimestamp, frac: frac}
 	case "datetimeoffset", "timestamp with time zone", "timestamptz":
-		return shape{fam: famTimestampTZ, frac: frac(6)}
+		return shape{fam: famTimestampTZ, frac: frac}
 	}
 	return shape{fam: famUnknown}
 }
@@ -224,34 +216,48 @@ func lossyShape(s, t shape) string {
 	case famDecimal:
 		return lossyDecimal(s, t)
 	case famFloat:
-		if t.fam == famFloat && t.bits >= s.bits || t.fam == famDecimal && t.digits < 0 {
-			return ""
-		}
-		if t.fam == famFloat {
-			return "a narrower float"
-		}
-		return "a binary float into a " + t.fam.String()
+		return lossyFloat(s, t)
 	case famText, famBinary:
-		if t.fam != s.fam {
-			return "a " + s.fam.String() + " into a " + t.fam.String()
-		}
-		if t.length >= 0 && (s.length < 0 || s.length > t.length) {
-			return fmt.Sprintf("values up to %s long, the target holds %d", widthWords(s.length), t.length)
-		}
-		return ""
+		return lossyBytes(s, t)
 	case famBool:
-		if t.fam == famDecimal && t.digits >= 0 && t.digits-t.scale < 1 {
-			return "a boolean into a decimal without a digit before the point"
-		}
-		if t.fam == famBool || t.fam == famInt || t.fam == famDecimal || t.fam == famFloat {
-			return ""
-		}
+		return lossyBool(s, t)
 	case famUUID:
 		if t.fam == famUUID {
 			return ""
 		}
 	case famDate, famTime, famTimestamp, famTimestampTZ:
 		return lossyTime(s, t)
+	}
+	return "a " + s.fam.String() + " into a " + t.fam.String()
+}
+
+func lossyFloat(s, t shape) string {
+	switch {
+	case t.fam == famFloat && t.bits >= s.bits, t.fam == famDecimal && t.digits < 0:
+		return ""
+	case t.fam == famFloat:
+		return "a narrower float"
+	}
+	return "a binary float into a " + t.fam.String()
+}
+
+// lossyBytes judges text into text and binary into binary.
+func lossyBytes(s, t shape) string {
+	if t.fam != s.fam {
+		return "a " + s.fam.String() + " into a " + t.fam.String()
+	}
+	if t.length >= 0 && (s.length < 0 || s.length > t.length) {
+		return fmt.Sprintf("values up to %s long, the target holds %d", widthWords(s.length), t.length)
+	}
+	return ""
+}
+
+func lossyBool(s, t shape) string {
+	switch {
+	case t.fam == famDecimal && t.digits >= 0 && t.digits-t.scale < 1:
+		return "a boolean into a decimal without a digit before the point"
+	case t.fam == famBool || t.fam == famInt || t.fam == famDecimal || t.fam == famFloat:
+		return ""
 	}
 	return "a " + s.fam.String() + " into a " + t.fam.String()
 }
