@@ -156,10 +156,11 @@ END LOOP; END $$`, tables-1))
 		offsets: []connect.Offset{{Partition: map[string]any{"server": "bench"}, Offset: map[string]any{"lsn": 1.0, "ts_usec": float64(time.Now().UnixMicro())}}},
 	}
 	dbs := map[string]*database.DB{"src": src, "tgt": tgt}
+	reader := lag.NewReader(dbs, nil)
 	without := []collector.Collector{
-		collector.NewLagCollector(ts, dbs, lag.NewReader(dbs, nil), slog.New(slog.DiscardHandler)),
+		collector.NewLagCollector(ts, dbs, reader, slog.New(slog.DiscardHandler)),
 		collector.NewSlotsCollector(src),
-		collector.NewOffsetsCollector([]*database.DB{src}, ts, cl),
+		collector.NewOffsetsCollector(reader, []*database.DB{src}, ts, cl),
 	}
 	with := append(append([]collector.Collector(nil), without...), collector.NewSourceRetentionCollector([]*database.DB{src}, cl))
 	interleave(b, func() {}, without, with)
@@ -195,7 +196,7 @@ func BenchmarkSQLServerSourceScrape(b *testing.B) {
 		mock.ExpectQuery(database.CaptureInstancesQuery).WillReturnRows(rows)
 	}
 	mock.MatchExpectationsInOrder(false)
-	offsets := collector.NewOffsetsCollector([]*database.DB{db}, nil, cl)
+	offsets := collector.NewOffsetsCollector(lag.NewReader(map[string]*database.DB{"erp": db}, nil), []*database.DB{db}, nil, cl)
 	retention := collector.NewSourceRetentionCollector([]*database.DB{db}, cl)
 	// Each scrape's expected queries are queued untimed; the offsets read
 	// is queued for both sets, the retention reads ahead of every scrape
