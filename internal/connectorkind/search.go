@@ -120,7 +120,10 @@ func (f *sourceFinder) read(ctx context.Context, cluster, name string) (map[stri
 		cluster = f.cfg.ConnectClusters[0].Name
 	}
 	c := f.clusters[cluster]
-	if c == nil {
+	switch {
+	case c == nil && cluster == "":
+		return nil, errors.New("its settings are read from Kafka Connect, and no connect_clusters are configured")
+	case c == nil:
 		return nil, fmt.Errorf("no connect cluster %q configured", cluster)
 	}
 	return c.Config(ctx, name)

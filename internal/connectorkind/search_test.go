@@ -185,3 +185,18 @@ func TestANamedSourceKeepsItsLastConfigurationWhileConnectIsDown(t *testing.T) {
 		t.Fatalf("never read, Connect down: %v", err)
 	}
 }
+
+// A table naming its source connector where no Connect cluster is
+// configured at all: the error says where the settings come from and
+// what is missing, not an empty cluster name.
+func TestANamedSourceWithoutAnyConnectClusterSaysSo(t *testing.T) {
+	tc := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"},
+		Signal: &config.Signal{Connector: "shop-source"}}
+	finder := &sourceFinder{cfg: &config.Config{}, dbs: sqlServerShop(t), clusters: map[string]*connect.Client{},
+		found: map[string]foundSource{}, now: time.Now}
+	_, _, err := finder.config(context.Background(), tc)
+	want := "source connector shop-source: its settings are read from Kafka Connect, and no connect_clusters are configured"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}
