@@ -26,21 +26,7 @@ func (r *run) checkTopicRetention(ctx context.Context) {
 	if !ok || r.d.Config.Kafka == nil {
 		return
 	}
-	budget := r.d.Config.Kafka.OutageBudget
-	var cdc []string
-	for i := range r.d.Config.Tables {
-		for _, t := range r.topicsOf(&r.d.Config.Tables[i]) {
-			if !slices.Contains(cdc, t) && r.topicExists(t) {
-				cdc = append(cdc, t)
-			}
-		}
-	}
-	history := map[string][]*connector{}
-	for _, c := range r.connectors {
-		if t := c.SchemaHistoryTopic(); t != "" && r.topicExists(t) {
-			history[t] = append(history[t], c)
-		}
-	}
+	cdc, history := r.retentionTopics()
 	topics := slices.Clone(cdc)
 	for t := range history {
 		if !slices.Contains(topics, t) {
@@ -59,6 +45,34 @@ func (r *run) checkTopicRetention(ctx context.Context) {
 				Fix: "grant cdc-sentinel's Kafka principal DescribeConfigs on the topic"})
 		}
 	}
+	r.checkCDCTopicRetention(cdc, got)
+	r.checkHistoryTopicRetention(history, got)
+}
+
+// retentionTopics are the existing CDC topics of the configured tables,
+// and the existing schema history topics with the connectors writing
+// each.
+func (r *run) retentionTopics() (cdc []string, history map[string][]*connector) {
+	for i := range r.d.Config.Tables {
+		for _, t := range r.topicsOf(&r.d.Config.Tables[i]) {
+			if !slices.Contains(cdc, t) && r.topicExists(t) {
+				cdc = append(cdc, t)
+			}
+		}
+	}
+	history = map[string][]*connector{}
+	for _, c := range r.connectors {
+		if t := c.SchemaHistoryTopic(); t != "" && r.topicExists(t) {
+			history[t] = append(history[t], c)
+		}
+	}
+	return cdc, history
+}
+
+// checkCDCTopicRetention warns of CDC topics keeping changes for less
+// than the outage budget.
+func (r *run) checkCDCTopicRetention(cdc []string, got map[string]retention.TopicRetention) {
+	budget := r.d.Config.Kafka.OutageBudget
 	for _, t := range cdc {
 		tr, ok := got[t]
 		if !ok || !tr.ShortOf(budget) {
@@ -70,6 +84,11 @@ func (r *run) checkTopicRetention(ctx context.Context) {
 			Fix: fmt.Sprintf("kafka-configs.sh --bootstrap-server BROKER --alter --entity-type topics --entity-name %s --add-config retention.ms=%d (or lower kafka.outage_budget to the outage the pipeline must survive)",
 				t, budget.Milliseconds())})
 	}
+}
+
+// checkHistoryTopicRetention reports schema history topics not kept for
+// ever.
+func (r *run) checkHistoryTopicRetention(history map[string][]*connector, got map[string]retention.TopicRetention) {
 	for t, owners := range history {
 		tr, ok := got[t]
 		if !ok || tr.KeepsForever() {
