@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/retention"
 )
@@ -122,29 +124,42 @@ const (
 )
 
 // TopicRetentions reads the retention configuration of topics in one
-// DescribeConfigs request (answered by any broker). A topic whose
-// configuration did not come back, or does not parse, has an error from
-// errOf; the others are in the map. Values not set on the topic are the
-// broker's defaults, as the broker reports them.
+// DescribeConfigs request (answered by any broker) asking for the three
+// keys only: a topic's whole configuration with its synonyms is tens of
+// entries, and at a few thousand topics that answer dominated the read.
+// A topic whose configuration did not come back, or does not parse, has
+// an error from errOf; the others are in the map. Values not set on the
+// topic are the broker's defaults, as the broker reports them.
 func (c *Client) TopicRetentions(ctx context.Context, topics ...string) (map[string]retention.TopicRetention, func(topic string) error) {
 	out := make(map[string]retention.TopicRetention, len(topics))
 	errs := map[string]error{}
-	described, err := c.adm.DescribeTopicConfigs(ctx, topics...)
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	for _, t := range topics {
+		r := kmsg.NewDescribeConfigsRequestResource()
+		r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeTopic, t
+		r.ConfigNames = []string{cfgRetentionMs, cfgRetentionBytes, cfgCleanupPolicy}
+		req.Resources = append(req.Resources, r)
+	}
+	resp, err := req.RequestWith(ctx, c.kgo)
 	if err != nil {
 		err = fmt.Errorf("describing the configuration of %d topics: %w", len(topics), err)
 		return out, func(string) error { return err }
 	}
-	for _, rc := range described {
-		if rc.Err != nil {
-			errs[rc.Name] = fmt.Errorf("configuration of topic %s: %w", rc.Name, rc.Err)
+	for _, rc := range resp.Resources {
+		if err := kerr.ErrorForCode(rc.ErrorCode); err != nil {
+			errs[rc.ResourceName] = fmt.Errorf("configuration of topic %s: %w", rc.ResourceName, err)
 			continue
 		}
-		r, err := parseRetention(rc.Configs)
+		cfgs := make([]kadm.Config, 0, len(rc.Configs))
+		for _, cv := range rc.Configs {
+			cfgs = append(cfgs, kadm.Config{Key: cv.Name, Value: cv.Value})
+		}
+		r, err := parseRetention(cfgs)
 		if err != nil {
-			errs[rc.Name] = fmt.Errorf("configuration of topic %s: %w", rc.Name, err)
+			errs[rc.ResourceName] = fmt.Errorf("configuration of topic %s: %w", rc.ResourceName, err)
 			continue
 		}
-		out[rc.Name] = r
+		out[rc.ResourceName] = r
 	}
 	return out, func(topic string) error {
 		if err := errs[topic]; err != nil {
