@@ -148,6 +148,7 @@ func (c *Checker) due() []Table {
 // are checked and reported.
 func (c *Checker) Check(ctx context.Context) map[string]Result {
 	due := c.due()
+	cols := prefetch(ctx, due)
 	sem := make(chan struct{}, c.opts.Parallel)
 	var wg sync.WaitGroup
 	for _, t := range due {
@@ -161,7 +162,7 @@ func (c *Checker) Check(ctx context.Context) map[string]Result {
 				c.finish(t, Result{}, ctx.Err(), true)
 				return
 			}
-			r, err := c.checkTable(ctx, t)
+			r, err := c.checkTable(ctx, t, cols)
 			c.finish(t, r, err, ctx.Err() != nil && err != nil)
 		}()
 	}
@@ -253,14 +254,20 @@ func (c *Checker) log(table string, r Result) {
 // the target must be read; the capture instance and the topic are
 // compared when they can be read, and their errors are returned in
 // Result.Err.
-func (c *Checker) checkTable(ctx context.Context, t Table) (Result, error) {
+func (c *Checker) checkTable(ctx context.Context, t Table, prefetched map[*database.DB]catalogRead) (Result, error) {
 	type read struct {
 		cols []Column
 		err  error
 	}
 	side := func(db *database.DB, table string) read {
-		cols, err := readColumns(ctx, db, table)
-		return read{cols, err}
+		cr := prefetched[db]
+		if cols, ok := cr.cols[table]; ok {
+			return read{cols: cols}
+		}
+		if cr.err != nil {
+			return read{err: cr.err}
+		}
+		return read{err: notFound(table)}
 	}
 	var src, tgt read
 	var captured []string
@@ -321,4 +328,62 @@ func (c *Checker) checkTable(ctx context.Context, t Table) (Result, error) {
 	}
 	r.Err = errors.Join(capErr, topicErr)
 	return r, nil
+}
+
+// catalogRead is what one database's catalog gave for the tables due.
+type catalogRead struct {
+	cols map[string][]Column
+	err  error
+}
+
+// prefetch reads the columns of every due table's source and target,
+// one catalog query per database (internal/sqldialect), the databases
+// at once: 200 tables cost two queries, not four hundred. A database
+// that fails fails only its own tables.
+func prefetch(ctx context.Context, due []Table) map[*database.DB]catalogRead {
+	want := map[*database.DB][]string{}
+	for _, t := range due {
+		want[t.Source] = append(want[t.Source], t.SourceTable)
+		want[t.Target] = append(want[t.Target], t.TargetTable)
+	}
+	out := make(map[*database.DB]catalogRead, len(want))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for db, tables := range want {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cols, err := readColumnsOf(ctx, db, tables)
+			mu.Lock()
+			out[db] = catalogRead{cols, err}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// readColumnsOf reads several tables' catalog columns through db's pool,
+// bounded by its query timeout.
+func readColumnsOf(ctx context.Context, db *database.DB, tables []string) (map[string][]Column, error) {
+	pool, err := db.Pool()
+	if err != nil {
+		return nil, err
+	}
+	d, err := sqldialect.For(db.Driver())
+	if err != nil {
+		return nil, err
+	}
+	qctx, cancel := db.QueryContext(ctx)
+	defer cancel()
+	cat, err := sqldialect.ReadCatalogColumnsOf(qctx, pool, d, slices.Compact(slices.Sorted(slices.Values(tables))))
+	out := make(map[string][]Column, len(cat))
+	for t, cs := range cat {
+		cols := make([]Column, len(cs))
+		for i, c := range cs {
+			cols[i] = Column(c)
+		}
+		out[t] = cols
+	}
+	return out, err
 }

@@ -29,14 +29,6 @@ func mockDB(t *testing.T, name, driver string) (*database.DB, sqlmock.Sqlmock) {
 	return database.NewWithPool(config.Database{Name: name, Driver: driver, QueryTimeout: time.Second}, pool), mock
 }
 
-func columnRows(specs ...any) *sqlmock.Rows {
-	rows := sqlmock.NewRows([]string{"name", "type", "len", "prec", "scale", "tprec"})
-	for i := 0; i < len(specs); i += 2 {
-		rows.AddRow(specs[i], specs[i+1], -1, -1, -1, -1)
-	}
-	return rows
-}
-
 type fakeClock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -50,26 +42,36 @@ func (c *fakeClock) Add(d time.Duration) {
 }
 
 // A table is read at most once per interval, scrapes in between serve
-// the cached result; a target that fails affects only its own table,
-// which keeps its last result with the error.
+// the cached result; a target database that fails affects only its own
+// tables, which keep their last result with the error. Each database's
+// catalog is read once per round, whatever the number of its tables.
 func TestCheckerCachesPerIntervalAndIsolatesFailures(t *testing.T) {
 	src, srcMock := mockDB(t, "source", "postgres")
-	tgt, tgtMock := mockDB(t, "target", "postgres")
-	q := sqldialect.PostgresColumnsQuery
-	expect := func(m sqlmock.Sqlmock, table string, rows *sqlmock.Rows) {
-		m.ExpectQuery(q).WithArgs("public", table).WillReturnRows(rows)
+	tgtA, tgtAMock := mockDB(t, "target-a", "postgres")
+	tgtB, tgtBMock := mockDB(t, "target-b", "postgres")
+	both := sqldialect.PostgresTablesColumnsQuery("('public', 'customers'), ('public', 'orders')")
+	one := func(table string) string { return sqldialect.PostgresTablesColumnsQuery("('public', '" + table + "')") }
+	rows := func(specs ...string) *sqlmock.Rows {
+		r := sqlmock.NewRows([]string{"schema", "table", "name", "type", "len", "prec", "scale", "tprec"})
+		for i := 0; i+2 < len(specs); i += 3 {
+			r.AddRow("public", specs[i], specs[i+1], specs[i+2], -1, -1, -1, -1)
+		}
+		return r
 	}
-	// First round: both tables read; orders' target lacks a column.
-	srcMock.MatchExpectationsInOrder(false)
-	tgtMock.MatchExpectationsInOrder(false)
-	expect(srcMock, "customers", columnRows("id", "integer"))
-	expect(tgtMock, "customers", columnRows("id", "integer"))
-	expect(srcMock, "orders", columnRows("id", "integer", "note", "text"))
-	expect(tgtMock, "orders", columnRows("id", "integer"))
+	round := func(ordersTarget error) {
+		srcMock.ExpectQuery(both).WillReturnRows(rows("customers", "id", "integer", "orders", "id", "integer", "orders", "note", "text"))
+		tgtAMock.ExpectQuery(one("customers")).WillReturnRows(rows("customers", "id", "integer"))
+		if ordersTarget != nil {
+			tgtBMock.ExpectQuery(one("orders")).WillReturnError(ordersTarget)
+		} else {
+			tgtBMock.ExpectQuery(one("orders")).WillReturnRows(rows("orders", "id", "integer"))
+		}
+	}
+	round(nil)
 	clock := &fakeClock{now: time.Unix(1700000000, 0)}
 	c := NewChecker([]Table{
-		{Name: "customers", Source: src, Target: tgt, SourceTable: "customers", TargetTable: "customers"},
-		{Name: "orders", Source: src, Target: tgt, SourceTable: "orders", TargetTable: "orders"},
+		{Name: "customers", Source: src, Target: tgtA, SourceTable: "customers", TargetTable: "customers"},
+		{Name: "orders", Source: src, Target: tgtB, SourceTable: "orders", TargetTable: "orders"},
 	}, Options{Interval: time.Minute, Now: clock.Now})
 	res := c.Check(context.Background())
 	if n := res["orders"].Counts()[MissingInTarget]; n != 1 || res["customers"].Err != nil || len(res["customers"].Mismatches) != 0 {
@@ -84,10 +86,7 @@ func TestCheckerCachesPerIntervalAndIsolatesFailures(t *testing.T) {
 	// After it, the target of orders fails: orders keeps its last
 	// result with the error, customers is checked afresh.
 	clock.Add(31 * time.Second)
-	expect(srcMock, "customers", columnRows("id", "integer"))
-	expect(tgtMock, "customers", columnRows("id", "integer"))
-	expect(srcMock, "orders", columnRows("id", "integer", "note", "text"))
-	tgtMock.ExpectQuery(q).WithArgs("public", "orders").WillReturnError(errors.New("connection refused"))
+	round(errors.New("connection refused"))
 	res = c.Check(context.Background())
 	if r := res["orders"]; r.Err == nil || r.Counts()[MissingInTarget] != 1 || !r.CheckedAt.Equal(time.Unix(1700000000, 0)) {
 		t.Errorf("orders after a failed check: %+v, want the last result with the error", r)

@@ -1,6 +1,7 @@
 package schemadrift
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -35,23 +36,16 @@ func LeftOut(ctx context.Context, src, tgt *database.DB, srcTable, tgtTable stri
 	return out, nil
 }
 
-// readColumns reads one table's catalog columns through db's pool,
-// bounded by its query timeout.
+// readColumns reads one table's catalog columns.
 func readColumns(ctx context.Context, db *database.DB, table string) ([]Column, error) {
-	pool, err := db.Pool()
-	if err != nil {
-		return nil, err
+	cols, err := readColumnsOf(ctx, db, []string{table})
+	if c, ok := cols[table]; ok {
+		return c, nil
 	}
-	d, err := sqldialect.For(db.Driver())
-	if err != nil {
-		return nil, err
-	}
-	qctx, cancel := db.QueryContext(ctx)
-	defer cancel()
-	cat, err := sqldialect.ReadCatalogColumns(qctx, pool, d, table)
-	cols := make([]Column, len(cat))
-	for i, c := range cat {
-		cols[i] = Column(c)
-	}
-	return cols, err
+	return nil, cmp.Or(err, notFound(table))
+}
+
+// notFound is a table whose catalog shows no columns.
+func notFound(table string) error {
+	return fmt.Errorf("columns of %s: table not found (or no columns visible to this user)", table)
 }

@@ -1,6 +1,7 @@
 package sqldialect
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -96,6 +97,68 @@ func ReadCatalogColumns(ctx context.Context, db *sql.DB, d Dialect, table string
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("columns of %s: table not found (or no columns visible to this user)", table)
+	}
+	return out, nil
+}
+
+// PostgresTablesColumnsQuery lists the columns of several tables at once
+// (their schema and name as literal pairs): a schema check of many
+// tables costs one catalog query per database, not one per table.
+func PostgresTablesColumnsQuery(pairs string) string {
+	return `SELECT table_schema, table_name, column_name, data_type, coalesce(character_maximum_length, -1), coalesce(numeric_precision, -1), coalesce(numeric_scale, -1), coalesce(datetime_precision, -1)
+FROM information_schema.columns WHERE (table_schema, table_name) IN (` + pairs + `) ORDER BY table_schema, table_name, ordinal_position`
+}
+
+// ReadCatalogColumnsOf reads the columns of several tables of one
+// database, by table name as given: in one query on PostgreSQL, one per
+// table on SQL Server (whose tables may each name their own database).
+// A table the catalog does not show is absent from the result; err is
+// the first failure, which leaves out the tables it concerns.
+func ReadCatalogColumnsOf(ctx context.Context, db *sql.DB, d Dialect, tables []string) (map[string][]CatalogColumn, error) {
+	out := make(map[string][]CatalogColumn, len(tables))
+	if _, ok := d.(Postgres); !ok {
+		var first error
+		for _, t := range tables {
+			cols, err := ReadCatalogColumns(ctx, db, d, t)
+			if err != nil {
+				first = cmp.Or(first, err)
+				continue
+			}
+			out[t] = cols
+		}
+		return out, first
+	}
+	byName := map[[2]string][]string{}
+	var pairs []string
+	for _, t := range tables {
+		_, schema, name := splitTable(t, "public")
+		k := [2]string{schema, name}
+		if len(byName[k]) == 0 {
+			pairs = append(pairs, "("+d.Literal(schema)+", "+d.Literal(name)+")")
+		}
+		byName[k] = append(byName[k], t)
+	}
+	if len(pairs) == 0 {
+		return out, nil
+	}
+	rows, err := db.QueryContext(ctx, PostgresTablesColumnsQuery(strings.Join(pairs, ", ")))
+	if err != nil {
+		return out, fmt.Errorf("columns of %d tables: %w", len(tables), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k [2]string
+		var c CatalogColumn
+		if err := rows.Scan(&k[0], &k[1], &c.Name, &c.Type, &c.Length, &c.Precision, &c.Scale, &c.TimePrecision); err != nil {
+			return map[string][]CatalogColumn{}, fmt.Errorf("columns of %d tables: %w", len(tables), err)
+		}
+		c.Type = strings.ToLower(c.Type)
+		for _, t := range byName[k] {
+			out[t] = append(out[t], c)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return map[string][]CatalogColumn{}, fmt.Errorf("columns of %d tables: %w", len(tables), err)
 	}
 	return out, nil
 }

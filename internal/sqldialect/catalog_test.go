@@ -54,3 +54,23 @@ func TestSQLServerCatalogQueriesGolden(t *testing.T) {
 	testenv.Golden(t, "tsql/catalog-columns.sql", SQLServerColumnsQuery("[erp]."))
 	testenv.Golden(t, "tsql/captured-columns.sql", SQLServerCapturedColumnsQuery("[erp]."))
 }
+
+// Several PostgreSQL tables are read in one query naming them as
+// literals, quotes doubled; a table the catalog does not show is absent.
+func TestPostgresTablesColumnsInOneQuery(t *testing.T) {
+	pool, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	mock.ExpectQuery(PostgresTablesColumnsQuery("('public', 'a'), ('s', 'o''brien')")).
+		WillReturnRows(sqlmock.NewRows([]string{"s", "t", "n", "ty", "l", "p", "sc", "tp"}).
+			AddRow("s", "o'brien", "id", "INTEGER", -1, 32, 0, -1))
+	got, err := ReadCatalogColumnsOf(context.Background(), pool, Postgres{}, []string{"a", "s.o'brien"})
+	if err != nil || len(got) != 1 || len(got["s.o'brien"]) != 1 || got["s.o'brien"][0].Type != "integer" {
+		t.Errorf("columns %+v, %v; want s.o'brien's id only", got, err)
+	}
+	if err := mock.ExpectationsWereMet(); err != nil {
+		t.Error(err)
+	}
+}
