@@ -89,10 +89,7 @@ func (cc *connectorsCmd) operator() (*connectaction.Operator, *connect.Client, e
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := connectaction.DefaultOptions
-	opts.Timeout = cc.timeout
-	opts.OnState = cc.progress()
-	return connectaction.NewOperator(c, opts), c, nil
+	return connectaction.NewOperator(c, connectaction.Options{Timeout: cc.timeout, OnState: cc.progress()}), c, nil
 }
 
 // fail reports err: a bad configuration or cluster choice is a

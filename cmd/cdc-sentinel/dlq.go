@@ -172,7 +172,7 @@ func (dc *dlqCmd) open(ctx context.Context, name string) (*dlqTarget, error) {
 	if errors.Is(err, connect.ErrNotFound) {
 		// Answered as every command answers an unknown name: exit 2 with
 		// the names the cluster has.
-		if _, rerr := connectaction.NewOperator(cc, connectaction.DefaultOptions).Resolve(ctx, []string{name}, false); errors.Is(rerr, connect.ErrNotFound) {
+		if _, rerr := connectaction.NewOperator(cc, connectaction.Options{}).Resolve(ctx, []string{name}, false); errors.Is(rerr, connect.ErrNotFound) {
 			return nil, usageErr{rerr}
 		}
 	}

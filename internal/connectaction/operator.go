@@ -51,7 +51,7 @@ type Operator struct {
 	opts   Options
 }
 
-// NewOperator returns an Operator; zero fields of opts take DefaultOptions.
+// NewOperator returns an Operator; zero fields of opts take the defaults.
 func NewOperator(c *connect.Client, opts Options) *Operator {
 	return &Operator{client: c, opts: opts.withDefaults()}
 }

@@ -25,9 +25,7 @@ func realOperator(t *testing.T) (*testenv.Pipeline, *connect.Client, *Operator) 
 	t.Helper()
 	p := testenv.Need(t)
 	c := connecttest.Local(t, p)
-	opts := DefaultOptions
-	opts.Timeout = 90 * time.Second
-	return p, c, NewOperator(c, opts)
+	return p, c, NewOperator(c, Options{Timeout: 90 * time.Second})
 }
 
 // ownSink creates a JDBC sink named after the test and removes it, and

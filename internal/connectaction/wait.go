@@ -32,24 +32,25 @@ type Options struct {
 	OnState func(connector, state string)
 }
 
-// DefaultOptions are used for zero fields.
-var DefaultOptions = Options{Timeout: 60 * time.Second, PollInterval: 500 * time.Millisecond, Settle: 2, FailedGrace: 5 * time.Second, Concurrency: 8}
-
+// withDefaults fills in the zero fields: a minute's wait, a read every
+// half second, two agreeing reads, five seconds' grace for a FAILED
+// instance, eight connectors at once.
 func (o Options) withDefaults() Options {
+	d := Options{Timeout: 60 * time.Second, PollInterval: 500 * time.Millisecond, Settle: 2, FailedGrace: 5 * time.Second, Concurrency: 8}
 	if o.Timeout <= 0 {
-		o.Timeout = DefaultOptions.Timeout
+		o.Timeout = d.Timeout
 	}
 	if o.PollInterval <= 0 {
-		o.PollInterval = DefaultOptions.PollInterval
+		o.PollInterval = d.PollInterval
 	}
 	if o.Settle <= 0 {
-		o.Settle = DefaultOptions.Settle
+		o.Settle = d.Settle
 	}
 	if o.FailedGrace <= 0 {
-		o.FailedGrace = DefaultOptions.FailedGrace
+		o.FailedGrace = d.FailedGrace
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = DefaultOptions.Concurrency
+		o.Concurrency = d.Concurrency
 	}
 	return o
 }
