@@ -153,38 +153,9 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 	}
 	p := &Plan{Source: src, Target: tgt, EstRows: max(sd.EstRows, td.EstRows)}
 	for _, n := range comparedNames(sd, o.Columns, key) {
-		isKey := slices.Contains(key, n)
-		if slices.Contains(o.Ignore, n) && !isKey {
-			continue
-		}
-		if i := slices.IndexFunc(drifted, func(e Excluded) bool { return strings.EqualFold(e.Column, n) }); i >= 0 && !isKey {
-			p.SchemaDrift = append(p.SchemaDrift, Excluded{n, drifted[i].Reason})
-			continue
-		}
-		if reason, err := generatedReason(n, sd, path, isKey); err != nil || reason != "" {
-			if err != nil {
-				return nil, err
-			}
-			p.NotComparable = append(p.NotComparable, Excluded{n, reason})
-			continue
-		}
-		sc, tc, reason, err := pairColumn(n, sd, td, p, path, isKey)
-		if err != nil {
+		if err := p.place(n, slices.Contains(key, n), sd, td, path, o.Ignore, drifted); err != nil {
 			return nil, err
 		}
-		if strings.HasPrefix(reason, schemaDriftReason) {
-			p.SchemaDrift = append(p.SchemaDrift, Excluded{n, reason})
-			continue
-		}
-		if reason != "" {
-			p.NotComparable = append(p.NotComparable, Excluded{n, reason})
-			continue
-		}
-		if isKey {
-			p.Key = append(p.Key, len(p.SourceCols))
-		}
-		p.SourceCols = append(p.SourceCols, sc)
-		p.TargetCols = append(p.TargetCols, tc)
 	}
 	if err := orderKey(p, key); err != nil {
 		return nil, err
@@ -193,6 +164,44 @@ func NewPlan(ctx context.Context, src, tgt Side, o PlanOptions) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// place decides what becomes of column n: compared (added to both
+// sides' columns, and to the key when it is one), or left out as
+// ignored, as schema drift, or as not comparable along path.
+func (p *Plan) place(n string, isKey bool, sd, td *Described, path Path, ignore []string, drifted []Excluded) error {
+	if slices.Contains(ignore, n) && !isKey {
+		return nil
+	}
+	if i := slices.IndexFunc(drifted, func(e Excluded) bool { return strings.EqualFold(e.Column, n) }); i >= 0 && !isKey {
+		p.SchemaDrift = append(p.SchemaDrift, Excluded{n, drifted[i].Reason})
+		return nil
+	}
+	if reason, err := generatedReason(n, sd, path, isKey); err != nil || reason != "" {
+		if err != nil {
+			return err
+		}
+		p.NotComparable = append(p.NotComparable, Excluded{n, reason})
+		return nil
+	}
+	sc, tc, reason, err := pairColumn(n, sd, td, p, path, isKey)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(reason, schemaDriftReason) {
+		p.SchemaDrift = append(p.SchemaDrift, Excluded{n, reason})
+		return nil
+	}
+	if reason != "" {
+		p.NotComparable = append(p.NotComparable, Excluded{n, reason})
+		return nil
+	}
+	if isKey {
+		p.Key = append(p.Key, len(p.SourceCols))
+	}
+	p.SourceCols = append(p.SourceCols, sc)
+	p.TargetCols = append(p.TargetCols, tc)
+	return nil
 }
 
 // describeBoth learns each side's server version and describes both
