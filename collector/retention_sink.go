@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,6 +70,7 @@ func (c *SinkRetentionCollector) collectCluster(ctx context.Context, cl ConnectL
 		return nil
 	}
 	lags := sinkBacklogs(ctx, cl, c.kafka, groups, keep)
+	c.forgetGone(cl.Name(), sinks)
 	now := c.now()
 	var errs []error
 	for _, s := range sinks {
@@ -88,6 +90,24 @@ func (c *SinkRetentionCollector) collectCluster(ctx context.Context, cl ConnectL
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// forgetGone drops the loss state of the cluster's connectors that are
+// no longer sinks in its listing, so deleted connectors do not pile up.
+func (c *SinkRetentionCollector) forgetGone(cluster string, sinks []sinkGroup) {
+	live := make(map[string]bool, len(sinks))
+	for _, s := range sinks {
+		live[s.name] = true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key := range c.lost {
+		cl, rest, _ := strings.Cut(key, "\x00")
+		connector, _, _ := strings.Cut(rest, "\x00")
+		if cl == cluster && !live[connector] {
+			delete(c.lost, key)
+		}
+	}
 }
 
 // topic sends one sink topic's retention series: each is left out alone

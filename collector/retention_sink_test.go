@@ -126,3 +126,22 @@ func TestSinkRecordsLostIsTheSameAfterARestart(t *testing.T) {
 		}
 	}
 }
+
+func TestSinkRetentionForgetsTheLossStateOfADeletedConnector(t *testing.T) {
+	cluster := &fakeCluster{name: "prod", conns: []connect.Connector{sink("s", nil), sink("gone", nil)}}
+	read := kafka.TopicBacklog{Records: 1, Retention: &kafka.RetentionRead{Config: day, Offsets: []retention.PartitionOffsets{{Partition: 0, Committed: 0, Start: 5}}}}
+	k := &fakeGroupBacklogs{lags: map[string]kafka.GroupBacklog{
+		"connect-s":    {Topics: map[string]kafka.TopicBacklog{"t": read}},
+		"connect-gone": {Topics: map[string]kafka.TopicBacklog{"t": read}},
+	}}
+	c := NewSinkRetentionCollector(k, cluster)
+	collect(t, context.Background(), c)
+	if len(c.lost) != 2 {
+		t.Fatalf("loss state for %d topics, want 2", len(c.lost))
+	}
+	cluster.conns = cluster.conns[:1]
+	collect(t, context.Background(), c)
+	if _, ok := c.lost["prod\x00gone\x00t"]; ok || len(c.lost) != 1 {
+		t.Fatalf("the deleted connector's loss state is kept: %v", c.lost)
+	}
+}
