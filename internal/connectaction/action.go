@@ -247,14 +247,7 @@ func (e expectation) reached(st *connect.Status, info *connect.Info) (bool, stri
 		return true, ""
 	}
 	if e.Action.Kind == actionkind.RestartTask {
-		t := st.Task(e.Action.Task)
-		if t == nil {
-			return false, fmt.Sprintf("task %d not listed", e.Action.Task)
-		}
-		if t.State != e.State {
-			return false, fmt.Sprintf("task %d is %s", t.ID, t.State)
-		}
-		return true, ""
+		return e.taskReached(st)
 	}
 	if c := st.Connector.State; c != e.State && !(e.stuckConnector && c == connect.StateFailed) {
 		return false, "connector is " + c
@@ -272,6 +265,19 @@ func (e expectation) reached(st *connect.Status, info *connect.Info) (bool, stri
 	}
 	if e.tasksMax != "" && info != nil && len(info.Tasks) != len(st.Tasks) {
 		return false, fmt.Sprintf("%d tasks defined, %d in the status", len(info.Tasks), len(st.Tasks))
+	}
+	return true, ""
+}
+
+// taskReached reports whether the one task a task restart acts on is in
+// the expected state; when not, why.
+func (e expectation) taskReached(st *connect.Status) (bool, string) {
+	t := st.Task(e.Action.Task)
+	if t == nil {
+		return false, fmt.Sprintf("task %d not listed", e.Action.Task)
+	}
+	if t.State != e.State {
+		return false, fmt.Sprintf("task %d is %s", t.ID, t.State)
 	}
 	return true, ""
 }
