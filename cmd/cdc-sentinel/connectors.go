@@ -230,45 +230,58 @@ func addConnectorsAction(parent *kingpin.CmdClause, cc *connectorsCmd, action ac
 		act := connectaction.CommandAction(action, onlyFailed != nil && *onlyFailed, taskID)
 		ctx, stop := cc.context()
 		defer stop()
-		targets, err := op.Resolve(ctx, *names, *all)
-		if err == nil && taskSet {
-			err = op.CheckTask(targets, *task)
-		}
-		if errors.Is(err, connect.ErrNotFound) {
-			err = usageErr{err}
-		}
+		targets, err := resolveTargets(ctx, op, *names, *all, taskID)
 		if err != nil {
 			return cc.fail(err)
 		}
-		results := op.Do(ctx, act, targets)
-		code := exitOK
+		return cc.report(action, output, c.Name(), len(targets), op.Do(ctx, act, targets))
+	})
+}
+
+// resolveTargets are the connectors named (or all of the cluster's),
+// each holding the task when one is given; one that does not exist is a
+// usage error.
+func resolveTargets(ctx context.Context, op *connectaction.Operator, names []string, all bool, task *int) ([]connect.Connector, error) {
+	targets, err := op.Resolve(ctx, names, all)
+	if err == nil && task != nil {
+		err = op.CheckTask(targets, *task)
+	}
+	if errors.Is(err, connect.ErrNotFound) {
+		err = usageErr{err}
+	}
+	return targets, err
+}
+
+// report prints an action's results, as JSON or one line each, and
+// returns the exit code: failed when any did.
+func (cc *connectorsCmd) report(action actionkind.Kind, output, cluster string, targets int, results []connectaction.Result) int {
+	code := exitOK
+	for _, r := range results {
+		if !r.OK {
+			code = exitFailed
+		}
+	}
+	if output == "json" {
+		out := make([]actionResult, 0, len(results))
 		for _, r := range results {
-			if !r.OK {
-				code = exitFailed
-			}
+			out = append(out, newActionResult(r))
 		}
-		if output == "json" {
-			out := make([]actionResult, 0, len(results))
-			for _, r := range results {
-				out = append(out, newActionResult(r))
-			}
-			if err := writeJSON(cc.g.stdout, out); err != nil {
-				return cc.fail(err)
-			}
-			return code
-		}
-		if len(targets) == 0 {
-			fmt.Fprintf(cc.g.stdout, "no connectors on connect cluster %s\n", c.Name())
-		}
-		for _, r := range results {
-			if r.OK {
-				fmt.Fprintln(cc.g.stdout, r)
-			} else {
-				fmt.Fprintf(cc.g.stderr, "cdc-sentinel: %s %s\n", action, r)
-			}
+		if err := writeJSON(cc.g.stdout, out); err != nil {
+			return cc.fail(err)
 		}
 		return code
-	})
+	}
+	if targets == 0 {
+		fmt.Fprintf(cc.g.stdout, "no connectors on connect cluster %s\n", cluster)
+	}
+	for _, r := range results {
+		if r.OK {
+			fmt.Fprintln(cc.g.stdout, r)
+		} else {
+			fmt.Fprintf(cc.g.stderr, "cdc-sentinel: %s %s\n", action, r)
+		}
+	}
+	return code
 }
 
 // scaleResult is scale's --output=json.
