@@ -7,12 +7,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect/connecttest"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -43,9 +47,10 @@ func TestAPIAttacks(t *testing.T) {
 	hung, _ := testenv.HungListener(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "c.yml")
+	connectURL := "http://127.0.0.1:1"
 	write := func(extra string) {
 		writeFile(t, cfg, fmt.Sprintf(`connect_clusters:
-  - {name: local, url: "http://127.0.0.1:1", timeout: 1s}
+  - {name: local, url: %q, timeout: 1s}
 databases:
   - {name: source, driver: postgres, dsn: %q, query_timeout: 3s}
   - {name: target, driver: postgres, dsn: %q, query_timeout: 3s}
@@ -59,7 +64,7 @@ tables:
   - name: hung
     source: {database: frozen, table: public.t}
     target: {database: target, table: public.t}
-%s`, pgDSN(pg.addr, "source"), pgDSN(pg.addr, "target"), hung, extra))
+%s`, connectURL, pgDSN(pg.addr, "source"), pgDSN(pg.addr, "target"), hung, extra))
 	}
 	write("")
 	bin := buildBinary(t, dir)
@@ -192,6 +197,36 @@ tables:
 		case "failed":
 		default:
 			row.failures++ // cancelled by the reload
+		}
+	}
+	rows = append(rows, row)
+
+	// Deleting allowed over HTTP and asked for by a same-origin client,
+	// with the table's source connector known: the empty source itself
+	// refuses it, and the job fails naming it.
+	fake, _ := connecttest.New(t)
+	fake.Add("src", connectorkind.ClassPostgres, connect.StateRunning, 1).Status.Type = "source"
+	connectSrv := httptest.NewServer(fake)
+	defer connectSrv.Close()
+	connectURL = connectSrv.URL
+	write("reconcile: {http_delete_extra: true}\n")
+	if err := s.reload(); err != nil {
+		t.Fatal(err)
+	}
+	row = attackRow{name: "delete_extra allowed, empty source: job failed naming it", tries: 5}
+	for range row.tries {
+		code, body := do("POST", attack, nil)
+		id, _ := body["id"].(string)
+		if code != 202 {
+			row.failures++
+			continue
+		}
+		switch status, msg := waitEnd(id); {
+		case status == "running":
+			row.lost++
+		case status != "failed" || !strings.Contains(msg, "the source compared no rows while the target has 52"):
+			t.Logf("empty source: %s %q", status, msg)
+			row.failures++
 		}
 	}
 	rows = append(rows, row)
