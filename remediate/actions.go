@@ -115,6 +115,20 @@ func compileArgs(args map[string]string) (map[string]*template.Template, error) 
 // resolve works out an action's arguments for one alert: the rule's
 // templates first, then the alert's labels, then the action's defaults.
 func (e *Engine) resolve(action string, tmpls map[string]*template.Template, j *store.Job) (*target, error) {
+	args, err := alertArgs(action, tmpls, j)
+	t := &target{action: action, args: args}
+	if err != nil {
+		return t, err
+	}
+	if t.reconciles() {
+		return t, t.resolveTables()
+	}
+	return t, e.resolveConnector(t)
+}
+
+// alertArgs are the action's arguments for the alert of j, each from
+// the rule's template, else the alert's label, else the default.
+func alertArgs(action string, tmpls map[string]*template.Template, j *store.Job) (map[string]string, error) {
 	data := amtemplate.Alert{
 		Status: j.Phase, Labels: j.Labels, Annotations: j.Annotations,
 		StartsAt: j.StartsAt, EndsAt: j.EndsAt, Fingerprint: j.Fingerprint,
@@ -127,7 +141,7 @@ func (e *Engine) resolve(action string, tmpls map[string]*template.Template, j *
 		if t := tmpls[name]; t != nil {
 			var b strings.Builder
 			if err := t.Execute(&b, data); err != nil {
-				return &target{action: action, args: args}, &argError{fmt.Sprintf("argument %s: %v", name, err)}
+				return args, argErrorf("argument %s: %v", name, err)
 			}
 			args[name] = strings.TrimSpace(b.String())
 			continue
@@ -141,68 +155,78 @@ func (e *Engine) resolve(action string, tmpls map[string]*template.Template, j *
 			args[name] = v
 		}
 	}
-	t := &target{action: action, args: args}
-	bad := func(format string, a ...any) (*target, error) {
-		return t, &argError{fmt.Sprintf(format, a...)}
+	return args, nil
+}
+
+func argErrorf(format string, a ...any) error { return &argError{fmt.Sprintf(format, a...)} }
+
+// resolveTables reads what a reconcile action works on: a table, or the
+// connector or topic whose tables it reconciles, and whether to repair.
+func (t *target) resolveTables() error {
+	args := t.args
+	t.table, t.lostConnector, t.lostTopic = args["table"], args["connector"], args["topic"]
+	if t.table != "" {
+		delete(args, "connector")
+		delete(args, "topic")
 	}
-	if t.reconciles() {
-		t.table, t.lostConnector, t.lostTopic = args["table"], args["connector"], args["topic"]
-		if t.table != "" {
-			delete(args, "connector")
-			delete(args, "topic")
-		}
-		if t.table == "" && t.lostConnector == "" && t.lostTopic == "" {
-			return bad("no table: set args.table or give the alert a table label, or a connector or topic label for the tables fed through them")
-		}
-		r, err := strconv.ParseBool(args["repair"])
-		if err != nil {
-			return bad("repair %q is not a boolean", args["repair"])
-		}
-		t.repair = r
-		return t, nil
+	if t.table == "" && t.lostConnector == "" && t.lostTopic == "" {
+		return argErrorf("no table: set args.table or give the alert a table label, or a connector or topic label for the tables fed through them")
 	}
-	t.connector.Kind, _ = actionkind.FromRule(action)
+	r, err := strconv.ParseBool(args["repair"])
+	if err != nil {
+		return argErrorf("repair %q is not a boolean", args["repair"])
+	}
+	t.repair = r
+	return nil
+}
+
+// resolveConnector reads what a connector action works on: the cluster
+// (the only one when the alert names none), a connector name Connect
+// can have, and the task or restart options of its kind.
+func (e *Engine) resolveConnector(t *target) error {
+	args := t.args
+	t.connector.Kind, _ = actionkind.FromRule(t.action)
 	t.cluster = args["connect_cluster"]
 	if t.cluster == "" {
 		if len(e.clusterNames) != 1 {
-			return bad("no connect_cluster: set args.connect_cluster or give the alert a connect_cluster label (%d clusters configured)", len(e.clusterNames))
+			return argErrorf("no connect_cluster: set args.connect_cluster or give the alert a connect_cluster label (%d clusters configured)", len(e.clusterNames))
 		}
 		t.cluster = e.clusterNames[0]
 		args["connect_cluster"] = t.cluster
 	}
 	if t.client = e.clusters[t.cluster]; t.client == nil {
-		return bad("connect cluster %q is not configured (known: %s)", t.cluster, strings.Join(e.clusterNames, ", "))
+		return argErrorf("connect cluster %q is not configured (known: %s)", t.cluster, strings.Join(e.clusterNames, ", "))
 	}
 	c := &t.connector
 	if c.Connector = args["connector"]; c.Connector == "" {
-		return bad("no connector: set args.connector or give the alert a connector label")
+		return argErrorf("no connector: set args.connector or give the alert a connector label")
 	}
 	// A name Connect cannot have would reach another URL than the
 	// connector's (/connectors/../pause is /pause): never sent.
 	if err := connectorkind.ValidateName(c.Connector); err != nil {
-		return bad("%v", err)
+		return argErrorf("%v", err)
 	}
 	switch c.Kind {
 	case actionkind.RestartTask:
 		n, err := strconv.Atoi(args["task"])
 		if err != nil || n < 0 {
 			if args["task"] == "" {
-				return bad("no task: set args.task or give the alert a task label")
+				return argErrorf("no task: set args.task or give the alert a task label")
 			}
-			return bad("task %q is not a task id", args["task"])
+			return argErrorf("task %q is not a task id", args["task"])
 		}
 		// An alert's task restart is for a FAILED task.
 		c.Task, c.Restart.OnlyFailed = n, true
 	case actionkind.Restart:
 		var err error
 		if c.Restart.IncludeTasks, err = strconv.ParseBool(args["includeTasks"]); err != nil {
-			return bad("includeTasks %q is not a boolean", args["includeTasks"])
+			return argErrorf("includeTasks %q is not a boolean", args["includeTasks"])
 		}
 		if c.Restart.OnlyFailed, err = strconv.ParseBool(args["onlyFailed"]); err != nil {
-			return bad("onlyFailed %q is not a boolean", args["onlyFailed"])
+			return argErrorf("onlyFailed %q is not a boolean", args["onlyFailed"])
 		}
 	}
-	return t, nil
+	return nil
 }
 
 func contains(xs []string, x string) bool {
