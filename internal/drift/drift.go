@@ -229,20 +229,28 @@ func (st *state) checkLocked(ctx context.Context, now func() time.Time) error {
 	if err != nil {
 		return err
 	}
-	if st.plan == nil {
+	// A plan that left columns out for the schema's sake is made again
+	// at every check, so a column the sink adds later is compared from
+	// the next check on.
+	if st.plan == nil || len(st.plan.SchemaDrift) > 0 {
 		p, err := sqldialect.NewPlan(ctx, src, tgt, st.t.PlanOptions)
 		if err != nil {
 			return fmt.Errorf("table %s: %w", st.t.Name, err)
 		}
-		st.plan = p
 		// The rest of the table is sampled; what is left out is said
-		// once, and the schema mismatch counted by the schema check.
-		for _, e := range p.SchemaDrift {
-			st.logger.Warn("drift: column left out of the comparison, the schema differs", "table", st.t.Name, "column", e.Column, "reason", e.Reason)
+		// when it changes, and the schema mismatch counted by the
+		// schema check.
+		if st.plan == nil || !slices.Equal(excludedNames(st.plan.SchemaDrift), excludedNames(p.SchemaDrift)) {
+			for _, e := range p.SchemaDrift {
+				st.logger.Warn("drift: column left out of the comparison, the schema differs", "table", st.t.Name, "column", e.Column, "reason", e.Reason)
+			}
 		}
-		for _, e := range p.NotComparable {
-			st.logger.Info("drift: column left out of the comparison", "table", st.t.Name, "column", e.Column, "reason", e.Reason)
+		if st.plan == nil {
+			for _, e := range p.NotComparable {
+				st.logger.Info("drift: column left out of the comparison", "table", st.t.Name, "column", e.Column, "reason", e.Reason)
+			}
 		}
+		st.plan = p
 	}
 	// Pools may have been swapped (Vault): use the current ones.
 	plan := *st.plan
@@ -696,6 +704,14 @@ func differing[V any](keys map[string]V, got [2]map[string]keyed) map[string]sig
 		if s := (sighting{src: got[0][enc].r, tgt: got[1][enc].r}); s.kind() != "" {
 			out[enc] = s
 		}
+	}
+	return out
+}
+
+func excludedNames(es []sqldialect.Excluded) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Column
 	}
 	return out
 }

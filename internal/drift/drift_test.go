@@ -452,3 +452,29 @@ func TestSamplerRecordsChangedColumnsOfConfirmedMismatches(t *testing.T) {
 		}
 	}
 }
+
+// A column the target lacks is left out while the rest is sampled; once
+// the sink adds it, the next check compares it too.
+func TestSamplerComparesAColumnOnceTheTargetHasIt(t *testing.T) {
+	src, tgt, name := scratch(t, 50)
+	for _, q := range []string{"ALTER TABLE " + name + " ADD COLUMN added text", "UPDATE " + name + " SET added = 'a' || id"} {
+		if _, err := src.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := NewSampler([]Table{table(src, tgt, name, 1000)}, nil)
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	s.now = c.now
+	st := s.Check(context.Background())["t"]
+	if st.Err != nil || st.Checked != 50 || st.Pending != 0 {
+		t.Fatalf("with the column missing in the target: checked %v, %d pending, err %v; want the 50 rows compared on the other columns", st.Checked, st.Pending, st.Err)
+	}
+	// The sink adds the column; the rows already there keep NULL.
+	if _, err := tgt.Exec("ALTER TABLE " + name + " ADD COLUMN added text"); err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(2 * time.Minute)
+	if st = s.Check(context.Background())["t"]; st.Err != nil || st.Pending != 50 {
+		t.Errorf("after the target got the column: %d pending, err %v; want every row suspect in it", st.Pending, st.Err)
+	}
+}
