@@ -71,6 +71,7 @@ func (w *realDLQ) create(topics ...string) {
 			time.Sleep(500 * time.Millisecond)
 		}
 	}
+	waitLed(w.t, w.ctx, w.kc, topics...)
 }
 
 // deadLetter writes n original records (keys as key gives them) and

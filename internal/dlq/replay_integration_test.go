@@ -63,6 +63,7 @@ func TestRealReplayCutShortIsFinishedExactlyOnce(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { adm.DeleteTopics(context.Background(), orig, dlqTopic) })
+	waitLed(t, ctx, kc, orig, dlqTopic)
 
 	// Seven original records, all dead-lettered the way Connect does it.
 	var origRecs, dead []*kgo.Record
