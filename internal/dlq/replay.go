@@ -431,8 +431,11 @@ func (r *Replayer) send(ctx context.Context, batch []candidate) (acked []bool, e
 			return acked, fmt.Errorf("original topic %s of DLQ record %d@%d does not exist", c.rec.OriginalTopic, c.ref.Partition, c.ref.Offset)
 		}
 		end, ok := tp.Ends[c.rec.OriginalPartition]
-		if !ok {
-			return acked, fmt.Errorf("original partition %s[%d] of DLQ record %d@%d: no end offset: %v", c.rec.OriginalTopic, c.rec.OriginalPartition, c.ref.Partition, c.ref.Offset, tp.Err)
+		switch {
+		case !ok && tp.Err != nil:
+			return acked, fmt.Errorf("original partition %s[%d] of DLQ record %d@%d: no end offset: %w", c.rec.OriginalTopic, c.rec.OriginalPartition, c.ref.Partition, c.ref.Offset, tp.Err)
+		case !ok:
+			return acked, fmt.Errorf("original partition %s[%d] of DLQ record %d@%d does not exist (the topic has %d partitions)", c.rec.OriginalTopic, c.rec.OriginalPartition, c.ref.Partition, c.ref.Offset, len(tp.Ends))
 		}
 		if p.Targets[c.rec.OriginalTopic] == nil {
 			p.Targets[c.rec.OriginalTopic] = map[int32]int64{}

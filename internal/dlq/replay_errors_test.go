@@ -112,3 +112,20 @@ func TestReplayCannotFinishABatchWhoseDLQRecordsRetentionDeleted(t *testing.T) {
 		t.Errorf("sent a record it could not tell was sent before: %+v", rep)
 	}
 }
+
+// A DLQ record naming a partition its original topic does not have (the
+// topic was recreated with fewer) is not sent anywhere, and the error
+// says so rather than printing an empty cause.
+func TestReplayOfARecordWhosePartitionIsGoneNamesIt(t *testing.T) {
+	k, dir := newMemKafka(), t.TempDir()
+	k.orig("t", 0, "a", "v")
+	k.deadBy(src.Connector, src.Topic, &kgo.Record{Topic: "t", Partition: 3, Key: []byte("k"), Value: []byte("v")}, true)
+	rep, err := replay(t, k, dir, ReplayOptions{})
+	wantRefusal(t, err, "original partition t[3] of DLQ record 0@0 does not exist (the topic has 1 partitions)")
+	if err != nil && strings.Contains(err.Error(), "<nil>") {
+		t.Errorf("error %q shows an empty cause", err)
+	}
+	if rep.Replayed != 0 || len(k.Records("t", 3)) != 0 {
+		t.Errorf("sent to a partition that does not exist: %+v", rep)
+	}
+}
