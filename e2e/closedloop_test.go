@@ -27,53 +27,11 @@ import (
 // its own, named after the run's prefix; the remediation rules match only
 // that prefix, so the shared pipeline's other connectors are never touched.
 func TestClosedLoop(t *testing.T) {
-	env := testenv.Need(t)
-	prometheusBin := testenv.Tool(t, "prometheus", "PROMETHEUS")
-	alertmanagerBin := testenv.Tool(t, "alertmanager", "ALERTMANAGER")
-	if env.KafkaBrokers == "" || env.TargetDSN == "" {
-		t.Fatal("the pipeline's env file has no Kafka brokers or target DSN")
-	}
-
+	env := needStack(t)
 	prefix := "e2e_" + randomHex(4)
 	p := newPipeline(t, env, prefix)
 	drift := setUpDriftTables(t, p)
-
-	dir := t.TempDir()
-	sentinelAddr, promAddr, amAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	sentinelURL, promURL, amURL := "http://"+sentinelAddr, "http://"+promAddr, "http://"+amAddr
-
-	cfgPath := filepath.Join(dir, "cdc-sentinel.yml")
-	if err := os.WriteFile(cfgPath, []byte(sentinelConfig(env, prefix, drift)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sentinel := start(t, "cdc-sentinel", buildSentinel(t),
-		"--config.file="+cfgPath, "--web.listen-address="+sentinelAddr,
-		"--storage.path="+filepath.Join(dir, "sentinel-data"), "--log.level=debug")
-	sentinel.waitReady(t, sentinelURL+"/-/ready", 30*time.Second)
-
-	am := start(t, "alertmanager", alertmanagerBin,
-		"--config.file="+alertmanagerConfig(t, dir, sentinelAddr, fast),
-		"--storage.path="+filepath.Join(dir, "am-data"),
-		"--web.listen-address="+amAddr,
-		"--cluster.listen-address=",
-	)
-	am.waitReady(t, amURL+"/-/ready", 30*time.Second)
-
-	prom := start(t, "prometheus", prometheusBin,
-		"--config.file="+prometheusConfig(t, dir, sentinelAddr, amAddr, fast),
-		"--storage.tsdb.path="+filepath.Join(dir, "prom-data"),
-		"--web.listen-address="+promAddr,
-	)
-	prom.waitReady(t, promURL+"/-/ready", 60*time.Second)
-
-	// The rules are loaded and the target is scraped before any scenario
-	// breaks something.
-	eventually(t, "Prometheus scraping cdc-sentinel", 30*time.Second, func(ctx context.Context) (bool, error) {
-		s, err := promQuery(ctx, promURL, `up{job="cdc-sentinel"} == 1`)
-		return len(s) == 1, err
-	})
-
-	s := stack{p: p, sentinelURL: sentinelURL, promURL: promURL, amURL: amURL}
+	s := startStack(t, p, sentinelConfig(env, prefix, drift), fast)
 	t.Run("failed sink task is restarted and its alert resolves", func(t *testing.T) {
 		t.Parallel()
 		s.failedTaskRestarted(t)

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
 // repoRoot is the module root, where deploy/ and rules/ live.
@@ -148,6 +150,9 @@ type intervals struct {
 	// driftFor replaces CDCRowDriftDetected's for:, sized for checks
 	// every drift.min_interval of production, not of the test.
 	driftFor time.Duration
+	// schemaFor replaces CDCSchemaDrift's for:, sized for checks every
+	// schema_check.interval of production (15 checks at 1m), not of the test.
+	schemaFor time.Duration
 }
 
 // shipped keeps the example configs' own intervals: only addresses change.
@@ -212,6 +217,9 @@ func prometheusConfig(t *testing.T, dir, sentinelAddr, alertmanagerAddr string, 
 		}
 		if iv.driftFor > 0 {
 			files[i] = withFor(t, dir, files[i].(string), "CDCRowDriftDetected", iv.driftFor)
+		}
+		if iv.schemaFor > 0 {
+			files[i] = withFor(t, dir, files[i].(string), "CDCSchemaDrift", iv.schemaFor)
 		}
 	}
 	setFirstTarget(t, cfg, "alerting.alertmanagers", alertmanagerAddr)
@@ -483,4 +491,60 @@ func (tl *timeline) mark(t *testing.T, at time.Time, what string) time.Duration 
 	tl.steps = append(tl.steps, fmt.Sprintf("+%-7s %s", d, what))
 	t.Logf("+%s %s", d, what)
 	return d
+}
+
+// needStack is the pipeline for a test that runs cdc-sentinel with real
+// Prometheus and Alertmanager; it skips (or fails under make test) before
+// the test creates anything when a tool is missing.
+func needStack(t *testing.T) *testenv.Pipeline {
+	t.Helper()
+	env := testenv.Need(t)
+	testenv.Tool(t, "prometheus", "PROMETHEUS")
+	testenv.Tool(t, "alertmanager", "ALERTMANAGER")
+	if env.KafkaBrokers == "" || env.TargetDSN == "" {
+		t.Fatal("the pipeline's env file has no Kafka brokers or target DSN")
+	}
+	return env
+}
+
+// startStack runs cdc-sentinel with sentinelCfg, Alertmanager routing to
+// its /alerts and Prometheus scraping it and evaluating rules/, the example
+// configs of deploy/ with iv's intervals; it returns once Prometheus has
+// scraped cdc-sentinel, so the rules see it before a scenario breaks
+// something.
+func startStack(t *testing.T, p *pipeline, sentinelCfg string, iv intervals) stack {
+	t.Helper()
+	dir := t.TempDir()
+	sentinelAddr, promAddr, amAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	s := stack{p: p, sentinelURL: "http://" + sentinelAddr, promURL: "http://" + promAddr, amURL: "http://" + amAddr}
+
+	cfgPath := filepath.Join(dir, "cdc-sentinel.yml")
+	if err := os.WriteFile(cfgPath, []byte(sentinelCfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sentinel := start(t, "cdc-sentinel", buildSentinel(t),
+		"--config.file="+cfgPath, "--web.listen-address="+sentinelAddr,
+		"--storage.path="+filepath.Join(dir, "sentinel-data"), "--log.level=debug")
+	sentinel.waitReady(t, s.sentinelURL+"/-/ready", 30*time.Second)
+
+	am := start(t, "alertmanager", testenv.Tool(t, "alertmanager", "ALERTMANAGER"),
+		"--config.file="+alertmanagerConfig(t, dir, sentinelAddr, iv),
+		"--storage.path="+filepath.Join(dir, "am-data"),
+		"--web.listen-address="+amAddr,
+		"--cluster.listen-address=",
+	)
+	am.waitReady(t, s.amURL+"/-/ready", 30*time.Second)
+
+	prom := start(t, "prometheus", testenv.Tool(t, "prometheus", "PROMETHEUS"),
+		"--config.file="+prometheusConfig(t, dir, sentinelAddr, amAddr, iv),
+		"--storage.tsdb.path="+filepath.Join(dir, "prom-data"),
+		"--web.listen-address="+promAddr,
+	)
+	prom.waitReady(t, s.promURL+"/-/ready", 60*time.Second)
+
+	eventually(t, "Prometheus scraping cdc-sentinel", 30*time.Second, func(ctx context.Context) (bool, error) {
+		up, err := promQuery(ctx, s.promURL, `up{job="cdc-sentinel"} == 1`)
+		return len(up) == 1, err
+	})
+	return s
 }
