@@ -29,7 +29,10 @@ type Inspection struct {
 	Topic     string `json:"dlq_topic"`
 	// Total is how many records the topic holds (end minus start
 	// offsets, over its partitions).
-	Total   int64     `json:"total"`
+	Total int64 `json:"total"`
+	// Deleted is how many of the newest offsets asked for retention had
+	// already deleted: the topic holds fewer records than were asked.
+	Deleted int64     `json:"deleted_by_retention,omitempty"`
 	Records []*Record `json:"records"`
 }
 
@@ -56,6 +59,7 @@ func Inspect(ctx context.Context, r TopicReader, connector, topic string, limit 
 		if err != nil {
 			return nil, err
 		}
+		out.Deleted += res.Skipped
 		if res.Start >= 0 {
 			out.Total += end - res.Start
 		} else {
@@ -94,7 +98,11 @@ func sortedPartitions(ends map[int32]int64) []int32 {
 // WriteTable prints one line per record: where it sits in the DLQ, where
 // it came from, and why it failed.
 func (in *Inspection) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "connector %s, DLQ topic %s: %d records, showing the newest %d\n", in.Connector, in.Topic, in.Total, len(in.Records))
+	fmt.Fprintf(w, "connector %s, DLQ topic %s: %d records, showing the newest %d", in.Connector, in.Topic, in.Total, len(in.Records))
+	if in.Deleted > 0 {
+		fmt.Fprintf(w, " (the %d before them were deleted by retention)", in.Deleted)
+	}
+	fmt.Fprintln(w)
 	if len(in.Records) == 0 {
 		return nil
 	}

@@ -306,6 +306,28 @@ func TestInspectShowsTheNewestRecordsWithTheirOrigin(t *testing.T) {
 	}
 }
 
+func TestInspectSaysHowManyOfTheNewestRetentionDeleted(t *testing.T) {
+	k := newMemKafka()
+	for i := range 6 {
+		k.dead(src.Topic, k.orig("t", 0, fmt.Sprint("k", i), fmt.Sprint("v", i)), true)
+	}
+	k.Trim(kafka.Partition{Topic: src.Topic}, 4)
+	in, err := Inspect(context.Background(), k, "pg-sink", src.Topic, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Total != 2 || len(in.Records) != 2 || in.Records[0].Offset != 4 || in.Deleted != 3 {
+		t.Fatalf("total %d, %d records from %d, %d deleted; want 2, 2 from 4, 3 deleted", in.Total, len(in.Records), in.Records[0].Offset, in.Deleted)
+	}
+	var table bytes.Buffer
+	if err := in.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if want := "2 records, showing the newest 2 (the 3 before them were deleted by retention)"; !strings.Contains(table.String(), want) {
+		t.Errorf("table lacks %q:\n%s", want, table.String())
+	}
+}
+
 func TestInspectMissingTopic(t *testing.T) {
 	_, err := Inspect(context.Background(), newMemKafka(), "pg-sink", "nope", 10)
 	if err == nil || !strings.Contains(err.Error(), "does not exist yet") {

@@ -135,11 +135,15 @@ type ReadResult struct {
 	// continues); End is the partition's end offset (high watermark) as
 	// of the last fetch, Start its first offset.
 	Next, End, Start int64
+	// Skipped is how many offsets below Start the read was asked to begin
+	// at: records retention deleted before they were read.
+	Skipped int64
 }
 
 // ReadRecords reads at most max records of p from offset from on,
 // stopping early at the end of the partition. An offset below the
-// partition's start (records deleted by retention) reads from the start.
+// partition's start (records deleted by retention) reads from the start,
+// counting the offsets passed over in Skipped.
 // It reads only; nothing is committed.
 func (c *Client) ReadRecords(ctx context.Context, p Partition, from int64, max int) (ReadResult, error) {
 	res, err := c.readRecordsRouted(ctx, p, from, max, 0)
@@ -176,14 +180,21 @@ func (c *Client) readRecords(ctx context.Context, p Partition, r route, from int
 		fp, next, err := c.fetchAt(ctx, p, r, res.Next, maxBytes)
 		if errors.Is(err, kerr.OffsetOutOfRange) && outOfRange < 2 {
 			outOfRange++
-			if fp.LogStartOffset > res.Next {
-				// Deleted by retention: what remains starts later.
-				res.Next = fp.LogStartOffset
-			} else {
-				// Past the end: the topic was re-created with fewer
-				// records. Start over at its beginning.
-				res.Next = 0
+			start := fp.LogStartOffset
+			if start <= res.Next {
+				// The broker's out-of-range answer need not carry the
+				// log start: ask for it.
+				if start, err = c.logStart(ctx, p); err != nil {
+					return res, err
+				}
 			}
+			if start > res.Next {
+				// Deleted by retention: what remains starts later.
+				res.Skipped += start - res.Next
+			}
+			// Else past the end: the topic was re-created with fewer
+			// records. Either way what it holds begins at its log start.
+			res.Next = start
 			continue
 		}
 		if err != nil {
@@ -417,4 +428,21 @@ func (c *Client) firstRecords(ctx context.Context, leader int32, items []fetchIt
 		}
 	}
 	return out
+}
+
+// logStart reads p's log start offset: the first offset retention has
+// not deleted.
+func (c *Client) logStart(ctx context.Context, p Partition) (int64, error) {
+	listed, err := c.adm.ListStartOffsets(ctx, p.Topic)
+	if err != nil {
+		return 0, fmt.Errorf("reading the log start of %s: %w", p, err)
+	}
+	o, ok := listed.Lookup(p.Topic, p.Partition)
+	if !ok {
+		return 0, fmt.Errorf("reading the log start of %s: no answer for the partition", p)
+	}
+	if o.Err != nil {
+		return 0, fmt.Errorf("reading the log start of %s: %w", p, o.Err)
+	}
+	return o.Offset, nil
 }

@@ -36,11 +36,7 @@ func TestGroupBacklogsReadLogStartsAndRetentionOfTheCommittedTopics(t *testing.T
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.adm.DeleteGroup(context.Background(), group) })
-	del := kadm.Offsets{}
-	del.AddOffset(topic, 0, 50, -1)
-	if _, err := c.adm.DeleteRecords(ctx, del); err != nil {
-		t.Fatal(err)
-	}
+	deleteBelow(t, c, topic, 0, 50)
 
 	gl := c.GroupBacklogs(ctx, []string{group}, BacklogOptions{MaxTimeReads: 10, Parallel: 2, Retention: true})[group]
 	if gl.Err != nil {
@@ -71,5 +67,55 @@ func TestGroupBacklogsReadLogStartsAndRetentionOfTheCommittedTopics(t *testing.T
 	// Without asking, nothing more is read.
 	if tl := c.GroupBacklogs(ctx, []string{group}, BacklogOptions{})[group].Topics[topic]; tl.Retention != nil {
 		t.Errorf("retention read without being asked: %+v", tl.Retention)
+	}
+}
+
+// Records deleted before a read reaches them (retention, stood for by
+// DeleteRecords) are skipped: the read starts at the log start and says
+// how many offsets it passed over.
+func TestReadRecordsBelowTheLogStartStartsThereAndCountsWhatItSkipped(t *testing.T) {
+	c := realKafka(t)
+	topic := freshTopic(t, c, 1)
+	produceTo(t, c, topic, 0, 30, time.Now().Add(-time.Hour))
+	deleteBelow(t, c, topic, 0, 20)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := c.ReadRecords(ctx, Partition{Topic: topic}, 5, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Records) != 10 || res.Records[0].Offset != 20 || res.Start != 20 || res.End != 30 || res.Next != 30 || res.Skipped != 15 {
+		t.Fatalf("read from 5 after deleting below 20: %d records from %v, start %d, end %d, next %d, skipped %d; want 10 from 20, start 20, end 30, next 30, skipped 15",
+			len(res.Records), firstOffset(res), res.Start, res.End, res.Next, res.Skipped)
+	}
+
+	// A read at or above the log start skips nothing.
+	res, err = c.ReadRecords(ctx, Partition{Topic: topic}, 25, 100)
+	if err != nil || len(res.Records) != 5 || res.Skipped != 0 {
+		t.Fatalf("read from 25: %v, %d records, skipped %d; want 5, none skipped", err, len(res.Records), res.Skipped)
+	}
+}
+
+func firstOffset(res ReadResult) any {
+	if len(res.Records) == 0 {
+		return "none"
+	}
+	return res.Records[0].Offset
+}
+
+// deleteBelow moves partition p's log start to offset with the admin
+// API's DeleteRecords, exactly as retention moves it.
+func deleteBelow(t *testing.T, c *Client, topic string, p int32, offset int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	del := kadm.Offsets{}
+	del.AddOffset(topic, p, offset, -1)
+	resp, err := c.adm.DeleteRecords(ctx, del)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		t.Fatalf("deleting %s[%d] below %d: %v", topic, p, offset, err)
 	}
 }

@@ -111,13 +111,15 @@ func (l *Log) PartitionEnds(_ context.Context, topics ...string) (map[string]kaf
 }
 
 // ReadRecords is kafka.Client.ReadRecords: up to limit records from
-// offset from, or from the first one still there.
+// offset from, or from the first one still there, counting those passed
+// over.
 func (l *Log) ReadRecords(_ context.Context, p kafka.Partition, from int64, limit int) (kafka.ReadResult, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	log, start := l.logs[p], l.start[p]
+	res := kafka.ReadResult{End: int64(len(log)), Start: start, Skipped: max(start-from, 0)}
 	from = max(from, start)
-	res := kafka.ReadResult{Next: from, End: int64(len(log)), Start: start}
+	res.Next = from
 	for o := from; o < int64(len(log)) && len(res.Records) < limit; o++ {
 		res.Records = append(res.Records, log[o])
 		res.Next = o + 1
