@@ -137,10 +137,27 @@ type Pending struct {
 	At      time.Time                  `json:"at"`
 }
 
+// NotReplayable is a DLQ record that can never go back: the original
+// topic or partition it names no longer exists. The ledger keeps it so
+// later replays leave it out rather than stop at it, and never count it
+// as replayed.
+type NotReplayable struct {
+	Ref
+	OriginalTopic     string `json:"original_topic"`
+	OriginalPartition int32  `json:"original_partition"`
+	OriginalOffset    int64  `json:"original_offset"`
+	// Reason says what is gone: the topic, or the partition (and how
+	// many the topic has now).
+	Reason string `json:"reason"`
+}
+
 // State is what the ledger holds for one DLQ topic.
 type State struct {
 	Replayed map[int32]Ranges
-	Pending  *Pending
+	// NotReplayable are the records an earlier run found could not go
+	// back (see NotReplayable).
+	NotReplayable map[int32]Ranges
+	Pending       *Pending
 	// Legacy counts the records an entry written before topic ids marks
 	// as replayed: they are taken to be this topic's (see bucketLegacy).
 	Legacy int64
@@ -154,7 +171,7 @@ type State struct {
 // yet. It only reads: entries from before topic ids are merged into the
 // state here and moved to the topic's bucket by the first write.
 func (l *Ledger) Load(src Source) (*State, error) {
-	st := &State{Replayed: map[int32]Ranges{}}
+	st := &State{Replayed: map[int32]Ranges{}, NotReplayable: map[int32]Ranges{}}
 	err := l.db.View(func(tx *bolt.Tx) error {
 		orphaned, err := orphanedPending(tx, src)
 		if err != nil {
@@ -195,6 +212,18 @@ func readState(b *bolt.Bucket, st *State) error {
 				return fmt.Errorf("partition %d: %w", p, err)
 			}
 			st.Replayed[int32(p)] = r
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if nb := b.Bucket(bucketNotReplayable); nb != nil && st.NotReplayable != nil {
+		if err := nb.ForEach(func(k, _ []byte) error {
+			ref, err := parseRefKey(k)
+			if err != nil {
+				return fmt.Errorf("not replayable record %q: %w", k, err)
+			}
+			st.NotReplayable[ref.Partition] = st.NotReplayable[ref.Partition].Add(ref.Offset)
 			return nil
 		}); err != nil {
 			return err
@@ -434,6 +463,65 @@ func (l *Ledger) Settle(src Source, done, rest []Ref, note string) error {
 		}
 		return history(b, len(done), note)
 	})
+}
+
+// bucketNotReplayable holds, in a topic's bucket, one entry per record
+// found not replayable, keyed "partition/offset".
+var bucketNotReplayable = []byte("not-replayable")
+
+func refKey(r Ref) []byte { return fmt.Appendf(nil, "%d/%d", r.Partition, r.Offset) }
+
+func parseRefKey(k []byte) (Ref, error) {
+	p, off, ok := strings.Cut(string(k), "/")
+	if !ok {
+		return Ref{}, errors.New("want partition/offset")
+	}
+	part, err := strconv.ParseInt(p, 10, 32)
+	if err != nil {
+		return Ref{}, err
+	}
+	o, err := strconv.ParseInt(off, 10, 64)
+	if err != nil {
+		return Ref{}, err
+	}
+	return Ref{Partition: int32(part), Offset: o}, nil
+}
+
+// MarkNotReplayable records recs as records that cannot go back, with a
+// line of history, in one transaction; they are never counted as
+// replayed.
+func (l *Ledger) MarkNotReplayable(src Source, recs []NotReplayable) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		b, err := createTopicBucket(tx, src)
+		if err != nil {
+			return err
+		}
+		nb, err := b.CreateBucketIfNotExists(bucketNotReplayable)
+		if err != nil {
+			return err
+		}
+		at := time.Now().UTC()
+		for _, r := range recs {
+			v, err := json.Marshal(struct {
+				NotReplayable
+				At time.Time `json:"at"`
+			}{r, at})
+			if err != nil {
+				return err
+			}
+			if err := nb.Put(refKey(r.Ref), v); err != nil {
+				return err
+			}
+		}
+		return history(b, 0, fmt.Sprintf("%d records not replayable: their original topic or partition no longer exists", len(recs)))
+	})
+	if err != nil {
+		return fmt.Errorf("recording %d records of %s as not replayable: %w", len(recs), src, err)
+	}
+	return nil
 }
 
 func partKey(p int32) []byte { return []byte(strconv.Itoa(int(p))) }

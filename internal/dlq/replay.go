@@ -108,9 +108,21 @@ type ReplayReport struct {
 	// topic of this name, deleted since: each was sent once or not at
 	// all, and which can no longer be found out.
 	Orphaned int `json:"orphaned_pending,omitempty"`
+	// NotReplayable name an original topic or partition that no longer
+	// exists: they cannot go back. This run found them, recorded them in
+	// the ledger (unless DryRun) and went on with the later records;
+	// the run fails with ErrNotReplayable.
+	NotReplayable []NotReplayable `json:"not_replayable"`
+	// NotReplayableEarlier were found not replayable by an earlier run
+	// and are left out.
+	NotReplayableEarlier int `json:"not_replayable_earlier"`
 	// More is true when Max stopped the replay before the topic's end.
 	More bool `json:"more"`
 }
+
+// ErrNotReplayable says a run met records that cannot go back (see
+// ReplayReport.NotReplayable): everything else was replayed.
+var ErrNotReplayable = errors.New("records not replayable")
 
 // Replayer re-sends one connector's dead-lettered records to their
 // original topics.
@@ -160,7 +172,7 @@ func (r *Replayer) topicID(ctx context.Context) (kafka.TopicID, error) {
 // partition, each batch written down before it is sent and recorded once
 // acknowledged.
 func (r *Replayer) Run(ctx context.Context) (*ReplayReport, error) {
-	rep := &ReplayReport{Connector: r.src.Connector, Topic: r.src.Topic, DryRun: r.opts.DryRun, ByTopic: map[string]int{}, Superseded: []Ref{}}
+	rep := &ReplayReport{Connector: r.src.Connector, Topic: r.src.Topic, DryRun: r.opts.DryRun, ByTopic: map[string]int{}, Superseded: []Ref{}, NotReplayable: []NotReplayable{}}
 	id, err := r.topicID(ctx)
 	if err != nil {
 		return rep, err
@@ -194,6 +206,9 @@ func (r *Replayer) Run(ctx context.Context) (*ReplayReport, error) {
 	} else if after != id {
 		return rep, fmt.Errorf("DLQ topic %s was deleted and created again while it was read (id %s, now %s): nothing was sent; run again", r.src.Topic, id, after)
 	}
+	if cands, err = r.dropNotReplayable(ctx, cands, rep); err != nil {
+		return rep, err
+	}
 	if r.opts.CheckSuperseded {
 		if cands, err = r.dropSuperseded(ctx, cands, rep); err != nil {
 			return rep, err
@@ -209,7 +224,7 @@ func (r *Replayer) Run(ctx context.Context) (*ReplayReport, error) {
 			rep.Replayed++
 			rep.ByTopic[c.rec.OriginalTopic]++
 		}
-		return rep, nil
+		return rep, rep.notReplayableErr()
 	}
 	for start := 0; start < len(cands); start += r.opts.BatchSize {
 		batch := cands[start:min(start+r.opts.BatchSize, len(cands))]
@@ -225,7 +240,65 @@ func (r *Replayer) Run(ctx context.Context) (*ReplayReport, error) {
 		}
 		r.progress("replay", rep.Replayed, len(cands))
 	}
-	return rep, nil
+	return rep, rep.notReplayableErr()
+}
+
+// notReplayableErr fails a run that met records that cannot go back, so
+// its exit status says so; nil when it met none.
+func (rep *ReplayReport) notReplayableErr() error {
+	n := len(rep.NotReplayable)
+	if n == 0 {
+		return nil
+	}
+	verb := "could not be replayed and are recorded as not replayable"
+	if rep.DryRun {
+		verb = "cannot be replayed"
+	}
+	return fmt.Errorf("%d records %s: their original topic or partition no longer exists (listed in the report): %w", n, verb, ErrNotReplayable)
+}
+
+// dropNotReplayable leaves out the candidates whose original topic or
+// partition no longer exists, reports them and, unless DryRun, records
+// them in the ledger so later runs go past them. A partition whose end
+// could not be read is an error, not a finding: it may well exist.
+func (r *Replayer) dropNotReplayable(ctx context.Context, cands []candidate, rep *ReplayReport) ([]candidate, error) {
+	names := originalTopics(cands)
+	if len(names) == 0 {
+		return cands, nil
+	}
+	ends, err := r.reader.PartitionEnds(ctx, names...)
+	if err != nil {
+		return nil, fmt.Errorf("reading the original topics' partitions: %w", err)
+	}
+	var gone []NotReplayable
+	kept := cands[:0:0]
+	for _, c := range cands {
+		tp := ends[c.rec.OriginalTopic]
+		_, ok := tp.Ends[c.rec.OriginalPartition]
+		var reason string
+		switch {
+		case !tp.Exists:
+			reason = fmt.Sprintf("topic %s does not exist", c.rec.OriginalTopic)
+		case !ok && tp.Err != nil:
+			return nil, fmt.Errorf("original partition %s[%d] of DLQ record %d@%d: no end offset: %w", c.rec.OriginalTopic, c.rec.OriginalPartition, c.ref.Partition, c.ref.Offset, tp.Err)
+		case !ok:
+			reason = fmt.Sprintf("partition %s[%d] does not exist (the topic has %d partitions)", c.rec.OriginalTopic, c.rec.OriginalPartition, len(tp.Ends))
+		default:
+			kept = append(kept, c)
+			continue
+		}
+		gone = append(gone, NotReplayable{Ref: c.ref, OriginalTopic: c.rec.OriginalTopic, OriginalPartition: c.rec.OriginalPartition, OriginalOffset: c.rec.OriginalOffset, Reason: reason})
+	}
+	if len(gone) == 0 {
+		return cands, nil
+	}
+	if !r.opts.DryRun {
+		if err := r.ledger.MarkNotReplayable(r.src, gone); err != nil {
+			return nil, err
+		}
+	}
+	rep.NotReplayable = append(rep.NotReplayable, gone...)
+	return kept, nil
 }
 
 func (r *Replayer) progress(phase string, done, total int) {
@@ -269,6 +342,7 @@ func (r *Replayer) candidates(ctx context.Context, st *State, rep *ReplayReport)
 				if !r.opts.CheckSuperseded && r.opts.Max > 0 && len(out) > r.opts.Max {
 					// Without the check every candidate is sent: one past
 					// Max is enough to know more remain.
+					rep.More = true
 					return out, nil
 				}
 				read++
@@ -276,6 +350,8 @@ func (r *Replayer) candidates(ctx context.Context, st *State, rep *ReplayReport)
 				switch {
 				case st.Replayed[p].Contains(kr.Offset):
 					rep.AlreadyReplayed++
+				case st.NotReplayable[p].Contains(kr.Offset):
+					rep.NotReplayableEarlier++
 				case rec.OriginalTopic == "" || rec.OriginalPartition < 0 || rec.Connector == "":
 					rep.NoContext++
 				case rec.Connector != r.src.Connector:
@@ -411,16 +487,7 @@ func (r *Replayer) replayRecord(c candidate) *kgo.Record {
 // acked[i] says whether batch[i] was.
 func (r *Replayer) send(ctx context.Context, batch []candidate) (acked []bool, err error) {
 	acked = make([]bool, len(batch))
-	topics := map[string]bool{}
-	for _, c := range batch {
-		topics[c.rec.OriginalTopic] = true
-	}
-	names := make([]string, 0, len(topics))
-	for t := range topics {
-		names = append(names, t)
-	}
-	sort.Strings(names)
-	ends, err := r.reader.PartitionEnds(ctx, names...)
+	ends, err := r.reader.PartitionEnds(ctx, originalTopics(batch)...)
 	if err != nil {
 		return acked, err
 	}
@@ -462,6 +529,20 @@ func (r *Replayer) send(ctx context.Context, batch []candidate) (acked []bool, e
 			len(recs), len(done), len(rest), sendErr)
 	}
 	return acked, nil
+}
+
+// originalTopics are the topics cands go back to, sorted.
+func originalTopics(cands []candidate) []string {
+	topics := map[string]bool{}
+	for _, c := range cands {
+		topics[c.rec.OriginalTopic] = true
+	}
+	names := make([]string, 0, len(topics))
+	for t := range topics {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // splitAcked parts refs into those acknowledged and the rest.
@@ -592,8 +673,13 @@ func (rep *ReplayReport) WriteText(w io.Writer) {
 	if rep.PendingInterrupted > 0 {
 		fmt.Fprintf(w, "an interrupted batch of %d records waits: a replay without --dry-run finishes it first\n", rep.PendingInterrupted)
 	}
-	fmt.Fprintf(w, "left out: %d already replayed, %d superseded by a newer record of the same key, %d without context headers, %d of other connectors sharing the topic\n",
+	fmt.Fprintf(w, "left out: %d already replayed, %d superseded by a newer record of the same key, %d without context headers, %d of other connectors sharing the topic",
 		rep.AlreadyReplayed, len(rep.Superseded), rep.NoContext, rep.OtherConnector)
+	if rep.NotReplayableEarlier > 0 {
+		fmt.Fprintf(w, ", %d found not replayable by an earlier run", rep.NotReplayableEarlier)
+	}
+	fmt.Fprintln(w)
+	rep.writeNotReplayable(w)
 	if rep.NoContext > 0 {
 		fmt.Fprintln(w, "records without context headers cannot be replayed: their original topic and connector are unknown (errors.deadletterqueue.context.headers.enable=true records them)")
 	}
@@ -607,6 +693,27 @@ func (rep *ReplayReport) WriteText(w io.Writer) {
 	}
 	if rep.More {
 		fmt.Fprintln(w, "more records remain: run again to continue (--max limited this run)")
+	}
+}
+
+// notReplayableShown bounds the records listed in text; -o json lists all.
+const notReplayableShown = 20
+
+func (rep *ReplayReport) writeNotReplayable(w io.Writer) {
+	if len(rep.NotReplayable) == 0 {
+		return
+	}
+	what := "could not replay %d records: their original topic or partition no longer exists; they are recorded as not replayable and later runs go past them\n"
+	if rep.DryRun {
+		what = "%d records cannot be replayed: their original topic or partition no longer exists (a replay records them as not replayable and goes on)\n"
+	}
+	fmt.Fprintf(w, what, len(rep.NotReplayable))
+	for i, n := range rep.NotReplayable {
+		if i == notReplayableShown {
+			fmt.Fprintf(w, "  ... and %d more (-o json lists all)\n", len(rep.NotReplayable)-i)
+			break
+		}
+		fmt.Fprintf(w, "  DLQ record %d@%d (from %s[%d]@%d): %s\n", n.Partition, n.Offset, n.OriginalTopic, n.OriginalPartition, n.OriginalOffset, n.Reason)
 	}
 }
 

@@ -1,7 +1,10 @@
 package dlq
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -29,25 +32,98 @@ func TestReplayOfADLQTopicThatDoesNotExistNamesIt(t *testing.T) {
 	wantRefusal(t, err, "DLQ topic pg-sink-dlq", "connector pg-sink", "does not exist")
 }
 
-// A DLQ record naming an original topic that was deleted since is not
-// sent anywhere: the run stops there, nothing of the batch sent and
-// nothing pending.
-func TestReplayOfARecordWhoseOriginalTopicIsGoneSendsNothing(t *testing.T) {
+// A DLQ record naming an original topic that was deleted since cannot
+// go back: the run reports it, records it as not replayable (never as
+// replayed), sends the records after it and fails so its exit status
+// says one was left behind. The next run goes past it without failing.
+func TestReplayGoesPastARecordWhoseOriginalTopicIsGone(t *testing.T) {
 	k, dir := newMemKafka(), t.TempDir()
 	k.deadBy(src.Connector, src.Topic, &kgo.Record{Topic: "gone", Key: []byte("k"), Value: []byte("v"), Offset: 3}, true)
-	rep, err := replay(t, k, dir, ReplayOptions{})
-	wantRefusal(t, err, "original topic gone", "DLQ record 0@0", "does not exist")
-	if rep.Replayed != 0 || len(k.Records("gone", 0)) != 0 {
-		t.Errorf("sent although the original topic is gone: %+v", rep)
+	k.deadN("later", 2)
+	rep, err := replay(t, k, dir, ReplayOptions{CheckSuperseded: true})
+	if !errors.Is(err, ErrNotReplayable) {
+		t.Fatalf("err = %v, want ErrNotReplayable", err)
 	}
+	wantRefusal(t, err, "1 records could not be replayed", "original topic or partition no longer exists")
+	want := []NotReplayable{{Ref: Ref{0, 0}, OriginalTopic: "gone", OriginalPartition: 0, OriginalOffset: 3, Reason: "topic gone does not exist"}}
+	if !reflect.DeepEqual(rep.NotReplayable, want) {
+		t.Errorf("not replayable = %+v, want %+v", rep.NotReplayable, want)
+	}
+	if rep.Replayed != 2 || len(k.Records("t", 0)) != 4 || len(k.Records("gone", 0)) != 0 {
+		t.Errorf("the records after the gone one were not sent once each: %+v", rep)
+	}
+	st := loadState(t, dir, rep)
+	if st.Pending != nil || st.Replayed[0].Contains(0) || !st.NotReplayable[0].Contains(0) {
+		t.Errorf("the ledger must hold the record as not replayable, not replayed: %+v", st)
+	}
+
+	again, err := replay(t, k, dir, ReplayOptions{CheckSuperseded: true})
+	if err != nil {
+		t.Fatalf("a later run stalls on the recorded record: %v", err)
+	}
+	if again.Replayed != 0 || again.AlreadyReplayed != 2 || again.NotReplayableEarlier != 1 || len(again.NotReplayable) != 0 {
+		t.Errorf("later run: %+v", again)
+	}
+	var text bytes.Buffer
+	again.WriteText(&text)
+	if !strings.Contains(text.String(), "1 found not replayable by an earlier run") {
+		t.Errorf("the later run does not say what it left out:\n%s", text.String())
+	}
+}
+
+func loadState(t *testing.T, dir string, rep *ReplayReport) *State {
+	t.Helper()
 	l := ledger(t, dir)
 	defer l.Close()
 	st, err := l.Load(Source{Cluster: src.Cluster, Connector: src.Connector, Topic: src.Topic, TopicID: rep.topicID(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Pending != nil || len(st.Replayed) != 0 {
-		t.Errorf("the ledger took a record that was never sent: %+v", st)
+	return st
+}
+
+// A dry run lists the records that cannot go back and fails as the run
+// would, but records nothing: the real run still finds them.
+func TestReplayDryRunListsRecordsThatCannotGoBack(t *testing.T) {
+	k, dir := newMemKafka(), t.TempDir()
+	k.deadN("before", 1)
+	k.deadBy(src.Connector, src.Topic, &kgo.Record{Topic: "gone", Partition: 1, Key: []byte("k"), Value: []byte("v"), Offset: 7}, true)
+	rep, err := replay(t, k, dir, ReplayOptions{DryRun: true})
+	if !errors.Is(err, ErrNotReplayable) || !strings.Contains(err.Error(), "1 records cannot be replayed") {
+		t.Fatalf("err = %v, want ErrNotReplayable", err)
+	}
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	for _, want := range []string{"would replay 1 records", "1 records cannot be replayed", "DLQ record 0@1 (from gone[1]@7): topic gone does not exist"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("dry run text does not say %q:\n%s", want, text.String())
+		}
+	}
+	if len(k.Records("t", 0)) != 1 {
+		t.Error("a dry run sent records")
+	}
+	rep, err = replay(t, k, dir, ReplayOptions{})
+	if !errors.Is(err, ErrNotReplayable) || rep.Replayed != 1 || len(rep.NotReplayable) != 1 {
+		t.Errorf("the run after a dry run: %+v, %v", rep, err)
+	}
+}
+
+// Records that cannot go back hold no place under --max: the run sends
+// up to Max of the others and says more remain.
+func TestReplayMaxCountsOnlyRecordsSent(t *testing.T) {
+	k, dir := newMemKafka(), t.TempDir()
+	k.deadBy(src.Connector, src.Topic, &kgo.Record{Topic: "gone", Key: []byte("k"), Value: []byte("v")}, true)
+	k.deadN("later", 3)
+	rep, err := replay(t, k, dir, ReplayOptions{Max: 1})
+	if !errors.Is(err, ErrNotReplayable) || rep.Replayed != 1 || !rep.More {
+		t.Fatalf("first run: %+v, %v", rep, err)
+	}
+	rep, err = replay(t, k, dir, ReplayOptions{Max: 5})
+	if err != nil || rep.Replayed != 2 || rep.More || rep.NotReplayableEarlier != 1 {
+		t.Errorf("second run: %+v, %v", rep, err)
+	}
+	if len(k.Records("t", 0)) != 6 {
+		t.Errorf("want each of the 3 records sent once, t[0] holds %d", len(k.Records("t", 0)))
 	}
 }
 
@@ -114,16 +190,18 @@ func TestReplayCannotFinishABatchWhoseDLQRecordsRetentionDeleted(t *testing.T) {
 }
 
 // A DLQ record naming a partition its original topic does not have (the
-// topic was recreated with fewer) is not sent anywhere, and the error
-// says so rather than printing an empty cause.
+// topic was recreated with fewer) is not sent anywhere; the report says
+// which partition is gone and how many the topic has.
 func TestReplayOfARecordWhosePartitionIsGoneNamesIt(t *testing.T) {
 	k, dir := newMemKafka(), t.TempDir()
 	k.orig("t", 0, "a", "v")
 	k.deadBy(src.Connector, src.Topic, &kgo.Record{Topic: "t", Partition: 3, Key: []byte("k"), Value: []byte("v")}, true)
 	rep, err := replay(t, k, dir, ReplayOptions{})
-	wantRefusal(t, err, "original partition t[3] of DLQ record 0@0 does not exist (the topic has 1 partitions)")
-	if err != nil && strings.Contains(err.Error(), "<nil>") {
-		t.Errorf("error %q shows an empty cause", err)
+	if !errors.Is(err, ErrNotReplayable) {
+		t.Fatalf("err = %v, want ErrNotReplayable", err)
+	}
+	if len(rep.NotReplayable) != 1 || rep.NotReplayable[0].Reason != "partition t[3] does not exist (the topic has 1 partitions)" {
+		t.Errorf("not replayable = %+v", rep.NotReplayable)
 	}
 	if rep.Replayed != 0 || len(k.Records("t", 3)) != 0 {
 		t.Errorf("sent to a partition that does not exist: %+v", rep)
