@@ -350,12 +350,12 @@ func (r *Replayer) candidates(ctx context.Context, st *State, rep *ReplayReport)
 				switch {
 				case st.Replayed[p].Contains(kr.Offset):
 					rep.AlreadyReplayed++
-				case st.NotReplayable[p].Contains(kr.Offset):
-					rep.NotReplayableEarlier++
 				case rec.OriginalTopic == "" || rec.OriginalPartition < 0 || rec.Connector == "":
 					rep.NoContext++
 				case rec.Connector != r.src.Connector:
 					rep.OtherConnector++
+				case st.NotReplayable[p].Contains(kr.Offset):
+					rep.NotReplayableEarlier++
 				default:
 					out = append(out, candidate{Ref{p, kr.Offset}, rec})
 				}

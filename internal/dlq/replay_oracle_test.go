@@ -2,6 +2,7 @@ package dlq
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -12,7 +13,8 @@ import (
 )
 
 // oracleWorld is a randomized DLQ shared by two connectors, with null,
-// repeated and distinct keys, records without context, faults in the
+// repeated and distinct keys, records without context, records whose
+// original topic or partition does not exist, faults in the
 // middle of batches and a DLQ topic deleted and created again; the
 // oracle below says, from the logs alone, what a replay must send.
 type oracleWorld struct {
@@ -35,6 +37,29 @@ const (
 	oracleConnB = "mysql-sink"
 )
 
+// oracleGone are origins that never exist: a topic, and a partition the
+// original topic does not have.
+var oracleGone = []origin{{"gone", 0}, {oracleOrig, 7}}
+
+// goneOf is the truth about records that cannot go back: how many of
+// the current DLQ topic's records of connector name an origin that does
+// not exist.
+func (w *oracleWorld) goneOf(connector string) int {
+	n := 0
+	for p := range int32(2) {
+		for _, d := range w.k.Records(src.Topic, p) {
+			if rec := Parse(d); rec.Connector == connector && !w.originExists(rec) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (w *oracleWorld) originExists(rec Record) bool {
+	return len(w.k.Records(rec.OriginalTopic, rec.OriginalPartition)) > 0
+}
+
 // addRecords appends n records to the original topic and dead-letters
 // some of them, each by one of the two connectors.
 func (w *oracleWorld) addRecords(n int) {
@@ -43,9 +68,16 @@ func (w *oracleWorld) addRecords(n int) {
 		if w.rng.IntN(4) > 0 {
 			key = fmt.Appendf(nil, "k%d", w.rng.IntN(5))
 		}
-		r := w.k.Append(&kgo.Record{Topic: oracleOrig, Partition: int32(w.rng.IntN(2)), Key: key, Value: fmt.Appendf(nil, "v%d", w.rng.Int())})
-		if w.rng.IntN(2) == 0 {
-			continue
+		var r *kgo.Record
+		if w.rng.IntN(8) == 0 {
+			// Its original topic or partition is gone: it can never go back.
+			gone := oracleGone[w.rng.IntN(len(oracleGone))]
+			r = &kgo.Record{Topic: gone.topic, Partition: gone.part, Offset: int64(w.rng.IntN(100)), Key: key, Value: []byte("gone")}
+		} else {
+			r = w.k.Append(&kgo.Record{Topic: oracleOrig, Partition: int32(w.rng.IntN(2)), Key: key, Value: fmt.Appendf(nil, "v%d", w.rng.Int())})
+			if w.rng.IntN(2) == 0 {
+				continue
+			}
 		}
 		d := &kgo.Record{Topic: src.Topic, Partition: int32(w.rng.IntN(2)), Key: r.Key, Value: r.Value}
 		if w.rng.IntN(10) > 0 {
@@ -85,7 +117,7 @@ func (w *oracleWorld) expected(connector string, check bool) map[string]bool {
 		for _, d := range w.k.Records(src.Topic, p) {
 			rec := Parse(d)
 			name := fmt.Sprintf("%s %s/%d/%d", id, src.Topic, p, d.Offset)
-			if rec.Connector != connector || sent[name] > 0 {
+			if rec.Connector != connector || sent[name] > 0 || !w.originExists(rec) {
 				continue
 			}
 			if check && rec.Key != nil && w.newerOfKey(rec) {
@@ -139,8 +171,11 @@ func (w *oracleWorld) campaign(connector string) {
 	want := w.expected(connector, check)
 	before := w.sent()
 	dry, err := w.run(connector, ReplayOptions{CheckSuperseded: check, DryRun: true})
-	if err != nil || dry.Replayed != len(want) {
+	if (err != nil && !errors.Is(err, ErrNotReplayable)) || dry.Replayed != len(want) {
 		w.t.Fatalf("seed %d: dry run of %s (check %v) would send %d, the oracle says %d: %+v, %v", w.seed, connector, check, dry.Replayed, len(want), dry, err)
+	}
+	if gone := w.goneOf(connector); len(dry.NotReplayable)+dry.NotReplayableEarlier != gone || errors.Is(err, ErrNotReplayable) != (len(dry.NotReplayable) > 0) {
+		w.t.Fatalf("seed %d: dry run of %s lists %d not replayable and %d found earlier, the oracle says %d in all: %v", w.seed, connector, len(dry.NotReplayable), dry.NotReplayableEarlier, gone, err)
 	}
 	var (
 		last    *ReplayReport
@@ -160,12 +195,21 @@ func (w *oracleWorld) campaign(connector string) {
 		if err != nil {
 			w.stats.failedRuns++
 		}
-		if err == nil && !rep.More {
+		if (err == nil || errors.Is(err, ErrNotReplayable)) && !rep.More {
 			break
 		}
 		last, lastErr = rep, err
 	}
 	w.healthy()
+	// What cannot go back was recorded: the next run does not stop at it.
+	if rep, err := w.run(connector, opts); err != nil || rep.Replayed != 0 || len(rep.NotReplayable) != 0 {
+		w.t.Fatalf("seed %d: %s's run after its campaign: %+v, %v", w.seed, connector, rep, err)
+	}
+	for _, g := range oracleGone {
+		if n := len(w.k.Records(g.topic, g.part)); n != 0 {
+			w.t.Fatalf("seed %d: %d records sent to %s[%d], which does not exist", w.seed, n, g.topic, g.part)
+		}
+	}
 	after := w.sent()
 	for name, n := range after {
 		switch {
