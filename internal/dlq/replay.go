@@ -191,7 +191,9 @@ func (r *Replayer) Run(ctx context.Context) (*ReplayReport, error) {
 			return rep, fmt.Errorf("finishing the interrupted replay batch: %w", err)
 		}
 		for _, ref := range st.Pending.Refs {
-			st.Replayed[ref.Partition] = st.Replayed[ref.Partition].Add(ref.Offset)
+			if !rep.listedNotReplayable(ref) {
+				st.Replayed[ref.Partition] = st.Replayed[ref.Partition].Add(ref.Offset)
+			}
 		}
 	}
 
@@ -241,6 +243,12 @@ func (r *Replayer) Run(ctx context.Context) (*ReplayReport, error) {
 		r.progress("replay", rep.Replayed, len(cands))
 	}
 	return rep, rep.notReplayableErr()
+}
+
+// listedNotReplayable tells whether this run already reported ref as
+// not replayable.
+func (rep *ReplayReport) listedNotReplayable(ref Ref) bool {
+	return slices.ContainsFunc(rep.NotReplayable, func(n NotReplayable) bool { return n.Ref == ref })
 }
 
 // notReplayableErr fails a run that met records that cannot go back, so
@@ -348,6 +356,8 @@ func (r *Replayer) candidates(ctx context.Context, st *State, rep *ReplayReport)
 				read++
 				rec := Parse(kr)
 				switch {
+				case rep.listedNotReplayable(Ref{p, kr.Offset}):
+					// Finishing the interrupted batch found it cannot go back.
 				case st.Replayed[p].Contains(kr.Offset):
 					rep.AlreadyReplayed++
 				case rec.OriginalTopic == "" || rec.OriginalPartition < 0 || rec.Connector == "":
@@ -559,32 +569,11 @@ func splitAcked(refs []Ref, acked []bool) (done, rest []Ref) {
 
 // recover finishes a batch a crash interrupted: the records whose marker
 // is found past the end offsets written down were sent; the others are
-// read from the DLQ again and sent now.
+// read from the DLQ again and sent now. A record whose original topic or
+// partition is gone since can neither be looked for nor sent: it is
+// reported and recorded as not replayable.
 func (r *Replayer) recover(ctx context.Context, p *Pending, rep *ReplayReport) error {
-	found := map[string]bool{}
-	done := 0
-	for topic, parts := range p.Targets {
-		for part, from := range parts {
-			err := r.readToEnd(ctx, kafka.Partition{Topic: topic, Partition: part}, from, func(kr *kgo.Record) {
-				if m, ok := r.markerOf(kr); ok {
-					found[m] = true
-				}
-			})
-			switch {
-			case errors.Is(err, errScanMax):
-				return fmt.Errorf("looking for replayed records in %s[%d] means reading more than %d records from offset %d; raise --scan-max", topic, part, r.opts.ScanMax, from)
-			case err != nil:
-				return fmt.Errorf("looking for replayed records in %s[%d]: %w", topic, part, err)
-			}
-			done++
-			r.progress("recover", done, len(p.Refs))
-		}
-	}
-	var (
-		missing     []*kgo.Record
-		missingRefs []Ref
-		recovered   []Ref
-	)
+	cands := make([]candidate, 0, len(p.Refs))
 	for _, ref := range p.Refs {
 		res, err := r.reader.ReadRecords(ctx, kafka.Partition{Topic: r.src.Topic, Partition: ref.Partition}, ref.Offset, 1)
 		if err != nil {
@@ -593,14 +582,48 @@ func (r *Replayer) recover(ctx context.Context, p *Pending, rep *ReplayReport) e
 		if len(res.Records) == 0 || res.Records[0].Offset != ref.Offset {
 			return fmt.Errorf("DLQ record %d@%d of the interrupted batch is gone (retention?): cannot tell whether to send it", ref.Partition, ref.Offset)
 		}
-		c := candidate{ref, Parse(res.Records[0])}
+		cands = append(cands, candidate{ref, Parse(res.Records[0])})
+	}
+	cands, err := r.dropNotReplayable(ctx, cands, rep)
+	if err != nil {
+		return err
+	}
+	targets := map[origin]int64{}
+	for _, c := range cands {
+		o := origin{c.rec.OriginalTopic, c.rec.OriginalPartition}
+		// Begin wrote down every target's end; without it, look from the start.
+		targets[o] = p.Targets[o.topic][o.part]
+	}
+	found := map[string]bool{}
+	done := 0
+	for o, from := range targets {
+		err := r.readToEnd(ctx, kafka.Partition{Topic: o.topic, Partition: o.part}, from, func(kr *kgo.Record) {
+			if m, ok := r.markerOf(kr); ok {
+				found[m] = true
+			}
+		})
+		switch {
+		case errors.Is(err, errScanMax):
+			return fmt.Errorf("looking for replayed records in %s[%d] means reading more than %d records from offset %d; raise --scan-max", o.topic, o.part, r.opts.ScanMax, from)
+		case err != nil:
+			return fmt.Errorf("looking for replayed records in %s[%d]: %w", o.topic, o.part, err)
+		}
+		done++
+		r.progress("recover", done, len(p.Refs))
+	}
+	var (
+		missing     []*kgo.Record
+		missingRefs []Ref
+		recovered   []Ref
+	)
+	for _, c := range cands {
 		if found[c.marker()] {
 			rep.Recovered++
-			recovered = append(recovered, ref)
+			recovered = append(recovered, c.ref)
 			continue
 		}
 		missing = append(missing, r.replayRecord(c))
-		missingRefs = append(missingRefs, ref)
+		missingRefs = append(missingRefs, c.ref)
 	}
 	var sendErr error
 	settled, rest := recovered, []Ref(nil)

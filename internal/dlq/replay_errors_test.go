@@ -127,6 +127,39 @@ func TestReplayMaxCountsOnlyRecordsSent(t *testing.T) {
 	}
 }
 
+// A batch cut short whose original topic is deleted before the next run
+// cannot be finished for that topic's records: they are reported and
+// recorded as not replayable, the batch's other records are finished,
+// and the run after that goes past them.
+func TestReplayFinishesAnInterruptedBatchPastRecordsWhoseTopicIsGone(t *testing.T) {
+	k, dir := newMemKafka(), t.TempDir()
+	k.dead(src.Topic, k.orig("t", 0, "a", "v"), true)
+	k.dead(src.Topic, k.orig("u", 0, "b", "v"), true)
+	k.failAfter = 0
+	if _, err := replay(t, k, dir, ReplayOptions{}); err == nil || errors.Is(err, ErrNotReplayable) {
+		t.Fatalf("the cut-short send did not fail as a send: %v", err)
+	}
+	k.failAfter = -1
+	k.Delete("u")
+	rep, err := replay(t, k, dir, ReplayOptions{})
+	if !errors.Is(err, ErrNotReplayable) {
+		t.Fatalf("err = %v, want ErrNotReplayable", err)
+	}
+	if rep.Resent != 1 || len(rep.NotReplayable) != 1 || rep.NotReplayable[0].Ref != (Ref{0, 1}) || rep.NotReplayable[0].Reason != "topic u does not exist" {
+		t.Errorf("finishing the batch: %+v", rep)
+	}
+	if rep.AlreadyReplayed != 1 || rep.Replayed != 0 || len(k.Records("t", 0)) != 2 || len(k.Records("u", 0)) != 0 {
+		t.Errorf("t[0] must hold its record and one replay, u nothing: %+v", rep)
+	}
+	if st := loadState(t, dir, rep); st.Pending != nil || !st.NotReplayable[0].Contains(1) || st.Replayed[0].Contains(1) {
+		t.Errorf("ledger: %+v", st)
+	}
+	again, err := replay(t, k, dir, ReplayOptions{})
+	if err != nil || again.Replayed != 0 || again.AlreadyReplayed != 1 || again.NotReplayableEarlier != 1 {
+		t.Errorf("the next run: %+v, %v", again, err)
+	}
+}
+
 // The superseded check refuses to read an original partition beyond
 // --scan-max, and says the ways out.
 func TestReplaySupersededCheckBeyondScanMaxSaysHowToGoOn(t *testing.T) {

@@ -192,7 +192,7 @@ func (w *oracleWorld) campaign(connector string) {
 		}
 		rep, err := w.run(connector, opts)
 		w.stats.runs++
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrNotReplayable) {
 			w.stats.failedRuns++
 		}
 		if (err == nil || errors.Is(err, ErrNotReplayable)) && !rep.More {

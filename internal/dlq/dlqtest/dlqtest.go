@@ -48,6 +48,20 @@ func (l *Log) Recreate(topic string) {
 	l.create(topic)
 }
 
+// Delete deletes topic: it does not exist until a record is appended to
+// it again.
+func (l *Log) Delete(topic string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for p := range l.logs {
+		if p.Topic == topic {
+			delete(l.logs, p)
+			delete(l.start, p)
+		}
+	}
+	delete(l.ids, topic)
+}
+
 // TopicID is kafka.Client.TopicID: a topic exists once a record was
 // appended to it, or since it was recreated.
 func (l *Log) TopicID(_ context.Context, topic string) (kafka.TopicID, bool, error) {
