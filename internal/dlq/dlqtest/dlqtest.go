@@ -39,20 +39,12 @@ func (l *Log) create(topic string) {
 func (l *Log) Recreate(topic string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for p := range l.logs {
-		if p.Topic == topic {
-			delete(l.logs, p)
-			delete(l.start, p)
-		}
-	}
+	l.drop(topic)
 	l.create(topic)
 }
 
-// Delete deletes topic: it does not exist until a record is appended to
-// it again.
-func (l *Log) Delete(topic string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// drop deletes topic's records and id; l.mu is held.
+func (l *Log) drop(topic string) {
 	for p := range l.logs {
 		if p.Topic == topic {
 			delete(l.logs, p)
@@ -60,6 +52,14 @@ func (l *Log) Delete(topic string) {
 		}
 	}
 	delete(l.ids, topic)
+}
+
+// Delete deletes topic: it does not exist until a record is appended to
+// it again.
+func (l *Log) Delete(topic string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.drop(topic)
 }
 
 // TopicID is kafka.Client.TopicID: a topic exists once a record was
