@@ -184,20 +184,11 @@ func (r *Replayer) Run(ctx context.Context) (*ReplayReport, error) {
 		return rep, err
 	}
 	rep.Legacy, rep.Orphaned = st.Legacy, st.Orphaned
-	if st.Pending != nil {
-		if r.opts.DryRun {
-			rep.PendingInterrupted = len(st.Pending.Refs)
-		} else if err := r.recover(ctx, st.Pending, rep); err != nil {
-			return rep, fmt.Errorf("finishing the interrupted replay batch: %w", err)
-		}
-		for _, ref := range st.Pending.Refs {
-			if !rep.listedNotReplayable(ref) {
-				st.Replayed[ref.Partition] = st.Replayed[ref.Partition].Add(ref.Offset)
-			}
-		}
+	decided, err := r.finishPending(ctx, st, rep)
+	if err != nil {
+		return rep, err
 	}
-
-	cands, err := r.candidates(ctx, st, rep)
+	cands, err := r.candidates(ctx, st, decided, rep)
 	if err != nil {
 		return rep, err
 	}
@@ -228,6 +219,39 @@ func (r *Replayer) Run(ctx context.Context) (*ReplayReport, error) {
 		}
 		return rep, rep.notReplayableErr()
 	}
+	if err := r.sendAll(ctx, cands, rep); err != nil {
+		return rep, err
+	}
+	return rep, rep.notReplayableErr()
+}
+
+// finishPending finishes a batch a crash interrupted (a dry run only
+// counts it) and marks its records as replayed in st. It returns the
+// records it found cannot go back: already reported, they are left out
+// of this run's reading without being counted again.
+func (r *Replayer) finishPending(ctx context.Context, st *State, rep *ReplayReport) (map[Ref]bool, error) {
+	decided := map[Ref]bool{}
+	if st.Pending == nil {
+		return decided, nil
+	}
+	if r.opts.DryRun {
+		rep.PendingInterrupted = len(st.Pending.Refs)
+	} else if err := r.recover(ctx, st.Pending, rep); err != nil {
+		return nil, fmt.Errorf("finishing the interrupted replay batch: %w", err)
+	}
+	for _, n := range rep.NotReplayable {
+		decided[n.Ref] = true
+	}
+	for _, ref := range st.Pending.Refs {
+		if !decided[ref] {
+			st.Replayed[ref.Partition] = st.Replayed[ref.Partition].Add(ref.Offset)
+		}
+	}
+	return decided, nil
+}
+
+// sendAll sends cands in batches, counting what was acknowledged.
+func (r *Replayer) sendAll(ctx context.Context, cands []candidate, rep *ReplayReport) error {
 	for start := 0; start < len(cands); start += r.opts.BatchSize {
 		batch := cands[start:min(start+r.opts.BatchSize, len(cands))]
 		acked, err := r.send(ctx, batch)
@@ -238,17 +262,11 @@ func (r *Replayer) Run(ctx context.Context) (*ReplayReport, error) {
 			}
 		}
 		if err != nil {
-			return rep, err
+			return err
 		}
 		r.progress("replay", rep.Replayed, len(cands))
 	}
-	return rep, rep.notReplayableErr()
-}
-
-// listedNotReplayable tells whether this run already reported ref as
-// not replayable.
-func (rep *ReplayReport) listedNotReplayable(ref Ref) bool {
-	return slices.ContainsFunc(rep.NotReplayable, func(n NotReplayable) bool { return n.Ref == ref })
+	return nil
 }
 
 // notReplayableErr fails a run that met records that cannot go back, so
@@ -317,7 +335,7 @@ func (r *Replayer) progress(phase string, done, total int) {
 
 // candidates reads the DLQ and keeps the records that can and should be
 // sent: not sent before, with a known origin.
-func (r *Replayer) candidates(ctx context.Context, st *State, rep *ReplayReport) ([]candidate, error) {
+func (r *Replayer) candidates(ctx context.Context, st *State, decided map[Ref]bool, rep *ReplayReport) ([]candidate, error) {
 	ends, err := r.reader.PartitionEnds(ctx, r.src.Topic)
 	if err != nil {
 		return nil, err
@@ -354,20 +372,8 @@ func (r *Replayer) candidates(ctx context.Context, st *State, rep *ReplayReport)
 					return out, nil
 				}
 				read++
-				rec := Parse(kr)
-				switch {
-				case rep.listedNotReplayable(Ref{p, kr.Offset}):
-					// Finishing the interrupted batch found it cannot go back.
-				case st.Replayed[p].Contains(kr.Offset):
-					rep.AlreadyReplayed++
-				case rec.OriginalTopic == "" || rec.OriginalPartition < 0 || rec.Connector == "":
-					rep.NoContext++
-				case rec.Connector != r.src.Connector:
-					rep.OtherConnector++
-				case st.NotReplayable[p].Contains(kr.Offset):
-					rep.NotReplayableEarlier++
-				default:
-					out = append(out, candidate{Ref{p, kr.Offset}, rec})
+				if c, ok := r.candidate(st, decided, rep, p, kr); ok {
+					out = append(out, c)
 				}
 			}
 			r.progress("read", read, int(total))
@@ -378,6 +384,28 @@ func (r *Replayer) candidates(ctx context.Context, st *State, rep *ReplayReport)
 		}
 	}
 	return out, nil
+}
+
+// candidate tells whether DLQ record kr of partition p is to be sent,
+// counting in rep why not.
+func (r *Replayer) candidate(st *State, decided map[Ref]bool, rep *ReplayReport, p int32, kr *kgo.Record) (candidate, bool) {
+	ref := Ref{p, kr.Offset}
+	rec := Parse(kr)
+	switch {
+	case decided[ref]:
+		// Finishing the interrupted batch reported it already.
+	case st.Replayed[p].Contains(kr.Offset):
+		rep.AlreadyReplayed++
+	case rec.OriginalTopic == "" || rec.OriginalPartition < 0 || rec.Connector == "":
+		rep.NoContext++
+	case rec.Connector != r.src.Connector:
+		rep.OtherConnector++
+	case st.NotReplayable[p].Contains(kr.Offset):
+		rep.NotReplayableEarlier++
+	default:
+		return candidate{ref, rec}, true
+	}
+	return candidate{}, false
 }
 
 // origin is a candidate's original partition.
