@@ -368,7 +368,15 @@ func (NopActions) RestartConnector(context.Context, string, connect.RestartOptio
 // integration tests.
 func Local(t testing.TB, p *testenv.Pipeline) *connect.Client {
 	t.Helper()
-	c, err := connect.New(config.ConnectCluster{Name: "local", URL: p.ConnectURL, Timeout: 30 * time.Second})
+	return LocalAt(t, p.ConnectURL)
+}
+
+// LocalAt is Local's client reaching the worker at url instead: through a
+// testenv.Proxy, for a test that takes the worker away from its own
+// client without stopping the one other tests share.
+func LocalAt(t testing.TB, url string) *connect.Client {
+	t.Helper()
+	c, err := connect.New(config.ConnectCluster{Name: "local", URL: url, Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
