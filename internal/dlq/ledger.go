@@ -12,8 +12,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/filelock"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/kafka"
 )
 
@@ -41,14 +41,15 @@ var (
 	bucketLegacy = []byte("dlq-replays")
 )
 
-// ErrLedgerBusy is returned when another process holds the ledger.
-var ErrLedgerBusy = errors.New("another dlq replay is running on this storage path")
+// ErrLedgerBusy is returned when another process holds the ledger; it is
+// filelock.ErrHeld, as for every file under --storage.path.
+var ErrLedgerBusy = filelock.ErrHeld
 
 // OpenLedger opens (or creates) the ledger at path.
 func OpenLedger(path string) (*Ledger, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("%s: %w", path, ErrLedgerBusy)
+	db, err := filelock.OpenBolt(path, &bolt.Options{Timeout: 2 * time.Second})
+	if errors.Is(err, filelock.ErrHeld) {
+		return nil, fmt.Errorf("replay ledger %w: another dlq replay is running on this storage path", err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening replay ledger %s: %w", path, err)

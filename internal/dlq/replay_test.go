@@ -242,9 +242,13 @@ func TestLedgerIsHeldByOneReplayAtATime(t *testing.T) {
 	dir := t.TempDir()
 	l := ledger(t, dir)
 	defer l.Close()
-	_, err := OpenLedger(filepath.Join(dir, LedgerFile))
+	path := filepath.Join(dir, LedgerFile)
+	_, err := OpenLedger(path)
 	if !errors.Is(err, ErrLedgerBusy) {
-		t.Errorf("second open: %v, want ErrLedgerBusy", err)
+		t.Fatalf("second open: %v, want ErrLedgerBusy", err)
+	}
+	if want := "replay ledger " + path + " is in use by another process: another dlq replay is running on this storage path"; err.Error() != want {
+		t.Errorf("second open: %q, want %q", err, want)
 	}
 }
 

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/filelock"
 )
 
 var (
@@ -38,8 +39,9 @@ var bucketSeen = []byte("seen")
 // InboxPath is the receiver's file beside the state file at path.
 func InboxPath(path string) string { return strings.TrimSuffix(path, ".db") + "-inbox.db" }
 
-// ErrInUse is why a store another process holds cannot be opened.
-var ErrInUse = errors.New("in use by another process")
+// ErrInUse is why a store another process holds cannot be opened; it is
+// filelock.ErrHeld, as for every file under --storage.path.
+var ErrInUse = filelock.ErrHeld
 
 // pidPath is where the process holding the store at path writes its pid,
 // so that a second one can say who holds it: bbolt's lock only times out.
@@ -48,15 +50,15 @@ func pidPath(path string) string { return strings.TrimSuffix(path, ".db") + ".pi
 func openBoltFile(path string) (*bolt.DB, error) {
 	// The freelist is rebuilt on open instead of written on every
 	// commit: both files are write-heavy and small.
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
-	if errors.Is(err, berrors.ErrTimeout) {
+	db, err := filelock.OpenBolt(path, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	if errors.Is(err, filelock.ErrHeld) {
 		holder := "another process"
 		if b, rerr := os.ReadFile(pidPath(path)); rerr == nil {
 			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil {
 				holder = fmt.Sprintf("another cdc-sentinel (pid %d)", pid)
 			}
 		}
-		return nil, fmt.Errorf("remediation store %s is %w: held by %s; give each server its own --storage.path, or use remediation.store.type postgres for replicas", path, ErrInUse, holder)
+		return nil, fmt.Errorf("remediation store %w: held by %s; give each server its own --storage.path, or use remediation.store.type postgres for replicas", err, holder)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening remediation store %s: %w", path, err)
