@@ -87,32 +87,14 @@ func (s Scope) IsSinkMetadata(name string) bool {
 	return containsFold(s.SinkMetadata, name)
 }
 
-// containsFold reports whether names holds name, ignoring case: the
-// sinks fold identifiers' case (PostgreSQL to lower case unless quoted),
-// so a column is the same whatever case one layer gives it.
-func containsFold(names []string, name string) bool {
-	for _, n := range names {
-		if strings.EqualFold(n, name) {
-			return true
-		}
-	}
-	return false
-}
+// containsFold reports whether names holds name, as sqldialect matches
+// column names across sides.
+func containsFold(names []string, name string) bool { return sqldialect.HasColumn(names, name) }
 
-// find returns the column named name: an exact match first, else one
-// equal ignoring case.
+// find returns the column named name, as sqldialect matches column names
+// across sides.
 func find(cols []Column, name string) (Column, bool) {
-	for _, c := range cols {
-		if c.Name == name {
-			return c, true
-		}
-	}
-	for _, c := range cols {
-		if strings.EqualFold(c.Name, name) {
-			return c, true
-		}
-	}
-	return Column{}, false
+	return sqldialect.FindColumn(cols, name, func(c Column) string { return c.Name })
 }
 
 // Counts are a table's mismatches per kind, every kind present.

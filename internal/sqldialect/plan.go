@@ -173,8 +173,8 @@ func (p *Plan) place(n string, isKey bool, sd, td *Described, path Path, ignore 
 	if slices.Contains(ignore, n) && !isKey {
 		return nil
 	}
-	if i := slices.IndexFunc(drifted, func(e Excluded) bool { return strings.EqualFold(e.Column, n) }); i >= 0 && !isKey {
-		p.SchemaDrift = append(p.SchemaDrift, Excluded{n, drifted[i].Reason})
+	if e, ok := FindColumn(drifted, n, func(e Excluded) string { return e.Column }); ok && !isKey {
+		p.SchemaDrift = append(p.SchemaDrift, Excluded{n, e.Reason})
 		return nil
 	}
 	if reason, err := generatedReason(n, sd, path, isKey); err != nil || reason != "" {
@@ -277,20 +277,10 @@ func generatedReason(n string, sd *Described, path Path, isKey bool) (string, er
 	return reason, nil
 }
 
-// findColumn finds a column by name; Debezium's sink may fold case, so a
-// case-insensitive match is accepted when there is no exact one.
+// findColumn finds a column of a described table by name, as FindColumn
+// matches names.
 func findColumn(cols []Column, name string) (Column, bool) {
-	for _, c := range cols {
-		if c.Name == name {
-			return c, true
-		}
-	}
-	for _, c := range cols {
-		if strings.EqualFold(c.Name, name) {
-			return c, true
-		}
-	}
-	return Column{}, false
+	return FindColumn(cols, name, func(c Column) string { return c.Name })
 }
 
 // schemaDriftReason starts the reason of a column pairColumn leaves out
