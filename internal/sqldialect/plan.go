@@ -323,10 +323,8 @@ func pairColumn(n string, sd, td *Described, p *Plan, path Path, isKey bool) (sc
 			}
 			return sc, tc, reason, nil
 		}
-	} else if k, err = Pair(sc.Kind, tc.Kind); err != nil && !isKey {
-		return sc, tc, schemaDriftReason + err.Error() + " (type)", nil
-	} else if err != nil {
-		return sc, tc, "", fmt.Errorf("key column %q: %w", n, err)
+	} else if k, reason, err = pairKinds(n, sc.Kind, tc.Kind, isKey); err != nil || reason != "" {
+		return sc, tc, reason, err
 	}
 	sc.Kind, tc.Kind = k, k
 	if k == rowhash.KindChar && !isFixed(tc.Type) {
@@ -357,6 +355,30 @@ func orderKey(p *Plan, key []string) error {
 		}
 	}
 	return nil
+}
+
+// pairKinds is the kind non-temporal column n is compared as (Pair). A
+// non-key pair Pair refuses is left out as schema drift, except a
+// decimal stored in an integer column or an integer in a decimal one:
+// compared by value as decimals (both encode as the decimal's canonical
+// text, trailing fractional zeros trimmed, so 12 and 12.00 are equal).
+// Whether the target's type holds every value is the schema comparison's
+// decision (schemadrift.Lossy), which leaves a narrower one out before
+// pairing; one that holds every value (a numeric(14,0) in a bigint) must
+// then be compared, never left out as a mismatch the schema check does
+// not count. Keys are not compared by value: their lookups would put a
+// decimal's literal into an integer column.
+func pairKinds(n string, src, tgt rowhash.Kind, isKey bool) (k rowhash.Kind, reason string, err error) {
+	k, err = Pair(src, tgt)
+	switch {
+	case err == nil:
+		return k, "", nil
+	case isKey:
+		return k, "", fmt.Errorf("key column %q: %w", n, err)
+	case src == rowhash.KindDecimal && tgt == rowhash.KindInt, src == rowhash.KindInt && tgt == rowhash.KindDecimal:
+		return rowhash.KindDecimal, "", nil
+	}
+	return k, schemaDriftReason + err.Error() + " (type)", nil
 }
 
 func isFloat(typ string) bool {
