@@ -45,7 +45,16 @@ type column struct {
 	PadChar bool
 	// Region is the filter column.
 	Region bool
+	// Schema mismatches (TestSchemaMismatchKeepsVerdictsOnCommonColumns):
+	// Absent, the target lacks the column; Lossy, why its target type
+	// cannot hold every source value (schemadrift.Lossy), "" when it can.
+	Absent bool
+	Lossy  string
 }
+
+// leftOut tells whether the comparison leaves c out because the
+// target's schema differs: the target lacks it or loses its values.
+func (c column) leftOut() bool { return c.Absent || c.Lossy != "" }
 
 // table is a generated table and the sink behaviours applied to it.
 type table struct {
@@ -63,8 +72,11 @@ type table struct {
 	// lag's source_timestamp_column), kept by a trigger; the sink writes
 	// it and the watermark (__source_ts_ms). Left out of the comparison:
 	// it is the pipeline's, not the workload's.
-	Stamp  string
-	keySeq int
+	Stamp string
+	// TgtOnly are target columns the source lacks (missing_in_source):
+	// the sink never writes them.
+	TgtOnly []column
+	keySeq  int
 }
 
 func (tb *table) keyCols() []column {
@@ -219,9 +231,17 @@ func (tb *table) ddl(target bool) string {
 		if target {
 			n, typ = c.TgtName, c.Tgt
 		}
-		defs = append(defs, qi(n)+" "+typ)
 		if c.Key {
 			key = append(key, qi(n))
+		}
+		if target && c.Absent {
+			continue
+		}
+		defs = append(defs, qi(n)+" "+typ)
+	}
+	if target {
+		for _, c := range tb.TgtOnly {
+			defs = append(defs, qi(c.TgtName)+" "+c.Tgt)
 		}
 	}
 	name := tb.Name

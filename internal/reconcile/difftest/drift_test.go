@@ -52,17 +52,7 @@ func (c *confirmations) Handle(_ context.Context, r slog.Record) error {
 func TestDriftNeverConfirmsLandedRows(t *testing.T) {
 	forEachCase(t, func(t *testing.T, w *world) {
 		w.workload(10+w.r.IntN(60), 0)
-		src, tgt := w.sides()
-		log := &confirmations{}
-		const wait = 30 * time.Millisecond
-		sampler := drift.NewSampler([]drift.Table{{
-			Name:        "harness",
-			Sides:       func() (sqldialect.Side, sqldialect.Side, error) { return src, tgt, nil },
-			PlanOptions: w.tb.planOptions(),
-			// Every row is sampled; one sample, then rechecks only.
-			Drift: config.Drift{SampleSize: 1000, MinInterval: time.Hour, Budget: time.Minute},
-			Wait:  func(context.Context) (time.Duration, error) { return wait, nil },
-		}}, slog.New(log))
+		sampler, log := w.sampler(w.tb.planOptions())
 
 		// Changes in flight: at the source, not applied yet.
 		var inFlight [][]string
@@ -167,6 +157,24 @@ func TestDriftNeverConfirmsLandedRows(t *testing.T) {
 			}
 		}
 	})
+}
+
+// wait is how long drift waits before rechecking a suspect: the
+// harness's sink delivers nothing by itself, so any wait will do.
+const wait = 30 * time.Millisecond
+
+// sampler is a drift sampler of the case's table that samples every row
+// once, then only rechecks, each confirmed row recorded in log.
+func (w *world) sampler(o sqldialect.PlanOptions) (s *drift.Sampler, log *confirmations) {
+	src, tgt := w.sides()
+	log = &confirmations{}
+	return drift.NewSampler([]drift.Table{{
+		Name:        "harness",
+		Sides:       func() (sqldialect.Side, sqldialect.Side, error) { return src, tgt, nil },
+		PlanOptions: o,
+		Drift:       config.Drift{SampleSize: 1000, MinInterval: time.Hour, Budget: time.Minute},
+		Wait:        func(context.Context) (time.Duration, error) { return wait, nil },
+	}}, slog.New(log)), log
 }
 
 func tieKeys(tr *truth) []string {

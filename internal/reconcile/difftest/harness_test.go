@@ -71,10 +71,19 @@ func eachSeed(t *testing.T, body func(t *testing.T, ctx context.Context, seed ui
 // forEachCase runs body once per seed, on a fresh random table pair in
 // the pipeline's source and target databases.
 func forEachCase(t *testing.T, body func(t *testing.T, w *world)) {
+	forEachShapedCase(t, nil, body)
+}
+
+// forEachShapedCase is forEachCase with the drawn table reshaped by
+// shape (when not nil) before both sides are created.
+func forEachShapedCase(t *testing.T, shape func(tb *table, r *rand.Rand), body func(t *testing.T, w *world)) {
 	p := testenv.Need(t)
 	src, tgt := p.SourceDB(t), p.TargetDB(t)
 	eachSeed(t, func(t *testing.T, ctx context.Context, seed uint64, r *rand.Rand, describe *func() string) {
 		w := &world{t: t, ctx: ctx, r: r, tb: newTable(r, seed), src: src, tgt: tgt}
+		if shape != nil {
+			shape(w.tb, r)
+		}
 		// Names differ per run, so that runs at once do not meet; the
 		// draws do not depend on them.
 		suffix := fmt.Sprintf("_%d", time.Now().UnixNano()%1_000_000)
@@ -105,7 +114,16 @@ func (tb *table) describe() string {
 		if c.TruncMillis {
 			s += " truncated to ms"
 		}
+		if c.Absent {
+			s += " missing in target"
+		}
+		if c.Lossy != "" {
+			s += " lossy"
+		}
 		cols = append(cols, s)
+	}
+	for _, c := range tb.TgtOnly {
+		cols = append(cols, c.TgtName+" "+c.Tgt+" target only")
 	}
 	var sink []string
 	for _, b := range []struct {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/reconcile"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 // snapshots is the signal channel of the simulated pipeline: it keeps
@@ -73,42 +74,50 @@ func TestRepairReachesTheSourceWithoutDeletingIt(t *testing.T) {
 		w.workload(20+w.r.IntN(150), 10+w.r.IntN(50))
 		plan := w.plan()
 		before := w.truth()
-		rep := w.reconcile(plan)
-		held := w.targetKeys()
-		sig := &snapshots{}
-		if _, err := reconcile.Repair(w.ctx, plan, rep, reconcile.RepairOptions{
-			Signaler: sig, DataCollection: w.tb.Name, DeleteExtra: true, MaxDeletes: 10000,
-		}); err != nil {
-			if w.tb.foldedKeyIn(err.Error()) {
-				w.fail("repair-case-folded-key", "repair failed on a target whose sink folded the key's case: %v", err)
-				return
-			}
-			t.Fatalf("repair: %v", err)
-		}
-		after := w.targetKeys()
-		for k := range held {
-			if !after[k] && before.SourceAll[k] {
-				w.fail("repair-deleted-source-row", "repair deleted the target's row %s, whose key the source has%s", show([]string{k}), inScopeNote(before, k))
-			}
-		}
-		w.play(sig)
-		tr := w.truth()
-		skip := slices.Clone(tr.Duplicate)
-		for k := range tr.Tie {
-			skip = append(skip, k)
-		}
-		if m := without(tr.Missing, skip); len(m) > 0 {
-			w.fail("repair-missing", "after the repair the target still misses %s", show(m))
-		}
-		if c := without(tr.changedKeys(), skip); len(c) > 0 {
-			w.fail("repair-changed", "after the repair these rows still differ: %s", show(c))
-		}
-		for _, k := range without(tr.Extra, skip) {
-			if !tr.SourceAll[k] {
-				w.fail("repair-extra", "after the repair the target still holds %s, which the source does not have", show([]string{k}))
-			}
-		}
+		w.repairAndCheck(plan, w.reconcile(plan), before)
 	})
+}
+
+// repairAndCheck repairs what rep found, with --delete-extra, plays its
+// snapshots through the simulated sink and asserts that no row in scope
+// is left missing or changed and that no target row whose key the
+// source had (before, the truth rep was made against) was deleted.
+func (w *world) repairAndCheck(plan *sqldialect.Plan, rep *reconcile.Report, before *truth) {
+	w.t.Helper()
+	held := w.targetKeys()
+	sig := &snapshots{}
+	if _, err := reconcile.Repair(w.ctx, plan, rep, reconcile.RepairOptions{
+		Signaler: sig, DataCollection: w.tb.Name, DeleteExtra: true, MaxDeletes: 10000,
+	}); err != nil {
+		if w.tb.foldedKeyIn(err.Error()) {
+			w.fail("repair-case-folded-key", "repair failed on a target whose sink folded the key's case: %v", err)
+			return
+		}
+		w.t.Fatalf("repair: %v", err)
+	}
+	after := w.targetKeys()
+	for k := range held {
+		if !after[k] && before.SourceAll[k] {
+			w.fail("repair-deleted-source-row", "repair deleted the target's row %s, whose key the source has%s", show([]string{k}), inScopeNote(before, k))
+		}
+	}
+	w.play(sig)
+	tr := w.truth()
+	skip := slices.Clone(tr.Duplicate)
+	for k := range tr.Tie {
+		skip = append(skip, k)
+	}
+	if m := without(tr.Missing, skip); len(m) > 0 {
+		w.fail("repair-missing", "after the repair the target still misses %s", show(m))
+	}
+	if c := without(tr.changedKeys(), skip); len(c) > 0 {
+		w.fail("repair-changed", "after the repair these rows still differ: %s", show(c))
+	}
+	for _, k := range without(tr.Extra, skip) {
+		if !tr.SourceAll[k] {
+			w.fail("repair-extra", "after the repair the target still holds %s, which the source does not have", show([]string{k}))
+		}
+	}
 }
 
 func inScopeNote(tr *truth, k string) string {

@@ -233,8 +233,11 @@ func (w *world) insertTarget(row []sql.NullString) {
 	var names, params []string
 	var args []any
 	for i, c := range w.tb.Cols {
+		if c.Absent {
+			continue
+		}
 		names = append(names, qi(c.TgtName))
-		params = append(params, fmt.Sprintf("$%d::text::%s", i+1, c.Tgt))
+		params = append(params, fmt.Sprintf("$%d%s", len(args)+1, c.sinkCast()))
 		if !row[i].Valid {
 			args = append(args, nil)
 			continue
@@ -289,7 +292,7 @@ func (w *world) corrupt(key []string) {
 	w.t.Helper()
 	var cands []column
 	for _, c := range w.tb.Cols {
-		if !c.Key && !c.Region && c.Kind != kJSONB {
+		if !c.Key && !c.Region && c.Kind != kJSONB && !c.Absent {
 			cands = append(cands, c)
 		}
 	}
@@ -302,7 +305,18 @@ func (w *world) corrupt(key []string) {
 	if ok {
 		a = v
 	}
-	w.exec(w.tgt, fmt.Sprintf("UPDATE %s SET %s = $1::text::%s WHERE %s", qt(w.tb.TgtName), qi(c.TgtName), c.Tgt, w.keyWhere(true, 2)), append([]any{a}, anys(key)...)...)
+	w.exec(w.tgt, fmt.Sprintf("UPDATE %s SET %s = $1%s WHERE %s", qt(w.tb.TgtName), qi(c.TgtName), c.sinkCast(), w.keyWhere(true, 2)), append([]any{a}, anys(key)...)...)
+}
+
+// sinkCast turns a parameter holding a source value's text form into
+// c's target type as the sink writes it: through the source type when
+// the target's loses values (a numeric rounded into an integer, text cut
+// to a varchar(5), fractions rounded away), so it is stored, not refused.
+func (c column) sinkCast() string {
+	if c.Lossy != "" {
+		return "::text::" + c.Src + "::" + c.Tgt
+	}
+	return "::text::" + c.Tgt
 }
 
 // workload runs a random workload at the source; the sink applies the
