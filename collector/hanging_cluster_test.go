@@ -56,7 +56,7 @@ func healthyConnect(t *testing.T, connector, topic string) *httptest.Server {
 
 func connectClient(t *testing.T, name, url string) *connect.Client {
 	t.Helper()
-	c, err := connect.New(config.ConnectCluster{Name: name, URL: url}, connect.WithRetry(connect.Retry{Attempts: 1}))
+	c, err := connect.New(config.ConnectCluster{Name: name, URL: url})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,10 @@
 package collector
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -20,22 +19,22 @@ import (
 
 // offsetsWorker lists a Debezium SQL Server and a Debezium PostgreSQL
 // source, and answers every GET /connectors/{n}/offsets with offsets.
-type offsetsWorker struct{ offsets []byte }
+func offsetsWorker(offsets []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body := offsets
+		if r.URL.Path == "/connectors" {
+			body = []byte(offsetsListing)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}
+}
 
 const offsetsListing = `{
  "erp-source": {"status": {"name": "erp-source", "connector": {"state": "RUNNING", "worker_id": "w1"}, "tasks": [], "type": "source"},
    "info": {"name": "erp-source", "config": {"connector.class": "io.debezium.connector.sqlserver.SqlServerConnector", "database.names": "erp"}, "tasks": [], "type": "source"}},
  "inv-source": {"status": {"name": "inv-source", "connector": {"state": "RUNNING", "worker_id": "w1"}, "tasks": [], "type": "source"},
    "info": {"name": "inv-source", "config": {"connector.class": "io.debezium.connector.postgresql.PostgresConnector", "database.dbname": "inventory"}, "tasks": [], "type": "source"}}}`
-
-func (w offsetsWorker) RoundTrip(r *http.Request) (*http.Response, error) {
-	body := w.offsets
-	if r.URL.Path == "/connectors" {
-		body = []byte(offsetsListing)
-	}
-	return &http.Response{StatusCode: http.StatusOK, Request: r, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: io.NopCloser(bytes.NewReader(body))}, nil
-}
 
 // Whatever a worker reports as a Debezium source's committed offsets
 // (SQL Server commit_lsn, PostgreSQL ts_usec, snapshot markers, wrong
@@ -66,11 +65,13 @@ func FuzzDebeziumOffsets(f *testing.F) {
 			database.NewWithPool(config.Database{Name: "erp", Driver: config.DriverSQLServer, Connectors: []string{"erp-source"}}, mssql),
 			database.NewWithPool(config.Database{Name: "inventory", Driver: config.DriverPostgres, Connectors: []string{"inv-source"}}, pg),
 		}
-		cl, err := connect.New(config.ConnectCluster{Name: "prod", URL: "http://connect.invalid:8083"},
-			connect.WithHTTPClient(&http.Client{Transport: offsetsWorker{offsets}}), connect.WithRetry(connect.Retry{Attempts: 1}))
+		worker := httptest.NewServer(offsetsWorker(offsets))
+		defer worker.Close()
+		cl, err := connect.New(config.ConnectCluster{Name: "prod", URL: worker.URL})
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer cl.Close()
 		ch := make(chan prometheus.Metric, 16)
 		go func() {
 			defer close(ch)

@@ -140,8 +140,7 @@ func TestRebalanceConflictIsRetriedAndDeadConnectIsRecorded(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	client, err := connect.New(config.ConnectCluster{Name: "main", URL: srv.URL, Timeout: 5 * time.Second},
-		connect.WithRetry(connect.Retry{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, Attempts: 5}))
+	client, err := connect.New(config.ConnectCluster{Name: "main", URL: srv.URL, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

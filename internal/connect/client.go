@@ -36,7 +36,7 @@ type Client struct {
 	onRetry func(method, path string, err error, wait time.Duration)
 	bufs    sync.Pool
 	// conns tracks the connections of the HTTP client New builds, so
-	// Close releases every one; nil with WithHTTPClient.
+	// Close releases every one; nil when a test put its own client in.
 	conns *conns
 }
 
@@ -55,9 +55,6 @@ var DefaultRetry = Retry{Initial: 200 * time.Millisecond, Max: 5 * time.Second, 
 // Option changes a Client.
 type Option func(*Client)
 
-// WithRetry replaces DefaultRetry.
-func WithRetry(r Retry) Option { return func(c *Client) { c.retry = r } }
-
 // WithRetryNotify has notify told of each retry (a 409 from a rebalancing
 // worker, say) before the client waits to send the request again; the CLI
 // shows them on a terminal.
@@ -67,9 +64,6 @@ func WithRetryNotify(notify func(method, path string, err error, wait time.Durat
 
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.agent = ua } }
-
-// WithHTTPClient replaces the HTTP client built from the config; tests use it.
-func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
 
 // New builds a client from a cluster's configuration.
 func New(cfg config.ConnectCluster, opts ...Option) (*Client, error) {

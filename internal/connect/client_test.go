@@ -15,6 +15,14 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 )
 
+// withRetry replaces DefaultRetry, so tests of 409s need not wait for
+// Connect's real backoff.
+func withRetry(r Retry) Option { return func(c *Client) { c.retry = r } }
+
+// withHTTPClient replaces the HTTP client built from the config, so a
+// test can answer from a RoundTripper without a socket.
+func withHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
 func newTestClient(t *testing.T, h http.HandlerFunc, mod ...func(*config.ConnectCluster)) *Client {
 	t.Helper()
 	srv := httptest.NewServer(h)
@@ -23,7 +31,7 @@ func newTestClient(t *testing.T, h http.HandlerFunc, mod ...func(*config.Connect
 	for _, m := range mod {
 		m(&cc)
 	}
-	c, err := New(cc, WithRetry(Retry{Initial: time.Millisecond, Max: 5 * time.Millisecond, Attempts: 4}))
+	c, err := New(cc, withRetry(Retry{Initial: time.Millisecond, Max: 5 * time.Millisecond, Attempts: 4}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,3 +76,10 @@ func TestCloseReleasesTheConnectionOfARequestInFlight(t *testing.T) {
 	testenv.Eventually(t, 30*time.Second, func() bool { return open.Load() == 0 },
 		func() string { return fmt.Sprintf("%d connections still open at the worker", open.Load()) })
 }
+
+// count is the number of connections the client holds open.
+func (t *conns) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.open)
+}

@@ -70,13 +70,6 @@ func (t *conns) closeAll() {
 	}
 }
 
-// count is the number of open connections.
-func (t *conns) count() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.open)
-}
-
 type trackedConn struct {
 	net.Conn
 	owner *conns

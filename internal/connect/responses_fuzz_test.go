@@ -35,7 +35,7 @@ func FuzzConnectResponses(f *testing.F) {
 	f.Fuzz(func(t *testing.T, status uint16, body []byte) {
 		code := 200 + int(status)%400 // 200–599
 		c, err := New(config.ConnectCluster{Name: "prod", URL: "http://connect.invalid:8083"},
-			WithHTTPClient(&http.Client{Transport: answer{code, body}}), WithRetry(Retry{Attempts: 1}))
+			withHTTPClient(&http.Client{Transport: answer{code, body}}), withRetry(Retry{Attempts: 1}))
 		if err != nil {
 			t.Fatal(err)
 		}

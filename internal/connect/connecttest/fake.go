@@ -57,8 +57,7 @@ func New(t testing.TB) (*Fake, *connect.Client) {
 	f := &Fake{t: t, Conn: map[string]*Connector{}, Fail: map[string]bool{}}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	c, err := connect.New(config.ConnectCluster{Name: "fake", URL: srv.URL, Timeout: 5 * time.Second},
-		connect.WithRetry(connect.Retry{Initial: time.Millisecond, Attempts: 2}))
+	c, err := connect.New(config.ConnectCluster{Name: "fake", URL: srv.URL, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
