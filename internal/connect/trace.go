@@ -6,18 +6,15 @@ import "strings"
 // Its first line is usually Connect's wrapper ("ConnectException: Exiting
 // WorkerSinkTask due to unrecoverable exception."); the problem to fix is
 // named by the innermost "Caused by:" (`column "tier" of relation
-// "customers" does not exist`). These functions are the one place that
-// reads a trace, for the CLI, doctor and the remediator alike.
+// "customers" does not exist`). RootCause is the one place that picks
+// the line a person is shown, for the CLI, doctor and the remediator
+// alike. Whether a restart can fix the failure is a different question,
+// answered from the whole trace by connectaction (classify.go), since
+// Connect may wrap the telling cause anywhere in the chain.
 
 // maxTraceLine bounds a line taken from a trace, so one message holding a
 // whole SQL batch does not flood a table or an audit record.
 const maxTraceLine = 500
-
-// TraceHeadline is the trace's first line: the outermost exception and
-// its message.
-func TraceHeadline(trace string) string {
-	return exceptionLine(strings.TrimSpace(trace))
-}
 
 // RootCause is the innermost "Caused by:" of the trace, exception and
 // message, the message's continuation lines included (PostgreSQL's
@@ -29,16 +26,6 @@ func RootCause(trace string) string {
 		return exceptionLine(trace)
 	}
 	return exceptionLine(trace[i+len("Caused by: "):])
-}
-
-// TraceSummary is the root cause, followed by the headline when that says
-// something else: what to fix first, then where it surfaced.
-func TraceSummary(trace string) string {
-	root, head := RootCause(trace), TraceHeadline(trace)
-	if root == head || head == "" {
-		return root
-	}
-	return root + " (surfaced as: " + head + ")"
 }
 
 // exceptionLine reads an exception's line and the lines that continue its
