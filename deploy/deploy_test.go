@@ -305,7 +305,7 @@ func TestPrometheusRuleIsUpToDate(t *testing.T) {
 	// Generate from the repository root so that the file names in the
 	// header match what `make generate` writes.
 	t.Chdir("..")
-	want, err := prometheusrule.GenerateDir("rules", prometheusrule.DefaultOptions)
+	want, err := generateFromDir("rules", prometheusrule.DefaultOptions)
 	if err != nil {
 		t.Fatal(err)
 	}

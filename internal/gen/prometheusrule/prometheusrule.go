@@ -8,8 +8,6 @@ package prometheusrule
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -33,42 +31,6 @@ var DefaultOptions = Options{
 	Namespace: "cdc-sentinel",
 	Labels:    map[string]string{"app.kubernetes.io/name": "cdc-sentinel", "app.kubernetes.io/component": "rules"},
 	Command:   "make generate",
-}
-
-// RuleFiles lists the rule files directly in dir (*.yml, *.yaml), sorted;
-// tests and other subdirectories are not rule files.
-func RuleFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("reading rules directory: %w", err)
-	}
-	var files []string
-	for _, e := range entries {
-		n := e.Name()
-		if e.IsDir() || (!strings.HasSuffix(n, ".yml") && !strings.HasSuffix(n, ".yaml")) {
-			continue
-		}
-		files = append(files, filepath.Join(dir, n))
-	}
-	sort.Strings(files)
-	return files, nil
-}
-
-// GenerateDir generates from every rule file in dir.
-func GenerateDir(dir string, opts Options) ([]byte, error) {
-	files, err := RuleFiles(dir)
-	if err != nil {
-		return nil, err
-	}
-	srcs := make([]Source, 0, len(files))
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("reading rule file: %w", err)
-		}
-		srcs = append(srcs, Source{Name: filepath.ToSlash(f), Data: data})
-	}
-	return Generate(srcs, opts)
 }
 
 // Source is one rule file's name and content.

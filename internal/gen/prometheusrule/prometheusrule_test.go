@@ -1,8 +1,6 @@
 package prometheusrule
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -93,29 +91,6 @@ func TestGenerateErrors(t *testing.T) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
 		})
-	}
-}
-
-func TestRuleFilesSkipsTestsAndOtherFiles(t *testing.T) {
-	dir := t.TempDir()
-	for _, f := range []string{"b.yml", "a.yaml", "rules_test.go", "README.md", "tests/x_test.yml"} {
-		p := filepath.Join(dir, f)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte("groups: []\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	files, err := RuleFiles(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) != 2 || filepath.Base(files[0]) != "a.yaml" || filepath.Base(files[1]) != "b.yml" {
-		t.Errorf("rule files %v, want a.yaml, b.yml", files)
-	}
-	if _, err := RuleFiles(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "reading rules directory") {
-		t.Errorf("missing directory gave %v", err)
 	}
 }
 
