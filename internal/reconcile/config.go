@@ -188,7 +188,7 @@ func (s lazyTableSignaler) Signal(ctx context.Context, id, typ string, data []by
 	return TableSignaler{DB: p, Dialect: s.dialect, Table: s.table}.Signal(ctx, id, typ, data)
 }
 
-func (s lazyTableSignaler) Describe() string { return "table " + s.table }
+func (s lazyTableSignaler) Describe() string { return TableSignaler{Table: s.table}.Describe() }
 
 // BoolStarter adapts a Runner to the remediator's Reconciler interface
 // (Start(ctx, table, repair)).

@@ -191,8 +191,7 @@ func TestDeleteCapCanBeLoweredNotRaised(t *testing.T) {
 	if got, _ := (Table{}).DeleteCap(0); got != config.DefaultMaxDeletes {
 		t.Errorf("unconfigured cap %d, want %d", got, config.DefaultMaxDeletes)
 	}
-	r := NewRunner([]Table{tbl}, Options{}, nil)
-	defer r.Close()
+	r := newRunner(t, []Table{tbl}, Options{})
 	if _, err := r.DeleteCap("orders", 50); err == nil {
 		t.Error("the runner let a caller raise the cap")
 	}

@@ -133,8 +133,7 @@ func TestPipelineRepairProgressFollowsDebeziumNotifications(t *testing.T) {
 			c, err := cl.Config(ctx, name)
 			return name, c, err
 		})
-	r := NewRunner([]Table{tab}, Options{RepairPoll: 200 * time.Millisecond}, nil)
-	defer r.Close()
+	r := newRunner(t, []Table{tab}, Options{RepairPoll: 200 * time.Millisecond})
 	id, serr := r.Start(ctx, "items", StartOptions{Repair: true})
 	if serr != nil {
 		t.Fatalf("start: %v", serr)

@@ -214,8 +214,7 @@ func TestRunnerFollowsARepairToCompletion(t *testing.T) {
 		}}
 	tab := Table{Name: "customers", Signaler: okSignaler{}, DataCollection: "inventory.customers",
 		Notifications: func(context.Context) (NotificationSource, error) { return src, nil }}
-	r := NewRunner([]Table{tab}, Options{RepairPoll: time.Millisecond}, nil)
-	defer r.Close()
+	r := newRunner(t, []Table{tab}, Options{RepairPoll: time.Millisecond})
 	id := followRepair(t, r, tab, []string{"s1"})
 	p := waitRepair(t, r, id)
 	if p.Status != RepairCompleted || p.RowsScanned != 2 || p.Malformed != 1 || !strings.Contains(p.LastMalformed, "offset 6") || p.NotificationTopic != "demo.notifications" {
@@ -235,8 +234,7 @@ func TestRunnerReportsARepairThatNeverCompletes(t *testing.T) {
 	now := t0
 	tab := Table{Name: "customers", Signaler: okSignaler{}, RepairTimeout: time.Minute,
 		Notifications: func(context.Context) (NotificationSource, error) { return src, nil }}
-	r := NewRunner([]Table{tab}, Options{RepairPoll: time.Millisecond, Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }}, nil)
-	defer r.Close()
+	r := newRunner(t, []Table{tab}, Options{RepairPoll: time.Millisecond, Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
 	id := followRepair(t, r, tab, []string{"s1"})
 	<-src.reads // following has begun, at t0
 	mu.Lock()
@@ -258,8 +256,7 @@ func TestRunnerShowsWhyARepairIsNotFollowed(t *testing.T) {
 		Notifications: func(context.Context) (NotificationSource, error) {
 			return nil, errors.New("source connector demo-source does not send notifications to Kafka")
 		}}
-	r := NewRunner([]Table{tab}, Options{}, nil)
-	defer r.Close()
+	r := newRunner(t, []Table{tab}, Options{})
 	id := followRepair(t, r, tab, []string{"s1"})
 	j, _ := r.Get(id)
 	if p := j.RepairProgress; p == nil || p.Status != RepairUnavailable || !strings.Contains(p.Error, "does not send notifications") {

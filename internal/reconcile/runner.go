@@ -164,22 +164,11 @@ type Runner struct {
 	limits Limits
 	logger *slog.Logger
 	jobs   *Jobs
-	// own: the Jobs are this Runner's alone (NewRunner), so Close
-	// cancels its runs rather than letting them finish.
-	own bool
 
 	// closed (under jobs.mu) refuses new runs once Close has begun;
 	// active counts this Runner's runs and the repairs it follows.
 	closed bool
 	active sync.WaitGroup
-}
-
-// NewRunner returns a runner for the given tables with a history of its
-// own; Close cancels its runs.
-func NewRunner(tables []Table, opts Options, logger *slog.Logger) *Runner {
-	r := NewJobs().Runner(tables, opts, Limits{}, logger)
-	r.own = true
-	return r
 }
 
 // Runner returns a runner for one configuration's tables over this
@@ -206,7 +195,7 @@ var ErrClosed = errors.New("the reconcile runner is closing: its configuration w
 
 // Start begins a reconcile of table and returns its id at once. The run
 // is not tied to ctx (an HTTP request ends long before the run does);
-// Jobs.Close, or Close for a NewRunner, cancels it.
+// Jobs.Close cancels it.
 func (r *Runner) Start(caller context.Context, table string, o StartOptions) (string, error) {
 	t, ok := r.tables[table]
 	if !ok {
@@ -444,16 +433,13 @@ func (r *Runner) now() time.Time {
 }
 
 // Close refuses new runs and waits for this Runner's runs and the
-// repairs they are following: over shared Jobs they finish (under this
-// Runner's configuration, with its pools still open) unless Jobs.Close
-// cancels them; a NewRunner's are cancelled.
+// repairs they are following: they finish (under this Runner's
+// configuration, with its pools still open) unless Jobs.Close cancels
+// them.
 func (r *Runner) Close() {
 	r.jobs.mu.Lock()
 	r.closed = true
 	r.jobs.mu.Unlock()
-	if r.own {
-		r.jobs.Close()
-	}
 	r.active.Wait()
 }
 

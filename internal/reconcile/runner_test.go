@@ -12,6 +12,18 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
+// newRunner is a runner over a history of its own, as the server keeps
+// one; when the test ends its runs are cancelled, then waited for.
+func newRunner(t testing.TB, tables []Table, opts Options) *Runner {
+	jobs := NewJobs()
+	r := jobs.Runner(tables, opts, Limits{}, nil)
+	t.Cleanup(func() {
+		jobs.Close()
+		r.Close()
+	})
+	return r
+}
+
 func TestFilters(t *testing.T) {
 	keys := []sqldialect.Key{}
 	for _, id := range []string{"5", "1", "2", "3", "4", "9", "11"} {

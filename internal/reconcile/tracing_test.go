@@ -17,13 +17,12 @@ import (
 func TestAReconcileContinuesItsCallersTraceAndNamesItInTheResult(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	r := NewRunner([]Table{{
+	r := newRunner(t, []Table{{
 		Name: "customers",
 		Sides: func() (sqldialect.Side, sqldialect.Side, error) {
 			return sqldialect.Side{}, sqldialect.Side{}, errors.New("source unreachable")
 		},
-	}}, Options{Tracing: tracing.FromSDK(tp)}, nil)
-	defer r.Close()
+	}}, Options{Tracing: tracing.FromSDK(tp)})
 
 	caller, action := tp.Tracer("test").Start(context.Background(), "action reconcile")
 	id, err := r.Start(caller, "customers", StartOptions{})
@@ -58,13 +57,12 @@ func TestAReconcileContinuesItsCallersTraceAndNamesItInTheResult(t *testing.T) {
 }
 
 func TestWithoutTracingAJobHasNoTraceID(t *testing.T) {
-	r := NewRunner([]Table{{
+	r := newRunner(t, []Table{{
 		Name: "customers",
 		Sides: func() (sqldialect.Side, sqldialect.Side, error) {
 			return sqldialect.Side{}, sqldialect.Side{}, errors.New("down")
 		},
-	}}, Options{}, nil)
-	defer r.Close()
+	}}, Options{})
 	id, err := r.Start(context.Background(), "customers", StartOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -203,15 +203,17 @@ func TestListJobs(t *testing.T) {
 
 func TestRunnerAPI(t *testing.T) {
 	release := make(chan struct{})
-	r := reconcile.NewRunner([]reconcile.Table{{
+	jobs := reconcile.NewJobs()
+	r := jobs.Runner([]reconcile.Table{{
 		Name: "customers",
 		// Blocks until released, then fails: enough to exercise the API.
 		Sides: func() (sqldialect.Side, sqldialect.Side, error) {
 			<-release
 			return sqldialect.Side{}, sqldialect.Side{}, errors.New("source unreachable")
 		},
-	}}, reconcile.Options{}, nil)
+	}}, reconcile.Options{}, reconcile.Limits{}, nil)
 	defer r.Close()
+	defer jobs.Close() // before r.Close: the run still blocked is cancelled
 	mux := http.NewServeMux()
 	RegisterReconcile(mux, r)
 	srv := httptest.NewServer(mux)
