@@ -69,9 +69,6 @@ func NewHost(reg prometheus.Registerer, logger *slog.Logger, storagePath string)
 	}, nil
 }
 
-// Metrics returns the process-wide metrics.
-func (h *Host) Metrics() *Metrics { return h.metrics }
-
 // Gate is the process's one bound on what the remediation endpoints wait
 // on the store, shared by the engines of every reload.
 func (h *Host) Gate() *store.Gate { return h.gate }

@@ -71,7 +71,7 @@ func TestReloadKeepsMetricsAndStore(t *testing.T) {
 	if n, err := second.Receive(ctx, msg()); err != nil || n != 0 {
 		t.Fatalf("after reload: queued %d, %v; want 0 (known episode)", n, err)
 	}
-	if got := testutil.ToFloat64(host.Metrics().alertsReceived.WithLabelValues("firing")); got != 2 {
+	if got := testutil.ToFloat64(host.metrics.alertsReceived.WithLabelValues("firing")); got != 2 {
 		t.Fatalf("alerts received across the reload = %v, want 2", got)
 	}
 	if n, err := testutil.GatherAndCount(reg, "cdc_remediation_alerts_received_total"); err != nil || n != 2 {

@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg *config.Tracing) (*Provider, error) {
 		}
 		opts = append(opts, sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))))
 	}
-	return &Provider{tp: sdktrace.NewTracerProvider(opts...)}, nil
+	return FromSDK(sdktrace.NewTracerProvider(opts...)), nil
 }
 
 // protocol is the configured protocol unless the environment names one.
@@ -230,8 +230,9 @@ func TraceID(ctx context.Context) string {
 	return sc.TraceID().String()
 }
 
-// FromSDK wraps an SDK provider built elsewhere (a test's span recorder,
-// say) so that it starts runtime roots like a configured one.
+// FromSDK wraps an SDK provider, the one New builds from the
+// configuration or one built elsewhere (a test's span recorder, say), so
+// that it starts runtime roots and closes like a configured one.
 func FromSDK(tp *sdktrace.TracerProvider) *Provider { return &Provider{tp: tp} }
 
 // TraceParent is the W3C traceparent of the span ctx carries, or "" when
