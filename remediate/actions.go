@@ -7,15 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
-	"time"
 
 	amtemplate "github.com/prometheus/alertmanager/template"
-	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction/actionkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
-	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
@@ -75,9 +72,6 @@ type target struct {
 	// lostConnector and lostTopic name what a data loss went through,
 	// for a reconcile without a table: its tables are found when it runs.
 	lostConnector, lostTopic string
-	// decision is what connectaction decided from the status the
-	// precheck read; the verification waits for what it leads to.
-	decision connectaction.Decision
 }
 
 func (t *target) reconciles() bool { return t.action == actionkind.Reconcile }
@@ -238,40 +232,6 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// precheck reads the live state before acting and asks connectaction
-// what the action can do from it. It returns not_needed or
-// not_retryable with the reason, or "" to go ahead. An error means
-// nothing was decided (the state could not be read, or the task is not
-// listed, which a rebalance may change); nothing was done.
-func (e *Engine) precheck(ctx context.Context, t *target) (string, string, error) {
-	if t.reconciles() {
-		return "", "", nil
-	}
-	d, err := connectaction.Assess(ctx, t.client, t.connector)
-	if err != nil {
-		return "", "", err
-	}
-	e.metrics.live.add(t.cluster, t.connector.Connector)
-	switch d.Verdict {
-	case connectaction.NoTask:
-		return "", "", d.Err()
-	case connectaction.NotNeeded, connectaction.Refused:
-		return OutcomeNotNeeded, d.Reason, nil
-	case connectaction.Unfixable:
-		return OutcomeNotRetryable, d.Reason, nil
-	}
-	t.decision = d
-	return "", "", nil
-}
-
-// perform takes the action. It returns a detail for the audit record.
-func (e *Engine) perform(ctx context.Context, t *target) (string, error) {
-	if t.reconciles() {
-		return e.reconcile(ctx, t)
-	}
-	return "", connectaction.Send(ctx, t.client, t.connector)
-}
-
 // reconcile starts the reconcile of the target's table, or of every
 // table fed through the connector or topic it names; the detail lists
 // each run, whose progress and audit are the reconciler's.
@@ -316,61 +276,6 @@ func (e *Engine) reconcile(ctx context.Context, t *target) (string, error) {
 		detail = "reconcile started: " + strings.Join(started, ", ")
 	}
 	return detail, errors.Join(errs...)
-}
-
-// verifyReads is how many consecutive status reads must show an action's
-// effect before it counts as verified.
-const verifyReads = 3
-
-// verify waits, through connectaction, until the action shows its
-// effect or the verify timeout passes. The detail names instances that
-// stayed FAILED through it, as Connect leaves them.
-func (e *Engine) verify(ctx context.Context, t *target) (string, error) {
-	if t.reconciles() {
-		return "", nil // the reconcile reports on its own run
-	}
-	r := connectaction.Wait(ctx, t.client, t.decision, connectaction.Options{Timeout: e.cfg.VerifyTimeout, PollInterval: e.verifyInterval, Settle: verifyReads})
-	if !r.OK {
-		return "", r.Err
-	}
-	return r.Detail(), nil
-}
-
-// act sends the action, verifies it and fills in rec's outcome. The
-// action is recorded in the store before it is sent (write-ahead), so a
-// process that dies after sending leaves a trace that whoever takes the
-// job next audits as interrupted instead of sending it again.
-func (e *Engine) act(ctx context.Context, t *target, j *store.Job, rec *store.Record, safety string) bool {
-	if err := e.store.Begin(ctx, j, rec); err != nil {
-		rec.Outcome, rec.Error = OutcomeFailure, fmt.Sprintf("not sent: %v", err)
-		// Nothing was sent: a later delivery may try again, unless
-		// another replica owns the job now.
-		return !errors.Is(err, store.ErrClaimLost)
-	}
-	start := time.Now()
-	actx, aspan := tracing.Start(ctx, "action "+t.action, attribute.String("target", t.key()), attribute.String("action.description", describeAction(t)))
-	detail, err := e.perform(actx, t)
-	tracing.End(aspan, err)
-	if e.afterSend != nil {
-		e.afterSend(j)
-	}
-	if err == nil {
-		var vdetail string
-		vctx, vspan := tracing.Start(ctx, "verify", attribute.String("target", t.key()))
-		vdetail, err = e.verify(vctx, t)
-		vspan.SetAttributes(attribute.String("detail", vdetail))
-		tracing.End(vspan, err)
-		detail = joinDetail(detail, vdetail)
-	}
-	e.metrics.observeDuration(t.action, time.Since(start).Seconds(), tracing.TraceID(ctx))
-	rec.Detail = detail
-	if err != nil {
-		rec.Outcome, rec.Error = OutcomeFailure, err.Error()
-		return false
-	}
-	rec.Outcome = OutcomeSuccess
-	j.Healthy = &store.HealthyMark{Key: safety, At: e.now()}
-	return false
 }
 
 func describeAction(t *target) string {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect/connecttest"
@@ -112,7 +114,11 @@ func TestCommandAndRemediatorAgreeOnEveryActionAndState(t *testing.T) {
 
 				// The remediator, from a rule naming the same action.
 				rf, rc := start(t, s)
-				e := &Engine{cfg: config.Remediation{VerifyTimeout: opts.Timeout}, verifyInterval: opts.PollInterval, metrics: &Metrics{},
+				metrics, err := NewMetrics(prometheus.NewRegistry())
+				if err != nil {
+					t.Fatal(err)
+				}
+				e := &Engine{cfg: config.Remediation{VerifyTimeout: opts.Timeout}, verifyInterval: opts.PollInterval, metrics: metrics,
 					clusters: map[string]Connect{"fake": rc}, clusterNames: []string{"fake"}}
 				args := map[string]string{"connect_cluster": "fake", "connector": "sink", "task": "1",
 					"includeTasks": "true", "onlyFailed": map[bool]string{true: "true", false: "false"}[a.onlyFailed]}
@@ -123,15 +129,12 @@ func TestCommandAndRemediatorAgreeOnEveryActionAndState(t *testing.T) {
 				if tg.connector != action {
 					t.Fatalf("the rule asks for %+v, the command for %+v", tg.connector, action)
 				}
-				outcome, detail, err := e.precheck(context.Background(), tg)
-				if outcome == "" && err == nil {
-					if _, err = e.perform(context.Background(), tg); err == nil {
-						detail, err = e.verify(context.Background(), tg)
-					}
-					outcome = OutcomeSuccess
-				}
-				if err != nil {
-					outcome, detail = OutcomeFailure, err.Error()
+				e.now = time.Now
+				rec := &store.Record{}
+				e.connectorAction(context.Background(), tg, &store.Job{}, rec, "target", false)
+				outcome, detail := rec.Outcome, rec.Detail
+				if rec.Outcome == OutcomeFailure {
+					detail = rec.Error
 				}
 				remSent := len(rf.Requests("PUT /connectors/sink/"))+len(rf.Requests("POST /connectors/sink/")) > 0
 

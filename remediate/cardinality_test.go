@@ -176,10 +176,11 @@ func TestFifteenThousandUniqueAlertsAddNoSeries(t *testing.T) {
 				outcome := OutcomeInvalidArgs
 				if err == nil {
 					outcome = OutcomeSuccess
-					if o, _, err := h.eng.precheck(context.Background(), tg); err != nil {
-						outcome = OutcomeFailure
-					} else if o != "" {
-						outcome = o
+					if !tg.reconciles() {
+						// A dry run reads Connect and decides, sending nothing.
+						rec := &store.Record{}
+						h.eng.connectorAction(context.Background(), tg, j, rec, "target", true)
+						outcome = rec.Outcome
 					}
 				}
 				h.eng.metrics.countAction(r.cfg.Name, r.cfg.Action, outcome, h.eng.targetLabels(tg.args))

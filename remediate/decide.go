@@ -223,55 +223,7 @@ func (e *Engine) decide(ctx context.Context, rule *compiledRule, action string, 
 			return retry
 		}
 	}
-	pctx, pspan := tracing.Start(ctx, "live-state pre-check", attribute.String("target", t.key()))
-	outcome, detail, err := e.precheck(pctx, t)
-	pspan.SetAttributes(attribute.String("outcome", outcome), attribute.String("detail", detail))
-	tracing.End(pspan, err)
-	if err != nil {
-		// Nothing was done: Connect may be back by the next delivery.
-		rec.Decision, rec.Outcome, rec.Error = DecisionSkip, OutcomeFailure, err.Error()
-		return true
-	}
-	if outcome != "" {
-		rec.Decision, rec.Outcome, rec.Detail = DecisionSkip, outcome, detail
-		return false
-	}
-	prefix := ""
-	if rule.dryRun {
-		prefix = dryPrefix
-	}
-	now := e.now()
-	var why string
-	err = e.store.Safety(ctx, prefix+breakerKey, prefix+safetyKey(rule.cfg.Name, action, t.key()), func(b *store.Breaker, ts *store.TargetState) error {
-		outcome, why = rule.policy.Reserve(now, episodeStart(j), b, ts)
-		return nil
-	})
-	if err != nil {
-		rec.Decision, rec.Outcome, rec.Error = DecisionSkip, OutcomeFailure, fmt.Sprintf("recording the attempt: %v", err)
-		return true
-	}
-	if !rule.dryRun && e.cfg.MaxActionsPerHour > 0 {
-		// Any other outcome got past the breaker.
-		e.noteCircuit(outcome == OutcomeSuppressedCircuitOpen, why)
-	}
-	if outcome != "" {
-		rec.Decision, rec.Outcome, rec.Detail = DecisionSuppress, outcome, why
-		return retryableOutcome(outcome)
-	}
-	if rule.dryRun {
-		rec.Decision, rec.Outcome = DecisionDryRun, OutcomeDryRun
-		rec.Detail = "dry run: would " + describeAction(t)
-		return false
-	}
-	if ctx.Err() != nil {
-		// Waiting (on the safety lock, on Connect) used up the lease:
-		// another replica may take the job now, so this one must not act.
-		rec.Decision, rec.Outcome = DecisionSkip, OutcomeFailure
-		rec.Error = "the job's lease ran out before the action could start; not acting"
-		return true
-	}
-	rec.Decision = DecisionAct
-	return e.act(ctx, t, j, rec, prefix+safetyKey(rule.cfg.Name, action, t.key()))
+	return e.admitAndAct(ctx, rule, action, t, j, rec)
 }
 
 // interrupted audits a job whose action was recorded as about to be sent

@@ -50,6 +50,8 @@ type fakeConnect struct {
 	calls    []string
 	// stayFailed makes restarts leave a task FAILED.
 	stayFailed bool
+	// onStatus, when set, runs at each status read, outside the lock.
+	onStatus func()
 }
 
 func newFakeConnect() *fakeConnect { return &fakeConnect{statuses: map[string]*connect.Status{}} }
@@ -67,6 +69,9 @@ func (f *fakeConnect) Calls() []string {
 }
 
 func (f *fakeConnect) Status(_ context.Context, name string) (*connect.Status, error) {
+	if f.onStatus != nil {
+		f.onStatus()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := f.statuses[name]

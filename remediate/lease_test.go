@@ -15,16 +15,17 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
-// slowSafety holds every safety decision until the job's deadline, as a
+// slowSafety holds every admission until the job's deadline, as a
 // PostgreSQL advisory lock held by a stuck replica would.
 type slowSafety struct{ store.Store }
 
-func (s slowSafety) Safety(ctx context.Context, bk, tk string, fn func(*store.Breaker, *store.TargetState) error) error {
-	if err := s.Store.Safety(ctx, bk, tk, fn); err != nil {
-		return err
+func (s slowSafety) Admit(ctx context.Context, j *store.Job, rec *store.Record, bk, tk string, fn func(*store.Breaker, *store.TargetState) bool) (bool, error) {
+	ok, err := s.Store.Admit(ctx, j, rec, bk, tk, fn)
+	if err != nil {
+		return ok, err
 	}
 	<-ctx.Done()
-	return nil
+	return ok, nil
 }
 
 func TestNoActionStartsAfterTheLeaseDeadline(t *testing.T) {

@@ -1,7 +1,6 @@
 package connectaction
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -63,16 +62,6 @@ func Decide(a Action, st *connect.Status) Decision {
 	d.expect = e
 	d.Verdict, d.Reason = need(a, st, e)
 	return d
-}
-
-// Assess reads the connector's status and decides from it. An error
-// means the status could not be read.
-func Assess(ctx context.Context, c Client, a Action) (Decision, error) {
-	st, err := ReadStatus(ctx, c, a.Connector)
-	if err != nil {
-		return Decision{}, fmt.Errorf("reading the status of %s: %w", a.Connector, err)
-	}
-	return Decide(a, st), nil
 }
 
 // Err is the refusal of an action that is refused or whose task is not

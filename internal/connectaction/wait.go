@@ -7,7 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/tracing"
 )
 
 // Options tune how an action's effect is awaited.
@@ -30,6 +33,15 @@ type Options struct {
 	// while it is waited for, and each failed read that is retried;
 	// calls for different connectors may come at once.
 	OnState func(connector, state string)
+	// Unattended is a run no person asked for (the remediator's): an
+	// action a restart cannot fix is not sent, since nobody has fixed
+	// its cause, and the starting status is read once, since a
+	// connector that has no status yet is for a later delivery, not for
+	// a wait within the job's lease.
+	Unattended bool
+	// DryRun decides from the live status and stops before sending: the
+	// Result says what would be done (Verdict Act) and Sent stays false.
+	DryRun bool
 }
 
 // withDefaults fills in the zero fields: a minute's wait, a read every
@@ -70,7 +82,13 @@ type Result struct {
 	// Err says why the action did not take effect (or was refused).
 	Err error
 	// Sent is true when the request reached the worker.
-	Sent    bool
+	Sent bool
+	// Verdict is what was decided from the starting status; "" when it
+	// could not be read. Only an Act (or, attended, an Unfixable) is
+	// sent.
+	Verdict Verdict
+	// Reason says why the verdict is not Act.
+	Reason  string
 	Elapsed time.Duration
 }
 
@@ -89,8 +107,9 @@ func (r Result) String() string {
 }
 
 // Run reads the connector's status, decides, and when the action is
-// needed sends it and waits for its effect; this is the connectors
-// command's path. Scale is not run here: its request is a whole
+// needed sends it and waits for its effect: the whole of an action, for
+// the connectors command and the remediator alike, each step in a span
+// of its own. Scale is not run here: its request is a whole
 // configuration.
 func Run(ctx context.Context, c Client, a Action, o Options) Result {
 	start := time.Now()
@@ -100,25 +119,73 @@ func Run(ctx context.Context, c Client, a Action, o Options) Result {
 }
 
 func run(ctx context.Context, c Client, a Action, o Options) Result {
-	before, err := StartingStatus(ctx, c, a.Connector, o)
+	d, err := assess(ctx, c, a, o)
 	if err != nil {
-		return Result{Err: fmt.Errorf("reading the status of %s: %w", a.Connector, err)}
-	}
-	d := Decide(a, before)
-	switch d.Verdict {
-	case NotNeeded:
-		return Result{OK: true, State: DescribeState(before), Note: joinNote("not sent: "+d.Reason, d.expect.stillFailed(before))}
-	case Refused, NoTask:
-		return Result{Err: d.Err(), State: DescribeState(before)}
-	}
-	if err := Send(ctx, c, a); err != nil {
 		return Result{Err: err}
 	}
-	r := Wait(ctx, c, d, o)
+	r := Result{Verdict: d.Verdict, Reason: d.Reason, State: DescribeState(d.Status)}
+	switch {
+	case d.Verdict == NotNeeded:
+		r.OK, r.Note = true, joinNote("not sent: "+d.Reason, d.expect.stillFailed(d.Status))
+		return r
+	case d.Verdict == Refused, d.Verdict == NoTask:
+		r.Err = d.Err()
+		return r
+	case d.Verdict == Unfixable && o.Unattended:
+		r.Note = "not sent: " + d.Reason
+		return r
+	case o.DryRun:
+		r.Note = "dry run: not sent"
+		return r
+	}
+	if err := send(ctx, c, a); err != nil {
+		r.Err = err
+		return r
+	}
+	vctx, span := tracing.Start(ctx, "verify", attribute.String("connector", a.Connector))
+	r = Wait(vctx, c, d, o)
+	span.SetAttributes(attribute.String("detail", r.Detail()))
+	tracing.End(span, r.Err)
+	r.Verdict, r.Reason = d.Verdict, d.Reason
 	if d.Verdict == Unfixable {
 		r.Note = joinNote("sent although "+d.Reason, r.Note)
 	}
 	return r
+}
+
+// assess reads the status the action starts from and decides from it,
+// in the live-state pre-check's span.
+func assess(ctx context.Context, c Client, a Action, o Options) (Decision, error) {
+	ctx, span := tracing.Start(ctx, "live-state pre-check", attribute.String("connector", a.Connector))
+	var st *connect.Status
+	var err error
+	if o.Unattended {
+		st, err = ReadStatus(ctx, c, a.Connector)
+	} else {
+		st, err = StartingStatus(ctx, c, a.Connector, o)
+	}
+	if err != nil {
+		err = fmt.Errorf("reading the status of %s: %w", a.Connector, err)
+		tracing.End(span, err)
+		return Decision{}, err
+	}
+	d := Decide(a, st)
+	span.SetAttributes(attribute.String("verdict", string(d.Verdict)), attribute.String("detail", d.Reason))
+	span.End()
+	return d, nil
+}
+
+// send sends the action in its span, named for the action as a rule
+// names it.
+func send(ctx context.Context, c Client, a Action) error {
+	name := a.Kind.RuleName()
+	if name == "" {
+		name = string(a.Kind)
+	}
+	ctx, span := tracing.Start(ctx, "action "+name, attribute.String("connector", a.Connector))
+	err := Send(ctx, c, a)
+	tracing.End(span, err)
+	return err
 }
 
 // joinNote joins the parts that say something.

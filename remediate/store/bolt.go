@@ -316,7 +316,7 @@ func (s *BoltStore) Claim(ctx context.Context, owner string, n int, now time.Tim
 			j := *e.job
 			if old != nil && old.State != StateDone {
 				// Interrupted after the decision to act: the next
-				// owner must know (see Begin).
+				// owner must know (see Admit).
 				j.Started = old.Started
 			}
 			j.State, j.Owner, j.LeaseUntil = StateRunning, owner, now.Add(lease)
@@ -350,26 +350,37 @@ func (s *BoltStore) Claim(ctx context.Context, owner string, n int, now time.Tim
 	return out, nil
 }
 
-// Begin implements Store. One process owns the files, so the claim can
+// Admit implements Store. One process owns the files, so the claim can
 // only have been lost to a finish of the same job.
-func (s *BoltStore) Begin(ctx context.Context, job *Job, rec *Record) error {
+func (s *BoltStore) Admit(ctx context.Context, job *Job, rec *Record, breakerKey, targetKey string, admit func(*Breaker, *TargetState) bool) (bool, error) {
+	var admitted bool
 	err := s.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketJobs)
-		j, err := getJob(b, []byte(job.Key))
+		admitted = false // Batch may run the function again
+		jobs := tx.Bucket(bucketJobs)
+		j, err := getJob(jobs, []byte(job.Key))
 		if err != nil {
 			return err
 		}
 		if j == nil || j.State != StateRunning || j.Owner != job.Owner {
 			return ErrClaimLost
 		}
+		err = boltSafety(tx, breakerKey, targetKey, func(br *Breaker, t *TargetState) error {
+			admitted = admit(br, t)
+			return nil
+		})
+		if err != nil || !admitted || rec == nil {
+			return err
+		}
 		j.Started = rec
-		return putJob(b, j)
+		return putJob(jobs, j)
 	})
 	if err != nil {
-		return fmt.Errorf("recording the action of %s before sending it: %w", job.Key, err)
+		return false, fmt.Errorf("admitting the action of %s: %w", job.Key, err)
 	}
-	job.Started = rec
-	return nil
+	if admitted && rec != nil {
+		job.Started = rec
+	}
+	return admitted, nil
 }
 
 // Finish implements Store.
@@ -457,24 +468,28 @@ func putJSON(b *bolt.Bucket, key string, v any) error {
 
 // Safety implements Store; bbolt serialises write transactions.
 func (s *BoltStore) Safety(ctx context.Context, breakerKey, targetKey string, fn func(*Breaker, *TargetState) error) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSafety)
-		var br Breaker
-		var t TargetState
-		if err := getJSON(b, breakerKey, &br); err != nil {
-			return err
-		}
-		if err := getJSON(b, targetKey, &t); err != nil {
-			return err
-		}
-		if err := fn(&br, &t); err != nil {
-			return err
-		}
-		if err := putJSON(b, breakerKey, &br); err != nil {
-			return err
-		}
-		return putJSON(b, targetKey, &t)
-	})
+	return s.db.Batch(func(tx *bolt.Tx) error { return boltSafety(tx, breakerKey, targetKey, fn) })
+}
+
+// boltSafety runs fn on the breaker and the target's state within tx and
+// saves what it leaves when it returns nil.
+func boltSafety(tx *bolt.Tx, breakerKey, targetKey string, fn func(*Breaker, *TargetState) error) error {
+	b := tx.Bucket(bucketSafety)
+	var br Breaker
+	var t TargetState
+	if err := getJSON(b, breakerKey, &br); err != nil {
+		return err
+	}
+	if err := getJSON(b, targetKey, &t); err != nil {
+		return err
+	}
+	if err := fn(&br, &t); err != nil {
+		return err
+	}
+	if err := putJSON(b, breakerKey, &br); err != nil {
+		return err
+	}
+	return putJSON(b, targetKey, &t)
 }
 
 // Breaker implements Store.

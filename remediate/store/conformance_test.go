@@ -113,8 +113,9 @@ func runConformance(t *testing.T, b backend) {
 		{"SafetyIsSerialised", testSafetyIsSerialised},
 		{"ConcurrentClaimsTakeEachJobOnce", testConcurrentClaims},
 		{"CrashBetweenClaimAndFinish", testCrashBetweenClaimAndFinish},
-		{"CrashAfterBeginKeepsTheWriteAhead", testCrashAfterBegin},
-		{"BeginNeedsTheClaim", testBeginNeedsTheClaim},
+		{"CrashAfterAdmitKeepsTheWriteAhead", testCrashAfterAdmit},
+		{"AdmitNeedsTheClaimAndChangesNothingWithout", testAdmitNeedsTheClaim},
+		{"AdmitCountsAndRecordsTogether", testAdmitCountsAndRecordsTogether},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, b) })
 	}
@@ -529,14 +530,21 @@ func testCrashBetweenClaimAndFinish(t *testing.T, b backend) {
 	}
 }
 
-func testCrashAfterBegin(t *testing.T, b backend) {
+// admitAll admits every action, counting it as the engine's policy does.
+func admitAll(br *Breaker, ts *TargetState) bool {
+	ts.Attempts++
+	br.Add(time.Now())
+	return true
+}
+
+func testCrashAfterAdmit(t *testing.T, b backend) {
 	s := b.open(t)
 	ctx := context.Background()
 	enqueue(t, s, job(0))
 	j := claim(t, s, "dead", 1)[0]
 	rec := &Record{Rule: "rule", Action: "restart_task", Target: "connect/main/sink/task/0", Decision: "act", Replica: "dead", StartedAt: t0}
-	if err := s.Begin(ctx, j, rec); err != nil {
-		t.Fatal(err)
+	if ok, err := s.Admit(ctx, j, rec, "breaker", "target/x", admitAll); err != nil || !ok {
+		t.Fatalf("admit: %t %v", ok, err)
 	}
 	// The owner dies after sending, before recording the outcome.
 	next := b.crash(t, s)
@@ -558,14 +566,70 @@ func testCrashAfterBegin(t *testing.T, b backend) {
 	}
 }
 
-func testBeginNeedsTheClaim(t *testing.T, b backend) {
+func testAdmitNeedsTheClaim(t *testing.T, b backend) {
 	s := b.open(t)
 	ctx := context.Background()
 	enqueue(t, s, job(0))
 	j := claim(t, s, "a", 1)[0]
 	finish(t, s, j, "success", false, nil)
 	again := *j
-	if err := s.Begin(ctx, &again, &Record{Rule: "rule"}); !errors.Is(err, ErrClaimLost) {
-		t.Fatalf("begin on a finished job: %v, want ErrClaimLost", err)
+	ok, err := s.Admit(ctx, &again, &Record{Rule: "rule"}, "breaker", "target/x", admitAll)
+	if !errors.Is(err, ErrClaimLost) || ok {
+		t.Fatalf("admit on a finished job: %t %v, want ErrClaimLost", ok, err)
+	}
+	if again.Started != nil {
+		t.Fatalf("a lost claim carries a write-ahead record: %+v", again.Started)
+	}
+	// Nothing was counted: the attempt never happened.
+	if err := s.Safety(ctx, "breaker", "target/x", func(br *Breaker, ts *TargetState) error {
+		if ts.Attempts != 0 || br.Count(time.Now()) != 0 {
+			t.Errorf("a lost claim was counted: attempts %d, breaker %d", ts.Attempts, br.Count(time.Now()))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An admitted action is counted and recorded in one step; a refused one
+// leaves its counts as the policy left them and no write-ahead record; a
+// dry run (no record) is counted only.
+func testAdmitCountsAndRecordsTogether(t *testing.T, b backend) {
+	s := b.open(t)
+	ctx := context.Background()
+	enqueue(t, s, job(0), job(1), job(2))
+	js := claim(t, s, "a", 3)
+	refuse := func(br *Breaker, ts *TargetState) bool {
+		ts.Attempts = 7 // the policy may reset a count while refusing
+		return false
+	}
+	if ok, err := s.Admit(ctx, js[0], &Record{Rule: "rule"}, "breaker", "target/x", refuse); err != nil || ok {
+		t.Fatalf("refused admit: %t %v", ok, err)
+	}
+	if ok, err := s.Admit(ctx, js[1], nil, "breaker", "target/x", admitAll); err != nil || !ok {
+		t.Fatalf("dry-run admit: %t %v", ok, err)
+	}
+	if ok, err := s.Admit(ctx, js[2], &Record{Rule: "rule", Action: "pause"}, "breaker", "target/x", admitAll); err != nil || !ok {
+		t.Fatalf("admit: %t %v", ok, err)
+	}
+	for i, want := range []bool{false, false, true} {
+		if got := js[i].Started != nil; got != want {
+			t.Errorf("job %d carries a write-ahead record: %t, want %t", i, got, want)
+		}
+	}
+	if err := s.Safety(ctx, "breaker", "target/x", func(br *Breaker, ts *TargetState) error {
+		if ts.Attempts != 9 || br.Count(time.Now()) != 2 {
+			t.Errorf("counts: attempts %d (want 9), breaker %d (want 2)", ts.Attempts, br.Count(time.Now()))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The heir of a crash finds the admitted job's record, and only it.
+	next := b.crash(t, s)
+	for _, j := range claim(t, next, "heir", 10) {
+		if (j.Started != nil) != (j.Key == js[2].Key) {
+			t.Errorf("after a crash, job %s carries %+v", j.Key, j.Started)
+		}
 	}
 }

@@ -48,7 +48,7 @@ type Job struct {
 	Requeues int `json:"requeues,omitempty"`
 
 	// Started is the write-ahead record of an action about to be sent
-	// (see Store.Begin), kept until Finish. A claimed job that carries
+	// (see Store.Admit), kept until Finish. A claimed job that carries
 	// it was interrupted after the decision to act: its action may have
 	// reached Connect, so it is never sent again for this job.
 	Started *Record `json:"started,omitempty"`

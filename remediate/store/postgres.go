@@ -167,24 +167,44 @@ func (s *PostgresStore) Claim(ctx context.Context, owner string, n int, _ time.T
 	return out, nil
 }
 
-// Begin implements Store. The lease is checked on the database's clock:
-// once it has run out another replica may take the job, so this one must
-// not send anything.
-func (s *PostgresStore) Begin(ctx context.Context, job *Job, rec *Record) error {
-	raw, err := json.Marshal(rec)
-	if err != nil {
+// Admit implements Store. The lease is checked on the database's clock,
+// in the decision's transaction: once it has run out another replica may
+// take the job, so this one must neither count nor send anything.
+func (s *PostgresStore) Admit(ctx context.Context, job *Job, rec *Record, breakerKey, targetKey string, admit func(*Breaker, *TargetState) bool) (bool, error) {
+	var raw []byte
+	if rec != nil {
+		var err error
+		if raw, err = json.Marshal(rec); err != nil {
+			return false, err
+		}
+	}
+	var admitted bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var lost bool
+		if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM cdc_sentinel_remediation_jobs
+			WHERE key = $1 AND owner = $2 AND state = 'running' AND lease_until > now())`, job.Key, job.Owner).Scan(&lost); err != nil {
+			return err
+		}
+		if lost {
+			return fmt.Errorf("as %s: %w", job.Owner, ErrClaimLost)
+		}
+		err := pgSafety(ctx, tx, breakerKey, targetKey, func(br *Breaker, t *TargetState) error {
+			admitted = admit(br, t)
+			return nil
+		})
+		if err != nil || !admitted || rec == nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE cdc_sentinel_remediation_jobs SET job = jsonb_set(job, '{started}', $2) WHERE key = $1`, job.Key, raw)
 		return err
-	}
-	tag, err := s.pool.Exec(ctx, `UPDATE cdc_sentinel_remediation_jobs SET job = jsonb_set(job, '{started}', $3)
-		WHERE key = $1 AND owner = $2 AND state = 'running' AND lease_until > now()`, job.Key, job.Owner, raw)
+	})
 	if err != nil {
-		return fmt.Errorf("recording the action of %s before sending it: %w", job.Key, err)
+		return false, fmt.Errorf("admitting the action of %s: %w", job.Key, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("recording the action of %s before sending it, as %s: %w", job.Key, job.Owner, ErrClaimLost)
+	if admitted && rec != nil {
+		job.Started = rec
 	}
-	job.Started = rec
-	return nil
+	return admitted, nil
 }
 
 // Finish implements Store. Only the job's current owner finishes it: when
@@ -294,30 +314,34 @@ func pgPut(ctx context.Context, tx pgx.Tx, key string, v any) error {
 // Safety implements Store. An advisory lock serialises every decision of
 // every replica: decisions are rare and must see each other's attempts.
 func (s *PostgresStore) Safety(ctx context.Context, breakerKey, targetKey string, fn func(*Breaker, *TargetState) error) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(pgLockKey)); err != nil {
-			return err
-		}
-		var br Breaker
-		var t TargetState
-		if err := pgGet(ctx, tx, breakerKey, &br); err != nil {
-			return err
-		}
-		if err := pgGet(ctx, tx, targetKey, &t); err != nil {
-			return err
-		}
-		if err := fn(&br, &t); err != nil {
-			return err
-		}
-		if err := pgPut(ctx, tx, breakerKey, &br); err != nil {
-			return err
-		}
-		return pgPut(ctx, tx, targetKey, &t)
-	})
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return pgSafety(ctx, tx, breakerKey, targetKey, fn) })
 	if err != nil {
 		return fmt.Errorf("safety state %s: %w", targetKey, err)
 	}
 	return nil
+}
+
+// pgSafety runs fn on the breaker and the target's state within tx,
+// under the advisory lock, and saves what it leaves when it returns nil.
+func pgSafety(ctx context.Context, tx pgx.Tx, breakerKey, targetKey string, fn func(*Breaker, *TargetState) error) error {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(pgLockKey)); err != nil {
+		return err
+	}
+	var br Breaker
+	var t TargetState
+	if err := pgGet(ctx, tx, breakerKey, &br); err != nil {
+		return err
+	}
+	if err := pgGet(ctx, tx, targetKey, &t); err != nil {
+		return err
+	}
+	if err := fn(&br, &t); err != nil {
+		return err
+	}
+	if err := pgPut(ctx, tx, breakerKey, &br); err != nil {
+		return err
+	}
+	return pgPut(ctx, tx, targetKey, &t)
 }
 
 // Breaker implements Store.

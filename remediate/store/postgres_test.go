@@ -68,7 +68,7 @@ func TestPostgresFinishAfterALostClaimLeavesTheJobToItsNewOwner(t *testing.T) {
 }
 
 // Past its lease a replica must not send: another may have taken the job.
-func TestPostgresBeginAfterTheLeaseRanOutFails(t *testing.T) {
+func TestPostgresAdmitAfterTheLeaseRanOutFails(t *testing.T) {
 	ctx := context.Background()
 	s, err := OpenPostgres(ctx, testenv.TempDatabase(t, "rem_begin"))
 	if err != nil {
@@ -83,8 +83,9 @@ func TestPostgresBeginAfterTheLeaseRanOutFails(t *testing.T) {
 		t.Fatalf("claim: %v %v", got, err)
 	}
 	expirePostgresLeases(t, s)
-	if err := s.Begin(ctx, got[0], &Record{Rule: "rule"}); !errors.Is(err, ErrClaimLost) {
-		t.Fatalf("begin past the lease: %v, want ErrClaimLost", err)
+	ok, err := s.Admit(ctx, got[0], &Record{Rule: "rule"}, "breaker", "target/x", admitAll)
+	if !errors.Is(err, ErrClaimLost) || ok {
+		t.Fatalf("admit past the lease: %t %v, want ErrClaimLost", ok, err)
 	}
 }
 

@@ -51,3 +51,14 @@ type TargetState struct {
 	// attempt: verified after the action, or its alert resolved.
 	HealthySince time.Time `json:"healthy_since,omitempty"`
 }
+
+// Remove takes back one action counted at at, as when it was not taken
+// after all.
+func (b *Breaker) Remove(at time.Time) {
+	m := at.Unix() / 60
+	if b.Buckets[m] > 1 {
+		b.Buckets[m]--
+		return
+	}
+	delete(b.Buckets, m)
+}

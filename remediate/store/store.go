@@ -30,13 +30,19 @@ type Store interface {
 	// returned with an error are claimed all the same and must be
 	// processed.
 	Claim(ctx context.Context, owner string, n int, now time.Time, lease time.Duration) ([]*Job, error)
-	// Begin records rec as the action job is about to send (job.Started),
-	// before it is sent: a process that dies between sending and Finish
-	// leaves the job claimed with Started set, which the next owner
-	// finds. It fails with ErrClaimLost when job is no longer its
+	// Admit decides, in one transaction serialised with every Safety
+	// call, whether job's action may run: admit gets the breaker and the
+	// target's state, reports whether the action may go ahead and counts
+	// it in them when it does; what it leaves is saved either way. When
+	// it admits the action and rec is not nil, rec is recorded in the same
+	// transaction as the action job is about to send (job.Started): an
+	// attempt is never counted without its write-ahead record, nor
+	// recorded uncounted, and a process that dies after Admit leaves the
+	// job claimed with Started set, which the next owner finds. It fails
+	// with ErrClaimLost, changing nothing, when job is no longer its
 	// owner's (or, on PostgreSQL, its lease has run out): then nothing
 	// may be sent.
-	Begin(ctx context.Context, job *Job, rec *Record) error
+	Admit(ctx context.Context, job *Job, rec *Record, breakerKey, targetKey string, admit func(*Breaker, *TargetState) bool) (bool, error)
 	// Finish marks a job done with job.Outcome and job.Retry, appends
 	// rec (when not nil) to the audit trail and applies job.Healthy
 	// (when set) to its target's safety state, in one transaction.
