@@ -3,6 +3,7 @@ package remediate
 import (
 	"context"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -80,5 +81,113 @@ func TestAnActionFoundNotNeededGivesItsAttemptBack(t *testing.T) {
 	}
 	if calls := fc.Calls(); len(calls) != 1 {
 		t.Fatalf("calls: %v", calls)
+	}
+}
+
+// journal lists, in order, the calls an alert's job makes across the
+// store and Connect.
+type journal struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (j *journal) add(call string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.calls = append(j.calls, call)
+}
+
+// runs is the journal with consecutive calls into the same package
+// merged: the packages in the order the job entered them.
+func (j *journal) runs() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []string
+	for _, c := range j.calls {
+		pkg, _, _ := strings.Cut(c, ".")
+		if len(out) == 0 || out[len(out)-1] != pkg {
+			out = append(out, pkg)
+		}
+	}
+	return out
+}
+
+type journalStore struct {
+	store.Store
+	j *journal
+}
+
+func (s journalStore) Claim(ctx context.Context, owner string, n int, now time.Time, lease time.Duration) ([]*store.Job, error) {
+	jobs, err := s.Store.Claim(ctx, owner, n, now, lease)
+	if len(jobs) > 0 {
+		s.j.add("store.Claim")
+	}
+	return jobs, err
+}
+
+func (s journalStore) Job(ctx context.Context, key string) (*store.Job, error) {
+	s.j.add("store.Job")
+	return s.Store.Job(ctx, key)
+}
+
+func (s journalStore) Admit(ctx context.Context, j *store.Job, rec *store.Record, bk, tk string, fn func(*store.Breaker, *store.TargetState) bool) (bool, error) {
+	s.j.add("store.Admit")
+	return s.Store.Admit(ctx, j, rec, bk, tk, fn)
+}
+
+func (s journalStore) Safety(ctx context.Context, bk, tk string, fn func(*store.Breaker, *store.TargetState) error) error {
+	s.j.add("store.Safety")
+	return s.Store.Safety(ctx, bk, tk, fn)
+}
+
+func (s journalStore) Finish(ctx context.Context, j *store.Job, rec *store.Record) error {
+	s.j.add("store.Finish")
+	return s.Store.Finish(ctx, j, rec)
+}
+
+type journalConnect struct {
+	*fakeConnect
+	j *journal
+}
+
+func (c journalConnect) Status(ctx context.Context, name string) (*connect.Status, error) {
+	c.j.add("connect.Status")
+	return c.fakeConnect.Status(ctx, name)
+}
+
+func (c journalConnect) RestartTask(ctx context.Context, name string, task int) error {
+	c.j.add("connect.RestartTask")
+	return c.fakeConnect.RestartTask(ctx, name, task)
+}
+
+// An alert's job goes straight down: the store (the claim, the episode's
+// other phase, and the admission that reserves the attempt and records it
+// as about to be sent), then Connect (the live status, the restart, the
+// verifying reads), then the store once more for the outcome. Nothing
+// returns to the store between reading the status and sending the
+// action, so the send acts on the status just read.
+func TestAnAlertsJobEntersTheStoreThenConnectOnce(t *testing.T) {
+	jl := &journal{}
+	fc := newFakeConnect()
+	fc.set("sink", connect.StateRunning, failedTask("boom"))
+	h := newHarness(t, restartTaskRule, journalConnect{fc, jl})
+	h.stop()
+	s, err := store.OpenBolt(h.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	h.store = journalStore{s, jl}
+	h.start()
+	start := h.clock.Now().Add(-time.Minute)
+	h.notify(firing(start, taskAlert(start)...))
+	if r := h.waitAudit(1)[0]; r.Outcome != OutcomeSuccess {
+		t.Fatalf("record: %+v", r)
+	}
+	if got, want := strings.Join(jl.runs(), " → "), "store → connect → store"; got != want {
+		t.Fatalf("the job entered %s, want %s; calls: %v", got, want, jl.calls)
+	}
+	if jl.calls[0] != "store.Claim" || jl.calls[len(jl.calls)-1] != "store.Finish" {
+		t.Fatalf("calls: %v", jl.calls)
 	}
 }
