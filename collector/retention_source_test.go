@@ -14,20 +14,12 @@ import (
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database/databasetest"
 )
 
 func mockDB(t *testing.T, cfg config.Database) (*database.DB, sqlmock.Sqlmock) {
 	t.Helper()
-	pool, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := mock.ExpectationsWereMet(); err != nil {
-			t.Error(err)
-		}
-		pool.Close()
-	})
+	pool, mock := databasetest.Mock(t)
 	return database.NewWithPool(cfg, pool), mock
 }
 

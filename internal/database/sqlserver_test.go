@@ -14,6 +14,7 @@ import (
 	mssql "github.com/microsoft/go-mssqldb"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database/databasetest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/retention"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
@@ -27,16 +28,7 @@ func mockSQLServer(t *testing.T) (*DB, sqlmock.Sqlmock) {
 // be met by the end of the test.
 func mockDB(t *testing.T, cfg config.Database) (*DB, sqlmock.Sqlmock) {
 	t.Helper()
-	pool, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := mock.ExpectationsWereMet(); err != nil {
-			t.Error(err)
-		}
-		pool.Close()
-	})
+	pool, mock := databasetest.Mock(t)
 	return NewWithPool(cfg, pool), mock
 }
 

@@ -11,21 +11,13 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database/databasetest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/sqldialect"
 )
 
 func mockDB(t *testing.T, name, driver string) (*database.DB, sqlmock.Sqlmock) {
 	t.Helper()
-	pool, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := mock.ExpectationsWereMet(); err != nil {
-			t.Error(err)
-		}
-		pool.Close()
-	})
+	pool, mock := databasetest.Mock(t)
 	return database.NewWithPool(config.Database{Name: name, Driver: driver, QueryTimeout: time.Second}, pool), mock
 }
 

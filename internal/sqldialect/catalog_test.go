@@ -7,6 +7,7 @@ import (
 
 	"github.com/DATA-DOG/go-sqlmock"
 
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database/databasetest"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
@@ -14,11 +15,7 @@ import (
 // reads its own database's views, OBJECT_ID's argument is quoted, and the
 // newest capture instance is the one compared.
 func TestSQLServerCatalogQueries(t *testing.T) {
-	pool, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool, mock := databasetest.Mock(t)
 	mock.ExpectQuery(SQLServerColumnsQuery("[erp].")).WithArgs("dbo", "customers").
 		WillReturnRows(sqlmock.NewRows([]string{"n", "t", "l", "p", "s", "tp"}).
 			AddRow("id", "INT", -1, 10, 0, -1).AddRow("email", "NVARCHAR", 100, -1, -1, -1).AddRow("at", "datetime2", -1, -1, -1, 7))
@@ -58,19 +55,12 @@ func TestSQLServerCatalogQueriesGolden(t *testing.T) {
 // Several PostgreSQL tables are read in one query naming them as
 // literals, quotes doubled; a table the catalog does not show is absent.
 func TestPostgresTablesColumnsInOneQuery(t *testing.T) {
-	pool, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool, mock := databasetest.Mock(t)
 	mock.ExpectQuery(PostgresTablesColumnsQuery("('public', 'a'), ('s', 'o''brien')")).
 		WillReturnRows(sqlmock.NewRows([]string{"s", "t", "n", "ty", "l", "p", "sc", "tp"}).
 			AddRow("s", "o'brien", "id", "INTEGER", -1, 32, 0, -1))
 	got, err := ReadCatalogColumnsOf(context.Background(), pool, Postgres{}, []string{"a", "s.o'brien"})
 	if err != nil || len(got) != 1 || len(got["s.o'brien"]) != 1 || got["s.o'brien"][0].Type != "integer" {
 		t.Errorf("columns %+v, %v; want s.o'brien's id only", got, err)
-	}
-	if err := mock.ExpectationsWereMet(); err != nil {
-		t.Error(err)
 	}
 }
