@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
 // TestClosedLoop runs the whole loop: the pipeline fails, cdc-sentinel's
@@ -27,11 +25,9 @@ import (
 // its own, named after the run's prefix; the remediation rules match only
 // that prefix, so the shared pipeline's other connectors are never touched.
 func TestClosedLoop(t *testing.T) {
-	env := needStack(t)
-	prefix := "e2e_" + randomHex(4)
-	p := newPipeline(t, env, prefix)
+	p := stackPipeline(t, "e2e")
 	drift := setUpDriftTables(t, p)
-	s := startStack(t, p, sentinelConfig(env, prefix, drift), fast)
+	s := startStack(t, p, sentinelConfig(p, drift), fast)
 	t.Run("failed sink task is restarted and its alert resolves", func(t *testing.T) {
 		t.Parallel()
 		s.failedTaskRestarted(t)
@@ -130,27 +126,8 @@ func randomHex(n int) string {
 // sentinelConfig watches the local pipeline's Connect cluster, Kafka (for
 // DLQ volume) and the scenario's drift table, and remediates with the
 // recommended rules of docs/runbooks.md restricted to this run's prefix.
-func sentinelConfig(env *testenv.Pipeline, prefix string, d driftTables) string {
-	return fmt.Sprintf(`connect_clusters:
-  - name: local
-    url: %[1]s
-    timeout: 10s
-kafka:
-  brokers: [%[2]q]
-databases:
-  - name: source
-    driver: postgres
-    dsn: %[3]q
-  - name: target
-    driver: postgres
-    dsn: %[4]q
-tables:
-  - name: %[5]s
-    source: {database: source, table: %[6]q}
-    target: {database: target, table: %[6]q}
-    key: [id]
-    columns: [id, name]
-    source_timestamp_column: updated_at
+func sentinelConfig(p *pipeline, d driftTables) string {
+	return watchConfig(p.env) + "tables:\n" + itemsTable(d.name) + fmt.Sprintf(`    source_timestamp_column: updated_at
 drift:
   sample_size: 1000
   min_interval: 2s
@@ -161,17 +138,17 @@ remediation:
   verify_timeout: 60s
   rules:
     - name: restart-failed-task
-      match: ['alertname="CDCConnectorTaskFailed"', 'connector=~"%[7]s_.*"']
+      match: ['alertname="CDCConnectorTaskFailed"', 'connector=~"%[1]s_.*"']
       action: restart_task
       cooldown: 10s
     - name: pause-sink-on-dlq-spike
-      match: ['alertname="CDCDeadLetterQueueSpike"', 'connector=~"%[7]s_.*"']
+      match: ['alertname="CDCDeadLetterQueueSpike"', 'connector=~"%[1]s_.*"']
       action: pause_connector
     - name: reconcile-on-drift
-      match: ['alertname="CDCRowDriftDetected"', 'table=~"%[7]s_.*"']
+      match: ['alertname="CDCRowDriftDetected"', 'table=~"%[1]s_.*"']
       action: reconcile
       cooldown: 1h
-`, env.ConnectURL, env.KafkaBrokers, env.SourceDSN, env.TargetDSN, d.name, "public."+d.name, prefix)
+`, p.prefix)
 }
 
 // failedTaskRestarted: a sink with errors.tolerance=none meets a row its

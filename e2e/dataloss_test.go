@@ -10,10 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kadm"
-
-	"github.com/cdc-sentinel/cdc-sentinel/internal/testenv"
 )
 
 // TestClosedLoopRepairsWhatRetentionDeleted closes the data-loss loop on
@@ -25,11 +22,10 @@ import (
 // incremental snapshot re-sends the lost rows until the target equals the
 // source. It logs the time from the deletion to the completed repair.
 func TestClosedLoopRepairsWhatRetentionDeleted(t *testing.T) {
-	env := needStack(t)
-	prefix := "loss_" + randomHex(4)
-	p := newPipeline(t, env, prefix)
+	p := stackPipeline(t, "loss")
+	env := p.env
 	l := setUpLossPipeline(t, p)
-	s := startStack(t, p, lossConfig(env, prefix, l), fast)
+	s := startStack(t, p, lossConfig(p, l), fast)
 	t.Cleanup(func() {
 		if t.Failed() {
 			s.diagnose(t, fmt.Sprintf(`cdc_sink_records_lost_total{connector=%q}`, l.sink),
@@ -128,110 +124,36 @@ func TestClosedLoopRepairsWhatRetentionDeleted(t *testing.T) {
 	t.Logf("loss → repaired in %s\n%s", total, strings.Join(tl.steps, "\n"))
 }
 
-// lossPipeline is the scenario's own replication: a Debezium PostgreSQL
-// source (its own slot, publication, signal table and notification topic)
-// writing topic, and a JDBC sink from topic to the target's table.
+// lossPipeline is the scenario's own replication, whose source takes
+// signals (a reconcile's repair sends one), and how many of its rows are
+// there before the sink pauses, written while it is paused, and lost.
 type lossPipeline struct {
-	table, signal, topic   string
-	source, sink           string
+	replication
 	initial, written, lost int
 }
 
 func setUpLossPipeline(t *testing.T, p *pipeline) lossPipeline {
 	t.Helper()
-	l := lossPipeline{
-		table: p.prefix + "_items", signal: p.prefix + "_signal",
-		source: p.prefix + "_src", sink: p.prefix + "_sink",
-		initial: 10, written: 30, lost: 20,
-	}
-	l.topic = p.prefix + ".public." + l.table
-	slot, pub, notifications := p.prefix+"_slot", p.prefix+"_pub", p.prefix+".notifications"
-	// Cleanups run last-first: the connector goes before its slot.
-	p.execCleanup(t, p.env.SourceDSN,
-		"DROP TABLE IF EXISTS public."+l.table, "DROP TABLE IF EXISTS public."+l.signal, "DROP PUBLICATION IF EXISTS "+pub)
-	t.Cleanup(func() { dropSlot(t, p, slot) })
-	p.exec(t, p.env.SourceDSN,
-		fmt.Sprintf(`CREATE TABLE public.%s (id int PRIMARY KEY, name text NOT NULL)`, l.table),
-		fmt.Sprintf(`CREATE TABLE public.%s (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048) NULL)`, l.signal),
-		fmt.Sprintf(`INSERT INTO public.%s SELECT g, 'item ' || g FROM generate_series(1, %d) g`, l.table, l.initial),
-		fmt.Sprintf(`CREATE PUBLICATION %s FOR TABLE public.%s, public.%s`, pub, l.table, l.signal))
-	p.exec(t, p.env.TargetDSN, fmt.Sprintf(`CREATE TABLE public.%s (id int PRIMARY KEY, name text NOT NULL)`, l.table))
-	p.execCleanup(t, p.env.TargetDSN, "DROP TABLE IF EXISTS public."+l.table)
-	p.createTopics(t, l.topic, notifications)
-
-	src := p.env.PostgresSource(p.prefix, slot, pub, "public."+l.table)
-	for k, v := range map[string]string{
-		"signal.enabled.channels":       "source",
-		"signal.data.collection":        "public." + l.signal,
-		"notification.enabled.channels": "sink",
-		"notification.sink.topic.name":  notifications,
-	} {
-		src[k] = v
-	}
-	p.createConnector(t, l.source, src)
-	p.createConnector(t, l.sink, p.sinkConfig(l.topic, l.table))
-	eventually(t, "the snapshot at the target", 2*time.Minute, func(ctx context.Context) (bool, error) {
-		return p.count(t, p.env.TargetDSN, "SELECT count(*) FROM public."+l.table) == l.initial, nil
-	})
+	l := lossPipeline{initial: 10, written: 30, lost: 20}
+	l.replication = p.replicate(t, l.initial, true)
 	return l
-}
-
-// dropSlot drops the replication slot, which stays active a moment after
-// its connector is deleted.
-func dropSlot(t *testing.T, p *pipeline, slot string) {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		conn, err := pgx.Connect(ctx, p.env.SourceDSN)
-		if err == nil {
-			_, err = conn.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", slot)
-			conn.Close(ctx)
-		}
-		cancel()
-		if err == nil || time.Now().After(deadline) {
-			if err != nil {
-				t.Logf("cleanup: dropping slot %s: %v", slot, err)
-			}
-			return
-		}
-		time.Sleep(time.Second)
-	}
 }
 
 // lossConfig watches the local pipeline with the scenario's table, whose
 // signals go to its source connector, and remediates with the shipped
 // rule reconcile-after-data-loss restricted to this run's connectors.
-func lossConfig(env *testenv.Pipeline, prefix string, l lossPipeline) string {
-	return fmt.Sprintf(`connect_clusters:
-  - name: local
-    url: %[1]s
-    timeout: 10s
-kafka:
-  brokers: [%[2]q]
-databases:
-  - name: source
-    driver: postgres
-    dsn: %[3]q
-  - name: target
-    driver: postgres
-    dsn: %[4]q
-tables:
-  - name: %[5]s
-    source: {database: source, table: %[6]q}
-    target: {database: target, table: %[6]q}
-    key: [id]
-    columns: [id, name]
-    signal: {connector: %[7]s, connect_cluster: local, table: %[8]q, repair_timeout: 4m}
+func lossConfig(p *pipeline, l lossPipeline) string {
+	return watchConfig(p.env) + "tables:\n" + itemsTable(l.table) + fmt.Sprintf(`    signal: {connector: %[1]s, connect_cluster: local, table: %[2]q, repair_timeout: 4m}
 remediation:
   max_actions_per_hour: 30
   verify_timeout: 60s
   rules:
     - name: reconcile-after-data-loss
-      match: ['alertname="CDCDataLost"', 'connector=~"%[9]s_.*"']
+      match: ['alertname="CDCDataLost"', 'connector=~"%[3]s_.*"']
       action: reconcile
       args: {repair: 'true'}
       cooldown: 1h
-`, env.ConnectURL, env.KafkaBrokers, env.SourceDSN, env.TargetDSN, l.table, "public."+l.table, l.source, "public."+l.signal, prefix)
+`, l.source, "public."+l.signal, p.prefix)
 }
 
 // reconcileJob is the part of GET /api/v1/reconcile/{id} the test reads.
@@ -267,16 +189,7 @@ func reconcileRun(ctx context.Context, sentinelURL, id string) (reconcileJob, er
 // rowsOf is the table's rows in key order, as one string.
 func rowsOf(t *testing.T, p *pipeline, dsn, table string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	var rows string
-	if err := conn.QueryRow(ctx, fmt.Sprintf(`SELECT coalesce(string_agg(id || '=' || name, ',' ORDER BY id), '') FROM public.%s`, table)).Scan(&rows); err != nil {
-		t.Fatalf("reading %s: %v", table, err)
-	}
+	p.queryRow(t, dsn, fmt.Sprintf(`SELECT coalesce(string_agg(id || '=' || name, ',' ORDER BY id), '') FROM public.%s`, table), &rows)
 	return rows
 }

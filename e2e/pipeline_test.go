@@ -208,16 +208,98 @@ func (p *pipeline) waitTaskState(t *testing.T, name, want string, timeout time.D
 
 func (p *pipeline) count(t *testing.T, dsn, query string) int {
 	t.Helper()
+	var n int
+	p.queryRow(t, dsn, query, &n)
+	return n
+}
+
+// queryRow scans the one row query returns into dest.
+func (p *pipeline) queryRow(t *testing.T, dsn, query string, dest ...any) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("connecting to %s: %v", redact(dsn), err)
 	}
 	defer conn.Close(ctx)
-	var n int
-	if err := conn.QueryRow(ctx, query).Scan(&n); err != nil {
+	if err := conn.QueryRow(ctx, query).Scan(dest...); err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
-	return n
+}
+
+// replication is a replication of the scenario's own: a Debezium
+// PostgreSQL source (its own slot and publication) capturing the source's
+// public.<table> into topic, and a JDBC sink writing topic into the
+// target's public.<table>. With signals, the source also reads signals
+// from public.<signal> and writes notifications to a topic of its own, as
+// a reconcile's repair needs.
+type replication struct {
+	table, signal, topic string
+	source, sink         string
+}
+
+// replicate sets up a replication with rows rows (id, name 'item ' || id)
+// and returns once the snapshot has reached the target; all of it goes at
+// cleanup.
+func (p *pipeline) replicate(t *testing.T, rows int, signals bool) replication {
+	t.Helper()
+	r := replication{table: p.prefix + "_items", source: p.prefix + "_src", sink: p.prefix + "_sink"}
+	r.topic = p.prefix + ".public." + r.table
+	slot, pub := p.prefix+"_slot", p.prefix+"_pub"
+	captured, topics := "public."+r.table, []string{r.topic}
+	create := []string{
+		fmt.Sprintf(`CREATE TABLE public.%s (id int PRIMARY KEY, name text NOT NULL)`, r.table),
+		fmt.Sprintf(`INSERT INTO public.%s SELECT g, 'item ' || g FROM generate_series(1, %d) g`, r.table, rows),
+	}
+	drop := []string{"DROP TABLE IF EXISTS public." + r.table, "DROP PUBLICATION IF EXISTS " + pub}
+	src := p.env.PostgresSource(p.prefix, slot, pub, captured)
+	if signals {
+		r.signal = p.prefix + "_signal"
+		notifications := p.prefix + ".notifications"
+		captured += ", public." + r.signal
+		topics = append(topics, notifications)
+		create = append(create, fmt.Sprintf(`CREATE TABLE public.%s (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048) NULL)`, r.signal))
+		drop = append(drop, "DROP TABLE IF EXISTS public."+r.signal)
+		src["signal.enabled.channels"] = "source"
+		src["signal.data.collection"] = "public." + r.signal
+		src["notification.enabled.channels"] = "sink"
+		src["notification.sink.topic.name"] = notifications
+	}
+	// Cleanups run last-first: the connectors go before the slot they
+	// hold, the publication and the tables.
+	p.execCleanup(t, p.env.SourceDSN, drop...)
+	t.Cleanup(func() { p.dropSlot(t, slot) })
+	p.exec(t, p.env.SourceDSN, append(create, fmt.Sprintf(`CREATE PUBLICATION %s FOR TABLE %s`, pub, captured))...)
+	p.exec(t, p.env.TargetDSN, fmt.Sprintf(`CREATE TABLE public.%s (id int PRIMARY KEY, name text NOT NULL)`, r.table))
+	p.execCleanup(t, p.env.TargetDSN, "DROP TABLE IF EXISTS public."+r.table)
+	p.createTopics(t, topics...)
+	p.createConnector(t, r.source, src)
+	p.createConnector(t, r.sink, p.sinkConfig(r.topic, r.table))
+	eventually(t, "the snapshot at the target", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		return p.count(t, p.env.TargetDSN, "SELECT count(*) FROM public."+r.table) == rows, nil
+	})
+	return r
+}
+
+// dropSlot drops the replication slot, which stays active a moment after
+// its connector is deleted.
+func (p *pipeline) dropSlot(t *testing.T, slot string) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn, err := pgx.Connect(ctx, p.env.SourceDSN)
+		if err == nil {
+			_, err = conn.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", slot)
+			conn.Close(ctx)
+		}
+		cancel()
+		if err == nil || time.Now().After(deadline) {
+			if err != nil {
+				t.Logf("cleanup: dropping slot %s: %v", slot, err)
+			}
+			return
+		}
+		time.Sleep(time.Second)
+	}
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 )
@@ -21,47 +20,38 @@ import (
 // from 15m (fifteen checks at the default schema_check.interval of 1m) to
 // three of the test's checks.
 func TestSchemaDriftAlertOnThePipeline(t *testing.T) {
-	env := needStack(t)
 	const checkEvery = 2 * time.Second
 	iv := fast
 	iv.schemaFor = 3 * checkEvery
 
-	prefix := "schemaalert_" + randomHex(4)
-	p := newPipeline(t, env, prefix)
-	tbl := ownReplicatedTable(t, p)
+	p := stackPipeline(t, "schemaalert")
+	env := p.env
+	tbl := p.replicate(t, 5, false)
+	source, target := "public."+tbl.table, "public."+tbl.table
 
-	s := startStack(t, p, fmt.Sprintf(`connect_clusters:
-  - name: local
-    url: %s
-    timeout: 10s
-kafka:
-  brokers: [%q]
-databases:
-  - {name: source, driver: postgres, dsn: %q}
-  - {name: target, driver: postgres, dsn: %q}
-schema_check: {interval: %s}
+	s := startStack(t, p, watchConfig(env)+fmt.Sprintf(`schema_check: {interval: %s}
 tables:
   - name: %s
     source: {database: source, table: %s}
-    target: {database: target, table: public.%s}
+    target: {database: target, table: %s}
     key: [id]
-`, env.ConnectURL, strings.Split(env.KafkaBrokers, ",")[0], env.SourceDSN, env.TargetDSN, checkEvery, tbl.name, tbl.source, tbl.target), iv)
+`, checkEvery, tbl.table, source, target), iv)
 	promURL, amURL := s.promURL, s.amURL
 
-	missing := fmt.Sprintf(`cdc_schema_mismatched_columns{table=%q,kind="missing_in_target"}`, tbl.name)
-	alert := fmt.Sprintf(`ALERTS{alertname="CDCSchemaDrift",table=%q}`, tbl.name)
-	firing := fmt.Sprintf(`ALERTS{alertname="CDCSchemaDrift",alertstate="firing",table=%q}`, tbl.name)
+	missing := fmt.Sprintf(`cdc_schema_mismatched_columns{table=%q,kind="missing_in_target"}`, tbl.table)
+	alert := fmt.Sprintf(`ALERTS{alertname="CDCSchemaDrift",table=%q}`, tbl.table)
+	firing := fmt.Sprintf(`ALERTS{alertname="CDCSchemaDrift",alertstate="firing",table=%q}`, tbl.table)
 	t.Cleanup(func() {
 		if t.Failed() {
-			s.diagnose(t, `cdc_schema_mismatched_columns{table="`+tbl.name+`"}`,
-				`cdc_schema_check_timestamp_seconds{table="`+tbl.name+`"}`, alert)
+			s.diagnose(t, `cdc_schema_mismatched_columns{table="`+tbl.table+`"}`,
+				`cdc_schema_check_timestamp_seconds{table="`+tbl.table+`"}`, alert)
 		}
 	})
 
 	// Both sides agree before anything changes: every kind but the topic's
 	// (no change has carried a column the topic could lack) is scraped at 0.
 	eventually(t, "a clean schema check scraped", 3*time.Minute, func(ctx context.Context) (bool, error) {
-		res, err := promQuery(ctx, promURL, fmt.Sprintf(`cdc_schema_mismatched_columns{table=%q,kind!="not_in_topic"}`, tbl.name))
+		res, err := promQuery(ctx, promURL, fmt.Sprintf(`cdc_schema_mismatched_columns{table=%q,kind!="not_in_topic"}`, tbl.table))
 		if err != nil || len(res) != 4 {
 			return false, err
 		}
@@ -77,7 +67,7 @@ tables:
 	for run := 1; run <= 3; run++ {
 		col := fmt.Sprintf("note_%d", run)
 		altered := time.Now()
-		p.exec(t, env.SourceDSN, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s varchar(20)`, tbl.source, col))
+		p.exec(t, env.SourceDSN, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s varchar(20)`, source, col))
 
 		eventually(t, col+" missing in the target, in Prometheus", 2*time.Minute, func(ctx context.Context) (bool, error) {
 			res, err := promQuery(ctx, promURL, missing+" == 1")
@@ -103,14 +93,14 @@ tables:
 		t.Logf("run %d: ALTER TABLE → metric 1 in Prometheus %.1fs, → CDCSchemaDrift firing %.1fs", run, toMetric[run-1], toFiring[run-1])
 
 		eventually(t, "CDCSchemaDrift active in Alertmanager", time.Minute, func(ctx context.Context) (bool, error) {
-			as, err := amAlerts(ctx, amURL, `alertname="CDCSchemaDrift"`, fmt.Sprintf(`table=%q`, tbl.name))
+			as, err := amAlerts(ctx, amURL, `alertname="CDCSchemaDrift"`, fmt.Sprintf(`table=%q`, tbl.table))
 			return len(as) == 1, err
 		})
 
 		// The target follows, as a migration (or the sink's schema
 		// evolution) would: the mismatch and the alert go away.
 		followed := time.Now()
-		p.exec(t, env.TargetDSN, fmt.Sprintf(`ALTER TABLE public.%s ADD COLUMN %s varchar(20)`, tbl.target, col))
+		p.exec(t, env.TargetDSN, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s varchar(20)`, target, col))
 		eventually(t, col+" no longer missing, in Prometheus", 2*time.Minute, func(ctx context.Context) (bool, error) {
 			res, err := promQuery(ctx, promURL, missing+" == 0")
 			return len(res) == 1, err
@@ -120,7 +110,7 @@ tables:
 			if err != nil || len(res) > 0 {
 				return false, err
 			}
-			as, err := amAlerts(ctx, amURL, `alertname="CDCSchemaDrift"`, fmt.Sprintf(`table=%q`, tbl.name))
+			as, err := amAlerts(ctx, amURL, `alertname="CDCSchemaDrift"`, fmt.Sprintf(`table=%q`, tbl.table))
 			return len(as) == 0, err
 		})
 		t.Logf("run %d: target ALTER TABLE → alert resolved (seen by the test) %.1fs", run, resolved.Sub(followed).Seconds())
@@ -128,56 +118,4 @@ tables:
 	t.Logf("median over 3 runs: ALTER TABLE → metric %.1fs (runs %.1f), → firing %.1fs (runs %.1f); "+
 		"schema_check.interval %s, scrape %s, evaluation %s, for: %s",
 		median(toMetric), toMetric, median(toFiring), toFiring, checkEvery, iv.scrape, iv.eval, iv.schemaFor)
-}
-
-// replicatedTable is a source table of the test's own, captured by a
-// Debezium source connector (own publication and slot) into a topic that
-// a JDBC sink without schema evolution writes into the target table.
-type replicatedTable struct {
-	name, source, target string
-}
-
-func ownReplicatedTable(t *testing.T, p *pipeline) replicatedTable {
-	t.Helper()
-	env := p.env
-	schema := p.prefix
-	tb := replicatedTable{name: p.prefix + "_items", source: schema + ".items", target: p.prefix + "_items"}
-	slot, pub := p.prefix+"_slot", p.prefix+"_pub"
-	topic := p.prefix + "." + tb.source
-	p.exec(t, env.SourceDSN,
-		"CREATE SCHEMA "+schema,
-		"CREATE TABLE "+tb.source+" (id integer PRIMARY KEY, name text NOT NULL)",
-		"INSERT INTO "+tb.source+" SELECT g, 'row ' || g FROM generate_series(1, 5) g",
-		"CREATE PUBLICATION "+pub+" FOR TABLE "+tb.source)
-	p.exec(t, env.TargetDSN, "CREATE TABLE public."+tb.target+" (id integer PRIMARY KEY, name text NOT NULL)")
-	// Cleanups run last-first: the connectors (registered below) go before
-	// the slot they hold, the publication and the tables.
-	src := env.SourceDB(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		for _, stmt := range []string{"DROP SCHEMA IF EXISTS " + schema + " CASCADE", "DROP PUBLICATION IF EXISTS " + pub} {
-			if _, err := src.ExecContext(ctx, stmt); err != nil {
-				t.Logf("cleanup: %s: %v", stmt, err)
-			}
-		}
-		// The slot stays active a moment after the task stops.
-		for ctx.Err() == nil {
-			_, err := src.ExecContext(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", slot)
-			if err == nil {
-				break
-			}
-			time.Sleep(time.Second)
-		}
-	})
-	p.execCleanup(t, env.TargetDSN, "DROP TABLE IF EXISTS public."+tb.target)
-	t.Cleanup(func() { p.deleteTopics(t, topic) })
-	p.createConnector(t, p.prefix+"_source", env.PostgresSource(p.prefix, slot, pub, tb.source))
-	p.createConnector(t, p.prefix+"_sink", p.sinkConfig(topic, tb.target))
-	p.waitTaskState(t, p.prefix+"_source", "RUNNING", 2*time.Minute)
-	p.waitTaskState(t, p.prefix+"_sink", "RUNNING", 2*time.Minute)
-	eventually(t, "the snapshot reached the target", 2*time.Minute, func(ctx context.Context) (bool, error) {
-		return p.count(t, env.TargetDSN, "SELECT count(*) FROM public."+tb.target) == 5, nil
-	})
-	return tb
 }

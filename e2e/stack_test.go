@@ -507,6 +507,46 @@ func needStack(t *testing.T) *testenv.Pipeline {
 	return env
 }
 
+// stackPipeline is the pipeline handle of a scenario named name that runs
+// the whole stack: what it creates carries the prefix name_<random hex>,
+// so runs and scenarios never meet.
+func stackPipeline(t *testing.T, name string) *pipeline {
+	t.Helper()
+	return newPipeline(t, needStack(t), name+"_"+randomHex(4))
+}
+
+// watchConfig is the head of a cdc-sentinel configuration watching the
+// local pipeline: its Connect cluster "local", its Kafka and its source and
+// target databases; a scenario adds its tables and rules below it.
+func watchConfig(env *testenv.Pipeline) string {
+	brokers := strings.Split(env.KafkaBrokers, ",")
+	for i, b := range brokers {
+		brokers[i] = strconv.Quote(b)
+	}
+	return fmt.Sprintf(`connect_clusters:
+  - name: local
+    url: %s
+    timeout: 10s
+kafka:
+  brokers: [%s]
+databases:
+  - {name: source, driver: postgres, dsn: %q}
+  - {name: target, driver: postgres, dsn: %q}
+`, env.ConnectURL, strings.Join(brokers, ", "), env.SourceDSN, env.TargetDSN)
+}
+
+// itemsTable is a configuration's entry for public.<name> (id, name) at
+// the source and the target, as the scenarios create it; a scenario adds
+// its own keys of the entry below it.
+func itemsTable(name string) string {
+	return fmt.Sprintf(`  - name: %[1]s
+    source: {database: source, table: %[2]q}
+    target: {database: target, table: %[2]q}
+    key: [id]
+    columns: [id, name]
+`, name, "public."+name)
+}
+
 // startStack runs cdc-sentinel with sentinelCfg, Alertmanager routing to
 // its /alerts and Prometheus scraping it and evaluating rules/, the example
 // configs of deploy/ with iv's intervals; it returns once Prometheus has
