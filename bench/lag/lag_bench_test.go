@@ -11,19 +11,16 @@
 package lagbench
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/url"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cdc-sentinel/cdc-sentinel/bench/benchtest"
 	"github.com/cdc-sentinel/cdc-sentinel/collector"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
@@ -88,18 +85,6 @@ func setup(b *testing.B, p *testenv.Pipeline) string {
 	return dsn
 }
 
-func open(b *testing.B, name, dsn string) *database.DB {
-	db, err := database.Open(context.Background(), config.Database{
-		Name: name, Driver: config.DriverPostgres, DSN: config.Secret(dsn),
-		MaxOpenConns: 4, MaxIdleConns: 4, ConnMaxLifetime: time.Hour, QueryTimeout: 5 * time.Second,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	return db
-}
-
 // configured is n tables whose target watermark is column wm.
 func configured(n int, wm string) []config.Table {
 	ts := make([]config.Table, n)
@@ -114,28 +99,6 @@ func configured(n int, wm string) []config.Table {
 		}
 	}
 	return ts
-}
-
-// scrape runs one scrape through an Exporter, as /metrics does.
-func scrape(b *testing.B, c collector.Collector) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collector.NewExporter(ctx, slog.New(slog.DiscardHandler), c))
-	mfs, err := reg.Gather()
-	if err != nil {
-		b.Fatal(err)
-	}
-	n := 0
-	for _, mf := range mfs {
-		if mf.GetName() == "cdc_scrape_collector_success" && mf.Metric[0].GetGauge().GetValue() != 1 {
-			b.Fatal("lag collector failed")
-		}
-		if strings.HasPrefix(mf.GetName(), "cdc_table_lag_seconds") {
-			n = len(mf.Metric)
-		}
-	}
-	return n
 }
 
 func BenchmarkLagScrape(b *testing.B) {
@@ -156,13 +119,13 @@ func BenchmarkLagScrape(b *testing.B) {
 	} {
 		n := bc.n
 		b.Run(bc.name, func(b *testing.B) {
-			dbs := map[string]*database.DB{"src": open(b, "src", dsn), "tgt": open(b, "tgt", dsn)}
+			dbs := map[string]*database.DB{"src": benchtest.OpenPostgres(b, "src", dsn), "tgt": benchtest.OpenPostgres(b, "tgt", dsn)}
 			c := collector.NewLagCollector(configured(n, bc.wm), dbs, lag.NewReader(dbs, nil), slog.New(slog.DiscardHandler))
 			// Warm up as a running exporter is: the pools, the index
 			// check, each connection's prepared statements and
 			// PostgreSQL's plan for them (chosen after five executions).
 			for range 25 {
-				if got := scrape(b, c); got != n {
+				if got := benchtest.Scrape(b, c)["cdc_table_lag_seconds"]; got != n {
 					b.Fatalf("%d lag series, want %d", got, n)
 				}
 			}
@@ -170,12 +133,11 @@ func BenchmarkLagScrape(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
-				scrape(b, c)
+				benchtest.Scrape(b, c)
 				durs = append(durs, time.Since(start))
 			}
 			b.StopTimer()
-			sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
-			b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "median-ms")
+			b.ReportMetric(benchtest.MS(benchtest.Median(durs)), "median-ms")
 		})
 	}
 }

@@ -20,18 +20,16 @@
 package retentionbench
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/DATA-DOG/go-sqlmock"
 	_ "github.com/jackc/pgx/v5/stdlib"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cdc-sentinel/cdc-sentinel/bench/benchtest"
 	"github.com/cdc-sentinel/cdc-sentinel/collector"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
@@ -43,57 +41,14 @@ import (
 
 const tables = 200
 
-// cluster is a Connect cluster with one Debezium source connector.
-type cluster struct {
-	conn    connect.Connector
-	offsets []connect.Offset
-}
-
-func (c *cluster) Name() string { return "bench" }
-func (c *cluster) Connectors(context.Context) ([]connect.Connector, error) {
-	return []connect.Connector{c.conn}, nil
-}
-func (c *cluster) Offsets(context.Context, string) ([]connect.Offset, error) { return c.offsets, nil }
-
-func source(class string, cfg map[string]string) connect.Connector {
-	cfg["connector.class"] = class
-	return connect.Connector{
-		Status: connect.Status{Name: "bench-source", Type: "source", Connector: connect.Instance{State: "RUNNING"}},
-		Info:   connect.Info{Name: "bench-source", Type: "source", Config: cfg},
-	}
-}
-
-// scrape runs one scrape through an Exporter, as /metrics does, and
-// fails when a collector failed.
-func scrape(b *testing.B, cs ...collector.Collector) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collector.NewExporter(ctx, slog.New(slog.DiscardHandler), cs...))
-	mfs, err := reg.Gather()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "cdc_scrape_collector_success" {
-			continue
-		}
-		for _, m := range mf.Metric {
-			if m.GetGauge().GetValue() != 1 {
-				b.Fatalf("collector %s failed", m.GetLabel()[0].GetValue())
-			}
-		}
-	}
-}
-
 // interleave times b.N scrapes of each set, one of each in turn, with
 // prepare (untimed) before each, and reports both medians and the ratio.
 func interleave(b *testing.B, prepare func(), without, with []collector.Collector) {
 	for range 10 { // warm the pools and the server's plans
 		prepare()
-		scrape(b, without...)
+		benchtest.Scrape(b, without...)
 		prepare()
-		scrape(b, with...)
+		benchtest.Scrape(b, with...)
 	}
 	var base, full []time.Duration
 	b.ResetTimer()
@@ -106,20 +61,15 @@ func interleave(b *testing.B, prepare func(), without, with []collector.Collecto
 			prepare()
 			b.StartTimer()
 			start := time.Now()
-			scrape(b, set.cs...)
+			benchtest.Scrape(b, set.cs...)
 			*set.out = append(*set.out, time.Since(start))
 		}
 	}
 	b.StopTimer()
-	mb, mf := median(base), median(full)
-	b.ReportMetric(float64(mb.Microseconds())/1000, "without-median-ms")
-	b.ReportMetric(float64(mf.Microseconds())/1000, "with-median-ms")
+	mb, mf := benchtest.Median(base), benchtest.Median(full)
+	b.ReportMetric(benchtest.MS(mb), "without-median-ms")
+	b.ReportMetric(benchtest.MS(mf), "with-median-ms")
 	b.ReportMetric(float64(mf)/float64(mb), "ratio")
-}
-
-func median(ds []time.Duration) time.Duration {
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds[len(ds)/2]
 }
 
 func BenchmarkPostgresSourceScrape(b *testing.B) {
@@ -133,27 +83,16 @@ func BenchmarkPostgresSourceScrape(b *testing.B) {
 END LOOP; END $$`, tables-1))
 	pg.Psql(b, "bench", "SELECT pg_create_logical_replication_slot('bench_slot', 'test_decoding')")
 	dsn := testenv.PostgresDSN(pg.Addr, "bench")
-	open := func(name string) *database.DB {
-		db, err := database.Open(context.Background(), config.Database{
-			Name: name, Driver: config.DriverPostgres, DSN: config.Secret(dsn), Connectors: []string{"bench-source"},
-			MaxOpenConns: 4, MaxIdleConns: 4, ConnMaxLifetime: time.Hour, QueryTimeout: 5 * time.Second,
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { db.Close() })
-		return db
-	}
-	src, tgt := open("src"), open("tgt")
+	src, tgt := benchtest.OpenPostgres(b, "src", dsn, benchtest.Source), benchtest.OpenPostgres(b, "tgt", dsn, benchtest.Source)
 	ts := make([]config.Table, tables)
 	for i := range ts {
 		name := fmt.Sprintf("public.t%d", i)
 		ts[i] = config.Table{Name: fmt.Sprintf("t%d", i), Source: config.TableRef{Database: "src", Table: name}, Target: config.TableRef{Database: "tgt", Table: name},
 			WatermarkColumn: config.DefaultWatermarkColumn, SourceTimestampColumn: "updated_at"}
 	}
-	cl := &cluster{
-		conn:    source(connectorkind.ClassPostgres, map[string]string{"slot.name": "bench_slot"}),
-		offsets: []connect.Offset{{Partition: map[string]any{"server": "bench"}, Offset: map[string]any{"lsn": 1.0, "ts_usec": float64(time.Now().UnixMicro())}}},
+	cl := &benchtest.Cluster{
+		Class: connectorkind.ClassPostgres, Config: map[string]string{"slot.name": "bench_slot"},
+		Committed: []connect.Offset{{Partition: map[string]any{"server": "bench"}, Offset: map[string]any{"lsn": 1.0, "ts_usec": float64(time.Now().UnixMicro())}}},
 	}
 	dbs := map[string]*database.DB{"src": src, "tgt": tgt}
 	reader := lag.NewReader(dbs, nil)
@@ -172,14 +111,14 @@ func BenchmarkSQLServerSourceScrape(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { pool.Close() })
-	db := database.NewWithPool(config.Database{Name: "erp", Driver: config.DriverSQLServer, Connectors: []string{"bench-source"}}, pool)
+	db := database.NewWithPool(config.Database{Name: "erp", Driver: config.DriverSQLServer, Connectors: []string{benchtest.Source}}, pool)
 	include := make([]string, 0, tables)
 	for i := range tables {
 		include = append(include, fmt.Sprintf("dbo.t%d", i))
 	}
-	cl := &cluster{
-		conn: source(connectorkind.ClassSQLServer, map[string]string{"table.include.list": strings.Join(include, ",")}),
-		offsets: []connect.Offset{{Partition: map[string]any{"server": "erp", "database": "erp"},
+	cl := &benchtest.Cluster{
+		Class: connectorkind.ClassSQLServer, Config: map[string]string{"table.include.list": strings.Join(include, ",")},
+		Committed: []connect.Offset{{Partition: map[string]any{"server": "erp", "database": "erp"},
 			Offset: map[string]any{"commit_lsn": "0000002b:000002e3:0003", "change_lsn": "0000002b:000002e3:0003", "event_serial_no": 1.0}}},
 	}
 	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
