@@ -7,6 +7,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/lag"
 )
 
 var (
@@ -60,8 +61,8 @@ func collectSlots(ctx context.Context, db *database.DB, ch chan<- prometheus.Met
 			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{name, s.Name}, extra...)...)
 		}
 		g(slotActiveDesc, boolValue(s.Active))
-		if s.LagBytes != nil {
-			g(slotLagDesc, *s.LagBytes)
+		if b, ok := lag.SlotLagBytes(s); ok {
+			g(slotLagDesc, b)
 		}
 		if s.RetainedBytes != nil {
 			g(slotRetainedDesc, *s.RetainedBytes)

@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cdc-sentinel/cdc-sentinel/internal/retention"
 )
 
 // Slot is one logical replication slot of a PostgreSQL database.
@@ -15,10 +18,14 @@ type Slot struct {
 	Type   string
 	Plugin string
 	Active bool
-	// LagBytes is WAL written but not yet confirmed by the consumer
-	// (pg_wal_lsn_diff(current, confirmed_flush_lsn)); nil when the slot
-	// has not confirmed anything yet.
-	LagBytes *float64
+	// Position is the server's WAL position: the current insert position,
+	// on a standby the last WAL received; nil when a standby has received
+	// none yet.
+	Position *retention.WALPosition
+	// ConfirmedFlush is how far the slot's consumer has confirmed
+	// (confirmed_flush_lsn); nil when it has confirmed nothing yet. What
+	// lies between the two is the slot's lag, lag.SlotLagBytes.
+	ConfirmedFlush *retention.WALPosition
 	// RetainedBytes is WAL the server keeps for the slot (against
 	// restart_lsn).
 	RetainedBytes *float64
@@ -32,7 +39,7 @@ type Slot struct {
 // from reporting the source's slots). On a standby the position is the
 // last received WAL, since there is no current insert position.
 const SlotsQuery = `SELECT slot_name, slot_type, COALESCE(plugin, ''), active,
-  pg_wal_lsn_diff(w.lsn, confirmed_flush_lsn)::float8,
+  w.lsn::text, confirmed_flush_lsn::text,
   pg_wal_lsn_diff(w.lsn, restart_lsn)::float8,
   COALESCE(wal_status, ''), safe_wal_size::float8
 FROM pg_replication_slots,
@@ -42,7 +49,7 @@ ORDER BY slot_name`
 
 // slotsQueryPre13 is SlotsQuery without wal_status and safe_wal_size.
 const slotsQueryPre13 = `SELECT slot_name, slot_type, COALESCE(plugin, ''), active,
-  pg_wal_lsn_diff(w.lsn, confirmed_flush_lsn)::float8,
+  w.lsn::text, confirmed_flush_lsn::text,
   pg_wal_lsn_diff(w.lsn, restart_lsn)::float8,
   '', NULL::float8
 FROM pg_replication_slots,
@@ -78,14 +85,33 @@ func querySlots(ctx context.Context, pool *sql.DB, q string) ([]Slot, error) {
 	var out []Slot
 	for rows.Next() {
 		var s Slot
-		var lag, retained, safe sql.NullFloat64
-		if err := rows.Scan(&s.Name, &s.Type, &s.Plugin, &s.Active, &lag, &retained, &s.WALStatus, &safe); err != nil {
+		var position, confirmed sql.NullString
+		var retained, safe sql.NullFloat64
+		if err := rows.Scan(&s.Name, &s.Type, &s.Plugin, &s.Active, &position, &confirmed, &retained, &s.WALStatus, &safe); err != nil {
 			return nil, err
 		}
-		s.LagBytes, s.RetainedBytes, s.SafeWALSize = ptr(lag), ptr(retained), ptr(safe)
+		if s.Position, err = walPosition(position); err != nil {
+			return nil, fmt.Errorf("slot %s: the server's position: %w", s.Name, err)
+		}
+		if s.ConfirmedFlush, err = walPosition(confirmed); err != nil {
+			return nil, fmt.Errorf("slot %s: confirmed_flush_lsn: %w", s.Name, err)
+		}
+		s.RetainedBytes, s.SafeWALSize = ptr(retained), ptr(safe)
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// walPosition reads a pg_lsn the server printed; nil for NULL.
+func walPosition(s sql.NullString) (*retention.WALPosition, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	p, err := retention.ParseWALPosition(s.String)
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 func ptr(n sql.NullFloat64) *float64 {

@@ -23,12 +23,12 @@ databases: [{name: src, driver: postgres, dsn: 'postgres://u:p@pg:5432/app', con
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	cols := []string{"slot_name", "slot_type", "plugin", "active", "lag", "retained", "wal_status", "safe_wal_size"}
+	cols := []string{"slot_name", "slot_type", "plugin", "active", "position", "confirmed", "retained", "wal_status", "safe_wal_size"}
 	mock.ExpectQuery(database.SlotsQuery).WillReturnRows(sqlmock.NewRows(cols).
-		AddRow("gone", "logical", "pgoutput", false, 1e9, 5e9, "lost", nil).
-		AddRow("edge", "logical", "pgoutput", true, 1e9, 3e9, "unreserved", -1e6).
-		AddRow("idle", "logical", "pgoutput", false, 10.0, 2048.0, "reserved", 1e9).
-		AddRow("fine", "logical", "pgoutput", true, 0.0, 100.0, "reserved", 1e9))
+		AddRow("gone", "logical", "pgoutput", false, "1/3B9ACA00", "1/0", 5e9, "lost", nil).
+		AddRow("edge", "logical", "pgoutput", true, "1/3B9ACA00", "1/0", 3e9, "unreserved", -1e6).
+		AddRow("idle", "logical", "pgoutput", false, "1/3B9ACA00", "1/3B9AC9F6", 2048.0, "reserved", 1e9).
+		AddRow("fine", "logical", "pgoutput", true, "1/3B9ACA00", "1/3B9ACA00", 100.0, "reserved", 1e9))
 	db := database.NewWithPool(cfg.Databases[0], pool)
 	owner := conn("app-src", connect.TypeSource, map[string]string{"connector.class": connectorkind.ClassPostgres, "database.dbname": "app", "slot.name": "idle",
 		"heartbeat.interval.ms": "1000", "signal.data.collection": "public.sig"})

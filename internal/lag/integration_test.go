@@ -2,6 +2,7 @@ package lag
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
@@ -18,11 +19,7 @@ func TestPipelineTimestampWatermarkColumns(t *testing.T) {
 	p := testenv.Need(t)
 	ctx := context.Background()
 	open := func(name, dsn string) *database.DB {
-		db, err := database.Open(ctx, config.Database{Name: name, Driver: config.DriverPostgres, DSN: config.Secret(dsn), MaxOpenConns: 2, QueryTimeout: 10 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
+		db, _ := openPostgres(t, name, dsn, 2)
 		return db
 	}
 	dbs := map[string]*database.DB{"src": open("src", p.SourceDSN), "tgt": open("tgt", p.TargetDSN)}
@@ -74,6 +71,22 @@ func TestPipelineTimestampWatermarkColumns(t *testing.T) {
 }
 
 // sourceNow is the database's clock.
+// openPostgres opens dsn as a configured PostgreSQL database, closed
+// when the test ends, and returns it with its pool.
+func openPostgres(t *testing.T, name, dsn string, maxOpen int) (*database.DB, *sql.DB) {
+	t.Helper()
+	db, err := database.Open(context.Background(), config.Database{Name: name, Driver: config.DriverPostgres, DSN: config.Secret(dsn), MaxOpenConns: maxOpen, QueryTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	pool, err := db.Pool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, pool
+}
+
 func sourceNow(t *testing.T, db *database.DB) time.Time {
 	t.Helper()
 	pool, err := db.Pool()
@@ -92,15 +105,7 @@ func sourceNow(t *testing.T, db *database.DB) time.Time {
 func TestOldestPendingChangeIsAnIndexLookup(t *testing.T) {
 	p := testenv.Need(t)
 	ctx := context.Background()
-	db, err := database.Open(ctx, config.Database{Name: "src", Driver: config.DriverPostgres, DSN: config.Secret(p.SourceDSN), MaxOpenConns: 1, QueryTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	pool, err := db.Pool()
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, pool := openPostgres(t, "src", p.SourceDSN, 1)
 	name := fmt.Sprintf("lag_plan_%d", time.Now().UnixNano())
 	for _, q := range []string{
 		"CREATE TABLE " + name + " (id int PRIMARY KEY, updated_at timestamptz NOT NULL, ts_ms bigint NOT NULL)",
@@ -132,4 +137,58 @@ func TestOldestPendingChangeIsAnIndexLookup(t *testing.T) {
 			t.Errorf("%s: the oldest pending change is not read from the index:\n%s", col, plan)
 		}
 	}
+}
+
+// On the real PostgreSQL source, a slot's lag read from the positions
+// the slots' read returns is what pg_wal_lsn_diff says: between its value
+// just before the read and just after (the server's position moves on),
+// against a slot of this test's own whose confirmed position stands still.
+func TestPipelineSlotLagIsPgWalLsnDiff(t *testing.T) {
+	p := testenv.Need(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	db, pool := openPostgres(t, "src", p.SourceDSN, 2)
+	slot := fmt.Sprintf("lag_slot_%d", time.Now().UnixNano())
+	if _, err := pool.ExecContext(ctx, "SELECT pg_create_logical_replication_slot($1, 'test_decoding')", slot); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := pool.ExecContext(context.Background(), "SELECT pg_drop_replication_slot($1)", slot); err != nil {
+			t.Errorf("dropping slot %s: %v", slot, err)
+		}
+	})
+	// WAL the slot has not confirmed: a message no table holds.
+	if _, err := pool.ExecContext(ctx, "SELECT pg_logical_emit_message(false, 'cdc-sentinel-test', repeat('x', 10000))"); err != nil {
+		t.Fatal(err)
+	}
+	diff := func() (lag, confirmed float64) {
+		t.Helper()
+		q := `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8, pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::float8
+FROM pg_replication_slots WHERE slot_name = $1`
+		if err := pool.QueryRowContext(ctx, q, slot).Scan(&lag, &confirmed); err != nil {
+			t.Fatal(err)
+		}
+		return lag, confirmed
+	}
+	before, confirmed := diff()
+	slots, err := db.ReplicationSlots(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := diff()
+	for _, s := range slots {
+		if s.Name != slot {
+			continue
+		}
+		if s.ConfirmedFlush == nil || float64(*s.ConfirmedFlush) != confirmed {
+			t.Errorf("confirmed_flush_lsn read as %v, want %.0f bytes", s.ConfirmedFlush, confirmed)
+		}
+		got, ok := SlotLagBytes(s)
+		if !ok || before <= 0 || got < before || got > after {
+			t.Errorf("slot lag %.0f (%v), want pg_wal_lsn_diff's, between %.0f and %.0f", got, ok, before, after)
+		}
+		t.Logf("slot lag %.0f bytes (pg_wal_lsn_diff %.0f before the read, %.0f after)", got, before, after)
+		return
+	}
+	t.Fatalf("slot %s not among the slots read: %+v", slot, slots)
 }

@@ -17,6 +17,10 @@
 // A sink connector's consumer lag (SinkLag): the records its group has
 // yet to consume and the age of the oldest, for cdc_sink_consumer_lag_*,
 // from one read of the groups' backlogs bounded by SinkBacklogOptions.
+//
+// A PostgreSQL replication slot's lag (SlotLagBytes): the WAL between the
+// server's position and what the slot's consumer confirmed, for
+// cdc_replication_slot_lag_bytes, from the positions database reads.
 package lag
 
 import (

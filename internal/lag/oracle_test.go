@@ -99,15 +99,7 @@ var kinds = map[string]func(time.Time) any{
 func TestLagAgainstAnOracle(t *testing.T) {
 	dsn := testenv.TempDatabase(t, "lag_oracle")
 	ctx := context.Background()
-	db, err := database.Open(ctx, config.Database{Name: "src", Driver: config.DriverPostgres, DSN: config.Secret(dsn), MaxOpenConns: 2, QueryTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	pool, err := db.Pool()
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, pool := openPostgres(t, "src", dsn, 2)
 	r := NewReader(map[string]*database.DB{"src": db, "tgt": db}, nil)
 	pgNow := func() time.Time { return sourceNow(t, db) }
 	seeds := oracleSeeds(t, "LAG_ORACLE_SEED", 40)

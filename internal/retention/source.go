@@ -99,11 +99,6 @@ func hexDigit(c rune) (byte, bool) {
 	return 0, false
 }
 
-// String prints the position as PostgreSQL does.
-func (p WALPosition) String() string {
-	return fmt.Sprintf("%X/%X", uint64(p)>>32, uint64(p)&0xFFFFFFFF)
-}
-
 // CommittedLSN is the position a Debezium SQL Server source's offset says
 // it has committed: commit_lsn, the commit LSN of the last transaction it
 // sent (it may have sent only part of it; change_lsn and event_serial_no

@@ -117,9 +117,6 @@ func TestParseWALPositionAgreesWithTheNumberOracle(t *testing.T) {
 		if uint64(p) != n {
 			t.Fatalf("seed %d: ParseWALPosition(%q) = %d, want %d", seed, s, p, n)
 		}
-		if !strings.EqualFold(p.String(), s) {
-			t.Fatalf("seed %d: %d prints as %s, want %s", seed, n, p, s)
-		}
 	}
 	for _, bad := range []string{"", "16", "/1", "1/", "123456789/0", "1/g", "1/2/3"} {
 		if _, err := ParseWALPosition(bad); err == nil {
