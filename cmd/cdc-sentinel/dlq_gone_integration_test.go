@@ -6,13 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/dlq"
@@ -24,14 +21,9 @@ import (
 // run and the run list it and exit 1, the run sends the other two, and
 // the next run goes past it and exits 0.
 func TestRealDLQReplayGoesPastARecordWhoseTopicIsGone(t *testing.T) {
-	p := testenv.Need(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	run := time.Now().UnixNano()
-	name := fmt.Sprintf("it-dlqgone-%d", run)
+	r := newRealDLQ(t, "dlqgone", 3*time.Minute)
+	ctx, name, kc, adm := r.ctx, r.name, r.kc, r.adm
 	orig, gone, dead := name+"-orig", name+"-gone", name+"-dlq"
-	kc := p.KafkaClient(t)
-	adm := kadm.NewClient(kc)
 	t.Cleanup(func() { adm.DeleteTopics(context.Background(), orig, gone, dead) })
 	if _, err := adm.CreateTopics(ctx, 1, 1, nil, orig, gone, dead); err != nil {
 		t.Fatal(err)
@@ -72,13 +64,9 @@ func TestRealDLQReplayGoesPastARecordWhoseTopicIsGone(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector", "errors.deadletterqueue.topic.name": dead})
 	}))
 	t.Cleanup(worker.Close)
-	conf := filepath.Join(t.TempDir(), "cdc-sentinel.yml")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("connect_clusters:\n  - name: local\n    url: %s\nkafka:\n  brokers: [%s]\n", worker.URL, p.KafkaBrokers)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	storage := t.TempDir()
+	cli := r.cli(t, worker.URL)
 	replay := func(args ...string) (int, string, string) {
-		return runConnectorsCLI(append([]string{"--config.file=" + conf, "dlq", "replay", name, "--progress=never", "--storage.path=" + storage}, args...)...)
+		return cli(append([]string{"replay", name, "--progress=never"}, args...)...)
 	}
 	listed := fmt.Sprintf("DLQ record 0@0 (from %s[0]@0): topic %s does not exist", gone, gone)
 

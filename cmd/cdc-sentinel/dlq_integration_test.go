@@ -23,21 +23,13 @@ import (
 // error; once the configuration is fixed, `dlq replay` sends them back
 // and the sink writes them; a second replay sends nothing.
 func TestRealDLQInspectAndReplayAfterAFix(t *testing.T) {
-	p := testenv.Need(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	// Names of this run's own: Kafka deletes topics in the background, and
-	// a DLQ topic of an earlier run deleted and created again under the
-	// same name while this one runs would be another topic (another id)
-	// to the replay ledger.
-	run := time.Now().UnixNano() % 1_000_000
-	name, table := fmt.Sprintf("it-dlqreplay-%d", run), fmt.Sprintf("it_dlqreplay_%d", run)
+	r := newRealDLQ(t, "dlqreplay", 5*time.Minute, kgo.AllowAutoTopicCreation())
+	p, ctx, name, kc, adm := r.p, r.ctx, r.name, r.kc, r.adm
+	table := strings.ReplaceAll(name, "-", "_")
 	dlqTopic := name + "-dlq"
 	// The golden shapes name the topic as a fixed run would.
 	shape := func(golden, out string) { compareShape(t, golden, strings.ReplaceAll(out, name, "it-dlqreplay")) }
 	cc := connecttest.Local(t, p)
-	kc := p.KafkaClient(t, kgo.AllowAutoTopicCreation())
-	adm := kadm.NewClient(kc)
 	db := p.TargetDB(t)
 	cleanup := func() {
 		_ = cc.Delete(context.Background(), name)
@@ -74,17 +66,7 @@ func TestRealDLQInspectAndReplayAfterAFix(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	conf := filepath.Join(t.TempDir(), "cdc-sentinel.yml")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("connect_clusters:\n  - name: local\n    url: %s\nkafka:\n  brokers: [%s]\n", p.ConnectURL, p.KafkaBrokers)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	storage := t.TempDir()
-	cli := func(args ...string) (int, string, string) {
-		if args[0] == "replay" {
-			args = append(args, "--storage.path="+storage)
-		}
-		return runConnectorsCLI(append([]string{"--config.file=" + conf, "dlq"}, args...)...)
-	}
+	cli := r.cli(t, p.ConnectURL)
 
 	// Inspect until the sink has dead-lettered all three.
 	var doc struct {
@@ -157,5 +139,47 @@ func TestRealDLQInspectAndReplayAfterAFix(t *testing.T) {
 	}
 	if code, out, errOut := cli("replay", name); code != 0 || !strings.Contains(out, "replayed 0 records") || !strings.Contains(out, "3 already replayed") {
 		t.Errorf("second replay must send nothing: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// realDLQ is where a `dlq` command test on the real pipeline starts: a
+// name of this run's own for its connector and topics (Kafka deletes
+// topics in the background, and a DLQ topic of an earlier run deleted and
+// created again under the same name while this one runs would be another
+// topic, another id, to the replay ledger), the pipeline's Kafka, the
+// test's deadline and a replay storage path of its own.
+type realDLQ struct {
+	p       *testenv.Pipeline
+	ctx     context.Context
+	name    string
+	kc      *kgo.Client
+	adm     *kadm.Client
+	storage string
+}
+
+func newRealDLQ(t *testing.T, what string, deadline time.Duration, opts ...kgo.Opt) *realDLQ {
+	t.Helper()
+	p := testenv.Need(t)
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	t.Cleanup(cancel)
+	kc := p.KafkaClient(t, opts...)
+	return &realDLQ{p: p, ctx: ctx, name: fmt.Sprintf("it-%s-%d", what, time.Now().UnixNano()),
+		kc: kc, adm: kadm.NewClient(kc), storage: t.TempDir()}
+}
+
+// cli runs `cdc-sentinel dlq ARGS` with a configuration naming the
+// Connect worker at connectURL and the pipeline's Kafka; a replay records
+// what it sent under the test's storage path.
+func (r *realDLQ) cli(t *testing.T, connectURL string) func(args ...string) (int, string, string) {
+	t.Helper()
+	conf := filepath.Join(t.TempDir(), "cdc-sentinel.yml")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("connect_clusters:\n  - name: local\n    url: %s\nkafka:\n  brokers: [%s]\n", connectURL, r.p.KafkaBrokers)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return func(args ...string) (int, string, string) {
+		if args[0] == "replay" {
+			args = append(args, "--storage.path="+r.storage)
+		}
+		return runConnectorsCLI(append([]string{"--config.file=" + conf, "dlq"}, args...)...)
 	}
 }
