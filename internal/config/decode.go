@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"sort"
 	"strings"
@@ -177,20 +178,32 @@ func yamlFields(t reflect.Type) map[string]reflect.StructField {
 	out := map[string]reflect.StructField{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		tag := strings.Split(f.Tag.Get("yaml"), ",")
-		switch {
-		case tag[0] == "-" || !f.IsExported():
-		case len(tag) > 1 && tag[1] == "inline":
-			for k, sf := range yamlFields(f.Type) {
-				out[k] = sf
-			}
-		case tag[0] != "":
-			out[tag[0]] = f
+		switch key, inline, ok := fieldKey(f); {
+		case !ok:
+		case inline:
+			maps.Copy(out, yamlFields(f.Type))
 		default:
-			out[strings.ToLower(f.Name)] = f
+			out[key] = f
 		}
 	}
 	return out
+}
+
+// fieldKey is the one reading of a field's yaml tag, as the decoder reads
+// it, for the type check and the expansion of file keys alike: the key
+// the field is written under, or inline when its own keys stand in its
+// parent's mapping; ok is false for a field the file cannot set.
+func fieldKey(f reflect.StructField) (key string, inline, ok bool) {
+	tag := strings.Split(f.Tag.Get("yaml"), ",")
+	switch {
+	case tag[0] == "-" || !f.IsExported():
+		return "", false, false
+	case len(tag) > 1 && tag[1] == "inline":
+		return "", true, true
+	case tag[0] != "":
+		return tag[0], false, true
+	}
+	return strings.ToLower(f.Name), false, true
 }
 
 // holdsSecret tells whether a value of type t can carry a credential: a

@@ -32,20 +32,16 @@ func expandFileFields(val reflect.Value, path string, v *validator) {
 	case reflect.Struct:
 		t := val.Type()
 		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			tag := strings.Split(f.Tag.Get("yaml"), ",")
-			if tag[0] == "-" {
+			key, inline, ok := fieldKey(t.Field(i))
+			if !ok {
 				continue
 			}
 			p := path
-			if !(len(tag) > 1 && tag[1] == "inline") {
-				p = join(path, tag[0])
+			if !inline {
+				p = join(path, key)
 			}
 			fv := val.Field(i)
-			if fv.Kind() == reflect.String && strings.HasSuffix(tag[0], "_file") {
+			if fv.Kind() == reflect.String && strings.HasSuffix(key, "_file") {
 				fv.SetString(expandPath(fv.String(), p, v))
 				continue
 			}
