@@ -357,17 +357,17 @@ func orderKey(p *Plan, key []string) error {
 	return nil
 }
 
-// pairKinds is the kind non-temporal column n is compared as (Pair). A
-// non-key pair Pair refuses is left out as schema drift, except a
-// decimal stored in an integer column or an integer in a decimal one:
-// compared by value as decimals (both encode as the decimal's canonical
-// text, trailing fractional zeros trimmed, so 12 and 12.00 are equal).
+// pairKinds is the kind non-temporal column n is compared as (Pair).
 // Whether the target's type holds every value is the schema comparison's
-// decision (schemadrift.Lossy), which leaves a narrower one out before
-// pairing; one that holds every value (a numeric(14,0) in a bigint) must
-// then be compared, never left out as a mismatch the schema check does
-// not count. Keys are not compared by value: their lookups would put a
-// decimal's literal into an integer column.
+// decision (schemadrift.Lossy), which leaves a narrower one out as schema
+// drift before pairing; what reaches here holds every value, so a pair
+// Pair refuses is not comparable along this path (the reason is no
+// schema mismatch, which the schema check would not count), except a
+// decimal stored in an integer column or an integer in a decimal one (a
+// numeric(14,0) in a bigint): compared by value as decimals, both
+// encoded as the decimal's canonical text (trailing fractional zeros
+// trimmed, so 12 and 12.00 are equal). Keys are not compared by value:
+// their lookups would put a decimal's literal into an integer column.
 func pairKinds(n string, src, tgt rowhash.Kind, isKey bool) (k rowhash.Kind, reason string, err error) {
 	k, err = Pair(src, tgt)
 	switch {
@@ -378,7 +378,7 @@ func pairKinds(n string, src, tgt rowhash.Kind, isKey bool) (k rowhash.Kind, rea
 	case src == rowhash.KindDecimal && tgt == rowhash.KindInt, src == rowhash.KindInt && tgt == rowhash.KindDecimal:
 		return rowhash.KindDecimal, "", nil
 	}
-	return k, schemaDriftReason + err.Error() + " (type)", nil
+	return k, err.Error() + ": the comparison has no rule for this pair", nil
 }
 
 func isFloat(typ string) bool {
