@@ -47,14 +47,17 @@ type column struct {
 	Region bool
 	// Schema mismatches (TestSchemaMismatchKeepsVerdictsOnCommonColumns):
 	// Absent, the target lacks the column; Lossy, why its target type
-	// cannot hold every source value (schemadrift.Lossy), "" when it can.
+	// cannot hold every source value (schemadrift.Lossy), "" when it can;
+	// NoRule, its target type loses nothing but the comparison has no
+	// rule for the pair (not comparable).
 	Absent bool
 	Lossy  string
+	NoRule bool
 }
 
-// leftOut tells whether the comparison leaves c out because the
-// target's schema differs: the target lacks it or loses its values.
-func (c column) leftOut() bool { return c.Absent || c.Lossy != "" }
+// leftOut tells whether the comparison leaves c out: the target lacks
+// it, loses its values or holds it in a type it cannot be compared with.
+func (c column) leftOut() bool { return c.Absent || c.Lossy != "" || c.NoRule }
 
 // table is a generated table and the sink behaviours applied to it.
 type table struct {

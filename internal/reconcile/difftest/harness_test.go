@@ -120,6 +120,9 @@ func (tb *table) describe() string {
 		if c.Lossy != "" {
 			s += " lossy"
 		}
+		if c.NoRule {
+			s += " not comparable"
+		}
 		cols = append(cols, s)
 	}
 	for _, c := range tb.TgtOnly {
@@ -320,8 +323,17 @@ func (w *world) checkReport(tr *truth, rep *reconcile.Report) {
 	if rep.RowsSource != int64(len(tr.Source)) || rep.RowsTarget != int64(tr.TargetRows) {
 		w.fail("reconcile-rows", "rows: reconcile counts %d source and %d target rows in scope, the oracle %d and %d", rep.RowsSource, rep.RowsTarget, len(tr.Source), tr.TargetRows)
 	}
-	if len(rep.NotComparable) > 0 {
-		w.fail("reconcile-not-comparable", "not comparable: %+v, yet every column of this table can be compared exactly", rep.NotComparable)
+	var noRule, notComparable []string
+	for _, c := range tb.Cols {
+		if c.NoRule {
+			noRule = append(noRule, c.Name)
+		}
+	}
+	for _, e := range rep.NotComparable {
+		notComparable = append(notComparable, e.Column)
+	}
+	if slices.Sort(notComparable); !slices.Equal(notComparable, slices.Sorted(slices.Values(noRule))) {
+		w.fail("reconcile-not-comparable", "not comparable: %+v; the comparison has no rule for %v only", rep.NotComparable, noRule)
 	}
 }
 

@@ -244,11 +244,18 @@ func (tb *table) differing(a, b []string) []string {
 func canonValue(c column, v string, target bool) (string, error) {
 	switch c.Kind {
 	case kInt:
-		n, ok := new(big.Int).SetString(v, 10)
-		if !ok {
+		// By value: a target's numeric(12,2) holds 7 as 7.00.
+		r, ok := new(big.Rat).SetString(v)
+		if !ok || !r.IsInt() {
 			return "", fmt.Errorf("not an integer")
 		}
-		return n.String(), nil
+		return r.RatString(), nil
+	case kText:
+		if strings.HasPrefix(c.Tgt, "char(") {
+			// A fixed-length target makes trailing blanks padding.
+			return strings.TrimRight(v, " "), nil
+		}
+		return v, nil
 	case kDecimal:
 		// By value: 1.50 in numeric(20,6) is 1.5 in numeric(14,2).
 		r, ok := new(big.Rat).SetString(v)
