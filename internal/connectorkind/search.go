@@ -133,13 +133,8 @@ func (f *sourceFinder) read(ctx context.Context, cluster, name string) (map[stri
 // Two that disagree on time.precision.mode cannot both be right about
 // the table's values: the user must name one.
 func (f *sourceFinder) find(ctx context.Context, t config.Table) (foundSource, error) {
-	db := f.dbs[t.Source.Database]
-	if db == nil {
-		return foundSource{}, nil
-	}
-	all := make([]*database.DB, 0, len(f.dbs))
-	for _, name := range slices.Sorted(maps.Keys(f.dbs)) {
-		all = append(all, f.dbs[name])
+	if f.dbs[t.Source.Database] == nil {
+		return foundSource{}, nil // nothing to ask Connect
 	}
 	var (
 		hits  []foundSource
@@ -154,12 +149,13 @@ func (f *sourceFinder) find(ctx context.Context, t config.Table) (foundSource, e
 		if err != nil {
 			return foundSource{}, fmt.Errorf("looking for the source connector of table %s: %w", t.Name, err)
 		}
-		for _, conn := range conns {
-			k := New(conn.Name(), conn.Type(), conn.Info.Config)
-			if k.CapturesTable(all, db, t.Source.Table) {
-				hits = append(hits, foundSource{cluster: cc.Name, name: k.Name, config: conn.Info.Config})
-				modes[k.TimePrecisionMode()] = true
-			}
+		listed := make([]*Connector, len(conns))
+		for i, conn := range conns {
+			listed[i] = New(conn.Name(), conn.Type(), conn.Info.Config)
+		}
+		for _, k := range Capturing(f.dbs, t, listed) {
+			hits = append(hits, foundSource{cluster: cc.Name, name: k.Name, config: k.Config})
+			modes[k.TimePrecisionMode()] = true
 		}
 	}
 	switch {
@@ -173,6 +169,36 @@ func (f *sourceFinder) find(ctx context.Context, t config.Table) (foundSource, e
 		return foundSource{}, fmt.Errorf("table %s is captured by %s with different time.precision.mode settings: %w", t.Name, strings.Join(names, ", "), errAmbiguousSource)
 	}
 	return hits[0], nil
+}
+
+// capturer is a connector as its holder keeps it (doctor keeps each one's
+// cluster and status beside it).
+type capturer interface {
+	CapturesTable(dbs []*database.DB, db *database.DB, table string) bool
+}
+
+// Capturing are those of conns that capture the configured table t: the
+// Debezium sources whose databases and filters select its source table,
+// the databases being the configured ones (dbs, by name); none when t's
+// source database is not among them. It is the one search of a table's
+// source connectors: SourceConfig reads the one it finds with it, doctor
+// checks every one.
+func Capturing[C capturer](dbs map[string]*database.DB, t config.Table, conns []C) []C {
+	db := dbs[t.Source.Database]
+	if db == nil {
+		return nil
+	}
+	all := make([]*database.DB, 0, len(dbs))
+	for _, name := range slices.Sorted(maps.Keys(dbs)) {
+		all = append(all, dbs[name])
+	}
+	var out []C
+	for _, c := range conns {
+		if c.CapturesTable(all, db, t.Source.Table) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // SinksWritingTo are the sinks on the configured clusters that write to

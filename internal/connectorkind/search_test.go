@@ -200,3 +200,32 @@ func TestANamedSourceWithoutAnyConnectClusterSaysSo(t *testing.T) {
 		t.Errorf("err = %v, want %q", err, want)
 	}
 }
+
+// Every source whose filters select the table is found, in the order
+// given; a sink, a source of another database and a table whose source
+// database is not configured find none.
+func TestCapturingFindsEverySourceOfTheTable(t *testing.T) {
+	source := func(name, include string) *Connector {
+		return New(name, TypeSource, map[string]string{"connector.class": ClassSQLServer, "database.names": "shop", "table.include.list": include})
+	}
+	conns := []*Connector{
+		source("billing-source", `dbo\.invoices`),
+		source("shop-source", `dbo\.orders`),
+		New("orders-sink", TypeSink, map[string]string{"connector.class": "io.debezium.connector.jdbc.JdbcSinkConnector", "topics": "shop.dbo.orders"}),
+		New("other-db-source", TypeSource, map[string]string{"connector.class": ClassSQLServer, "database.names": "warehouse", "table.include.list": `dbo\.orders`}),
+		source("shop-source-v2", `dbo\..*`),
+	}
+	dbs := sqlServerShop(t)
+	orders := config.Table{Name: "orders", Source: config.TableRef{Database: "erp", Table: "dbo.orders"}}
+	var names []string
+	for _, c := range Capturing(dbs, orders, conns) {
+		names = append(names, c.Name)
+	}
+	if got := strings.Join(names, ", "); got != "shop-source, shop-source-v2" {
+		t.Errorf("capturing dbo.orders: %s, want shop-source, shop-source-v2", got)
+	}
+	unconfigured := config.Table{Name: "orders", Source: config.TableRef{Database: "nowhere", Table: "dbo.orders"}}
+	if got := Capturing(dbs, unconfigured, conns); len(got) != 0 {
+		t.Errorf("a table of an unconfigured database is captured by %d connectors", len(got))
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/retention"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/schemadrift"
@@ -207,8 +208,8 @@ func (r *run) allDatabases() []*database.DB {
 	return out
 }
 
-// capturing are the sources among sourcesOf(t.Source.Database) whose
-// filters select the table.
+// capturing are the sources whose filters select the table, as
+// connectorkind.Capturing finds them among the listed connectors.
 func (r *run) capturing(t *config.Table) []*connector {
 	r.mu.Lock()
 	cached, ok := r.capturingOf[t]
@@ -216,27 +217,13 @@ func (r *run) capturing(t *config.Table) []*connector {
 	if ok {
 		return cached
 	}
-	out := r.findCapturing(t)
+	out := connectorkind.Capturing(r.d.Databases, *t, r.connectors)
 	r.mu.Lock()
 	if r.capturingOf == nil {
 		r.capturingOf = map[*config.Table][]*connector{}
 	}
 	r.capturingOf[t] = out
 	r.mu.Unlock()
-	return out
-}
-
-func (r *run) findCapturing(t *config.Table) []*connector {
-	db := r.d.Databases[t.Source.Database]
-	if db == nil {
-		return nil
-	}
-	var out []*connector
-	for _, c := range r.connectors {
-		if c.CapturesTable(r.allDatabases(), db, t.Source.Table) {
-			out = append(out, c)
-		}
-	}
 	return out
 }
 
