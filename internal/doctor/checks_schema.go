@@ -38,9 +38,7 @@ func (r *run) checkSchemas(ctx context.Context) {
 func (r *run) checkSchema(ctx context.Context, t *config.Table, src, tgt *database.DB) {
 	st := schemadrift.Table{Name: t.Name, Source: src, Target: tgt, SourceTable: t.Source.Table, TargetTable: t.Target.Table,
 		Scope: schemadrift.Scope{Columns: t.Columns, Ignore: t.IgnoreColumns, SinkMetadata: []string{t.WatermarkColumn, t.Target.DeletedColumn}}}
-	sources := r.capturing(t)
-	if len(sources) > 0 {
-		source := sources[0]
+	if source := r.sourceOf(t); source != nil {
 		st.Stream = func(ctx context.Context) (schemadrift.Stream, error) {
 			s := schemadrift.Stream{Topic: source.TableTopic(src, t.Source.Table)}
 			if u, ok := source.Unwrap(); ok {
@@ -103,7 +101,7 @@ func (r *run) schemaFinding(t *config.Table, src, tgt *database.DB, res schemadr
 	case schemadrift.NotCaptured:
 		f.Severity = Error
 		f.Message = fmt.Sprintf("source column %s is not in capture instance %s of %s: SQL Server captures only the columns an instance was created with, so its changes never reach Kafka", col, res.CaptureInstance, t.Source.Table)
-		f.Fix = captureSwitch(src, t.Source.Table, res, sourceName(r.capturing(t)))
+		f.Fix = captureSwitch(src, t.Source.Table, res, sourceName(r.sourceOf(t)))
 	case schemadrift.NotInTopic:
 		f.Severity = Info
 		f.Message = fmt.Sprintf("captured column %s is not in the value schema of topic %s yet: it appears with the next change that carries it", col, res.TopicName)
@@ -112,11 +110,11 @@ func (r *run) schemaFinding(t *config.Table, src, tgt *database.DB, res schemadr
 	return f
 }
 
-func sourceName(cs []*connector) string {
-	if len(cs) == 0 {
+func sourceName(c *connector) string {
+	if c == nil {
 		return "the source connector"
 	}
-	return cs[0].Name
+	return c.Name
 }
 
 func addColumn(db *database.DB, table, col, typ string) string {

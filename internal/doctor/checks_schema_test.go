@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectorkind"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/schemadrift"
 )
@@ -35,5 +37,27 @@ func TestNotCapturedColumnGetsTheCaptureInstanceSwitch(t *testing.T) {
 		if got := nextInstance(in); got != want {
 			t.Errorf("nextInstance(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// The schema check reads a table's topic through the source drift and the
+// schema collector use (connectorkind.SourceConfig): the connector
+// tables[].signal.connector names, even while an older source, listed
+// first, captures the table too; without a signal, the first that
+// captures it.
+func TestSchemaCheckReadsThroughTheSourceTheTableNames(t *testing.T) {
+	db := database.NewWithPool(config.Database{Name: "src", Driver: config.DriverPostgres, DSN: "postgres://u:p@pg:5432/app"}, nil)
+	source := func(name string) *connector {
+		return newConnector("c", conn(name, connect.TypeSource, map[string]string{"connector.class": connectorkind.ClassPostgres,
+			"database.dbname": "app", "table.include.list": `public\.orders`, "topic.prefix": name}))
+	}
+	r := &run{d: &Doctor{Databases: map[string]*database.DB{"src": db}}, connectors: []*connector{source("orders-v1"), source("orders-v2")}}
+	named := &config.Table{Name: "orders", Source: config.TableRef{Database: "src", Table: "public.orders"}, Signal: &config.Signal{Connector: "orders-v2"}}
+	if c := r.sourceOf(named); c == nil || c.Name != "orders-v2" || c.TableTopic(db, "public.orders") != "orders-v2.public.orders" {
+		t.Errorf("the schema is read through %v, want orders-v2, the table's signal connector", c)
+	}
+	unnamed := &config.Table{Name: "orders", Source: config.TableRef{Database: "src", Table: "public.orders"}}
+	if c := r.sourceOf(unnamed); c == nil || c.Name != "orders-v1" {
+		t.Errorf("without a signal the schema is read through %v, want orders-v1, the first capturing source", c)
 	}
 }

@@ -227,6 +227,20 @@ func (r *run) capturing(t *config.Table) []*connector {
 	return out
 }
 
+// sourceOf is the one source connector the table's schema is read
+// through, as drift and the schema collector take it
+// (connectorkind.SourceConfig): the one tables[].signal.connector names,
+// else the first that captures the table; nil when there is none.
+func (r *run) sourceOf(t *config.Table) *connector {
+	if s := t.Signal; s != nil && s.Connector != "" {
+		return r.signalConnector(s)
+	}
+	if srcs := r.capturing(t); len(srcs) > 0 {
+		return srcs[0]
+	}
+	return nil
+}
+
 // topicsOf are the topics the table's changes go to, one per capturing
 // source.
 func (r *run) topicsOf(t *config.Table) []string {
