@@ -11,6 +11,7 @@ import (
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/config"
 	"github.com/cdc-sentinel/cdc-sentinel/internal/database"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/database/databasetest"
 )
 
 // slotsDB is a PostgreSQL database whose pg_replication_slots read
@@ -18,11 +19,7 @@ import (
 // position, confirmed_flush_lsn, retained, wal_status, safe_wal_size.
 func slotsDB(t *testing.T, rows ...[]driver.Value) *database.DB {
 	t.Helper()
-	pool, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pool.Close() })
+	pool, mock := databasetest.Mock(t)
 	answer := sqlmock.NewRows([]string{"slot_name", "slot_type", "plugin", "active", "position", "confirmed", "retained", "wal_status", "safe_wal_size"})
 	for _, r := range rows {
 		answer.AddRow(r...)
