@@ -385,5 +385,5 @@ func (c *clock) Set(t time.Time) {
 
 // handler serves the engine's endpoints, as the server's API mux does.
 func (e *Engine) handler() http.Handler {
-	return remwebhook.Handler(e, e, remwebhook.Options{MaxBodyBytes: e.cfg.MaxBodyBytes, Logger: e.logger, Now: e.now, Tracing: e.tracing, Outcomes: Outcomes(), Gate: e.gate})
+	return remwebhook.Handler(e, e, remwebhook.Options{MaxBodyBytes: e.cfg.MaxBodyBytes, Logger: e.logger, Now: e.now, Tracing: e.tracing, Outcomes: Outcomes()})
 }

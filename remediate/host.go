@@ -69,10 +69,6 @@ func NewHost(reg prometheus.Registerer, logger *slog.Logger, storagePath string)
 	}, nil
 }
 
-// Gate is the process's one bound on what the remediation endpoints wait
-// on the store, shared by the engines of every reload.
-func (h *Host) Gate() *store.Gate { return h.gate }
-
 // Dependencies an Engine needs besides its configuration.
 type Dependencies struct {
 	Clusters   map[string]Connect

@@ -151,21 +151,7 @@ func TestAFrozenPostgresStoreAnswers503ToEveryClient(t *testing.T) {
 	}
 	proxy.freeze()
 
-	var wg sync.WaitGroup
-	codes := make(chan int, 60)
-	for i := range 30 {
-		wg.Go(func() {
-			codes <- postAlert(t, h, fmt.Sprintf("sink-%d", i))
-			codes <- call(t, http.MethodGet, h.srv.URL+"/api/v1/remediations", "")
-		})
-	}
-	wg.Wait()
-	close(codes)
-	for c := range codes {
-		if c != http.StatusServiceUnavailable {
-			t.Errorf("a client got %d with the store frozen, want 503", c)
-		}
-	}
+	thirtyClientsGet503(t, h, "frozen")
 }
 
 // A store blocked behind a lock (another session holding the job table)
@@ -204,4 +190,78 @@ func TestAPostgresStoreBlockedByALockAnswers503ThenRecovers(t *testing.T) {
 	}
 	testenv.Eventually(t, time.Minute, func() bool { return postAlert(t, h, "sink-locked") == http.StatusOK },
 		func() string { return "POST /alerts did not recover once the lock was let go" })
+}
+
+// hangingStore hangs every write of the queue and every audit read,
+// ignoring its context as a bbolt file whose lock is held does, until
+// released; it counts the calls waiting in it.
+type hangingStore struct {
+	store.Store
+	release chan struct{}
+	waiting atomic.Int64
+	most    atomic.Int64
+}
+
+func (s *hangingStore) wait() {
+	n := s.waiting.Add(1)
+	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
+	}
+	<-s.release
+	s.waiting.Add(-1)
+}
+
+func (s *hangingStore) Enqueue(ctx context.Context, jobs []*store.Job) (int, error) {
+	s.wait()
+	return s.Store.Enqueue(ctx, jobs)
+}
+
+func (s *hangingStore) Audit(ctx context.Context, q store.AuditQuery) ([]store.Record, error) {
+	s.wait()
+	return s.Store.Audit(ctx, q)
+}
+
+// The engine bounds its own waits on the store: with the store hung,
+// thirty clients of the webhook and the audit API all get 503, no more
+// than the gate's slots wait in the store at once, and once it answers
+// the alerts are taken again.
+func TestAHungStoreIsWaitedOnByAtMostTheEnginesGateSlots(t *testing.T) {
+	const slots = 4
+	var hs *hangingStore
+	h := newHarnessWith(t, restartTaskRule, newFakeConnect(), func(h *harness) {
+		s, err := store.OpenBolt(h.dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		hs = &hangingStore{Store: s, release: make(chan struct{})}
+		h.store, h.gate = hs, store.NewGate(100*time.Millisecond, slots)
+	})
+	thirtyClientsGet503(t, h, "hung")
+	if m := hs.most.Load(); m > slots {
+		t.Errorf("%d calls waited in the hung store at once, more than the gate's %d slots", m, slots)
+	}
+	close(hs.release)
+	testenv.Eventually(t, time.Minute, func() bool { return postAlert(t, h, "sink-after") == http.StatusOK },
+		func() string { return "POST /alerts never answered 200 once the store did" })
+}
+
+// thirtyClientsGet503 has thirty clients post an alert and read the audit
+// trail at once; each must be answered 503.
+func thirtyClientsGet503(t *testing.T, h *harness, how string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	codes := make(chan int, 60)
+	for i := range 30 {
+		wg.Go(func() {
+			codes <- postAlert(t, h, fmt.Sprintf("sink-%d", i))
+			codes <- call(t, http.MethodGet, h.srv.URL+"/api/v1/remediations", "")
+		})
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != http.StatusServiceUnavailable {
+			t.Errorf("a client got %d with the store %s, want 503", c, how)
+		}
+	}
 }

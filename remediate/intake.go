@@ -15,7 +15,8 @@ import (
 
 // Receive records every alert of a notification that a rule matches, one
 // job per (episode, rule, phase). When it returns nil the alerts are
-// durable; the actions run later, from the queue.
+// durable; the actions run later, from the queue. Its wait on the store
+// is bounded by the engine's gate.
 func (e *Engine) Receive(ctx context.Context, alerts amtemplate.Alerts) (int, error) {
 	now := e.now()
 	var jobs []*store.Job
@@ -47,7 +48,15 @@ func (e *Engine) Receive(ctx context.Context, alerts amtemplate.Alerts) (int, er
 		}
 		span.End()
 	}
-	n, err := e.store.Enqueue(ctx, jobs)
+	// The wait on the store is bounded (the process's gate): a store
+	// that does not answer gives an error wrapping store.ErrUnavailable,
+	// which the webhook answers 503 so Alertmanager sends again.
+	var n int
+	err := e.gate.Do(ctx, func(ctx context.Context) error {
+		var err error
+		n, err = e.store.Enqueue(ctx, jobs)
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -75,7 +84,17 @@ func (e *Engine) warnUntrustedTimes(a *amtemplate.Alert, received time.Time) {
 	}
 }
 
-// Audit lists audit records, newest first.
+// Audit lists audit records, newest first, within the engine's gate as
+// Receive does.
 func (e *Engine) Audit(ctx context.Context, q store.AuditQuery) ([]store.Record, error) {
-	return e.store.Audit(ctx, q)
+	var recs []store.Record
+	err := e.gate.Do(ctx, func(ctx context.Context) error {
+		var err error
+		recs, err = e.store.Audit(ctx, q)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return recs, nil
 }

@@ -191,7 +191,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*server.Runtime,
 		}
 		webhook.Register(mux, eng, eng, webhook.Options{ // POST /alerts, GET /api/v1/remediations
 			MaxBodyBytes: cfg.Remediation.MaxBodyBytes, Logger: logger, Tracing: tp,
-			Outcomes: remediate.Outcomes(), Gate: deps.Remediation.Gate(),
+			Outcomes: remediate.Outcomes(),
 		})
 	}
 	rt.Close = func() {

@@ -30,12 +30,15 @@ const (
 )
 
 // Receiver records a notification's alerts durably and returns how many
-// jobs it queued; the remediation engine implements it.
+// jobs it queued; the remediation engine implements it. It bounds its
+// own wait on the store: a store that does not answer in time gives an
+// error wrapping store.ErrUnavailable, answered 503 with Retry-After.
 type Receiver interface {
 	Receive(ctx context.Context, alerts template.Alerts) (int, error)
 }
 
-// AuditReader lists audit records, newest first.
+// AuditReader lists audit records, newest first, bounding its wait on
+// the store as a Receiver does.
 type AuditReader interface {
 	Audit(ctx context.Context, q store.AuditQuery) ([]store.Record, error)
 }
@@ -52,9 +55,6 @@ type Options struct {
 	// Outcomes are the outcomes an audit record can have: an outcome=
 	// filter naming another is refused. Empty accepts any.
 	Outcomes []string
-	// Gate bounds the waits on the store; nil makes one with the
-	// defaults. The server passes one per process.
-	Gate *store.Gate
 }
 
 // Register serves POST /alerts (the webhook) and GET /api/v1/remediations
@@ -68,9 +68,6 @@ func Register(mux *http.ServeMux, recv Receiver, audit AuditReader, o Options) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	if o.Gate == nil {
-		o.Gate = store.NewGate(0, 0)
 	}
 	mux.Handle(AlertsPath, &alertsHandler{recv: recv, opts: o})
 	mux.Handle(AuditPath, &auditHandler{audit: audit, opts: o})
@@ -111,12 +108,7 @@ func (h *alertsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	span.SetAttributes(attribute.String("alertmanager.receiver", msg.Receiver), attribute.String("alertmanager.status", msg.Status),
 		attribute.String("alertmanager.group_key", msg.GroupKey), attribute.Int("alerts", len(msg.Alerts)))
-	var n int
-	err = h.opts.Gate.Do(ctx, func(ctx context.Context) error {
-		var err error
-		n, err = h.recv.Receive(ctx, msg.Alerts)
-		return err
-	})
+	n, err := h.recv.Receive(ctx, msg.Alerts)
 	if err != nil {
 		tracing.End(span, err)
 		// 5xx makes Alertmanager send the notification again.
@@ -198,12 +190,7 @@ func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var recs []store.Record
-	err = h.opts.Gate.Do(r.Context(), func(ctx context.Context) error {
-		var err error
-		recs, err = h.audit.Audit(ctx, q)
-		return err
-	})
+	recs, err := h.audit.Audit(r.Context(), q)
 	if err != nil {
 		storeError(w, "reading the audit trail: ", err)
 		return
