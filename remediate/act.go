@@ -17,18 +17,30 @@ import (
 // effect before it counts as verified.
 const verifyReads = 3
 
-// admitAndAct takes a resolved action the rest of its way, straight
-// down: the store admits it (cooldowns, attempt limits and the circuit
-// breaker decided and reserved, and the action recorded as about to be
-// sent, in one transaction), then connectaction reads the live status,
-// decides, sends and verifies in one call. Recording before reading the
-// status keeps the write-ahead rule (never act twice) without the
-// remediator returning between the status read and the send; an action
-// the live status finds not needed gives its reservation back. It fills
-// in rec and reports whether a later delivery may try again.
+// admitAndAct takes a resolved action the rest of its way. For a
+// connector action, connectaction first reads the live status and decides
+// (an action not needed stops there and counts no attempt, so it never
+// holds a cooldown or the circuit breaker that a needed action, decided
+// meanwhile, would then be refused by). Then the store admits it:
+// cooldowns, attempt limits and the circuit breaker decided and reserved,
+// and the action recorded as about to be sent, in one transaction. Then
+// connectaction sends it and verifies its effect. It fills in rec and
+// reports whether a later delivery may try again.
 func (e *Engine) admitAndAct(ctx context.Context, rule *compiledRule, action string, t *target, j *store.Job, rec *store.Record) bool {
 	if ctx.Err() != nil {
 		return e.leaseRanOut(rec)
+	}
+	var d connectaction.Decision
+	if !t.reconciles() {
+		var r connectaction.Result
+		var send bool
+		d, r, send = connectaction.Check(ctx, t.client, t.connector, e.actionOptions())
+		if r.Verdict != "" {
+			e.metrics.live.add(t.cluster, t.connector.Connector)
+		}
+		if !send {
+			return judgeUnsent(r, rec)
+		}
 	}
 	prefix := ""
 	if rule.dryRun {
@@ -62,43 +74,37 @@ func (e *Engine) admitAndAct(ctx context.Context, rule *compiledRule, action str
 		rec.Decision, rec.Outcome, rec.Detail = DecisionSuppress, outcome, why
 		return retryableOutcome(outcome)
 	}
+	if rule.dryRun {
+		rec.Decision, rec.Outcome = DecisionDryRun, OutcomeDryRun
+		rec.Detail = "dry run: would " + describeAction(t)
+		return false
+	}
 	if ctx.Err() != nil {
 		// Waiting on the safety lock used up the lease: another replica
-		// may take the job now, so this one must not act.
+		// may take the job now, so this one must not act. Nothing was
+		// sent: the attempt is given back and the record withdrawn.
 		e.giveBack(ctx, keys, held)
+		j.Started = nil
 		return e.leaseRanOut(rec)
 	}
 	if t.reconciles() {
-		return e.reconcileAdmitted(ctx, t, j, rec, keys.target, rule.dryRun)
+		return e.reconcileAdmitted(ctx, t, j, rec, keys.target)
 	}
-	retry, taken := e.connectorAction(ctx, t, j, rec, keys.target, rule.dryRun)
-	if !taken {
-		// Nothing was sent: the attempt is not counted.
-		e.giveBack(ctx, keys, held)
-	}
-	return retry
+	return e.perform(ctx, t, d, j, rec, keys.target)
 }
 
-// connectorAction runs an admitted connector action through connectaction
-// and fills in rec. It reports whether a later delivery may try again,
-// and whether the action was taken (or, in a dry run, would be).
-func (e *Engine) connectorAction(ctx context.Context, t *target, j *store.Job, rec *store.Record, key string, dryRun bool) (retry, taken bool) {
+// actionOptions are the remediator's: no person asked, so an action a
+// restart cannot fix is not sent, and its effect is awaited for
+// verify_timeout.
+func (e *Engine) actionOptions() connectaction.Options {
+	return connectaction.Options{Timeout: e.cfg.VerifyTimeout, PollInterval: e.verifyInterval, Settle: verifyReads, Unattended: true}
+}
+
+// perform sends an admitted connector action through connectaction,
+// waits for its effect and fills in rec; nothing is retried after a send.
+func (e *Engine) perform(ctx context.Context, t *target, d connectaction.Decision, j *store.Job, rec *store.Record, key string) bool {
 	start := time.Now()
-	r := connectaction.Run(ctx, t.client, t.connector, connectaction.Options{
-		Timeout: e.cfg.VerifyTimeout, PollInterval: e.verifyInterval, Settle: verifyReads,
-		Unattended: true, DryRun: dryRun,
-	})
-	if r.Verdict != "" {
-		e.metrics.live.add(t.cluster, t.connector.Connector)
-	}
-	if r.Verdict != connectaction.Act {
-		return judgeUnsent(r, rec), false
-	}
-	if dryRun {
-		rec.Decision, rec.Outcome = DecisionDryRun, OutcomeDryRun
-		rec.Detail = "dry run: would " + describeAction(t)
-		return false, true
-	}
+	r := connectaction.Perform(ctx, t.client, d, e.actionOptions())
 	if e.afterSend != nil {
 		e.afterSend(j)
 	}
@@ -106,11 +112,11 @@ func (e *Engine) connectorAction(ctx context.Context, t *target, j *store.Job, r
 	rec.Detail = r.Detail()
 	if !r.OK {
 		rec.Outcome, rec.Error = OutcomeFailure, r.Err.Error()
-		return false, true
+		return false
 	}
 	rec.Outcome = OutcomeSuccess
 	j.Healthy = &store.HealthyMark{Key: key, At: e.now()}
-	return false, true
+	return false
 }
 
 // judgeUnsent fills in rec for an action connectaction did not send, and
@@ -132,12 +138,7 @@ func judgeUnsent(r connectaction.Result, rec *store.Record) bool {
 
 // reconcileAdmitted starts an admitted reconcile, which reports on its
 // own run.
-func (e *Engine) reconcileAdmitted(ctx context.Context, t *target, j *store.Job, rec *store.Record, key string, dryRun bool) bool {
-	if dryRun {
-		rec.Decision, rec.Outcome = DecisionDryRun, OutcomeDryRun
-		rec.Detail = "dry run: would " + describeAction(t)
-		return false
-	}
+func (e *Engine) reconcileAdmitted(ctx context.Context, t *target, j *store.Job, rec *store.Record, key string) bool {
 	start := time.Now()
 	actx, span := tracing.Start(ctx, "action "+t.action, attribute.String("target", t.key()), attribute.String("action.description", describeAction(t)))
 	detail, err := e.reconcile(actx, t)
@@ -167,14 +168,15 @@ func (e *Engine) leaseRanOut(rec *store.Record) bool {
 type reservationKeys struct{ breaker, target string }
 
 // reservation is what an admission changed in a target's state, so that
-// an action found not needed can give it back.
+// an admission whose action is not sent after all can give it back.
 type reservation struct {
 	at          time.Time
 	attempts    int
 	lastAttempt time.Time
 }
 
-// giveBack undoes an admission whose action was not sent. The target's
+// giveBack undoes an admission whose action was not sent (the lease ran
+// out while it waited to be admitted). The target's
 // count goes back only while the admission is still its last attempt; a
 // later one (another replica's) stays counted.
 func (e *Engine) giveBack(ctx context.Context, keys reservationKeys, r reservation) {

@@ -130,8 +130,14 @@ func TestCommandAndRemediatorAgreeOnEveryActionAndState(t *testing.T) {
 					t.Fatalf("the rule asks for %+v, the command for %+v", tg.connector, action)
 				}
 				e.now = time.Now
+				// The remediator's two steps, without the store's
+				// admission between them.
 				rec := &store.Record{}
-				e.connectorAction(context.Background(), tg, &store.Job{}, rec, "target", false)
+				if d, r, send := connectaction.Check(context.Background(), tg.client, tg.connector, e.actionOptions()); !send {
+					judgeUnsent(r, rec)
+				} else {
+					e.perform(context.Background(), tg, d, &store.Job{}, rec, "target")
+				}
 				outcome, detail := rec.Outcome, rec.Detail
 				if rec.Outcome == OutcomeFailure {
 					detail = rec.Error

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cdc-sentinel/cdc-sentinel/internal/connect"
+	"github.com/cdc-sentinel/cdc-sentinel/internal/connectaction"
 	"github.com/cdc-sentinel/cdc-sentinel/remediate/store"
 )
 
@@ -177,10 +178,16 @@ func TestFifteenThousandUniqueAlertsAddNoSeries(t *testing.T) {
 				if err == nil {
 					outcome = OutcomeSuccess
 					if !tg.reconciles() {
-						// A dry run reads Connect and decides, sending nothing.
+						// Connect is read and the action decided, nothing sent.
 						rec := &store.Record{}
-						h.eng.connectorAction(context.Background(), tg, j, rec, "target", true)
-						outcome = rec.Outcome
+						_, r, send := connectaction.Check(context.Background(), tg.client, tg.connector, h.eng.actionOptions())
+						if r.Verdict != "" {
+							h.eng.metrics.live.add(tg.cluster, tg.connector.Connector)
+						}
+						if !send {
+							judgeUnsent(r, rec)
+							outcome = rec.Outcome
+						}
 					}
 				}
 				h.eng.metrics.countAction(r.cfg.Name, r.cfg.Action, outcome, h.eng.targetLabels(tg.args))

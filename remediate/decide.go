@@ -127,7 +127,10 @@ func (e *Engine) requeue(ctx context.Context, j *store.Job, rec *store.Record) b
 	}
 	e.finish(ctx, j, rec, true, rec != nil)
 	next := *j
-	next.State, next.Outcome, next.Retry, next.Owner = "", "", false, ""
+	// A retry starts afresh: a write-ahead record left on the job (its
+	// admission was withdrawn before anything was sent) would have the
+	// retry audited as interrupted and never sent.
+	next.State, next.Outcome, next.Retry, next.Owner, next.Started = "", "", false, "", nil
 	next.LeaseUntil, next.FinishedAt, next.Healthy = time.Time{}, time.Time{}, nil
 	next.Requeues++
 	e.track(func() {

@@ -49,6 +49,14 @@ func TestNoActionStartsAfterTheLeaseDeadline(t *testing.T) {
 	if calls := fc.Calls(); len(calls) != 0 {
 		t.Fatalf("acted after the lease deadline: %v", calls)
 	}
+	// Nothing was sent: the admission's attempt was given back.
+	br, err := s.Breaker(context.Background(), breakerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := br.Count(h.clock.Now()); n != 0 {
+		t.Fatalf("the breaker counts %d actions after none was sent", n)
+	}
 }
 
 // A PostgreSQL store that never answers does not hold up other engines'

@@ -39,9 +39,6 @@ type Options struct {
 	// connector that has no status yet is for a later delivery, not for
 	// a wait within the job's lease.
 	Unattended bool
-	// DryRun decides from the live status and stops before sending: the
-	// Result says what would be done (Verdict Act) and Sent stays false.
-	DryRun bool
 }
 
 // withDefaults fills in the zero fields: a minute's wait, a read every
@@ -107,43 +104,54 @@ func (r Result) String() string {
 }
 
 // Run reads the connector's status, decides, and when the action is
-// needed sends it and waits for its effect: the whole of an action, for
-// the connectors command and the remediator alike, each step in a span
-// of its own. Scale is not run here: its request is a whole
-// configuration.
+// needed sends it and waits for its effect: the connectors command's
+// whole action, each step in a span of its own. The remediator takes the
+// same two steps, Check and Perform, with its admission between them.
+// Scale is not run here: its request is a whole configuration.
 func Run(ctx context.Context, c Client, a Action, o Options) Result {
 	start := time.Now()
-	r := run(ctx, c, a, o)
+	d, r, send := Check(ctx, c, a, o)
+	if send {
+		r = Perform(ctx, c, d, o)
+	}
 	r.Connector, r.Elapsed = a.Connector, time.Since(start)
 	return r
 }
 
-func run(ctx context.Context, c Client, a Action, o Options) Result {
+// Check reads the status the action starts from and decides from it, in
+// the live-state pre-check's span; it sends nothing. It reports whether
+// the action is to be sent (Perform) and, when it is not, the Result
+// saying why: not needed (OK), refused or no such task (Err), a failure
+// a restart cannot fix when Unattended, or the status could not be read
+// (Err, no Verdict).
+func Check(ctx context.Context, c Client, a Action, o Options) (Decision, Result, bool) {
 	d, err := assess(ctx, c, a, o)
 	if err != nil {
-		return Result{Err: err}
+		return d, Result{Connector: a.Connector, Err: err}, false
 	}
-	r := Result{Verdict: d.Verdict, Reason: d.Reason, State: DescribeState(d.Status)}
+	r := Result{Connector: a.Connector, Verdict: d.Verdict, Reason: d.Reason, State: DescribeState(d.Status)}
 	switch {
 	case d.Verdict == NotNeeded:
 		r.OK, r.Note = true, joinNote("not sent: "+d.Reason, d.expect.stillFailed(d.Status))
-		return r
+		return d, r, false
 	case d.Verdict == Refused, d.Verdict == NoTask:
 		r.Err = d.Err()
-		return r
+		return d, r, false
 	case d.Verdict == Unfixable && o.Unattended:
 		r.Note = "not sent: " + d.Reason
-		return r
-	case o.DryRun:
-		r.Note = "dry run: not sent"
-		return r
+		return d, r, false
 	}
-	if err := send(ctx, c, a); err != nil {
-		r.Err = err
-		return r
+	return d, r, true
+}
+
+// Perform sends the action Check decided to send and waits for its
+// effect, each in its span.
+func Perform(ctx context.Context, c Client, d Decision, o Options) Result {
+	if err := send(ctx, c, d.Action); err != nil {
+		return Result{Connector: d.Action.Connector, Verdict: d.Verdict, Reason: d.Reason, Err: err}
 	}
-	vctx, span := tracing.Start(ctx, "verify", attribute.String("connector", a.Connector))
-	r = Wait(vctx, c, d, o)
+	vctx, span := tracing.Start(ctx, "verify", attribute.String("connector", d.Action.Connector))
+	r := Wait(vctx, c, d, o)
 	span.SetAttributes(attribute.String("detail", r.Detail()))
 	tracing.End(span, r.Err)
 	r.Verdict, r.Reason = d.Verdict, d.Reason
@@ -167,7 +175,7 @@ func assess(ctx context.Context, c Client, a Action, o Options) (Decision, error
 	if err != nil {
 		err = fmt.Errorf("reading the status of %s: %w", a.Connector, err)
 		tracing.End(span, err)
-		return Decision{}, err
+		return Decision{Action: a}, err
 	}
 	d := Decide(a, st)
 	span.SetAttributes(attribute.String("verdict", string(d.Verdict)), attribute.String("detail", d.Reason))

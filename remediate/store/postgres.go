@@ -167,9 +167,12 @@ func (s *PostgresStore) Claim(ctx context.Context, owner string, n int, _ time.T
 	return out, nil
 }
 
-// Admit implements Store. The lease is checked on the database's clock,
-// in the decision's transaction: once it has run out another replica may
-// take the job, so this one must neither count nor send anything.
+// Admit implements Store. The claim is checked once the safety lock is
+// held, on the database's clock at that moment (clock_timestamp, not the
+// transaction's start), with the job's row locked until the decision
+// commits: a replica that waited on the lock while its lease ran out, and
+// whose job another replica took meanwhile, neither counts nor records
+// anything, and no claim can change hands while the decision is made.
 func (s *PostgresStore) Admit(ctx context.Context, job *Job, rec *Record, breakerKey, targetKey string, admit func(*Breaker, *TargetState) bool) (bool, error) {
 	var raw []byte
 	if rec != nil {
@@ -180,22 +183,30 @@ func (s *PostgresStore) Admit(ctx context.Context, job *Job, rec *Record, breake
 	}
 	var admitted bool
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var lost bool
-		if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM cdc_sentinel_remediation_jobs
-			WHERE key = $1 AND owner = $2 AND state = 'running' AND lease_until > now())`, job.Key, job.Owner).Scan(&lost); err != nil {
+		if err := pgLockSafety(ctx, tx); err != nil {
 			return err
 		}
-		if lost {
+		var held bool
+		err := tx.QueryRow(ctx, `SELECT true FROM cdc_sentinel_remediation_jobs
+			WHERE key = $1 AND owner = $2 AND state = 'running' AND lease_until > clock_timestamp() FOR UPDATE`, job.Key, job.Owner).Scan(&held)
+		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("as %s: %w", job.Owner, ErrClaimLost)
 		}
-		err := pgSafety(ctx, tx, breakerKey, targetKey, func(br *Breaker, t *TargetState) error {
+		if err != nil {
+			return err
+		}
+		err = pgApplySafety(ctx, tx, breakerKey, targetKey, func(br *Breaker, t *TargetState) error {
 			admitted = admit(br, t)
 			return nil
 		})
 		if err != nil || !admitted || rec == nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE cdc_sentinel_remediation_jobs SET job = jsonb_set(job, '{started}', $2) WHERE key = $1`, job.Key, raw)
+		tag, err := tx.Exec(ctx, `UPDATE cdc_sentinel_remediation_jobs SET job = jsonb_set(job, '{started}', $3)
+			WHERE key = $1 AND owner = $2 AND state = 'running'`, job.Key, job.Owner, raw)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = fmt.Errorf("as %s: %w", job.Owner, ErrClaimLost)
+		}
 		return err
 	})
 	if err != nil {
@@ -322,11 +333,25 @@ func (s *PostgresStore) Safety(ctx context.Context, breakerKey, targetKey string
 }
 
 // pgSafety runs fn on the breaker and the target's state within tx,
-// under the advisory lock, and saves what it leaves when it returns nil.
+// under the safety lock, and saves what it leaves when it returns nil.
 func pgSafety(ctx context.Context, tx pgx.Tx, breakerKey, targetKey string, fn func(*Breaker, *TargetState) error) error {
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(pgLockKey)); err != nil {
+	if err := pgLockSafety(ctx, tx); err != nil {
 		return err
 	}
+	return pgApplySafety(ctx, tx, breakerKey, targetKey, fn)
+}
+
+// pgLockSafety takes the advisory lock that serialises every decision of
+// every replica until tx ends.
+func pgLockSafety(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(pgLockKey))
+	return err
+}
+
+// pgApplySafety runs fn on the breaker and the target's state within tx,
+// which holds the safety lock, and saves what it leaves when it returns
+// nil.
+func pgApplySafety(ctx context.Context, tx pgx.Tx, breakerKey, targetKey string, fn func(*Breaker, *TargetState) error) error {
 	var br Breaker
 	var t TargetState
 	if err := pgGet(ctx, tx, breakerKey, &br); err != nil {
